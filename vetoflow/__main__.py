@@ -1,0 +1,3 @@
+from vetoflow.cli import main
+
+main()

@@ -1,0 +1,1 @@
+"""Revenue forecasting engines; pure numerics, no graph or I/O."""

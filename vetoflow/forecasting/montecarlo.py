@@ -1,0 +1,76 @@
+"""Seeded, vectorised Monte Carlo of revenue paths, with statsmodels for segments that bring history."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+from numpy.typing import NDArray
+
+from vetoflow.scenario import Scenario, Segment
+from vetoflow.state import Band, Forecast, ForecastMethod
+
+PERCENTILES = (10, 50, 90)
+
+
+def simulate_assumptions(
+    segments: list[Segment], horizon: int, paths: int, rng: np.random.Generator
+) -> NDArray[np.float64]:
+    """Revenue paths (segments, paths, horizon) from growth ~ Normal(mean, volatility) per period."""
+    mean = np.array([s.growth_mean for s in segments])[:, None, None]
+    vol = np.array([s.volatility for s in segments])[:, None, None]
+    base = np.array([s.base_revenue for s in segments])[:, None, None]
+    growth = rng.standard_normal((len(segments), paths, horizon)) * vol + mean
+    paths_: NDArray[np.float64] = base * np.cumprod(np.clip(1.0 + growth, 0.0, None), axis=2)
+    return paths_
+
+
+def simulate_history(history: list[float], horizon: int, paths: int, seed: int) -> NDArray[np.float64]:
+    """Revenue paths (paths, horizon) from Holt's additive-trend exponential smoothing fitted on history."""
+    from statsmodels.tsa.holtwinters import ExponentialSmoothing
+
+    series = np.asarray(history, dtype=float)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # statsmodels warns on short series; the fit is still the best we have
+        fit = ExponentialSmoothing(series, trend="add", initialization_method="estimated").fit()
+        sims = fit.simulate(horizon, repetitions=paths, error="add", random_state=seed)
+    paths_: NDArray[np.float64] = np.asarray(sims, dtype=np.float64).reshape(horizon, paths).T
+    return np.clip(paths_, 0.0, None)
+
+
+def _band(values: NDArray[np.float64]) -> Band:
+    p10, p50, p90 = np.percentile(values, PERCENTILES, axis=0)
+    return Band(p10=_rounded(p10), p50=_rounded(p50), p90=_rounded(p90))
+
+
+def _rounded(values: NDArray[np.float64]) -> list[float]:
+    return [round(float(v), 2) for v in values]
+
+
+def forecast_from_paths(
+    scenario: Scenario, revenue: NDArray[np.float64], methods: dict[str, str], method: ForecastMethod
+) -> Forecast:
+    margins = np.array([s.margin for s in scenario.segments])[:, None, None]
+    return Forecast(
+        method=method,
+        periods=scenario.horizon,
+        paths=scenario.paths,
+        seed=scenario.seed,
+        segments={s.name: _band(revenue[i]) for i, s in enumerate(scenario.segments)},
+        segment_methods=methods,
+        revenue=_band(revenue.sum(axis=0)),
+        profit=_band((revenue * margins).sum(axis=0)),
+    )
+
+
+def run_forecast(scenario: Scenario) -> Forecast:
+    """Same scenario and seed, same numbers: every random draw comes from one seeded generator."""
+    rng = np.random.default_rng(scenario.seed)
+    revenue = simulate_assumptions(scenario.segments, scenario.horizon, scenario.paths, rng)
+    methods = {s.name: "monte_carlo" for s in scenario.segments}
+    for index, segment in enumerate(scenario.segments):
+        if segment.history:
+            revenue[index] = simulate_history(segment.history, scenario.horizon, scenario.paths, scenario.seed + index)
+            methods[segment.name] = "exponential_smoothing"
+    fitted = all(m == "exponential_smoothing" for m in methods.values())
+    return forecast_from_paths(scenario, revenue, methods, "exponential_smoothing" if fitted else "monte_carlo")

@@ -1,0 +1,18 @@
+"""Run-time dependencies injected into nodes (LangGraph `context_schema`); never checkpointed."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from vetoflow.forecasting.montecarlo import run_forecast
+from vetoflow.llm.base import SummaryClient
+from vetoflow.llm.offline import OfflineSynthesizer
+from vetoflow.scenario import Scenario
+from vetoflow.state import Forecast
+
+
+@dataclass(frozen=True)
+class Context:
+    synthesizer: SummaryClient = field(default_factory=OfflineSynthesizer)
+    forecast: Callable[[Scenario], Forecast] = run_forecast

@@ -1,0 +1,36 @@
+"""A deterministic summary written from the numbers alone: no network, no model, same input same text."""
+
+from __future__ import annotations
+
+from vetoflow.state import RunState, Summary
+
+OFFLINE_LABEL = "[offline summary: generated from the figures without an LLM]"
+
+
+class OfflineSynthesizer:
+    name = "offline"
+
+    def summarize(self, state: RunState) -> Summary:
+        scenario, numbers, decision = state.scenario, state.financials, state.decision
+        assert numbers is not None, "the Accountant runs before the Synthesizer"
+        assert decision is not None
+        cur = scenario.currency
+        lines = [
+            OFFLINE_LABEL,
+            f"{scenario.name}: invest {numbers.investment:,.0f} {cur} over {scenario.horizon} periods "
+            f"across {len(scenario.segments)} segment(s) ({', '.join(s.name for s in scenario.segments)}).",
+            f"Median (P50) profit {numbers.profit_p50:,.0f} {cur} gives ROI {numbers.roi:.1%}; "
+            f"the downside case (P10) gives {numbers.downside_roi:.1%}. NPV {numbers.npv:,.0f} {cur}.",
+        ]
+        if numbers.payback_period is not None:
+            lines.append(f"Payback after {numbers.payback_period:.1f} periods.")
+        else:
+            lines.append("The investment is not paid back within the horizon.")
+        if decision.veto:
+            review = state.reviews[-1] if state.reviews else None
+            who = f" by {review.reviewer}" if review else ""
+            why = f' ("{review.comment}")' if review and review.comment else ""
+            lines.append(f"The Accountant vetoed it; a human approved it anyway{who}{why}.")
+        else:
+            lines.append("The Accountant found no reason to veto.")
+        return Summary(text="\n".join(lines), model=self.name, offline=True)

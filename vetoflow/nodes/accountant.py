@@ -1,0 +1,16 @@
+"""Accountant: ROI, NPV and payback from the forecast, and the veto that sends a run to a human."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from vetoflow.finance import decide, financials
+from vetoflow.state import RunState
+
+
+def accountant(state: RunState) -> dict[str, Any]:
+    assert state.forecast is not None, "the Forecaster runs before the Accountant"
+    scenario = state.scenario
+    numbers = financials(state.forecast, scenario.investment, scenario.discount_rate)
+    decision = decide(numbers, scenario.veto_threshold, scenario.veto_policy, scenario.horizon, scenario.currency)
+    return {"financials": numbers.model_dump(mode="json"), "decision": decision.model_dump(mode="json")}

@@ -1,0 +1,15 @@
+"""Forecaster: revenue bands per segment from the scenario's assumptions, history or a remote model."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from langgraph.runtime import Runtime
+
+from vetoflow.graph.context import Context
+from vetoflow.state import RunState
+
+
+def forecaster(state: RunState, runtime: Runtime[Context]) -> dict[str, Any]:
+    forecast = runtime.context.forecast(state.scenario)
+    return {"forecast": forecast.model_dump(mode="json")}

@@ -1,0 +1,122 @@
+"""Rich renderings of runs for the terminal; `--json` output bypasses this module entirely."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Group, RenderableType
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+
+from vetoflow.runs.index import RunRow
+from vetoflow.runs.service import RunView
+
+STATUS_STYLE = {
+    "running": "cyan",
+    "paused": "bold yellow",
+    "completed": "green",
+    "rejected": "magenta",
+    "failed": "bold red",
+}
+
+
+def pct(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1%}"
+
+
+def money(value: float | None) -> str:
+    return "-" if value is None else f"{value:,.0f}"
+
+
+def status_text(status: str) -> Text:
+    return Text(status, style=STATUS_STYLE.get(status, ""))
+
+
+def runs_table(rows: list[RunRow]) -> Table:
+    table = Table(title=f"{len(rows)} run(s), newest first", title_justify="left")
+    table.add_column("run id", no_wrap=True, min_width=12)
+    table.add_column("created (UTC)", no_wrap=True)
+    table.add_column("name", ratio=1, min_width=10)
+    table.add_column("status", no_wrap=True, min_width=9)
+    for header in ("investment", "ROI", "downside"):
+        table.add_column(header, justify="right", no_wrap=True)
+    table.add_column("decision", no_wrap=True)
+    table.add_column("reviewer", overflow="ellipsis")
+    for row in rows:
+        decision = "-" if row.veto is None else ("veto" if row.veto else "pass")
+        if row.last_action:
+            decision += f" -> {row.last_action}"
+        table.add_row(
+            row.run_id,
+            row.created_at.strftime("%m-%d %H:%M"),
+            row.name,
+            status_text(row.status),
+            money(row.investment),
+            pct(row.roi),
+            pct(row.downside_roi),
+            decision,
+            row.reviewer or "-",
+        )
+    return table
+
+
+def forecast_table(forecast: dict[str, Any], currency: str) -> Table:
+    table = Table(title=f"Total revenue forecast ({currency}, {forecast['paths']:,} paths, {forecast['method']})")
+    for header in ("period", "P10", "P50", "P90", "profit P50"):
+        table.add_column(header, justify="right")
+    band, profit = forecast["revenue"], forecast["profit"]
+    for t in range(forecast["periods"]):
+        table.add_row(
+            str(t + 1), money(band["p10"][t]), money(band["p50"][t]), money(band["p90"][t]), money(profit["p50"][t])
+        )
+    return table
+
+
+def run_panel(view: RunView) -> RenderableType:
+    state, run = view.state, view.run
+    scenario = state.get("scenario", {})
+    currency = scenario.get("currency", "")
+    parts: list[RenderableType] = []
+    figures = Table.grid(padding=(0, 2))
+    figures.add_column(style="bold")
+    figures.add_column()
+    figures.add_row("status", status_text(run.status))
+    figures.add_row("investment", f"{money(run.investment)} {currency}")
+    if fin := state.get("financials"):
+        payback = "never (within horizon)" if fin["payback_period"] is None else f"{fin['payback_period']:.1f} periods"
+        figures.add_row("ROI (P50)", pct(fin["roi"]))
+        figures.add_row("downside ROI (P10)", pct(fin["downside_roi"]))
+        figures.add_row("NPV", f"{money(fin['npv'])} {currency}")
+        figures.add_row("payback", payback)
+    if run.revision:
+        figures.add_row("revision", str(run.revision))
+    parts.append(figures)
+    if forecast := state.get("forecast"):
+        parts.append(forecast_table(forecast, currency))
+    if decision := state.get("decision"):
+        verdict = "[bold yellow]VETO[/]" if decision["veto"] else "[green]no veto[/]"
+        parts.append(Text.from_markup(f"\n[bold]Accountant:[/] {verdict}"))
+        parts.extend(Text(f"  - {reason}") for reason in decision["reasons"])
+    if view.decisions:
+        parts.append(Text.from_markup("\n[bold]Decisions[/]"))
+        for d in view.decisions:
+            comment = f' "{d.comment}"' if d.comment else ""
+            parts.append(Text(f"  {d.decided_at:%Y-%m-%d %H:%M} {d.reviewer}: {d.action}{comment}"))
+    if run.error:
+        parts.append(Text.from_markup(f"\n[bold red]Error:[/] {run.error}"))
+        parts.append(Text(f"Resume from the last checkpoint with: vetoflow retry {run.run_id}"))
+    if view.pending:
+        if err := view.pending.get("error"):
+            parts.append(Text.from_markup(f"\n[red]Last answer refused:[/] {err}"))
+        parts.append(Text.from_markup(f"\n[bold yellow]Waiting for a decision.[/] {decision_hint(run.run_id)}"))
+    if summary := state.get("summary"):
+        parts.append(Panel(summary["text"], title=f"Summary ({summary['model']})", title_align="left"))
+    return Panel(Group(*parts), title=f"{run.name} [{run.run_id}]", title_align="left")
+
+
+def decision_hint(run_id: str) -> str:
+    return (
+        f"Approve: vetoflow approve {run_id} --comment '...'   "
+        f"Reject: vetoflow reject {run_id}   Revise: vetoflow revise {run_id} --set investment=..."
+    )

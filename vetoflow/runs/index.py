@@ -1,0 +1,220 @@
+"""The run index: one row per run, kept beside the checkpoints, so listing by status never scans them.
+
+Checkpoints are the source of truth; this table is a projection refreshed after every step the service
+drives. The decisions table is the lock that lets exactly one human decide each pause.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import BaseModel
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    DateTime,
+    Engine,
+    Float,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    create_engine,
+    event,
+    insert,
+    select,
+    update,
+)
+from sqlalchemy.exc import IntegrityError
+
+from vetoflow.config import Settings
+from vetoflow.errors import DecisionConflictError, RunNotFoundError
+from vetoflow.state import RunStatus
+
+metadata = MetaData()
+
+runs_table = Table(
+    "vetoflow_runs",
+    metadata,
+    Column("run_id", String(64), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("investment", Float),
+    Column("roi", Float),
+    Column("downside_roi", Float),
+    Column("npv", Float),
+    Column("veto", Boolean),
+    Column("veto_reason", Text),
+    Column("reviewer", String(120)),
+    Column("last_action", String(16)),
+    Column("revision", Integer, nullable=False, default=0),
+    Column("error", Text),
+    Index("ix_vetoflow_runs_status_created", "status", "created_at"),
+    Index("ix_vetoflow_runs_created", "created_at"),
+)
+
+decisions_table = Table(
+    "vetoflow_decisions",
+    metadata,
+    Column("run_id", String(64), primary_key=True),
+    Column("pause_id", String(64), primary_key=True),
+    Column("action", String(16), nullable=False),
+    Column("reviewer", String(120), nullable=False),
+    Column("comment", Text, nullable=False, default=""),
+    Column("payload", JSON, nullable=False),
+    Column("decided_at", DateTime(timezone=True), nullable=False),
+)
+
+
+class RunRow(BaseModel):
+    run_id: str
+    name: str
+    status: RunStatus
+    created_at: datetime
+    updated_at: datetime
+    investment: float | None = None
+    roi: float | None = None
+    downside_roi: float | None = None
+    npv: float | None = None
+    veto: bool | None = None
+    veto_reason: str | None = None
+    reviewer: str | None = None
+    last_action: str | None = None
+    revision: int = 0
+    error: str | None = None
+
+
+class DecisionRow(BaseModel):
+    run_id: str
+    pause_id: str
+    action: str
+    reviewer: str
+    comment: str
+    payload: dict[str, Any]
+    decided_at: datetime
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _aware(value: datetime) -> datetime:
+    """SQLite hands datetimes back naive; everything stored is UTC."""
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def make_engine(settings: Settings) -> Engine:
+    if settings.database_url:
+        url = settings.database_url
+        for prefix in ("postgresql://", "postgres://"):
+            if url.startswith(prefix):
+                url = "postgresql+psycopg://" + url[len(prefix) :]
+        return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+    settings.home.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(f"sqlite:///{settings.sqlite_path}", connect_args={"timeout": 30})
+
+    @event.listens_for(engine, "connect")
+    def _pragmas(dbapi_conn: Any, _record: Any) -> None:
+        cursor = dbapi_conn.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()
+
+    return engine
+
+
+class RunIndex:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        metadata.create_all(engine)
+
+    def create(self, run_id: str, name: str, investment: float) -> None:
+        now = utcnow()
+        with self.engine.begin() as conn:
+            conn.execute(
+                insert(runs_table).values(
+                    run_id=run_id, name=name, status="running", created_at=now, updated_at=now, investment=investment
+                )
+            )
+
+    def update(self, run_id: str, **fields: Any) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(update(runs_table).where(runs_table.c.run_id == run_id).values(updated_at=utcnow(), **fields))
+
+    def get(self, run_id: str) -> RunRow:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(runs_table).where(runs_table.c.run_id == run_id)).mappings().first()
+        if row is None:
+            raise RunNotFoundError(f"no run with id {run_id!r} (list runs with: vetoflow runs)")
+        return self._row(row)
+
+    def list_runs(self, statuses: Sequence[str] = (), limit: int = 50, offset: int = 0) -> list[RunRow]:
+        query = select(runs_table).order_by(runs_table.c.created_at.desc(), runs_table.c.run_id.desc())
+        if statuses:
+            query = query.where(runs_table.c.status.in_(list(statuses)))
+        with self.engine.connect() as conn:
+            rows = conn.execute(query.limit(limit).offset(offset)).mappings().all()
+        return [self._row(r) for r in rows]
+
+    def claim_decision(self, run_id: str, pause_id: str, payload: dict[str, Any]) -> None:
+        """Record the decision for one pause; the primary key makes the first claimant the only one."""
+        values = {
+            "run_id": run_id,
+            "pause_id": pause_id,
+            "action": payload["action"],
+            "reviewer": payload["reviewer"],
+            "comment": payload.get("comment", ""),
+            "payload": payload,
+            "decided_at": utcnow(),
+        }
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(insert(decisions_table).values(**values))
+        except IntegrityError:
+            existing = self.decision_for(run_id, pause_id)
+            raise DecisionConflictError(already_decided(run_id, existing)) from None
+
+    def decision_for(self, run_id: str, pause_id: str) -> DecisionRow | None:
+        query = select(decisions_table).where(
+            decisions_table.c.run_id == run_id, decisions_table.c.pause_id == pause_id
+        )
+        with self.engine.connect() as conn:
+            row = conn.execute(query).mappings().first()
+        return self._decision(row) if row else None
+
+    def decisions(self, run_id: str) -> list[DecisionRow]:
+        query = select(decisions_table).where(decisions_table.c.run_id == run_id).order_by(decisions_table.c.decided_at)
+        with self.engine.connect() as conn:
+            return [self._decision(r) for r in conn.execute(query).mappings().all()]
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    @staticmethod
+    def _row(row: Any) -> RunRow:
+        data = dict(row)
+        data["created_at"], data["updated_at"] = _aware(data["created_at"]), _aware(data["updated_at"])
+        return RunRow.model_validate(data)
+
+    @staticmethod
+    def _decision(row: Any) -> DecisionRow:
+        data = dict(row)
+        if isinstance(data["payload"], str):
+            data["payload"] = json.loads(data["payload"])
+        data["decided_at"] = _aware(data["decided_at"])
+        return DecisionRow.model_validate(data)
+
+
+def already_decided(run_id: str, decision: DecisionRow | None) -> str:
+    if decision is None:
+        return f"run {run_id} has already been decided"
+    when = decision.decided_at.strftime("%Y-%m-%d %H:%M:%S UTC")
+    return f"run {run_id} was already decided: {decision.action} by {decision.reviewer} at {when}"

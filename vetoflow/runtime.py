@@ -1,0 +1,14 @@
+"""Builds the graph context (LLM client, forecast backend) that the configured settings ask for."""
+
+from __future__ import annotations
+
+from vetoflow.config import Settings
+from vetoflow.errors import VetoflowError
+from vetoflow.graph.context import Context
+from vetoflow.llm.offline import OfflineSynthesizer
+
+
+def make_context(settings: Settings) -> Context:
+    if settings.llm == "bedrock":
+        raise VetoflowError("VETOFLOW_LLM=bedrock: the Bedrock synthesizer is not available in this build")
+    return Context(synthesizer=OfflineSynthesizer())

@@ -1,0 +1,214 @@
+"""The investment scenario a run starts from, and the only door through which it enters.
+
+Everything is validated here, before a run exists: a refused scenario leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from vetoflow.errors import VetoflowError, describe_validation_error
+
+MAX_FILE_BYTES = 5_000_000
+MAX_SEGMENTS = 50
+MAX_HORIZON = 120
+MAX_PATHS = 100_000
+MAX_HISTORY_POINTS = 1_000
+
+Money = Annotated[float, Field(allow_inf_nan=False)]
+VetoPolicy = Literal["roi", "downside_roi"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, str_strip_whitespace=True)
+
+
+class Segment(_Strict):
+    """One market segment: its current revenue per period and how it is expected to move."""
+
+    name: str = Field(min_length=1, max_length=64)
+    base_revenue: Money = Field(ge=0, le=1e12, description="Revenue in the period before the first one.")
+    growth_mean: float = Field(default=0.0, ge=-1, le=5, description="Mean growth per period (0.05 = 5%).")
+    volatility: float = Field(default=0.1, ge=0, le=2, description="Std. dev. of growth per period.")
+    margin: float = Field(ge=-1, le=1, description="Share of revenue kept as profit (0.3 = 30%).")
+    history: list[Money] | None = Field(
+        default=None, description="Past revenue per period, oldest first (loaded from history_csv)."
+    )
+
+    @field_validator("history")
+    @classmethod
+    def _history_shape(cls, value: list[float] | None) -> list[float] | None:
+        if value is None:
+            return None
+        if not 4 <= len(value) <= MAX_HISTORY_POINTS:
+            raise ValueError(f"needs between 4 and {MAX_HISTORY_POINTS} periods, got {len(value)}")
+        if any(v < 0 for v in value):
+            raise ValueError("revenue in history must be >= 0")
+        return value
+
+
+class Scenario(_Strict):
+    name: str = Field(min_length=1, max_length=120)
+    investment: Money = Field(gt=0, le=1e12, description="Up-front investment, in currency units.")
+    horizon: int = Field(ge=1, le=MAX_HORIZON, description="Number of periods to forecast.")
+    discount_rate: float = Field(ge=0, le=1, description="Discount rate per period for NPV.")
+    veto_threshold: float = Field(default=0.0, ge=-1, le=10, description="Veto when ROI is below this.")
+    veto_policy: VetoPolicy = Field(default="roi", description="Which ROI the threshold applies to.")
+    segments: list[Segment] = Field(min_length=1, max_length=MAX_SEGMENTS)
+    seed: int = Field(default=42, ge=0, le=2**32 - 1)
+    paths: int = Field(default=5_000, ge=100, le=MAX_PATHS, description="Monte Carlo paths.")
+    currency: str = Field(default="USD", min_length=3, max_length=3)
+
+    @model_validator(mode="after")
+    def _unique_segments(self) -> Scenario:
+        names = [s.name for s in self.segments]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"segment names must be unique; repeated: {', '.join(dupes)}")
+        if self.paths * self.horizon * len(self.segments) > 50_000_000:
+            raise ValueError("paths x horizon x segments must stay under 50,000,000 (lower paths)")
+        return self
+
+
+def validate_scenario(data: Any, *, source: str = "scenario") -> Scenario:
+    """Validate plain data into a Scenario, turning pydantic's errors into one readable VetoflowError."""
+    if not isinstance(data, dict):
+        raise VetoflowError(f"{source}: expected a mapping of fields, got {type(data).__name__}")
+    try:
+        return Scenario.model_validate(data)
+    except ValidationError as exc:
+        raise VetoflowError(f"{source} is invalid:\n{describe_validation_error(exc)}") from None
+
+
+def _read_limited(path: Path, max_bytes: int) -> str:
+    if not path.is_file():
+        raise VetoflowError(f"{path}: no such file")
+    size = path.stat().st_size
+    if size > max_bytes:
+        raise VetoflowError(f"{path}: file is {size:,} bytes; the limit is {max_bytes:,}")
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise VetoflowError(f"{path}: not UTF-8 text") from None
+
+
+def _to_float(value: str, where: str) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        raise VetoflowError(f"{where}: {value!r} is not a number") from None
+    if not math.isfinite(number):
+        raise VetoflowError(f"{where}: {value!r} must be a finite number")
+    return number
+
+
+SEGMENT_COLUMNS = ("name", "base_revenue", "growth_mean", "volatility", "margin")
+
+
+def parse_segments_csv(text: str, source: str = "segments.csv") -> list[dict[str, Any]]:
+    """Columns name, base_revenue, margin (required) and growth_mean, volatility (optional)."""
+    reader = csv.DictReader(io.StringIO(text))
+    columns = [c.strip() for c in (reader.fieldnames or [])]
+    missing = {"name", "base_revenue", "margin"} - set(columns)
+    unknown = set(columns) - set(SEGMENT_COLUMNS)
+    if missing or unknown:
+        raise VetoflowError(
+            f"{source}: columns must be {', '.join(SEGMENT_COLUMNS)} "
+            f"(missing: {', '.join(sorted(missing)) or 'none'}; unknown: {', '.join(sorted(unknown)) or 'none'})"
+        )
+    rows: list[dict[str, Any]] = []
+    for line, row in enumerate(reader, start=2):
+        if len(rows) >= MAX_SEGMENTS:
+            raise VetoflowError(f"{source}: at most {MAX_SEGMENTS} segments are allowed")
+        item: dict[str, Any] = {"name": (row.get("name") or "").strip()}
+        for column in SEGMENT_COLUMNS[1:]:
+            raw = (row.get(column) or "").strip()
+            if raw:
+                item[column] = _to_float(raw, f"{source} line {line}, column {column}")
+        rows.append(item)
+    if not rows:
+        raise VetoflowError(f"{source}: no segment rows")
+    return rows
+
+
+def parse_history_csv(text: str, source: str) -> list[float]:
+    """A history CSV has a `revenue` column (other columns, such as `period`, are ignored)."""
+    reader = csv.DictReader(io.StringIO(text))
+    if "revenue" not in [c.strip() for c in (reader.fieldnames or [])]:
+        raise VetoflowError(f"{source}: needs a 'revenue' column")
+    values: list[float] = []
+    for line, row in enumerate(reader, start=2):
+        if len(values) >= MAX_HISTORY_POINTS:
+            raise VetoflowError(f"{source}: at most {MAX_HISTORY_POINTS} periods of history are allowed")
+        values.append(_to_float((row.get("revenue") or "").strip(), f"{source} line {line}, column revenue"))
+    return values
+
+
+def _parse_document(text: str, path: Path) -> Any:
+    try:
+        if path.suffix.lower() == ".json":
+            return json.loads(text)
+        return yaml.safe_load(text)
+    except (json.JSONDecodeError, yaml.YAMLError) as exc:
+        raise VetoflowError(f"{path}: cannot parse: {exc}") from None
+
+
+def _resolve_inside(base: Path, relative: str, field: str) -> Path:
+    """History and segment files must sit beside the scenario: no absolute paths, no `..` escapes."""
+    candidate = (base / relative).resolve()
+    if Path(relative).is_absolute() or not candidate.is_relative_to(base.resolve()):
+        raise VetoflowError(f"{field}: {relative!r} must be a path inside {base}")
+    return candidate
+
+
+def load_scenario(path: str | Path, *, max_bytes: int = MAX_FILE_BYTES) -> Scenario:
+    """Load a scenario from YAML/JSON. `segments_csv:` and per-segment `history_csv:` are read too."""
+    path = Path(path)
+    data = _parse_document(_read_limited(path, max_bytes), path)
+    if not isinstance(data, dict):
+        raise VetoflowError(f"{path}: expected a mapping of scenario fields at the top level")
+    base = path.parent
+    if "segments_csv" in data:
+        csv_name = data.pop("segments_csv")
+        if "segments" in data:
+            raise VetoflowError(f"{path}: give either segments or segments_csv, not both")
+        csv_path = _resolve_inside(base, str(csv_name), "segments_csv")
+        data["segments"] = parse_segments_csv(_read_limited(csv_path, max_bytes), str(csv_path))
+    for index, segment in enumerate(data.get("segments") or []):
+        if isinstance(segment, dict) and "history_csv" in segment:
+            field = f"segments[{index}].history_csv"
+            history_path = _resolve_inside(base, str(segment.pop("history_csv")), field)
+            segment["history"] = parse_history_csv(_read_limited(history_path, max_bytes), str(history_path))
+    return validate_scenario(data, source=str(path))
+
+
+def apply_overrides(scenario: Scenario, overrides: dict[str, Any]) -> Scenario:
+    """A revised copy: top-level fields by name, segment fields as `segments.<name>.<field>`."""
+    data = scenario.model_dump(mode="json")
+    by_name = {segment["name"]: segment for segment in data["segments"]}
+    for key, value in overrides.items():
+        parts = key.split(".")
+        if parts[0] == "segments" and len(parts) == 3:
+            if parts[1] not in by_name:
+                raise VetoflowError(f"{key}: no segment named {parts[1]!r}; segments are {', '.join(by_name)}")
+            if parts[2] not in SEGMENT_COLUMNS[1:]:
+                raise VetoflowError(f"{key}: revisable segment fields are {', '.join(SEGMENT_COLUMNS[1:])}")
+            by_name[parts[1]][parts[2]] = value
+        elif len(parts) == 1 and parts[0] in REVISABLE_FIELDS:
+            data[parts[0]] = value
+        else:
+            raise VetoflowError(
+                f"{key}: cannot be revised; allowed: {', '.join(REVISABLE_FIELDS)}, segments.<name>.<field>"
+            )
+    return validate_scenario(data, source="revised scenario")
+
+
+REVISABLE_FIELDS = ("investment", "horizon", "discount_rate", "paths", "seed")
