@@ -21,7 +21,7 @@ def payback_period(cash_flows: Sequence[float], investment: float) -> float | No
     cumulative = 0.0
     for t, flow in enumerate(cash_flows, start=1):
         if flow > 0 and cumulative + flow >= investment:
-            return round(t - 1 + (investment - cumulative) / flow, 4)
+            return t - 1 + (investment - cumulative) / flow
         cumulative += flow
     return None
 
@@ -29,6 +29,7 @@ def payback_period(cash_flows: Sequence[float], investment: float) -> float | No
 def financials(forecast: Forecast, investment: float, discount_rate: float) -> Financials:
     profit_p50 = sum(forecast.profit.p50)
     profit_p10 = sum(forecast.profit.p10)
+    payback = payback_period(forecast.profit.p50, investment)
     return Financials(
         investment=investment,
         profit_p50=round(profit_p50, 2),
@@ -36,13 +37,13 @@ def financials(forecast: Forecast, investment: float, discount_rate: float) -> F
         roi=round(roi(profit_p50, investment), 6),
         downside_roi=round(roi(profit_p10, investment), 6),
         npv=round(npv(forecast.profit.p50, discount_rate, investment), 2),
-        payback_period=payback_period(forecast.profit.p50, investment),
+        payback_period=None if payback is None else round(payback, 4),
     )
 
 
 def decide(numbers: Financials, threshold: float, policy: str, horizon: int, currency: str) -> Decision:
     measured = numbers.roi if policy == "roi" else numbers.downside_roi
-    label = "ROI (P50)" if policy == "roi" else "downside ROI (P10)"
+    label = "ROI (P50)" if policy == "roi" else "Downside ROI (P10)"
     veto = measured < threshold
     reasons = [
         f"{label} is {measured:.1%}, {'below' if veto else 'at or above'} the veto threshold of {threshold:.1%}.",

@@ -126,6 +126,7 @@ def make_engine(settings: Settings) -> Engine:
         cursor = dbapi_conn.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL: durable across process crashes
         cursor.close()
 
     return engine
@@ -145,9 +146,13 @@ class RunIndex:
                 )
             )
 
-    def update(self, run_id: str, **fields: Any) -> None:
+    def update(self, run_id: str, **fields: Any) -> RunRow:
+        query = update(runs_table).where(runs_table.c.run_id == run_id).values(updated_at=utcnow(), **fields)
         with self.engine.begin() as conn:
-            conn.execute(update(runs_table).where(runs_table.c.run_id == run_id).values(updated_at=utcnow(), **fields))
+            row = conn.execute(query.returning(runs_table)).mappings().first()
+        if row is None:
+            raise RunNotFoundError(f"no run with id {run_id!r} (list runs with: vetoflow runs)")
+        return self._row(row)
 
     def get(self, run_id: str) -> RunRow:
         with self.engine.connect() as conn:

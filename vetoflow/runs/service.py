@@ -73,7 +73,7 @@ class RunService:
         run_id = run_id or uuid.uuid4().hex[:12]
         self.index.create(run_id, scenario.name, scenario.investment)
         state = RunState(run_id=run_id, scenario=scenario)
-        return self._advance(run_id, state.model_dump(mode="json"), on_step)
+        return self._advance(run_id, state.model_dump(mode="json"), on_step, fresh=True)
 
     def decide(
         self,
@@ -125,8 +125,10 @@ class RunService:
 
     # -- queries ------------------------------------------------------------------------------
     def view(self, run_id: str) -> RunView:
-        row = self.index.get(run_id)
-        snapshot = self._snapshot(run_id)
+        return self._view(self.index.get(run_id), self._snapshot(run_id))
+
+    def _view(self, row: RunRow, snapshot: StateSnapshot) -> RunView:
+        run_id = row.run_id
         interrupt = snapshot.interrupts[0] if snapshot.interrupts else None
         return RunView(
             run=row,
@@ -148,8 +150,9 @@ class RunService:
             raise VetoflowError(f"run {run_id} has no checkpoint yet; start it again")
         return snapshot
 
-    def _advance(self, run_id: str, graph_input: Any, on_step: StepCallback | None) -> RunView:
-        self.index.update(run_id, status="running", error=None)
+    def _advance(self, run_id: str, graph_input: Any, on_step: StepCallback | None, *, fresh: bool = False) -> RunView:
+        if not fresh:
+            self.index.update(run_id, status="running", error=None)
         error: str | None = None
         try:
             for chunk in self.graph.stream(
@@ -161,10 +164,9 @@ class RunService:
         except Exception as exc:  # the node's error is kept in the index and the checkpoint; retry resumes
             error = f"{type(exc).__name__}: {exc}"
             log.warning("run %s failed: %s", run_id, error)
-        self._refresh_index(run_id, error)
-        return self.view(run_id)
+        return self._refresh_index(run_id, error)
 
-    def _refresh_index(self, run_id: str, error: str | None) -> None:
+    def _refresh_index(self, run_id: str, error: str | None) -> RunView:
         snapshot = self.graph.get_state(_config(run_id))
         state = RunState.model_validate(snapshot.values)
         status = "failed" if error else derive_status(snapshot)
@@ -177,4 +179,4 @@ class RunService:
             fields |= {"veto": state.decision.veto, "veto_reason": state.decision.reasons[0]}
         if state.reviews:
             fields |= {"reviewer": state.reviews[-1].reviewer, "last_action": state.reviews[-1].action}
-        self.index.update(run_id, **fields)
+        return self._view(self.index.update(run_id, **fields), snapshot)

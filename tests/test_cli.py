@@ -1,0 +1,102 @@
+"""The CLI as users run it: separate processes sharing only the durable store."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import env_for
+from vetoflow.config import Settings
+
+
+def vetoflow(settings: Settings, *args: str | Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "vetoflow", *map(str, args)],
+        env=env_for(settings),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def as_json(result: subprocess.CompletedProcess[str]) -> Any:
+    return json.loads(result.stdout)
+
+
+@pytest.mark.parametrize("action", ["approve", "reject", "revise"])
+def test_pause_in_one_process_decide_in_another(settings: Settings, examples: Path, action: str) -> None:
+    started = vetoflow(settings, "run", examples / "vetoed.yaml", "--json")
+    assert started.returncode == 3, started.stderr
+    run_id = as_json(started)["run"]["run_id"]
+
+    paused = vetoflow(settings, "runs", "--status", "paused", "--json")
+    assert [r["run_id"] for r in as_json(paused)] == [run_id]
+
+    extra = ["--set", "investment=150000"] if action == "revise" else []
+    decided = vetoflow(settings, action, run_id, "--reviewer", "ana", "--comment", "strategic bet", *extra, "--json")
+    view = as_json(decided)
+    expected = {"approve": (0, "completed"), "reject": (0, "rejected"), "revise": (0, "completed")}[action]
+    assert (decided.returncode, view["run"]["status"]) == expected, decided.stderr
+    assert view["decisions"][0]["reviewer"] == "ana"
+    assert (view["state"]["summary"] is None) == (action == "reject")
+    if action == "revise":
+        assert view["state"]["financials"]["investment"] == 150000
+        assert view["state"]["revision"] == 1
+
+    again = vetoflow(settings, "approve", run_id, "--reviewer", "bo")
+    assert again.returncode == 6
+    assert f"already decided: {action} by ana" in again.stderr
+
+
+def test_show_and_table_output(settings: Settings, examples: Path) -> None:
+    started = vetoflow(settings, "run", examples / "vetoed.yaml")
+    assert started.returncode == 3
+    assert "Waiting for a decision." in started.stdout
+    assert "✓ forecaster" in started.stderr
+    run_id = vetoflow(settings, "runs", "--json").stdout.split('"run_id": "')[1][:12]
+    shown = vetoflow(settings, "show", run_id)
+    assert shown.returncode == 0
+    for text in ("ROI (P50)", "NPV", "VETO", f"vetoflow approve {run_id}", "Total revenue forecast"):
+        assert text in shown.stdout
+    table = vetoflow(settings, "runs")
+    assert run_id in table.stdout
+    assert "paused" in table.stdout
+
+
+def test_user_errors_are_clean_with_documented_exit_codes(settings: Settings, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: x\ninvestment: -1\nhorizon: 4\ndiscount_rate: 0.1\nsegments: []\n")
+    result = vetoflow(settings, "run", bad)
+    assert result.returncode == 1
+    assert "investment: Input should be greater than 0 (got -1)" in result.stderr
+    assert "segments: List should have at least 1 item" in result.stderr
+    assert "Traceback" not in result.stderr
+    missing = vetoflow(settings, "show", "doesnotexist")
+    assert missing.returncode == 5
+    assert "no run with id 'doesnotexist'" in missing.stderr
+    usage = vetoflow(settings, "revise", "x", "--set", "novalue")
+    assert usage.returncode == 2
+    assert "is not KEY=VALUE" in usage.stderr
+
+
+def test_demo_runs_the_samples_and_prints_the_approve_command(settings: Settings) -> None:
+    result = vetoflow(settings, "demo")
+    assert result.returncode == 0, result.stderr
+    assert "Retail kiosk rollout is paused" in result.stdout
+    assert "vetoflow approve " in result.stdout
+    command = next(line for line in result.stdout.splitlines() if "vetoflow approve" in line)
+    run_id = command.split("vetoflow approve ")[1].split()[0]
+    approved = vetoflow(settings, "approve", run_id, "--reviewer", "ana")
+    assert approved.returncode == 0, approved.stderr
+
+
+def test_help_teaches(settings: Settings) -> None:
+    result = vetoflow(settings, "--help")
+    assert "Exit codes:" in result.stdout
+    assert "vetoflow approve RUN_ID" in result.stdout

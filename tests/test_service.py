@@ -1,0 +1,140 @@
+"""Runs through the service, on both durable backends (SQLite file and PostgreSQL)."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from tests.helpers import CountingSynthesizer
+from vetoflow.config import Settings
+from vetoflow.errors import DecisionConflictError, RunNotFoundError, VetoflowError
+from vetoflow.graph import Context
+from vetoflow.runs.service import RunService
+from vetoflow.runs.store import open_service
+from vetoflow.scenario import Scenario
+
+
+def test_profitable_completes_and_is_indexed(service: RunService, profitable: Scenario) -> None:
+    view = service.start(profitable)
+    assert view.status == "completed"
+    assert view.state["summary"]["offline"] is True
+    row = service.index.get(view.run.run_id)
+    assert row.status == "completed"
+    assert row.roi == view.state["financials"]["roi"]
+    assert row.veto is False
+
+
+def test_vetoed_pauses_then_approve_completes(service: RunService, vetoed: Scenario) -> None:
+    view = service.start(vetoed)
+    assert view.status == "paused"
+    assert view.pending is not None
+    assert view.pending["allowed_actions"] == ["approve", "reject", "revise"]
+    assert view.run.veto_reason is not None
+    assert view.run.veto_reason.startswith("ROI (P50) is")
+    done = service.decide(view.run.run_id, "approve", reviewer="ana", comment="strategic bet")
+    assert done.status == "completed"
+    assert done.run.reviewer == "ana"
+    assert [(d.reviewer, d.action, d.comment) for d in done.decisions] == [("ana", "approve", "strategic bet")]
+    assert "approved it anyway by ana" in done.state["summary"]["text"]
+
+
+def test_second_decision_is_refused_naming_who_decided(service: RunService, vetoed: Scenario) -> None:
+    run_id = service.start(vetoed).run.run_id
+    service.decide(run_id, "reject", reviewer="ana", comment="too thin")
+    with pytest.raises(DecisionConflictError, match=r"already decided: reject by ana at .*the run is now rejected"):
+        service.decide(run_id, "approve", reviewer="bo")
+    assert service.view(run_id).status == "rejected"
+
+
+def test_invalid_decisions_change_nothing(service: RunService, vetoed: Scenario) -> None:
+    run_id = service.start(vetoed).run.run_id
+    with pytest.raises(VetoflowError, match="action: Input should be 'approve', 'reject' or 'revise'"):
+        service.decide(run_id, "maybe", reviewer="ana")
+    with pytest.raises(VetoflowError, match="reviewer: String should have at least 1 character"):
+        service.decide(run_id, "approve", reviewer="")
+    with pytest.raises(VetoflowError, match="horizon: Input should be less than or equal to 120"):
+        service.decide(run_id, "revise", reviewer="ana", overrides={"horizon": 1000})
+    with pytest.raises(VetoflowError, match="overrides: only allowed with action 'revise'"):
+        service.decide(run_id, "approve", reviewer="ana", overrides={"investment": 5})
+    view = service.view(run_id)
+    assert view.status == "paused"
+    assert view.decisions == []
+    assert "error" not in (view.pending or {})
+
+
+def test_unknown_run(service: RunService) -> None:
+    with pytest.raises(RunNotFoundError, match="no run with id 'nope'"):
+        service.view("nope")
+    with pytest.raises(RunNotFoundError):
+        service.decide("nope", "approve", reviewer="ana")
+
+
+def test_failed_node_marks_the_run_failed_and_retry_completes(settings: Settings, profitable: Scenario) -> None:
+    llm = CountingSynthesizer(fail_first=1)
+    with open_service(settings, Context(synthesizer=llm)) as service:
+        view = service.start(profitable)
+        assert view.status == "failed"
+        assert view.run.error == "RuntimeError: synthetic failure #1"
+        assert view.next_nodes == ["synthesizer"]
+        assert service.list(["failed"])[0].run_id == view.run.run_id
+        again = service.retry(view.run.run_id)
+        assert again.status == "completed"
+        assert again.run.error is None
+        assert llm.calls == 2
+        with pytest.raises(VetoflowError, match="already finished"):
+            service.retry(view.run.run_id)
+
+
+def test_retry_replays_a_decision_claimed_before_a_crash(service: RunService, vetoed: Scenario) -> None:
+    run_id = service.start(vetoed).run.run_id
+    view = service.view(run_id)
+    assert view.pause_id is not None
+    # the process died right after recording the decision, before the graph resumed
+    service.index.claim_decision(run_id, view.pause_id, {"action": "approve", "reviewer": "ana", "comment": ""})
+    with pytest.raises(DecisionConflictError, match="approve by ana"):
+        service.decide(run_id, "reject", reviewer="bo")
+    assert service.retry(run_id).status == "completed"
+
+
+def test_listing_by_status_newest_first(service: RunService, profitable: Scenario, vetoed: Scenario) -> None:
+    ids = []
+    for scenario in (vetoed, profitable, vetoed):
+        ids.append(service.start(scenario).run.run_id)
+        time.sleep(0.01)
+    assert [r.run_id for r in service.list()] == ids[::-1]
+    assert [r.run_id for r in service.list(["paused"])] == [ids[2], ids[0]]
+    assert [r.run_id for r in service.list(["completed"])] == [ids[1]]
+    assert len(service.list(limit=2)) == 2
+
+
+def test_two_concurrent_decisions_exactly_one_wins(settings: Settings, vetoed: Scenario) -> None:
+    llm = CountingSynthesizer()
+    with open_service(settings, Context(synthesizer=llm)) as service:
+        run_id = service.start(vetoed).run.run_id
+    outcomes: list[str] = []
+    barrier = threading.Barrier(2)
+
+    def decide(reviewer: str, action: str) -> None:
+        with open_service(settings, Context(synthesizer=llm)) as own:
+            barrier.wait()
+            try:
+                outcomes.append(own.decide(run_id, action, reviewer=reviewer).status)
+            except DecisionConflictError as exc:
+                outcomes.append(f"conflict: {exc}")
+
+    threads = [threading.Thread(target=decide, args=a) for a in (("ana", "approve"), ("bo", "reject"))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    wins = [o for o in outcomes if not o.startswith("conflict")]
+    losses = [o for o in outcomes if o.startswith("conflict")]
+    assert len(wins) == 1
+    assert len(losses) == 1
+    with open_service(settings) as service:
+        decisions = service.view(run_id).decisions
+    assert len(decisions) == 1
+    assert f"{decisions[0].action} by {decisions[0].reviewer}" in losses[0]
+    assert llm.calls == (1 if decisions[0].action == "approve" else 0)
