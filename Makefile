@@ -22,6 +22,7 @@ install: $(STAMP)
 
 demo: install
 	$(BIN)/vetoflow demo
+	@echo "The CLI is $(BIN)/vetoflow (or: source $(BIN)/activate). Try: $(BIN)/vetoflow runs --status paused"
 
 test: install
 	$(BIN)/ruff check vetoflow tests bench

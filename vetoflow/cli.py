@@ -35,7 +35,9 @@ Exit codes:
   6  the pause was already decided by someone else"""
 
 STATUS_EXIT = {"completed": 0, "rejected": 0, "paused": 3, "failed": 4, "running": 4}
-out = Console()
+# Piped output (logs, CI) gets a wide console instead of rich's 80-column default, so tables stay readable.
+_WIDTH = None if sys.stdout.isatty() or os.environ.get("COLUMNS") else 160
+out = Console(width=_WIDTH)
 err = Console(stderr=True)
 F = TypeVar("F", bound=Callable[..., Any])
 
