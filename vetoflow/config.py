@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+import os
 from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from vetoflow.errors import VetoflowError
+
+LAMBDA_HOME = Path("/tmp/vetoflow")  # the only writable place on Lambda
+SQLITE_ON_LAMBDA = (
+    "Refusing to keep runs in SQLite on AWS Lambda: /tmp is wiped when the instance is recycled, and "
+    "paused runs must outlive it. Set VETOFLOW_DATABASE_URL=postgresql://USER:PASSWORD@HOST:5432/DBNAME "
+    "(Amazon RDS or Aurora PostgreSQL). For a throwaway demo only, set VETOFLOW_ALLOW_SQLITE_ON_LAMBDA=true."
+)
 
 
 class Settings(BaseSettings):
@@ -19,6 +29,23 @@ class Settings(BaseSettings):
     )
     llm: Literal["auto", "offline", "bedrock"] = "auto"
     max_file_bytes: int = Field(default=5_000_000, description="Largest scenario/CSV file accepted.")
+    allow_sqlite_on_lambda: bool = Field(default=False, description="Demo only: SQLite under /tmp on Lambda.")
+
+    @property
+    def on_lambda(self) -> bool:
+        """Lambda sets LAMBDA_TASK_ROOT in every function's environment."""
+        return bool(os.environ.get("LAMBDA_TASK_ROOT"))
+
+    @model_validator(mode="after")
+    def _lambda_home(self) -> Settings:
+        if self.on_lambda and "home" not in self.model_fields_set:
+            self.home = LAMBDA_HOME
+        return self
+
+    def check_durable_store(self) -> None:
+        """On Lambda, paused runs must live in PostgreSQL, not in an instance's /tmp."""
+        if self.on_lambda and not self.database_url and not self.allow_sqlite_on_lambda:
+            raise VetoflowError(SQLITE_ON_LAMBDA)
 
     @cached_property
     def sqlite_path(self) -> Path:

@@ -25,6 +25,7 @@ def connect_sqlite(settings: Settings) -> sqlite3.Connection:
 
 @contextmanager
 def open_checkpointer(settings: Settings) -> Iterator[BaseCheckpointSaver[str]]:
+    settings.check_durable_store()
     if settings.database_url:
         with _postgres(settings.database_url) as saver:
             yield saver
