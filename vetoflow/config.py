@@ -6,7 +6,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -19,6 +19,10 @@ class Settings(BaseSettings):
     )
     llm: Literal["auto", "offline", "bedrock"] = "auto"
     max_file_bytes: int = Field(default=5_000_000, description="Largest scenario/CSV file accepted.")
+    ui_users: SecretStr | None = Field(
+        default=None, description='Console logins "ana:pw,bo:pw2"; without any the console is open (localhost only).'
+    )
+    ui_users_file: Path | None = Field(default=None, description="File of console logins, one user:password a line.")
 
     @cached_property
     def sqlite_path(self) -> Path:
