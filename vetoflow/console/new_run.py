@@ -64,7 +64,6 @@ def render_new_run(deps: ConsoleDeps) -> NewRunPanel:
         datatype=["str", "number", "number", "number", "number"],
         type="array",
         interactive=True,
-        row_limits=(1, 50),
         label="Segments (growth, volatility and margin as fractions: 0.05 = 5%)",
         elem_id="new-segments",
     )
