@@ -51,8 +51,7 @@ def serve_console(settings: Settings, context: Context | None = None) -> Iterato
 
 
 def ensure_chromium() -> Path:
-    """Debian's Chromium, installed with apt-get by scripts/install_chromium.sh when missing (CI runs as root)."""
-    if not CHROMIUM.exists():
-        subprocess.run(["sh", str(ROOT / "scripts" / "install_chromium.sh")], check=True, env=os.environ.copy())
+    """Debian's Chromium: scripts/install_chromium.sh apt-gets it when missing (CI runs as root), else no-op."""
+    subprocess.run(["sh", str(ROOT / "scripts" / "install_chromium.sh")], check=True, env=os.environ.copy())
     assert CHROMIUM.exists(), f"{CHROMIUM} is still missing after scripts/install_chromium.sh"
     return CHROMIUM

@@ -23,6 +23,9 @@ from vetoflow.runs.service import RunService
 TITLE = "vetoflow console"
 CSS = """
 .gradio-container { max-width: 1400px !important; }
+.gradio-container table, .gradio-container table *, .gradio-container .cell-wrap * {
+  font-family: ui-sans-serif, system-ui, "DejaVu Sans", sans-serif !important;
+}
 #inbox-table td, #runs-table td { font-size: 0.9rem; }
 #run-figures table { width: 100%; }
 #run-message p, #new-upload-message p { font-size: 1rem; }
@@ -32,7 +35,7 @@ CSS = """
 def console_theme() -> gr.themes.Base:
     """System fonts only: the console must render with no internet access (no web fonts)."""
     system = ["ui-sans-serif", "system-ui", "DejaVu Sans", "sans-serif"]
-    return gr.themes.Soft(primary_hue="indigo", neutral_hue="slate", font=system, font_mono=["ui-monospace"])
+    return gr.themes.Soft(primary_hue="indigo", neutral_hue="slate", font=system, font_mono=["ui-monospace", "DejaVu Sans Mono", "monospace"])
 
 
 def mount_options(settings: Settings) -> dict[str, Any]:

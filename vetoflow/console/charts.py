@@ -49,7 +49,7 @@ def fan_chart(forecast: dict[str, Any] | None, currency: str = "USD") -> go.Figu
         for index, (name, band) in enumerate(sorted(forecast["segments"].items())):
             _fan(fig, band, name, PALETTE[(index + 2) % len(PALETTE)], 2)
     fig.update_layout(
-        height=560, margin={"l": 60, "r": 20, "t": 40, "b": 40}, template="plotly_white",
+        height=560, margin={"l": 60, "r": 20, "t": 70, "b": 40}, template="plotly_white",
         legend={"orientation": "h", "y": -0.1}, hovermode="x unified",
     )  # fmt: skip
     fig.update_yaxes(title_text=currency, tickformat="~s")

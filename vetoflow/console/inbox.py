@@ -42,7 +42,7 @@ def render_inbox(deps: ConsoleDeps, *, refresh_seconds: float = 5.0) -> InboxPan
         wrap=True,
         label="Paused runs",
         elem_id="inbox-table",
-        column_widths=["9%", "16%", "12%", "9%", "7%", "8%", "9%", "30%"],
+        column_widths=["11%", "16%", "12%", "9%", "7%", "8%", "9%", "28%"],
     )
     refresh = gr.Button("Refresh", size="sm", elem_id="inbox-refresh")
     timer = gr.Timer(refresh_seconds)

@@ -46,7 +46,7 @@ def figures(view: RunView) -> str:
         ("Payback", payback),
         ("Decision", verdict),
     ]
-    return "| | |\n|---|---|\n" + "\n".join(f"| {k} | {v} |" for k, v in rows)
+    return "| Figure | Value |\n|---|---|\n" + "\n".join(f"| {k} | {v} |" for k, v in rows)
 
 
 def reasons(view: RunView) -> str:
@@ -80,7 +80,8 @@ def summary(view: RunView) -> str:
         if view.status == "paused":
             return "_No summary yet: the Synthesizer runs once the run is approved (or passes without a veto)._"
         return "_No summary._"
-    text = f"**Summary** ({data.get('model', '?')}{', offline' if data.get('offline') else ''})\n\n"
+    model = str(data.get("model", "?"))
+    text = f"**Summary** ({model}{', offline' if data.get('offline') and model != 'offline' else ''})\n\n"
     text += "\n\n".join(line for line in str(data.get("text", "")).splitlines() if line.strip())
     citations = data.get("citations") or []
     if citations:

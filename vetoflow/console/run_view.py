@@ -61,7 +61,8 @@ def render_run_view(deps: ConsoleDeps) -> RunViewPanel:
             figures = gr.Markdown(elem_id="run-figures")
             reasons = gr.Markdown(elem_id="run-reasons")
         with gr.Column(scale=2):
-            chart = gr.Plot(label="Forecast fan chart (P10-P90 band, P50 line)", elem_id="run-chart")
+            gr.Markdown("**Forecast fan chart**: P50 line, shaded band from P10 to P90, per period.")
+            chart = gr.Plot(show_label=False, elem_id="run-chart")
     with gr.Group(visible=False, elem_id="run-decide") as decide_box:
         gr.Markdown("### Your decision\nApprove overrules the veto; Reject upholds it; Revise re-runs the numbers.")
         comment = gr.Textbox(label="Comment (kept in the run's history)", lines=2, elem_id="run-comment")
