@@ -35,7 +35,8 @@ CSS = """
 def console_theme() -> gr.themes.Base:
     """System fonts only: the console must render with no internet access (no web fonts)."""
     system = ["ui-sans-serif", "system-ui", "DejaVu Sans", "sans-serif"]
-    return gr.themes.Soft(primary_hue="indigo", neutral_hue="slate", font=system, font_mono=["ui-monospace", "DejaVu Sans Mono", "monospace"])
+    mono = ["ui-monospace", "DejaVu Sans Mono", "monospace"]
+    return gr.themes.Soft(primary_hue="indigo", neutral_hue="slate", font=system, font_mono=mono)
 
 
 def mount_options(settings: Settings) -> dict[str, Any]:
