@@ -68,6 +68,10 @@ def test_operator_logs_in_opens_a_vetoed_run_and_approves_it(console: Console, t
             expect(page.locator("#inbox-count")).to_contain_text("3 runs wait")
             page.screenshot(path=tmp_path / "inbox.png", full_page=True)
             keep(tmp_path / "inbox.png")
+            late = load_scenario(EXAMPLES / "vetoed.yaml").model_copy(update={"name": "Late one"})
+            late_id = console.service.start(late).run.run_id
+            expect(inbox).to_contain_text(late_id, timeout=15_000)  # the timer refreshed it; nobody clicked
+            expect(page.locator("#inbox-count")).to_contain_text("4 runs wait")
 
             inbox.get_by_text("Retail kiosk rollout").first.click()
             headline = page.locator("#run-headline")

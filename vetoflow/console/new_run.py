@@ -82,7 +82,7 @@ def render_new_run(deps: ConsoleDeps) -> NewRunPanel:
         try:
             scenario, parsed = read_upload(path, deps.settings.max_file_bytes)
         except VetoflowError as exc:
-            return (problem(f"{exc}\nNothing was changed and no run was started."), *keep, gr.skip())
+            return (problem(str(exc)) + "\n\nNothing was changed and no run was started.", *keep, gr.skip())
         kept = {s.name: s.history for s in parsed if s.history}
         rows = segment_rows(parsed)
         if scenario is None:
@@ -125,7 +125,7 @@ def render_new_run(deps: ConsoleDeps) -> NewRunPanel:
         try:
             scenario = validate_scenario(data, source="the form")
         except VetoflowError as exc:
-            yield problem(f"{exc}\nNo run was started."), ""
+            yield problem(str(exc)) + "\n\nNo run was started.", ""
             return
         events: queue.Queue[str | None] = queue.Queue()
         result: dict[str, Any] = {}
