@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 TORCH  ?= torch==2.13.0
 STAMP  := $(VENV)/.installed
 
-.PHONY: install demo test lint lint-docker format typecheck bench image clean
+.PHONY: install demo test lint lint-docker format typecheck bench image clean browser screenshots
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -24,7 +24,11 @@ demo: install
 	$(BIN)/vetoflow demo
 	@echo "The CLI is $(BIN)/vetoflow (or: source $(BIN)/activate). Try: $(BIN)/vetoflow runs --status paused"
 
-test: install
+# Debian's Chromium for the real-browser test (apt-get; playwright drives it, no browser download).
+browser:
+	sh scripts/install_chromium.sh
+
+test: install browser
 	$(BIN)/hadolint --failure-threshold warning --no-color Dockerfile
 	$(BIN)/ruff check vetoflow tests bench
 	$(BIN)/ruff format --check vetoflow tests bench
@@ -53,6 +57,11 @@ typecheck:
 bench: install
 	$(BIN)/python bench/graph_overhead.py
 	$(BIN)/python bench/list_runs.py
+	$(BIN)/python bench/console.py
+
+# docs/inbox.png and docs/run_view.png, taken by the real-browser test itself.
+screenshots: install browser
+	VETOFLOW_SCREENSHOT_DIR=docs $(BIN)/pytest tests/test_browser.py -q
 
 clean:
 	rm -rf $(VENV) .vetoflow .pytest_cache .mypy_cache .ruff_cache

@@ -245,6 +245,11 @@ def demo(ctx: click.Context, examples: Path | None) -> None:
     out.print(f"Runs are stored in {ctx.obj.redacted_database()}")
 
 
+from vetoflow.commands.ui import ui as ui_command  # noqa: E402
+
+cli.add_command(ui_command)
+
+
 def main() -> None:
     cli(prog_name="vetoflow")
 

@@ -7,7 +7,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from vetoflow.errors import VetoflowError
@@ -30,6 +30,10 @@ class Settings(BaseSettings):
     llm: Literal["auto", "offline", "bedrock"] = "auto"
     max_file_bytes: int = Field(default=5_000_000, description="Largest scenario/CSV file accepted.")
     allow_sqlite_on_lambda: bool = Field(default=False, description="Demo only: SQLite under /tmp on Lambda.")
+    ui_users: SecretStr | None = Field(
+        default=None, description='Console logins "ana:pw,bo:pw2"; without any the console is open (localhost only).'
+    )
+    ui_users_file: Path | None = Field(default=None, description="File of console logins, one user:password a line.")
 
     @property
     def on_lambda(self) -> bool:

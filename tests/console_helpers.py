@@ -1,0 +1,57 @@
+"""Serving the console for tests: a real Gradio server on a free loopback port, and a real Chromium."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from pydantic import SecretStr
+
+from vetoflow import ui
+from vetoflow.config import Settings
+from vetoflow.graph.context import Context
+from vetoflow.runs.service import RunService
+from vetoflow.runs.store import open_service
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = Path("/usr/bin/chromium")
+USERS = "ana:pw-ana,bo:pw-bo"
+ANA, BO = ("ana", "pw-ana"), ("bo", "pw-bo")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class Console:
+    url: str
+    service: RunService
+    settings: Settings
+
+
+@contextmanager
+def serve_console(settings: Settings, context: Context | None = None) -> Iterator[Console]:
+    """Launch the console (logins ana and bo) over a fresh service; closed on exit."""
+    settings = settings.model_copy(update={"ui_users": SecretStr(USERS)})
+    with open_service(settings, context) as service:
+        port = free_port()
+        demo = ui.launch(service, settings, port=port, prevent_thread_lock=True, quiet=True)
+        try:
+            yield Console(f"http://127.0.0.1:{port}/", service, settings)
+        finally:
+            demo.close()
+
+
+def ensure_chromium() -> Path:
+    """Debian's Chromium: scripts/install_chromium.sh apt-gets it when missing (CI runs as root), else no-op."""
+    subprocess.run(["sh", str(ROOT / "scripts" / "install_chromium.sh")], check=True, env=os.environ.copy())
+    assert CHROMIUM.exists(), f"{CHROMIUM} is still missing after scripts/install_chromium.sh"
+    return CHROMIUM

@@ -1,0 +1,265 @@
+"""The console's every action through `gradio_client`, against a real server on loopback (SQLite).
+
+One server per module (launching costs seconds); each test starts the runs it needs.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from gradio_client import Client, handle_file
+
+from tests.console_helpers import ANA, BO, Console, serve_console
+from tests.helpers import CountingSynthesizer
+from vetoflow.config import Settings
+from vetoflow.graph.context import Context
+from vetoflow.scenario import Scenario, load_scenario
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "vetoflow" / "examples"
+MESSAGE, HEADLINE, FIGURES, CHART, REASONS, PAYLOAD = range(6)
+INVESTMENT, HORIZON, RATE, SEGMENTS, SUMMARY, HISTORY = range(6, 12)
+
+
+@pytest.fixture(scope="module")
+def synthesizer() -> CountingSynthesizer:
+    return CountingSynthesizer()
+
+
+@pytest.fixture(scope="module")
+def console(tmp_path_factory: pytest.TempPathFactory, synthesizer: CountingSynthesizer) -> Iterator[Console]:
+    settings = Settings(home=tmp_path_factory.mktemp("home"), database_url=None, max_file_bytes=20_000)
+    with serve_console(settings, Context(synthesizer=synthesizer)) as served:
+        yield served
+
+
+@pytest.fixture(scope="module")
+def ana(console: Console) -> Client:
+    return Client(console.url, auth=ANA, verbose=False)
+
+
+@pytest.fixture(scope="module")
+def bo(console: Console) -> Client:
+    return Client(console.url, auth=BO, verbose=False)
+
+
+def vetoed_run(console: Console, name: str = "Retail kiosk rollout") -> str:
+    scenario = load_scenario(EXAMPLES / "vetoed.yaml").model_copy(update={"name": name})
+    view = console.service.start(scenario)
+    assert view.status == "paused"
+    return view.run.run_id
+
+
+def table(value: dict[str, Any]) -> list[list[Any]]:
+    return list(value["data"])
+
+
+def run_count(console: Console) -> int:
+    return len(console.service.list(limit=10_000))
+
+
+def test_inbox_lists_paused_runs_newest_first(console: Console, ana: Client, profitable: Scenario) -> None:
+    older = vetoed_run(console, "Inbox older")
+    newer = vetoed_run(console, "Inbox newer")
+    done = console.service.start(profitable).run.run_id
+    rows, count = ana.predict(api_name="/inbox")
+    ids = [row[0] for row in table(rows)]
+    assert ids.index(newer) < ids.index(older)
+    assert done not in ids
+    assert rows["headers"] == ["run id", "name", "created", "investment", "ROI", "downside ROI", "NPV", "why vetoed"]
+    row = table(rows)[ids.index(newer)]
+    assert row[1] == "Inbox newer"
+    assert row[3] == "2,500,000"
+    assert row[4].endswith("%")
+    assert "below the veto threshold" in row[7]
+    assert f"{len(ids)} runs wait" in count
+
+
+def test_open_shows_figures_chart_reasons_and_payload(console: Console, ana: Client) -> None:
+    run_id = vetoed_run(console)
+    out = ana.predict(run_id, api_name="/open_run")
+    assert out[MESSAGE] == ""
+    assert "Retail kiosk rollout" in out[HEADLINE]
+    assert "paused" in out[HEADLINE]
+    for label in ("ROI (P50)", "Downside ROI (P10)", "NPV", "Payback", "**VETO**"):
+        assert label in out[FIGURES]
+    assert "vetoed" in out[REASONS]
+    assert "below the veto threshold" in out[REASONS]
+    assert out[PAYLOAD]["run_id"] == run_id
+    assert out[PAYLOAD]["decision"]["veto"] is True
+    traces = out[CHART]["plot"]
+    assert "Kiosks (P50, band P10-P90)" in traces
+    assert "Revenue (P50, band P10-P90)" in traces
+    assert out[INVESTMENT] == 2_500_000
+    assert out[HORIZON] == 8
+    assert [row[0] for row in table(out[SEGMENTS])] == ["Kiosks", "Accessories"]
+    assert table(out[HISTORY]) == []
+    missing = ana.predict("nope", api_name="/open_run")
+    assert "no run with id 'nope'" in missing[MESSAGE]
+
+
+def test_approve_records_the_logged_in_user_and_completes(console: Console, bo: Client) -> None:
+    run_id = vetoed_run(console)
+    out = bo.predict(run_id, "strategic bet", api_name="/approve")
+    assert "approve recorded" in out[MESSAGE]
+    assert "completed" in out[MESSAGE]
+    assert "completed" in out[HEADLINE]
+    assert "a human approved it anyway by bo" in out[SUMMARY]
+    assert '"strategic bet"' in out[SUMMARY]
+    [decision] = table(out[HISTORY])
+    assert decision[1:4] == ["bo", "approve", "strategic bet"]
+    view = console.service.view(run_id)
+    assert view.status == "completed"
+    assert view.state["reviews"][-1]["reviewer"] == "bo"
+
+
+def test_reject_ends_the_run_without_a_summary(console: Console, ana: Client, synthesizer: CountingSynthesizer) -> None:
+    run_id = vetoed_run(console)
+    calls = synthesizer.calls
+    out = ana.predict(run_id, "margins too thin", api_name="/reject")
+    assert "rejected" in out[HEADLINE]
+    assert table(out[HISTORY])[0][1:4] == ["ana", "reject", "margins too thin"]
+    assert console.service.view(run_id).state["outcome"] == "rejected"
+    assert synthesizer.calls == calls
+
+
+def test_revise_reruns_with_only_the_changed_assumptions(console: Console, ana: Client) -> None:
+    run_id = vetoed_run(console)
+    opened = ana.predict(run_id, api_name="/open_run")
+    segments = opened[SEGMENTS]
+    segments["data"][0][4] = 0.9  # Kiosks margin 0.12 -> 0.9
+    out = ana.predict(run_id, "cheaper kiosks", 900_000, 8, 0.03, segments, api_name="/revise")
+    assert "revise recorded" in out[MESSAGE], out[MESSAGE]
+    [decision] = table(out[HISTORY])
+    assert decision[1:4] == ["ana", "revise", "cheaper kiosks"]
+    assert decision[4] == "investment=900000.0, segments.Kiosks.margin=0.9"
+    view = console.service.view(run_id)
+    assert view.run.revision == 1
+    assert view.state["scenario"]["investment"] == 900_000
+    assert view.status == "completed", "a 90% margin on a smaller investment passes the Accountant"
+
+
+def test_revise_refuses_no_change_and_unknown_segments(console: Console, ana: Client) -> None:
+    run_id = vetoed_run(console)
+    opened = ana.predict(run_id, api_name="/open_run")
+    same = ana.predict(run_id, "", 2_500_000, 8, 0.03, opened[SEGMENTS], api_name="/revise")
+    assert "change at least one assumption" in same[MESSAGE]
+    renamed = copy.deepcopy(opened[SEGMENTS])
+    renamed["data"][0][0] = "Vending"
+    out = ana.predict(run_id, "", 2_500_000, 8, 0.03, renamed, api_name="/revise")
+    assert "no segment named 'Vending'" in out[MESSAGE]
+    bad = ana.predict(run_id, "", -5, 8, 0.03, opened[SEGMENTS], api_name="/revise")
+    assert "investment" in bad[MESSAGE]
+    assert "greater than 0" in bad[MESSAGE]
+    assert console.service.view(run_id).status == "paused"
+    assert console.service.view(run_id).decisions == []
+
+
+def test_deciding_a_finished_run_says_who_decided(console: Console, ana: Client, bo: Client) -> None:
+    run_id = vetoed_run(console)
+    ana.predict(run_id, "", api_name="/approve")
+    late = bo.predict(run_id, "me too", api_name="/reject")
+    assert f"run {run_id} was already decided: approve by ana" in late[MESSAGE]
+    assert "completed" in late[HEADLINE]
+
+
+def form(scenario: Scenario) -> list[Any]:
+    rows = [[s.name, s.base_revenue, s.growth_mean, s.volatility, s.margin] for s in scenario.segments]
+    segments = {"headers": ["name", "base_revenue", "growth_mean", "volatility", "margin"], "data": rows}
+    return [scenario.name, scenario.investment, scenario.horizon, scenario.discount_rate, scenario.veto_threshold,
+            scenario.veto_policy, scenario.seed, scenario.paths, scenario.currency, segments]  # fmt: skip
+
+
+def test_new_run_streams_each_node_then_lands_in_the_inbox(console: Console, ana: Client, vetoed: Scenario) -> None:
+    job = ana.submit(*form(vetoed.model_copy(update={"name": "Streamed veto"})), api_name="/start_run")
+    final_text, run_id = job.result(timeout=120)
+    updates = [text for text, _ in job.outputs()]
+    assert len(updates) >= 3, "started, then one update per node"
+    assert "✓ Forecaster" in updates[1]
+    assert "Accountant" not in updates[1]
+    assert "✓ Accountant" in final_text
+    assert "waits in the Inbox" in final_text
+    rows, _ = ana.predict(api_name="/inbox")
+    assert run_id in [row[0] for row in table(rows)]
+
+
+def test_new_run_without_veto_ends_in_a_summary(console: Console, ana: Client, profitable: Scenario) -> None:
+    final_text, run_id = ana.predict(*form(profitable), api_name="/start_run")
+    assert "Completed: no veto" in final_text
+    assert "offline summary" in final_text
+    assert "✓ Synthesizer" in final_text
+    assert console.service.view(run_id).status == "completed"
+
+
+def test_new_run_with_absurd_numbers_starts_nothing(console: Console, ana: Client, vetoed: Scenario) -> None:
+    before = run_count(console)
+    values = form(vetoed)
+    values[1] = 1e15  # investment
+    values[9]["data"][0][4] = 7  # margin
+    text, run_id = ana.predict(*values, api_name="/start_run")
+    assert "the form is invalid" in text
+    assert "No run was started" in text
+    assert "investment: Input should be less than or equal to 1000000000000" in text
+    assert "segments[0].margin" in text
+    assert run_id == ""
+    assert run_count(console) == before
+
+
+def upload(client: Client, path: Path) -> tuple[Any, ...]:
+    return tuple(client.predict(handle_file(str(path)), api_name="/load_upload"))
+
+
+def test_uploads_fill_the_form(console: Console, ana: Client, tmp_path: Path) -> None:
+    out = upload(ana, EXAMPLES / "vetoed.yaml")
+    assert "loaded" in out[0]
+    assert out[1] == "Retail kiosk rollout"
+    assert out[2] == 2_500_000
+    assert [row[0] for row in table(out[10])] == ["Kiosks", "Accessories"]
+    out = upload(ana, EXAMPLES / "segments.csv")
+    assert "3 segment(s) loaded" in out[0]
+    assert table(out[10])[0] == ["Online", 90000, 0.05, 0.12, 0.32]
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        ("notes.txt", "name,margin\n", "upload a scenario (.yaml, .yml, .json) or a segments table (.csv); got .txt"),
+        ("image.csv", "\x89PNG\x00\x00binary", "not a CSV text file"),
+        ("wrong.csv", "segment,revenue\nA,1\n", "columns must be name, base_revenue, growth_mean"),
+        ("absurd.csv", "name,base_revenue,margin\nA,1e20,0.2\n", "segments[0].base_revenue: Input should be less"),
+        ("nan.csv", "name,base_revenue,margin\nA,nan,0.2\n", "must be a finite number"),
+        ("huge.csv", "name,base_revenue,margin\n" + "A,1,0.1\n" * 4000, "the limit is 20,000"),
+        ("broken.yaml", "name: [unclosed", "cannot parse"),
+        ("bad.json", '{"name": "x", "investment": -1}', "investment: Input should be greater than 0"),
+    ],
+)
+def test_bad_uploads_are_refused_with_a_clear_message(
+    console: Console, ana: Client, tmp_path: Path, case: tuple[str, str, str]
+) -> None:
+    filename, content, expected = case
+    path = tmp_path / filename
+    path.write_bytes(content.encode("latin-1"))
+    before = run_count(console)
+    out = upload(ana, path)
+    assert expected in out[0], out[0]
+    assert "Nothing was changed and no run was started" in out[0]
+    assert run_count(console) == before
+
+
+def test_runs_tab_filters_by_status_and_searches(console: Console, ana: Client) -> None:
+    run_id = vetoed_run(console, "Searchable Zebra plan")
+    rows, count = ana.predict(["paused"], "zebra", api_name="/list_runs")
+    assert [row[0] for row in table(rows)] == [run_id]
+    assert "matching" in count
+    rows, _ = ana.predict(["completed"], "zebra", api_name="/list_runs")
+    assert table(rows) == []
+    rows, _ = ana.predict([], run_id[:6], api_name="/list_runs")
+    assert run_id in [row[0] for row in table(rows)]
+
+
+def test_wrong_password_is_refused(console: Console) -> None:
+    with pytest.raises(ValueError, match=r"(?i)could not login|incorrect"):
+        Client(console.url, auth=("ana", "wrong"), verbose=False)

@@ -1,0 +1,79 @@
+"""Two operators deciding the same run at once, on SQLite and on PostgreSQL: exactly one decision wins.
+
+The loser is told who decided; nothing is applied twice (one decision row, one review, at most one summary).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+from gradio_client import Client
+
+from tests.conftest import PG_ADMIN_URL
+from tests.console_helpers import ANA, BO, Console, serve_console
+from tests.helpers import CountingSynthesizer
+from vetoflow.config import Settings
+from vetoflow.graph.context import Context
+from vetoflow.scenario import load_scenario
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "vetoflow" / "examples"
+MESSAGE, HISTORY = 0, 11
+
+
+@pytest.fixture(scope="module")
+def synthesizer() -> CountingSynthesizer:
+    return CountingSynthesizer()
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def console(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, synthesizer: CountingSynthesizer
+) -> Iterator[Console]:
+    home = tmp_path_factory.mktemp("home")
+    if request.param == "sqlite":
+        with serve_console(Settings(home=home, database_url=None), Context(synthesizer=synthesizer)) as served:
+            yield served
+        return
+    name = f"vetoflow_ui_{uuid.uuid4().hex[:10]}"
+    try:
+        with psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=5) as admin:
+            admin.execute(f'CREATE DATABASE "{name}"')
+    except psycopg.OperationalError as exc:
+        pytest.fail(f"PostgreSQL is required at {PG_ADMIN_URL} (set VETOFLOW_TEST_PG): {exc}")
+    settings = Settings(home=home, database_url=f"{PG_ADMIN_URL.rsplit('/', 1)[0]}/{name}")
+    try:
+        with serve_console(settings, Context(synthesizer=synthesizer)) as served:
+            yield served
+    finally:
+        with psycopg.connect(PG_ADMIN_URL, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.mark.parametrize("round_", range(3))
+def test_two_operators_decide_at_once_exactly_one_wins(
+    console: Console, synthesizer: CountingSynthesizer, round_: int
+) -> None:
+    run_id = console.service.start(load_scenario(EXAMPLES / "vetoed.yaml")).run.run_id
+    ana, bo = Client(console.url, auth=ANA, verbose=False), Client(console.url, auth=BO, verbose=False)
+    calls = synthesizer.calls
+    jobs = {
+        "ana": ana.submit(run_id, "ana approves", api_name="/approve"),
+        "bo": bo.submit(run_id, "bo rejects", api_name="/reject"),
+    }
+    messages = {who: job.result(timeout=120)[MESSAGE] for who, job in jobs.items()}
+    winners = [who for who, text in messages.items() if "recorded" in text]
+    assert len(winners) == 1, messages
+    [winner] = winners
+    [loser] = {"ana", "bo"} - {winner}
+    action = "approve" if winner == "ana" else "reject"
+    assert f"run {run_id} was already decided: {action} by {winner}" in messages[loser]
+
+    view = console.service.view(run_id)
+    assert [(d.reviewer, d.action) for d in view.decisions] == [(winner, action)]
+    assert [r["reviewer"] for r in view.state["reviews"]] == [winner]
+    assert view.status == ("completed" if action == "approve" else "rejected")
+    assert synthesizer.calls == calls + (1 if action == "approve" else 0)

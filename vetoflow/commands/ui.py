@@ -1,0 +1,36 @@
+"""`vetoflow ui`: serve the operator console (Gradio) until interrupted."""
+
+from __future__ import annotations
+
+import click
+
+from vetoflow.config import Settings
+
+
+@click.command("ui")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind; non-local needs logins.")
+@click.option("--port", default=7860, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--root-path", default="", help="URL prefix when served behind a proxy or on Lambda, e.g. /console.")
+@click.pass_context
+def ui(ctx: click.Context, host: str, port: int, root_path: str) -> None:
+    """Serve the operator console: inbox of paused runs, run view with Approve/Reject/Revise, new runs.
+
+    \b
+    Logins: VETOFLOW_UI_USERS="ana:pw,bo:pw2" or VETOFLOW_UI_USERS_FILE (one user:password a line).
+    The logged-in user is the reviewer of record. Without logins the console is open and binds to
+    localhost only.
+    """
+    from vetoflow.console.auth import check_bind, load_users
+    from vetoflow.runs.store import open_service
+    from vetoflow.runtime import make_context
+
+    settings: Settings = ctx.obj
+    users = load_users(settings)
+    check_bind(host, users)  # before opening anything: a refused bind leaves nothing behind
+    from vetoflow import ui as console
+
+    with open_service(settings, make_context(settings)) as service:
+        mode = f"{len(users)} login(s)" if users else "open (no logins), localhost only"
+        click.echo(f"vetoflow console on http://{host}:{port}{root_path or '/'} [{mode}]; runs in "
+                   f"{settings.redacted_database()}", err=True)  # fmt: skip
+        console.launch(service, settings, host=host, port=port, root_path=root_path, quiet=True)

@@ -1,0 +1,1 @@
+"""The operator console: one module per tab, assembled by `vetoflow.ui.build_console`."""

@@ -1,0 +1,84 @@
+"""What every tab shares: the service, who is deciding, number formatting, and user-facing messages."""
+
+from __future__ import annotations
+
+import getpass
+import os
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import gradio as gr
+
+from vetoflow.config import Settings
+from vetoflow.runs.index import RunRow
+from vetoflow.runs.service import RunService
+
+RUNS_PAGE = 200
+PROGRESS = gr.Progress()  # a default marks the handler parameter Gradio fills with a per-call tracker
+
+
+@dataclass(frozen=True)
+class ConsoleDeps:
+    """Handed to every `render_*`: the one service, the settings, and whether logins are required."""
+
+    service: RunService
+    settings: Settings
+    auth_enabled: bool
+    open_reviewer: str
+
+    def reviewer(self, request: gr.Request | None) -> str:
+        """The logged-in user is the reviewer of record; an open console records the local operator."""
+        username = getattr(request, "username", None) if request is not None else None
+        if username:
+            return str(username)
+        return self.open_reviewer
+
+
+def default_open_reviewer() -> str:
+    return os.environ.get("VETOFLOW_REVIEWER") or getpass.getuser()
+
+
+def pct(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1%}"
+
+
+def money(value: float | None) -> str:
+    return "-" if value is None else f"{value:,.0f}"
+
+
+def when(value: datetime) -> str:
+    return value.strftime("%Y-%m-%d %H:%M UTC")
+
+
+def ok(text: str) -> str:
+    return f"✅ {text}"
+
+
+def problem(text: str) -> str:
+    """A user error shown in place: the first line bold, the details (one per field) as a list."""
+    first, *rest = str(text).splitlines()
+    details = "".join(f"\n- `{line.strip()}`" for line in rest if line.strip())
+    return f"⚠️ **{first}**{details}"
+
+
+def run_rows(rows: list[RunRow], columns: list[str]) -> list[list[Any]]:
+    """Table rows with the given columns, formatted for people."""
+    formatters: dict[str, Any] = {
+        "run id": lambda r: r.run_id,
+        "name": lambda r: r.name,
+        "status": lambda r: r.status,
+        "created": lambda r: when(r.created_at),
+        "updated": lambda r: when(r.updated_at),
+        "investment": lambda r: money(r.investment),
+        "ROI": lambda r: pct(r.roi),
+        "downside ROI": lambda r: pct(r.downside_roi),
+        "NPV": lambda r: money(r.npv),
+        "why vetoed": lambda r: r.veto_reason or "",
+        "decision": lambda r: (
+            ("-" if r.veto is None else ("veto" if r.veto else "pass"))
+            + (f" → {r.last_action}" if r.last_action else "")
+        ),
+        "reviewer": lambda r: r.reviewer or "",
+    }
+    return [[formatters[c](row) for c in columns] for row in rows]

@@ -1,0 +1,159 @@
+"""New run: a scenario form (or an uploaded file) that starts a run and streams each node as it finishes."""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import gradio as gr
+
+from vetoflow.console.common import PROGRESS, ConsoleDeps, money, ok, pct, problem
+from vetoflow.console.uploads import form_segments, read_upload, segment_rows
+from vetoflow.errors import VetoflowError
+from vetoflow.runs.service import RunView
+from vetoflow.scenario import SEGMENT_COLUMNS, validate_scenario
+
+STEPS = ("forecaster", "accountant", "approval", "synthesizer")
+STEP_TEXT = {
+    "forecaster": "Forecaster: revenue paths simulated, P10/P50/P90 per period",
+    "accountant": "Accountant: ROI, NPV, payback computed; veto checked",
+    "approval": "Approval: decision applied",
+    "synthesizer": "Synthesizer: summary written",
+}
+DEFAULT_SEGMENTS = [["Retail", 120000, 0.03, 0.1, 0.25], ["Online", 80000, 0.05, 0.15, 0.3]]
+
+
+@dataclass
+class NewRunPanel:
+    run_id: gr.Textbox
+    open_button: gr.Button
+
+
+def _outcome(view: RunView) -> str:
+    run = view.run
+    figures = f"ROI {pct(run.roi)}, downside ROI {pct(run.downside_roi)}, NPV {money(run.npv)}"
+    if view.status == "paused":
+        return f"🟡 **Vetoed: {run.name} waits in the Inbox** ({figures}).\n\n_{run.veto_reason}_"
+    if view.status == "completed":
+        summary = (view.state.get("summary") or {}).get("text", "")
+        return f"🟢 **Completed: no veto** ({figures}).\n\n" + "\n\n".join(summary.splitlines())
+    return f"**{run.name} is {view.status}.** {run.error or ''}"
+
+
+def render_new_run(deps: ConsoleDeps) -> NewRunPanel:
+    gr.Markdown("Fill in the scenario, or upload a scenario (YAML/JSON) or a segments table (CSV) to fill it.")
+    upload = gr.File(label="Scenario .yaml/.yml/.json or segments .csv", type="filepath", elem_id="new-upload")
+    upload_message = gr.Markdown(elem_id="new-upload-message")
+    with gr.Row():
+        name = gr.Textbox(label="Name", value="New investment", elem_id="new-name")
+        investment = gr.Number(label="Investment", value=1_000_000, elem_id="new-investment")
+        horizon = gr.Number(label="Horizon (periods)", value=12, precision=0, elem_id="new-horizon")
+        rate = gr.Number(label="Discount rate per period", value=0.02, elem_id="new-rate")
+    with gr.Row():
+        threshold = gr.Number(label="Veto threshold (0.1 = 10% ROI)", value=0.0, elem_id="new-threshold")
+        policy = gr.Radio(["roi", "downside_roi"], value="roi", label="Veto policy", elem_id="new-policy")
+        seed = gr.Number(label="Seed", value=42, precision=0)
+        paths = gr.Number(label="Monte Carlo paths", value=5000, precision=0)
+        currency = gr.Textbox(label="Currency", value="USD", max_length=3)
+    segments = gr.Dataframe(
+        value=DEFAULT_SEGMENTS,
+        headers=list(SEGMENT_COLUMNS),
+        datatype=["str", "number", "number", "number", "number"],
+        type="array",
+        interactive=True,
+        label="Segments (growth, volatility and margin as fractions: 0.05 = 5%)",
+        elem_id="new-segments",
+    )
+    start = gr.Button("Start run", variant="primary", elem_id="new-start")
+    progress_box = gr.Markdown(elem_id="new-progress")
+    with gr.Row():
+        run_id = gr.Textbox(label="Run id", interactive=False, elem_id="new-run-id", scale=4)
+        open_button = gr.Button("Open this run", scale=1, elem_id="new-open")
+    histories = gr.State({})  # history series of uploaded segments, by name: the form has no column for them
+    form = [name, investment, horizon, rate, threshold, policy, seed, paths, currency, segments]
+
+    def load_upload(path: str | None) -> tuple[Any, ...]:
+        keep = tuple(gr.skip() for _ in form)
+        if not path:
+            return ("", *keep, gr.skip())
+        try:
+            scenario, parsed = read_upload(path, deps.settings.max_file_bytes)
+        except VetoflowError as exc:
+            return (problem(str(exc)) + "\n\nNothing was changed and no run was started.", *keep, gr.skip())
+        kept = {s.name: s.history for s in parsed if s.history}
+        rows = segment_rows(parsed)
+        if scenario is None:
+            text = ok(f"{len(rows)} segment(s) loaded from the CSV; check the form and press Start run.")
+            return (text, *keep[:-1], rows, kept)
+        values: tuple[Any, ...] = (scenario.name, scenario.investment, scenario.horizon, scenario.discount_rate)
+        values += (scenario.veto_threshold, scenario.veto_policy, scenario.seed, scenario.paths, scenario.currency)
+        return (ok(f"Scenario {scenario.name!r} loaded; press Start run."), *values, rows, kept)
+
+    def start_run(
+        run_name: str,
+        run_investment: float | None,
+        run_horizon: float | None,
+        run_rate: float | None,
+        run_threshold: float | None,
+        run_policy: str,
+        run_seed: float | None,
+        run_paths: float | None,
+        run_currency: str,
+        run_segments: list[list[Any]] | None,
+        run_histories: dict[str, list[float]] | None,
+        progress: gr.Progress = PROGRESS,
+    ) -> Iterator[tuple[str, str]]:
+        data: dict[str, Any] = {
+            "name": run_name,
+            "investment": run_investment,
+            "horizon": run_horizon,
+            "discount_rate": run_rate,
+            "veto_threshold": run_threshold,
+            "veto_policy": run_policy,
+            "seed": run_seed,
+            "paths": run_paths,
+            "currency": run_currency,
+            "segments": form_segments(run_segments),
+        }
+        data = {k: v for k, v in data.items() if v is not None and v != ""}
+        for segment in data.get("segments", []):
+            if history := (run_histories or {}).get(segment.get("name", "")):
+                segment["history"] = history
+        try:
+            scenario = validate_scenario(data, source="the form")
+        except VetoflowError as exc:
+            yield problem(str(exc)) + "\n\nNo run was started.", ""
+            return
+        events: queue.Queue[str | None] = queue.Queue()
+        result: dict[str, Any] = {}
+
+        def work() -> None:
+            try:
+                result["view"] = deps.service.start(scenario, on_step=lambda node, _u: events.put(node))
+            except Exception as exc:  # shown to the operator; the service keeps failed runs resumable
+                result["error"] = exc
+            finally:
+                events.put(None)
+
+        threading.Thread(target=work, name="vetoflow-new-run", daemon=True).start()
+        lines = [f"⏳ **{scenario.name}** started ({scenario.paths:,} paths x {scenario.horizon} periods)"]
+        progress((0, len(STEPS)), desc="starting")
+        yield "\n\n".join(lines), ""
+        done = 0
+        while (node := events.get()) is not None:
+            done += 1
+            lines.append(f"✓ {STEP_TEXT.get(node, node)}")
+            progress((min(done, len(STEPS)), len(STEPS)), desc=node)
+            yield "\n\n".join(lines), ""
+        if "error" in result:
+            yield "\n\n".join([*lines, problem(str(result["error"]))]), ""
+            return
+        view: RunView = result["view"]
+        yield "\n\n".join([*lines, _outcome(view)]), view.run.run_id
+
+    upload.upload(load_upload, inputs=[upload], outputs=[upload_message, *form, histories], api_name="load_upload")
+    start.click(start_run, inputs=[*form, histories], outputs=[progress_box, run_id], api_name="start_run")
+    return NewRunPanel(run_id=run_id, open_button=open_button)

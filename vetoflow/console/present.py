@@ -1,0 +1,102 @@
+"""Plain-text renderings of one run for the run view: headline, figures, reasons, summary, history."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from vetoflow.console.common import money, pct, when
+from vetoflow.runs.service import RunView
+
+STATUS_BADGE = {
+    "running": "🔵 running",
+    "paused": "🟡 paused: waiting for a decision",
+    "completed": "🟢 completed",
+    "rejected": "🟣 rejected",
+    "failed": "🔴 failed",
+}
+HISTORY_COLUMNS = ["when", "who", "what", "comment", "changes"]
+
+
+def headline(view: RunView) -> str:
+    run = view.run
+    revision = f" · revision {run.revision}" if run.revision else ""
+    text = f"## {run.name}\n`{run.run_id}` · {STATUS_BADGE.get(run.status, run.status)}{revision}"
+    text += f" · created {when(run.created_at)}"
+    if run.error:
+        text += f"\n\n🔴 **Error:** `{run.error}`. Resume it from its last checkpoint: `vetoflow retry {run.run_id}`"
+    return text
+
+
+def figures(view: RunView) -> str:
+    state, run = view.state, view.run
+    currency = state.get("scenario", {}).get("currency", "")
+    fin = state.get("financials")
+    decision = state.get("decision")
+    if not fin:
+        return "_No figures yet._"
+    payback = "never (within the horizon)" if fin["payback_period"] is None else f"{fin['payback_period']:.1f} periods"
+    verdict = "-" if not decision else ("**VETO**" if decision["veto"] else "no veto")
+    if run.last_action:
+        verdict += f" → {run.last_action} by {run.reviewer}"
+    rows = [
+        ("Investment", f"{money(fin['investment'])} {currency}"),
+        ("ROI (P50)", pct(fin["roi"])),
+        ("Downside ROI (P10)", pct(fin["downside_roi"])),
+        ("NPV", f"{money(fin['npv'])} {currency}"),
+        ("Payback", payback),
+        ("Decision", verdict),
+    ]
+    return "| Figure | Value |\n|---|---|\n" + "\n".join(f"| {k} | {v} |" for k, v in rows)
+
+
+def reasons(view: RunView) -> str:
+    decision = view.state.get("decision")
+    if not decision:
+        return "_The Accountant has not judged this run yet._"
+    verdict = "vetoed" if decision["veto"] else "did not veto"
+    policy = "ROI (P50)" if decision["policy"] == "roi" else "downside ROI (P10)"
+    text = (
+        f"The Accountant **{verdict}**: {policy} {pct(decision['measured'])} "
+        f"against a threshold of {pct(decision['threshold'])}.\n\n"
+    )
+    text += "\n".join(f"- {reason}" for reason in decision["reasons"])
+    if view.pending and view.pending.get("error"):
+        text += f"\n\n⚠️ The last answer was refused: {view.pending['error']}"
+    return text
+
+
+def _citation(item: Any) -> str:
+    if isinstance(item, dict):
+        source = item.get("source") or item.get("title") or item.get("id") or "source"
+        extra = item.get("page") or item.get("chunk")
+        return f"{source}" + (f" ({extra})" if extra is not None else "")
+    return str(item)
+
+
+def summary(view: RunView) -> str:
+    """The Synthesizer's text, and its citations and grounding flags when the client provides them."""
+    data = view.state.get("summary")
+    if not data:
+        if view.status == "paused":
+            return "_No summary yet: the Synthesizer runs once the run is approved (or passes without a veto)._"
+        return "_No summary._"
+    model = str(data.get("model", "?"))
+    text = f"**Summary** ({model}{', offline' if data.get('offline') and model != 'offline' else ''})\n\n"
+    text += "\n\n".join(line for line in str(data.get("text", "")).splitlines() if line.strip())
+    citations = data.get("citations") or []
+    if citations:
+        text += "\n\n**Citations**\n" + "\n".join(f"{i}. {_citation(c)}" for i, c in enumerate(citations, 1))
+    flags = {k: v for k, v in data.items() if "ground" in k or k == "flags"}
+    for key, value in flags.items():
+        shown = ", ".join(map(str, value)) if isinstance(value, list) else str(value)
+        text += f"\n\n**{key.replace('_', ' ').capitalize()}**: {shown or 'none'}"
+    return text
+
+
+def history_rows(view: RunView) -> list[list[str]]:
+    rows = []
+    for decision in view.decisions:
+        overrides = decision.payload.get("overrides") or {}
+        changes = ", ".join(f"{k}={v}" for k, v in overrides.items())
+        rows.append([when(decision.decided_at), decision.reviewer, decision.action, decision.comment, changes])
+    return rows

@@ -1,0 +1,154 @@
+"""Run view: one run's figures, fan chart, the Accountant's reasons, and the Approve / Reject / Revise controls."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import gradio as gr
+
+from vetoflow.console import present
+from vetoflow.console.charts import fan_chart
+from vetoflow.console.common import PROGRESS, ConsoleDeps, ok, problem
+from vetoflow.console.decisions import revise_overrides, segment_table
+from vetoflow.errors import VetoflowError
+from vetoflow.runs.service import RunView
+from vetoflow.scenario import SEGMENT_COLUMNS
+
+PICK_A_RUN = "Pick a run in the **Inbox** or **Runs** tab (or paste its id and press Open)."
+NODE_LABELS = {name: name.capitalize() for name in ("forecaster", "accountant", "approval", "synthesizer")}
+
+
+@dataclass
+class RunViewPanel:
+    run_id: gr.Textbox
+    outputs: list[Any]  # the message first, then everything `view_outputs` fills
+    load: Callable[[str], tuple[Any, ...]]
+
+
+def view_outputs(view: RunView | None) -> tuple[Any, ...]:
+    """headline, figures, chart, reasons, payload, decide box, investment, horizon, rate, segments, summary, history."""
+    if view is None:
+        hidden = gr.update(visible=False)
+        return ("", "", fan_chart(None), "", None, hidden, None, None, None, [], "", [])
+    scenario = view.state.get("scenario", {})
+    paused = view.status == "paused"
+    return (
+        present.headline(view),
+        present.figures(view),
+        fan_chart(view.state.get("forecast"), scenario.get("currency", "USD")),
+        present.reasons(view),
+        view.pending,
+        gr.update(visible=paused),
+        scenario.get("investment"),
+        scenario.get("horizon"),
+        scenario.get("discount_rate"),
+        segment_table(scenario),
+        present.summary(view),
+        present.history_rows(view),
+    )
+
+
+def render_run_view(deps: ConsoleDeps) -> RunViewPanel:
+    with gr.Row():
+        run_id = gr.Textbox(label="Run id", scale=4, elem_id="run-id", placeholder="e.g. 1e3b83d13732")
+        open_button = gr.Button("Open", scale=1, elem_id="run-open")
+    message = gr.Markdown(PICK_A_RUN, elem_id="run-message")
+    headline = gr.Markdown(elem_id="run-headline")
+    with gr.Row(equal_height=False):
+        with gr.Column(scale=1, min_width=280):
+            figures = gr.Markdown(elem_id="run-figures")
+            reasons = gr.Markdown(elem_id="run-reasons")
+        with gr.Column(scale=2):
+            gr.Markdown("**Forecast fan chart**: P50 line, shaded band from P10 to P90, per period.")
+            chart = gr.Plot(show_label=False, elem_id="run-chart")
+    with gr.Group(visible=False, elem_id="run-decide") as decide_box:
+        gr.Markdown("### Your decision\nApprove overrules the veto; Reject upholds it; Revise re-runs the numbers.")
+        comment = gr.Textbox(label="Comment (kept in the run's history)", lines=2, elem_id="run-comment")
+        with gr.Row():
+            approve = gr.Button("Approve", variant="primary", elem_id="run-approve")
+            reject = gr.Button("Reject", variant="stop", elem_id="run-reject")
+        with gr.Accordion("Revise assumptions and re-run the Forecaster and Accountant", open=False):
+            with gr.Row():
+                investment = gr.Number(label="Investment", elem_id="revise-investment")
+                horizon = gr.Number(label="Horizon (periods)", precision=0, elem_id="revise-horizon")
+                rate = gr.Number(label="Discount rate per period", elem_id="revise-rate")
+            segments = gr.Dataframe(
+                headers=list(SEGMENT_COLUMNS),
+                datatype=["str", "number", "number", "number", "number"],
+                type="array",
+                interactive=True,
+                static_columns=[0],
+                label="Segments (edit the numbers)",
+                elem_id="revise-segments",
+            )
+            revise = gr.Button("Revise and re-run", elem_id="run-revise")
+    summary = gr.Markdown(elem_id="run-summary")
+    with gr.Accordion("Approval payload (what the Approval node asked)", open=False):
+        payload = gr.JSON(label="Approval payload", elem_id="run-payload")
+    history = gr.Dataframe(
+        headers=present.HISTORY_COLUMNS, type="array", interactive=False, label="Decisions", elem_id="run-history"
+    )
+    fields = [headline, figures, chart, reasons, payload, decide_box, investment, horizon, rate, segments, summary]
+    outputs: list[Any] = [message, *fields, history]
+
+    def load(run: str) -> tuple[Any, ...]:
+        run = (run or "").strip()
+        if not run:
+            return (PICK_A_RUN, *view_outputs(None))
+        try:
+            view = deps.service.view(run)
+        except VetoflowError as exc:
+            return (problem(str(exc)), *view_outputs(None))
+        return ("", *view_outputs(view))
+
+    def decide(run: str, action: str, request: gr.Request | None, progress: gr.Progress, **kw: Any) -> tuple[Any, ...]:
+        run = (run or "").strip()
+        reviewer = deps.reviewer(request)
+
+        def on_step(node: str, _update: dict[str, Any]) -> None:
+            progress(None, desc=f"{NODE_LABELS.get(node, node)} done")
+
+        try:
+            view = deps.service.decide(run, action, reviewer=reviewer, on_step=on_step, **kw)
+        except VetoflowError as exc:  # includes DecisionConflictError: says who decided, and when
+            try:
+                current = view_outputs(deps.service.view(run)) if run else view_outputs(None)
+            except VetoflowError:
+                current = view_outputs(None)
+            return (problem(str(exc)), *current)
+        return (ok(f"{action} recorded for {run} by {reviewer}; the run is now {view.status}."), *view_outputs(view))
+
+    def do_approve(run: str, note: str, request: gr.Request, progress: gr.Progress = PROGRESS) -> tuple[Any, ...]:
+        return decide(run, "approve", request, progress, comment=note or "")
+
+    def do_reject(run: str, note: str, request: gr.Request, progress: gr.Progress = PROGRESS) -> tuple[Any, ...]:
+        return decide(run, "reject", request, progress, comment=note or "")
+
+    def do_revise(
+        run: str,
+        note: str,
+        new_investment: float | None,
+        new_horizon: float | None,
+        new_rate: float | None,
+        new_segments: list[list[Any]] | None,
+        request: gr.Request,
+        progress: gr.Progress = PROGRESS,
+    ) -> tuple[Any, ...]:
+        try:
+            scenario = deps.service.view((run or "").strip()).state.get("scenario", {})
+            top = {"investment": new_investment, "horizon": new_horizon, "discount_rate": new_rate}
+            overrides = revise_overrides(scenario, top, new_segments)
+        except VetoflowError as exc:
+            return (problem(str(exc)), *[gr.skip() for _ in fields], gr.skip())
+        return decide(run, "revise", request, progress, comment=note or "", overrides=overrides)
+
+    decide_options: dict[str, Any] = {"concurrency_limit": 4, "concurrency_id": "decide", "outputs": outputs}
+    open_button.click(load, inputs=[run_id], outputs=outputs, api_name="open_run")
+    run_id.submit(load, inputs=[run_id], outputs=outputs, api_visibility="private")
+    approve.click(do_approve, inputs=[run_id, comment], api_name="approve", **decide_options)
+    reject.click(do_reject, inputs=[run_id, comment], api_name="reject", **decide_options)
+    revise_inputs = [run_id, comment, investment, horizon, rate, segments]
+    revise.click(do_revise, inputs=revise_inputs, api_name="revise", **decide_options)
+    return RunViewPanel(run_id=run_id, outputs=outputs, load=load)

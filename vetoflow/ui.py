@@ -1,0 +1,139 @@
+"""The operator console: a `gr.Blocks` app over one RunService, served alone or mounted into FastAPI.
+
+`build_console` only builds; `mount_options` gives the auth/theme/css that both `launch` and
+`gr.mount_gradio_app(app, blocks, path, **mount_options(settings))` need.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gradio as gr
+
+from vetoflow.config import Settings
+from vetoflow.console.auth import auth_checker, check_bind, load_users
+from vetoflow.console.common import ConsoleDeps, default_open_reviewer
+from vetoflow.console.inbox import inbox_rows, render_inbox, selected_run_id
+from vetoflow.console.knowledge import render_knowledge
+from vetoflow.console.new_run import render_new_run
+from vetoflow.console.run_view import render_run_view
+from vetoflow.console.runs import find_runs, render_runs
+from vetoflow.runs.service import RunService
+
+TITLE = "vetoflow console"
+CSS = """
+.gradio-container { max-width: 1400px !important; }
+.gradio-container table, .gradio-container table *, .gradio-container .cell-wrap * {
+  font-family: ui-sans-serif, system-ui, "DejaVu Sans", sans-serif !important;
+}
+#inbox-table td, #runs-table td { font-size: 0.9rem; }
+#run-figures table { width: 100%; }
+#run-message p, #new-upload-message p { font-size: 1rem; }
+"""
+
+
+def console_theme() -> gr.themes.Base:
+    """System fonts only: the console must render with no internet access (no web fonts)."""
+    system = ["ui-sans-serif", "system-ui", "DejaVu Sans", "sans-serif"]
+    mono = ["ui-monospace", "DejaVu Sans Mono", "monospace"]
+    return gr.themes.Soft(primary_hue="indigo", neutral_hue="slate", font=system, font_mono=mono)
+
+
+def mount_options(settings: Settings) -> dict[str, Any]:
+    """Keyword arguments for `Blocks.launch` and `gr.mount_gradio_app`: logins (if any), theme and CSS."""
+    check = auth_checker(load_users(settings))
+    options: dict[str, Any] = {"theme": console_theme(), "css": CSS}
+    if check is not None:
+        options |= {"auth": check, "auth_message": "vetoflow console: sign in; you are the reviewer of record."}
+    return options
+
+
+def _banner(deps: ConsoleDeps, request: gr.Request | None) -> str:
+    if deps.auth_enabled:
+        return f"Signed in as **{deps.reviewer(request)}**: your decisions are recorded under this name."
+    return (
+        "⚠️ **Open console**: no logins are configured (`VETOFLOW_UI_USERS`), so it only listens on localhost. "
+        f"Decisions are recorded as **{deps.open_reviewer}**."
+    )
+
+
+def build_console(
+    service: RunService,
+    settings: Settings,
+    *,
+    auth_enabled: bool | None = None,
+    user_label: str | None = None,
+    refresh_seconds: float = 5.0,
+) -> gr.Blocks:
+    """Build (not launch) the console. `auth_enabled` defaults to whether logins are configured;
+    `user_label` is the reviewer recorded when the console is open (default: $VETOFLOW_REVIEWER or the OS user).
+    """
+    enabled = bool(load_users(settings)) if auth_enabled is None else auth_enabled
+    deps = ConsoleDeps(service, settings, enabled, user_label or default_open_reviewer())
+    demo = gr.Blocks(title=TITLE, analytics_enabled=False)
+    with demo:
+        with gr.Row():
+            gr.Markdown("# vetoflow · operator console", elem_id="console-title")
+            banner = gr.Markdown(elem_id="console-banner")
+        with gr.Tabs() as tabs:
+            with gr.Tab("Inbox", id="inbox"):
+                inbox = render_inbox(deps, refresh_seconds=refresh_seconds)
+            with gr.Tab("Run", id="run"):
+                run = render_run_view(deps)
+            with gr.Tab("New run", id="new"):
+                new = render_new_run(deps)
+            with gr.Tab("Runs", id="runs"):
+                runs = render_runs(deps)
+            with gr.Tab("Knowledge", id="knowledge"):
+                render_knowledge(settings)
+
+        def open_selected(evt: gr.SelectData) -> tuple[str, Any]:
+            return selected_run_id(evt), gr.Tabs(selected="run")
+
+        def open_id(run_id: str) -> tuple[str, Any]:
+            return run_id, gr.Tabs(selected="run")
+
+        private: dict[str, Any] = {"api_visibility": "private"}
+        for table in (inbox.table, runs.table):
+            table.select(open_selected, outputs=[run.run_id, tabs], **private).then(
+                run.load, inputs=[run.run_id], outputs=run.outputs, **private
+            )
+        new.open_button.click(open_id, inputs=[new.run_id], outputs=[run.run_id, tabs], **private).then(
+            run.load, inputs=[run.run_id], outputs=run.outputs, **private
+        )
+
+        def first_load(request: gr.Request) -> tuple[Any, ...]:
+            rows, count = inbox_rows(deps)
+            all_rows, all_count = find_runs(deps, [], "")
+            return _banner(deps, request), rows, count, all_rows, all_count
+
+        demo.load(first_load, outputs=[banner, inbox.table, inbox.count, runs.table, runs.count], **private)
+    return demo
+
+
+def launch(
+    service: RunService,
+    settings: Settings,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 7860,
+    root_path: str = "",
+    prevent_thread_lock: bool = False,
+    quiet: bool = False,
+) -> gr.Blocks:
+    """Serve the console alone. Refuses a non-local host when no logins are configured."""
+    check_bind(host, load_users(settings))
+    demo = build_console(service, settings)
+    demo.queue(default_concurrency_limit=2)
+    demo.launch(
+        server_name=host,
+        server_port=port,
+        root_path=root_path or None,
+        prevent_thread_lock=prevent_thread_lock,
+        quiet=quiet,
+        show_error=True,
+        footer_links=["api"],
+        max_file_size=settings.max_file_bytes * 4,
+        **mount_options(settings),
+    )
+    return demo
