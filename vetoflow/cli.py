@@ -243,6 +243,13 @@ def demo(ctx: click.Context, examples: Path | None) -> None:
     out.print(f"Runs are stored in {ctx.obj.redacted_database()}")
 
 
+from vetoflow.commands import trace as trace_commands  # noqa: E402  (it uses the helpers above)
+
+cli.add_command(trace_commands.trace)
+cli.add_command(trace_commands.graph)
+cli.add_command(trace_commands.replay)
+
+
 def main() -> None:
     cli(prog_name="vetoflow")
 
