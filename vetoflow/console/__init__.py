@@ -1,0 +1,1 @@
+"""Pieces of the Gradio console; `vetoflow/ui.py` assembles them into tabs."""
