@@ -21,7 +21,7 @@ from vetoflow.errors import VetoflowError
 from vetoflow.graph.context import Context
 from vetoflow.replay.compare import NEEDS_APPROVAL, compare
 from vetoflow.replay.fork import NotReachedError, fork_run
-from vetoflow.replay.lineage import replays_table
+from vetoflow.replay.lineage import lineage_for, replays_table
 from vetoflow.replay.report import BatchOptions, Report, ReportRow
 from vetoflow.runs.index import runs_table, utcnow
 from vetoflow.runs.service import RunService, RunView
@@ -65,6 +65,7 @@ def select_runs(
     """Run ids to replay, oldest first. Replays are not replayed again unless named in `ids`."""
     if ids is not None:
         return list(dict.fromkeys(i for i in ids if i))
+    lineage_for(service.index.engine)  # the replays table exists before it is joined
     query = (
         select(runs_table.c.run_id)
         .outerjoin(replays_table, replays_table.c.replay_run_id == runs_table.c.run_id)

@@ -24,7 +24,7 @@ from langgraph.types import StateSnapshot
 
 from vetoflow.errors import VetoflowError
 from vetoflow.graph.context import Context
-from vetoflow.replay.lineage import Lineage, new_row
+from vetoflow.replay.lineage import lineage_for, new_row
 from vetoflow.runs.service import RunService, RunView, StepCallback
 from vetoflow.scenario import apply_overrides
 from vetoflow.state import RunState
@@ -98,6 +98,7 @@ def fork_run(
     checkpoint = copy_checkpoint(saved.checkpoint)
     checkpoint["id"] = str(uuid6(clock_seq=0))
     checkpoint["ts"] = datetime.now(UTC).isoformat()
+    checkpoint["channel_values"]["run_id"] = new_id  # the state names its own run (approval payloads show it)
     if overrides:
         checkpoint["channel_values"]["scenario"] = scenario.model_dump(mode="json")
     source_cp = str(source.config["configurable"]["checkpoint_id"])
@@ -118,7 +119,7 @@ def fork_run(
     if tuple(copied.next) != tuple(source.next):  # the copy must resume exactly where the source stood
         raise VetoflowError(f"could not fork run {run_id}: the copied checkpoint would run {copied.next}")
     node = from_node or next(n for n in source.next if not n.startswith("__"))
-    Lineage(service.index.engine).record(
+    lineage_for(service.index.engine).record(
         new_row(run_id, new_id, source_cp, node, overrides=overrides or {}, llm_model=llm_model)
     )
     service.index.create(new_id, source_row.name, scenario.investment)

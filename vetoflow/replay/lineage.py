@@ -7,6 +7,8 @@ checkpoint; this table remembers the source run, the checkpoint and what was cha
 from __future__ import annotations
 
 import json
+import threading
+import weakref
 from datetime import datetime
 from typing import Any
 
@@ -64,6 +66,18 @@ class Lineage:
         )
         with self.engine.connect() as conn:
             return [_row(r) for r in conn.execute(query).mappings().all()]
+
+
+_ready: weakref.WeakKeyDictionary[Engine, Lineage] = weakref.WeakKeyDictionary()
+_ready_lock = threading.Lock()
+
+
+def lineage_for(engine: Engine) -> Lineage:
+    """One Lineage per engine, so the table check runs once per process, not once per replay."""
+    with _ready_lock:
+        if engine not in _ready:
+            _ready[engine] = Lineage(engine)
+        return _ready[engine]
 
 
 def new_row(source_run_id: str, replay_run_id: str, checkpoint_id: str, from_node: str, **extra: Any) -> ReplayRow:

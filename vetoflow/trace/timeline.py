@@ -8,6 +8,7 @@ resumed them from the run index (who, when, comment); errors from the tasks' err
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Any
 
@@ -15,7 +16,7 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.types import StateSnapshot
 from pydantic import BaseModel, Field
 
-from vetoflow.replay.lineage import Lineage, ReplayRow
+from vetoflow.replay.lineage import ReplayRow, lineage_for
 from vetoflow.runs.index import DecisionRow
 from vetoflow.runs.service import RunService, derive_status
 from vetoflow.trace.diff import Change, diff_values
@@ -71,6 +72,18 @@ def _checkpoint_id(snapshot: StateSnapshot) -> str:
     return str(snapshot.config["configurable"]["checkpoint_id"])
 
 
+_REPR = re.compile(r"^(\w+)\((['\"])(.*)\2\)$", re.DOTALL)
+
+
+def describe_error(error: object) -> str:
+    """`RuntimeError: boom`, whether the checkpointer hands back the exception or its repr."""
+    if isinstance(error, BaseException):
+        return f"{type(error).__name__}: {error}"
+    text = str(error)
+    match = _REPR.match(text)
+    return f"{match.group(1)}: {match.group(3)}" if match else text
+
+
 def _pause(snapshot: StateSnapshot, task_interrupts: Any, decisions: dict[str, DecisionRow]) -> Pause:
     last = task_interrupts[-1]  # a refused answer re-asks: the latest interrupt is the one decided
     value = last.value if isinstance(last.value, dict) else {"value": last.value}
@@ -99,11 +112,7 @@ def build_steps(history: list[StateSnapshot], decisions: list[DecisionRow]) -> l
                 step.pause = _pause(snap, task.interrupts, by_pause)
                 step.status = "paused"
             if task.error is not None:
-                step.error = (
-                    f"{type(task.error).__name__}: {task.error}"
-                    if isinstance(task.error, Exception)
-                    else str(task.error)
-                )
+                step.error = describe_error(task.error)
                 step.status = "failed"
             if after is not None:
                 step.finished_at = _ts(after)
@@ -129,7 +138,7 @@ def build_trace(service: RunService, run_id: str) -> Trace:
     row = service.index.get(run_id)
     history = load_history(service, run_id)
     steps = build_steps(history, service.index.decisions(run_id))
-    lineage = Lineage(service.index.engine)
+    lineage = lineage_for(service.index.engine)
     latest = history[-1] if history else None
     status = derive_status(latest) if latest else row.status
     if row.status == "failed" or (latest is not None and status == "running" and row.error):
