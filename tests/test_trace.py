@@ -43,9 +43,9 @@ def test_vetoed_then_approved_trace_shows_every_node_the_interrupt_and_the_revie
     )
     assert approval.pause.decided_at is not None
     assert approval.pause.decided_at >= approval.pause.paused_at
-    changed = {c.path for c in trace.steps[1].changes}
+    changed = {c.field for c in trace.steps[1].changes}
     assert {"decision.veto", "financials.roi", "financials.npv"} <= changed
-    assert any(c.path == "reviews[0].reviewer" and c.after == "ana" for c in approval.changes)
+    assert any(c.field == "reviews[0].reviewer" and c.after == "ana" for c in approval.changes)
     synth = trace.steps[3]
     assert synth.llm is not None
     assert synth.llm.model == "offline"

@@ -96,7 +96,7 @@ def render_trace_tab(service: RunService) -> None:
         with gr.Column(scale=3):
             timeline = gr.Dataframe(headers=COLUMNS, label="Timeline", interactive=False, wrap=True)
         with gr.Column(scale=1):
-            picture = gr.Image(label="Path through the graph", type="pil", interactive=False)
+            picture = gr.Image(label="Path through the graph", type="pil", format="png", interactive=False)
     with gr.Accordion("Mermaid", open=False):
         mermaid = gr.Markdown()
     with gr.Accordion("Trace JSON", open=False):

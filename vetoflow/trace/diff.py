@@ -11,17 +11,17 @@ MAX_TEXT = 160
 
 
 class Change(BaseModel):
-    path: str
+    field: str
     before: Any = None
     after: Any = None
     kind: str  # "added" | "removed" | "changed"
 
     def describe(self) -> str:
         if self.kind == "added":
-            return f"{self.path} = {short(self.after)}"
+            return f"{self.field} = {short(self.after)}"
         if self.kind == "removed":
-            return f"{self.path} removed (was {short(self.before)})"
-        return f"{self.path}: {short(self.before)} -> {short(self.after)}"
+            return f"{self.field} removed (was {short(self.before)})"
+        return f"{self.field}: {short(self.before)} -> {short(self.after)}"
 
 
 def short(value: Any) -> str:
@@ -54,9 +54,9 @@ def diff_values(before: dict[str, Any], after: dict[str, Any], prefix: str = "")
         elif key not in before or old is None:
             changes.extend(_added(path, new))
         elif key not in after or new is None:
-            changes.append(Change(path=path, before=old, kind="removed"))
+            changes.append(Change(field=path, before=old, kind="removed"))
         else:
-            changes.append(Change(path=path, before=old, after=new, kind="changed"))
+            changes.append(Change(field=path, before=old, after=new, kind="changed"))
     return changes
 
 
@@ -67,5 +67,5 @@ def _is_appended(old: list[Any], new: list[Any]) -> bool:
 def _added(path: str, value: Any) -> list[Change]:
     """A new record (e.g. `financials`) is shown field by field, one level deep, so the figures are visible."""
     if isinstance(value, dict) and value:
-        return [Change(path=f"{path}.{k}", after=v, kind="added") for k, v in value.items()]
-    return [Change(path=path, after=value, kind="added")]
+        return [Change(field=f"{path}.{k}", after=v, kind="added") for k, v in value.items()]
+    return [Change(field=path, after=value, kind="added")]

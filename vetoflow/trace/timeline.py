@@ -119,7 +119,7 @@ def build_steps(history: list[StateSnapshot], decisions: list[DecisionRow]) -> l
                 begin = step.pause.decided_at if step.pause and step.pause.decided_at else step.started_at
                 step.duration_s = max(0.0, (step.finished_at - begin).total_seconds())
                 step.changes = diff_values(dict(snap.values), dict(after.values))
-                if any(c.path == "summary" or c.path.startswith("summary.") for c in step.changes):
+                if any(c.field == "summary" or c.field.startswith("summary.") for c in step.changes):
                     step.llm = llm_info(after.values.get("summary"))
                 step.status = "done" if step.error is None else "failed, retried"
             elif step.status == "done":
