@@ -159,5 +159,18 @@ def test_llm_info_reads_what_the_rag_synthesizer_may_add() -> None:
     assert info.cost == 0.002
     assert info.sources == ["policy.pdf p.3 (score 0.82)", "notes.md"]
     assert info.grounding_flags == ["unsupported_figure"]
+    rag = llm_info(
+        {
+            "text": "t",
+            "model": "m",
+            "usage": {"input_tokens": 5, "output_tokens": 1, "total_tokens": 6},
+            "cost_usd": 0.1,
+            "grounding": ["12.5% matches no figure"],
+        },
+        {"sources": [{"ref": 1, "source": "memo.md", "title": "Memo", "chunk": 0, "score": 0.5, "text": "..."}]},
+    )
+    assert rag is not None
+    assert (rag.total_tokens, rag.cost, rag.sources) == (6, 0.1, ["[1] memo.md (score 0.50)"])
+    assert rag.grounding_flags == ["12.5% matches no figure"]
     assert llm_info(None) is None
     assert llm_info({"usage": "garbage", "sources": 5}) is not None

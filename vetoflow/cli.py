@@ -247,7 +247,7 @@ from vetoflow.commands import trace as trace_commands  # noqa: E402  (it uses th
 
 cli.add_command(trace_commands.trace)
 cli.add_command(trace_commands.graph)
-cli.add_command(trace_commands.replay)
+cli.add_command(trace_commands.replay_command)
 
 
 def main() -> None:

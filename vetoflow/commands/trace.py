@@ -17,7 +17,7 @@ from rich.table import Table
 from vetoflow.graph import Context, build_graph
 from vetoflow.replay import batch
 from vetoflow.replay.compare import compare
-from vetoflow.replay.fork import NODES, fork_run
+from vetoflow.replay.fork import NODES, replay
 from vetoflow.replay.report import BatchOptions, ReportRow, load_report, save_report
 from vetoflow.runs.service import RunService
 from vetoflow.runs.store import open_service
@@ -78,7 +78,7 @@ def _since(value: datetime | None) -> datetime | None:
     return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
 
 
-@click.command()
+@click.command("replay")
 @click.argument("run_id", required=False)
 @click.option("--checkpoint", "checkpoint_id", help="Fork at this checkpoint id (see `vetoflow trace`).")
 @click.option("--from", "from_node", type=click.Choice(NODES), help="Fork just before the last time NODE ran.")
@@ -100,7 +100,7 @@ def _since(value: datetime | None) -> datetime | None:
 )
 @json_option
 @click.pass_context
-def replay(
+def replay_command(
     ctx: click.Context,
     run_id: str | None,
     checkpoint_id: str | None,
@@ -134,8 +134,7 @@ def replay(
     context = make_context(ctx.obj, llm_model=llm_model)
     if run_id:
         with service_for(ctx) as service:
-            old = service.view(run_id)
-            new = fork_run(
+            old, new = replay(
                 service,
                 run_id,
                 checkpoint_id=checkpoint_id,

@@ -20,7 +20,7 @@ from sqlalchemy import select
 from vetoflow.errors import VetoflowError
 from vetoflow.graph.context import Context
 from vetoflow.replay.compare import NEEDS_APPROVAL, compare
-from vetoflow.replay.fork import NotReachedError, fork_run
+from vetoflow.replay.fork import NotReachedError, replay
 from vetoflow.replay.lineage import lineage_for, replays_table
 from vetoflow.replay.report import BatchOptions, Report, ReportRow
 from vetoflow.runs.index import runs_table, utcnow
@@ -95,8 +95,10 @@ def replay_one(
     """Replay one run; never raises. A failed earlier replay of it is retried from its own checkpoint."""
     start = time.perf_counter()
     try:
-        old = service.view(source_id)
-        new = _retry_previous(service, previous, context) or fork_run(
+        retried = _retry_previous(service, previous, context)
+        if retried is not None:
+            return _row(service.view(source_id), retried, time.perf_counter() - start)
+        old, new = replay(
             service,
             source_id,
             from_node=options.from_node,

@@ -42,27 +42,30 @@ def _config(run_id: str) -> RunnableConfig:
 
 def find_checkpoint(
     history: Iterable[StateSnapshot], run_id: str, *, checkpoint_id: str | None = None, from_node: str | None = None
-) -> StateSnapshot:
-    """The snapshot to fork: an exact checkpoint id, or the LAST time `from_node` was about to run."""
-    snapshots = list(history)  # newest first
-    if not snapshots:
+) -> tuple[StateSnapshot, StateSnapshot]:
+    """(latest, to fork): an exact checkpoint id, or the LAST time `from_node` was about to run.
+
+    History comes newest first and is read lazily: `--from synthesizer` prepares two snapshots, not all.
+    """
+    node = from_node or "forecaster"
+    if checkpoint_id is None and node not in NODES:
+        raise VetoflowError(f"--from: unknown node {node!r}; allowed: {', '.join(NODES)}")
+    seen: list[StateSnapshot] = []
+    for snap in history:
+        seen.append(snap)
+        if checkpoint_id and snap.config["configurable"]["checkpoint_id"] == checkpoint_id:
+            if not snap.next:
+                raise VetoflowError(f"checkpoint {checkpoint_id} is the end of run {run_id}: nothing runs after it")
+            return seen[0], snap
+        if not checkpoint_id and node in snap.next:
+            return seen[0], snap
+    if not seen:
         raise VetoflowError(f"run {run_id} has no checkpoints to replay")
     if checkpoint_id:
-        for snap in snapshots:
-            if snap.config["configurable"]["checkpoint_id"] == checkpoint_id:
-                if not snap.next:
-                    raise VetoflowError(f"checkpoint {checkpoint_id} is the end of run {run_id}: nothing runs after it")
-                return snap
         raise VetoflowError(
             f"--checkpoint: run {run_id} has no checkpoint {checkpoint_id!r} (see: vetoflow trace {run_id})"
         )
-    node = from_node or "forecaster"
-    if node not in NODES:
-        raise VetoflowError(f"--from: unknown node {node!r}; allowed: {', '.join(NODES)}")
-    for snap in snapshots:
-        if node in snap.next:
-            return snap
-    ran = [n for snap in reversed(snapshots) for n in snap.next if not n.startswith("__")]
+    ran = [n for snap in reversed(seen) for n in snap.next if not n.startswith("__")]
     raise NotReachedError(
         f"--from {node}: run {run_id} never reached {node} (its path: {' -> '.join(ran) or 'none'}); "
         f"pick a node it ran, or a checkpoint from: vetoflow trace {run_id}"
@@ -81,8 +84,32 @@ def fork_run(
     on_step: StepCallback | None = None,
 ) -> RunView:
     """Copy the chosen checkpoint into a new run, apply overrides, run it on; return the new run's view."""
+    return replay(
+        service,
+        run_id,
+        checkpoint_id=checkpoint_id,
+        from_node=from_node,
+        overrides=overrides,
+        context=context,
+        llm_model=llm_model,
+        on_step=on_step,
+    )[1]
+
+
+def replay(
+    service: RunService,
+    run_id: str,
+    *,
+    checkpoint_id: str | None = None,
+    from_node: str | None = None,
+    overrides: dict[str, Any] | None = None,
+    context: Context | None = None,
+    llm_model: str | None = None,
+    on_step: StepCallback | None = None,
+) -> tuple[RunView, RunView]:
+    """Like `fork_run`, returning (the source run as it stands, the replay): one history read serves both."""
     source_row = service.index.get(run_id)  # RunNotFoundError for an unknown id
-    source = find_checkpoint(
+    latest, source = find_checkpoint(
         service.graph.get_state_history(_config(run_id)), run_id, checkpoint_id=checkpoint_id, from_node=from_node
     )
     values = dict(source.values)
@@ -124,4 +151,5 @@ def fork_run(
     )
     service.index.create(new_id, source_row.name, scenario.investment)
     runner = RunService(service.graph, service.index, context or service.context)
-    return runner.retry(new_id, on_step=on_step)
+    old = RunView(run=source_row, state=dict(latest.values), next_nodes=list(latest.next))
+    return old, runner.retry(new_id, on_step=on_step)

@@ -48,7 +48,8 @@ def _source_label(item: Any) -> str:
         name = item.get("source") or item.get("title") or item.get("id") or item.get("path") or "?"
         page = item.get("page")
         score = item.get("score")
-        label = f"{name}" + (f" p.{page}" if page is not None else "")
+        ref = item.get("ref")
+        label = (f"[{ref}] " if ref is not None else "") + f"{name}" + (f" p.{page}" if page is not None else "")
         return label + (f" (score {score:.2f})" if isinstance(score, int | float) else "")
     return str(item)
 
@@ -62,8 +63,8 @@ def _flags(summary: dict[str, Any]) -> list[str]:
     return [str(raw)] if raw else []
 
 
-def llm_info(summary: Any) -> LlmInfo | None:
-    """LlmInfo from a state's `summary` record, or None when there is no summary."""
+def llm_info(summary: Any, retrieval: Any = None) -> LlmInfo | None:
+    """LlmInfo from a state's `summary` (and `retrieval`, where RAG keeps its sources), or None."""
     if not isinstance(summary, dict):
         return None
     usage = summary.get("usage") if isinstance(summary.get("usage"), dict) else {}
@@ -74,6 +75,8 @@ def llm_info(summary: Any) -> LlmInfo | None:
     if total is None and (inp is not None or outp is not None):
         total = (inp or 0) + (outp or 0)
     sources = summary.get("sources") or summary.get("retrieved") or []
+    if not sources and isinstance(retrieval, dict):
+        sources = retrieval.get("sources") or []
     return LlmInfo(
         model=summary.get("model") if isinstance(summary.get("model"), str) else None,
         offline=summary.get("offline") if isinstance(summary.get("offline"), bool) else None,

@@ -120,7 +120,9 @@ def build_steps(history: list[StateSnapshot], decisions: list[DecisionRow]) -> l
                 step.duration_s = max(0.0, (step.finished_at - begin).total_seconds())
                 step.changes = diff_values(dict(snap.values), dict(after.values))
                 if any(c.field == "summary" or c.field.startswith("summary.") for c in step.changes):
-                    step.llm = llm_info(after.values.get("summary"))
+                    step.llm = llm_info(after.values.get("summary"), after.values.get("retrieval"))
+                    if step.llm is not None and step.llm.latency_ms is None and step.duration_s is not None:
+                        step.llm.latency_ms = round(step.duration_s * 1000, 1)  # the node's time, LLM call included
                 step.status = "done" if step.error is None else "failed, retried"
             elif step.status == "done":
                 step.status = "pending"
