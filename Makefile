@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 TORCH  ?= torch==2.13.0
 STAMP  := $(VENV)/.installed
 
-.PHONY: install demo test lint format typecheck bench clean
+.PHONY: install sysdeps demo test lint format typecheck bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -18,7 +18,12 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e ".[rag,ui,dev]"
 	touch $(STAMP)
 
-install: $(STAMP)
+install: sysdeps $(STAMP)
+
+# Graphviz's `dot` draws `vetoflow graph --png` and the console's graph locally (no web service).
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+sysdeps:
+	@command -v dot >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq graphviz; }
 
 demo: install
 	$(BIN)/vetoflow demo
@@ -42,6 +47,7 @@ typecheck:
 bench: install
 	$(BIN)/python bench/graph_overhead.py
 	$(BIN)/python bench/list_runs.py
+	$(BIN)/python bench/batch_replay.py
 
 clean:
 	rm -rf $(VENV) .vetoflow .pytest_cache .mypy_cache .ruff_cache
