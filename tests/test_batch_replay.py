@@ -136,6 +136,14 @@ def test_cli_shards_cover_every_run_exactly_once(settings: Settings, profitable:
         seen.extend(rows)
     assert sorted(seen) == sorted(sources)
     assert len(seen) == len(set(seen))
+    args = ["replay", "--all", "--from", "synthesizer", "--shard", "0/2", "--out", tmp_path / "shard0.csv", "--json"]
+    again = subprocess.run(
+        [sys.executable, "-m", "vetoflow", *map(str, args)], env=env, capture_output=True, text=True, check=False
+    )
+    assert again.returncode == 0, again.stderr
+    resumed = json.loads(again.stdout)["summary"]
+    assert resumed["replayed"] == 0
+    assert resumed["already_done"] == resumed["selected"] > 0
 
 
 def test_report_refuses_other_options_and_reads_csv(tmp_path: Path) -> None:

@@ -149,7 +149,8 @@ def replay(
     lineage_for(service.index.engine).record(
         new_row(run_id, new_id, source_cp, node, overrides=overrides or {}, llm_model=llm_model)
     )
-    service.index.create(new_id, source_row.name, scenario.investment)
+    name = f"{source_row.name[:150]} (replay of {run_id})"  # tells replays apart in `vetoflow runs`
+    service.index.create(new_id, name, scenario.investment)
     runner = RunService(service.graph, service.index, context or service.context)
     old = RunView(run=source_row, state=dict(latest.values), next_nodes=list(latest.next))
     return old, runner.retry(new_id, on_step=on_step)
