@@ -25,6 +25,11 @@ def history(service: RunService, run_id: str) -> list[tuple[str, dict[str, Any]]
     return [(s.config["configurable"]["checkpoint_id"], s.values) for s in service.graph.get_state_history(config)]
 
 
+def synth_source_values(service: RunService, run_id: str, checkpoint_id: str) -> dict[str, Any]:
+    config: Any = {"configurable": {"thread_id": run_id, "checkpoint_id": checkpoint_id}}
+    return dict(service.graph.get_state(config).values)
+
+
 def approved(service: RunService, vetoed: Scenario) -> str:
     run_id = service.start(vetoed).run.run_id
     service.decide(run_id, "approve", reviewer="ana", comment="strategic bet")
@@ -84,6 +89,14 @@ def test_replay_from_an_exact_checkpoint(service: RunService, profitable: Scenar
     synth_step = build_trace(service, run_id).steps[-1]
     assert synth_step.node == "synthesizer"
     new = fork_run(service, run_id, checkpoint_id=synth_step.checkpoint_id)
+    fork_history = list(service.graph.get_state_history({"configurable": {"thread_id": new.run.run_id}}))
+    first = fork_history[-1]  # the copied checkpoint resumes exactly where the source stood
+    assert first.next == ("synthesizer",)
+    assert first.metadata is not None
+    assert (first.metadata["source"], first.metadata["vetoflow_replay_of"]) == ("fork", run_id)
+    assert {k: v for k, v in first.values.items() if k != "run_id"} == {
+        k: v for k, v in synth_source_values(service, run_id, synth_step.checkpoint_id).items() if k != "run_id"
+    }
     assert new.status == "completed"
     assert new.state["summary"] == service.view(run_id).state["summary"]
     assert [s.node for s in build_trace(service, new.run.run_id).steps] == ["synthesizer"]

@@ -142,9 +142,6 @@ def replay(
         metadata,
         dict(checkpoint["channel_versions"]),
     )
-    copied = service.graph.get_state(_config(new_id))
-    if tuple(copied.next) != tuple(source.next):  # the copy must resume exactly where the source stood
-        raise VetoflowError(f"could not fork run {run_id}: the copied checkpoint would run {copied.next}")
     node = from_node or next(n for n in source.next if not n.startswith("__"))
     lineage_for(service.index.engine).record(
         new_row(run_id, new_id, source_cp, node, overrides=overrides or {}, llm_model=llm_model)
