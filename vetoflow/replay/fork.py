@@ -143,11 +143,9 @@ def replay(
         dict(checkpoint["channel_versions"]),
     )
     node = from_node or next(n for n in source.next if not n.startswith("__"))
-    lineage_for(service.index.engine).record(
-        new_row(run_id, new_id, source_cp, node, overrides=overrides or {}, llm_model=llm_model)
-    )
     name = f"{source_row.name[:150]} (replay of {run_id})"  # tells replays apart in `vetoflow runs`
-    service.index.create(new_id, name, scenario.investment)
+    lineage_row = new_row(run_id, new_id, source_cp, node, overrides=overrides or {}, llm_model=llm_model)
+    lineage_for(service.index.engine).record_with_run(lineage_row, name, scenario.investment)
     runner = RunService(service.graph, service.index, context or service.context)
     old = RunView(run=source_row, state=dict(latest.values), next_nodes=list(latest.next))
-    return old, runner.retry(new_id, on_step=on_step)
+    return old, runner.run_forked(new_id, on_step=on_step)

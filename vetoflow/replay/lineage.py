@@ -15,7 +15,7 @@ from typing import Any
 from pydantic import BaseModel
 from sqlalchemy import JSON, Column, DateTime, Engine, Index, MetaData, String, Table, insert, select
 
-from vetoflow.runs.index import utcnow
+from vetoflow.runs.index import runs_table, utcnow
 
 metadata = MetaData()
 
@@ -48,9 +48,13 @@ class Lineage:
         self.engine = engine
         metadata.create_all(engine)
 
-    def record(self, row: ReplayRow) -> None:
+    def record_with_run(self, row: ReplayRow, name: str, investment: float) -> None:
+        """The lineage row and the replay's run-index row in one transaction: neither exists without the other."""
+        now = utcnow()
+        run = {"run_id": row.replay_run_id, "name": name, "status": "running", "investment": investment}
         with self.engine.begin() as conn:
             conn.execute(insert(replays_table).values(**row.model_dump()))
+            conn.execute(insert(runs_table).values(**run, created_at=now, updated_at=now, revision=0))
 
     def get(self, replay_run_id: str) -> ReplayRow | None:
         query = select(replays_table).where(replays_table.c.replay_run_id == replay_run_id)
