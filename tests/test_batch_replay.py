@@ -160,3 +160,19 @@ def test_report_refuses_other_options_and_reads_csv(tmp_path: Path) -> None:
     assert back.done_ids() == set()
     with pytest.raises(VetoflowError, match=r"--out: r.txt must end in .json or .csv"):
         load_report(tmp_path / "r.txt", BatchOptions(from_node="accountant"))
+
+
+def test_selection_by_status_date_and_ids(service: RunService, vetoed: Scenario, profitable: Scenario) -> None:
+    paused = service.start(vetoed).run.run_id
+    done = service.start(profitable).run.run_id
+    assert batch.select_runs(service) == [paused, done]
+    assert batch.select_runs(service, statuses=["paused"]) == [paused]
+    created = service.index.get(done).created_at
+    assert batch.select_runs(service, since=created) == [done]
+    assert batch.select_runs(service, ids=[done, paused, done, ""]) == [done, paused]
+    report = load_report(Path("unused.json"), BatchOptions(from_node="synthesizer"))
+    summary = batch.run_batch(service, [paused, done, "nope"], report, context=Context(), concurrency=2)
+    assert summary.by_status == {"skipped": 1, "completed": 1, "failed": 1}
+    assert "never reached synthesizer" in (report.rows[paused].error or "")
+    assert "no run with id 'nope'" in (report.rows["nope"].error or "")
+    assert batch.select_runs(service) == [paused, done]  # the replay is not selected again

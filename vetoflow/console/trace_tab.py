@@ -31,6 +31,8 @@ def timeline_rows(trace: Trace) -> list[list[Any]]:
                 when = f"{p.decided_at:%Y-%m-%d %H:%M:%S}" if p.decided_at else "?"
                 pause += f"; {p.action} by {p.reviewer} at {when}" + (f' "{p.comment}"' if p.comment else "")
         changes = "\n".join(c.describe() for c in step.changes[:12])
+        if not step.changes and step.finished_at is not None:
+            changes = "(state unchanged)"
         if step.error:
             changes = f"ERROR {step.error}\n{changes}"
         rows.append(

@@ -55,6 +55,8 @@ def step_details(step: TraceStep) -> Text:
         text.append(f"error: {step.error}\n", style="bold red")
     if step.llm:
         text.append("\n".join(llm_lines(step.llm)) + "\n", style="cyan")
+    if not step.changes and step.finished_at is not None:
+        text.append("(state unchanged)", style="dim")
     shown = step.changes[:MAX_CHANGES]
     text.append("\n".join(c.describe() for c in shown))
     if len(step.changes) > MAX_CHANGES:
