@@ -176,3 +176,25 @@ def test_selection_by_status_date_and_ids(service: RunService, vetoed: Scenario,
     assert "never reached synthesizer" in (report.rows[paused].error or "")
     assert "no run with id 'nope'" in (report.rows["nope"].error or "")
     assert batch.select_runs(service) == [paused, done]  # the replay is not selected again
+
+
+def test_interrupted_batch_keeps_finished_rows_and_resumes_without_duplicates(
+    service: RunService, profitable: Scenario
+) -> None:
+    sources = saved_runs(service, profitable, 20)
+    report = load_report(Path("unused.json"), BatchOptions(from_node="synthesizer"))
+    seen: list[str] = []
+
+    def interrupt_at_third(row: batch.ReportRow) -> None:
+        seen.append(row.source_run_id)
+        if len(seen) == 3:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        batch.run_batch(service, sources, report, context=Context(), concurrency=2, on_row=interrupt_at_third)
+    replays = len(service.list(limit=100)) - len(sources)
+    assert 3 <= len(report.rows) < len(sources)
+    assert replays == len(report.rows)  # every replay that ran is in the report
+    resumed = batch.run_batch(service, sources, report, context=Context(), concurrency=2)
+    assert resumed.by_status == {"completed": 20}
+    assert len(service.list(limit=100)) == 40

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from datetime import datetime
 from pathlib import Path
 
@@ -166,13 +166,28 @@ def run_batch(
     done = report.done_ids()
     todo = [rid for rid in run_ids if rid not in done]
     started = time.perf_counter()
-    with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="replay") as pool:
-        futures = [pool.submit(replay_one, service, rid, report.options, context, report.rows.get(rid)) for rid in todo]
+    pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="replay")
+    futures = [pool.submit(replay_one, service, rid, report.options, context, report.rows.get(rid)) for rid in todo]
+    recorded: set[Future[ReportRow]] = set()
+
+    def record(future: Future[ReportRow]) -> None:
+        recorded.add(future)
+        row = future.result()
+        report.rows[row.source_run_id] = row
+        if on_row:
+            on_row(row)
+
+    try:
         for future in as_completed(futures):
-            row = future.result()
-            report.rows[row.source_run_id] = row
-            if on_row:
-                on_row(row)
+            record(future)
+    except BaseException:  # Ctrl-C: drop what has not started, keep the rows of what finishes meanwhile
+        pool.shutdown(wait=True, cancel_futures=True)
+        for future in futures:
+            if future not in recorded and future.done() and not future.cancelled():
+                record(future)
+        raise
+    finally:
+        pool.shutdown(wait=True)
     summary = summarize(report, [*run_ids], len(run_ids) - len(todo), len(todo))
     summary.wall_s = round(time.perf_counter() - started, 3)
     return summary
