@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 TORCH  ?= torch==2.13.0
 STAMP  := $(VENV)/.installed
 
-.PHONY: install demo test lint lint-docker format typecheck bench image clean browser screenshots
+.PHONY: install sysdeps demo test lint lint-docker format typecheck bench image clean browser screenshots
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -18,7 +18,12 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e ".[rag,ui,dev]"
 	touch $(STAMP)
 
-install: $(STAMP)
+install: sysdeps $(STAMP)
+
+# Graphviz's `dot` draws `vetoflow graph --png` and the console's graph locally (no web service).
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+sysdeps:
+	@command -v dot >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq graphviz; }
 
 demo: install
 	$(BIN)/vetoflow demo
@@ -58,6 +63,7 @@ bench: install
 	$(BIN)/python bench/graph_overhead.py
 	$(BIN)/python bench/list_runs.py
 	$(BIN)/python bench/console.py
+	$(BIN)/python bench/batch_replay.py
 
 # docs/inbox.png and docs/run_view.png, taken by the real-browser test itself.
 screenshots: install browser

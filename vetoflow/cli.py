@@ -245,9 +245,14 @@ def demo(ctx: click.Context, examples: Path | None) -> None:
     out.print(f"Runs are stored in {ctx.obj.redacted_database()}")
 
 
+from vetoflow.commands import trace as trace_commands  # noqa: E402  (it uses the helpers above)
 from vetoflow.commands.ui import ui as ui_command  # noqa: E402
 
 cli.add_command(ui_command)
+
+cli.add_command(trace_commands.trace)
+cli.add_command(trace_commands.graph)
+cli.add_command(trace_commands.replay_command)
 
 
 def main() -> None:

@@ -18,6 +18,7 @@ from vetoflow.console.knowledge import render_knowledge
 from vetoflow.console.new_run import render_new_run
 from vetoflow.console.run_view import render_run_view
 from vetoflow.console.runs import find_runs, render_runs
+from vetoflow.console.trace_tab import render_trace_tab
 from vetoflow.runs.service import RunService
 
 TITLE = "vetoflow console"
@@ -86,6 +87,8 @@ def build_console(
                 runs = render_runs(deps)
             with gr.Tab("Knowledge", id="knowledge"):
                 render_knowledge(settings)
+            with gr.Tab("Trace", id="trace"):
+                render_trace_tab(service)
 
         def open_selected(evt: gr.SelectData) -> tuple[str, Any]:
             return selected_run_id(evt), gr.Tabs(selected="run")

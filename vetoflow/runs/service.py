@@ -123,6 +123,10 @@ class RunService:
             raise VetoflowError(f"run {run_id} has already finished ({derive_status(snapshot)}); nothing to retry")
         return self._advance(run_id, None, on_step)
 
+    def run_forked(self, run_id: str, on_step: StepCallback | None = None) -> RunView:
+        """Run on a thread whose first checkpoint was just copied in (a replay) and whose index row is new."""
+        return self._advance(run_id, None, on_step, fresh=True)
+
     # -- queries ------------------------------------------------------------------------------
     def view(self, run_id: str) -> RunView:
         return self._view(self.index.get(run_id), self._snapshot(run_id))

@@ -1,0 +1,240 @@
+"""`vetoflow trace`, `vetoflow graph` and `vetoflow replay`: what a run did, and re-running saved runs."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.table import Table
+
+from vetoflow.graph import Context, build_graph
+from vetoflow.replay import batch
+from vetoflow.replay.compare import compare
+from vetoflow.replay.fork import NODES, replay
+from vetoflow.replay.report import BatchOptions, ReportRow, load_report, save_report
+from vetoflow.runs.service import RunService
+from vetoflow.runs.store import open_service
+from vetoflow.runtime import make_context
+from vetoflow.state import RUN_STATUSES
+from vetoflow.trace import build_trace, drawing, render
+
+# The shared helpers (exit codes, KEY=VALUE parsing, step progress) live in vetoflow.cli, which imports
+# this module to register the commands; they are imported inside the commands to keep imports acyclic.
+out = Console()
+err = Console(stderr=True)
+json_option = click.option("--json", "json_mode", is_flag=True, help="Print machine-readable JSON.")
+
+
+@contextmanager
+def service_for(ctx: click.Context, context: Context | None = None) -> Iterator[RunService]:
+    with open_service(ctx.obj, context or make_context(ctx.obj)) as service:
+        yield service
+
+
+@click.command()
+@click.argument("run_id")
+@json_option
+@click.pass_context
+def trace(ctx: click.Context, run_id: str, json_mode: bool) -> None:
+    """Show a run's timeline from its checkpoints: nodes, timings, state changes, pauses, decisions, errors."""
+    with service_for(ctx) as service:
+        result = build_trace(service, run_id)
+    if json_mode:
+        click.echo(result.model_dump_json(indent=2))
+    else:
+        out.print(render.trace_view(result))
+
+
+@click.command()
+@click.option(
+    "--png", "png_file", type=click.Path(path_type=Path, dir_okay=False), help="Write a PNG (local Graphviz)."
+)
+@click.option("--run", "run_id", help="Mark the path this run took.")
+@click.pass_context
+def graph(ctx: click.Context, png_file: Path | None, run_id: str | None) -> None:
+    """Print the graph as mermaid, or draw it as a PNG without any web service."""
+    path: list[str] = []
+    finished = from_start = False
+    if run_id:
+        with service_for(ctx) as service:
+            result = build_trace(service, run_id)
+        path, finished, from_start = result.path, result.finished_at is not None, result.forked_from is None
+    compiled = build_graph().compile()
+    if png_file is None:
+        click.echo(drawing.mermaid(compiled, path, finished, from_start), nl=False)
+        return
+    png_file.write_bytes(drawing.png(compiled, path, finished, from_start))
+    err.print(f"wrote {png_file}")
+
+
+def _since(value: datetime | None) -> datetime | None:
+    return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
+
+
+@click.command("replay")
+@click.argument("run_id", required=False)
+@click.option("--checkpoint", "checkpoint_id", help="Fork at this checkpoint id (see `vetoflow trace`).")
+@click.option("--from", "from_node", type=click.Choice(NODES), help="Fork just before the last time NODE ran.")
+@click.option("--set", "assignments", multiple=True, metavar="KEY=VALUE", help="Change the scenario (repeatable).")
+@click.option("--all", "all_runs", is_flag=True, help="Batch: every saved run (replays excluded).")
+@click.option("--status", "statuses", multiple=True, type=click.Choice(RUN_STATUSES), help="Batch: runs in a status.")
+@click.option("--since", type=click.DateTime(["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S"]), help="Batch: created since (UTC).")
+@click.option("--ids", "ids_file", type=click.Path(path_type=Path, dir_okay=False), help="Batch: run ids, one a line.")
+@click.option("--llm-model", help="Model id for the Synthesizer in the replays.")
+@click.option("--concurrency", default=4, show_default=True, type=click.IntRange(1, 256))
+@click.option("--shard", help="i/n: replay only this machine's share of the batch, e.g. 0/2.")
+@click.option(
+    "--out",
+    "out_file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=Path("replay-report.json"),
+    show_default=True,
+    help="Batch report (.json or .csv); a second invocation resumes it.",
+)
+@json_option
+@click.pass_context
+def replay_command(
+    ctx: click.Context,
+    run_id: str | None,
+    checkpoint_id: str | None,
+    from_node: str | None,
+    assignments: tuple[str, ...],
+    all_runs: bool,
+    statuses: tuple[str, ...],
+    since: datetime | None,
+    ids_file: Path | None,
+    llm_model: str | None,
+    concurrency: int,
+    shard: str | None,
+    out_file: Path,
+    json_mode: bool,
+) -> None:
+    """Re-run saved runs from a checkpoint as forks; the originals stay untouched.
+
+    \b
+    One run:  vetoflow replay RUN_ID --from accountant --set investment=800000
+    A batch:  vetoflow replay --all --from synthesizer --llm-model ID --concurrency 16 --out report.json
+    A replay that reaches the veto stays paused ("needs approval"); approve it like any run.
+    """
+    selectors = sum([all_runs, bool(statuses), since is not None, ids_file is not None])
+    if run_id and selectors:
+        raise click.UsageError("give either RUN_ID or a batch selector (--all, --status, --since, --ids), not both")
+    if checkpoint_id and from_node:
+        raise click.UsageError("--checkpoint and --from are alternatives; give one")
+    from vetoflow.cli import STATUS_EXIT, parse_assignments, progress
+
+    overrides = parse_assignments(assignments)
+    context = make_context(ctx.obj, llm_model=llm_model)
+    if run_id:
+        with service_for(ctx) as service:
+            old, new = replay(
+                service,
+                run_id,
+                checkpoint_id=checkpoint_id,
+                from_node=from_node,
+                overrides=overrides,
+                context=context,
+                llm_model=llm_model,
+                on_step=progress(json_mode),
+            )
+        result = compare(old, new)
+        if json_mode:
+            click.echo(result.model_dump_json(indent=2))
+        else:
+            out.print(render.comparison_table(result.old.model_dump(), result.new.model_dump()))
+            if result.summary_diff:
+                out.print(render.summary_diff(result.summary_diff))
+            out.print(f"replay stored as run {new.run.run_id}: vetoflow trace {new.run.run_id}", highlight=False)
+            if new.status == "paused":
+                out.print(f"it needs approval: vetoflow approve {new.run.run_id} --comment '...'", highlight=False)
+        sys.exit(STATUS_EXIT[new.status])
+    if not selectors:
+        raise click.UsageError("give a RUN_ID, or a batch selector: --all, --status S, --since DATE or --ids FILE")
+    if checkpoint_id:
+        raise click.UsageError("--checkpoint names one run's checkpoint; a batch takes --from NODE")
+    if from_node is None:
+        raise click.UsageError("a batch replay needs --from NODE")
+    _batch(
+        ctx,
+        BatchOptions(from_node=from_node, llm_model=llm_model, overrides=overrides),
+        context=context,
+        concurrency=concurrency,
+        shard=shard,
+        out_file=out_file,
+        json_mode=json_mode,
+        statuses=statuses,
+        since=since,
+        ids_file=ids_file,
+    )
+
+
+def _batch(
+    ctx: click.Context,
+    options: BatchOptions,
+    *,
+    context: Context,
+    concurrency: int,
+    shard: str | None,
+    out_file: Path,
+    json_mode: bool,
+    statuses: tuple[str, ...],
+    since: datetime | None,
+    ids_file: Path | None,
+) -> None:
+    report = load_report(out_file, options)
+    shard_spec = batch.parse_shard(shard) if shard else None
+    with service_for(ctx) as service:
+        ids = batch.read_ids(ids_file) if ids_file else None
+        run_ids = batch.select_runs(service, statuses=statuses, since=_since(since), ids=ids)
+        if shard_spec:
+            run_ids = [r for r in run_ids if batch.shard_of(r, shard_spec[1]) == shard_spec[0]]
+        todo = len(run_ids) - len(report.done_ids() & set(run_ids))
+        columns = (
+            TextColumn("replaying"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            TextColumn("eta"),
+            TimeRemainingColumn(),
+        )
+        with Progress(*columns, console=err, disable=json_mode) as bar:
+            task = bar.add_task("replay", total=todo)
+
+            def on_row(row: ReportRow) -> None:
+                save_report(report, out_file)
+                bar.advance(task)
+                if row.status == "failed":
+                    bar.console.print(f"[red]failed[/] {row.source_run_id}: {row.error}", highlight=False)
+
+            summary = batch.run_batch(service, run_ids, report, context=context, concurrency=concurrency, on_row=on_row)
+    save_report(report, out_file)
+    if json_mode:
+        click.echo(json.dumps({"summary": summary.model_dump(mode="json"), "report": str(out_file)}, indent=2))
+    else:
+        out.print(batch_table(summary, shard))
+        out.print(f"report: {out_file} (run the same command again to resume)", highlight=False)
+    sys.exit(4 if summary.by_status.get("failed") else 0)
+
+
+def batch_table(summary: batch.BatchSummary, shard: str | None) -> Table:
+    title = f"Batch replay{f' (shard {shard})' if shard else ''}: {summary.selected} run(s)"
+    table = Table(title=title, title_justify="left")
+    table.add_column("")
+    table.add_column("runs", justify="right")
+    table.add_row("replayed now", str(summary.replayed))
+    table.add_row("done before (resumed)", str(summary.already_done))
+    for status, count in sorted(summary.by_status.items()):
+        table.add_row(f"  {status}", str(count), style="red" if status == "failed" else None)
+    table.add_row("decision changed", str(summary.decision_changed))
+    table.add_row("summary changed", str(summary.summary_changed))
+    table.add_row("with grounding flags", str(summary.flagged))
+    table.add_row("tokens", f"{summary.tokens:,}")
+    table.add_row("wall time", render.seconds(summary.wall_s))
+    return table

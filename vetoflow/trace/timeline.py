@@ -1,0 +1,163 @@
+"""A run's timeline rebuilt from its checkpoint history: which node ran when, for how long, what it changed.
+
+Each checkpoint records the state before a step and the tasks that step ran; the next checkpoint holds
+their result. So step i is `history[i].tasks` with the diff `history[i].values -> history[i+1].values`,
+starting at `history[i].created_at`. Pauses come from the tasks' interrupts and the decisions that
+resumed them from the run index (who, when, comment); errors from the tasks' errors.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Any
+
+from langchain_core.runnables import RunnableConfig
+from langgraph.types import StateSnapshot
+from pydantic import BaseModel, Field
+
+from vetoflow.replay.lineage import ReplayRow, lineage_for
+from vetoflow.runs.index import DecisionRow
+from vetoflow.runs.service import RunService, derive_status
+from vetoflow.trace.diff import Change, diff_values
+from vetoflow.trace.extras import LlmInfo, llm_info
+
+
+class Pause(BaseModel):
+    pause_id: str
+    payload: dict[str, Any] = Field(default_factory=dict)
+    paused_at: datetime
+    action: str | None = None
+    reviewer: str | None = None
+    comment: str | None = None
+    decided_at: datetime | None = None
+    waited_s: float | None = None
+
+
+class TraceStep(BaseModel):
+    index: int
+    node: str
+    checkpoint_id: str = Field(description="The checkpoint before this step: replay from here.")
+    started_at: datetime
+    finished_at: datetime | None = None
+    duration_s: float | None = Field(default=None, description="Node time, excluding any wait for a human.")
+    changes: list[Change] = Field(default_factory=list)
+    pause: Pause | None = None
+    error: str | None = None
+    llm: LlmInfo | None = None
+    status: str = "done"  # done | paused | failed | pending
+
+
+class Trace(BaseModel):
+    run_id: str
+    name: str
+    status: str
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    total_s: float | None = None
+    checkpoints: int
+    path: list[str] = Field(description="Nodes in the order this run executed them.")
+    next_nodes: list[str] = Field(default_factory=list)
+    steps: list[TraceStep]
+    forked_from: ReplayRow | None = None
+    replays: list[ReplayRow] = Field(default_factory=list)
+
+
+def _ts(snapshot: StateSnapshot) -> datetime:
+    assert snapshot.created_at is not None
+    return datetime.fromisoformat(snapshot.created_at)
+
+
+def _checkpoint_id(snapshot: StateSnapshot) -> str:
+    return str(snapshot.config["configurable"]["checkpoint_id"])
+
+
+_REPR = re.compile(r"^(\w+)\((['\"])(.*)\2\)$", re.DOTALL)
+
+
+def describe_error(error: object) -> str:
+    """`RuntimeError: boom`, whether the checkpointer hands back the exception or its repr."""
+    if isinstance(error, BaseException):
+        return f"{type(error).__name__}: {error}"
+    text = str(error)
+    match = _REPR.match(text)
+    return f"{match.group(1)}: {match.group(3)}" if match else text
+
+
+def _pause(snapshot: StateSnapshot, task_interrupts: Any, decisions: dict[str, DecisionRow]) -> Pause:
+    last = task_interrupts[-1]  # a refused answer re-asks: the latest interrupt is the one decided
+    value = last.value if isinstance(last.value, dict) else {"value": last.value}
+    pause = Pause(pause_id=last.id, payload=value, paused_at=_ts(snapshot))
+    decision = decisions.get(last.id) or next((d for d in decisions.values() if d.decided_at >= pause.paused_at), None)
+    if decision:
+        pause.action, pause.reviewer, pause.comment = decision.action, decision.reviewer, decision.comment
+        pause.decided_at = decision.decided_at
+        pause.waited_s = max(0.0, (decision.decided_at - pause.paused_at).total_seconds())
+    return pause
+
+
+def build_steps(history: list[StateSnapshot], decisions: list[DecisionRow]) -> list[TraceStep]:
+    """`history` oldest first, as LangGraph returns it reversed."""
+    by_pause = {d.pause_id: d for d in decisions}
+    steps: list[TraceStep] = []
+    for i, snap in enumerate(history):
+        after = history[i + 1] if i + 1 < len(history) else None
+        for task in snap.tasks:
+            if task.name.startswith("__"):
+                continue
+            step = TraceStep(
+                index=len(steps) + 1, node=task.name, checkpoint_id=_checkpoint_id(snap), started_at=_ts(snap)
+            )
+            if task.interrupts:
+                step.pause = _pause(snap, task.interrupts, by_pause)
+                step.status = "paused"
+            if task.error is not None:
+                step.error = describe_error(task.error)
+                step.status = "failed"
+            if after is not None:
+                step.finished_at = _ts(after)
+                begin = step.pause.decided_at if step.pause and step.pause.decided_at else step.started_at
+                step.duration_s = max(0.0, (step.finished_at - begin).total_seconds())
+                step.changes = diff_values(dict(snap.values), dict(after.values))
+                if any(c.field == "summary" or c.field.startswith("summary.") for c in step.changes):
+                    step.llm = llm_info(after.values.get("summary"), after.values.get("retrieval"))
+                    if step.llm is not None and step.llm.latency_ms is None and step.duration_s is not None:
+                        step.llm.latency_ms = round(step.duration_s * 1000, 1)  # the node's time, LLM call included
+                step.status = "done" if step.error is None else "failed, retried"
+            elif step.status == "done":
+                step.status = "pending"
+            steps.append(step)
+    return steps
+
+
+def load_history(service: RunService, run_id: str) -> list[StateSnapshot]:
+    config: RunnableConfig = {"configurable": {"thread_id": run_id}}
+    return list(service.graph.get_state_history(config))[::-1]
+
+
+def build_trace(service: RunService, run_id: str) -> Trace:
+    """The whole trace of one run; raises RunNotFoundError for an unknown id."""
+    row = service.index.get(run_id)
+    history = load_history(service, run_id)
+    steps = build_steps(history, service.index.decisions(run_id))
+    lineage = lineage_for(service.index.engine)
+    latest = history[-1] if history else None
+    status = derive_status(latest) if latest else row.status
+    if row.status == "failed" or (latest is not None and status == "running" and row.error):
+        status = "failed"
+    started = steps[0].started_at if steps else None
+    finished = _ts(latest) if latest is not None and not latest.next else None
+    return Trace(
+        run_id=run_id,
+        name=row.name,
+        status=status,
+        started_at=started,
+        finished_at=finished,
+        total_s=(finished - started).total_seconds() if started and finished else None,
+        checkpoints=len(history),
+        path=[s.node for s in steps if s.status != "pending"],
+        next_nodes=list(latest.next) if latest is not None else [],
+        steps=steps,
+        forked_from=lineage.get(run_id),
+        replays=lineage.replays_of(run_id),
+    )
