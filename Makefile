@@ -15,7 +15,7 @@ $(BIN)/python:
 # instead of pulling several GB of CUDA wheels.
 $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet "$(TORCH)"
-	$(BIN)/pip install --quiet -e ".[rag,ui,dev]"
+	$(BIN)/pip install --quiet -e ".[rag,ui,api,dev]"
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -243,6 +243,11 @@ def demo(ctx: click.Context, examples: Path | None) -> None:
     out.print(f"Runs are stored in {ctx.obj.redacted_database()}")
 
 
+from vetoflow.commands.serve import serve  # noqa: E402
+
+cli.add_command(serve)
+
+
 def main() -> None:
     cli(prog_name="vetoflow")
 
