@@ -9,7 +9,7 @@ import shutil
 import subprocess
 import tempfile
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -65,8 +65,6 @@ def throwaway_postgres() -> Iterator[ThrowawayPostgres]:
             conn.execute("CREATE DATABASE vetoflow")
         yield server
     finally:
-        try:
+        with suppress(subprocess.CalledProcessError):
             server.stop()
-        except subprocess.CalledProcessError:
-            pass
         shutil.rmtree(folder, ignore_errors=True)

@@ -52,7 +52,7 @@ def tally(request: pytest.FixtureRequest) -> Iterator[Tally]:
     manager = request.config.pluginmanager
     if not manager.has_plugin("vetoflow-reliability"):
         manager.register(_Report(), "vetoflow-reliability")
-    yield TALLY
+    return TALLY
 
 
 def duplicated_decisions(view: dict[str, Any]) -> int:

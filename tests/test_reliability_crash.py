@@ -29,7 +29,11 @@ def _fire(url: str, path: str, body: dict[str, Any], errors: list[str]) -> threa
     return thread
 
 
-def test_kill9_mid_graph_and_paused_loses_nothing(settings: Settings, tally: Tally) -> None:
+MID = {"mid-veto": True, "mid-ok-1": False, "mid-ok-2": False}  # name -> vetoed
+
+
+def _crash_mid_graph(settings: Settings) -> tuple[int, dict[str, Any]]:
+    """Pause three runs, then kill -9 while one decision and three new runs are in flight."""
     marks = settings.home / "marks"
     server = ServeProcess(settings, slow_seconds=1.5).start()
     try:
@@ -42,18 +46,23 @@ def test_kill9_mid_graph_and_paused_loses_nothing(settings: Settings, tally: Tal
         errors: list[str] = []
         deciding = paused["deciding"]["run"]["run_id"]
         threads = [_fire(server.url, f"/runs/{deciding}/decision", {"action": "approve", "comment": "go"}, errors)]
-        mid = {"mid-veto": True, "mid-ok-1": False, "mid-ok-2": False}
-        threads += [_fire(server.url, "/runs", {"scenario": scenario(n, vetoed=v)}, errors) for n, v in mid.items()]
-        wait_for(lambda: (marks / "synthesizer-deciding").exists(), what="the decision to reach the Synthesizer")
-        wait_for(lambda: all((marks / f"forecaster-{n}").exists() for n in mid), what="runs to reach the Forecaster")
+        threads += [_fire(server.url, "/runs", {"scenario": scenario(n, vetoed=v)}, errors) for n, v in MID.items()]
+        wait_for((marks / "synthesizer-deciding").exists, what="the decision to reach the Synthesizer")
+        wait_for(lambda: all((marks / f"forecaster-{n}").exists() for n in MID), what="runs to reach the Forecaster")
         server.kill9()
         for thread in threads:
             thread.join(timeout=30)
         assert errors == []
     finally:
         server.stop()
+    return server.port, paused
 
-    restarted = ServeProcess(settings, port=server.port, slow_seconds=0).start()
+
+def test_kill9_mid_graph_and_paused_loses_nothing(settings: Settings, tally: Tally) -> None:
+    port, paused = _crash_mid_graph(settings)
+    deciding = paused["deciding"]["run"]["run_id"]
+    mid = MID
+    restarted = ServeProcess(settings, port=port, slow_seconds=0).start()
     try:
         with client(restarted.url) as http:
             rows = http.get("/runs", params={"limit": 500}).json()["runs"]
