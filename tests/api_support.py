@@ -71,6 +71,8 @@ class ServeProcess:
     port: int = field(default_factory=free_port)
     slow_seconds: float = 0.0
     log_path: Path | None = None
+    extra_env: dict[str, str] = field(default_factory=dict)
+    log_level: str = "info"
     process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -84,9 +86,10 @@ class ServeProcess:
             "PYTHONPATH": str(ROOT),
             "VETOFLOW_TEST_SLOW_SECONDS": str(self.slow_seconds),
         }
+        env |= self.extra_env
         self.log_path = self.log_path or self.settings.home.parent / f"serve-{self.port}.log"
         self.settings.home.mkdir(parents=True, exist_ok=True)
-        command = [sys.executable, "-m", "vetoflow", "serve", "--port", str(self.port)]
+        command = [sys.executable, "-m", "vetoflow", "serve", "--port", str(self.port), "--log-level", self.log_level]
         command += ["--context-factory", "tests.slow_clients:make_context"]
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)

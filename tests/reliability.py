@@ -25,6 +25,10 @@ class Tally:
             self.faults += faults
             self.lost += lost
             self.duplicated += duplicated
+            for i, row in enumerate(self.rows):
+                if row[0] == case:  # repeated cases (e.g. generated examples) add up on one line
+                    self.rows[i] = (case, row[1] + scenarios, row[2] + faults, row[3] + lost, row[4] + duplicated)
+                    return
             self.rows.append((case, scenarios, faults, lost, duplicated))
 
 
