@@ -42,6 +42,7 @@ typecheck:
 bench: install
 	$(BIN)/python bench/graph_overhead.py
 	$(BIN)/python bench/list_runs.py
+	$(BIN)/python bench/api_load.py
 
 clean:
 	rm -rf $(VENV) .vetoflow .pytest_cache .mypy_cache .ruff_cache
