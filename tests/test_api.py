@@ -239,3 +239,23 @@ def test_serve_subprocess_answers_with_a_token(settings: Settings) -> None:
     finally:
         server.stop()
     _ = ANA
+
+
+def test_console_is_mounted_beside_the_api(tmp_path: object) -> None:
+    import gradio as gr
+    from pydantic import SecretStr
+
+    from tests.api_support import TOKENS
+    from vetoflow.runs.store import open_service
+
+    settings = Settings(home=tmp_path / "home", api_tokens=SecretStr(TOKENS))  # type: ignore[operator]
+    with gr.Blocks() as console:
+        gr.Markdown("placeholder console")
+    with (
+        open_service(settings) as service,
+        live_server(create_app(settings, service=service, console=console)) as url,
+        client(url) as http,
+    ):
+        assert http.get("/console/").status_code == 200
+        assert http.get("/healthz").json() == {"status": "ok"}
+        assert http.get("/runs").json()["runs"] == []
