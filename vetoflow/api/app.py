@@ -12,7 +12,7 @@ from vetoflow.api import errors
 from vetoflow.api.auth import TokenTable
 from vetoflow.api.limits import BodyLimit
 from vetoflow.api.routes import router
-from vetoflow.api.schemas import Health
+from vetoflow.api.schemas import Health, SafeJSONResponse
 from vetoflow.config import Settings
 from vetoflow.runs.idempotency import IdempotencyStore
 from vetoflow.runs.service import RunService
@@ -46,7 +46,13 @@ def create_app(settings: Settings, *, service: RunService | None = None, console
             app.state.idempotency = IdempotencyStore(active.index.engine)
             yield
 
-    app = FastAPI(title="vetoflow", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
+    app = FastAPI(
+        title="vetoflow",
+        version="0.1.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        default_response_class=SafeJSONResponse,
+    )
     app.state.settings = settings
     app.state.tokens = tokens
     if service is not None:  # usable before (or without) the lifespan running, e.g. when mounted elsewhere

@@ -67,8 +67,14 @@ class BodyLimit:
         await send({"type": "http.response.body", "body": body})
 
 
-def check_cells(scenario: Scenario, max_cells: int) -> Scenario:
-    """Keep one run's simulation within memory: paths x horizon x segments is bounded per server."""
+MIN_INVESTMENT = 1.0
+
+
+def check_scenario(scenario: Scenario, max_cells: int) -> Scenario:
+    """Keep one run within memory (paths x horizon x segments is bounded per server), and its ratios
+    finite: an investment below one currency unit (the model allows any positive number) overflows ROI."""
+    if scenario.investment < MIN_INVESTMENT:
+        raise VetoflowError(f"scenario.investment: must be at least {MIN_INVESTMENT:g} (got {scenario.investment!r})")
     cells = scenario.paths * scenario.horizon * len(scenario.segments)
     if cells > max_cells:
         raise VetoflowError(

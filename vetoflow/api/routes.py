@@ -12,14 +12,22 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Header, Query, Request, UploadFile
 from fastapi import Path as PathParam
-from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials
 from pydantic import BaseModel
 
 from vetoflow.api.auth import bearer, current_reviewer
 from vetoflow.api.errors import DATABASE_ERRORS, status_for
-from vetoflow.api.limits import check_cells
-from vetoflow.api.schemas import CreateRunIn, DecisionIn, ErrorOut, History, RunList, RunOut, Step
+from vetoflow.api.limits import check_scenario
+from vetoflow.api.schemas import (
+    CreateRunIn,
+    DecisionIn,
+    ErrorOut,
+    History,
+    RunList,
+    RunOut,
+    SafeJSONResponse,
+    Step,
+)
 from vetoflow.config import Settings
 from vetoflow.errors import VetoflowError
 from vetoflow.runs.idempotency import IdempotencyStore, StoredResponse, fingerprint
@@ -32,6 +40,7 @@ SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": ErrorOut, "description": why}
     for code, why in {
+        400: "the body could not be parsed (not JSON, not UTF-8, or a broken multipart form)",
         401: "missing or invalid bearer token",
         404: "no such run",
         409: "the pause was already decided (the message says by whom and when)",
@@ -52,7 +61,20 @@ IdempotencyKey = Annotated[
     str | None,
     Header(alias="Idempotency-Key", min_length=1, max_length=200, description="Same key, same first result."),
 ]
-router = APIRouter(responses=ERRORS)
+
+
+def no_unknown_query(request: Request) -> None:
+    """A misspelt filter (`?statuss=paused`) is refused rather than silently ignored."""
+    route = request.scope.get("route")
+    dependant = getattr(route, "dependant", None)
+    allowed = {param.alias for param in dependant.query_params} if dependant else set()
+    unknown = sorted(set(request.query_params) - allowed)
+    if unknown:
+        shown = ", ".join(repr(name[:40]) for name in unknown[:5])
+        raise VetoflowError(f"unknown query parameter(s) {shown}; allowed: {', '.join(sorted(allowed)) or 'none'}")
+
+
+router = APIRouter(responses=ERRORS, dependencies=[Depends(no_unknown_query)])
 
 
 def service_of(request: Request) -> RunService:
@@ -67,10 +89,10 @@ def settings_of(request: Request) -> Settings:
 
 def idempotent(
     request: Request, who: str, key: str | None, parts: Any, *, status: int, action: Callable[[], BaseModel]
-) -> JSONResponse:
+) -> SafeJSONResponse:
     """Run `action` once per (reviewer, key); a repeat gets the stored first result, errors included."""
     if key is None:
-        return JSONResponse(action().model_dump(mode="json"), status_code=status)
+        return SafeJSONResponse(action().model_dump(mode="json"), status_code=status)
     store: IdempotencyStore = request.app.state.idempotency
     first = store.claim(who, key, fingerprint(request.url.path, parts))
     if first is not None:
@@ -87,9 +109,9 @@ def idempotent(
     return _replayed(result, replayed=False)
 
 
-def _replayed(stored: StoredResponse, *, replayed: bool = True) -> JSONResponse:
+def _replayed(stored: StoredResponse, *, replayed: bool = True) -> SafeJSONResponse:
     headers = {"Idempotent-Replayed": "true"} if replayed else None
-    return JSONResponse(json.loads(stored.body), status_code=stored.status_code, headers=headers)
+    return SafeJSONResponse(json.loads(stored.body), status_code=stored.status_code, headers=headers)
 
 
 def scenario_from_path(settings: Settings, relative: str) -> Scenario:
@@ -106,13 +128,13 @@ def scenario_from_path(settings: Settings, relative: str) -> Scenario:
 
 
 @router.post("/runs", status_code=201, response_model=RunOut, summary="Start a run")
-def create_run(body: CreateRunIn, request: Request, who: Reviewer, key: IdempotencyKey = None) -> JSONResponse:
+def create_run(body: CreateRunIn, request: Request, who: Reviewer, key: IdempotencyKey = None) -> SafeJSONResponse:
     """Runs the graph until it completes, fails or pauses for a human (status `paused`)."""
     settings = settings_of(request)
 
     def start() -> RunOut:
         scenario = body.scenario or scenario_from_path(settings, body.scenario_path or "")
-        check_cells(scenario, settings.api_max_cells)
+        check_scenario(scenario, settings.api_max_cells)
         return RunOut.of(service_of(request).start(scenario))
 
     return idempotent(request, who, key, body.model_dump(mode="json"), status=201, action=start)
@@ -142,7 +164,7 @@ def upload_run(
             parsed = load_scenario(Path(folder) / (scenario.filename or ""), max_bytes=settings.max_file_bytes)
         except VetoflowError as exc:
             raise VetoflowError(str(exc).replace(str(Path(folder).resolve()), "").replace(folder, "")) from None
-    check_cells(parsed, settings.api_max_cells)
+    check_scenario(parsed, settings.api_max_cells)
     return RunOut.of(service_of(request).start(parsed))
 
 
@@ -166,14 +188,14 @@ def get_run(run_id: RunId, request: Request, _who: Reviewer) -> RunOut:
 @router.post("/runs/{run_id}/decision", response_model=RunOut, summary="Approve, reject or revise a paused run")
 def decide(
     run_id: RunId, body: DecisionIn, request: Request, who: Reviewer, key: IdempotencyKey = None
-) -> JSONResponse:
+) -> SafeJSONResponse:
     """Exactly one decision wins each pause; a later one gets 409 naming who decided and when."""
     service, settings = service_of(request), settings_of(request)
 
     def apply() -> RunOut:
         if body.action == "revise" and body.overrides:
             current = Scenario.model_validate(service.view(run_id).state["scenario"])
-            check_cells(apply_overrides(current, body.overrides), settings.api_max_cells)
+            check_scenario(apply_overrides(current, body.overrides), settings.api_max_cells)
         view = service.decide(run_id, body.action, reviewer=who, comment=body.comment, overrides=body.overrides)
         return RunOut.of(view)
 
@@ -197,7 +219,7 @@ def replay(run_id: RunId, request: Request, _who: Reviewer) -> RunOut:
     if first is None:
         raise VetoflowError(f"run {run_id} has no checkpoint to replay")
     scenario = RunState.model_validate(first.values).scenario
-    return RunOut.of(service.start(check_cells(scenario, settings_of(request).api_max_cells)))
+    return RunOut.of(service.start(check_scenario(scenario, settings_of(request).api_max_cells)))
 
 
 @router.get("/runs/{run_id}/history", response_model=History, summary="The run's checkpoints, oldest first")

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from vetoflow.runs.index import DecisionRow, RunRow
@@ -91,3 +93,21 @@ class History(BaseModel):
 
 class Health(BaseModel):
     status: str
+
+
+def finite(value: Any) -> Any:
+    """Non-finite floats (an overflowed ratio) become null: JSON has no NaN or Infinity."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {key: finite(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [finite(item) for item in value]
+    return value
+
+
+class SafeJSONResponse(JSONResponse):
+    """The API's response class: strict JSON even when a run's figures overflowed."""
+
+    def render(self, content: Any) -> bytes:
+        return super().render(finite(content))
