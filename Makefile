@@ -15,7 +15,7 @@ $(BIN)/python:
 # instead of pulling several GB of CUDA wheels.
 $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet "$(TORCH)"
-	$(BIN)/pip install --quiet -e ".[rag,ui,dev]"
+	$(BIN)/pip install --quiet -e ".[rag,ui,api,dev]"
 	touch $(STAMP)
 
 install: sysdeps $(STAMP)
@@ -64,6 +64,7 @@ bench: install
 	$(BIN)/python bench/list_runs.py
 	$(BIN)/python bench/console.py
 	$(BIN)/python bench/batch_replay.py
+	$(BIN)/python bench/api_load.py
 
 # docs/inbox.png and docs/run_view.png, taken by the real-browser test itself.
 screenshots: install browser

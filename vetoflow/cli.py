@@ -246,6 +246,7 @@ def demo(ctx: click.Context, examples: Path | None) -> None:
 
 
 from vetoflow.commands import trace as trace_commands  # noqa: E402  (it uses the helpers above)
+from vetoflow.commands.serve import serve  # noqa: E402
 from vetoflow.commands.ui import ui as ui_command  # noqa: E402
 
 cli.add_command(ui_command)
@@ -253,6 +254,7 @@ cli.add_command(ui_command)
 cli.add_command(trace_commands.trace)
 cli.add_command(trace_commands.graph)
 cli.add_command(trace_commands.replay_command)
+cli.add_command(serve)
 
 
 def main() -> None:

@@ -35,6 +35,20 @@ class Settings(BaseSettings):
     )
     ui_users_file: Path | None = Field(default=None, description="File of console logins, one user:password a line.")
 
+    # HTTP API (`vetoflow serve`)
+    api_tokens: SecretStr | None = Field(
+        default=None, description="Bearer tokens as 'token:reviewer,token:reviewer'; the token names the reviewer."
+    )
+    api_tokens_file: Path | None = Field(default=None, description="File with one 'token:reviewer' per line.")
+    api_open: bool = Field(default=False, description="Accept requests without a token, from localhost only.")
+    api_max_body_bytes: int = Field(default=1_000_000, ge=1_000, description="Largest API request body.")
+    api_max_cells: int = Field(
+        default=5_000_000, ge=1_000, description="Largest paths x horizon x segments a run started by the API may use."
+    )
+    scenario_dir: Path | None = Field(
+        default=None, description="Folder the API may read scenario_path from (default: the shipped examples)."
+    )
+
     @property
     def on_lambda(self) -> bool:
         """Lambda sets LAMBDA_TASK_ROOT in every function's environment."""

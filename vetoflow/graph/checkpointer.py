@@ -48,7 +48,11 @@ def _postgres(url: str) -> Iterator[BaseCheckpointSaver[str]]:
     from psycopg_pool import ConnectionPool
 
     kwargs = {"autocommit": True, "prepare_threshold": 0, "row_factory": dict_row}
-    pool = ConnectionPool(url, min_size=1, max_size=10, kwargs=kwargs, open=False)
+    # check_connection drops connections a PostgreSQL restart killed, so the pool heals without a process
+    # restart; timeout bounds how long a request waits for a connection while the server is down.
+    pool = ConnectionPool(
+        url, min_size=1, max_size=10, kwargs=kwargs, open=False, check=ConnectionPool.check_connection, timeout=5
+    )
     try:
         pool.open(wait=True, timeout=10)
     except Exception as exc:  # psycopg_pool raises PoolTimeout with the cause chained

@@ -1,0 +1,65 @@
+"""The reliability suite's tally, printed as a table at the end of the pytest session."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+
+@dataclass
+class Tally:
+    scenarios: int = 0
+    faults: int = 0
+    lost: int = 0
+    duplicated: int = 0
+    rows: list[tuple[str, int, int, int, int]] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def record(self, case: str, *, scenarios: int = 0, faults: int = 0, lost: int = 0, duplicated: int = 0) -> None:
+        with self.lock:
+            self.scenarios += scenarios
+            self.faults += faults
+            self.lost += lost
+            self.duplicated += duplicated
+            for i, row in enumerate(self.rows):
+                if row[0] == case:  # repeated cases (e.g. generated examples) add up on one line
+                    self.rows[i] = (case, row[1] + scenarios, row[2] + faults, row[3] + lost, row[4] + duplicated)
+                    return
+            self.rows.append((case, scenarios, faults, lost, duplicated))
+
+
+TALLY = Tally()
+
+
+class _Report:
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        if not TALLY.rows:
+            return
+        write = terminalreporter.write_line
+        terminalreporter.section("vetoflow reliability")
+        write(f"{'case':<66} {'scenarios':>9} {'faults':>7} {'lost':>5} {'dup':>4}")
+        for case, scenarios, faults, lost, duplicated in TALLY.rows:
+            write(f"{case[:66]:<66} {scenarios:>9} {faults:>7} {lost:>5} {duplicated:>4}")
+        write(f"{'TOTAL':<66} {TALLY.scenarios:>9} {TALLY.faults:>7} {TALLY.lost:>5} {TALLY.duplicated:>4}")
+        write(
+            f"scenarios tried: {TALLY.scenarios}; faults injected: {TALLY.faults}; "
+            f"runs lost: {TALLY.lost}; duplicated decisions: {TALLY.duplicated}"
+        )
+
+
+@pytest.fixture(scope="session")
+def tally(request: pytest.FixtureRequest) -> Iterator[Tally]:
+    manager = request.config.pluginmanager
+    if not manager.has_plugin("vetoflow-reliability"):
+        manager.register(_Report(), "vetoflow-reliability")
+    return TALLY
+
+
+def duplicated_decisions(view: dict[str, Any]) -> int:
+    """Decisions beyond one per pause, plus reviews in state that no decision row accounts for."""
+    pauses = [d["pause_id"] for d in view["decisions"]]
+    return (len(pauses) - len(set(pauses))) + max(0, len(view["state"].get("reviews", [])) - len(pauses))

@@ -1,0 +1,78 @@
+"""The FastAPI application: JSON endpoints over one RunService, plus the Gradio console when given."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from contextlib import ExitStack, asynccontextmanager, contextmanager
+from typing import TYPE_CHECKING
+
+from fastapi import FastAPI
+
+from vetoflow.api import errors
+from vetoflow.api.auth import TokenTable
+from vetoflow.api.limits import BodyLimit
+from vetoflow.api.routes import router
+from vetoflow.api.schemas import Health, SafeJSONResponse
+from vetoflow.config import Settings
+from vetoflow.runs.idempotency import IdempotencyStore
+from vetoflow.runs.service import RunService
+
+if TYPE_CHECKING:
+    import gradio as gr
+
+DESCRIPTION = """Start investment-decision runs, list them by status, read them, and approve, reject or
+revise the ones the Accountant vetoed. Send `Authorization: Bearer <token>`: the token names the reviewer.
+Errors are `{"error": "..."}`; 503 means the run database is unavailable (retry shortly)."""
+
+
+@contextmanager
+def _own_service(settings: Settings) -> Iterator[RunService]:
+    from vetoflow.runs.store import open_service
+    from vetoflow.runtime import make_context
+
+    with open_service(settings, make_context(settings)) as service:
+        yield service
+
+
+def create_app(settings: Settings, *, service: RunService | None = None, console: gr.Blocks | None = None) -> FastAPI:
+    """An app over `service`, or over one it opens (and closes) itself from `settings` at startup."""
+    tokens = TokenTable.from_settings(settings)  # a bad token configuration fails here, not per request
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        with ExitStack() as stack:
+            active = service or stack.enter_context(_own_service(settings))
+            app.state.service = active
+            app.state.idempotency = IdempotencyStore(active.index.engine)
+            yield
+
+    app = FastAPI(
+        title="vetoflow",
+        version="0.1.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        default_response_class=SafeJSONResponse,
+    )
+    app.state.settings = settings
+    app.state.tokens = tokens
+    if service is not None:  # usable before (or without) the lifespan running, e.g. when mounted elsewhere
+        app.state.service = service
+        app.state.idempotency = IdempotencyStore(service.index.engine)
+    errors.install(app)
+    app.add_middleware(BodyLimit, max_bytes=settings.api_max_body_bytes)
+
+    @app.get("/healthz", response_model=Health, summary="Liveness: answers without touching the database")
+    def healthz() -> Health:
+        return Health(status="ok")
+
+    app.include_router(router)
+    if console is not None:
+        import gradio as gr
+
+        app = gr.mount_gradio_app(app, console, path="/console")
+    return app
+
+
+def from_env() -> FastAPI:
+    """For `uvicorn --factory vetoflow.api.app:from_env` (e.g. the Lambda image): settings from VETOFLOW_*."""
+    return create_app(Settings())

@@ -1,0 +1,93 @@
+"""Bearer tokens from configuration: the token names the reviewer, so the body never can.
+
+Tokens are compared with `hmac.compare_digest` against every configured token (no early exit), and are
+never logged or echoed. Without a token a request is refused, unless the server was started open, in
+which case only loopback clients are let in, as the reviewer `local`.
+"""
+
+from __future__ import annotations
+
+import hmac
+import ipaddress
+from dataclasses import dataclass
+
+from fastapi import HTTPException, Request, status
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from vetoflow.config import Settings
+from vetoflow.errors import VetoflowError
+
+MIN_TOKEN_LENGTH = 16
+OPEN_REVIEWER = "local"
+bearer = HTTPBearer(auto_error=False, description="A token from VETOFLOW_API_TOKENS; it names the reviewer.")
+
+
+@dataclass(frozen=True)
+class TokenTable:
+    entries: tuple[tuple[bytes, str], ...]
+
+    @classmethod
+    def parse(cls, text: str, source: str) -> TokenTable:
+        entries: list[tuple[bytes, str]] = []
+        for number, raw in enumerate(text.replace(",", "\n").splitlines(), start=1):
+            item = raw.strip()
+            if not item or item.startswith("#"):
+                continue
+            token, sep, reviewer = item.rpartition(":")
+            if not sep or not token or not reviewer.strip():
+                raise VetoflowError(f"{source} entry {number}: expected 'token:reviewer'")
+            if len(token) < MIN_TOKEN_LENGTH:
+                raise VetoflowError(f"{source} entry {number}: tokens need at least {MIN_TOKEN_LENGTH} characters")
+            entries.append((token.encode(), reviewer.strip()[:120]))
+        return cls(tuple(entries))
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> TokenTable:
+        entries: tuple[tuple[bytes, str], ...] = ()
+        if settings.api_tokens is not None:
+            entries += cls.parse(settings.api_tokens.get_secret_value(), "VETOFLOW_API_TOKENS").entries
+        if settings.api_tokens_file is not None:
+            path = settings.api_tokens_file
+            try:
+                text = path.read_text(encoding="utf-8")
+            except OSError as exc:
+                raise VetoflowError(f"VETOFLOW_API_TOKENS_FILE: cannot read {path}: {exc.strerror}") from None
+            entries += cls.parse(text, str(path)).entries
+        return cls(entries)
+
+    def reviewer_for(self, token: str) -> str | None:
+        given = token.encode()
+        found: str | None = None
+        for secret, reviewer in self.entries:
+            if hmac.compare_digest(given, secret) and found is None:
+                found = reviewer
+        return found
+
+
+def is_loopback(host: str | None) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return host is not None and ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _refuse(message: str) -> HTTPException:
+    return HTTPException(status.HTTP_401_UNAUTHORIZED, message, headers={"WWW-Authenticate": "Bearer"})
+
+
+def current_reviewer(request: Request, credentials: HTTPAuthorizationCredentials | None) -> str:
+    """Who is asking, from the bearer token (or `local` on an open, loopback-only server)."""
+    tokens: TokenTable = request.app.state.tokens
+    if credentials is not None:
+        reviewer = tokens.reviewer_for(credentials.credentials)
+        if reviewer is None:
+            raise _refuse("invalid bearer token")
+        return reviewer
+    if request.app.state.settings.api_open:
+        client = request.client.host if request.client else None
+        if is_loopback(client):
+            return OPEN_REVIEWER
+        raise _refuse("this server is open to localhost only; send a bearer token")
+    raise _refuse("missing bearer token: send 'Authorization: Bearer <token>'")

@@ -1,0 +1,82 @@
+"""Exceptions to JSON `{"error": ...}` responses: user errors 4xx, a database outage 503, never a traceback."""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from collections.abc import Mapping
+from typing import Any
+
+import psycopg
+import sqlalchemy.exc
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from vetoflow.errors import DecisionConflictError, RunNotFoundError, VetoflowError
+
+log = logging.getLogger("vetoflow.api")
+
+DATABASE_ERRORS: tuple[type[Exception], ...] = (
+    sqlalchemy.exc.OperationalError,
+    sqlalchemy.exc.InterfaceError,
+    psycopg.OperationalError,  # psycopg_pool.PoolTimeout is one of these
+    psycopg.InterfaceError,
+    sqlite3.OperationalError,
+)
+DATABASE_DOWN = "the run database is unavailable; nothing was changed by this request. Retry shortly."
+
+
+def status_for(exc: VetoflowError) -> int:
+    if isinstance(exc, RunNotFoundError):
+        return 404
+    if isinstance(exc, DecisionConflictError):
+        return 409
+    return 422
+
+
+def error_response(status: int, message: str, headers: Mapping[str, str] | None = None) -> JSONResponse:
+    return JSONResponse({"error": message}, status_code=status, headers=headers)
+
+
+def describe_request_errors(errors: Any) -> str:
+    """One line per bad field, like the CLI: `body.scenario.horizon: Input should be ... (got 500)`."""
+    lines = []
+    for item in errors:
+        loc = ".".join(str(part) for part in item.get("loc", ()))
+        got = item.get("input")
+        shown = "" if isinstance(got, dict | list) or got is None else f" (got {_short(got)})"
+        lines.append(f"{loc or '<request>'}: {item.get('msg', 'invalid')}{shown}")
+    return "invalid request:\n" + "\n".join(lines)
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(VetoflowError)
+    async def _user_error(_request: Request, exc: VetoflowError) -> JSONResponse:
+        return error_response(status_for(exc), str(exc))
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        return error_response(422, describe_request_errors(exc.errors()))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return error_response(exc.status_code, str(exc.detail), headers=exc.headers)
+
+    for error_type in DATABASE_ERRORS:
+
+        @app.exception_handler(error_type)
+        async def _database_down(request: Request, exc: Exception) -> JSONResponse:
+            log.warning("database unavailable during %s %s: %s", request.method, request.url.path, type(exc).__name__)
+            return error_response(503, DATABASE_DOWN, headers={"Retry-After": "5"})
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.error("unexpected %s during %s %s", type(exc).__name__, request.method, request.url.path)
+        return error_response(500, "internal error; the run state is unchanged or resumable with retry")

@@ -1,0 +1,244 @@
+"""The JSON endpoints: create, list, read, decide, retry and replay runs."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import re
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, File, Header, Query, Request, UploadFile
+from fastapi import Path as PathParam
+from fastapi.security import HTTPAuthorizationCredentials
+from pydantic import BaseModel
+
+from vetoflow.api.auth import bearer, current_reviewer
+from vetoflow.api.errors import DATABASE_ERRORS, status_for
+from vetoflow.api.limits import check_scenario
+from vetoflow.api.schemas import (
+    CreateRunIn,
+    DecisionIn,
+    ErrorOut,
+    History,
+    RunList,
+    RunOut,
+    SafeJSONResponse,
+    Step,
+)
+from vetoflow.config import Settings
+from vetoflow.errors import VetoflowError
+from vetoflow.runs.idempotency import IdempotencyStore, StoredResponse, fingerprint
+from vetoflow.runs.service import RunService
+from vetoflow.scenario import Scenario, apply_overrides, load_scenario
+from vetoflow.state import RunState, RunStatus
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
+ERRORS: dict[int | str, dict[str, Any]] = {
+    code: {"model": ErrorOut, "description": why}
+    for code, why in {
+        400: "the body could not be parsed (not JSON, not UTF-8, or a broken multipart form)",
+        401: "missing or invalid bearer token",
+        404: "no such run",
+        409: "the pause was already decided (the message says by whom and when)",
+        413: "request body too large",
+        422: "invalid input (the message names the field and what is allowed)",
+        503: "the run database is unavailable; retry shortly",
+    }.items()
+}
+
+
+def reviewer(request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> str:
+    return current_reviewer(request, credentials)
+
+
+Reviewer = Annotated[str, Depends(reviewer)]
+RunId = Annotated[str, PathParam(pattern=r"^[A-Za-z0-9_-]{1,64}$", description="The run's id.")]
+IdempotencyKey = Annotated[
+    str | None,
+    Header(alias="Idempotency-Key", min_length=1, max_length=200, description="Same key, same first result."),
+]
+
+
+def no_unknown_query(request: Request) -> None:
+    """A misspelt filter (`?statuss=paused`) is refused rather than silently ignored."""
+    route = request.scope.get("route")
+    dependant = getattr(route, "dependant", None)
+    allowed = {param.alias for param in dependant.query_params} if dependant else set()
+    unknown = sorted(set(request.query_params) - allowed)
+    if unknown:
+        shown = ", ".join(repr(name[:40]) for name in unknown[:5])
+        raise VetoflowError(f"unknown query parameter(s) {shown}; allowed: {', '.join(sorted(allowed)) or 'none'}")
+
+
+router = APIRouter(responses=ERRORS, dependencies=[Depends(no_unknown_query)])
+
+
+def service_of(request: Request) -> RunService:
+    service: RunService = request.app.state.service
+    return service
+
+
+def settings_of(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def idempotent(
+    request: Request, who: str, key: str | None, parts: Any, *, status: int, action: Callable[[], BaseModel]
+) -> SafeJSONResponse:
+    """Run `action` once per (reviewer, key); a repeat gets the stored first result, errors included."""
+    if key is None:
+        return SafeJSONResponse(action().model_dump(mode="json"), status_code=status)
+    store: IdempotencyStore = request.app.state.idempotency
+    first = store.claim(who, key, fingerprint(request.url.path, parts))
+    if first is not None:
+        return _replayed(first)
+    try:
+        result = StoredResponse(status, action().model_dump_json())
+    except VetoflowError as exc:
+        result = StoredResponse(status_for(exc), ErrorOut(error=str(exc)).model_dump_json())
+    except BaseException:
+        store.release(who, key)
+        raise
+    with contextlib.suppress(*DATABASE_ERRORS):  # the command is done; only its replay record is missing
+        store.finish(who, key, result)
+    return _replayed(result, replayed=False)
+
+
+def _replayed(stored: StoredResponse, *, replayed: bool = True) -> SafeJSONResponse:
+    headers = {"Idempotent-Replayed": "true"} if replayed else None
+    return SafeJSONResponse(json.loads(stored.body), status_code=stored.status_code, headers=headers)
+
+
+def scenario_from_path(settings: Settings, relative: str) -> Scenario:
+    """Only files inside the scenario folder: no absolute paths, no `..`, no symlinks out of it."""
+    base = (settings.scenario_dir or EXAMPLES).resolve()
+    given = Path(relative)
+    candidate = (base / given).resolve()
+    if given.is_absolute() or ".." in given.parts or not candidate.is_relative_to(base):
+        raise VetoflowError(f"scenario_path: {relative!r} must be a relative path inside the scenario folder")
+    try:
+        return load_scenario(candidate, max_bytes=settings.max_file_bytes)
+    except VetoflowError as exc:
+        raise VetoflowError(str(exc).replace(str(base), "<scenarios>")) from None
+
+
+@router.post("/runs", status_code=201, response_model=RunOut, summary="Start a run")
+def create_run(body: CreateRunIn, request: Request, who: Reviewer, key: IdempotencyKey = None) -> SafeJSONResponse:
+    """Runs the graph until it completes, fails or pauses for a human (status `paused`)."""
+    settings = settings_of(request)
+
+    def start() -> RunOut:
+        scenario = body.scenario or scenario_from_path(settings, body.scenario_path or "")
+        check_scenario(scenario, settings.api_max_cells)
+        return RunOut.of(service_of(request).start(scenario))
+
+    return idempotent(request, who, key, body.model_dump(mode="json"), status=201, action=start)
+
+
+@router.post("/runs/upload", status_code=201, response_model=RunOut, summary="Start a run from uploaded files")
+def upload_run(
+    request: Request,
+    who: Reviewer,
+    scenario: Annotated[UploadFile, File(description="The scenario, .yaml/.yml/.json.")],
+    attachments: Annotated[list[UploadFile] | None, File(description="CSV files the scenario names.")] = None,
+) -> RunOut:
+    """Upload names must be plain file names; the scenario may only reference files uploaded with it."""
+    settings = settings_of(request)
+    uploads = [scenario, *(attachments or [])]
+    with tempfile.TemporaryDirectory(prefix="vetoflow-upload-") as folder:
+        for index, upload in enumerate(uploads):
+            name = upload.filename or ""
+            field = "scenario" if index == 0 else f"attachments[{index - 1}]"
+            if not SAFE_NAME.match(name) or ".." in name:
+                raise VetoflowError(f"{field}: file name {name[:80]!r} must be a plain name like 'plan.yaml'")
+            suffixes = (".yaml", ".yml", ".json") if index == 0 else (".csv",)
+            if not name.lower().endswith(suffixes):
+                raise VetoflowError(f"{field}: {name!r} must end with {', '.join(suffixes)}")
+            (Path(folder) / name).write_bytes(upload.file.read(settings.max_file_bytes + 1))
+        try:
+            parsed = load_scenario(Path(folder) / (scenario.filename or ""), max_bytes=settings.max_file_bytes)
+        except VetoflowError as exc:
+            raise VetoflowError(str(exc).replace(str(Path(folder).resolve()), "").replace(folder, "")) from None
+    check_scenario(parsed, settings.api_max_cells)
+    return RunOut.of(service_of(request).start(parsed))
+
+
+@router.get("/runs", response_model=RunList, summary="List runs, newest first")
+def list_runs(
+    request: Request,
+    _who: Reviewer,
+    status: Annotated[list[RunStatus] | None, Query(description="Filter by status (repeatable).")] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+) -> RunList:
+    rows = service_of(request).list(status or (), limit=limit, offset=offset)
+    return RunList(runs=rows, limit=limit, offset=offset)
+
+
+@router.get("/runs/{run_id}", response_model=RunOut, summary="One run: state, pause, decisions, summary")
+def get_run(run_id: RunId, request: Request, _who: Reviewer) -> RunOut:
+    return RunOut.of(service_of(request).view(run_id))
+
+
+@router.post("/runs/{run_id}/decision", response_model=RunOut, summary="Approve, reject or revise a paused run")
+def decide(
+    run_id: RunId, body: DecisionIn, request: Request, who: Reviewer, key: IdempotencyKey = None
+) -> SafeJSONResponse:
+    """Exactly one decision wins each pause; a later one gets 409 naming who decided and when."""
+    service, settings = service_of(request), settings_of(request)
+
+    def apply() -> RunOut:
+        if body.action == "revise" and body.overrides:
+            current = Scenario.model_validate(service.view(run_id).state["scenario"])
+            check_scenario(apply_overrides(current, body.overrides), settings.api_max_cells)
+        view = service.decide(run_id, body.action, reviewer=who, comment=body.comment, overrides=body.overrides)
+        return RunOut.of(view)
+
+    return idempotent(request, who, key, [run_id, body.model_dump(mode="json")], status=200, action=apply)
+
+
+@router.post("/runs/{run_id}/retry", response_model=RunOut, summary="Resume a failed or interrupted run")
+def retry(run_id: RunId, request: Request, _who: Reviewer) -> RunOut:
+    return RunOut.of(service_of(request).retry(run_id))
+
+
+@router.post("/runs/{run_id}/replay", status_code=201, response_model=RunOut, summary="Replay as a new run")
+def replay(run_id: RunId, request: Request, _who: Reviewer) -> RunOut:
+    """Starts a new run from the scenario the run began with; the original run and its history stay."""
+    service = service_of(request)
+    service.index.get(run_id)
+    first = None
+    for snapshot in service.graph.get_state_history({"configurable": {"thread_id": run_id}}):
+        if snapshot.values.get("scenario"):
+            first = snapshot
+    if first is None:
+        raise VetoflowError(f"run {run_id} has no checkpoint to replay")
+    scenario = RunState.model_validate(first.values).scenario
+    return RunOut.of(service.start(check_scenario(scenario, settings_of(request).api_max_cells)))
+
+
+@router.get("/runs/{run_id}/history", response_model=History, summary="The run's checkpoints, oldest first")
+def history(run_id: RunId, request: Request, _who: Reviewer) -> History:
+    service = service_of(request)
+    service.index.get(run_id)
+    steps = []
+    for snapshot in service.graph.get_state_history({"configurable": {"thread_id": run_id}}):
+        metadata = snapshot.metadata or {}
+        configurable = snapshot.config.get("configurable", {})
+        steps.append(
+            Step(
+                checkpoint_id=str(configurable.get("checkpoint_id", "")),
+                step=metadata.get("step"),
+                source=metadata.get("source"),
+                created_at=snapshot.created_at,
+                wrote=[task.name for task in snapshot.tasks if task.result is not None],
+                next=list(snapshot.next),
+            )
+        )
+    steps.reverse()
+    return History(run_id=run_id, steps=steps, decisions=service.index.decisions(run_id))

@@ -1,0 +1,72 @@
+"""`vetoflow serve`: the HTTP API (and the console, when wired in) under uvicorn."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+from vetoflow.config import Settings
+from vetoflow.errors import VetoflowError
+from vetoflow.graph.context import Context
+
+
+def load_context_factory(spec: str) -> Callable[[Settings], Context]:
+    """`package.module:function`, a function of Settings returning the graph Context (custom clients)."""
+    module_name, sep, attribute = spec.partition(":")
+    if not sep or not module_name or not attribute:
+        raise VetoflowError(f"--context-factory: {spec!r} must look like 'package.module:function'")
+    try:
+        factory = getattr(importlib.import_module(module_name), attribute)
+    except (ImportError, AttributeError) as exc:
+        raise VetoflowError(f"--context-factory: cannot load {spec!r}: {exc}") from None
+    if not callable(factory):
+        raise VetoflowError(f"--context-factory: {spec!r} is not callable")
+    return factory  # type: ignore[no-any-return]
+
+
+def check_exposure(settings: Settings, host: str) -> None:
+    """Refuse to serve without tokens, except explicitly open on a loopback address."""
+    from vetoflow.api.auth import TokenTable, is_loopback
+
+    if settings.api_open and not is_loopback(host):
+        raise VetoflowError(f"--open serves without tokens and is only allowed on localhost, not on {host}")
+    if not settings.api_open and not TokenTable.from_settings(settings).entries:
+        raise VetoflowError(
+            "no API tokens configured: set VETOFLOW_API_TOKENS='token:reviewer,...' or VETOFLOW_API_TOKENS_FILE, "
+            "or start with --open on 127.0.0.1"
+        )
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--open", "open_", is_flag=True, help="Accept requests without a token (localhost only).")
+@click.option(
+    "--context-factory",
+    envvar="VETOFLOW_CONTEXT_FACTORY",
+    default=None,
+    help="module:function(settings) -> Context, to plug in other forecast or LLM clients.",
+)
+@click.option("--log-level", default="info", show_default=True, type=click.Choice(["debug", "info", "warning"]))
+@click.pass_context
+def serve(ctx: click.Context, host: str, port: int, open_: bool, context_factory: str | None, log_level: str) -> None:
+    """Serve the HTTP API (OpenAPI at /openapi.json, docs at /docs, liveness at /healthz)."""
+    import uvicorn
+
+    from vetoflow.api import create_app
+    from vetoflow.runs.store import open_service
+    from vetoflow.runtime import make_context
+
+    settings: Settings = ctx.obj.model_copy(update={"api_open": ctx.obj.api_open or open_})
+    check_exposure(settings, host)
+    context = load_context_factory(context_factory)(settings) if context_factory else make_context(settings)
+    logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    with open_service(settings, context) as service:
+        app = create_app(settings, service=service)
+        click.echo(f"vetoflow API on http://{host}:{port} (runs in {settings.redacted_database()})", err=True)
+        config: dict[str, Any] = {"host": host, "port": port, "log_level": log_level, "timeout_graceful_shutdown": 5}
+        uvicorn.run(app, **config)
