@@ -195,6 +195,25 @@ def test_replay_starts_a_new_run_from_the_original_scenario(api: ApiEnv) -> None
         assert replayed.json()["state"]["financials"] == run["state"]["financials"]
 
 
+def test_replay_forks_from_a_node_with_overrides_and_leaves_the_original(api: ApiEnv) -> None:
+    with client(api.url) as http:
+        run = http.post("/runs", json={"scenario": scenario("orig", vetoed=True)}).json()
+        run_id = run["run"]["run_id"]
+        body = {"from_node": "accountant", "overrides": {"investment": 1000}}
+        forked = http.post(f"/runs/{run_id}/replay", json=body)
+        assert forked.status_code == 201, forked.text
+        new = forked.json()
+        assert new["run"]["run_id"] != run_id
+        assert new["state"]["financials"]["investment"] == 1000
+        assert new["state"]["forecast"] == run["state"]["forecast"]  # forked after the Forecaster
+        original = http.get(f"/runs/{run_id}").json()
+        assert original["state"] == run["state"]
+        assert original["run"]["status"] == "paused"
+        both = http.post(f"/runs/{run_id}/replay", json={"from_node": "accountant", "checkpoint_id": "x"})
+        assert both.status_code == 422
+        assert "at most one of from_node or checkpoint_id" in both.json()["error"]
+
+
 def test_open_mode_lets_localhost_in_without_a_token(tmp_path: object) -> None:
     settings = Settings(home=tmp_path / "home", api_open=True)  # type: ignore[operator]
     from vetoflow.runs.store import open_service

@@ -23,6 +23,7 @@ from vetoflow.api.schemas import (
     DecisionIn,
     ErrorOut,
     History,
+    ReplayIn,
     RunList,
     RunOut,
     SafeJSONResponse,
@@ -208,18 +209,33 @@ def retry(run_id: RunId, request: Request, _who: Reviewer) -> RunOut:
 
 
 @router.post("/runs/{run_id}/replay", status_code=201, response_model=RunOut, summary="Replay as a new run")
-def replay(run_id: RunId, request: Request, _who: Reviewer) -> RunOut:
-    """Starts a new run from the scenario the run began with; the original run and its history stay."""
+def replay(run_id: RunId, request: Request, _who: Reviewer, body: ReplayIn | None = None) -> RunOut:
+    """Forks a checkpoint of the run into a new run and runs it on; the original run and its history stay.
+
+    Without a body it replays from the run's first checkpoint, i.e. the whole run on its original scenario.
+    """
+    from vetoflow.replay.fork import fork_run
+
+    body = body or ReplayIn()
     service = service_of(request)
     service.index.get(run_id)
+    checkpoint_id = body.checkpoint_id
     first = None
     for snapshot in service.graph.get_state_history({"configurable": {"thread_id": run_id}}):
         if snapshot.values.get("scenario"):
             first = snapshot
     if first is None:
         raise VetoflowError(f"run {run_id} has no checkpoint to replay")
+    if not checkpoint_id and not body.from_node:
+        checkpoint_id = str(first.config["configurable"]["checkpoint_id"])
     scenario = RunState.model_validate(first.values).scenario
-    return RunOut.of(service.start(check_scenario(scenario, settings_of(request).api_max_cells)))
+    if body.overrides:
+        scenario = apply_overrides(scenario, body.overrides)
+    check_scenario(scenario, settings_of(request).api_max_cells)
+    view = fork_run(
+        service, run_id, checkpoint_id=checkpoint_id, from_node=body.from_node, overrides=body.overrides or None
+    )
+    return RunOut.of(view)
 
 
 @router.get("/runs/{run_id}/history", response_model=History, summary="The run's checkpoints, oldest first")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, Literal
 
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -47,6 +47,24 @@ class DecisionIn(_In):
     overrides: dict[str, Any] = Field(
         default_factory=dict, description="For revise: {'investment': 800000, 'segments.Retail.margin': 0.2}."
     )
+
+
+class ReplayIn(_In):
+    """Where to fork the replay from (default: the run's very first checkpoint) and what to change."""
+
+    from_node: Literal["forecaster", "accountant", "approval", "synthesizer"] | None = Field(
+        default=None, description="Replay from the last time this node was about to run."
+    )
+    checkpoint_id: str | None = Field(default=None, max_length=64, description="Replay from this checkpoint.")
+    overrides: dict[str, Any] = Field(
+        default_factory=dict, description="Scenario changes, e.g. {'investment': 800000}; as for revise."
+    )
+
+    @model_validator(mode="after")
+    def _one_start(self) -> ReplayIn:
+        if self.from_node and self.checkpoint_id:
+            raise ValueError("give at most one of from_node or checkpoint_id")
+        return self
 
 
 class Links(BaseModel):
