@@ -73,6 +73,7 @@ class ServeProcess:
     log_path: Path | None = None
     extra_env: dict[str, str] = field(default_factory=dict)
     log_level: str = "info"
+    console: bool = False
     process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -91,6 +92,7 @@ class ServeProcess:
         self.settings.home.mkdir(parents=True, exist_ok=True)
         command = [sys.executable, "-m", "vetoflow", "serve", "--port", str(self.port), "--log-level", self.log_level]
         command += ["--context-factory", "tests.slow_clients:make_context"]
+        command += [] if self.console else ["--no-console"]
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
         deadline = time.monotonic() + 60

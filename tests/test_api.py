@@ -232,7 +232,8 @@ def test_open_mode_lets_localhost_in_without_a_token(tmp_path: object) -> None:
     ("args", "env", "message"),
     [
         (["--open", "--host", "0.0.0.0"], {}, "only allowed on localhost, not on 0.0.0.0"),
-        ([], {}, "no API tokens configured"),
+        (["--no-console"], {}, "no API tokens configured"),
+        (["--host", "0.0.0.0", "--no-console", "--open"], {}, "only allowed on localhost"),
         ([], {"VETOFLOW_API_TOKENS": "short:ana"}, "tokens need at least 16 characters"),
     ],
 )
@@ -302,3 +303,31 @@ def test_unknown_query_parameters_are_refused(api: ApiEnv) -> None:
         assert typo.status_code == 422
         assert typo.json()["error"] == "unknown query parameter(s) 'statuss'; allowed: limit, offset, status"
         assert http.get("/runs/abc", params={"x": "1"}).json()["error"].endswith("allowed: none")
+
+
+def test_serve_mounts_the_console_and_keeps_the_api_closed_without_tokens(settings: Settings) -> None:
+    from tests.api_support import ServeProcess
+
+    server = ServeProcess(settings, console=True, extra_env={"VETOFLOW_API_TOKENS": ""}).start()
+    try:
+        with httpx.Client(base_url=server.url, timeout=60) as http:
+            assert http.get("/healthz").json() == {"status": "ok"}
+            root = http.get("/", follow_redirects=False)
+            assert root.status_code in (302, 307)
+            assert root.headers["location"].endswith("console/")
+            page = http.get("/console/")
+            assert page.status_code == 200
+            assert "vetoflow" in page.text
+            assert http.get("/runs").status_code == 401
+    finally:
+        server.stop()
+    assert server.log_path is not None
+    assert "JSON API closed (no API tokens configured" in server.log_path.read_text()
+
+
+def test_serve_refuses_an_open_console_on_a_public_address(settings: Settings) -> None:
+    command = [sys.executable, "-m", "vetoflow", "serve", "--port", str(free_port()), "--host", "0.0.0.0"]
+    env = env_for(settings) | {"VETOFLOW_API_TOKENS": "a-long-enough-token-123:ana"}
+    result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=60, check=False)
+    assert result.returncode == 1
+    assert "the console has no logins, so it only binds to localhost" in result.stderr

@@ -68,8 +68,18 @@ def create_app(settings: Settings, *, service: RunService | None = None, console
     app.include_router(router)
     if console is not None:
         import gradio as gr
+        from fastapi.responses import RedirectResponse
 
-        app = gr.mount_gradio_app(app, console, path="/console")
+        from vetoflow.ui import mount_options
+
+        @app.get("/", include_in_schema=False)
+        def root() -> RedirectResponse:
+            return RedirectResponse("console/")
+
+        console.queue(default_concurrency_limit=2)
+        app = gr.mount_gradio_app(
+            app, console, path="/console", max_file_size=settings.max_file_bytes * 4, **mount_options(settings)
+        )
     return app
 
 

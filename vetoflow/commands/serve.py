@@ -28,17 +28,26 @@ def load_context_factory(spec: str) -> Callable[[Settings], Context]:
     return factory  # type: ignore[no-any-return]
 
 
-def check_exposure(settings: Settings, host: str) -> None:
-    """Refuse to serve without tokens, except explicitly open on a loopback address."""
+def check_exposure(settings: Settings, host: str, *, console: bool = False) -> str | None:
+    """Refuse unsafe exposure; return a note when the JSON API will refuse every request.
+
+    Without tokens the API alone is pointless, so it is refused; beside the console (which has its own
+    logins, e.g. on Lambda) it is allowed, and every JSON request then answers 401.
+    """
     from vetoflow.api.auth import TokenTable, is_loopback
 
     if settings.api_open and not is_loopback(host):
         raise VetoflowError(f"--open serves without tokens and is only allowed on localhost, not on {host}")
-    if not settings.api_open and not TokenTable.from_settings(settings).entries:
-        raise VetoflowError(
-            "no API tokens configured: set VETOFLOW_API_TOKENS='token:reviewer,...' or VETOFLOW_API_TOKENS_FILE, "
-            "or start with --open on 127.0.0.1"
-        )
+    if console:
+        from vetoflow.console.auth import check_bind, load_users
+
+        check_bind(host, load_users(settings))
+    if settings.api_open or TokenTable.from_settings(settings).entries:
+        return None
+    hint = "set VETOFLOW_API_TOKENS='token:reviewer,...' or VETOFLOW_API_TOKENS_FILE, or start with --open on 127.0.0.1"
+    if not console:
+        raise VetoflowError(f"no API tokens configured: {hint}")
+    return f"JSON API closed (no API tokens configured; every /runs request answers 401): {hint}"
 
 
 @click.command()
@@ -52,9 +61,20 @@ def check_exposure(settings: Settings, host: str) -> None:
     help="module:function(settings) -> Context, to plug in other forecast or LLM clients.",
 )
 @click.option("--log-level", default="info", show_default=True, type=click.Choice(["debug", "info", "warning"]))
+@click.option("--console/--no-console", default=True, show_default=True, help="Mount the operator console at /console.")
+@click.option("--root-path", default="", help="Path prefix when served behind a proxy.")
 @click.pass_context
-def serve(ctx: click.Context, host: str, port: int, open_: bool, context_factory: str | None, log_level: str) -> None:
-    """Serve the HTTP API (OpenAPI at /openapi.json, docs at /docs, liveness at /healthz)."""
+def serve(
+    ctx: click.Context,
+    host: str,
+    port: int,
+    open_: bool,
+    context_factory: str | None,
+    log_level: str,
+    console: bool,
+    root_path: str,
+) -> None:
+    """Serve the HTTP API and the operator console (API docs at /docs, console at /console, liveness /healthz)."""
     import uvicorn
 
     from vetoflow.api import create_app
@@ -62,11 +82,22 @@ def serve(ctx: click.Context, host: str, port: int, open_: bool, context_factory
     from vetoflow.runtime import make_context
 
     settings: Settings = ctx.obj.model_copy(update={"api_open": ctx.obj.api_open or open_})
-    check_exposure(settings, host)
+    note = check_exposure(settings, host, console=console)
     context = load_context_factory(context_factory)(settings) if context_factory else make_context(settings)
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     with open_service(settings, context) as service:
-        app = create_app(settings, service=service)
+        blocks = None
+        if console:
+            from vetoflow.ui import build_console
+
+            blocks = build_console(service, settings)
+        app = create_app(settings, service=service, console=blocks)
         click.echo(f"vetoflow API on http://{host}:{port} (runs in {settings.redacted_database()})", err=True)
+        if blocks is not None:
+            click.echo(f"operator console on http://{host}:{port}/console/", err=True)
+        if note:
+            click.echo(note, err=True)
         config: dict[str, Any] = {"host": host, "port": port, "log_level": log_level, "timeout_graceful_shutdown": 5}
+        if root_path:
+            config["root_path"] = root_path
         uvicorn.run(app, **config)
