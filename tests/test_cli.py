@@ -74,7 +74,7 @@ def test_user_errors_are_clean_with_documented_exit_codes(settings: Settings, tm
     bad.write_text("name: x\ninvestment: -1\nhorizon: 4\ndiscount_rate: 0.1\nsegments: []\n")
     result = vetoflow(settings, "run", bad)
     assert result.returncode == 1
-    assert "investment: Input should be greater than 0 (got -1)" in result.stderr
+    assert "investment: Input should be greater than or equal to 1 (got -1)" in result.stderr
     assert "segments: List should have at least 1 item" in result.stderr
     assert "Traceback" not in result.stderr
     missing = vetoflow(settings, "show", "doesnotexist")

@@ -153,7 +153,7 @@ def test_revise_refuses_no_change_and_unknown_segments(console: Console, ana: Cl
     assert "no segment named 'Vending'" in out[MESSAGE]
     bad = ana.predict(run_id, "", -5, 8, 0.03, opened[SEGMENTS], api_name="/revise")
     assert "investment" in bad[MESSAGE]
-    assert "greater than 0" in bad[MESSAGE]
+    assert "greater than or equal to 1" in bad[MESSAGE]
     assert console.service.view(run_id).status == "paused"
     assert console.service.view(run_id).decisions == []
 
@@ -233,7 +233,7 @@ def test_uploads_fill_the_form(console: Console, ana: Client, tmp_path: Path) ->
         ("nan.csv", "name,base_revenue,margin\nA,nan,0.2\n", "must be a finite number"),
         ("huge.csv", "name,base_revenue,margin\n" + "A,1,0.1\n" * 4000, "the limit is 20,000"),
         ("broken.yaml", "name: [unclosed", "cannot parse"),
-        ("bad.json", '{"name": "x", "investment": -1}', "investment: Input should be greater than 0"),
+        ("bad.json", '{"name": "x", "investment": -1}', "investment: Input should be greater than or equal to 1"),
     ],
 )
 def test_bad_uploads_are_refused_with_a_clear_message(

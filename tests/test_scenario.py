@@ -30,7 +30,8 @@ def test_every_shipped_example_loads(examples: Path) -> None:
 @pytest.mark.parametrize(
     ("change", "field", "allowed"),
     [
-        ({"investment": -5}, "investment", "greater than 0"),
+        ({"investment": -5}, "investment", "greater than or equal to 1"),
+        ({"investment": 2.2e-311}, "investment", "greater than or equal to 1"),
         ({"investment": float("nan")}, "investment", "finite number"),
         ({"segments": []}, "segments", "at least 1 item"),
         ({"surprise": 1}, "surprise", "Extra inputs are not permitted"),
@@ -130,5 +131,5 @@ def test_overrides_apply_and_are_validated() -> None:
         apply_overrides(scenario, {"segments.b.margin": 0.1})
     with pytest.raises(VetoflowError, match="name: cannot be revised"):
         apply_overrides(scenario, {"name": "other"})
-    with pytest.raises(VetoflowError, match="investment: Input should be greater than 0"):
+    with pytest.raises(VetoflowError, match="investment: Input should be greater than or equal to 1"):
         apply_overrides(scenario, {"investment": -1})

@@ -27,6 +27,9 @@ class Settings(BaseSettings):
     database_url: str | None = Field(
         default=None, description="postgresql://... to keep checkpoints and the run index in PostgreSQL."
     )
+    db_pool_size: int = Field(
+        default=20, ge=1, le=200, description="PostgreSQL connections per pool (checkpoints, run index)."
+    )
     llm: Literal["auto", "offline", "bedrock"] = "auto"
     max_file_bytes: int = Field(default=5_000_000, description="Largest scenario/CSV file accepted.")
     allow_sqlite_on_lambda: bool = Field(default=False, description="Demo only: SQLite under /tmp on Lambda.")

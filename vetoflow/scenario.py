@@ -57,7 +57,7 @@ class Segment(_Strict):
 
 class Scenario(_Strict):
     name: str = Field(min_length=1, max_length=120)
-    investment: Money = Field(gt=0, le=1e12, description="Up-front investment, in currency units.")
+    investment: Money = Field(ge=1, le=1e12, description="Up-front investment, in currency units.")
     horizon: int = Field(ge=1, le=MAX_HORIZON, description="Number of periods to forecast.")
     discount_rate: float = Field(ge=0, le=1, description="Discount rate per period for NPV.")
     veto_threshold: float = Field(default=0.0, ge=-1, le=10, description="Veto when ROI is below this.")

@@ -27,7 +27,7 @@ def connect_sqlite(settings: Settings) -> sqlite3.Connection:
 def open_checkpointer(settings: Settings) -> Iterator[BaseCheckpointSaver[str]]:
     settings.check_durable_store()
     if settings.database_url:
-        with _postgres(settings.database_url) as saver:
+        with _postgres(settings.database_url, settings.db_pool_size) as saver:
             yield saver
         return
     from langgraph.checkpoint.sqlite import SqliteSaver
@@ -42,7 +42,7 @@ def open_checkpointer(settings: Settings) -> Iterator[BaseCheckpointSaver[str]]:
 
 
 @contextmanager
-def _postgres(url: str) -> Iterator[BaseCheckpointSaver[str]]:
+def _postgres(url: str, pool_size: int) -> Iterator[BaseCheckpointSaver[str]]:
     from langgraph.checkpoint.postgres import PostgresSaver
     from psycopg.rows import dict_row
     from psycopg_pool import ConnectionPool
@@ -51,7 +51,7 @@ def _postgres(url: str) -> Iterator[BaseCheckpointSaver[str]]:
     # check_connection drops connections a PostgreSQL restart killed, so the pool heals without a process
     # restart; timeout bounds how long a request waits for a connection while the server is down.
     pool = ConnectionPool(
-        url, min_size=1, max_size=10, kwargs=kwargs, open=False, check=ConnectionPool.check_connection, timeout=5
+        url, min_size=1, max_size=pool_size, kwargs=kwargs, open=False, check=ConnectionPool.check_connection, timeout=5
     )
     try:
         pool.open(wait=True, timeout=10)

@@ -57,6 +57,7 @@ runs_table = Table(
     Column("last_action", String(16)),
     Column("revision", Integer, nullable=False, default=0),
     Column("error", Text),
+    Column("scenario", JSON),  # the input, so a run that crashed before its first checkpoint can still start
     Index("ix_vetoflow_runs_status_created", "status", "created_at"),
     Index("ix_vetoflow_runs_created", "created_at"),
 )
@@ -117,7 +118,7 @@ def make_engine(settings: Settings) -> Engine:
         for prefix in ("postgresql://", "postgres://"):
             if url.startswith(prefix):
                 url = "postgresql+psycopg://" + url[len(prefix) :]
-        return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+        return create_engine(url, pool_pre_ping=True, pool_size=settings.db_pool_size, max_overflow=10)
     settings.home.mkdir(parents=True, exist_ok=True)
     engine = create_engine(f"sqlite:///{settings.sqlite_path}", connect_args={"timeout": 30})
 
@@ -137,14 +138,16 @@ class RunIndex:
         self.engine = engine
         metadata.create_all(engine)
 
-    def create(self, run_id: str, name: str, investment: float) -> None:
+    def create(self, run_id: str, name: str, investment: float, scenario: dict[str, Any] | None = None) -> None:
         now = utcnow()
+        values = {"name": name, "status": "running", "created_at": now, "updated_at": now, "investment": investment}
         with self.engine.begin() as conn:
-            conn.execute(
-                insert(runs_table).values(
-                    run_id=run_id, name=name, status="running", created_at=now, updated_at=now, investment=investment
-                )
-            )
+            conn.execute(insert(runs_table).values(run_id=run_id, scenario=scenario, **values))
+
+    def scenario_of(self, run_id: str) -> dict[str, Any] | None:
+        with self.engine.connect() as conn:
+            value = conn.execute(select(runs_table.c.scenario).where(runs_table.c.run_id == run_id)).scalar()
+        return json.loads(value) if isinstance(value, str) else value
 
     def update(self, run_id: str, **fields: Any) -> RunRow:
         query = update(runs_table).where(runs_table.c.run_id == run_id).values(updated_at=utcnow(), **fields)

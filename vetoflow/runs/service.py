@@ -71,9 +71,9 @@ class RunService:
     # -- commands -----------------------------------------------------------------------------
     def start(self, scenario: Scenario, *, run_id: str | None = None, on_step: StepCallback | None = None) -> RunView:
         run_id = run_id or uuid.uuid4().hex[:12]
-        self.index.create(run_id, scenario.name, scenario.investment)
-        state = RunState(run_id=run_id, scenario=scenario)
-        return self._advance(run_id, state.model_dump(mode="json"), on_step, fresh=True)
+        state = RunState(run_id=run_id, scenario=scenario).model_dump(mode="json")
+        self.index.create(run_id, scenario.name, scenario.investment, state["scenario"])
+        return self._advance(run_id, state, on_step, fresh=True)
 
     def decide(
         self,
@@ -113,6 +113,13 @@ class RunService:
 
     def retry(self, run_id: str, on_step: StepCallback | None = None) -> RunView:
         """Resume from the last checkpoint: after a failed node, or after a crash mid-graph or mid-decision."""
+        if not self.graph.get_state(_config(run_id)).values:  # crashed before its first checkpoint
+            self.index.get(run_id)  # RunNotFoundError for an unknown id
+            scenario = self.index.scenario_of(run_id)
+            if scenario is None:
+                raise VetoflowError(f"run {run_id} has no checkpoint and no stored scenario; start it again")
+            state = RunState.model_validate({"run_id": run_id, "scenario": scenario}).model_dump(mode="json")
+            return self._advance(run_id, state, on_step)
         snapshot = self._snapshot(run_id)
         if snapshot.interrupts:
             claimed = self.index.decision_for(run_id, snapshot.interrupts[0].id)
