@@ -67,14 +67,8 @@ class BodyLimit:
         await send({"type": "http.response.body", "body": body})
 
 
-MIN_INVESTMENT = 1.0
-
-
 def check_scenario(scenario: Scenario, max_cells: int) -> Scenario:
-    """Keep one run within memory (paths x horizon x segments is bounded per server), and its ratios
-    finite: an investment below one currency unit (the model allows any positive number) overflows ROI."""
-    if scenario.investment < MIN_INVESTMENT:
-        raise VetoflowError(f"scenario.investment: must be at least {MIN_INVESTMENT:g} (got {scenario.investment!r})")
+    """Keep one run within memory: paths x horizon x segments is bounded per server."""
     cells = scenario.paths * scenario.horizon * len(scenario.segments)
     if cells > max_cells:
         raise VetoflowError(
