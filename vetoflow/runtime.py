@@ -1,14 +1,37 @@
-"""Builds the graph context (LLM client, forecast backend) that the configured settings ask for."""
+"""Builds the graph context (LLM client, retriever, forecast backend) that the configured settings ask for."""
 
 from __future__ import annotations
 
 from vetoflow.config import Settings
 from vetoflow.errors import VetoflowError
 from vetoflow.graph.context import Context
+from vetoflow.llm.base import SummaryClient
 from vetoflow.llm.offline import OfflineSynthesizer
+from vetoflow.rag.retrieval import StoreRetriever
+
+
+def make_synthesizer(settings: Settings) -> SummaryClient:
+    """offline: never call AWS. bedrock: Claude, or a clear error. auto: Bedrock only with AWS credentials."""
+    if settings.llm == "offline":
+        return OfflineSynthesizer()
+    from vetoflow.llm.bedrock import has_credentials
+
+    if not has_credentials():
+        if settings.llm == "bedrock":
+            raise VetoflowError(
+                "VETOFLOW_LLM=bedrock but no AWS credentials were found (environment, ~/.aws profile, SSO or "
+                "container role). Configure them, or set VETOFLOW_LLM=offline for the offline summary."
+            )
+        return OfflineSynthesizer()
+    from vetoflow.llm.bedrock import BedrockSynthesizer
+
+    return BedrockSynthesizer(settings)
 
 
 def make_context(settings: Settings) -> Context:
-    if settings.llm == "bedrock":
-        raise VetoflowError("VETOFLOW_LLM=bedrock: the Bedrock synthesizer is not available in this build")
-    return Context(synthesizer=OfflineSynthesizer())
+    if settings.forecast_endpoint:
+        from vetoflow.forecasting.endpoint import EndpointForecaster
+
+        forecaster = EndpointForecaster(settings.forecast_endpoint, timeout=settings.forecast_timeout)
+        return Context(synthesizer=make_synthesizer(settings), retriever=StoreRetriever(settings), forecast=forecaster)
+    return Context(synthesizer=make_synthesizer(settings), retriever=StoreRetriever(settings))
