@@ -21,6 +21,7 @@ $(STAMP): pyproject.toml | $(BIN)/python
 install: $(STAMP)
 
 demo: install
+	$(BIN)/vetoflow ingest examples/knowledge
 	$(BIN)/vetoflow demo
 
 test: install

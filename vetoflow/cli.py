@@ -243,6 +243,12 @@ def demo(ctx: click.Context, examples: Path | None) -> None:
     out.print(f"Runs are stored in {ctx.obj.redacted_database()}")
 
 
+from vetoflow.commands.knowledge import ingest, sources  # noqa: E402
+
+cli.add_command(ingest)
+cli.add_command(sources)
+
+
 def main() -> None:
     cli(prog_name="vetoflow")
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -88,7 +87,6 @@ def resolve_model(setting: str | None) -> ResolvedModel:
         "live in their own collection. Set VETOFLOW_EMBEDDING_MODEL to a local directory to choose."
     )
     log.warning(message)
-    warnings.warn(message, stacklevel=2)
     return resolved
 
 
@@ -97,6 +95,9 @@ class LocalEmbeddings(Embeddings):
 
     def __init__(self, resolved: ResolvedModel, *, batch_size: int = BATCH_SIZE, truncate_dim: int | None = None):
         from langchain_huggingface import HuggingFaceEmbeddings
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()  # "Loading weights" bars would bury the CLI's own progress
 
         self.resolved = resolved
         self.name = resolved.name if truncate_dim is None else f"{resolved.name}@{truncate_dim}"

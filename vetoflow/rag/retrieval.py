@@ -29,7 +29,7 @@ def build_query(state: RunState) -> str:
         "pricing, risks and past investments",
     ]
     if state.decision:
-        parts.append("vetoed: " + "; ".join(state.decision.reasons) if state.decision.veto else "approved")
+        parts.append("vetoed: " + "; ".join(state.decision.reasons) if state.decision.veto else "no veto")
     return ". ".join(parts)
 
 
