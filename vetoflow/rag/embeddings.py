@@ -97,7 +97,7 @@ class LocalEmbeddings(Embeddings):
         from langchain_huggingface import HuggingFaceEmbeddings
         from transformers.utils import logging as hf_logging
 
-        hf_logging.disable_progress_bar()  # "Loading weights" bars would bury the CLI's own progress
+        hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call]  # "Loading weights" bars would bury the CLI's own progress
 
         self.resolved = resolved
         self.name = resolved.name if truncate_dim is None else f"{resolved.name}@{truncate_dim}"
