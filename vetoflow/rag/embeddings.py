@@ -70,6 +70,8 @@ def resolve_model(setting: str | None) -> ResolvedModel:
     """Pick the model to load from the setting without loading it."""
     if setting and _looks_like_path(setting):
         path = Path(setting).expanduser()
+        if not path.is_dir():
+            raise VetoflowError(f"VETOFLOW_EMBEDDING_MODEL={setting}: no such directory")
         if not (path / "config.json").is_file() and not (path / "modules.json").is_file():
             raise VetoflowError(
                 f"VETOFLOW_EMBEDDING_MODEL={setting}: not a sentence-transformers model directory "
