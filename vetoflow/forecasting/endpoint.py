@@ -119,7 +119,7 @@ class EndpointForecaster:
         import boto3
 
         self.endpoint = endpoint
-        config = Config(retries={"mode": "standard", "max_attempts": 3}, read_timeout=timeout, connect_timeout=10)
+        config = Config(retries={"mode": "standard", "total_max_attempts": 3}, read_timeout=timeout, connect_timeout=10)
         self.client = boto3.client("sagemaker-runtime", region_name=region, endpoint_url=endpoint_url, config=config)
 
     def __call__(self, scenario: Scenario) -> Forecast:

@@ -121,7 +121,7 @@ class BedrockSynthesizer:
         self.model_id = resolve_model_id(settings.bedrock_model, self.region)
         self.prices = settings.bedrock_prices
         config = Config(
-            retries={"mode": settings.bedrock_retry_mode, "max_attempts": settings.bedrock_max_attempts},
+            retries={"mode": settings.bedrock_retry_mode, "total_max_attempts": settings.bedrock_max_attempts},
             connect_timeout=min(10.0, settings.bedrock_timeout),
             read_timeout=settings.bedrock_timeout,
         )
