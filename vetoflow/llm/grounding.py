@@ -1,8 +1,8 @@
 """Grounding check: every number in a summary must be one of the run's figures, within its rounding.
 
 A number written as "1.2M" matches anything that rounds to 1.2 million; "35%" matches a ratio of
-0.345-0.355. Numbers glued to letters (P50, Q3) and citation markers ([1]) are labels, not figures.
-Lines starting with "Sources:" list documents and are not checked.
+0.345-0.355; "576,000" matches 575,500-576,500. Numbers glued to letters (P50, Q3) and citation
+markers ([1]) are labels, not figures. Lines starting with "Sources:" list documents and are not checked.
 """
 
 from __future__ import annotations
@@ -65,6 +65,9 @@ def _candidates(match: re.Match[str]) -> list[tuple[float, float]]:
         return [(number / 100, half_step / 100 + 1e-9)]
     if unit in SCALE:
         return [(number * SCALE[unit], half_step * SCALE[unit])]
+    digits = raw.replace(",", "")
+    if decimals == 0 and number >= 1000:  # "576,000" was rounded to thousands: it matches 575,500-576,500
+        half_step = 0.5 * 10 ** (len(digits) - len(digits.rstrip("0")))
     readings = [(number, max(half_step, 0.5))]
     if unit != "x":
         readings.append((number / 100, half_step / 100 + 1e-9))
@@ -72,10 +75,7 @@ def _candidates(match: re.Match[str]) -> list[tuple[float, float]]:
 
 
 def _rounding_matches(written: float, tolerance: float, figure: float) -> bool:
-    if abs(written - figure) <= tolerance + 1e-9 * max(1.0, abs(figure)):
-        return True
-    # "about 1.2 million" for 1,234,567: the writer may round further than the digits suggest
-    return figure != 0 and abs(written - figure) / abs(figure) <= 0.005
+    return abs(written - figure) <= tolerance + 1e-9 * max(1.0, abs(figure))
 
 
 def check(text: str, state: RunState) -> list[str]:
