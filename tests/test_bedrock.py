@@ -92,7 +92,7 @@ def test_validation_exception_fails_the_run_with_advice_and_retry_recovers(
     assert bedrock.calls == 1  # a configuration error is not retried
     error_text = failed.run.error or ""
     assert "VetoflowError" in error_text
-    assert f"model {MODEL} in region eu-central-1" in error_text
+    assert f"model {MODEL} in region eu-west-1" in error_text
     assert "VETOFLOW_BEDROCK_MODEL=eu.anthropic.claude-sonnet-4-5-20250929-v1:0" in error_text
     assert failed.state["financials"] is not None  # nothing lost: the checkpoint holds everything before
 
@@ -108,7 +108,7 @@ def test_access_denied_names_the_iam_permission(bedrock: BedrockServer, profitab
         synth(bedrock).summarize(decided_state(profitable))
     message = str(caught.value)
     assert "bedrock:InvokeModel" in message
-    assert "arn:aws:bedrock:eu-central-1::foundation-model/*" in message
+    assert "arn:aws:bedrock:eu-west-1::foundation-model/*" in message
     assert MODEL in message
     assert bedrock.calls == 1
 

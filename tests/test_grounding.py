@@ -133,4 +133,4 @@ def test_grounding_flags_are_kept_in_state_and_shown(
     console.print(run_panel(view))
     shown = console.export_text()
     assert "numbers matching no figure of this run: 9.9 million" in shown
-    assert "Tokens: 1,200 in, 180 out; estimated cost $0.0063; region eu-central-1" in shown
+    assert "Tokens: 1,200 in, 180 out; estimated cost $0.0063; region eu-west-1" in shown

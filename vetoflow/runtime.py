@@ -14,7 +14,7 @@ def make_synthesizer(settings: Settings) -> SummaryClient:
     """offline: never call AWS. bedrock: Claude, or a clear error. auto: Bedrock only with AWS credentials."""
     if settings.llm == "offline":
         return OfflineSynthesizer()
-    from vetoflow.llm.bedrock import has_credentials
+    from vetoflow.aws import has_credentials
 
     if not has_credentials():
         if settings.llm == "bedrock":

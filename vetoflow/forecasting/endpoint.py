@@ -118,9 +118,13 @@ class EndpointForecaster:
     ) -> None:
         import boto3
 
+        from vetoflow.aws import resolve_region
+
         self.endpoint = endpoint
         config = Config(retries={"mode": "standard", "total_max_attempts": 3}, read_timeout=timeout, connect_timeout=10)
-        self.client = boto3.client("sagemaker-runtime", region_name=region, endpoint_url=endpoint_url, config=config)
+        self.client = boto3.client(
+            "sagemaker-runtime", region_name=region or resolve_region(), endpoint_url=endpoint_url, config=config
+        )
 
     def __call__(self, scenario: Scenario) -> Forecast:
         try:

@@ -9,9 +9,10 @@ actionable VetoflowError naming the region, the model id and what to do.
 from __future__ import annotations
 
 from botocore.config import Config
-from botocore.exceptions import BotoCoreError, ClientError, ConnectionError, NoCredentialsError, ReadTimeoutError
+from botocore.exceptions import ClientError, ConnectionError, NoCredentialsError, ReadTimeoutError
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
 
+from vetoflow.aws import resolve_region
 from vetoflow.config import Settings
 from vetoflow.errors import TransientLLMError, VetoflowError
 from vetoflow.llm.pricing import estimate_cost
@@ -21,7 +22,6 @@ from vetoflow.state import RunState, Summary
 # Claude Sonnet 4.5: current, strong at faithful summarisation with citations, and offered through
 # geo inference profiles (eu./us./apac.) in every commercial region, unlike on-demand bare ids.
 DEFAULT_BASE_MODEL = "anthropic.claude-sonnet-4-5-20250929-v1:0"
-DEFAULT_REGION = "eu-central-1"
 TRANSIENT_CODES = {
     "ThrottlingException",
     "TooManyRequestsException",
@@ -46,28 +46,8 @@ def geo_prefix(region: str) -> str:
     return "global."
 
 
-def resolve_region() -> str:
-    import boto3
-
-    return boto3.session.Session().region_name or DEFAULT_REGION
-
-
 def resolve_model_id(setting: str | None, region: str) -> str:
     return setting or geo_prefix(region) + DEFAULT_BASE_MODEL
-
-
-def has_credentials() -> bool:
-    """AWS credentials from env, profile, SSO or container role; the EC2 metadata service is not probed
-    (it would add seconds to every command off AWS); on EC2 set VETOFLOW_LLM=bedrock."""
-    import botocore.session
-
-    session = botocore.session.Session()
-    resolver = session.get_component("credential_provider")
-    resolver.remove("iam-role")
-    try:
-        return resolver.load_credentials() is not None
-    except BotoCoreError:
-        return False
 
 
 def explain_client_error(error: ClientError, model_id: str, region: str) -> Exception:
