@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -104,6 +105,8 @@ def load_pages(path: Path, max_bytes: int) -> list[tuple[int | None, str]]:
 def _pdf_pages(data: bytes) -> list[tuple[int | None, str]]:
     from pypdf import PdfReader
     from pypdf.errors import PdfReadError
+
+    logging.getLogger("pypdf").setLevel(logging.ERROR)  # its warnings repeat what the skip report says
 
     try:
         reader = PdfReader(io.BytesIO(data))
