@@ -43,6 +43,8 @@ typecheck:
 bench: install
 	$(BIN)/python bench/graph_overhead.py
 	$(BIN)/python bench/list_runs.py
+	$(BIN)/python bench/rag_ingest.py
+	$(BIN)/python bench/rag_query.py
 
 clean:
 	rm -rf $(VENV) .vetoflow .pytest_cache .mypy_cache .ruff_cache

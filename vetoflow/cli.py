@@ -236,6 +236,10 @@ def demo(ctx: click.Context, examples: Path | None) -> None:
             views.append(service.start(load_scenario(path), on_step=progress(False)))
         out.print(render.runs_table([v.run for v in views]))
     for view in views:
+        summary, retrieval = view.state.get("summary"), view.state.get("retrieval")
+        if summary and retrieval and retrieval["sources"]:
+            cited = ", ".join(f"[{src['ref']}] {src['source']}" for src in retrieval["sources"])
+            out.print(f"{view.run.name} ({summary['model']} summary) cites {cited}", highlight=False, soft_wrap=True)
         if view.status == "paused":
             out.print(f"[bold yellow]{view.run.name}[/] is paused: {view.run.veto_reason}", soft_wrap=True)
             command = f'vetoflow approve {view.run.run_id} --reviewer ana --comment "strategic bet"'
