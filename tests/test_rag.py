@@ -3,6 +3,12 @@
 from __future__ import annotations
 
 import logging
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -194,3 +200,45 @@ def test_remove_source_by_file_name(tmp_path: Path, embeddings: LocalEmbeddings)
     assert [Path(str(r["source"])).name for r in list_sources(store)] == ["two.md"]
     with pytest.raises(VetoflowError, match=r"no source 'one\.md'"):
         remove_source(store, "one.md")
+
+
+@pytest.fixture
+def chroma_server(tmp_path: Path) -> Iterator[str]:
+    """A real Chroma server (`chroma run`, shipped with chromadb) on a free loopback port."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    chroma = Path(sys.executable).parent / "chroma"
+    process = subprocess.Popen(
+        [str(chroma), "run", "--path", str(tmp_path / "server"), "--host", "127.0.0.1", "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                urllib.request.urlopen(f"{url}/api/v2/heartbeat", timeout=1).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline or process.poll() is not None:
+                    pytest.fail(f"chroma server did not start on {url}")
+                time.sleep(0.2)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def test_client_server_mode(chroma_server: str, tmp_path: Path, embeddings: LocalEmbeddings) -> None:
+    settings, store = store_in(tmp_path / "home", embeddings, chroma_url=chroma_server)
+    (tmp_path / "doc.md").write_text("# Roastery\n\nGreen coffee prices follow the harvests in Brazil.")
+    assert ingest(store, [tmp_path / "doc.md"], max_bytes=10**6).chunks_added == 1
+    assert not (tmp_path / "home" / "chroma").exists()  # nothing written locally
+
+    reopened = open_store(settings, embeddings)  # a second client sees the same collection
+    assert search(reopened, "coffee bean prices", 1)[0].source == "doc.md"
+    narrow = LocalEmbeddings(embeddings.resolved, truncate_dim=128)
+    with pytest.raises(VetoflowError, match="384 dims"):
+        open_store(settings.model_copy(update={"chroma_collection": store.name}), narrow)
