@@ -134,3 +134,14 @@ def test_grounding_flags_are_kept_in_state_and_shown(
     shown = console.export_text()
     assert "numbers matching no figure of this run: 9.9 million" in shown
     assert "Tokens: 1,200 in, 180 out; estimated cost $0.0063; region eu-west-1" in shown
+
+
+def test_cost_uses_the_most_specific_price_and_ignores_geo_prefixes() -> None:
+    from vetoflow.config import DEFAULT_PRICES
+    from vetoflow.llm.pricing import base_model_id, estimate_cost
+
+    usage = {"input_tokens": 1_000_000, "output_tokens": 100_000}
+    assert base_model_id("apac.anthropic.claude-haiku-4-5-20251001-v1:0") == "anthropic.claude-haiku-4-5-20251001-v1:0"
+    assert estimate_cost("eu.anthropic.claude-haiku-4-5-20251001-v1:0", usage, DEFAULT_PRICES) == pytest.approx(1.5)
+    assert estimate_cost("anthropic.claude-sonnet-4-20250514-v1:0", usage, DEFAULT_PRICES) == pytest.approx(4.5)
+    assert estimate_cost("meta.llama3-70b-instruct-v1:0", usage, DEFAULT_PRICES) is None

@@ -242,3 +242,11 @@ def test_client_server_mode(chroma_server: str, tmp_path: Path, embeddings: Loca
     narrow = LocalEmbeddings(embeddings.resolved, truncate_dim=128)
     with pytest.raises(VetoflowError, match="384 dims"):
         open_store(settings.model_copy(update={"chroma_collection": store.name}), narrow)
+
+
+def test_mmr_returns_distinct_chunks(corpus) -> None:  # type: ignore[no-untyped-def]
+    _, store = corpus
+    hits = search(store, "kiosk rollout risks", 4, mmr=True)
+    assert len(hits) == 4
+    assert len({(h.source, h.chunk) for h in hits}) == 4
+    assert any(h.source.startswith(("retail-kiosks", "board-memo")) for h in hits)
