@@ -26,6 +26,7 @@ sysdeps:
 	@command -v dot >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq graphviz; }
 
 demo: install
+	$(BIN)/vetoflow ingest examples/knowledge
 	$(BIN)/vetoflow demo
 	@echo "The CLI is $(BIN)/vetoflow (or: source $(BIN)/activate). Try: $(BIN)/vetoflow runs --status paused"
 
@@ -65,6 +66,8 @@ bench: install
 	$(BIN)/python bench/console.py
 	$(BIN)/python bench/batch_replay.py
 	$(BIN)/python bench/api_load.py
+	$(BIN)/python bench/rag_ingest.py
+	$(BIN)/python bench/rag_query.py
 
 # docs/inbox.png and docs/run_view.png, taken by the real-browser test itself.
 screenshots: install browser

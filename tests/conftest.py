@@ -14,7 +14,9 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from tests.fakes.bedrock_server import BedrockServer, bedrock_server
 from vetoflow.config import Settings
+from vetoflow.rag.embeddings import LocalEmbeddings, load_embeddings
 from vetoflow.runs.service import RunService
 from vetoflow.runs.store import open_service
 from vetoflow.scenario import Scenario, load_scenario
@@ -78,3 +80,31 @@ def env_for(settings: Settings) -> dict[str, str]:
         env["VETOFLOW_DATABASE_URL"] = settings.database_url
     env["COLUMNS"] = "200"
     return env
+
+
+# -- RAG and AWS fakes (issue 3) ------------------------------------------------------------------
+@pytest.fixture(scope="session")
+def embeddings() -> LocalEmbeddings:
+    """The real packaged model, loaded once per session (seconds on a small CPU)."""
+    return load_embeddings(None)
+
+
+@pytest.fixture
+def aws_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Static fake credentials and a fixed region; no profile files, no instance metadata."""
+    for name in [k for k in os.environ if k.startswith("AWS_")]:
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_REGION", "eu-west-1")
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-credentials"))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-config"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+
+
+@pytest.fixture
+def bedrock(aws_env: None) -> Iterator[BedrockServer]:
+    """A loopback Bedrock runtime (Converse wire format); script replies with `server.script`."""
+    server = bedrock_server()
+    yield server
+    server.stop()

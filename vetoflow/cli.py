@@ -238,6 +238,10 @@ def demo(ctx: click.Context, examples: Path | None) -> None:
             views.append(service.start(load_scenario(path), on_step=progress(False)))
         out.print(render.runs_table([v.run for v in views]))
     for view in views:
+        summary, retrieval = view.state.get("summary"), view.state.get("retrieval")
+        if summary and retrieval and retrieval["sources"]:
+            cited = ", ".join(f"[{src['ref']}] {src['source']}" for src in retrieval["sources"])
+            out.print(f"{view.run.name} ({summary['model']} summary) cites {cited}", highlight=False, soft_wrap=True)
         if view.status == "paused":
             out.print(f"[bold yellow]{view.run.name}[/] is paused: {view.run.veto_reason}", soft_wrap=True)
             command = f'vetoflow approve {view.run.run_id} --reviewer ana --comment "strategic bet"'
@@ -246,6 +250,7 @@ def demo(ctx: click.Context, examples: Path | None) -> None:
 
 
 from vetoflow.commands import trace as trace_commands  # noqa: E402  (it uses the helpers above)
+from vetoflow.commands.knowledge import ingest, sources  # noqa: E402
 from vetoflow.commands.serve import serve  # noqa: E402
 from vetoflow.commands.ui import ui as ui_command  # noqa: E402
 
@@ -255,6 +260,8 @@ cli.add_command(trace_commands.trace)
 cli.add_command(trace_commands.graph)
 cli.add_command(trace_commands.replay_command)
 cli.add_command(serve)
+cli.add_command(ingest)
+cli.add_command(sources)
 
 
 def main() -> None:

@@ -19,6 +19,17 @@ SQLITE_ON_LAMBDA = (
     "(Amazon RDS or Aurora PostgreSQL). For a throwaway demo only, set VETOFLOW_ALLOW_SQLITE_ON_LAMBDA=true."
 )
 
+# USD per million tokens (input, output), on-demand list prices; keys match the id without its geo prefix.
+DEFAULT_PRICES: dict[str, tuple[float, float]] = {
+    "anthropic.claude-sonnet-4-5": (3.0, 15.0),
+    "anthropic.claude-sonnet-4": (3.0, 15.0),
+    "anthropic.claude-haiku-4-5": (1.0, 5.0),
+    "anthropic.claude-opus-4-5": (5.0, 25.0),
+    "anthropic.claude-opus-4-1": (15.0, 75.0),
+    "anthropic.claude-3-7-sonnet": (3.0, 15.0),
+    "anthropic.claude-3-5-haiku": (0.8, 4.0),
+}
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="VETOFLOW_", extra="ignore")
@@ -51,6 +62,34 @@ class Settings(BaseSettings):
     scenario_dir: Path | None = Field(
         default=None, description="Folder the API may read scenario_path from (default: the shipped examples)."
     )
+
+    # -- knowledge base (RAG) ------------------------------------------------------------------
+    embedding_model: str | None = Field(
+        default=None,
+        description="Local model directory or hub id; default BAAI/bge-small-en-v1.5 (see rag.embeddings).",
+    )
+    chroma_url: str | None = Field(default=None, description="http(s)://host:port of a Chroma server instead of files.")
+    chroma_collection: str | None = Field(default=None, description="Collection name (default: one per model).")
+    rag_top_k: int = Field(default=4, ge=1, le=20, description="Chunks retrieved for a summary.")
+    rag_mmr: bool = Field(default=False, description="Maximal marginal relevance instead of plain top-k.")
+    max_ingest_bytes: int = Field(default=20_000_000, description="Largest knowledge file accepted by ingest.")
+
+    # -- Bedrock (Claude) -----------------------------------------------------------------------
+    bedrock_model: str | None = Field(
+        default=None, description="Model or inference-profile id; default: Claude Sonnet 4.5 via the region's profile."
+    )
+    bedrock_max_tokens: int = Field(default=800, ge=64, le=8192)
+    bedrock_timeout: float = Field(default=60.0, gt=0, le=900, description="Read timeout per Bedrock call, seconds.")
+    bedrock_max_attempts: int = Field(default=4, ge=1, le=10, description="botocore attempts (retries + 1).")
+    bedrock_retry_mode: Literal["standard", "adaptive"] = "adaptive"
+    bedrock_prices: dict[str, tuple[float, float]] = Field(
+        default_factory=lambda: dict(DEFAULT_PRICES),
+        description="USD per million (input, output) tokens by base model id prefix; JSON in the environment.",
+    )
+
+    # -- remote forecast (SageMaker) ------------------------------------------------------------
+    forecast_endpoint: str | None = Field(default=None, description="SageMaker endpoint name for the Forecaster.")
+    forecast_timeout: float = Field(default=30.0, gt=0, le=600)
 
     @property
     def on_lambda(self) -> bool:

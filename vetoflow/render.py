@@ -111,8 +111,39 @@ def run_panel(view: RunView) -> RenderableType:
             parts.append(Text.from_markup(f"\n[red]Last answer refused:[/] {err}"))
         parts.append(Text.from_markup(f"\n[bold yellow]Waiting for a decision.[/] {decision_hint(run.run_id)}"))
     if summary := state.get("summary"):
-        parts.append(Panel(summary["text"], title=f"Summary ({summary['model']})", title_align="left"))
+        parts.append(Panel(Text(summary["text"]), title=f"Summary ({summary['model']})", title_align="left"))
+        parts.extend(summary_details(summary, state.get("retrieval")))
     return Panel(Group(*parts), title=f"{run.name} [{run.run_id}]", title_align="left")
+
+
+def summary_details(summary: dict[str, Any], retrieval: dict[str, Any] | None) -> list[RenderableType]:
+    """What the summary rests on: cited sources, unmatched numbers, tokens and cost."""
+    parts: list[RenderableType] = []
+    if retrieval and retrieval.get("sources"):
+        table = Table(title=f"Sources (embedded with {retrieval['embedding_model']})", title_justify="left")
+        for header in ("ref", "document", "title", "score"):
+            table.add_column(header, justify="right" if header in ("ref", "score") else "left")
+        for src in retrieval["sources"]:
+            where = src["source"] + (f" p.{src['page']}" if src.get("page") else "")
+            table.add_row(Text(f"[{src['ref']}]"), Text(where), Text(src["title"]), f"{src['score']:.2f}")
+        parts.append(table)
+    flags = summary.get("grounding") or []
+    if flags:
+        listed = ", ".join(flags)
+        parts.append(Text.assemble(("Grounding: ", "bold red"), f"numbers matching no figure of this run: {listed}"))
+    elif not summary.get("offline"):
+        parts.append(Text.from_markup("[green]Grounding:[/] every number matches the run's figures"))
+    usage = summary.get("usage") or {}
+    if usage:
+        cost = summary.get("cost_usd")
+        shown = "unknown (model not in the price table)" if cost is None else f"${cost:.4f}"
+        parts.append(
+            Text(
+                f"Tokens: {usage.get('input_tokens', 0):,} in, {usage.get('output_tokens', 0):,} out; "
+                f"estimated cost {shown}" + (f"; region {summary['region']}" if summary.get("region") else "")
+            )
+        )
+    return parts
 
 
 def decision_hint(run_id: str) -> str:

@@ -1,19 +1,49 @@
-"""Builds the graph context (LLM client, forecast backend) that the configured settings ask for."""
+"""Builds the graph context (LLM client, retriever, forecast backend) that the configured settings ask for."""
 
 from __future__ import annotations
+
+from dataclasses import replace
 
 from vetoflow.config import Settings
 from vetoflow.errors import VetoflowError
 from vetoflow.graph.context import Context
+from vetoflow.llm.base import SummaryClient
 from vetoflow.llm.offline import OfflineSynthesizer
+from vetoflow.rag.retrieval import StoreRetriever
+
+
+def make_synthesizer(settings: Settings) -> SummaryClient:
+    """offline: never call AWS. bedrock: Claude, or a clear error. auto: Bedrock only with AWS credentials."""
+    if settings.llm == "offline":
+        return OfflineSynthesizer()
+    from vetoflow.aws import has_credentials
+
+    if not has_credentials():
+        if settings.llm == "bedrock":
+            raise VetoflowError(
+                "VETOFLOW_LLM=bedrock but no AWS credentials were found (environment, ~/.aws profile, SSO or "
+                "container role). Configure them, or set VETOFLOW_LLM=offline for the offline summary."
+            )
+        return OfflineSynthesizer()
+    from vetoflow.llm.bedrock import BedrockSynthesizer
+
+    return BedrockSynthesizer(settings)
 
 
 def make_context(settings: Settings, llm_model: str | None = None) -> Context:
-    """`llm_model` overrides the configured model for this process only (e.g. a batch replay)."""
-    if llm_model is not None and settings.llm != "bedrock":
+    """`llm_model` overrides the configured Bedrock model for this process only (e.g. a batch replay)."""
+    if llm_model is not None:
+        settings = settings.model_copy(update={"bedrock_model": llm_model})
+    synthesizer = make_synthesizer(settings)
+    if llm_model is not None and isinstance(synthesizer, OfflineSynthesizer):
         raise VetoflowError(
-            f"--llm-model {llm_model}: needs VETOFLOW_LLM=bedrock; the offline synthesizer has no model to change"
+            f"--llm-model {llm_model}: needs VETOFLOW_LLM=bedrock (with AWS credentials); "
+            "the offline synthesizer has no model to change"
         )
-    if settings.llm == "bedrock":
-        raise VetoflowError("VETOFLOW_LLM=bedrock: the Bedrock synthesizer is not available in this build")
-    return Context(synthesizer=OfflineSynthesizer())
+    context = Context(synthesizer=synthesizer, retriever=StoreRetriever(settings))
+    if settings.forecast_endpoint:
+        from vetoflow.forecasting.endpoint import EndpointForecaster
+
+        forecaster = EndpointForecaster(settings.forecast_endpoint, timeout=settings.forecast_timeout)
+        context = replace(context, forecast=forecaster)
+    return context

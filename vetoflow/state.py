@@ -72,11 +72,37 @@ class Review(BaseModel):
     decided_at: str | None = None
 
 
+class Source(BaseModel):
+    """One retrieved chunk, cited in the summary as [ref]."""
+
+    ref: int
+    source: str
+    title: str
+    page: int | None = None
+    chunk: int
+    score: float
+    text: str
+
+
+class Retrieval(BaseModel):
+    """What the knowledge base returned for this run, and which embedding model produced it."""
+
+    query: str
+    embedding_model: str
+    collection: str
+    sources: list[Source] = Field(default_factory=list)
+
+
 class Summary(BaseModel):
     text: str
     model: str
     offline: bool
     usage: dict[str, int] = Field(default_factory=dict)
+    cost_usd: float | None = Field(default=None, description="Estimated from the configured price table.")
+    region: str | None = None
+    grounding: list[str] = Field(
+        default_factory=list, description="Numbers in the text that match none of the run's figures."
+    )
 
 
 class RunState(BaseModel):
@@ -87,5 +113,6 @@ class RunState(BaseModel):
     financials: Financials | None = None
     decision: Decision | None = None
     reviews: Annotated[list[Review], operator.add] = Field(default_factory=list)
+    retrieval: Retrieval | None = None
     summary: Summary | None = None
     outcome: Literal["completed", "rejected"] | None = None

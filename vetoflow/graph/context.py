@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from vetoflow.forecasting.montecarlo import run_forecast
 from vetoflow.llm.base import SummaryClient
 from vetoflow.llm.offline import OfflineSynthesizer
+from vetoflow.rag.retrieval import RetrieverClient
 from vetoflow.scenario import Scenario
 from vetoflow.state import Forecast
 
@@ -16,3 +17,4 @@ from vetoflow.state import Forecast
 class Context:
     synthesizer: SummaryClient = field(default_factory=OfflineSynthesizer)
     forecast: Callable[[Scenario], Forecast] = run_forecast
+    retriever: RetrieverClient | None = None  # None: summaries are written without a knowledge base

@@ -33,4 +33,7 @@ class OfflineSynthesizer:
             lines.append(f"The Accountant vetoed it; a human approved it anyway{who}{why}.")
         else:
             lines.append("The Accountant found no reason to veto.")
+        if state.retrieval and state.retrieval.sources:
+            cited = "; ".join(f"[{s.ref}] {s.title} ({s.source})" for s in state.retrieval.sources)
+            lines.append(f"Sources: {cited}")
         return Summary(text="\n".join(lines), model=self.name, offline=True)

@@ -1,0 +1,109 @@
+"""`vetoflow ingest` and `vetoflow sources`: fill and inspect the local knowledge base."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from vetoflow.config import Settings
+from vetoflow.errors import VetoflowError
+from vetoflow.rag.store import KnowledgeStore
+
+out = Console()
+err = Console(stderr=True)
+
+
+def _open(settings: Settings) -> KnowledgeStore:
+    from vetoflow.rag.embeddings import load_embeddings
+    from vetoflow.rag.store import open_store
+
+    with err.status("loading the embedding model..."):
+        embeddings = load_embeddings(settings.embedding_model)
+    if embeddings.resolved.fallback:
+        err.print(f"[bold yellow]Embedding model: FALLBACK {embeddings.name}[/] (bge-small not in the HF cache)")
+    return open_store(settings, embeddings)
+
+
+@click.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--json", "json_mode", is_flag=True, help="Print machine-readable JSON.")
+@click.pass_context
+def ingest(ctx: click.Context, paths: tuple[Path, ...], json_mode: bool) -> None:
+    """Add Markdown, text, PDF and CSV files (or folders of them) to the knowledge base.
+
+    Unchanged files are skipped, changed files replace their chunks; bad files are reported and skipped.
+    """
+    from vetoflow.rag.ingest import ingest as run_ingest
+
+    settings: Settings = ctx.obj
+    store = _open(settings)
+    with Progress(
+        TextColumn("embedding chunks"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        disable=json_mode,
+        transient=False,
+    ) as bar:
+        task = bar.add_task("embed", total=None)
+
+        def on_progress(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        report = run_ingest(store, paths, max_bytes=settings.max_ingest_bytes, on_progress=on_progress)
+        if not report.chunks_added:
+            bar.update(task, completed=0, total=0)
+    summary = {
+        "collection": store.name,
+        "embedding_model": store.embeddings.name,
+        "added": report.added,
+        "unchanged": report.unchanged,
+        "removed_stale": report.removed_stale,
+        "skipped": report.skipped,
+        "chunks_in_store": store.count(),
+    }
+    if json_mode:
+        click.echo(json.dumps(summary, indent=2))
+    else:
+        changed = sum(1 for n in report.added.values() if n) + len(report.removed_stale)
+        out.print(
+            f"{report.chunks_added} chunk(s) added from {changed} new or changed file(s); "
+            f"{len(report.unchanged)} unchanged; {store.count()} chunk(s) in {store.name} ({store.embeddings.name})"
+        )
+        for path, reason in report.skipped.items():
+            err.print(f"[yellow]skipped[/] {path}: {reason}", highlight=False)
+    if report.skipped and not (report.added or report.unchanged):
+        raise VetoflowError("no file could be ingested")
+
+
+@click.command()
+@click.option("--remove", "remove", metavar="SOURCE", help="Remove a source (full path or file name).")
+@click.option("--json", "json_mode", is_flag=True, help="Print machine-readable JSON.")
+@click.pass_context
+def sources(ctx: click.Context, remove: str | None, json_mode: bool) -> None:
+    """List the documents in the knowledge base, or remove one."""
+    from vetoflow.rag.ingest import list_sources, remove_source
+
+    store = _open(ctx.obj)
+    if remove:
+        source, count = remove_source(store, remove)
+        out.print(f"removed {source} ({count} chunk(s))")
+        return
+    rows = list_sources(store)
+    if json_mode:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    table = Table(title=f"{len(rows)} source(s) in {store.name} ({store.embeddings.name})", title_justify="left")
+    table.add_column("file")
+    table.add_column("title", ratio=1)
+    table.add_column("chunks", justify="right")
+    table.add_column("path", overflow="fold")
+    for row in rows:
+        table.add_row(Path(str(row["source"])).name, str(row["title"]), str(row["chunks"]), str(row["source"]))
+    out.print(table)

@@ -1,0 +1,221 @@
+"""Ingest Markdown, text, PDF and CSV files into the knowledge store.
+
+Chunk ids are content hashes: re-ingesting an unchanged file embeds nothing; a changed file gets its
+new chunks added first and its stale chunks deleted after, so a failure never leaves a file half-gone.
+A bad file (unreadable, empty, binary, oversized, unsupported) is reported by name and skipped.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from langchain_text_splitters import Language, RecursiveCharacterTextSplitter
+
+from vetoflow.rag.store import KnowledgeStore
+
+SUPPORTED = {".md": "markdown", ".markdown": "markdown", ".txt": "text", ".pdf": "pdf", ".csv": "csv"}
+CHUNK_SIZE = 800
+CHUNK_OVERLAP = 120
+EMBED_BATCH = 256
+CSV_ROWS_PER_PAGE = 20
+
+
+class SkipFileError(Exception):
+    """Why one file was skipped; the rest of the batch goes on."""
+
+
+@dataclass
+class Chunk:
+    id: str
+    text: str
+    metadata: dict[str, str | int]
+
+
+@dataclass
+class IngestReport:
+    added: dict[str, int] = field(default_factory=dict)
+    unchanged: list[str] = field(default_factory=list)
+    removed_stale: dict[str, int] = field(default_factory=dict)
+    skipped: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def chunks_added(self) -> int:
+        return sum(self.added.values())
+
+
+Progress = Callable[[int, int], None]  # (chunks embedded so far, chunks to embed)
+
+
+def expand(paths: Iterable[Path]) -> list[Path]:
+    """Files as given, and the supported files under given directories (sorted, hidden ones left out)."""
+    files: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            files += sorted(
+                p
+                for p in path.rglob("*")
+                if p.is_file() and p.suffix.lower() in SUPPORTED and not any(part.startswith(".") for part in p.parts)
+            )
+        else:
+            files.append(path)
+    return files
+
+
+def _text(data: bytes, name: str) -> str:
+    if b"\x00" in data[:8192]:
+        raise SkipFileError("binary file (NUL bytes)")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise SkipFileError("not UTF-8 text") from None
+
+
+def load_pages(path: Path, max_bytes: int) -> list[tuple[int | None, str]]:
+    """(page, text) pairs: PDF pages, CSV row groups, or the whole text file as one page."""
+    if not path.is_file():
+        raise SkipFileError("no such file")
+    kind = SUPPORTED.get(path.suffix.lower())
+    if kind is None:
+        raise SkipFileError(f"unsupported type {path.suffix or '(none)'}; allowed: {', '.join(sorted(SUPPORTED))}")
+    size = path.stat().st_size
+    if size > max_bytes:
+        raise SkipFileError(f"{size:,} bytes; the limit is {max_bytes:,} (VETOFLOW_MAX_INGEST_BYTES)")
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise SkipFileError(f"unreadable: {exc.strerror or exc}") from None
+    if kind == "pdf":
+        pages = _pdf_pages(data)
+    elif kind == "csv":
+        pages = _csv_pages(_text(data, path.name))
+    else:
+        pages = [(None, _text(data, path.name))]
+    pages = [(page, text) for page, text in pages if text.strip()]
+    if not pages:
+        raise SkipFileError("empty (no text)")
+    return pages
+
+
+def _pdf_pages(data: bytes) -> list[tuple[int | None, str]]:
+    from pypdf import PdfReader
+    from pypdf.errors import PdfReadError
+
+    logging.getLogger("pypdf").setLevel(logging.ERROR)  # its warnings repeat what the skip report says
+
+    try:
+        reader = PdfReader(io.BytesIO(data))
+        return [(number, page.extract_text() or "") for number, page in enumerate(reader.pages, start=1)]
+    except (PdfReadError, ValueError, KeyError, TypeError) as exc:
+        raise SkipFileError(f"unreadable PDF: {exc}") from None
+
+
+def _csv_pages(text: str) -> list[tuple[int | None, str]]:
+    """Rows become `column: value` lines so each chunk keeps its headers; 20 rows per page."""
+    try:
+        rows = list(csv.DictReader(io.StringIO(text)))
+    except csv.Error as exc:
+        raise SkipFileError(f"malformed CSV: {exc}") from None
+    lines = ["; ".join(f"{k}: {v}" for k, v in row.items() if k and v) for row in rows]
+    groups = [lines[i : i + CSV_ROWS_PER_PAGE] for i in range(0, len(lines), CSV_ROWS_PER_PAGE)]
+    return [(n, "\n".join(group)) for n, group in enumerate(groups, start=1)]
+
+
+def _title(path: Path, first_page: str) -> str:
+    for line in first_page.splitlines():
+        if line.startswith("# "):
+            return line[2:].strip()[:120]
+    return path.stem.replace("-", " ").replace("_", " ")
+
+
+def split_file(path: Path, max_bytes: int) -> list[Chunk]:
+    pages = load_pages(path, max_bytes)
+    markdown = SUPPORTED[path.suffix.lower()] == "markdown"
+    splitter = (
+        RecursiveCharacterTextSplitter.from_language(
+            Language.MARKDOWN, chunk_size=CHUNK_SIZE, chunk_overlap=CHUNK_OVERLAP
+        )
+        if markdown
+        else RecursiveCharacterTextSplitter(chunk_size=CHUNK_SIZE, chunk_overlap=CHUNK_OVERLAP)
+    )
+    source = str(path.resolve())
+    title = _title(path, pages[0][1])
+    chunks: list[Chunk] = []
+    for page, text in pages:
+        for piece in splitter.split_text(text):
+            index = len(chunks)
+            digest = hashlib.sha256(f"{source}\x00{page}\x00{index}\x00{piece}".encode()).hexdigest()[:32]
+            metadata: dict[str, str | int] = {"source": source, "title": title, "chunk": index}
+            if page is not None:
+                metadata["page"] = page
+            chunks.append(Chunk(id=digest, text=piece, metadata=metadata))
+    return chunks
+
+
+def ingest(
+    store: KnowledgeStore, paths: Iterable[Path], *, max_bytes: int, on_progress: Progress | None = None
+) -> IngestReport:
+    report = IngestReport()
+    pending: list[Chunk] = []
+    stale: dict[str, list[str]] = {}
+    for path in expand(paths):
+        try:
+            chunks = split_file(path, max_bytes)
+        except SkipFileError as exc:
+            report.skipped[str(path)] = str(exc)
+            continue
+        source = str(path.resolve())
+        old = set(store.collection.get(where={"source": source}, include=[])["ids"])
+        new = [c for c in chunks if c.id not in old]
+        gone = old - {c.id for c in chunks}
+        if not new and not gone:
+            report.unchanged.append(source)
+            continue
+        pending += new
+        report.added[source] = len(new)
+        if gone:
+            stale[source] = sorted(gone)
+    done = 0
+    for start in range(0, len(pending), EMBED_BATCH):
+        batch = pending[start : start + EMBED_BATCH]
+        store.vectors.add_texts(
+            [c.text for c in batch], metadatas=[c.metadata for c in batch], ids=[c.id for c in batch]
+        )
+        done += len(batch)
+        if on_progress:
+            on_progress(done, len(pending))
+    for source, ids in stale.items():
+        store.vectors.delete(ids=ids)
+        report.removed_stale[source] = len(ids)
+    return report
+
+
+def list_sources(store: KnowledgeStore) -> list[dict[str, str | int]]:
+    """One row per ingested file: source, title, chunk count."""
+    metadatas = store.collection.get(include=["metadatas"])["metadatas"] or []
+    counts: dict[str, dict[str, str | int]] = {}
+    for meta in metadatas:
+        source = str(meta.get("source"))
+        row = counts.setdefault(source, {"source": source, "title": str(meta.get("title", "")), "chunks": 0})
+        row["chunks"] = int(row["chunks"]) + 1
+    return sorted(counts.values(), key=lambda row: str(row["source"]))
+
+
+def remove_source(store: KnowledgeStore, source: str) -> tuple[str, int]:
+    """Remove by full source path, or by file name when that is unambiguous."""
+    from vetoflow.errors import VetoflowError
+
+    sources = [str(row["source"]) for row in list_sources(store)]
+    matches = [s for s in sources if s == source] or [s for s in sources if Path(s).name == source]
+    if not matches:
+        raise VetoflowError(f"no source {source!r} in the store; see `vetoflow sources`")
+    if len(matches) > 1:
+        raise VetoflowError(f"{source!r} matches {len(matches)} sources; give the full path: {', '.join(matches)}")
+    ids = store.collection.get(where={"source": matches[0]}, include=[])["ids"]
+    store.vectors.delete(ids=ids)
+    return matches[0], len(ids)
