@@ -73,6 +73,10 @@ class Settings(BaseSettings):
     rag_top_k: int = Field(default=4, ge=1, le=20, description="Chunks retrieved for a summary.")
     rag_mmr: bool = Field(default=False, description="Maximal marginal relevance instead of plain top-k.")
     max_ingest_bytes: int = Field(default=20_000_000, description="Largest knowledge file accepted by ingest.")
+    baked_chroma: Path | None = Field(
+        default=None,
+        description="Read-only Chroma store baked into the image; copied under home at the first use (Lambda).",
+    )
 
     # -- Bedrock (Claude) -----------------------------------------------------------------------
     bedrock_model: str | None = Field(

@@ -20,6 +20,8 @@ from vetoflow.runs.service import RunService
 if TYPE_CHECKING:
     import gradio as gr
 
+    from vetoflow.rag.warmup import EmbeddingsWarmup
+
 DESCRIPTION = """Start investment-decision runs, list them by status, read them, and approve, reject or
 revise the ones the Accountant vetoed. Send `Authorization: Bearer <token>`: the token names the reviewer.
 Errors are `{"error": "..."}`; 503 means the run database is unavailable (retry shortly)."""
@@ -34,8 +36,17 @@ def _own_service(settings: Settings) -> Iterator[RunService]:
         yield service
 
 
-def create_app(settings: Settings, *, service: RunService | None = None, console: gr.Blocks | None = None) -> FastAPI:
-    """An app over `service`, or over one it opens (and closes) itself from `settings` at startup."""
+def create_app(
+    settings: Settings,
+    *,
+    service: RunService | None = None,
+    console: gr.Blocks | None = None,
+    warmup: EmbeddingsWarmup | None = None,
+) -> FastAPI:
+    """An app over `service`, or over one it opens (and closes) itself from `settings` at startup.
+
+    `warmup` starts loading the embedding model once the server is up, and /healthz reports its progress.
+    """
     tokens = TokenTable.from_settings(settings)  # a bad token configuration fails here, not per request
 
     @asynccontextmanager
@@ -44,6 +55,8 @@ def create_app(settings: Settings, *, service: RunService | None = None, console
             active = service or stack.enter_context(_own_service(settings))
             app.state.service = active
             app.state.idempotency = IdempotencyStore(active.index.engine)
+            if warmup is not None:
+                warmup.start()
             yield
 
     app = FastAPI(
@@ -61,9 +74,14 @@ def create_app(settings: Settings, *, service: RunService | None = None, console
     errors.install(app)
     app.add_middleware(BodyLimit, max_bytes=settings.api_max_body_bytes)
 
-    @app.get("/healthz", response_model=Health, summary="Liveness: answers without touching the database")
+    @app.get(
+        "/healthz",
+        response_model=Health,
+        response_model_exclude_none=True,
+        summary="Liveness: answers without touching the database or waiting for the embedding model",
+    )
     def healthz() -> Health:
-        return Health(status="ok")
+        return Health(status="ok", embeddings=warmup.status if warmup is not None else None)
 
     app.include_router(router)
     if console is not None:

@@ -111,6 +111,10 @@ class History(BaseModel):
 
 class Health(BaseModel):
     status: str
+    embeddings: Literal["lazy", "loading", "ready", "unavailable"] | None = Field(
+        default=None,
+        description="The embedding model, when the server loads it in the background: liveness never waits for it.",
+    )
 
 
 def finite(value: Any) -> Any:

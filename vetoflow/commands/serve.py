@@ -78,6 +78,7 @@ def serve(
     import uvicorn
 
     from vetoflow.api import create_app
+    from vetoflow.rag.warmup import EmbeddingsWarmup
     from vetoflow.runs.store import open_service
     from vetoflow.runtime import make_context
 
@@ -91,7 +92,8 @@ def serve(
             from vetoflow.ui import build_console
 
             blocks = build_console(service, settings)
-        app = create_app(settings, service=service, console=blocks)
+        warmup = EmbeddingsWarmup(context.retriever)  # starts once uvicorn is up: /healthz answers first
+        app = create_app(settings, service=service, console=blocks, warmup=warmup)
         click.echo(f"vetoflow API on http://{host}:{port} (runs in {settings.redacted_database()})", err=True)
         if blocks is not None:
             click.echo(f"operator console on http://{host}:{port}/console/", err=True)

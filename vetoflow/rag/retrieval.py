@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
@@ -66,15 +67,17 @@ class StoreRetriever:
     def __init__(self, settings: Settings, store: KnowledgeStore | None = None) -> None:
         self.settings = settings
         self._store = store
+        self._lock = threading.Lock()  # a background warm-up and a run may ask at once: open it once
 
     @property
     def store(self) -> KnowledgeStore:
-        if self._store is None:
-            from vetoflow.rag.embeddings import load_embeddings
-            from vetoflow.rag.store import open_store
+        with self._lock:
+            if self._store is None:
+                from vetoflow.rag.embeddings import load_embeddings
+                from vetoflow.rag.store import open_store
 
-            self._store = open_store(self.settings, load_embeddings(self.settings.embedding_model))
-        return self._store
+                self._store = open_store(self.settings, load_embeddings(self.settings.embedding_model))
+            return self._store
 
     def retrieve(self, state: RunState) -> Retrieval | None:
         from vetoflow.rag.store import store_exists

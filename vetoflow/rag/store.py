@@ -6,8 +6,12 @@ and a store opened with another model is refused: vectors of two models are neve
 
 from __future__ import annotations
 
+import logging
 import re
+import shutil
+import tempfile
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
@@ -16,6 +20,9 @@ from langchain_chroma import Chroma
 from vetoflow.config import Settings
 from vetoflow.errors import VetoflowError
 from vetoflow.rag.embeddings import LocalEmbeddings
+
+log = logging.getLogger(__name__)
+SQLITE_FILE = "chroma.sqlite3"
 
 
 def collection_name(model: str, dimension: int) -> str:
@@ -41,9 +48,39 @@ def make_client(settings: Settings) -> Any:
             )
         except Exception as exc:
             raise VetoflowError(f"cannot reach the Chroma server at {settings.chroma_url}: {exc}") from None
-    path = settings.home / "chroma"
+    path = chroma_path(settings)
     path.mkdir(parents=True, exist_ok=True)
     return chromadb.PersistentClient(path=str(path), settings=chroma_settings)
+
+
+def chroma_path(settings: Settings) -> Path:
+    """The local store under home, seeded from the image's baked store the first time.
+
+    Chroma opens its SQLite file read-write (migrations, WAL), so a store on the read-only image
+    filesystem cannot be opened in place: it is copied (a few MB, milliseconds) into the writable home.
+    The copy lands in a temp directory first and is renamed, so a crash never leaves half a store.
+    """
+    path = settings.home / "chroma"
+    baked = settings.baked_chroma
+    if baked is None or (path / SQLITE_FILE).is_file():
+        return path
+    if not (baked / SQLITE_FILE).is_file():
+        raise VetoflowError(f"VETOFLOW_BAKED_CHROMA={baked}: no Chroma store there (expected {SQLITE_FILE})")
+    settings.home.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".chroma-", dir=settings.home))
+    try:
+        shutil.copytree(baked, staging / "chroma", copy_function=shutil.copyfile)  # files: no read-only bits
+        for directory in [staging / "chroma", *(p for p in (staging / "chroma").rglob("*") if p.is_dir())]:
+            directory.chmod(directory.stat().st_mode | 0o700)  # directories keep theirs: make them writable
+        try:
+            (staging / "chroma").rename(path)
+        except OSError:  # another process seeded it first
+            if not (path / SQLITE_FILE).is_file():
+                raise
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    log.info("copied the baked knowledge store %s to %s", baked, path)
+    return path
 
 
 @dataclass
@@ -101,4 +138,6 @@ def store_exists(settings: Settings) -> bool:
     """Whether there is anything to retrieve from, without loading a model (keeps plain CLI calls fast)."""
     if settings.chroma_url:
         return True
-    return (settings.home / "chroma" / "chroma.sqlite3").is_file()
+    if settings.baked_chroma is not None and (settings.baked_chroma / SQLITE_FILE).is_file():
+        return True
+    return (settings.home / "chroma" / SQLITE_FILE).is_file()

