@@ -81,7 +81,7 @@ def create_app(
         summary="Liveness: answers without touching the database or waiting for the embedding model",
     )
     def healthz() -> Health:
-        return Health(status="ok", embeddings=warmup.status if warmup is not None else None)
+        return Health(status="ok", embeddings=warmup.reported() if warmup is not None else None)
 
     app.include_router(router)
     if console is not None:

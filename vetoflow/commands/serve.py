@@ -76,8 +76,10 @@ def serve(
 ) -> None:
     """Serve the HTTP API and the operator console (API docs at /docs, console at /console, liveness /healthz)."""
     import uvicorn
+    from starlette.types import ASGIApp
 
     from vetoflow.api import create_app
+    from vetoflow.api.deferred import DeferredApp
     from vetoflow.rag.warmup import EmbeddingsWarmup
     from vetoflow.runs.store import open_service
     from vetoflow.runtime import make_context
@@ -87,15 +89,19 @@ def serve(
     context = load_context_factory(context_factory)(settings) if context_factory else make_context(settings)
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     with open_service(settings, context) as service:
-        blocks = None
-        if console:
-            from vetoflow.ui import build_console
+        warmup = EmbeddingsWarmup(context.retriever)  # loads once the app is up: /healthz never waits for it
 
-            blocks = build_console(service, settings)
-        warmup = EmbeddingsWarmup(context.retriever)  # starts once uvicorn is up: /healthz answers first
-        app = create_app(settings, service=service, console=blocks, warmup=warmup)
+        def build() -> ASGIApp:
+            blocks = None
+            if console:
+                from vetoflow.ui import build_console  # Gradio: seconds to import, after health answers
+
+                blocks = build_console(service, settings)
+            return create_app(settings, service=service, console=blocks, warmup=warmup)
+
+        app = DeferredApp(build, health=lambda: {"status": "ok", "embeddings": warmup.reported()})
         click.echo(f"vetoflow API on http://{host}:{port} (runs in {settings.redacted_database()})", err=True)
-        if blocks is not None:
+        if console:
             click.echo(f"operator console on http://{host}:{port}/console/", err=True)
         if note:
             click.echo(note, err=True)

@@ -27,14 +27,23 @@ class EmbeddingsWarmup:
         self.error: str | None = None
         self._thread: threading.Thread | None = None
 
-    def start(self) -> None:
-        """Idempotent; a daemon thread, so a shutting-down server never waits for a half-loaded model."""
-        if self._thread is not None or not isinstance(self.retriever, StoreRetriever):
-            return
+    def will_load(self) -> bool:
+        """Whether there is a model to load: no knowledge base means summaries never retrieve."""
+        if not isinstance(self.retriever, StoreRetriever):
+            return False
         from vetoflow.rag.store import store_exists
 
-        if not store_exists(self.retriever.settings):
-            return  # no knowledge base: summaries never retrieve, the model is never needed
+        return store_exists(self.retriever.settings)
+
+    def reported(self) -> EmbeddingsStatus:
+        """What health reports: a load that is due but not started yet is already "loading"."""
+        return "loading" if self.status == "lazy" and self._thread is None and self.will_load() else self.status
+
+    def start(self) -> None:
+        """Idempotent; a daemon thread, so a shutting-down server never waits for a half-loaded model."""
+        if self._thread is not None or not self.will_load():
+            return
+        assert isinstance(self.retriever, StoreRetriever)
         self.status = "loading"
         self._thread = threading.Thread(target=self._load, args=(self.retriever,), name="embeddings-warmup")
         self._thread.daemon = True
