@@ -26,6 +26,9 @@ RUN VETOFLOW_HOME=/opt/vetoflow VETOFLOW_EMBEDDING_MODEL=/opt/models/embedding \
     vetoflow ingest vetoflow/examples/knowledge
 
 # ---- runtime: slim, non-root, nothing writable but /tmp ----
+# On Lambda (LAMBDA_TASK_ROOT set) vetoflow points HF_HOME, GRADIO_TEMP_DIR, MPLCONFIGDIR, XDG_* and TMPDIR
+# under /tmp at start, copies the baked store to /tmp/vetoflow/chroma, and answers /healthz before the
+# console is built and the embedding model is loaded (vetoflow/lambda_env.py, vetoflow/api/deferred.py).
 FROM python:${PYTHON_VERSION}-slim-bookworm
 COPY --from=public.ecr.aws/awsguru/aws-lambda-adapter:1.0.0 /lambda-adapter /opt/extensions/lambda-adapter
 COPY --from=build /opt/venv /opt/venv
@@ -41,6 +44,7 @@ ENV PATH=/opt/venv/bin:$PATH \
     VETOFLOW_BAKED_CHROMA=/opt/vetoflow/chroma \
     AWS_LWA_PORT=8080 \
     AWS_LWA_READINESS_CHECK_PATH=/healthz \
+    AWS_LWA_ASYNC_INIT=true \
     AWS_LWA_INVOKE_MODE=response_stream
 EXPOSE 8080
 CMD ["vetoflow", "serve", "--host", "0.0.0.0", "--port", "8080"]

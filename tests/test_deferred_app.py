@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
 
 import httpx
 from fastapi import FastAPI
@@ -14,12 +16,14 @@ from vetoflow.errors import VetoflowError
 
 
 def _inner() -> FastAPI:
-    app = FastAPI()
     started: list[bool] = []
 
-    @app.on_event("startup")
-    def _startup() -> None:
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         started.append(True)
+        yield
+
+    app = FastAPI(lifespan=lifespan)
 
     @app.get("/hello")
     def hello() -> dict[str, bool]:
