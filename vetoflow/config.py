@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from functools import cached_property
 from pathlib import Path
 from typing import Literal
@@ -11,6 +10,7 @@ from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from vetoflow.errors import VetoflowError
+from vetoflow.lambda_env import on_lambda
 
 LAMBDA_HOME = Path("/tmp/vetoflow")  # the only writable place on Lambda
 SQLITE_ON_LAMBDA = (
@@ -98,7 +98,7 @@ class Settings(BaseSettings):
     @property
     def on_lambda(self) -> bool:
         """Lambda sets LAMBDA_TASK_ROOT in every function's environment."""
-        return bool(os.environ.get("LAMBDA_TASK_ROOT"))
+        return on_lambda()
 
     @model_validator(mode="after")
     def _lambda_home(self) -> Settings:

@@ -34,7 +34,8 @@ class DeferredApp:
         if scope["type"] == "lifespan":
             await self._lifespan(receive, send)
             return
-        if self.app is None and scope["type"] == "http" and scope["path"] == self.path:
+        path = scope.get("path", "").removeprefix(scope.get("root_path", ""))
+        if self.app is None and scope["type"] == "http" and path == self.path:
             await self._health(send)
             return
         await self._ready.wait()

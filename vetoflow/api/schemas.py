@@ -111,9 +111,9 @@ class History(BaseModel):
 
 class Health(BaseModel):
     status: str
-    embeddings: Literal["lazy", "loading", "ready", "unavailable"] | None = Field(
+    embeddings: Literal["loading", "ready", "unavailable"] | None = Field(
         default=None,
-        description="The embedding model, when the server loads it in the background: liveness never waits for it.",
+        description="The embedding model, when the server loads one in the background: liveness never waits for it.",
     )
 
 

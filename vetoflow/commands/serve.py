@@ -99,7 +99,11 @@ def serve(
                 blocks = build_console(service, settings)
             return create_app(settings, service=service, console=blocks, warmup=warmup)
 
-        app = DeferredApp(build, health=lambda: {"status": "ok", "embeddings": warmup.reported()})
+        def health() -> dict[str, str]:
+            embeddings = warmup.reported()
+            return {"status": "ok"} if embeddings is None else {"status": "ok", "embeddings": embeddings}
+
+        app = DeferredApp(build, health)
         click.echo(f"vetoflow API on http://{host}:{port} (runs in {settings.redacted_database()})", err=True)
         if console:
             click.echo(f"operator console on http://{host}:{port}/console/", err=True)

@@ -15,15 +15,15 @@ from vetoflow.rag.retrieval import RetrieverClient, StoreRetriever
 
 log = logging.getLogger(__name__)
 
-EmbeddingsStatus = Literal["lazy", "loading", "ready", "unavailable"]
+EmbeddingsStatus = Literal["loading", "ready", "unavailable"]
 
 
 class EmbeddingsWarmup:
-    """`status`: lazy (not started, or nothing to load: no knowledge store), loading, ready, unavailable."""
+    """`status`: None (not started, or nothing to load: no knowledge store), loading, ready, unavailable."""
 
     def __init__(self, retriever: RetrieverClient | None) -> None:
         self.retriever = retriever
-        self.status: EmbeddingsStatus = "lazy"
+        self.status: EmbeddingsStatus | None = None
         self.error: str | None = None
         self._thread: threading.Thread | None = None
 
@@ -35,9 +35,11 @@ class EmbeddingsWarmup:
 
         return store_exists(self.retriever.settings)
 
-    def reported(self) -> EmbeddingsStatus:
-        """What health reports: a load that is due but not started yet is already "loading"."""
-        return "loading" if self.status == "lazy" and self._thread is None and self.will_load() else self.status
+    def reported(self) -> EmbeddingsStatus | None:
+        """What health reports: a load that is due but not started yet is already "loading"; None: no model."""
+        if self.status is None and self.will_load():
+            return "loading"
+        return self.status
 
     def start(self) -> None:
         """Idempotent; a daemon thread, so a shutting-down server never waits for a half-loaded model."""
