@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 from rich.console import Console
@@ -12,7 +13,9 @@ from rich.table import Table
 
 from vetoflow.config import Settings
 from vetoflow.errors import VetoflowError
-from vetoflow.rag.store import KnowledgeStore
+
+if TYPE_CHECKING:  # chromadb takes ~0.4 s to import: not on every CLI call, nor before /healthz answers
+    from vetoflow.rag.store import KnowledgeStore
 
 out = Console()
 err = Console(stderr=True)
