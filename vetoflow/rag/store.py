@@ -12,14 +12,16 @@ import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
-
-from langchain_chroma import Chroma
 
 from vetoflow.config import Settings
 from vetoflow.errors import VetoflowError
-from vetoflow.rag.embeddings import LocalEmbeddings
+
+if TYPE_CHECKING:  # langchain-chroma pulls in chromadb (~0.4 s): store_exists (health) must stay cheap
+    from langchain_chroma import Chroma
+
+    from vetoflow.rag.embeddings import LocalEmbeddings
 
 log = logging.getLogger(__name__)
 SQLITE_FILE = "chroma.sqlite3"
@@ -109,6 +111,8 @@ class KnowledgeStore:
 
 
 def open_store(settings: Settings, embeddings: LocalEmbeddings, *, client: Any = None) -> KnowledgeStore:
+    from langchain_chroma import Chroma
+
     client = client or make_client(settings)
     name = settings.chroma_collection or collection_name(embeddings.name, embeddings.dimension)
     wanted = {"embedding_model": embeddings.name, "dimension": embeddings.dimension}
