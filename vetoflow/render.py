@@ -127,6 +127,8 @@ def summary_details(summary: dict[str, Any], retrieval: dict[str, Any] | None) -
             where = src["source"] + (f" p.{src['page']}" if src.get("page") else "")
             table.add_row(Text(f"[{src['ref']}]"), Text(where), Text(src["title"]), f"{src['score']:.2f}")
         parts.append(table)
+    if retrieval and retrieval.get("warning"):
+        parts.append(Text.assemble(("Knowledge: ", "bold yellow"), retrieval["warning"]))
     flags = summary.get("grounding") or []
     if flags:
         listed = ", ".join(flags)
