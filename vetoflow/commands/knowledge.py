@@ -6,16 +6,13 @@ import json
 from pathlib import Path
 
 import click
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from vetoflow.config import Settings
 from vetoflow.errors import VetoflowError
 from vetoflow.rag.store import KnowledgeStore
-
-out = Console()
-err = Console(stderr=True)
+from vetoflow.render import err, out
 
 
 def _open(settings: Settings) -> KnowledgeStore:
