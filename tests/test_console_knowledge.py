@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 import pytest
 from gradio_client import Client, handle_file
+from gradio_client.exceptions import AppError
 from gradio_client.utils import StatusUpdate
 
 from tests.console_helpers import ANA, Console, serve_console
@@ -85,7 +86,11 @@ def test_knowledge_tab_uploads_lists_replaces_queries_and_removes(
     table, _, note = ana.predict(api_name="/knowledge_sources")
     assert rows(table) == []
     assert note == NOT_LOADED
+    header, hits, note = ana.predict("kiosks?", 4, api_name="/knowledge_query")
+    assert (header, rows(hits), note) == ("The knowledge store is empty: upload documents first.", [], NOT_LOADED)
     assert not (console.settings.home / "chroma").exists()
+    with pytest.raises(AppError, match="Choose one or more files"):
+        ana.predict([], api_name="/knowledge_upload")
 
     bad = {"blob.txt": b"\x00\x01\x02 binary", "empty.md": b"  \n", "notes.docx": b"word", "big.md": b"x" * 5000}
     for name, data in bad.items():
@@ -123,6 +128,11 @@ def test_knowledge_tab_uploads_lists_replaces_queries_and_removes(
         ["coffee-green-bean-prices.md", "replaced", 1, "1 new chunk(s) added, 1 old chunk(s) removed"]
     ]
 
+    query_then_remove(ana)
+
+
+def query_then_remove(ana: Client) -> None:
+    """The query finds the right document and names the model; removing it takes it out of both lists."""
     header, hits, _ = ana.predict("What did the board say about the kiosk rollout?", 3, api_name="/knowledge_query")
     assert "answered by **sentence-transformers/all-MiniLM-L6-v2**" in header
     found = rows(hits)
@@ -132,6 +142,8 @@ def test_knowledge_tab_uploads_lists_replaces_queries_and_removes(
     assert found[0][4] == 1  # the PDF's page
     header, hits, _ = ana.predict("How do we hedge arabica futures?", 1, api_name="/knowledge_query")
     assert "hedge six months ahead" in rows(hits)[0][6]
+    with pytest.raises(AppError, match="type a question"):
+        ana.predict("  ", 3, api_name="/knowledge_query")
 
     message, sources, _, _ = ana.predict("board-memo-kiosks.pdf", api_name="/knowledge_remove")
     assert message == "✅ Removed **board-memo-kiosks.pdf** (1 chunk(s))."

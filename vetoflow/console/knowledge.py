@@ -45,9 +45,21 @@ def render_knowledge(settings: Settings, tab: gr.Tab | None = None) -> Knowledge
             files = gr.File(label="Documents", file_count="multiple", type="filepath")
             upload = gr.Button("Add to the knowledge base", variant="primary")
             message = gr.Markdown(elem_id="knowledge-message")
-            report = gr.Dataframe(headers=REPORT_COLUMNS, label="Upload report", interactive=False, wrap=True)
+            report = gr.Dataframe(
+                headers=REPORT_COLUMNS,
+                label="Upload report",
+                interactive=False,
+                wrap=True,
+                column_widths=["30%", "16%", "9%", "45%"],
+            )
         with gr.Column(scale=3):
-            sources = gr.Dataframe(headers=SOURCE_COLUMNS, label="Sources in the store", interactive=False, wrap=True)
+            sources = gr.Dataframe(
+                headers=SOURCE_COLUMNS,
+                label="Sources in the store",
+                interactive=False,
+                wrap=True,
+                column_widths=["24%", "30%", "9%", "17%", "20%"],
+            )
             with gr.Row():
                 choice = gr.Dropdown(
                     label="Source (file name or full source)", choices=[], allow_custom_value=True, scale=3
@@ -60,33 +72,40 @@ def render_knowledge(settings: Settings, tab: gr.Tab | None = None) -> Knowledge
         k = gr.Slider(1, 20, value=settings.rag_top_k, step=1, label="chunks (k)", scale=1)
         ask = gr.Button("Search", variant="primary", scale=1)
     answer = gr.Markdown(elem_id="knowledge-answer")
-    hits = gr.Dataframe(headers=HIT_COLUMNS, label="Retrieved chunks", interactive=False, wrap=True)
+    hits = gr.Dataframe(
+        headers=HIT_COLUMNS,
+        label="Retrieved chunks",
+        interactive=False,
+        wrap=True,
+        column_widths=["4%", "7%", "15%", "15%", "5%", "6%", "48%"],
+    )
 
-    def listing(progress: Any) -> tuple[list[list[Any]], Any, str]:
-        rows = source_rows(kb, progress)
+    def listing(progress: Any = None) -> tuple[list[list[Any]], Any, str]:
+        """Sources, the remove choices and the model note; a store that cannot open is an error toast."""
+        try:
+            rows = source_rows(kb, progress)
+        except VetoflowError as exc:
+            raise gr.Error(str(exc)) from None
         return rows, gr.Dropdown(choices=source_choices(rows), value=None), kb.model_note()
 
     def list_sources(progress: gr.Progress = PROGRESS) -> tuple[Any, ...]:
-        try:
-            return listing(progress)
-        except VetoflowError as exc:
-            raise gr.Error(str(exc)) from None
+        return listing(progress)
 
     def add(paths: list[str] | None, progress: gr.Progress = PROGRESS) -> tuple[Any, ...]:
         if not paths:
             raise gr.Error("Choose one or more files: Markdown, text, PDF or CSV.")
         try:
             text, rows = ingest_uploads(kb, list(paths), progress)
-            return text, rows, *listing(None)
-        except VetoflowError as exc:
-            return problem(str(exc)), [], *listing(None)
+        except VetoflowError as exc:  # the store or model could not open: nothing was ingested
+            raise gr.Error(str(exc)) from None
+        return text, rows, *listing()
 
     def drop_source(source: str | None, progress: gr.Progress = PROGRESS) -> tuple[Any, ...]:
         try:
             text = remove(kb, source, progress)
         except VetoflowError as exc:
             text = problem(str(exc))
-        return text, *listing(None)
+        return text, *listing()
 
     def search(text: str, count: float, progress: gr.Progress = PROGRESS) -> tuple[str, list[list[Any]], str]:
         try:
@@ -96,9 +115,10 @@ def render_knowledge(settings: Settings, tab: gr.Tab | None = None) -> Knowledge
         return header, hit_rows(found), kb.model_note()
 
     listed = [sources, choice, model_box]
-    upload.click(add, files, [message, report, *listed], api_name="knowledge_upload")
+    writes: dict[str, Any] = {"concurrency_id": "knowledge-write", "concurrency_limit": 1}  # one writer at a time
+    upload.click(add, files, [message, report, *listed], api_name="knowledge_upload", **writes)
     refresh.click(list_sources, None, listed, api_name="knowledge_sources")
-    drop.click(drop_source, choice, [message, *listed], api_name="knowledge_remove")
+    drop.click(drop_source, choice, [message, *listed], api_name="knowledge_remove", **writes)
     ask.click(search, [question, k], [answer, hits, model_box], api_name="knowledge_query")
     question.submit(search, [question, k], [answer, hits, model_box], api_visibility="private")
     if tab is not None:
