@@ -105,8 +105,8 @@ class LoopbackConverseClient:
 
 
 def make_client(kind: str, url: str, settings: Settings) -> SummaryClient:
-    if kind == "bedrock":  # after the RAG branch is merged
-        from vetoflow.llm.bedrock import BedrockSynthesizer  # type: ignore[import-not-found,unused-ignore]
+    if kind == "bedrock":  # the real ChatBedrockConverse + botocore stack, pointed at the loopback server
+        from vetoflow.llm.bedrock import BedrockSynthesizer
 
         os.environ.setdefault("AWS_ACCESS_KEY_ID", "bench")
         os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "bench")
@@ -120,7 +120,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=200)
     parser.add_argument("--delay", type=float, default=0.3)
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 16])
-    parser.add_argument("--client", choices=["loopback", "bedrock"], default="loopback")
+    parser.add_argument("--client", choices=["bedrock", "loopback"], default="bedrock")
     parser.add_argument("--database-url", help="PostgreSQL URL (a fresh database); default: a temporary SQLite file")
     args = parser.parse_args()
     server = LoopbackBedrock(args.delay)

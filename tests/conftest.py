@@ -76,6 +76,7 @@ def env_for(settings: Settings) -> dict[str, str]:
     """Environment for a `vetoflow` subprocess using the same backend as `settings`."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("VETOFLOW_")}
     env["VETOFLOW_HOME"] = str(settings.home)
+    env["VETOFLOW_LLM"] = "offline"  # never reach for real AWS from a developer's machine; tests opt in to Bedrock
     if settings.database_url:
         env["VETOFLOW_DATABASE_URL"] = settings.database_url
     env["COLUMNS"] = "200"

@@ -10,6 +10,7 @@ import pytest
 
 from tests.fakes.bedrock_server import BedrockServer, converse_reply, error
 from tests.rag_helpers import KNOWLEDGE, decided_state, store_in
+from tests.reliability import Tally, tally
 from vetoflow.config import Settings
 from vetoflow.errors import TransientLLMError, VetoflowError
 from vetoflow.graph.context import Context
@@ -24,6 +25,8 @@ from vetoflow.runtime import make_context
 from vetoflow.scenario import Scenario
 
 MODEL = "eu.anthropic.claude-sonnet-4-5-20250929-v1:0"
+
+__all__ = ["tally"]
 
 
 def synth(server: BedrockServer, **overrides: object) -> BedrockSynthesizer:
@@ -121,7 +124,7 @@ def test_throttling_is_retried_by_botocore(bedrock: BedrockServer, profitable: S
 
 
 def test_persistent_500_is_transient_and_the_graph_retries_then_fails_retriably(
-    rag_service: RunService, bedrock: BedrockServer
+    rag_service: RunService, bedrock: BedrockServer, tally: Tally
 ) -> None:
     bedrock.default = error(500, "InternalServerException", "internal error")
     failed = rag_service.start(_profitable())
@@ -133,6 +136,8 @@ def test_persistent_500_is_transient_and_the_graph_retries_then_fails_retriably(
     healed = rag_service.retry(failed.run.run_id)
     assert healed.status == "completed"
     assert healed.state["summary"]["text"] == "Recovered [2]."
+    lost = int(len(rag_service.list()) != 1)
+    tally.record("Bedrock 5xx storm: retried, failed retriably, retry completes", scenarios=1, faults=8, lost=lost)
 
 
 def test_read_timeout_is_transient(aws_env: None, profitable: Scenario) -> None:

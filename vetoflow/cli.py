@@ -13,11 +13,11 @@ from typing import Any, TypeVar
 
 import click
 import yaml
-from rich.console import Console
 
 from vetoflow import render
 from vetoflow.config import Settings
 from vetoflow.errors import VetoflowError
+from vetoflow.render import err, out
 from vetoflow.runs.service import RunService, RunView
 from vetoflow.runs.store import open_service
 from vetoflow.runtime import make_context
@@ -35,10 +35,6 @@ Exit codes:
   6  the pause was already decided by someone else"""
 
 STATUS_EXIT = {"completed": 0, "rejected": 0, "paused": 3, "failed": 4, "running": 4}
-# Piped output (logs, CI) gets a wide console instead of rich's 80-column default, so tables stay readable.
-_WIDTH = None if sys.stdout.isatty() or os.environ.get("COLUMNS") else 160
-out = Console(width=_WIDTH)
-err = Console(stderr=True)
 F = TypeVar("F", bound=Callable[..., Any])
 
 

@@ -119,6 +119,16 @@ class Settings(BaseSettings):
     def backend_name(self) -> str:
         return "postgres" if self.database_url else "sqlite"
 
+    def credential_texts(self, inline: SecretStr | None, file: Path | None, variable: str) -> list[tuple[str, str]]:
+        """(text, where it came from) for a secret setting and its `_FILE` twin, e.g. tokens or logins."""
+        texts = [] if inline is None else [(inline.get_secret_value(), variable)]
+        if file is not None:
+            try:
+                texts.append((file.read_text(encoding="utf-8"), str(file)))
+            except OSError as exc:
+                raise VetoflowError(f"{variable}_FILE: cannot read {file}: {exc.strerror}") from None
+        return texts
+
     def redacted_database(self) -> str:
         """Where runs live, safe to print: passwords are masked."""
         if not self.database_url:

@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import os
+import sys
 from typing import Any
 
-from rich.console import Group, RenderableType
+from rich.console import Console, Group, RenderableType
 from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
 from vetoflow.runs.index import RunRow
 from vetoflow.runs.service import RunView
+
+# Piped output (logs, CI) gets a wide console instead of rich's 80-column default, so tables stay readable.
+_WIDTH = None if sys.stdout.isatty() or os.environ.get("COLUMNS") else 160
+out = Console(width=_WIDTH)
+err = Console(stderr=True)
 
 STATUS_STYLE = {
     "running": "cyan",
@@ -127,6 +134,8 @@ def summary_details(summary: dict[str, Any], retrieval: dict[str, Any] | None) -
             where = src["source"] + (f" p.{src['page']}" if src.get("page") else "")
             table.add_row(Text(f"[{src['ref']}]"), Text(where), Text(src["title"]), f"{src['score']:.2f}")
         parts.append(table)
+    if retrieval and retrieval.get("warning"):
+        parts.append(Text.assemble(("Knowledge: ", "bold yellow"), retrieval["warning"]))
     flags = summary.get("grounding") or []
     if flags:
         listed = ", ".join(flags)

@@ -91,6 +91,7 @@ class Retrieval(BaseModel):
     embedding_model: str
     collection: str
     sources: list[Source] = Field(default_factory=list)
+    warning: str | None = Field(default=None, description="Why nothing was retrieved (no store, empty store).")
 
 
 class Summary(BaseModel):

@@ -85,8 +85,8 @@ def build_console(
                 new = render_new_run(deps)
             with gr.Tab("Runs", id="runs"):
                 runs = render_runs(deps)
-            with gr.Tab("Knowledge", id="knowledge"):
-                render_knowledge(settings)
+            with gr.Tab("Knowledge", id="knowledge") as knowledge_tab:
+                render_knowledge(settings, knowledge_tab)
             with gr.Tab("Trace", id="trace"):
                 render_trace_tab(service)
 

@@ -44,15 +44,9 @@ class TokenTable:
     @classmethod
     def from_settings(cls, settings: Settings) -> TokenTable:
         entries: tuple[tuple[bytes, str], ...] = ()
-        if settings.api_tokens is not None:
-            entries += cls.parse(settings.api_tokens.get_secret_value(), "VETOFLOW_API_TOKENS").entries
-        if settings.api_tokens_file is not None:
-            path = settings.api_tokens_file
-            try:
-                text = path.read_text(encoding="utf-8")
-            except OSError as exc:
-                raise VetoflowError(f"VETOFLOW_API_TOKENS_FILE: cannot read {path}: {exc.strerror}") from None
-            entries += cls.parse(text, str(path)).entries
+        texts = settings.credential_texts(settings.api_tokens, settings.api_tokens_file, "VETOFLOW_API_TOKENS")
+        for text, source in texts:
+            entries += cls.parse(text, source).entries
         return cls(entries)
 
     def reviewer_for(self, token: str) -> str | None:

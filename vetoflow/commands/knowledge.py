@@ -7,18 +7,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from vetoflow.config import Settings
 from vetoflow.errors import VetoflowError
+from vetoflow.render import err, out
 
 if TYPE_CHECKING:  # chromadb takes ~0.4 s to import: not on every CLI call, nor before /healthz answers
     from vetoflow.rag.store import KnowledgeStore
-
-out = Console()
-err = Console(stderr=True)
 
 
 def _open(settings: Settings) -> KnowledgeStore:

@@ -10,11 +10,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import click
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
 from vetoflow.graph import Context, build_graph
+from vetoflow.render import err, out
 from vetoflow.replay import batch
 from vetoflow.replay.compare import compare
 from vetoflow.replay.fork import NODES, replay
@@ -27,8 +27,6 @@ from vetoflow.trace import build_trace, drawing, render
 
 # The shared helpers (exit codes, KEY=VALUE parsing, step progress) live in vetoflow.cli, which imports
 # this module to register the commands; they are imported inside the commands to keep imports acyclic.
-out = Console()
-err = Console(stderr=True)
 json_option = click.option("--json", "json_mode", is_flag=True, help="Print machine-readable JSON.")
 
 

@@ -33,15 +33,8 @@ def parse_users(text: str, source: str) -> dict[str, str]:
 def load_users(settings: Settings) -> dict[str, str]:
     """All configured logins; empty means the console is open."""
     users: dict[str, str] = {}
-    if settings.ui_users is not None:
-        users |= parse_users(settings.ui_users.get_secret_value(), "VETOFLOW_UI_USERS")
-    if settings.ui_users_file is not None:
-        path = settings.ui_users_file
-        try:
-            text = path.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise VetoflowError(f"VETOFLOW_UI_USERS_FILE: cannot read {path}: {exc.strerror}") from None
-        users |= parse_users(text, str(path))
+    for text, source in settings.credential_texts(settings.ui_users, settings.ui_users_file, "VETOFLOW_UI_USERS"):
+        users |= parse_users(text, source)
     return users
 
 

@@ -2,7 +2,8 @@
 
 A number written as "1.2M" matches anything that rounds to 1.2 million; "35%" matches a ratio of
 0.345-0.355; "576,000" matches 575,500-576,500. Numbers glued to letters (P50, Q3) and citation
-markers ([1]) are labels, not figures. Lines starting with "Sources:" list documents and are not checked.
+markers ([1]) are labels, not figures. Lines starting with "Sources:" or "No sources:" speak of
+documents and are not checked.
 """
 
 from __future__ import annotations
@@ -84,7 +85,7 @@ def check(text: str, state: RunState) -> list[str]:
     known_sorted = sorted(known)
     flagged: list[str] = []
     for line in text.splitlines():
-        if line.strip().lower().startswith("sources:"):
+        if line.strip().lower().startswith(("sources:", "no sources:")):
             continue
         for match in NUMBER.finditer(line):
             readings = _candidates(match)

@@ -36,4 +36,6 @@ class OfflineSynthesizer:
         if state.retrieval and state.retrieval.sources:
             cited = "; ".join(f"[{s.ref}] {s.title} ({s.source})" for s in state.retrieval.sources)
             lines.append(f"Sources: {cited}")
+        elif state.retrieval and state.retrieval.warning:
+            lines.append(f"No sources: {state.retrieval.warning}.")
         return Summary(text="\n".join(lines), model=self.name, offline=True)

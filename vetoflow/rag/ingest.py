@@ -3,6 +3,8 @@
 Chunk ids are content hashes: re-ingesting an unchanged file embeds nothing; a changed file gets its
 new chunks added first and its stale chunks deleted after, so a failure never leaves a file half-gone.
 A bad file (unreadable, empty, binary, oversized, unsupported) is reported by name and skipped.
+The `source` recorded is the file's absolute path, or a label given by the caller (the console's
+uploads are temp copies: their sanitised original name is the label).
 """
 
 from __future__ import annotations
@@ -11,8 +13,9 @@ import csv
 import hashlib
 import io
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 from langchain_text_splitters import Language, RecursiveCharacterTextSplitter
@@ -43,6 +46,7 @@ class IngestReport:
     unchanged: list[str] = field(default_factory=list)
     removed_stale: dict[str, int] = field(default_factory=dict)
     skipped: dict[str, str] = field(default_factory=dict)
+    replaced: list[str] = field(default_factory=list)  # sources in `added` that had other chunks before
 
     @property
     def chunks_added(self) -> int:
@@ -50,6 +54,7 @@ class IngestReport:
 
 
 Progress = Callable[[int, int], None]  # (chunks embedded so far, chunks to embed)
+FileProgress = Callable[[int, int, str], None]  # (files read so far, files to read, the next file's label)
 
 
 def expand(paths: Iterable[Path]) -> list[Path]:
@@ -133,7 +138,7 @@ def _title(path: Path, first_page: str) -> str:
     return path.stem.replace("-", " ").replace("_", " ")
 
 
-def split_file(path: Path, max_bytes: int) -> list[Chunk]:
+def split_file(path: Path, max_bytes: int, source: str | None = None) -> list[Chunk]:
     pages = load_pages(path, max_bytes)
     markdown = SUPPORTED[path.suffix.lower()] == "markdown"
     splitter = (
@@ -143,8 +148,8 @@ def split_file(path: Path, max_bytes: int) -> list[Chunk]:
         if markdown
         else RecursiveCharacterTextSplitter(chunk_size=CHUNK_SIZE, chunk_overlap=CHUNK_OVERLAP)
     )
-    source = str(path.resolve())
-    title = _title(path, pages[0][1])
+    title = _title(Path(source) if source else path, pages[0][1])
+    source = source or str(path.resolve())
     chunks: list[Chunk] = []
     for page, text in pages:
         for piece in splitter.split_text(text):
@@ -158,18 +163,32 @@ def split_file(path: Path, max_bytes: int) -> list[Chunk]:
 
 
 def ingest(
-    store: KnowledgeStore, paths: Iterable[Path], *, max_bytes: int, on_progress: Progress | None = None
+    store: KnowledgeStore,
+    paths: Iterable[Path],
+    *,
+    max_bytes: int,
+    on_progress: Progress | None = None,
+    on_file: FileProgress | None = None,
+    labels: Mapping[Path, str] | None = None,
 ) -> IngestReport:
+    """`labels` maps a given file to the `source` to record (and report) instead of its absolute path."""
     report = IngestReport()
     pending: list[Chunk] = []
     stale: dict[str, list[str]] = {}
-    for path in expand(paths):
+    added_at = datetime.now(UTC).isoformat(timespec="seconds")
+    files = expand(paths)
+    for number, path in enumerate(files):
+        label = (labels or {}).get(path)
+        if on_file:
+            on_file(number, len(files), label or path.name)
         try:
-            chunks = split_file(path, max_bytes)
+            chunks = split_file(path, max_bytes, label)
         except SkipFileError as exc:
-            report.skipped[str(path)] = str(exc)
+            report.skipped[label or str(path)] = str(exc)
             continue
-        source = str(path.resolve())
+        source = label or str(path.resolve())
+        for chunk in chunks:
+            chunk.metadata["added"] = added_at  # not part of the id: an unchanged chunk keeps its first date
         old = set(store.collection.get(where={"source": source}, include=[])["ids"])
         new = [c for c in chunks if c.id not in old]
         gone = old - {c.id for c in chunks}
@@ -178,8 +197,12 @@ def ingest(
             continue
         pending += new
         report.added[source] = len(new)
+        if old:
+            report.replaced.append(source)
         if gone:
             stale[source] = sorted(gone)
+    if on_file and files:
+        on_file(len(files), len(files), "")
     done = 0
     for start in range(0, len(pending), EMBED_BATCH):
         batch = pending[start : start + EMBED_BATCH]
@@ -196,13 +219,17 @@ def ingest(
 
 
 def list_sources(store: KnowledgeStore) -> list[dict[str, str | int]]:
-    """One row per ingested file: source, title, chunk count."""
+    """One row per ingested file: source, title, chunk count, and when it was last added or changed
+    (ISO UTC; "" for chunks ingested before dates were recorded)."""
     metadatas = store.collection.get(include=["metadatas"])["metadatas"] or []
     counts: dict[str, dict[str, str | int]] = {}
     for meta in metadatas:
         source = str(meta.get("source"))
-        row = counts.setdefault(source, {"source": source, "title": str(meta.get("title", "")), "chunks": 0})
+        row = counts.setdefault(
+            source, {"source": source, "title": str(meta.get("title", "")), "chunks": 0, "added": ""}
+        )
         row["chunks"] = int(row["chunks"]) + 1
+        row["added"] = max(str(row["added"]), str(meta.get("added", "")))
     return sorted(counts.values(), key=lambda row: str(row["source"]))
 
 

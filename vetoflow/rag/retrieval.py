@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from vetoflow.config import Settings
+from vetoflow.errors import VetoflowError
 from vetoflow.state import Retrieval, RunState, Source
 
 if TYPE_CHECKING:  # chromadb is a heavy import; only processes that retrieve pay for it
@@ -80,13 +81,29 @@ class StoreRetriever:
             return self._store
 
     def retrieve(self, state: RunState) -> Retrieval | None:
+        """Sources for the summary. A missing or empty store is reported in the result (the summary then
+        cites nothing); a store that cannot be read raises, so the run fails and `retry` resumes it."""
         from vetoflow.rag.store import store_exists
 
-        if self._store is None and not store_exists(self.settings):
-            return None
-        store = self.store
-        if store.count() == 0:
-            return None
         query = build_query(state)
-        sources = search(store, query, self.settings.rag_top_k, mmr=self.settings.rag_mmr)
+        where = self.settings.chroma_url or str(self.settings.home / "chroma")
+        if self._store is None and not store_exists(self.settings):
+            warning = f"no knowledge store at {where}: the summary cites no documents (add some: vetoflow ingest PATH)"
+            return Retrieval(query=query, embedding_model="", collection="", warning=warning)
+        try:
+            store = self.store
+            if store.count() == 0:
+                warning = f"the knowledge store at {where} is empty: the summary cites no documents"
+                return Retrieval(
+                    query=query, embedding_model=store.embeddings.name, collection=store.name, warning=warning
+                )
+            sources = search(store, query, self.settings.rag_top_k, mmr=self.settings.rag_mmr)
+        except VetoflowError:
+            raise
+        except Exception as exc:  # chromadb/sqlite errors of a damaged store: fail the run, keep it retriable
+            self._store = None
+            raise VetoflowError(
+                f"the knowledge store at {where} cannot be read ({type(exc).__name__}: {exc}). Repair it, or move "
+                "it aside and rebuild it with `vetoflow ingest PATH`, then resume the run with `vetoflow retry`."
+            ) from exc
         return Retrieval(query=query, embedding_model=store.embeddings.name, collection=store.name, sources=sources)

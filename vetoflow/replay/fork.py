@@ -72,28 +72,11 @@ def find_checkpoint(
     )
 
 
-def fork_run(
-    service: RunService,
-    run_id: str,
-    *,
-    checkpoint_id: str | None = None,
-    from_node: str | None = None,
-    overrides: dict[str, Any] | None = None,
-    context: Context | None = None,
-    llm_model: str | None = None,
-    on_step: StepCallback | None = None,
-) -> RunView:
-    """Copy the chosen checkpoint into a new run, apply overrides, run it on; return the new run's view."""
-    return replay(
-        service,
-        run_id,
-        checkpoint_id=checkpoint_id,
-        from_node=from_node,
-        overrides=overrides,
-        context=context,
-        llm_model=llm_model,
-        on_step=on_step,
-    )[1]
+def fork_run(service: RunService, run_id: str, **options: Any) -> RunView:
+    """Copy the chosen checkpoint into a new run, apply overrides, run it on; return the new run's view.
+
+    Takes the keyword options of `replay`."""
+    return replay(service, run_id, **options)[1]
 
 
 def replay(

@@ -1,0 +1,171 @@
+"""The console's Knowledge tab: uploads, sources, removal and queries through `gradio_client` against a
+launched console, over the real packaged embedding model and a real Chroma store in a temp home.
+
+The session `embeddings` fixture loads the model once; the console then finds it loaded in-process.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from gradio_client import Client, handle_file
+from gradio_client.exceptions import AppError
+from gradio_client.utils import StatusUpdate
+
+from tests.console_helpers import ANA, Console, serve_console
+from vetoflow.config import Settings
+from vetoflow.console.knowledge_base import LOADING, NOT_LOADED, KnowledgeBase, ingest_uploads, upload_label
+from vetoflow.rag.embeddings import LocalEmbeddings
+
+KNOWLEDGE = Path(__file__).resolve().parent.parent / "vetoflow" / "examples" / "knowledge"
+GOOD = ["board-memo-kiosks.pdf", "retail-kiosks-pilot.md", "coffee-green-bean-prices.md", "risk-currency.txt"]
+GOOD += ["investments-history.csv"]
+MAX_INGEST = 4_000
+
+
+def rows(value: dict[str, Any]) -> list[list[Any]]:
+    return list(value["data"])
+
+
+def test_upload_names_become_plain_labels() -> None:
+    assert upload_label("../../etc/passwd.md") == "passwd.md"
+    assert upload_label("..\\..\\windows\\notes.txt") == "notes.txt"
+    assert upload_label("....evil.md") == "evil.md"  # what Gradio leaves of "../../evil.md"
+    assert upload_label("bad\x00na\nme<>.md") == "badname_.md"
+    assert upload_label("Café résumé (v2).md") == "Café résumé (v2).md"
+    assert upload_label("..") == "upload"
+    long = upload_label("x" * 500 + ".pdf")
+    assert len(long) == 120
+    assert long.endswith(".pdf")
+
+
+def test_ingest_progress_runs_per_file_then_per_batch_to_the_end(tmp_path: Path, embeddings: LocalEmbeddings) -> None:
+    kb = KnowledgeBase(Settings(home=tmp_path / "home", database_url=None))
+    calls: list[tuple[Any, str]] = []
+    paths = [str(KNOWLEDGE / name) for name in GOOD[:3]]
+    text, report = ingest_uploads(kb, paths, lambda value, desc="", **_: calls.append((value, desc)))
+    assert calls[0] == (None, LOADING)
+    assert calls[1:4] == [((i, 3), f"reading {name}") for i, name in enumerate(GOOD[:3])]
+    assert calls[4] == ((3, 3), "files read")
+    assert calls[-1][1] == "embedding chunks"
+    done, total = calls[-1][0]
+    assert done == total == sum(row[2] for row in report) > 0
+    assert text.startswith("✅ 3 added")
+
+
+@pytest.fixture(scope="module")
+def console(tmp_path_factory: pytest.TempPathFactory, embeddings: LocalEmbeddings) -> Iterator[Console]:
+    settings = Settings(home=tmp_path_factory.mktemp("home"), database_url=None, max_ingest_bytes=MAX_INGEST)
+    with serve_console(settings) as served:
+        yield served
+
+
+@pytest.fixture(scope="module")
+def ana(console: Console) -> Client:
+    return Client(console.url, auth=ANA, verbose=False)
+
+
+def progress_seen(job: Any) -> list[str]:
+    """Every progress description the server streamed for a finished job (gradio_client queues them all)."""
+    seen = []
+    while not job.communicator.updates.empty():
+        update = job.communicator.updates.get_nowait()
+        if isinstance(update, StatusUpdate) and update.progress_data:
+            seen += [unit.desc for unit in update.progress_data if unit.desc]
+    return seen
+
+
+def test_knowledge_tab_uploads_lists_replaces_queries_and_removes(
+    console: Console, ana: Client, tmp_path: Path
+) -> None:
+    # Nothing is opened until first use: listing an absent store does not load a model or create files.
+    table, _, note = ana.predict(api_name="/knowledge_sources")
+    assert rows(table) == []
+    assert note == NOT_LOADED
+    header, hits, note = ana.predict("kiosks?", 4, api_name="/knowledge_query")
+    assert (header, rows(hits), note) == ("The knowledge store is empty: upload documents first.", [], NOT_LOADED)
+    assert not (console.settings.home / "chroma").exists()
+    with pytest.raises(AppError, match="Choose one or more files"):
+        ana.predict([], api_name="/knowledge_upload")
+
+    bad = {"blob.txt": b"\x00\x01\x02 binary", "empty.md": b"  \n", "notes.docx": b"word", "big.md": b"x" * 5000}
+    for name, data in bad.items():
+        (tmp_path / name).write_bytes(data)
+    uploads = [KNOWLEDGE / name for name in GOOD] + [tmp_path / name for name in bad]
+    job = ana.submit([handle_file(str(p)) for p in uploads], api_name="/knowledge_upload")
+    message, report, sources, _, note = job.result(timeout=300)
+    assert job.status().success
+    assert set(progress_seen(job)) & {LOADING, "embedding chunks", *(f"reading {n}" for n in GOOD + list(bad))}
+    assert message.startswith("✅ 5 added, 4 skipped")
+    results = {row[0]: (row[1], row[3]) for row in rows(report)}
+    assert {name for name, (result, _) in results.items() if result == "added"} == set(GOOD)
+    assert results["blob.txt"] == ("skipped", "binary file (NUL bytes)")
+    assert results["empty.md"] == ("skipped", "empty (no text)")
+    assert results["notes.docx"][1].startswith("unsupported type .docx")
+    assert results["big.md"][1] == f"5,000 bytes; the limit is {MAX_INGEST:,} (VETOFLOW_MAX_INGEST_BYTES)"
+    listed = {row[0]: row for row in rows(sources)}
+    assert set(listed) == set(GOOD)
+    assert listed["board-memo-kiosks.pdf"][4] == "board-memo-kiosks.pdf"  # the label, not Gradio's temp path
+    assert listed["retail-kiosks-pilot.md"][3].startswith("20")  # added (UTC)
+    assert "FALLBACK embedding model `sentence-transformers/all-MiniLM-L6-v2`" in note
+    chunks = sum(row[2] for row in listed.values())
+
+    # Re-uploading the same files embeds nothing; a changed file under the same name replaces its chunks.
+    message, report, sources, _, _ = ana.predict(
+        [handle_file(str(KNOWLEDGE / n)) for n in GOOD], api_name="/knowledge_upload"
+    )
+    assert message.startswith("✅ 5 unchanged: 0 chunk(s) embedded")
+    assert sum(row[2] for row in rows(sources)) == chunks
+    changed = tmp_path / "changed" / "coffee-green-bean-prices.md"
+    changed.parent.mkdir()
+    changed.write_text("# Green beans\n\nArabica futures doubled; we hedge six months ahead.")
+    message, report, _, _, _ = ana.predict([handle_file(str(changed))], api_name="/knowledge_upload")
+    assert rows(report) == [
+        ["coffee-green-bean-prices.md", "replaced", 1, "1 new chunk(s) added, 1 old chunk(s) removed"]
+    ]
+
+    query_then_remove(ana)
+
+
+def query_then_remove(ana: Client) -> None:
+    """The query finds the right document and names the model; removing it takes it out of both lists."""
+    header, hits, _ = ana.predict("What did the board say about the kiosk rollout?", 3, api_name="/knowledge_query")
+    assert "answered by **sentence-transformers/all-MiniLM-L6-v2**" in header
+    found = rows(hits)
+    assert found[0][2] == "board-memo-kiosks.pdf", found
+    assert [row[0] for row in found] == [1, 2, 3]
+    assert float(found[0][1]) > float(found[-1][1])
+    assert found[0][4] == 1  # the PDF's page
+    header, hits, _ = ana.predict("How do we hedge arabica futures?", 1, api_name="/knowledge_query")
+    assert "hedge six months ahead" in rows(hits)[0][6]
+    with pytest.raises(AppError, match="type a question"):
+        ana.predict("  ", 3, api_name="/knowledge_query")
+
+    message, sources, _, _ = ana.predict("board-memo-kiosks.pdf", api_name="/knowledge_remove")
+    assert message == "✅ Removed **board-memo-kiosks.pdf** (1 chunk(s))."
+    assert "board-memo-kiosks.pdf" not in {row[0] for row in rows(sources)}
+    _, hits, _ = ana.predict("What did the board say about the kiosk rollout?", 5, api_name="/knowledge_query")
+    assert "board-memo-kiosks.pdf" not in {row[2] for row in rows(hits)}
+    message, *_ = ana.predict("board-memo-kiosks.pdf", api_name="/knowledge_remove")
+    assert "no source 'board-memo-kiosks.pdf' in the store" in message
+
+
+def test_a_hostile_upload_name_is_only_a_plain_label(console: Console, ana: Client, tmp_path: Path) -> None:
+    """A raw multipart upload named ../../evil.md: stored by Gradio under its upload dir, recorded as evil.md."""
+    response = httpx.post(
+        ana.upload_url,
+        files=[("files", ("../../evil.md", b"# Evil\n\nPath traversal in a file name."))],
+        cookies=ana.cookies,
+        timeout=30,
+    )
+    response.raise_for_status()
+    [server_path] = response.json()
+    assert ".." not in Path(server_path).parts
+    _, report, sources, _, _ = ana.predict([handle_file(server_path)], api_name="/knowledge_upload")
+    assert rows(report) == [["evil.md", "added", 1, "1 chunk(s)"]]
+    assert "evil.md" in {row[4] for row in rows(sources)}
+    assert not (tmp_path.parent / "evil.md").exists()
