@@ -163,12 +163,17 @@ def test_retriever_builds_its_query_from_state(corpus, vetoed: Scenario) -> None
     assert {s.source for s in retrieval.sources} & {"retail-kiosks-risks.md", "retail-kiosks-pilot.md"}
 
 
-def test_no_store_means_no_retrieval_and_no_model_load(tmp_path: Path, vetoed: Scenario) -> None:
+def test_no_store_means_no_sources_a_warning_and_no_model_load(tmp_path: Path, vetoed: Scenario) -> None:
     from vetoflow.config import Settings
 
     retriever = StoreRetriever(Settings(home=tmp_path, database_url=None))
-    assert retriever.retrieve(decided_state(vetoed)) is None
+    retrieval = retriever.retrieve(decided_state(vetoed))
+    assert retrieval is not None
+    assert retrieval.sources == []
+    assert retrieval.warning is not None
+    assert retrieval.warning.startswith(f"no knowledge store at {tmp_path / 'chroma'}")
     assert retriever._store is None
+    assert not (tmp_path / "chroma").exists()
 
 
 def test_another_model_or_dimension_is_refused(tmp_path: Path, embeddings: LocalEmbeddings) -> None:
