@@ -8,6 +8,7 @@ anywhere else then fails loudly (EROFS), even for root, exactly as on Lambda. Th
 from __future__ import annotations
 
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -23,12 +24,32 @@ import httpx
 from vetoflow.lambda_env import lambda_directories
 
 ROOT = Path(__file__).resolve().parent.parent
-_SCRIPT = 'mount --bind "$1" /tmp && mount -o remount,bind,ro / && shift && exec "$@"'
+
+
+def _under_tmp(path: Path) -> bool:
+    return path.resolve().is_relative_to("/tmp")
+
+
+def _script(tmp: Path) -> str:
+    """Mount `tmp` over /tmp and make / read-only. A checkout or virtualenv that itself lives under /tmp
+    (a CI clone, say) is held aside first and bound back, read-only, at its own path."""
+    wanted = sorted({p.resolve() for p in (ROOT, Path(sys.prefix)) if _under_tmp(p)})
+    keep = [str(p) for p in wanted if not any(p != q and p.is_relative_to(q) for q in wanted)]  # outermost only
+    steps = []
+    for i, path in enumerate(keep):
+        hold = shlex.quote(str(tmp / f".keep{i}"))
+        steps += [f"mkdir -p {hold}", f"mount --bind {shlex.quote(path)} {hold}"]
+    steps.append(f"mount --rbind {shlex.quote(str(tmp))} /tmp")  # rbind: carries the held paths along
+    for i, path in enumerate(keep):
+        quoted = shlex.quote(path)
+        steps += [f"mkdir -p {quoted}", f"mount --bind /tmp/.keep{i} {quoted}", f"mount -o remount,bind,ro {quoted}"]
+    steps.append("mount -o remount,bind,ro /")
+    return " && ".join(steps) + ' && exec "$@"'
 
 
 def sandboxed(command: list[str], tmp: Path) -> list[str]:
     """`command` with `tmp` as its /tmp and a read-only root filesystem."""
-    return ["unshare", "--mount", "--propagation", "private", "sh", "-c", _SCRIPT, "sh", str(tmp), *command]
+    return ["unshare", "--mount", "--propagation", "private", "sh", "-c", _script(tmp), "sh", *command]
 
 
 @contextmanager
