@@ -14,13 +14,11 @@ import socket
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
-import uuid
 from pathlib import Path
 
 import httpx
-import psycopg
+from backends import DEFAULT_PG, backends  # bench/backends.py (the script's own folder)
 
 from vetoflow.config import Settings
 from vetoflow.runs.store import open_service
@@ -133,25 +131,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--list-requests", type=int, default=500)
     parser.add_argument("--decisions", type=int, default=100)
-    parser.add_argument("--pg", default="postgresql://postgres@127.0.0.1:5432/test")
+    parser.add_argument("--pg", default=DEFAULT_PG)
     args = parser.parse_args()
     print(f"{os.cpu_count()} CPUs; server: one uvicorn worker; clients: httpx.AsyncClient in this process")
-    with tempfile.TemporaryDirectory() as home:
-        measure(Settings(home=Path(home)), "SQLite", args.list_requests, args.decisions)
-    name = f"vetoflow_bench_{uuid.uuid4().hex[:8]}"
-    try:
-        with psycopg.connect(args.pg, autocommit=True, connect_timeout=3) as admin:
-            admin.execute(f'CREATE DATABASE "{name}"')
-    except psycopg.OperationalError as exc:
-        print(f"PostgreSQL not measured: {args.pg} unreachable ({exc})")
-        return
-    try:
-        with tempfile.TemporaryDirectory() as home:
-            url = args.pg.rsplit("/", 1)[0] + f"/{name}"
-            measure(Settings(home=Path(home), database_url=url), "PostgreSQL", args.list_requests, args.decisions)
-    finally:
-        with psycopg.connect(args.pg, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    for label, settings in backends(args.pg):
+        measure(settings, label, args.list_requests, args.decisions)
 
 
 if __name__ == "__main__":

@@ -8,17 +8,16 @@ from __future__ import annotations
 import argparse
 import random
 import statistics
-import tempfile
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import psycopg
+from backends import DEFAULT_PG, backends  # bench/backends.py (the script's own folder)
 from sqlalchemy import insert
 
 from vetoflow.config import Settings
-from vetoflow.runs.index import RunIndex, make_engine, runs_table
+from vetoflow.runs.index import RunIndex, runs_table
 from vetoflow.runs.store import open_service
 from vetoflow.scenario import load_scenario
 
@@ -80,25 +79,10 @@ def measure(settings: Settings, count: int, label: str) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=10_000)
-    parser.add_argument("--pg", default="postgresql://postgres@127.0.0.1:5432/test")
+    parser.add_argument("--pg", default=DEFAULT_PG)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as home:
-        measure(Settings(home=Path(home)), args.runs, "SQLite")
-    name = f"vetoflow_bench_{uuid.uuid4().hex[:8]}"
-    try:
-        with psycopg.connect(args.pg, autocommit=True, connect_timeout=3) as admin:
-            admin.execute(f'CREATE DATABASE "{name}"')
-    except psycopg.OperationalError as exc:
-        print(f"PostgreSQL    not measured: {args.pg} unreachable ({exc})")
-        return
-    try:
-        with tempfile.TemporaryDirectory() as home:
-            url = args.pg.rsplit("/", 1)[0] + f"/{name}"
-            measure(Settings(home=Path(home), database_url=url), args.runs, "PostgreSQL")
-    finally:
-        make_engine(Settings(database_url=args.pg)).dispose()
-        with psycopg.connect(args.pg, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    for label, settings in backends(args.pg):
+        measure(settings, args.runs, label)
 
 
 if __name__ == "__main__":
