@@ -25,8 +25,8 @@ import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests.api_support import TOKENS, client, free_port, scenario
-from tests.lambda_sandbox import LambdaServer, bake_store, embedding_model_dir, outside_tmp
+from tests.api_support import client, free_port, scenario
+from tests.lambda_sandbox import LambdaServer, bake_store, embedding_model_dir, lambda_server_env, outside_tmp
 
 AIMS = {"health": 3.0, "first_run": 15.0, "rss_gb": 1.2}
 
@@ -38,13 +38,7 @@ def cold_start(pg_url: str, baked: Path, model: str, home: Path) -> dict[str, fl
             home=home,
             port=free_port(),
             log_path=Path(tmp).parent / f"{Path(tmp).name}.log",
-            env={
-                "VETOFLOW_DATABASE_URL": pg_url,
-                "VETOFLOW_API_TOKENS": TOKENS,
-                "VETOFLOW_LLM": "offline",
-                "VETOFLOW_BAKED_CHROMA": str(baked),
-                "VETOFLOW_EMBEDDING_MODEL": model,
-            },
+            env=lambda_server_env(pg_url, baked, model),
         )
         try:
             server.start()

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import httpx
 
+from tests.api_support import TOKENS, stop_process
 from vetoflow.lambda_env import lambda_directories
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -83,6 +84,17 @@ def clean_env() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if not k.startswith("VETOFLOW_") and k not in drop}
 
 
+def lambda_server_env(database_url: str, baked: Path, model: str) -> dict[str, str]:
+    """What the SAM template sets, with the test's PostgreSQL, baked store and packaged model."""
+    return {
+        "VETOFLOW_DATABASE_URL": database_url,
+        "VETOFLOW_API_TOKENS": TOKENS,
+        "VETOFLOW_LLM": "offline",
+        "VETOFLOW_BAKED_CHROMA": str(baked),
+        "VETOFLOW_EMBEDDING_MODEL": model,
+    }
+
+
 @dataclass
 class LambdaServer:
     """`vetoflow serve` (API + console) in Lambda mode inside the sandbox; `tmp` is its /tmp."""
@@ -142,10 +154,4 @@ class LambdaServer:
         raise RuntimeError("no VmHWM in /proc status")
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_process(self.process)

@@ -12,8 +12,16 @@ import httpx
 import psycopg
 import pytest
 
-from tests.api_support import TOKENS, client, free_port, scenario
-from tests.lambda_sandbox import ROOT, LambdaServer, bake_store, embedding_model_dir, outside_tmp, sandboxed
+from tests.api_support import client, free_port, scenario
+from tests.lambda_sandbox import (
+    ROOT,
+    LambdaServer,
+    bake_store,
+    embedding_model_dir,
+    lambda_server_env,
+    outside_tmp,
+    sandboxed,
+)
 from vetoflow.config import LAMBDA_HOME, SQLITE_ON_LAMBDA, Settings
 from vetoflow.errors import VetoflowError
 from vetoflow.lambda_env import prepare_environment
@@ -96,13 +104,7 @@ def test_console_and_api_on_lambda_write_only_under_tmp(postgres_url: str, tmp_p
             home=home,
             port=free_port(),
             log_path=tmp_path / "serve.log",
-            env={
-                "VETOFLOW_DATABASE_URL": postgres_url,
-                "VETOFLOW_API_TOKENS": TOKENS,
-                "VETOFLOW_LLM": "offline",
-                "VETOFLOW_BAKED_CHROMA": str(baked),
-                "VETOFLOW_EMBEDDING_MODEL": model,
-            },
+            env=lambda_server_env(postgres_url, baked, model),
         )
         try:
             server.start()
