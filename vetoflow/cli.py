@@ -32,9 +32,10 @@ Exit codes:
   3  run paused, waiting for a human decision
   4  run failed (resume it with: vetoflow retry RUN_ID)
   5  no such run
-  6  the pause was already decided by someone else"""
+  6  the pause was already decided by someone else
+  7  queue mode: the run is queued for a worker"""
 
-STATUS_EXIT = {"completed": 0, "rejected": 0, "paused": 3, "failed": 4, "running": 4}
+STATUS_EXIT = {"completed": 0, "rejected": 0, "paused": 3, "failed": 4, "running": 4, "queued": 7}
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -98,6 +99,7 @@ def cli(ctx: click.Context, home: Path | None) -> None:
       vetoflow approve RUN_ID -m "strategic"   # resumes it, from any shell
     """
     settings = Settings()
+    settings.check_executor()
     ctx.obj = settings.model_copy(update={"home": home}) if home else settings
 
 
@@ -249,6 +251,7 @@ from vetoflow.commands import trace as trace_commands  # noqa: E402  (it uses th
 from vetoflow.commands.knowledge import ingest, sources  # noqa: E402
 from vetoflow.commands.serve import serve  # noqa: E402
 from vetoflow.commands.ui import ui as ui_command  # noqa: E402
+from vetoflow.commands.worker import worker  # noqa: E402
 
 cli.add_command(ui_command)
 
@@ -258,6 +261,7 @@ cli.add_command(trace_commands.replay_command)
 cli.add_command(serve)
 cli.add_command(ingest)
 cli.add_command(sources)
+cli.add_command(worker)
 
 
 def main() -> None:

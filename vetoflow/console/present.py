@@ -8,6 +8,7 @@ from vetoflow.console.common import money, pct, when
 from vetoflow.runs.service import RunView
 
 STATUS_BADGE = {
+    "queued": "⚪ queued: waiting for a worker",
     "running": "🔵 running",
     "paused": "🟡 paused: waiting for a decision",
     "completed": "🟢 completed",

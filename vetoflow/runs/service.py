@@ -130,6 +130,29 @@ class RunService:
             raise VetoflowError(f"run {run_id} has already finished ({derive_status(snapshot)}); nothing to retry")
         return self._advance(run_id, None, on_step)
 
+    def resume_pending(self, run_id: str, on_step: StepCallback | None = None) -> RunView:
+        """Carry a run as far as it can go from wherever it stands; a no-op when paused undecided or finished.
+
+        What a queue worker runs for every job: a new run, a recorded decision, a retry, a replay, or a job
+        a dead worker left half done all come down to this, so running it twice never does anything twice.
+        """
+        if not self.graph.get_state(_config(run_id)).values:  # queued, or crashed before its first checkpoint
+            scenario = self.index.scenario_of(run_id)
+            if scenario is None:
+                self.index.get(run_id)  # RunNotFoundError for an unknown id
+                raise VetoflowError(f"run {run_id} has no checkpoint and no stored scenario; start it again")
+            state = RunState.model_validate({"run_id": run_id, "scenario": scenario}).model_dump(mode="json")
+            return self._advance(run_id, state, on_step)
+        snapshot = self._snapshot(run_id)
+        if snapshot.interrupts:
+            claimed = self.index.decision_for(run_id, snapshot.interrupts[0].id)
+            if claimed is None:
+                return self._refresh_index(run_id, None)  # waits for a human
+            return self._advance(run_id, Command(resume=claimed.payload), on_step)
+        if not snapshot.next:
+            return self._refresh_index(run_id, None)  # already finished
+        return self._advance(run_id, None, on_step)
+
     def run_forked(self, run_id: str, on_step: StepCallback | None = None) -> RunView:
         """Run on a thread whose first checkpoint was just copied in (a replay) and whose index row is new."""
         return self._advance(run_id, None, on_step, fresh=True)
