@@ -65,7 +65,11 @@ def _poll_for_lock(conn: psycopg.Connection[Any], patience: float = 300.0) -> No
 def schema_lock(settings: Settings) -> Iterator[None]:
     """Held by a process while it sets up or migrates the schema; other processes wait their turn."""
     if settings.database_url:
-        with psycopg.connect(settings.database_url, autocommit=True) as conn:
+        try:
+            conn = psycopg.connect(settings.database_url, autocommit=True, connect_timeout=10)
+        except psycopg.OperationalError as exc:
+            raise DatabaseUnavailableError(f"cannot reach PostgreSQL at VETOFLOW_DATABASE_URL: {exc}") from None
+        with conn:
             _poll_for_lock(conn)
             try:
                 yield
