@@ -161,3 +161,11 @@ def load_settings(**overrides: object) -> Settings:
             field = str(item["loc"][0]) if item["loc"] else "?"
             lines.append(f"VETOFLOW_{field.upper()}: {item['msg']}")
         raise ConfigurationError("invalid setting: " + "; ".join(lines)) from None
+
+
+def default_reviewer() -> str:
+    """Who acts when nobody logged in (CLI, an open console): $VETOFLOW_REVIEWER, else the login name."""
+    import getpass
+    import os
+
+    return os.environ.get("VETOFLOW_REVIEWER") or getpass.getuser()
