@@ -19,6 +19,8 @@ from vetoflow.runs.store import open_service
 __all__ = ["tally"]
 
 
+@pytest.mark.slow
+@pytest.mark.postgres
 def test_postgres_restart_gives_503_then_recovers_without_restart(tmp_path: Path, tally: Tally) -> None:
     with throwaway_postgres() as pg:
         settings = Settings(home=tmp_path / "home", database_url=pg.url, api_tokens=SecretStr(TOKENS))
