@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import pytest
 from pydantic import SecretStr
 
 from tests.api_support import TOKENS, client, live_server, scenario, wait_for
