@@ -5,20 +5,19 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import threading
 from pathlib import Path
 from typing import Any
 
 import psycopg
+from sqlalchemy import inspect
 
 from tests.api_support import wait_for
 from tests.conftest import ROOT, env_for
 from tests.worker_clients import forecaster_log, ticks
 from tests.worker_support import QueueEnv, queue_env
 from vetoflow.config import Settings
+from vetoflow.runs.store import open_service
 from vetoflow.scenario import Scenario
-from vetoflow.workers.dispatch import enqueue_start
-from vetoflow.workers.schema import ensure_queue_schema
 
 __all__ = ["queue_env"]  # the fixture
 
@@ -54,15 +53,11 @@ def test_queue_mode_without_postgres_is_refused_with_what_to_set(tmp_path: Path)
     assert vetoflow(inline, "worker").returncode == 1  # a worker needs PostgreSQL whatever the executor
 
 
-def test_queue_schema_is_applied_once_even_when_starters_race(postgres_url: str) -> None:
-    applied: list[bool] = []
-    threads = [threading.Thread(target=lambda: applied.append(ensure_queue_schema(postgres_url))) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert sorted(applied) == [False, False, False, True]
-    assert ensure_queue_schema(postgres_url) is False
+def test_the_queue_schema_comes_with_the_migrations_on_postgres_and_not_on_sqlite(settings: Settings) -> None:
+    with open_service(settings) as service:
+        tables = set(inspect(service.database.engine).get_table_names())
+    assert "vetoflow_run_events" in tables
+    assert ("procrastinate_jobs" in tables) is (settings.database_url is not None)
 
 
 def test_workers_carry_queued_runs_to_their_end_and_each_llm_call_happens_once(
@@ -71,13 +66,14 @@ def test_workers_carry_queued_runs_to_their_end_and_each_llm_call_happens_once(
     queue_env.worker("a", concurrency=2)
     queue_env.worker("b", concurrency=2)
     queue_env.wait_workers(2)
-    completed = [enqueue_start(queue_env.service, queue_env.queue, named(profitable, f"p{i}")) for i in range(6)]
-    paused = enqueue_start(queue_env.service, queue_env.queue, vetoed)
+    completed = [queue_env.start(named(profitable, f"p{i}")) for i in range(6)]
+    paused = queue_env.start(vetoed)
     queue_env.wait_status(completed, {"completed"})
     queue_env.wait_status([paused], {"paused"})
     assert queue_env.bedrock.calls == 6  # one summary per completed run; the vetoed one waits for a human
     view = queue_env.service.view(completed[0])
-    assert view.state["summary"]["text"]
+    assert view.state.summary is not None
+    assert view.state.summary.text
 
     healthy = vetoflow(queue_env.env, "worker", "--healthcheck")
     assert healthy.returncode == 0, healthy.stderr
@@ -90,7 +86,7 @@ def test_jobs_of_one_run_execute_one_at_a_time(queue_env: QueueEnv, profitable: 
     queue_env.worker("a", concurrency=2, slow=1.5)
     queue_env.worker("b", concurrency=2, slow=1.5)
     queue_env.wait_workers(2)
-    run_id = enqueue_start(queue_env.service, queue_env.queue, profitable)
+    run_id = queue_env.start(profitable)
     wait_for(lambda: forecaster_log(queue_env.settings.home), timeout=30, what="the forecaster to start")
     assert queue_env.queue.submit(run_id, "retry") is not None  # waits behind the running job: same lock
     assert queue_env.queue.submit(run_id, "retry") is None  # one waiting job per run is enough
@@ -113,7 +109,7 @@ def test_a_worker_killed_mid_run_loses_nothing_its_run_finishes_on_another(
 ) -> None:
     doomed = queue_env.worker("doomed", slow=4)
     queue_env.wait_workers(1)
-    run_id = enqueue_start(queue_env.service, queue_env.queue, profitable)
+    run_id = queue_env.start(profitable)
     wait_for(lambda: forecaster_log(queue_env.settings.home), timeout=30, what="the forecaster to start")
     queue_env.worker("survivor", slow=0.5)
     queue_env.wait_workers(2)
@@ -131,7 +127,7 @@ def test_sigterm_drains_after_the_current_node_and_another_worker_finishes_the_r
 ) -> None:
     draining = queue_env.worker("draining", slow=3)
     queue_env.wait_workers(1)
-    run_id = enqueue_start(queue_env.service, queue_env.queue, profitable)
+    run_id = queue_env.start(profitable)
     wait_for(lambda: forecaster_log(queue_env.settings.home), timeout=30, what="the forecaster to start")
     assert draining.terminate(timeout=30) == 0
     assert forecaster_log(queue_env.settings.home) == [f"start {profitable.name}", f"end {profitable.name}"]

@@ -55,4 +55,5 @@ def make_context(settings: Settings) -> Context:
             out.write(f"end {scenario.name}\n")
         return forecast
 
-    return replace(real_context(settings), forecast=slow_forecast)
+    clients = real_context(settings.model_copy(update={"context_factory": None}))  # not this factory again
+    return replace(clients, forecast=slow_forecast)

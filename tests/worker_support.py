@@ -17,6 +17,7 @@ from tests.fakes.bedrock_server import BedrockServer
 from vetoflow.config import Settings
 from vetoflow.runs.service import RunService
 from vetoflow.runs.store import open_service
+from vetoflow.scenario import Scenario
 from vetoflow.workers.dispatch import JobQueue
 
 HEARTBEAT = 0.5
@@ -39,7 +40,7 @@ class WorkerProcess:
 
     def start(self) -> WorkerProcess:
         command = [sys.executable, "-m", "vetoflow", "worker", "--concurrency", str(self.concurrency)]
-        command += ["--name", self.name, "--context-factory", "tests.worker_clients:make_context"]
+        command += ["--name", self.name]
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(command, env=self.env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
         return self
@@ -76,6 +77,12 @@ class QueueEnv:
         self.workers.append(process)
         return process
 
+    def start(self, scenario: Scenario) -> str:
+        """Start a run as any front end would in queue mode: recorded as queued, one job deferred."""
+        view = self.service.start(scenario)
+        assert view.status == "queued"
+        return view.run.run_id
+
     def live_workers(self) -> int:
         assert self.settings.database_url is not None
         with psycopg.connect(self.settings.database_url, autocommit=True) as conn:
@@ -106,7 +113,7 @@ class QueueEnv:
 
 @pytest.fixture
 def queue_env(postgres_url: str, tmp_path: Path, bedrock: BedrockServer) -> Iterator[QueueEnv]:
-    """Queue mode on a fresh PostgreSQL database; workers are started by the test and always stopped."""
+    """Queue mode on a fresh PostgreSQL database: the service defers, the test's workers execute."""
     settings = Settings(
         home=tmp_path / "home",
         database_url=postgres_url,
@@ -118,17 +125,17 @@ def queue_env(postgres_url: str, tmp_path: Path, bedrock: BedrockServer) -> Iter
     env = env_for(settings) | {
         "PYTHONPATH": str(ROOT),
         "VETOFLOW_EXECUTOR": "queue",
+        "VETOFLOW_CONTEXT_FACTORY": "tests.worker_clients:make_context",
         "VETOFLOW_LLM": "bedrock",
         "AWS_ENDPOINT_URL_BEDROCK_RUNTIME": bedrock.url,
         "VETOFLOW_WORKER_HEARTBEAT": str(HEARTBEAT),
         "VETOFLOW_WORKER_STALLED_AFTER": str(STALLED_AFTER),
     }
-    queue = JobQueue(settings)
     with open_service(settings) as service:
-        env_ = QueueEnv(settings, service, queue, bedrock, env)
+        assert isinstance(service.dispatcher, JobQueue)
+        env_ = QueueEnv(settings, service, service.dispatcher, bedrock, env)
         try:
             yield env_
         finally:
             for worker in env_.workers:
                 worker.stop()
-            queue.close()

@@ -16,7 +16,6 @@ from fastapi.security import HTTPAuthorizationCredentials
 from pydantic import BaseModel
 
 from vetoflow.api.auth import bearer, current_reviewer
-from vetoflow.api.errors import DATABASE_ERRORS, status_for
 from vetoflow.api.limits import check_scenario
 from vetoflow.api.schemas import (
     CreateRunIn,
@@ -30,11 +29,13 @@ from vetoflow.api.schemas import (
     Step,
 )
 from vetoflow.config import Settings
+from vetoflow.db.errors import DATABASE_ERRORS
 from vetoflow.errors import VetoflowError
-from vetoflow.runs.idempotency import IdempotencyStore, StoredResponse, fingerprint
+from vetoflow.runs.idempotency import StoredResponse, fingerprint
 from vetoflow.runs.service import RunService
-from vetoflow.scenario import Scenario, apply_overrides, load_scenario
-from vetoflow.state import RunState, RunStatus
+from vetoflow.runs.views import RunView
+from vetoflow.scenario import Scenario, load_scenario
+from vetoflow.state import RunStatus
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
@@ -58,6 +59,10 @@ def reviewer(request: Request, credentials: Annotated[HTTPAuthorizationCredentia
 
 Reviewer = Annotated[str, Depends(reviewer)]
 RunId = Annotated[str, PathParam(pattern=r"^[A-Za-z0-9_-]{1,64}$", description="The run's id.")]
+Wait = Annotated[
+    bool,
+    Query(description="Queue mode: answer once a worker has paused, ended or failed the run (as inline mode)."),
+]
 IdempotencyKey = Annotated[
     str | None,
     Header(alias="Idempotency-Key", min_length=1, max_length=200, description="Same key, same first result."),
@@ -75,6 +80,9 @@ def no_unknown_query(request: Request) -> None:
         raise VetoflowError(f"unknown query parameter(s) {shown}; allowed: {', '.join(sorted(allowed)) or 'none'}")
 
 
+QUEUED: dict[int | str, dict[str, Any]] = {
+    202: {"model": RunOut, "description": "queue mode: recorded and queued for a worker; `Location` is the run"}
+}
 router = APIRouter(responses=ERRORS, dependencies=[Depends(no_unknown_query)])
 
 
@@ -94,14 +102,14 @@ def idempotent(
     """Run `action` once per (reviewer, key); a repeat gets the stored first result, errors included."""
     if key is None:
         return SafeJSONResponse(action().model_dump(mode="json"), status_code=status)
-    store: IdempotencyStore = request.app.state.idempotency
+    store = service_of(request).idempotency
     first = store.claim(who, key, fingerprint(request.url.path, parts))
     if first is not None:
         return _replayed(first)
     try:
         result = StoredResponse(status, action().model_dump_json())
     except VetoflowError as exc:
-        result = StoredResponse(status_for(exc), ErrorOut(error=str(exc)).model_dump_json())
+        result = StoredResponse(exc.http_status, ErrorOut(error=str(exc)).model_dump_json())
     except BaseException:
         store.release(who, key)
         raise
@@ -113,6 +121,27 @@ def idempotent(
 def _replayed(stored: StoredResponse, *, replayed: bool = True) -> SafeJSONResponse:
     headers = {"Idempotent-Replayed": "true"} if replayed else None
     return SafeJSONResponse(json.loads(stored.body), status_code=stored.status_code, headers=headers)
+
+
+def accepted(request: Request, response: SafeJSONResponse) -> SafeJSONResponse:
+    """202 Accepted (queue mode) says where to follow the run: `Location` is the run's own URL."""
+    if response.status_code == 202:
+        body = json.loads(bytes(response.body))
+        run_id = body.get("run", {}).get("run_id") if isinstance(body, dict) else None
+        if isinstance(run_id, str):
+            response.headers["Location"] = str(request.url_for("get_run", run_id=run_id))
+    return response
+
+
+def settled(request: Request, view: RunView, wait: bool) -> RunView:
+    service = service_of(request)
+    if wait and service.queued:
+        return service.wait_settled(view.run.run_id, settings_of(request).api_wait_seconds)
+    return view
+
+
+def queued_status(request: Request, wait: bool, inline: int) -> int:
+    return 202 if service_of(request).queued and not wait else inline
 
 
 def scenario_from_path(settings: Settings, relative: str) -> Scenario:
@@ -128,26 +157,33 @@ def scenario_from_path(settings: Settings, relative: str) -> Scenario:
         raise VetoflowError(str(exc).replace(str(base), "<scenarios>")) from None
 
 
-@router.post("/runs", status_code=201, response_model=RunOut, summary="Start a run")
-def create_run(body: CreateRunIn, request: Request, who: Reviewer, key: IdempotencyKey = None) -> SafeJSONResponse:
-    """Runs the graph until it completes, fails or pauses for a human (status `paused`)."""
+@router.post("/runs", status_code=201, response_model=RunOut, summary="Start a run", responses=QUEUED)
+def create_run(
+    body: CreateRunIn, request: Request, who: Reviewer, key: IdempotencyKey = None, wait: Wait = False
+) -> SafeJSONResponse:
+    """Runs the graph until it completes, fails or pauses for a human (status `paused`); in queue mode,
+    records the run as `queued` and answers 202 with its `Location` (unless `?wait=true`)."""
     settings = settings_of(request)
 
     def start() -> RunOut:
         scenario = body.scenario or scenario_from_path(settings, body.scenario_path or "")
         check_scenario(scenario, settings.api_max_cells)
-        return RunOut.of(service_of(request).start(scenario))
+        return RunOut.of(settled(request, service_of(request).start(scenario), wait))
 
-    return idempotent(request, who, key, body.model_dump(mode="json"), status=201, action=start)
+    status = queued_status(request, wait, 201)
+    return accepted(request, idempotent(request, who, key, body.model_dump(mode="json"), status=status, action=start))
 
 
-@router.post("/runs/upload", status_code=201, response_model=RunOut, summary="Start a run from uploaded files")
+@router.post(
+    "/runs/upload", status_code=201, response_model=RunOut, summary="Start a run from uploaded files", responses=QUEUED
+)
 def upload_run(
     request: Request,
     who: Reviewer,
     scenario: Annotated[UploadFile, File(description="The scenario, .yaml/.yml/.json.")],
     attachments: Annotated[list[UploadFile] | None, File(description="CSV files the scenario names.")] = None,
-) -> RunOut:
+    wait: Wait = False,
+) -> SafeJSONResponse:
     """Upload names must be plain file names; the scenario may only reference files uploaded with it."""
     settings = settings_of(request)
     uploads = [scenario, *(attachments or [])]
@@ -166,7 +202,9 @@ def upload_run(
         except VetoflowError as exc:
             raise VetoflowError(str(exc).replace(str(Path(folder).resolve()), "").replace(folder, "")) from None
     check_scenario(parsed, settings.api_max_cells)
-    return RunOut.of(service_of(request).start(parsed))
+    view = settled(request, service_of(request).start(parsed), wait)
+    response = SafeJSONResponse(RunOut.of(view).model_dump(mode="json"), status_code=queued_status(request, wait, 201))
+    return accepted(request, response)
 
 
 @router.get("/runs", response_model=RunList, summary="List runs, newest first")
@@ -186,75 +224,80 @@ def get_run(run_id: RunId, request: Request, _who: Reviewer) -> RunOut:
     return RunOut.of(service_of(request).view(run_id))
 
 
-@router.post("/runs/{run_id}/decision", response_model=RunOut, summary="Approve, reject or revise a paused run")
+@router.post(
+    "/runs/{run_id}/decision",
+    response_model=RunOut,
+    summary="Approve, reject or revise a paused run",
+    responses=QUEUED,
+)
 def decide(
-    run_id: RunId, body: DecisionIn, request: Request, who: Reviewer, key: IdempotencyKey = None
+    run_id: RunId, body: DecisionIn, request: Request, who: Reviewer, *, key: IdempotencyKey = None, wait: Wait = False
 ) -> SafeJSONResponse:
     """Exactly one decision wins each pause; a later one gets 409 naming who decided and when."""
     service, settings = service_of(request), settings_of(request)
 
     def apply() -> RunOut:
-        if body.action == "revise" and body.overrides:
-            current = Scenario.model_validate(service.view(run_id).state["scenario"])
-            check_scenario(apply_overrides(current, body.overrides), settings.api_max_cells)
-        view = service.decide(run_id, body.action, reviewer=who, comment=body.comment, overrides=body.overrides)
-        return RunOut.of(view)
+        view = service.decide(
+            run_id,
+            body.action,
+            reviewer=who,
+            comment=body.comment,
+            overrides=body.overrides,
+            check=lambda scenario: check_scenario(scenario, settings.api_max_cells),
+        )
+        return RunOut.of(settled(request, view, wait))
 
-    return idempotent(request, who, key, [run_id, body.model_dump(mode="json")], status=200, action=apply)
+    parts = [run_id, body.model_dump(mode="json")]
+    status = queued_status(request, wait, 200)
+    return accepted(request, idempotent(request, who, key, parts, status=status, action=apply))
 
 
-@router.post("/runs/{run_id}/retry", response_model=RunOut, summary="Resume a failed or interrupted run")
-def retry(run_id: RunId, request: Request, _who: Reviewer) -> RunOut:
-    return RunOut.of(service_of(request).retry(run_id))
+@router.post(
+    "/runs/{run_id}/retry", response_model=RunOut, summary="Resume a failed or interrupted run", responses=QUEUED
+)
+def retry(run_id: RunId, request: Request, _who: Reviewer, wait: Wait = False) -> SafeJSONResponse:
+    view = settled(request, service_of(request).retry(run_id), wait)
+    response = SafeJSONResponse(RunOut.of(view).model_dump(mode="json"), status_code=queued_status(request, wait, 200))
+    return accepted(request, response)
 
 
-@router.post("/runs/{run_id}/replay", status_code=201, response_model=RunOut, summary="Replay as a new run")
-def replay(run_id: RunId, request: Request, _who: Reviewer, body: ReplayIn | None = None) -> RunOut:
+@router.post(
+    "/runs/{run_id}/replay", status_code=201, response_model=RunOut, summary="Replay as a new run", responses=QUEUED
+)
+def replay(
+    run_id: RunId, request: Request, _who: Reviewer, body: ReplayIn | None = None, wait: Wait = False
+) -> SafeJSONResponse:
     """Forks a checkpoint of the run into a new run and runs it on; the original run and its history stay.
 
-    Without a body it replays from the run's first checkpoint, i.e. the whole run on its original scenario.
+    Without a body it replays the whole run from the last time the Forecaster ran, i.e. on the scenario
+    (revisions included) that produced its current figures, as `vetoflow replay RUN_ID` does.
     """
-    from vetoflow.replay.fork import fork_run
-
     body = body or ReplayIn()
-    service = service_of(request)
-    service.index.get(run_id)
-    checkpoint_id = body.checkpoint_id
-    first = None
-    for snapshot in service.graph.get_state_history({"configurable": {"thread_id": run_id}}):
-        if snapshot.values.get("scenario"):
-            first = snapshot
-    if first is None:
-        raise VetoflowError(f"run {run_id} has no checkpoint to replay")
-    if not checkpoint_id and not body.from_node:
-        checkpoint_id = str(first.config["configurable"]["checkpoint_id"])
-    scenario = RunState.model_validate(first.values).scenario
-    if body.overrides:
-        scenario = apply_overrides(scenario, body.overrides)
-    check_scenario(scenario, settings_of(request).api_max_cells)
-    view = fork_run(
-        service, run_id, checkpoint_id=checkpoint_id, from_node=body.from_node, overrides=body.overrides or None
+    max_cells = settings_of(request).api_max_cells
+    replayed = service_of(request).replay(
+        run_id,
+        checkpoint_id=body.checkpoint_id,
+        from_node=body.from_node,
+        overrides=body.overrides or None,
+        check=lambda scenario: check_scenario(scenario, max_cells),
     )
-    return RunOut.of(view)
+    view = settled(request, replayed.new, wait)
+    response = SafeJSONResponse(RunOut.of(view).model_dump(mode="json"), status_code=queued_status(request, wait, 201))
+    return accepted(request, response)
 
 
 @router.get("/runs/{run_id}/history", response_model=History, summary="The run's checkpoints, oldest first")
 def history(run_id: RunId, request: Request, _who: Reviewer) -> History:
     service = service_of(request)
-    service.index.get(run_id)
-    steps = []
-    for snapshot in service.graph.get_state_history({"configurable": {"thread_id": run_id}}):
-        metadata = snapshot.metadata or {}
-        configurable = snapshot.config.get("configurable", {})
-        steps.append(
-            Step(
-                checkpoint_id=str(configurable.get("checkpoint_id", "")),
-                step=metadata.get("step"),
-                source=metadata.get("source"),
-                created_at=snapshot.created_at,
-                wrote=[task.name for task in snapshot.tasks if task.result is not None],
-                next=list(snapshot.next),
-            )
+    steps = [
+        Step(
+            checkpoint_id=record.checkpoint_id,
+            step=record.step,
+            source=record.source,
+            created_at=record.created_at.isoformat(),
+            wrote=record.wrote,
+            next=record.next,
         )
-    steps.reverse()
-    return History(run_id=run_id, steps=steps, decisions=service.index.decisions(run_id))
+        for record in service.history(run_id)
+    ]
+    return History(run_id=run_id, steps=steps, decisions=service.decisions(run_id))

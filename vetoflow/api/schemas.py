@@ -8,8 +8,9 @@ from typing import Any, Literal
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from vetoflow.graph.names import NodeName
 from vetoflow.runs.index import DecisionRow, RunRow
-from vetoflow.runs.service import RunView
+from vetoflow.runs.views import RunView
 from vetoflow.scenario import Scenario
 from vetoflow.state import ReviewAction
 
@@ -52,7 +53,7 @@ class DecisionIn(_In):
 class ReplayIn(_In):
     """Where to fork the replay from (default: the run's very first checkpoint) and what to change."""
 
-    from_node: Literal["forecaster", "accountant", "approval", "synthesizer"] | None = Field(
+    from_node: NodeName | None = Field(
         default=None, description="Replay from the last time this node was about to run."
     )
     checkpoint_id: str | None = Field(default=None, max_length=64, description="Replay from this checkpoint.")
@@ -70,6 +71,7 @@ class ReplayIn(_In):
 class Links(BaseModel):
     self: str
     history: str
+    events: str
     decide: str | None = None
 
 
@@ -82,7 +84,9 @@ class RunOut(RunView):
     def of(cls, view: RunView) -> RunOut:
         run_id = view.run.run_id
         decide = f"/runs/{run_id}/decision" if view.pending is not None else None
-        links = Links(self=f"/runs/{run_id}", history=f"/runs/{run_id}/history", decide=decide)
+        links = Links(
+            self=f"/runs/{run_id}", history=f"/runs/{run_id}/history", events=f"/runs/{run_id}/events", decide=decide
+        )
         return cls(**dict(view), links=links)
 
 

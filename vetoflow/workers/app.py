@@ -16,9 +16,9 @@ from procrastinate.exceptions import JobAborted
 from procrastinate.jobs import Job
 
 from vetoflow.config import Settings
+from vetoflow.db.queue import libpq_url
 from vetoflow.errors import VetoflowError
 from vetoflow.workers import tasks
-from vetoflow.workers.schema import libpq_url
 
 RUNS_QUEUE = "runs"
 MAINTENANCE_QUEUE = "maintenance"

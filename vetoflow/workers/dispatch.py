@@ -1,33 +1,26 @@
-"""Hands runs to the workers: record the run, then defer one job for it (the run id is its lock)."""
+"""Hands runs to the workers: one `execute_run` job per request, with the run id as its lock."""
 
 from __future__ import annotations
 
 import logging
-import uuid
 
 from procrastinate import App
 from procrastinate.exceptions import AlreadyEnqueued
 
 from vetoflow.config import Settings
-from vetoflow.runs.service import RunService
-from vetoflow.scenario import Scenario
-from vetoflow.workers.app import EXECUTE_RUN, RunKind, make_app
-from vetoflow.workers.schema import ensure_queue_schema
+from vetoflow.workers.app import EXECUTE_RUN, make_app
 
 log = logging.getLogger(__name__)
 
 
 class JobQueue:
-    """Defers run jobs from a synchronous process (CLI, console, API replica). Open once per process."""
+    """Defers run jobs from a synchronous process (CLI, console, API replica); RunService's dispatcher."""
 
     def __init__(self, settings: Settings) -> None:
-        settings.check_queue()
-        assert settings.database_url is not None
-        ensure_queue_schema(settings.database_url)
         self.app: App = make_app(settings)
         self.app.open()
 
-    def submit(self, run_id: str, kind: RunKind) -> int | None:
+    def submit(self, run_id: str, kind: str) -> int | None:
         """Defer `execute_run`; None when a job for this run already waits (it will do the same work).
 
         `lock=run_id`: jobs of one run execute one at a time, in order, on whichever worker is free.
@@ -42,11 +35,3 @@ class JobQueue:
 
     def close(self) -> None:
         self.app.close()
-
-
-def enqueue_start(service: RunService, queue: JobQueue, scenario: Scenario, run_id: str | None = None) -> str:
-    """Record a new run as `queued` (with its scenario, which is all a worker needs), then defer it."""
-    run_id = run_id or uuid.uuid4().hex[:12]
-    service.index.create(run_id, scenario.name, scenario.investment, scenario.model_dump(mode="json"), status="queued")
-    queue.submit(run_id, "start")
-    return run_id

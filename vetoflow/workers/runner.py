@@ -18,7 +18,6 @@ from vetoflow.config import Settings
 from vetoflow.graph.context import Context
 from vetoflow.runs.store import open_service
 from vetoflow.workers.app import make_app
-from vetoflow.workers.schema import ensure_queue_schema
 from vetoflow.workers.tasks import WorkerRuntime
 
 
@@ -26,9 +25,7 @@ def run_worker(
     settings: Settings, context: Context, *, concurrency: int, queues: Sequence[str], name: str | None
 ) -> None:
     settings.check_queue()
-    assert settings.database_url is not None
-    ensure_queue_schema(settings.database_url)
-    with open_service(settings, context) as service:
+    with open_service(settings, context, dispatch=False) as service:  # it executes; it never defers
         app = make_app(settings, pool_size=concurrency + 4)  # + listener, heartbeat, fetch, sweeps
         runtime = WorkerRuntime(settings=settings, service=service)
         asyncio.run(_work(app, runtime, concurrency=concurrency, queues=queues, name=name))

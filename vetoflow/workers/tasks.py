@@ -44,7 +44,7 @@ def execute_run(context: JobContext, run_id: str, kind: str) -> None:
         view = runtime.service.resume_pending(run_id, on_step=on_step)
     except Drained as drained:
         log.info("run %s handed back to the queue after %s (worker stopping)", run_id, drained)
-        runtime.service.index.update(run_id, status="queued")
+        runtime.service.requeued(run_id, f"worker stopping after {drained}")
         raise JobAborted(f"worker stopping; run {run_id} requeued") from None
     except VetoflowError as exc:  # unknown run, nothing stored: retrying cannot help
         log.warning("job %s: run %s: %s", context.job.id, run_id, exc)
@@ -66,11 +66,11 @@ async def recover_stalled(context: JobContext, timestamp: int) -> None:
                 await manager.finish_job(job=job, status=Status.FAILED, delete_job=False)
                 if isinstance(run_id, str):
                     error = f"WorkerLost: the worker running this run died {job.attempts + 1} times"
-                    await asyncio.to_thread(runtime.service.index.update, run_id, status="failed", error=error)
+                    await asyncio.to_thread(runtime.service.abandon, run_id, error)
                 continue
             await manager.retry_job(job)
             if isinstance(run_id, str):
-                await asyncio.to_thread(runtime.service.index.update, run_id, status="queued")
+                await asyncio.to_thread(runtime.service.requeued, run_id, "its worker stopped sending heartbeats")
             log.warning("requeued job %s (%s) left by a dead worker", job.id, job.task_name)
         except Exception as exc:  # another state change won the race; the next sweep looks again
             log.warning("could not requeue stalled job %s: %s", job.id, exc)

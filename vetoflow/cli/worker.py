@@ -9,7 +9,6 @@ import sys
 import click
 
 from vetoflow.config import Settings
-from vetoflow.errors import VetoflowError
 
 
 @click.command()
@@ -23,13 +22,6 @@ from vetoflow.errors import VetoflowError
 )
 @click.option("--name", default=None, help="Shown in the logs (default: vetoflow-worker).")
 @click.option("--healthcheck", is_flag=True, help="Exit 0 if PostgreSQL answers and a worker is alive, else 1.")
-@click.option(
-    "--context-factory",
-    envvar="VETOFLOW_CONTEXT_FACTORY",
-    default=None,
-    hidden=True,
-    help="package.module:function building the graph clients (tests and custom deployments).",
-)
 @click.option("--log-level", default="info", show_default=True, type=click.Choice(["debug", "info", "warning"]))
 @click.pass_obj
 def worker(
@@ -38,7 +30,6 @@ def worker(
     queues: tuple[str, ...],
     name: str | None,
     healthcheck: bool,
-    context_factory: str | None,
     log_level: str,
 ) -> None:
     """Execute queued runs from PostgreSQL until stopped (SIGTERM drains: current node, then stop)."""
@@ -46,27 +37,20 @@ def worker(
     if healthcheck:
         _healthcheck(settings)
         return
-    from vetoflow.commands.serve import load_context_factory
     from vetoflow.runtime import make_context
     from vetoflow.workers.runner import run_worker
 
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if log_level != "debug":  # procrastinate logs every periodic sweep at INFO
         logging.getLogger("procrastinate").setLevel(logging.WARNING)
-    context = load_context_factory(context_factory)(settings) if context_factory else make_context(settings)
-    run_worker(settings, context, concurrency=concurrency, queues=queues, name=name)
+    run_worker(settings, make_context(settings), concurrency=concurrency, queues=queues, name=name)
 
 
 def _healthcheck(settings: Settings) -> None:
-    import psycopg
-
-    from vetoflow.workers.health import queue_health
+    from vetoflow.db.queue import queue_health
 
     assert settings.database_url is not None
-    try:
-        health = queue_health(settings.database_url, settings.worker_stalled_after)
-    except psycopg.OperationalError as exc:
-        raise VetoflowError(f"worker healthcheck: cannot reach PostgreSQL: {exc}") from None
+    health = queue_health(settings.database_url, settings.worker_stalled_after)
     report = health.model_dump() | {"queue_depth": health.queue_depth}
     click.echo(json.dumps(report, sort_keys=True))
     if not health.schema_applied or health.workers_alive < 1:
