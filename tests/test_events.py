@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 
 import httpx
+import pytest
 
 from tests.api_support import ApiEnv, api, client, scenario
 from tests.test_queue_api import sse
 
 __all__ = ["api"]  # the fixture
+pytestmark = pytest.mark.slow  # real worker and server processes, or a live HTTP server
 
 PAUSED = [
     ("running", None),

@@ -8,6 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 
 import httpx
+import pytest
 from pydantic import SecretStr
 
 from tests.api_support import ANA, TOKENS, client, live_server, scenario, wait_for
@@ -16,6 +17,7 @@ from vetoflow.api import create_app
 from vetoflow.runs.store import open_service
 
 __all__ = ["queue_env"]  # the fixture
+pytestmark = pytest.mark.slow  # real worker and server processes, or a live HTTP server
 
 
 @contextmanager

@@ -5,11 +5,13 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 
 import psycopg
+import pytest
 
 from tests.api_support import ServeProcess, client, scenario
 from tests.worker_support import QueueEnv, queue_env
 
 __all__ = ["queue_env"]  # the fixture
+pytestmark = pytest.mark.slow  # real worker and server processes, or a live HTTP server
 
 RUNS = 200
 

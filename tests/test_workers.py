@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
+import pytest
 from sqlalchemy import inspect
 
 from tests.api_support import wait_for
@@ -20,6 +21,7 @@ from vetoflow.runs.store import open_service
 from vetoflow.scenario import Scenario
 
 __all__ = ["queue_env"]  # the fixture
+pytestmark = pytest.mark.slow  # real worker and server processes, or a live HTTP server
 
 
 def vetoflow(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
@@ -107,7 +109,7 @@ def test_jobs_of_one_run_execute_one_at_a_time(queue_env: QueueEnv, profitable: 
 def test_a_worker_killed_mid_run_loses_nothing_its_run_finishes_on_another(
     queue_env: QueueEnv, profitable: Scenario
 ) -> None:
-    doomed = queue_env.worker("doomed", slow=4)
+    doomed = queue_env.worker("doomed", slow=30)  # still in the Forecaster when killed
     queue_env.wait_workers(1)
     run_id = queue_env.start(profitable)
     wait_for(lambda: forecaster_log(queue_env.settings.home), timeout=30, what="the forecaster to start")
@@ -154,3 +156,15 @@ def test_a_registered_periodic_job_runs_once_per_period_across_workers(queue_env
     wait_for(lambda: len(ticks(queue_env.settings.home)) >= 6, timeout=30, what="six periodic ticks")
     seconds = [second for _, second in ticks(queue_env.settings.home)]
     assert len(seconds) == len(set(seconds))  # never twice for one period, though both workers schedule it
+
+
+def test_the_cli_queues_a_run_with_exit_code_7_and_a_worker_finishes_it(queue_env: QueueEnv) -> None:
+    started = vetoflow(queue_env.env, "run", str(ROOT / "vetoflow/examples/profitable.yaml"), "--json")
+    assert started.returncode == 7, started.stderr  # queued: a worker will execute it
+    run_id = json.loads(started.stdout)["run"]["run_id"]
+    assert json.loads(vetoflow(queue_env.env, "runs", "--status", "queued", "--json").stdout)[0]["run_id"] == run_id
+    queue_env.worker("a")
+    queue_env.wait_status([run_id], {"completed"})
+    shown = vetoflow(queue_env.env, "show", run_id, "--json")
+    assert shown.returncode == 0
+    assert json.loads(shown.stdout)["state"]["summary"]["text"]

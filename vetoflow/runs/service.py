@@ -239,11 +239,16 @@ class RunService:
         if snapshot.values:
             return self._view(row, snapshot)
         scenario = self.index.scenario_of(row.run_id)
+        if scenario is None:
+            raise VetoflowError(f"run {row.run_id} has no checkpoint and no stored scenario; start it again")
         return RunView(run=row, state=RunState.model_validate({"run_id": row.run_id, "scenario": scenario}))
 
     # -- queries ------------------------------------------------------------------------------
     def view(self, run_id: str) -> RunView:
-        return self._view(self.index.get(run_id), self._snapshot(run_id))
+        row = self.index.get(run_id)
+        if row.status == "queued":  # a new run has no checkpoint until a worker takes it
+            return self._queued_view(row)
+        return self._view(row, self._snapshot(run_id))
 
     def row(self, run_id: str) -> RunRow:
         """The index row alone: cheap, never reads a checkpoint."""
