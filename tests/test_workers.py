@@ -158,9 +158,9 @@ def test_a_registered_periodic_job_runs_once_per_period_across_workers(queue_env
     assert len(seconds) == len(set(seconds))  # never twice for one period, though both workers schedule it
 
 
-def test_the_cli_queues_a_run_with_exit_code_7_and_a_worker_finishes_it(queue_env: QueueEnv) -> None:
+def test_the_cli_queues_a_run_with_exit_code_8_and_a_worker_finishes_it(queue_env: QueueEnv) -> None:
     started = vetoflow(queue_env.env, "run", str(ROOT / "vetoflow/examples/profitable.yaml"), "--json")
-    assert started.returncode == 7, started.stderr  # queued: a worker will execute it
+    assert started.returncode == 8, started.stderr  # queued: a worker will execute it
     run_id = json.loads(started.stdout)["run"]["run_id"]
     assert json.loads(vetoflow(queue_env.env, "runs", "--status", "queued", "--json").stdout)[0]["run_id"] == run_id
     queue_env.worker("a")

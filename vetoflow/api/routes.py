@@ -31,6 +31,7 @@ from vetoflow.api.schemas import (
 from vetoflow.config import Settings
 from vetoflow.db.errors import DATABASE_ERRORS
 from vetoflow.errors import VetoflowError
+from vetoflow.identity.roles import Action, require
 from vetoflow.runs.idempotency import StoredResponse, fingerprint
 from vetoflow.runs.service import RunService
 from vetoflow.runs.views import RunView
@@ -44,6 +45,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     for code, why in {
         400: "the body could not be parsed (not JSON, not UTF-8, or a broken multipart form)",
         401: "missing or invalid bearer token",
+        403: "your role does not allow this action (the message names the role needed)",
         404: "no such run",
         409: "the pause was already decided (the message says by whom and when)",
         413: "request body too large",
@@ -84,6 +86,11 @@ QUEUED: dict[int | str, dict[str, Any]] = {
     202: {"model": RunOut, "description": "queue mode: recorded and queued for a worker; `Location` is the run"}
 }
 router = APIRouter(responses=ERRORS, dependencies=[Depends(no_unknown_query)])
+
+
+def allow(request: Request, action: Action) -> None:
+    """The permission check for this request's user (set by the `Reviewer` dependency); 403 if refused."""
+    require(request.state.user, action)
 
 
 def service_of(request: Request) -> RunService:
@@ -164,6 +171,7 @@ def create_run(
     """Runs the graph until it completes, fails or pauses for a human (status `paused`); in queue mode,
     records the run as `queued` and answers 202 with its `Location` (unless `?wait=true`)."""
     settings = settings_of(request)
+    allow(request, "start")
 
     def start() -> RunOut:
         scenario = body.scenario or scenario_from_path(settings, body.scenario_path or "")
@@ -186,6 +194,7 @@ def upload_run(
 ) -> SafeJSONResponse:
     """Upload names must be plain file names; the scenario may only reference files uploaded with it."""
     settings = settings_of(request)
+    allow(request, "start")
     uploads = [scenario, *(attachments or [])]
     with tempfile.TemporaryDirectory(prefix="vetoflow-upload-") as folder:
         for index, upload in enumerate(uploads):
@@ -235,6 +244,7 @@ def decide(
 ) -> SafeJSONResponse:
     """Exactly one decision wins each pause; a later one gets 409 naming who decided and when."""
     service, settings = service_of(request), settings_of(request)
+    allow(request, "revise" if body.action == "revise" else "decide")
 
     def apply() -> RunOut:
         view = service.decide(
@@ -256,6 +266,7 @@ def decide(
     "/runs/{run_id}/retry", response_model=RunOut, summary="Resume a failed or interrupted run", responses=QUEUED
 )
 def retry(run_id: RunId, request: Request, _who: Reviewer, wait: Wait = False) -> SafeJSONResponse:
+    allow(request, "start")
     view = settled(request, service_of(request).retry(run_id), wait)
     response = SafeJSONResponse(RunOut.of(view).model_dump(mode="json"), status_code=queued_status(request, wait, 200))
     return accepted(request, response)
@@ -272,6 +283,7 @@ def replay(
     Without a body it replays the whole run from the last time the Forecaster ran, i.e. on the scenario
     (revisions included) that produced its current figures, as `vetoflow replay RUN_ID` does.
     """
+    allow(request, "start")
     body = body or ReplayIn()
     max_cells = settings_of(request).api_max_cells
     replayed = service_of(request).replay(

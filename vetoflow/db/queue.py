@@ -1,6 +1,6 @@
 """The job queue's side of the database: procrastinate's schema (created by migrations) and its figures.
 
-The Alembic revision `0002_queue_events` calls `create_queue_schema` on PostgreSQL (SQLite has no
+The Alembic revision `0003_queue_events` calls `create_queue_schema` on PostgreSQL (SQLite has no
 workers), under the schema lock every opener takes, so concurrent starters never race. A later
 procrastinate release that changes its schema needs a new revision applying its migration files.
 `queue_health` gives operators jobs by status, the oldest waiting job and the live workers.

@@ -1,7 +1,7 @@
 """Run events (the progress stream), and on PostgreSQL procrastinate's job-queue schema (queue mode).
 
-Revision ID: 0002_queue_events
-Revises: 0001_release1
+Revision ID: 0003_queue_events
+Revises: 0002_governance
 """
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0002_queue_events"
-down_revision = "0001_release1"
+revision = "0003_queue_events"
+down_revision = "0002_governance"
 branch_labels = None
 depends_on = None
 
