@@ -12,11 +12,11 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import click
-import yaml
 
 from vetoflow import render
 from vetoflow.config import Settings
 from vetoflow.errors import VetoflowError
+from vetoflow.inputs import parse_assignments
 from vetoflow.render import err, out
 from vetoflow.runs.service import RunService, RunView
 from vetoflow.runs.store import open_service
@@ -168,16 +168,6 @@ def approve(ctx: click.Context, run_id: str, reviewer: str, comment: str, json_m
 def reject(ctx: click.Context, run_id: str, reviewer: str, comment: str, json_mode: bool) -> None:
     """Uphold the veto: the run ends as rejected; no LLM is called."""
     _decide(ctx, run_id, "reject", json_mode, reviewer=reviewer, comment=comment)
-
-
-def parse_assignments(assignments: tuple[str, ...]) -> dict[str, Any]:
-    overrides: dict[str, Any] = {}
-    for item in assignments:
-        key, sep, value = item.partition("=")
-        if not sep or not key.strip():
-            raise click.BadParameter(f"{item!r} is not KEY=VALUE", param_hint="--set")
-        overrides[key.strip()] = yaml.safe_load(value)
-    return overrides
 
 
 @cli.command()

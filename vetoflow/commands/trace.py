@@ -126,7 +126,8 @@ def replay_command(
         raise click.UsageError("give either RUN_ID or a batch selector (--all, --status, --since, --ids), not both")
     if checkpoint_id and from_node:
         raise click.UsageError("--checkpoint and --from are alternatives; give one")
-    from vetoflow.cli import STATUS_EXIT, parse_assignments, progress
+    from vetoflow.cli import STATUS_EXIT, progress
+    from vetoflow.inputs import parse_assignments
 
     overrides = parse_assignments(assignments)
     context = make_context(ctx.obj, llm_model=llm_model)
