@@ -14,6 +14,12 @@ class VetoflowError(Exception):
     exit_code = 1
 
 
+class UsageError(VetoflowError):
+    """The command line itself is malformed (exit code 2, like click's own usage errors)."""
+
+    exit_code = 2
+
+
 class RunNotFoundError(VetoflowError):
     exit_code = 5
 

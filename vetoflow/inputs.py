@@ -15,7 +15,7 @@ from typing import Any
 
 import yaml
 
-from vetoflow.errors import VetoflowError
+from vetoflow.errors import UsageError, VetoflowError
 
 INTEGER = re.compile(r"[-+]?[0-9]+")
 DECIMAL = re.compile(r"[-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?")
@@ -99,7 +99,7 @@ def parse_assignments(assignments: tuple[str, ...] | list[str]) -> dict[str, Any
         key, sep, value = item.partition("=")
         key = key.strip()
         if not sep or not key:
-            raise VetoflowError(f"--set: {item!r} is not KEY=VALUE (e.g. investment=800000)")
+            raise UsageError(f"--set: {item!r} is not KEY=VALUE (e.g. investment=800000)")
         if key in overrides:
             raise VetoflowError(f"--set {key}: given twice; give each field once")
         overrides[key] = parse_number(key, value)
