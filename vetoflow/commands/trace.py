@@ -12,8 +12,10 @@ from pathlib import Path
 import click
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
+from rich.text import Text
 
 from vetoflow.graph import Context, build_graph
+from vetoflow.plaintext import clean
 from vetoflow.render import err, out
 from vetoflow.replay import batch
 from vetoflow.replay.compare import compare
@@ -210,7 +212,7 @@ def _batch(
                 save_report(report, out_file)
                 bar.advance(task)
                 if row.status == "failed":
-                    bar.console.print(f"[red]failed[/] {row.source_run_id}: {row.error}", highlight=False)
+                    bar.console.print(Text.assemble(("failed ", "red"), clean(f"{row.source_run_id}: {row.error}")))
 
             summary = batch.run_batch(service, run_ids, report, context=context, concurrency=concurrency, on_row=on_row)
     save_report(report, out_file)
