@@ -55,23 +55,15 @@ def test_vetoed_pauses_with_a_json_payload(vetoed: Scenario) -> None:
     assert visited(graph, vetoed, Context(synthesizer=llm)) == ["forecaster", "accountant", "__interrupt__"]
 
 
-def test_router_is_the_veto() -> None:
-    state = RunState.model_validate(
-        {
-            "run_id": "x",
-            "scenario": {
-                "name": "n",
-                "investment": 1,
-                "horizon": 1,
-                "discount_rate": 0,
-                "segments": [{"name": "a", "base_revenue": 1, "margin": 0.1}],
-            },
-            "decision": {"veto": True, "policy": "roi", "threshold": 0, "measured": -1, "reasons": ["r"]},
-        }
-    )
-    assert route_after_accountant(state) == "approval"
+def test_router_is_the_veto(profitable: Scenario) -> None:
+    graph = compile_graph()
+    config = start(graph, profitable.model_copy(update={"veto_threshold": 10.0}), Context())
+    state = RunState.model_validate(graph.get_state(config).values)
     assert state.decision is not None
+    assert state.decision.veto
+    assert route_after_accountant(state) == "approval"
     state.decision.veto = False
+    state.decision.measured = state.decision.threshold
     assert route_after_accountant(state) == "synthesizer"
 
 

@@ -24,7 +24,9 @@ MAX_HORIZON = 120
 MAX_PATHS = 100_000
 MAX_HISTORY_POINTS = 1_000
 
+MAX_MONEY_INPUT = 1e12
 Money = Annotated[float, Field(allow_inf_nan=False)]
+HistoryValue = Annotated[float, Field(ge=0, le=MAX_MONEY_INPUT, allow_inf_nan=False)]
 VetoPolicy = Literal["roi", "downside_roi"]
 
 
@@ -40,8 +42,8 @@ class Segment(_Strict):
     growth_mean: float = Field(default=0.0, ge=-1, le=5, description="Mean growth per period (0.05 = 5%).")
     volatility: float = Field(default=0.1, ge=0, le=2, description="Std. dev. of growth per period.")
     margin: float = Field(ge=-1, le=1, description="Share of revenue kept as profit (0.3 = 30%).")
-    history: list[Money] | None = Field(
-        default=None, description="Past revenue per period, oldest first (loaded from history_csv)."
+    history: list[HistoryValue] | None = Field(
+        default=None, description="Past revenue per period, oldest first, each 0-1e12 (loaded from history_csv)."
     )
 
     @field_validator("history")
@@ -51,8 +53,6 @@ class Segment(_Strict):
             return None
         if not 4 <= len(value) <= MAX_HISTORY_POINTS:
             raise ValueError(f"needs between 4 and {MAX_HISTORY_POINTS} periods, got {len(value)}")
-        if any(v < 0 for v in value):
-            raise ValueError("revenue in history must be >= 0")
         return value
 
 

@@ -70,7 +70,9 @@ def run_forecast(scenario: Scenario) -> Forecast:
     methods = {s.name: "monte_carlo" for s in scenario.segments}
     for index, segment in enumerate(scenario.segments):
         if segment.history:
-            revenue[index] = simulate_history(segment.history, scenario.horizon, scenario.paths, scenario.seed + index)
+            revenue[index] = simulate_history(
+                segment.history, scenario.horizon, scenario.paths, (scenario.seed + index) % 2**32
+            )
             methods[segment.name] = "exponential_smoothing"
     fitted = all(m == "exponential_smoothing" for m in methods.values())
     return forecast_from_paths(scenario, revenue, methods, "exponential_smoothing" if fitted else "monte_carlo")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from vetoflow.finance import decide, financials
+from vetoflow.risk import guard
 from vetoflow.state import RunState
 
 
@@ -12,5 +13,9 @@ def accountant(state: RunState) -> dict[str, Any]:
     assert state.forecast is not None, "the Forecaster runs before the Accountant"
     scenario = state.scenario
     numbers = financials(state.forecast, scenario.investment, scenario.discount_rate)
-    decision = decide(numbers, scenario.veto_threshold, scenario.veto_policy, scenario.horizon, scenario.currency)
+    found = guard.problems(state.forecast, numbers, scenario.horizon)
+    if found:  # fail closed: a figure that is not finite or not credible never passes the veto
+        decision = guard.unmeasurable(found, scenario.veto_policy, scenario.veto_threshold)
+    else:
+        decision = decide(numbers, scenario.veto_threshold, scenario.veto_policy, scenario.horizon, scenario.currency)
     return {"financials": numbers.model_dump(mode="json"), "decision": decision.model_dump(mode="json")}

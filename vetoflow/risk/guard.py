@@ -1,0 +1,64 @@
+"""Fail-closed veto: a figure that is not finite or lies outside its credible range sends the run to a human.
+
+A comparison such as `nan < threshold` is false, so without this guard an overflowed forecast would pass
+the veto. Every measured figure is checked here, before any policy looks at it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Iterator
+
+from vetoflow.state import Decision, Financials, Forecast
+
+MAX_MONEY = 1e15
+"""Largest credible money figure (revenue, profit, NPV) in currency units, either sign."""
+MAX_RATIO = 1e6
+"""Largest credible ratio (ROI, IRR), either sign: 100,000,000%."""
+
+
+def _bad(value: float, bound: float) -> bool:
+    return not math.isfinite(value) or abs(value) > bound
+
+
+def _first_bad(values: Iterable[float], bound: float) -> float | None:
+    return next((v for v in values if _bad(v, bound)), None)
+
+
+def _forecast_problems(forecast: Forecast) -> Iterator[str]:
+    bands = {"total revenue": forecast.revenue, "total profit": forecast.profit}
+    bands |= {f"revenue of segment {name}": band for name, band in forecast.segments.items()}
+    for label, band in bands.items():
+        bad = _first_bad([*band.p10, *band.p50, *band.p90], MAX_MONEY)
+        if bad is not None:
+            yield f"the forecast of {label} holds {bad:.3g}, outside the credible range of ±{MAX_MONEY:.0e}"
+
+
+def _financial_problems(numbers: Financials, horizon: int) -> Iterator[str]:
+    money = {"investment": numbers.investment, "P50 profit": numbers.profit_p50, "P10 profit": numbers.profit_p10}
+    money["NPV"] = numbers.npv
+    for label, value in money.items():
+        if _bad(value, MAX_MONEY):
+            yield f"{label} is {value:.3g}, outside the credible range of ±{MAX_MONEY:.0e}"
+    for label, value in {"ROI (P50)": numbers.roi, "downside ROI (P10)": numbers.downside_roi}.items():
+        if _bad(value, MAX_RATIO):
+            yield f"{label} is {value:.3g}, outside the credible range of ±{MAX_RATIO:.0e}"
+    payback = numbers.payback_period
+    if payback is not None and (not math.isfinite(payback) or not 0 <= payback <= horizon):
+        yield f"the payback period is {payback:.3g}, outside 0-{horizon} periods"
+
+
+def problems(forecast: Forecast | None, numbers: Financials | None, horizon: int) -> list[str]:
+    """Every reason the figures cannot be trusted; empty when all of them are finite and in range."""
+    if forecast is None or numbers is None:
+        return ["the forecast or the financial figures are missing"]
+    return [*_forecast_problems(forecast), *_financial_problems(numbers, horizon)]
+
+
+def unmeasurable(found: list[str], policy: str, threshold: float) -> Decision:
+    """The veto when figures could not be computed: a human decides, told exactly what went wrong."""
+    reasons = [
+        "The figures could not be computed: the veto cannot be decided on them, so a human must review.",
+        *(f"{p[0].upper()}{p[1:]}." for p in found),
+    ]
+    return Decision(veto=True, policy=policy, threshold=threshold, measured=math.nan, reasons=reasons)
