@@ -110,6 +110,13 @@ class Settings(BaseSettings):
     forecast_endpoint: str | None = Field(default=None, description="SageMaker endpoint name for the Forecaster.")
     forecast_timeout: float = Field(default=30.0, gt=0, le=600, description="Seconds per endpoint call.")
 
+    lease_seconds: float = Field(
+        default=30.0,
+        ge=2,
+        le=3600,
+        description="A run's execution lease; renewed every third of it. A run whose lease lapsed lists as stalled.",
+    )
+
     # -- composition ----------------------------------------------------------------------------
     context_factory: str | None = Field(
         default=None,

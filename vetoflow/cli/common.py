@@ -22,9 +22,10 @@ Exit codes:
   3  run paused, waiting for a human decision
   4  run failed (resume it with: vetoflow retry RUN_ID)
   5  no such run
-  6  the pause was already decided by someone else"""
+  6  the pause was already decided by someone else
+  7  the run is being executed by another process right now (its lease is live)"""
 
-STATUS_EXIT = {"completed": 0, "rejected": 0, "paused": 3, "failed": 4, "running": 4}
+STATUS_EXIT = {"completed": 0, "rejected": 0, "paused": 3, "failed": 4, "running": 4, "stalled": 4}
 F = TypeVar("F", bound=Callable[..., Any])
 
 json_option = click.option("--json", "json_mode", is_flag=True, help="Print machine-readable JSON.")

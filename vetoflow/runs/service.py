@@ -28,6 +28,7 @@ from vetoflow.runs.fork import copy_into_new_thread, find_checkpoint
 from vetoflow.runs.history import CheckpointRecord, derive_status, records, thread_config
 from vetoflow.runs.idempotency import IdempotencyStore
 from vetoflow.runs.index import DecisionRow, RunIndex, RunRow, already_decided, utcnow
+from vetoflow.runs.lease import Leases, new_owner
 from vetoflow.runs.lineage import Lineage, ReplayRow, new_row
 from vetoflow.runs.views import Replayed, RunView, TraceInputs
 from vetoflow.scenario import Scenario, apply_overrides
@@ -41,17 +42,18 @@ Graph = CompiledStateGraph[RunState, Context, RunState, RunState]
 
 
 class RunService:
-    def __init__(self, graph: Graph, database: Database, context: Context) -> None:
+    def __init__(self, graph: Graph, database: Database, context: Context, *, lease_seconds: float = 30.0) -> None:
         self.graph = graph
         self.database = database
         self.context = context
         self.index = RunIndex(database.engine)
         self.lineage = Lineage(database.engine)
         self.idempotency = IdempotencyStore(database.engine)
+        self.leases = Leases(database.engine, lease_seconds)
 
     def with_context(self, context: Context) -> RunService:
         """The same runs, graph and database, with other clients (e.g. a batch replay's LLM model)."""
-        return RunService(self.graph, self.database, context)
+        return RunService(self.graph, self.database, context, lease_seconds=self.leases.ttl)
 
     def with_synthesizer(self, synthesizer: SummaryClient) -> RunService:
         return self.with_context(replace_dataclass(self.context, synthesizer=synthesizer))
@@ -60,8 +62,9 @@ class RunService:
     def start(self, scenario: Scenario, *, run_id: str | None = None, on_step: StepCallback | None = None) -> RunView:
         run_id = run_id or uuid.uuid4().hex[:12]
         state = RunState(run_id=run_id, scenario=scenario).model_dump(mode="json")
-        self.index.create(run_id, scenario.name, scenario.investment, state["scenario"])
-        return self._advance(run_id, state, on_step, fresh=True)
+        owner = new_owner()
+        self.index.create(run_id, scenario.name, scenario.investment, state["scenario"], (owner, self.leases.expiry()))
+        return self._advance(run_id, lambda: state, on_step, owner=owner)
 
     def decide(
         self,
@@ -100,26 +103,32 @@ class RunService:
         if check is not None and review.overrides:
             check(apply_overrides(scenario, review.overrides))
         self.index.claim_decision(run_id, snapshot.interrupts[0].id, payload)
-        return self._advance(run_id, Command(resume=payload), on_step)
+        return self._advance(run_id, lambda: Command(resume=payload), on_step)
 
     def retry(self, run_id: str, on_step: StepCallback | None = None) -> RunView:
-        """Resume from the last checkpoint: after a failed node, or after a crash mid-graph or mid-decision."""
+        """Resume from the last checkpoint: after a failed node, or after a crash mid-graph or mid-decision.
+
+        Refused (RunBusyError) while another executor's lease is live; a stalled run is taken over. What to
+        resume with is read only once the lease is held, so concurrent retries run the graph once.
+        """
+        self.index.get(run_id)  # RunNotFoundError for an unknown id, before anything is taken
+        return self._advance(run_id, lambda: self._resume_input(run_id), on_step)
+
+    def _resume_input(self, run_id: str) -> Any:
         if not self.graph.get_state(thread_config(run_id)).values:  # crashed before its first checkpoint
-            self.index.get(run_id)  # RunNotFoundError for an unknown id
             scenario = self.index.scenario_of(run_id)
             if scenario is None:
                 raise VetoflowError(f"run {run_id} has no checkpoint and no stored scenario; start it again")
-            state = RunState.model_validate({"run_id": run_id, "scenario": scenario}).model_dump(mode="json")
-            return self._advance(run_id, state, on_step)
+            return RunState.model_validate({"run_id": run_id, "scenario": scenario}).model_dump(mode="json")
         snapshot = self._snapshot(run_id)
         if snapshot.interrupts:
             claimed = self.index.decision_for(run_id, snapshot.interrupts[0].id)
             if claimed is None:
                 raise VetoflowError(f"run {run_id} is paused for a decision; approve, reject or revise it")
-            return self._advance(run_id, Command(resume=claimed.payload), on_step)  # crashed mid-decision
+            return Command(resume=claimed.payload)  # crashed mid-decision: re-apply the recorded one
         if not snapshot.next:
             raise VetoflowError(f"run {run_id} has already finished ({derive_status(snapshot)}); nothing to retry")
-        return self._advance(run_id, None, on_step)
+        return None
 
     def replay(
         self,
@@ -160,7 +169,7 @@ class RunService:
         lineage = new_row(run_id, new_id, source_cp, node, overrides=overrides or {}, llm_model=llm_model)
         self.lineage.record_with_run(lineage, name, scenario.investment)
         old = RunView(run=source_row, state=RunState.model_validate(latest.values), next_nodes=list(latest.next))
-        return Replayed(old=old, new=self._advance(new_id, None, on_step, fresh=True))
+        return Replayed(old=old, new=self._advance(new_id, lambda: None, on_step))
 
     # -- queries ------------------------------------------------------------------------------
     def view(self, run_id: str) -> RunView:
@@ -221,27 +230,40 @@ class RunService:
             raise VetoflowError(f"run {run_id} has no checkpoint yet; start it again")
         return snapshot
 
-    def _advance(self, run_id: str, graph_input: Any, on_step: StepCallback | None, *, fresh: bool = False) -> RunView:
-        if not fresh:
-            self.index.update(run_id, status="running", error=None)
-        error: str | None = None
-        try:
-            for chunk in self.graph.stream(
-                graph_input, thread_config(run_id), context=self.context, stream_mode="updates", durability="sync"
-            ):
-                for node, update in chunk.items():
-                    if on_step and not node.startswith("__"):
-                        on_step(node, update or {})
-        except Exception as exc:  # the node's error is kept in the index and the checkpoint; retry resumes
-            error = f"{type(exc).__name__}: {exc}"
-            log.error("run %s failed: %s", run_id, error, exc_info=exc)
-        return self._refresh_index(run_id, error)
+    def _advance(
+        self, run_id: str, graph_input: Callable[[], Any], on_step: StepCallback | None, *, owner: str | None = None
+    ) -> RunView:
+        """Drive the graph under the run's lease (taken here unless the caller's `owner` already holds it)."""
+        with self.leases.held(run_id, owner or new_owner(), acquired=owner is not None):
+            try:
+                resume_with = graph_input()
+            except VetoflowError:
+                self.index.update(run_id, lease_owner=None, lease_expires_at=None, status=self.index_status(run_id))
+                raise
+            error: str | None = None
+            try:
+                for chunk in self.graph.stream(
+                    resume_with, thread_config(run_id), context=self.context, stream_mode="updates", durability="sync"
+                ):
+                    for node, update in chunk.items():
+                        if on_step and not node.startswith("__"):
+                            on_step(node, update or {})
+            except Exception as exc:  # the node's error is kept in the index and the checkpoint; retry resumes
+                error = f"{type(exc).__name__}: {exc}"
+                log.error("run %s failed: %s", run_id, error, exc_info=exc)
+            return self._refresh_index(run_id, error)
+
+    def index_status(self, run_id: str) -> RunStatus:
+        """What the checkpoint says the run is, for a lease given back without running anything."""
+        snapshot = self.graph.get_state(thread_config(run_id))
+        return derive_status(snapshot) if snapshot.values else "failed"
 
     def _refresh_index(self, run_id: str, error: str | None) -> RunView:
         snapshot = self.graph.get_state(thread_config(run_id))
         state = RunState.model_validate(snapshot.values)
         status: RunStatus = "failed" if error else derive_status(snapshot)
         fields: dict[str, Any] = {"status": status, "error": error, "revision": state.revision}
+        fields |= {"lease_owner": None, "lease_expires_at": None}  # the lease goes back with the refresh
         fields["investment"] = state.scenario.investment
         if state.financials:
             fields |= {"roi": state.financials.roi, "downside_roi": state.financials.downside_roi}

@@ -18,4 +18,5 @@ def open_service(settings: Settings, context: Context | None = None) -> Iterator
 
     with open_database(settings) as database:
         graph = build_graph().compile(checkpointer=database.checkpointer)
-        yield RunService(graph, database, context if context is not None else make_context(settings))
+        clients = context if context is not None else make_context(settings)
+        yield RunService(graph, database, clients, lease_seconds=settings.lease_seconds)
