@@ -27,7 +27,7 @@ class DecisionConflictError(VetoflowError):
 class RunBusyError(VetoflowError):
     """Another process holds the run's live lease: it is executing the run right now."""
 
-    exit_code = 7
+    exit_code = 8
     http_status = 409
 
 

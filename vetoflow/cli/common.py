@@ -23,7 +23,8 @@ Exit codes:
   4  run failed (resume it with: vetoflow retry RUN_ID)
   5  no such run
   6  the pause was already decided by someone else
-  7  the run is being executed by another process right now (its lease is live)"""
+  7  not allowed: your role does not grant this action
+  8  the run is being executed by another process right now (its lease is live)"""
 
 STATUS_EXIT = {"completed": 0, "rejected": 0, "paused": 3, "failed": 4, "running": 4, "stalled": 4}
 F = TypeVar("F", bound=Callable[..., Any])

@@ -1,7 +1,7 @@
 """Run leases: who executes a run and until when, so a crashed run shows as stalled and is taken over.
 
-Revision ID: 0002_run_leases
-Revises: 0001_release1
+Revision ID: 0003_run_leases
+Revises: 0002_governance
 """
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0002_run_leases"
-down_revision = "0001_release1"
+revision = "0003_run_leases"
+down_revision = "0002_governance"
 branch_labels = None
 depends_on = None
 
