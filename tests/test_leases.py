@@ -119,3 +119,43 @@ def test_a_killed_run_shows_stalled_and_one_retry_completes_it(settings: Setting
         retried = service.with_synthesizer(llm).retry(row.run_id)
     assert retried.status == "completed"
     assert llm.calls == 1
+
+
+def test_doctor_brings_rows_an_outage_left_behind_back_in_line(settings: Settings, vetoed: Scenario) -> None:
+    with open_service(settings, Context()) as service:
+        run_id = service.start(vetoed).run.run_id
+        # What an outage during the index refresh leaves: the checkpoint paused, the row still "running".
+        service.index.update(run_id, status="running", lease_owner=None, lease_expires_at=None)
+        assert service.list(["paused"]) == []  # gone from the inbox
+        [found] = service.reconcile()
+        assert (found.run_id, found.listed_as, found.checkpoint_says, found.repaired) == (
+            run_id,
+            "stalled",
+            "paused",
+            False,
+        )
+        assert service.list(["paused"]) == []  # looking changes nothing
+        [fixed] = service.reconcile(repair=True)
+        assert fixed.repaired
+        assert [row.run_id for row in service.list(["paused"])] == [run_id]
+        assert service.reconcile() == []
+        assert service.decide(run_id, "approve", reviewer="ana").status == "completed"
+
+
+def test_doctor_command_reports_and_repairs(settings: Settings, vetoed: Scenario) -> None:
+    from click.testing import CliRunner
+
+    from tests.conftest import env_for
+    from vetoflow.cli import cli
+
+    with open_service(settings, Context()) as service:
+        run_id = service.start(vetoed).run.run_id
+        service.index.update(run_id, status="failed", error="OperationalError: server closed the connection")
+    env = env_for(settings)
+    found = CliRunner().invoke(cli, ["doctor", "--json"], env=env)
+    assert found.exit_code == 1, found.output
+    assert '"checkpoint_says": "paused"' in found.output
+    repaired = CliRunner().invoke(cli, ["doctor", "--repair"], env=env)
+    assert repaired.exit_code == 0, repaired.output
+    assert "repaired" in repaired.output
+    assert CliRunner().invoke(cli, ["doctor"], env=env).exit_code == 0

@@ -30,7 +30,7 @@ from vetoflow.runs.idempotency import IdempotencyStore
 from vetoflow.runs.index import DecisionRow, RunIndex, RunRow, already_decided, utcnow
 from vetoflow.runs.lease import Leases, new_owner
 from vetoflow.runs.lineage import Lineage, ReplayRow, new_row
-from vetoflow.runs.views import Replayed, RunView, TraceInputs
+from vetoflow.runs.views import Drift, Replayed, RunView, TraceInputs
 from vetoflow.scenario import Scenario, apply_overrides
 from vetoflow.state import Review, RunState, RunStatus
 
@@ -210,6 +210,35 @@ class RunService:
         if ids is not None:
             return list(dict.fromkeys(i for i in ids if i))
         return self.index.select_for_replay(statuses, since)
+
+    def reconcile(self, *, repair: bool = False) -> builtins.list[Drift]:
+        """Compare every unfinished-looking index row with its checkpoint; with `repair`, refresh the row.
+
+        A database outage can leave rows behind their checkpoints (a paused run listed as running, so
+        missing from the inbox). Rows whose executor holds a live lease are left alone; a run stopped
+        mid-graph is reported as stalled (resume it with retry), not rewritten.
+        """
+        drifts = []
+        for row in self.index.list_runs(("running", "stalled", "failed", "paused"), limit=1_000_000):
+            if row.status == "running":
+                continue  # a live lease: someone is executing it right now
+            snapshot = self.graph.get_state(thread_config(row.run_id))
+            if not snapshot.values:
+                continue  # crashed before its first checkpoint: retry starts it from the stored scenario
+            truth = derive_status(snapshot)
+            if truth == "running":
+                if row.status != "failed":
+                    drifts.append(Drift(run_id=row.run_id, listed_as=row.status, checkpoint_says=truth,
+                                        note=f"stopped mid-graph: vetoflow retry {row.run_id}"))  # fmt: skip
+                continue
+            if truth == row.status:
+                continue
+            drift = Drift(run_id=row.run_id, listed_as=row.status, checkpoint_says=truth)
+            if repair:
+                self._refresh_index(row.run_id, None if truth != "failed" else row.error or "failed (see trace)")
+                drift.repaired = True
+            drifts.append(drift)
+        return drifts
 
     # -- internals ----------------------------------------------------------------------------
     def _view(self, row: RunRow, snapshot: StateSnapshot) -> RunView:
