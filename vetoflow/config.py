@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -180,9 +181,12 @@ class Settings(BaseSettings):
         """Where runs live, safe to print: passwords are masked."""
         if not self.database_url:
             return str(self.sqlite_path)
-        from vetoflow.db.engine import redacted
-
-        return redacted(self.database_url)
+        parts = urlsplit(self.database_url)
+        if parts.password is None:
+            return self.database_url
+        host = parts.hostname or ""
+        netloc = f"{parts.username or ''}:***@{host}" + (f":{parts.port}" if parts.port else "")
+        return urlunsplit(parts._replace(netloc=netloc))
 
 
 def load_settings(**overrides: object) -> Settings:

@@ -212,33 +212,10 @@ class RunService:
         return self.index.select_for_replay(statuses, since)
 
     def reconcile(self, *, repair: bool = False) -> builtins.list[Drift]:
-        """Compare every unfinished-looking index row with its checkpoint; with `repair`, refresh the row.
+        """Index rows out of line with their checkpoints (after an outage); `repair` refreshes them."""
+        from vetoflow.runs.reconcile import reconcile
 
-        A database outage can leave rows behind their checkpoints (a paused run listed as running, so
-        missing from the inbox). Rows whose executor holds a live lease are left alone; a run stopped
-        mid-graph is reported as stalled (resume it with retry), not rewritten.
-        """
-        drifts = []
-        for row in self.index.list_runs(("running", "stalled", "failed", "paused"), limit=1_000_000):
-            if row.status == "running":
-                continue  # a live lease: someone is executing it right now
-            snapshot = self.graph.get_state(thread_config(row.run_id))
-            if not snapshot.values:
-                continue  # crashed before its first checkpoint: retry starts it from the stored scenario
-            truth = derive_status(snapshot)
-            if truth == "running":
-                if row.status != "failed":
-                    drifts.append(Drift(run_id=row.run_id, listed_as=row.status, checkpoint_says=truth,
-                                        note=f"stopped mid-graph: vetoflow retry {row.run_id}"))  # fmt: skip
-                continue
-            if truth == row.status:
-                continue
-            drift = Drift(run_id=row.run_id, listed_as=row.status, checkpoint_says=truth)
-            if repair:
-                self._refresh_index(row.run_id, None if truth != "failed" else row.error or "failed (see trace)")
-                drift.repaired = True
-            drifts.append(drift)
-        return drifts
+        return reconcile(self, repair=repair)
 
     # -- internals ----------------------------------------------------------------------------
     def _view(self, row: RunRow, snapshot: StateSnapshot) -> RunView:
@@ -280,14 +257,15 @@ class RunService:
             except Exception as exc:  # the node's error is kept in the index and the checkpoint; retry resumes
                 error = f"{type(exc).__name__}: {exc}"
                 log.error("run %s failed: %s", run_id, error, exc_info=exc)
-            return self._refresh_index(run_id, error)
+            return self.refresh(run_id, error)
 
     def index_status(self, run_id: str) -> RunStatus:
         """What the checkpoint says the run is, for a lease given back without running anything."""
         snapshot = self.graph.get_state(thread_config(run_id))
         return derive_status(snapshot) if snapshot.values else "failed"
 
-    def _refresh_index(self, run_id: str, error: str | None) -> RunView:
+    def refresh(self, run_id: str, error: str | None) -> RunView:
+        """Rewrite the run's index row from its checkpoint (and give back any lease)."""
         snapshot = self.graph.get_state(thread_config(run_id))
         state = RunState.model_validate(snapshot.values)
         status: RunStatus = "failed" if error else derive_status(snapshot)
