@@ -23,6 +23,7 @@ err = Console(stderr=True)
 
 STATUS_STYLE = {
     "running": "cyan",
+    "stalled": "bold red",
     "paused": "bold yellow",
     "completed": "green",
     "rejected": "magenta",
