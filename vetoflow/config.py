@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -127,6 +128,13 @@ class Settings(BaseSettings):
     forecast_endpoint: str | None = Field(default=None, description="SageMaker endpoint name for the Forecaster.")
     forecast_timeout: float = Field(default=30.0, gt=0, le=600, description="Seconds per endpoint call.")
 
+    lease_seconds: float = Field(
+        default=30.0,
+        ge=2,
+        le=3600,
+        description="A run's execution lease; renewed every third of it. A run whose lease lapsed lists as stalled.",
+    )
+
     # -- composition ----------------------------------------------------------------------------
     context_factory: str | None = Field(
         default=None,
@@ -200,9 +208,12 @@ class Settings(BaseSettings):
         """Where runs live, safe to print: passwords are masked."""
         if not self.database_url:
             return str(self.sqlite_path)
-        from vetoflow.db.engine import redacted
-
-        return redacted(self.database_url)
+        parts = urlsplit(self.database_url)
+        if parts.password is None:
+            return self.database_url
+        host = parts.hostname or ""
+        netloc = f"{parts.username or ''}:***@{host}" + (f":{parts.port}" if parts.port else "")
+        return urlunsplit(parts._replace(netloc=netloc))
 
 
 def load_settings(**overrides: object) -> Settings:

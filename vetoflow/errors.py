@@ -33,6 +33,13 @@ class DecisionConflictError(VetoflowError):
     http_status = 409
 
 
+class RunBusyError(VetoflowError):
+    """Another process holds the run's live lease: it is executing the run right now."""
+
+    exit_code = 9
+    http_status = 409
+
+
 class ConfigurationError(VetoflowError):
     """A VETOFLOW_* setting is malformed: the message names the variable and what is allowed."""
 

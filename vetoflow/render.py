@@ -24,6 +24,7 @@ err = Console(stderr=True)
 STATUS_STYLE = {
     "queued": "blue",
     "running": "cyan",
+    "stalled": "bold red",
     "paused": "bold yellow",
     "completed": "green",
     "rejected": "magenta",

@@ -13,8 +13,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from vetoflow.scenario import Scenario
 
-RunStatus = Literal["queued", "running", "paused", "completed", "rejected", "failed"]
-RUN_STATUSES: tuple[RunStatus, ...] = ("queued", "running", "paused", "completed", "rejected", "failed")
+# `stalled`: the index says running but no executor holds a live lease (the process died); retry resumes it.
+RunStatus = Literal["queued", "running", "stalled", "paused", "completed", "rejected", "failed"]
+RUN_STATUSES: tuple[RunStatus, ...] = ("queued", "running", "stalled", "paused", "completed", "rejected", "failed")
 ReviewAction = Literal["approve", "reject", "revise"]
 
 

@@ -19,6 +19,7 @@ from vetoflow.governance.policy import load_policy
 from vetoflow.identity.address import ClientAddressMiddleware
 from vetoflow.identity.directory import Directory
 from vetoflow.runs.service import RunService
+from vetoflow.version import VERSION
 
 if TYPE_CHECKING:
     import gradio as gr
@@ -62,7 +63,7 @@ def create_app(
 
     app = FastAPI(
         title="vetoflow",
-        version="0.1.0",
+        version=VERSION,
         description=DESCRIPTION,
         lifespan=lifespan,
         default_response_class=SafeJSONResponse,

@@ -29,6 +29,7 @@ COMMANDS = {
     "ingest": "vetoflow.cli.knowledge:ingest",
     "sources": "vetoflow.cli.knowledge:sources",
     "db": "vetoflow.cli.db:db",
+    "doctor": "vetoflow.cli.doctor:doctor",
     "users": "vetoflow.cli.users:users",
     "audit": "vetoflow.cli.governance:audit",
     "notifications": "vetoflow.cli.governance:notifications",

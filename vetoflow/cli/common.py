@@ -24,9 +24,10 @@ Exit codes:
   5  no such run
   6  the pause was already decided by someone else
   7  not allowed: your role does not grant this action
-  8  queue mode: the run is queued for a worker"""
+  8  queue mode: the run is queued for a worker
+  9  the run is being executed by another process right now (its lease is live)"""
 
-STATUS_EXIT = {"completed": 0, "rejected": 0, "paused": 3, "failed": 4, "running": 4, "queued": 8}
+STATUS_EXIT = {"completed": 0, "rejected": 0, "paused": 3, "failed": 4, "running": 4, "stalled": 4, "queued": 8}
 F = TypeVar("F", bound=Callable[..., Any])
 
 json_option = click.option("--json", "json_mode", is_flag=True, help="Print machine-readable JSON.")

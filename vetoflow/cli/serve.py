@@ -72,6 +72,9 @@ def serve(
     note = check_exposure(settings, host, console=console)
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     with open_service(settings) as service:
+        if drifts := service.reconcile(repair=True):  # rows an outage left behind their checkpoints
+            click.echo(f"run index: {sum(d.repaired for d in drifts)} row(s) repaired, "
+                       f"{sum(not d.repaired for d in drifts)} stalled run(s) to retry", err=True)  # fmt: skip
         warmup = EmbeddingsWarmup(service.context.retriever)  # loads once the app is up: /healthz never waits for it
 
         def build() -> ASGIApp:

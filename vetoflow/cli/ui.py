@@ -32,6 +32,9 @@ def ui(ctx: click.Context, host: str, port: int, root_path: str) -> None:
     from vetoflow import ui as console
 
     with open_service(settings) as service:
+        if drifts := service.reconcile(repair=True):  # rows an outage left behind their checkpoints
+            click.echo(f"run index: {sum(d.repaired for d in drifts)} row(s) repaired, "
+                       f"{sum(not d.repaired for d in drifts)} stalled run(s) to retry", err=True)  # fmt: skip
         mode = f"{directory.login_count} login(s)" if directory.has_logins else "open (no logins), localhost only"
         click.echo(f"vetoflow console on http://{host}:{port}{root_path or '/'} [{mode}]; runs in "
                    f"{settings.redacted_database()}", err=True)  # fmt: skip

@@ -9,6 +9,7 @@ from vetoflow.runs.views import RunView
 STATUS_BADGE = {
     "queued": "⚪ queued: waiting for a worker",
     "running": "🔵 running",
+    "stalled": "🟠 stalled: its process stopped; Retry resumes it from the last checkpoint",
     "paused": "🟡 paused: waiting for a decision",
     "completed": "🟢 completed",
     "rejected": "🟣 rejected",

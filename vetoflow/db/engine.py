@@ -6,7 +6,6 @@ import sqlite3
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.engine import make_url
 
 from vetoflow.config import Settings
 
@@ -21,11 +20,6 @@ def sqlalchemy_url(database_url: str) -> str:
         if database_url.startswith(prefix):
             return "postgresql+psycopg://" + database_url[len(prefix) :]
     return database_url
-
-
-def redacted(database_url: str) -> str:
-    """The URL with its password masked: safe to print and log."""
-    return make_url(database_url).render_as_string(hide_password=True)
 
 
 def make_engine(settings: Settings) -> Engine:

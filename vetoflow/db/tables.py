@@ -28,6 +28,8 @@ runs_table = Table(
     Column("revision", Integer, nullable=False, default=0),
     Column("error", Text),
     Column("scenario", JSON),  # the input, so a run that crashed before its first checkpoint can still start
+    Column("lease_owner", String(80)),  # who executes the run now (host:pid:tag); NULL when nobody does
+    Column("lease_expires_at", DateTime(timezone=True)),  # renewed while executing; past it, the run is stalled
     Index("ix_vetoflow_runs_status_created", "status", "created_at"),
     Index("ix_vetoflow_runs_created", "created_at"),
 )

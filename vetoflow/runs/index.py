@@ -11,9 +11,10 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from pydantic import BaseModel
-from sqlalchemy import Engine, insert, select, update
+from pydantic import BaseModel, Field
+from sqlalchemy import Engine, and_, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.sql.elements import ColumnElement
 
 from vetoflow.db.tables import decisions_table, replays_table, runs_table
 from vetoflow.errors import DecisionConflictError, RunNotFoundError
@@ -36,6 +37,8 @@ class RunRow(BaseModel):
     last_action: str | None = None
     revision: int = 0
     error: str | None = None
+    lease_owner: str | None = Field(default=None, description="Who executes the run now, while its lease is live.")
+    lease_expires_at: datetime | None = None
 
 
 class DecisionRow(BaseModel):
@@ -50,6 +53,19 @@ class DecisionRow(BaseModel):
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def lease_is_free(now: datetime) -> ColumnElement[bool]:
+    return or_(runs_table.c.lease_expires_at.is_(None), runs_table.c.lease_expires_at < now)
+
+
+def status_condition(status: str, now: datetime) -> ColumnElement[bool]:
+    """`stalled` is stored as `running` with no live lease: the executor died and nobody took over."""
+    if status == "stalled":
+        return and_(runs_table.c.status == "running", lease_is_free(now))
+    if status == "running":
+        return and_(runs_table.c.status == "running", runs_table.c.lease_expires_at >= now)
+    return runs_table.c.status == status
 
 
 def aware(value: datetime) -> datetime:
@@ -67,10 +83,15 @@ class RunIndex:
         name: str,
         investment: float,
         scenario: dict[str, Any] | None = None,
+        *,
         status: RunStatus = "running",
+        lease: tuple[str, datetime] | None = None,
     ) -> None:
+        """A new run's row, with the lease of the process about to execute it (none while queued)."""
         now = utcnow()
         values = {"name": name, "status": status, "created_at": now, "updated_at": now, "investment": investment}
+        if lease is not None:
+            values |= {"lease_owner": lease[0], "lease_expires_at": lease[1]}
         with self.engine.begin() as conn:
             conn.execute(insert(runs_table).values(run_id=run_id, scenario=scenario, **values))
 
@@ -97,7 +118,8 @@ class RunIndex:
     def list_runs(self, statuses: Sequence[str] = (), limit: int = 50, offset: int = 0) -> list[RunRow]:
         query = select(runs_table).order_by(runs_table.c.created_at.desc(), runs_table.c.run_id.desc())
         if statuses:
-            query = query.where(runs_table.c.status.in_(list(statuses)))
+            now = utcnow()
+            query = query.where(or_(*(status_condition(status, now) for status in dict.fromkeys(statuses))))
         with self.engine.connect() as conn:
             rows = conn.execute(query.limit(limit).offset(offset)).mappings().all()
         return [self._row(r) for r in rows]
@@ -150,7 +172,11 @@ class RunIndex:
 
     @staticmethod
     def _row(row: Any) -> RunRow:
-        return RunRow.model_validate(decoded(row, times=("created_at", "updated_at")))
+        data = decoded(row, times=("created_at", "updated_at", "lease_expires_at"))
+        if data["status"] == "running" and (data["lease_expires_at"] is None or data["lease_expires_at"] < utcnow()):
+            data["status"] = "stalled"
+        data.pop("scenario", None)
+        return RunRow.model_validate(data)
 
     @staticmethod
     def _decision(row: Any) -> DecisionRow:
@@ -164,7 +190,8 @@ def decoded(row: Any, *, json_columns: Sequence[str] = (), times: Sequence[str] 
         if isinstance(data[column], str):
             data[column] = json.loads(data[column])
     for column in times:
-        data[column] = aware(data[column])
+        if data.get(column) is not None:
+            data[column] = aware(data[column])
     return data
 
 

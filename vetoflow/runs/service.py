@@ -31,8 +31,9 @@ from vetoflow.runs.fork import copy_into_new_thread, find_checkpoint
 from vetoflow.runs.history import CheckpointRecord, derive_status, records, thread_config
 from vetoflow.runs.idempotency import IdempotencyStore
 from vetoflow.runs.index import DecisionRow, RunIndex, RunRow, already_decided, utcnow
+from vetoflow.runs.lease import Leases, new_owner
 from vetoflow.runs.lineage import Lineage, ReplayRow, new_row
-from vetoflow.runs.views import Replayed, RunView, TraceInputs
+from vetoflow.runs.views import Drift, Replayed, RunView, TraceInputs
 from vetoflow.scenario import Scenario, apply_overrides
 from vetoflow.state import Review, RunState, RunStatus
 
@@ -41,6 +42,7 @@ log = logging.getLogger(__name__)
 ScenarioCheck = Callable[[Scenario], object]  # raises VetoflowError to refuse
 Graph = CompiledStateGraph[RunState, Context, RunState, RunState]
 UNSETTLED: frozenset[str] = frozenset({"queued", "running"})
+NOTHING = object()  # what `_resume_input` gives when there is nothing to run: paused for a human, or finished
 
 
 class JobDispatcher(Protocol):
@@ -51,20 +53,27 @@ class JobDispatcher(Protocol):
 
 class RunService:
     def __init__(
-        self, graph: Graph, database: Database, context: Context, dispatcher: JobDispatcher | None = None
+        self,
+        graph: Graph,
+        database: Database,
+        context: Context,
+        dispatcher: JobDispatcher | None = None,
+        *,
+        lease_seconds: float = 30.0,
     ) -> None:
         self.graph = graph
         self.database = database
         self.context = context
         self.dispatcher = dispatcher  # None: inline, runs execute in the caller; else workers execute them
         self.events = RunEvents(database.engine)
+        self.leases = Leases(database.engine, lease_seconds)
         self.index = RunIndex(database.engine)
         self.lineage = Lineage(database.engine)
         self.idempotency = IdempotencyStore(database.engine)
 
     def with_context(self, context: Context) -> RunService:
         """The same runs, graph and database, with other clients (e.g. a batch replay's LLM model)."""
-        return RunService(self.graph, self.database, context, self.dispatcher)
+        return RunService(self.graph, self.database, context, self.dispatcher, lease_seconds=self.leases.ttl)
 
     @property
     def queued(self) -> bool:
@@ -78,11 +87,13 @@ class RunService:
     def start(self, scenario: Scenario, *, run_id: str | None = None, on_step: StepCallback | None = None) -> RunView:
         run_id = run_id or uuid.uuid4().hex[:12]
         state = RunState(run_id=run_id, scenario=scenario).model_dump(mode="json")
-        status: RunStatus = "queued" if self.dispatcher else "running"
-        self.index.create(run_id, scenario.name, scenario.investment, state["scenario"], status=status)
         if self.dispatcher:
+            self.index.create(run_id, scenario.name, scenario.investment, state["scenario"], status="queued")
             return self._enqueue(run_id, "start")
-        return self._advance(run_id, state, on_step, fresh=True)
+        owner = new_owner()  # the row is born with this process's lease: nobody else executes it meanwhile
+        lease = (owner, self.leases.expiry())
+        self.index.create(run_id, scenario.name, scenario.investment, state["scenario"], lease=lease)
+        return self._advance(run_id, lambda: state, on_step, owner=owner)
 
     def decide(
         self,
@@ -123,10 +134,13 @@ class RunService:
         self.index.claim_decision(run_id, snapshot.interrupts[0].id, payload)
         if self.dispatcher:
             return self._enqueue(run_id, "decide")
-        return self._advance(run_id, Command(resume=payload), on_step)
+        return self._advance(run_id, lambda: Command(resume=payload), on_step)
 
     def retry(self, run_id: str, on_step: StepCallback | None = None) -> RunView:
-        """Resume from the last checkpoint: after a failed node, or after a crash mid-graph or mid-decision."""
+        """Resume from the last checkpoint: after a failed node, or after a crash mid-graph or mid-decision.
+
+        Refused (RunBusyError) while another executor's lease is live; a stalled run is taken over.
+        """
         if not self.graph.get_state(thread_config(run_id)).values:  # crashed before its first checkpoint
             self.index.get(run_id)  # RunNotFoundError for an unknown id
             if self.index.scenario_of(run_id) is None:
@@ -182,30 +196,29 @@ class RunService:
         old = RunView(run=source_row, state=RunState.model_validate(latest.values), next_nodes=list(latest.next))
         if self.dispatcher:
             return Replayed(old=old, new=self._enqueue(new_id, "replay"))
-        return Replayed(old=old, new=self._advance(new_id, None, on_step, fresh=True))
+        return Replayed(old=old, new=self._advance(new_id, lambda: None, on_step))
 
     def resume_pending(self, run_id: str, on_step: StepCallback | None = None) -> RunView:
         """Carry a run as far as it goes from wherever it stands; a no-op when paused undecided or finished.
 
         What a worker runs for every job: a new run, a recorded decision, a retry, a replay, or a job a
         dead worker left half done all come down to this, so running it twice never does anything twice.
+        What to resume with is read only once the run's lease is held, so concurrent callers run it once.
         """
+        announce = self._was_unsettled(run_id)
+        return self._advance(run_id, lambda: self._resume_input(run_id), on_step, announce=announce)
+
+    def _resume_input(self, run_id: str) -> Any:
         if not self.graph.get_state(thread_config(run_id)).values:  # queued, or crashed before a checkpoint
             scenario = self.index.scenario_of(run_id)
             if scenario is None:
-                self.index.get(run_id)  # RunNotFoundError for an unknown id
                 raise VetoflowError(f"run {run_id} has no checkpoint and no stored scenario; start it again")
-            state = RunState.model_validate({"run_id": run_id, "scenario": scenario}).model_dump(mode="json")
-            return self._advance(run_id, state, on_step)
+            return RunState.model_validate({"run_id": run_id, "scenario": scenario}).model_dump(mode="json")
         snapshot = self._snapshot(run_id)
         if snapshot.interrupts:
             claimed = self.index.decision_for(run_id, snapshot.interrupts[0].id)
-            if claimed is None:
-                return self._refresh_index(run_id, None, announce=self._was_unsettled(run_id))  # for a human
-            return self._advance(run_id, Command(resume=claimed.payload), on_step)  # a recorded decision
-        if not snapshot.next:
-            return self._refresh_index(run_id, None, announce=self._was_unsettled(run_id))  # already finished
-        return self._advance(run_id, None, on_step)
+            return NOTHING if claimed is None else Command(resume=claimed.payload)  # a human's, or recorded
+        return None if snapshot.next else NOTHING  # carry on, or already finished
 
     def wait_settled(self, run_id: str, timeout: float) -> RunView:
         """Queue mode, for scripts (`?wait=true`): poll until a worker has paused, ended or failed the run."""
@@ -293,6 +306,12 @@ class RunService:
             return list(dict.fromkeys(i for i in ids if i))
         return self.index.select_for_replay(statuses, since)
 
+    def reconcile(self, *, repair: bool = False) -> builtins.list[Drift]:
+        """Index rows out of line with their checkpoints (after an outage); `repair` refreshes them."""
+        from vetoflow.runs.reconcile import reconcile
+
+        return reconcile(self, repair=repair)
+
     # -- internals ----------------------------------------------------------------------------
     def _view(self, row: RunRow, snapshot: StateSnapshot) -> RunView:
         interrupt = snapshot.interrupts[0] if snapshot.interrupts else None
@@ -312,23 +331,46 @@ class RunService:
             raise VetoflowError(f"run {run_id} has no checkpoint yet; start it again")
         return snapshot
 
-    def _advance(self, run_id: str, graph_input: Any, on_step: StepCallback | None, *, fresh: bool = False) -> RunView:
-        if not fresh:
-            self.index.update(run_id, status="running", error=None)
-        self.events.record(run_id, "running")
-        error: str | None = None
-        try:
-            stream_steps(self.graph, run_id, graph_input, context=self.context, events=self.events, on_step=on_step)
-        except Exception as exc:  # the node's error is kept in the index and the checkpoint; retry resumes
-            error = f"{type(exc).__name__}: {exc}"
-            log.error("run %s failed: %s", run_id, error, exc_info=exc)
-        return self._refresh_index(run_id, error)
+    def _advance(
+        self,
+        run_id: str,
+        graph_input: Callable[[], Any],
+        on_step: StepCallback | None,
+        *,
+        owner: str | None = None,
+        announce: bool = True,
+    ) -> RunView:
+        """Drive the graph under the run's lease (taken here unless the caller's `owner` already holds it)."""
+        with self.leases.held(run_id, owner or new_owner(), acquired=owner is not None):
+            try:
+                resume_with = graph_input()
+            except VetoflowError:
+                self._give_back(run_id)
+                raise
+            if resume_with is NOTHING:
+                return self.refresh(run_id, None, announce=announce)
+            self.events.record(run_id, "running")
+            error: str | None = None
+            try:
+                stream_steps(self.graph, run_id, resume_with, context=self.context, events=self.events, on_step=on_step)
+            except Exception as exc:  # the node's error is kept in the index and the checkpoint; retry resumes
+                error = f"{type(exc).__name__}: {exc}"
+                log.error("run %s failed: %s", run_id, error, exc_info=exc)
+            return self.refresh(run_id, error)
 
-    def _refresh_index(self, run_id: str, error: str | None, *, announce: bool = True) -> RunView:
+    def _give_back(self, run_id: str) -> None:
+        """Release a lease taken for nothing (a refused resume); the row says what the checkpoint says."""
+        snapshot = self.graph.get_state(thread_config(run_id))
+        status: RunStatus = derive_status(snapshot) if snapshot.values else "failed"
+        self.index.update(run_id, lease_owner=None, lease_expires_at=None, status=status)
+
+    def refresh(self, run_id: str, error: str | None, *, announce: bool = True) -> RunView:
+        """Rewrite the run's index row from its checkpoint, and give back any lease."""
         snapshot = self.graph.get_state(thread_config(run_id))
         state = RunState.model_validate(snapshot.values)
         status: RunStatus = "failed" if error else derive_status(snapshot)
         fields: dict[str, Any] = {"status": status, "error": error, "revision": state.revision}
+        fields |= {"lease_owner": None, "lease_expires_at": None}  # the lease goes back with the refresh
         fields["investment"] = state.scenario.investment
         if state.financials:
             fields |= {"roi": state.financials.roi, "downside_roi": state.financials.downside_roi}
@@ -338,7 +380,7 @@ class RunService:
         if state.reviews:
             fields |= {"reviewer": state.reviews[-1].reviewer, "last_action": state.reviews[-1].action}
         row = self.index.update(run_id, **fields)
-        if announce and status in SETTLED:
+        if announce and status != "stalled" and status in SETTLED:
             detail = {"error": error} if error else {"reason": row.veto_reason} if status == "paused" else {}
             self.events.record(run_id, status, **detail)
         return self._view(row, snapshot)

@@ -32,4 +32,5 @@ def open_service(
             stack.callback(queue.close)
             dispatcher = queue
         graph = build_graph().compile(checkpointer=database.checkpointer)
-        yield RunService(graph, database, context if context is not None else make_context(settings), dispatcher)
+        clients = context if context is not None else make_context(settings)
+        yield RunService(graph, database, clients, dispatcher, lease_seconds=settings.lease_seconds)

@@ -42,3 +42,13 @@ class TraceInputs(BaseModel):
     decisions: list[DecisionRow]
     forked_from: ReplayRow | None = None
     replays: list[ReplayRow] = Field(default_factory=list)
+
+
+class Drift(BaseModel):
+    """An index row out of line with its run's checkpoint (after an outage), and what was done about it."""
+
+    run_id: str
+    listed_as: RunStatus
+    checkpoint_says: RunStatus
+    repaired: bool = False
+    note: str = ""

@@ -1,0 +1,161 @@
+"""Run leases: concurrent retries run the graph once; a killed executor's run shows stalled and is taken over."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import env_for
+from tests.helpers import CountingSynthesizer
+from vetoflow.config import Settings
+from vetoflow.errors import RunBusyError, VetoflowError
+from vetoflow.graph import Context
+from vetoflow.runs.store import open_service
+from vetoflow.scenario import Scenario
+from vetoflow.state import RunState, Summary
+
+
+class GatedSynthesizer(CountingSynthesizer):
+    """Counts calls; fails the first, then holds each call until the test opens the gate."""
+
+    def __init__(self) -> None:
+        super().__init__(fail_first=1)
+        self.gate = threading.Event()
+        self.entered = threading.Event()
+
+    def summarize(self, state: RunState) -> Summary:
+        if self.calls >= 1:
+            self.entered.set()
+            self.gate.wait(30)
+        return super().summarize(state)
+
+
+def test_concurrent_retries_run_the_graph_once(settings: Settings, profitable: Scenario) -> None:
+    llm = GatedSynthesizer()
+    with open_service(settings.model_copy(update={"lease_seconds": 3.0}), Context(synthesizer=llm)) as service:
+        run_id = service.start(profitable).run.run_id
+        assert service.row(run_id).status == "failed"
+        outcomes: list[str] = []
+
+        def retry() -> None:
+            try:
+                outcomes.append(service.retry(run_id).status)
+            except RunBusyError:
+                outcomes.append("busy")
+            except VetoflowError as exc:
+                outcomes.append("finished" if "already finished" in str(exc) else str(exc))
+
+        first = threading.Thread(target=retry)
+        first.start()
+        assert llm.entered.wait(30)
+        assert service.row(run_id).status == "running"
+        others = [threading.Thread(target=retry) for _ in range(9)]
+        for thread in others:
+            thread.start()
+        for thread in others:
+            thread.join(30)
+        llm.gate.set()
+        first.join(30)
+        assert sorted(outcomes) == ["busy"] * 9 + ["completed"]
+        assert llm.calls == 2  # the failed first call and exactly one retry
+        assert service.row(run_id).status == "completed"
+        assert service.row(run_id).lease_owner is None
+
+
+def test_a_busy_run_names_who_holds_it_and_the_lease_is_renewed(settings: Settings, profitable: Scenario) -> None:
+    llm = GatedSynthesizer()
+    llm.calls = 1  # every call waits at the gate
+    quick = settings.model_copy(update={"lease_seconds": 2.0})
+    with open_service(quick, Context(synthesizer=llm)) as service:
+        worker = threading.Thread(target=service.start, args=(profitable,))
+        worker.start()
+        assert llm.entered.wait(30)
+        [row] = service.list(["running"])
+        first_expiry = row.lease_expires_at
+        time.sleep(2.5)  # longer than the lease: only renewal keeps it live
+        renewed = service.row(row.run_id)
+        assert renewed.status == "running"
+        assert renewed.lease_expires_at is not None
+        assert first_expiry is not None
+        assert renewed.lease_expires_at > first_expiry
+        with pytest.raises(RunBusyError, match=f"run {row.run_id} is being executed by .*:{os.getpid()}:"):
+            service.retry(row.run_id)
+        llm.gate.set()
+        worker.join(30)
+        assert service.row(row.run_id).status == "completed"
+
+
+@pytest.mark.slow
+def test_a_killed_run_shows_stalled_and_one_retry_completes_it(settings: Settings, profitable: Scenario) -> None:
+    env = env_for(settings) | {"VETOFLOW_TEST_SLOW_SECONDS": "30", "VETOFLOW_LEASE_SECONDS": "2"}
+    env["VETOFLOW_CONTEXT_FACTORY"] = "tests.slow_clients:make_context"
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(Path.cwd()), env.get("PYTHONPATH", "")]))
+    scenario_file = settings.home.parent / "plan.json"
+    scenario_file.write_text(profitable.model_copy(update={"name": "killed"}).model_dump_json())
+    runner = subprocess.Popen([sys.executable, "-m", "vetoflow", "run", str(scenario_file)], env=env)
+    marks = settings.home / "marks"
+    deadline = time.monotonic() + 60
+    while not (marks / "synthesizer-killed").exists():
+        assert time.monotonic() < deadline, "the run never reached the Synthesizer"
+        time.sleep(0.1)
+    runner.send_signal(signal.SIGKILL)
+    runner.wait(10)
+    with open_service(settings.model_copy(update={"lease_seconds": 2.0}), Context()) as service:
+        [row] = service.list()
+        deadline = time.monotonic() + 10
+        while service.row(row.run_id).status != "stalled":
+            assert time.monotonic() < deadline, "the run never showed as stalled"
+            time.sleep(0.2)
+        assert [r.run_id for r in service.list(["stalled"])] == [row.run_id]
+        assert service.list(["running"]) == []
+        llm = CountingSynthesizer()
+        retried = service.with_synthesizer(llm).retry(row.run_id)
+    assert retried.status == "completed"
+    assert llm.calls == 1
+
+
+def test_doctor_brings_rows_an_outage_left_behind_back_in_line(settings: Settings, vetoed: Scenario) -> None:
+    with open_service(settings, Context()) as service:
+        run_id = service.start(vetoed).run.run_id
+        # What an outage during the index refresh leaves: the checkpoint paused, the row still "running".
+        service.index.update(run_id, status="running", lease_owner=None, lease_expires_at=None)
+        assert service.list(["paused"]) == []  # gone from the inbox
+        [found] = service.reconcile()
+        assert (found.run_id, found.listed_as, found.checkpoint_says, found.repaired) == (
+            run_id,
+            "stalled",
+            "paused",
+            False,
+        )
+        assert service.list(["paused"]) == []  # looking changes nothing
+        [fixed] = service.reconcile(repair=True)
+        assert fixed.repaired
+        assert [row.run_id for row in service.list(["paused"])] == [run_id]
+        assert service.reconcile() == []
+        assert service.decide(run_id, "approve", reviewer="ana").status == "completed"
+
+
+def test_doctor_command_reports_and_repairs(settings: Settings, vetoed: Scenario) -> None:
+    from click.testing import CliRunner
+
+    from tests.conftest import env_for
+    from vetoflow.cli import cli
+
+    with open_service(settings, Context()) as service:
+        run_id = service.start(vetoed).run.run_id
+        service.index.update(run_id, status="failed", error="OperationalError: server closed the connection")
+    env = env_for(settings)
+    found = CliRunner().invoke(cli, ["doctor", "--json"], env=env)
+    assert found.exit_code == 1, found.output
+    assert '"checkpoint_says": "paused"' in found.output
+    repaired = CliRunner().invoke(cli, ["doctor", "--repair"], env=env)
+    assert repaired.exit_code == 0, repaired.output
+    assert "repaired" in repaired.output
+    assert CliRunner().invoke(cli, ["doctor"], env=env).exit_code == 0

@@ -1,0 +1,92 @@
+"""Run leases: whoever executes a run holds a lease, renewed while it works, so a crash is recognisable.
+
+A command, an API request or a worker takes the lease (one UPDATE that succeeds only when nobody holds a
+live one) before driving the graph, renews it every third of its time to live from a background thread,
+and gives it back with the index refresh that ends the step. A process killed with SIGKILL stops
+renewing: once the lease expires the run lists as `stalled`, and `retry` (or any executor) takes it over.
+Concurrent retries therefore run the graph once; the others are told the run is busy.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime, timedelta
+
+from sqlalchemy import Engine, or_, select, update
+
+from vetoflow.db.tables import runs_table
+from vetoflow.errors import RunBusyError, RunNotFoundError
+from vetoflow.runs.index import aware, lease_is_free, utcnow
+
+
+def new_owner() -> str:
+    """Names the executor in the row (host, process, a random tag): shown when a run is busy."""
+    return f"{socket.gethostname()[:30]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+class Leases:
+    def __init__(self, engine: Engine, ttl: float) -> None:
+        self.engine = engine
+        self.ttl = ttl
+
+    def expiry(self) -> datetime:
+        return utcnow() + timedelta(seconds=self.ttl)
+
+    def acquire(self, run_id: str, owner: str) -> None:
+        """Take the run's lease and mark it running; RunBusyError while another executor's lease is live."""
+        now = utcnow()
+        query = (
+            update(runs_table)
+            .where(runs_table.c.run_id == run_id, or_(lease_is_free(now), runs_table.c.lease_owner == owner))
+            .values(lease_owner=owner, lease_expires_at=self.expiry(), status="running", error=None, updated_at=now)
+        )
+        with self.engine.begin() as conn:
+            taken = conn.execute(query).rowcount == 1
+            if taken:
+                return
+            row = conn.execute(
+                select(runs_table.c.lease_owner, runs_table.c.lease_expires_at).where(runs_table.c.run_id == run_id)
+            ).first()
+        if row is None:
+            raise RunNotFoundError(f"no run with id {run_id!r} (list runs with: vetoflow runs)")
+        until = aware(row.lease_expires_at).strftime("%H:%M:%S UTC")
+        raise RunBusyError(
+            f"run {run_id} is being executed by {row.lease_owner} (lease renewed until {until}); "
+            "wait for it to finish, or retry after the lease expires if that process died"
+        )
+
+    def renew(self, run_id: str, owner: str) -> bool:
+        query = (
+            update(runs_table)
+            .where(runs_table.c.run_id == run_id, runs_table.c.lease_owner == owner)
+            .values(lease_expires_at=self.expiry())
+        )
+        with self.engine.begin() as conn:
+            return conn.execute(query).rowcount == 1
+
+    @contextmanager
+    def held(self, run_id: str, owner: str, *, acquired: bool = False) -> Iterator[None]:
+        """Hold the lease for the block, renewing it in the background (released by the index refresh)."""
+        if not acquired:
+            self.acquire(run_id, owner)
+        stop = threading.Event()
+
+        def renew_until_stopped() -> None:
+            while not stop.wait(self.ttl / 3):
+                try:
+                    self.renew(run_id, owner)
+                except Exception:  # a database blip: the next beat tries again; expiry is the safety net
+                    continue
+
+        beat = threading.Thread(target=renew_until_stopped, name=f"lease-{run_id}", daemon=True)
+        beat.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            beat.join()
