@@ -101,8 +101,8 @@ def test_retry_replays_a_decision_claimed_before_a_crash(service: RunService, ve
 def test_retry_starts_a_run_that_crashed_before_its_first_checkpoint(service: RunService, profitable: Scenario) -> None:
     # the index row is written first; the process died before the graph wrote anything
     service.index.create("crashed00001", profitable.name, profitable.investment, profitable.model_dump(mode="json"))
-    with pytest.raises(VetoflowError, match="no checkpoint yet"):
-        service.view("crashed00001")
+    crashed = service.view("crashed00001")  # listed and shown with its scenario, not lost
+    assert (crashed.status, crashed.state.scenario, crashed.state.forecast) == ("stalled", profitable, None)
     view = service.retry("crashed00001")
     assert view.status == "completed"
     assert view.state.run_id == "crashed00001"

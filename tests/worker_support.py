@@ -120,6 +120,7 @@ def queue_env(postgres_url: str, tmp_path: Path, bedrock: BedrockServer) -> Iter
         executor="queue",
         worker_heartbeat=HEARTBEAT,
         worker_stalled_after=STALLED_AFTER,
+        lease_seconds=STALLED_AFTER,  # a dead worker's run leases lapse as soon as its jobs count as stalled
     )
     settings.home.mkdir(parents=True)
     env = env_for(settings) | {
@@ -130,6 +131,7 @@ def queue_env(postgres_url: str, tmp_path: Path, bedrock: BedrockServer) -> Iter
         "AWS_ENDPOINT_URL_BEDROCK_RUNTIME": bedrock.url,
         "VETOFLOW_WORKER_HEARTBEAT": str(HEARTBEAT),
         "VETOFLOW_WORKER_STALLED_AFTER": str(STALLED_AFTER),
+        "VETOFLOW_LEASE_SECONDS": str(STALLED_AFTER),
     }
     with open_service(settings) as service:
         assert isinstance(service.dispatcher, JobQueue)

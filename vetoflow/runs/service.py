@@ -258,10 +258,8 @@ class RunService:
 
     # -- queries ------------------------------------------------------------------------------
     def view(self, run_id: str) -> RunView:
-        row = self.index.get(run_id)
-        if row.status == "queued":  # a new run has no checkpoint until a worker takes it
-            return self._queued_view(row)
-        return self._view(row, self._snapshot(run_id))
+        """A queued run, or one whose executor has not written its first checkpoint yet, shows its scenario."""
+        return self._queued_view(self.index.get(run_id))
 
     def row(self, run_id: str) -> RunRow:
         """The index row alone: cheap, never reads a checkpoint."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,8 +13,9 @@ from procrastinate.exceptions import JobAborted
 from procrastinate.jobs import Status
 
 from vetoflow.config import Settings
-from vetoflow.errors import VetoflowError
+from vetoflow.errors import RunBusyError, VetoflowError
 from vetoflow.runs.service import RunService
+from vetoflow.runs.views import RunView
 
 log = logging.getLogger(__name__)
 MAX_WORKER_DEATHS = 5  # a run that takes its worker down this often is failed, not retried forever
@@ -41,7 +43,7 @@ def execute_run(context: JobContext, run_id: str, kind: str) -> None:
 
     log.info("job %s: %s run %s", context.job.id, kind, run_id)
     try:
-        view = runtime.service.resume_pending(run_id, on_step=on_step)
+        view = _resume_when_free(runtime, context, run_id, on_step)
     except Drained as drained:
         log.info("run %s handed back to the queue after %s (worker stopping)", run_id, drained)
         runtime.service.requeued(run_id, f"worker stopping after {drained}")
@@ -50,6 +52,22 @@ def execute_run(context: JobContext, run_id: str, kind: str) -> None:
         log.warning("job %s: run %s: %s", context.job.id, run_id, exc)
         return
     log.info("run %s is %s", run_id, view.status)
+
+
+def _resume_when_free(runtime: WorkerRuntime, context: JobContext, run_id: str, on_step: Any) -> RunView:
+    """A run whose previous executor died keeps its lease until it lapses: wait that long, then take over.
+
+    Another executor with a live lease (a worker's job is locked per run, but a CLI retry is not) keeps
+    the run; after twice the lease time the job leaves it to them.
+    """
+    deadline = time.monotonic() + 2 * runtime.service.leases.ttl
+    while True:
+        try:
+            return runtime.service.resume_pending(run_id, on_step=on_step)
+        except RunBusyError:
+            if context.should_abort() or time.monotonic() > deadline:
+                raise
+            time.sleep(min(1.0, runtime.service.leases.ttl / 4))
 
 
 async def recover_stalled(context: JobContext, timestamp: int) -> None:
