@@ -11,6 +11,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from vetoflow.risk.words import method_note, risk_rows
 from vetoflow.runs.index import RunRow
 from vetoflow.runs.service import RunView
 
@@ -94,8 +95,11 @@ def run_panel(view: RunView) -> RenderableType:
         payback = "never (within horizon)" if fin["payback_period"] is None else f"{fin['payback_period']:.1f} periods"
         figures.add_row("ROI (P50)", pct(fin["roi"]))
         figures.add_row("downside ROI (P10)", pct(fin["downside_roi"]))
-        figures.add_row("NPV", f"{money(fin['npv'])} {currency}")
+        figures.add_row("NPV (P50)", f"{money(fin['npv'])} {currency}")
         figures.add_row("payback", payback)
+        for label, value in risk_rows(fin, currency):
+            figures.add_row(label, value)
+        figures.add_row("figures", method_note(fin))
     if run.revision:
         figures.add_row("revision", str(run.revision))
     parts.append(figures)

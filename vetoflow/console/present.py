@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from vetoflow.console.common import money, pct, when
+from vetoflow.risk.words import method_note, risk_rows
 from vetoflow.runs.service import RunView
 
 STATUS_BADGE = {
@@ -44,6 +45,8 @@ def figures(view: RunView) -> str:
         ("Downside ROI (P10)", pct(fin["downside_roi"])),
         ("NPV", f"{money(fin['npv'])} {currency}"),
         ("Payback", payback),
+        *risk_rows(fin, currency),
+        ("Figures", method_note(fin)),
         ("Decision", verdict),
     ]
     return "| Figure | Value |\n|---|---|\n" + "\n".join(f"| {k} | {v} |" for k, v in rows)
@@ -54,11 +57,12 @@ def reasons(view: RunView) -> str:
     if not decision:
         return "_The Accountant has not judged this run yet._"
     verdict = "vetoed" if decision["veto"] else "did not veto"
-    policy = "ROI (P50)" if decision["policy"] == "roi" else "downside ROI (P10)"
-    text = (
-        f"The Accountant **{verdict}**: {policy} {pct(decision['measured'])} "
-        f"against a threshold of {pct(decision['threshold'])}.\n\n"
-    )
+    if decision["policy"] in ("roi", "downside_roi"):
+        policy = "ROI (P50)" if decision["policy"] == "roi" else "downside ROI (P10)"
+        against = f"{policy} {pct(decision['measured'])} against a threshold of {pct(decision['threshold'])}"
+    else:
+        against = f"veto policy {decision['policy']}"
+    text = f"The Accountant **{verdict}**: {against}.\n\n"
     text += "\n".join(f"- {reason}" for reason in decision["reasons"])
     if view.pending and view.pending.get("error"):
         text += f"\n\n⚠️ The last answer was refused: {view.pending['error']}"

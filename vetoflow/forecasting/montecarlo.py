@@ -1,4 +1,7 @@
-"""Seeded, vectorised Monte Carlo of revenue paths, with statsmodels for segments that bring history."""
+"""Seeded, vectorised Monte Carlo of revenue paths, with statsmodels for segments that bring history.
+
+Both engines hand their paths to `vetoflow.risk` for per-path outcomes; only summaries leave this module.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +10,9 @@ import warnings
 import numpy as np
 from numpy.typing import NDArray
 
+from vetoflow.risk.outcomes import path_outcomes
+from vetoflow.risk.summary import summarize
+from vetoflow.risk.tornado import tornado
 from vetoflow.scenario import Scenario, Segment
 from vetoflow.state import Band, Forecast, ForecastMethod
 
@@ -17,11 +23,15 @@ def simulate_assumptions(
     segments: list[Segment], horizon: int, paths: int, rng: np.random.Generator
 ) -> NDArray[np.float64]:
     """Revenue paths (segments, paths, horizon) from growth ~ Normal(mean, volatility) per period."""
+    return revenue_from_draws(segments, rng.standard_normal((len(segments), paths, horizon)))
+
+
+def revenue_from_draws(segments: list[Segment], draws: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Revenue paths from standard normal draws (segments, paths, horizon): growth = mean + volatility * draw."""
     mean = np.array([s.growth_mean for s in segments])[:, None, None]
     vol = np.array([s.volatility for s in segments])[:, None, None]
     base = np.array([s.base_revenue for s in segments])[:, None, None]
-    growth = rng.standard_normal((len(segments), paths, horizon)) * vol + mean
-    paths_: NDArray[np.float64] = base * np.cumprod(np.clip(1.0 + growth, 0.0, None), axis=2)
+    paths_: NDArray[np.float64] = base * np.cumprod(np.clip(1.0 + (draws * vol + mean), 0.0, None), axis=2)
     return paths_
 
 
@@ -48,9 +58,16 @@ def _rounded(values: NDArray[np.float64]) -> list[float]:
 
 
 def forecast_from_paths(
-    scenario: Scenario, revenue: NDArray[np.float64], methods: dict[str, str], method: ForecastMethod
+    scenario: Scenario,
+    revenue: NDArray[np.float64],
+    methods: dict[str, str],
+    method: ForecastMethod,
+    draws: NDArray[np.float64] | None = None,
 ) -> Forecast:
+    """Bands for the fan chart, per-path outcomes summarised, and the tornado (common random numbers)."""
     margins = np.array([s.margin for s in scenario.segments])[:, None, None]
+    profit = (revenue * margins).sum(axis=0)
+    outcomes = path_outcomes(profit, scenario.investment, scenario.discount_rate)
     return Forecast(
         method=method,
         periods=scenario.horizon,
@@ -59,20 +76,30 @@ def forecast_from_paths(
         segments={s.name: _band(revenue[i]) for i, s in enumerate(scenario.segments)},
         segment_methods=methods,
         revenue=_band(revenue.sum(axis=0)),
-        profit=_band((revenue * margins).sum(axis=0)),
+        profit=_band(profit),
+        outcomes=summarize(outcomes, scenario.veto_threshold),
+        sensitivity=tornado(scenario, revenue, draws),
     )
 
 
-def run_forecast(scenario: Scenario) -> Forecast:
-    """Same scenario and seed, same numbers: every random draw comes from one seeded generator."""
+def simulate_revenue(scenario: Scenario) -> tuple[NDArray[np.float64], dict[str, str], NDArray[np.float64]]:
+    """Revenue paths (segments, paths, horizon), the engine of each segment, and the normal draws used.
+
+    Same scenario and seed, same numbers: every random draw comes from one seeded generator.
+    """
     rng = np.random.default_rng(scenario.seed)
-    revenue = simulate_assumptions(scenario.segments, scenario.horizon, scenario.paths, rng)
+    draws = rng.standard_normal((len(scenario.segments), scenario.paths, scenario.horizon))
+    revenue = revenue_from_draws(scenario.segments, draws)
     methods = {s.name: "monte_carlo" for s in scenario.segments}
     for index, segment in enumerate(scenario.segments):
         if segment.history:
-            revenue[index] = simulate_history(
-                segment.history, scenario.horizon, scenario.paths, (scenario.seed + index) % 2**32
-            )
+            seed = (scenario.seed + index) % 2**32  # a seed near 2**32 - 1 must not leave numpy's range
+            revenue[index] = simulate_history(segment.history, scenario.horizon, scenario.paths, seed)
             methods[segment.name] = "exponential_smoothing"
+    return revenue, methods, draws
+
+
+def run_forecast(scenario: Scenario) -> Forecast:
+    revenue, methods, draws = simulate_revenue(scenario)
     fitted = all(m == "exponential_smoothing" for m in methods.values())
-    return forecast_from_paths(scenario, revenue, methods, "exponential_smoothing" if fitted else "monte_carlo")
+    return forecast_from_paths(scenario, revenue, methods, "exponential_smoothing" if fitted else "monte_carlo", draws)
