@@ -11,9 +11,10 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from vetoflow.risk.words import method_note, risk_rows
+from vetoflow.risk.words import method_note, risk_rows, tornado_lines
 from vetoflow.runs.index import RunRow
 from vetoflow.runs.service import RunView
+from vetoflow.state import Sensitivity
 
 # Piped output (logs, CI) gets a wide console instead of rich's 80-column default, so tables stay readable.
 _WIDTH = None if sys.stdout.isatty() or os.environ.get("COLUMNS") else 160
@@ -105,6 +106,9 @@ def run_panel(view: RunView) -> RenderableType:
     parts.append(figures)
     if forecast := state.get("forecast"):
         parts.append(forecast_table(forecast, currency))
+        sensitivity = forecast.get("sensitivity")
+        tornado = tornado_lines(Sensitivity.model_validate(sensitivity) if sensitivity else None, currency)
+        parts.extend(Text(line) for line in tornado)
     if decision := state.get("decision"):
         verdict = "[bold yellow]VETO[/]" if decision["veto"] else "[green]no veto[/]"
         parts.append(Text.from_markup(f"\n[bold]Accountant:[/] {verdict}"))

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from vetoflow.state import Sensitivity
+
 OLDER_METHOD = "older method: sums of per-period percentiles (no simulated paths kept)"
 PATH_WISE = "path-wise: percentiles over the simulated paths"
 
@@ -27,3 +29,20 @@ def risk_rows(financials: Mapping[str, Any], currency: str) -> list[tuple[str, s
     rows.append(("expected shortfall", f"{financials['expected_shortfall']:,.0f} {currency} (mean NPV, worst 10%)"))
     rows.append(("never pay back", f"{financials['never_payback_share']:.0%} of paths"))
     return rows
+
+
+def tornado_lines(sensitivity: Sensitivity | None, currency: str, top: int = 8, width: int = 24) -> list[str]:
+    """A text tornado: one line per input, widest swing first, bars scaled to the widest."""
+    if sensitivity is None or not sensitivity.bars:
+        return []
+    bars = sensitivity.bars[:top]
+    widest = max(bar.swing for bar in bars) or 1.0
+    label = max(len(bar.input) for bar in bars)
+    lines = [f"Sensitivity of median NPV ({sensitivity.npv_p50:,.0f} {currency}), widest swing first:"]
+    for bar in bars:
+        cells = max(1, round(width * bar.swing / widest)) if bar.swing else 0
+        ends = f"{bar.npv_low:,.0f} .. {bar.npv_high:,.0f}"
+        lines.append(f"  {bar.input:<{label}}  {'#' * cells:<{width}}  {ends} ({bar.low:g} .. {bar.high:g})")
+    if len(sensitivity.bars) > top:
+        lines.append(f"  ... and {len(sensitivity.bars) - top} smaller")
+    return lines
