@@ -234,6 +234,12 @@ def test_uploads_fill_the_form(console: Console, ana: Client, tmp_path: Path) ->
         ("huge.csv", "name,base_revenue,margin\n" + "A,1,0.1\n" * 4000, "the limit is 20,000"),
         ("broken.yaml", "name: [unclosed", "cannot parse"),
         ("bad.json", '{"name": "x", "investment": -1}', "investment: Input should be greater than or equal to 1"),
+        (
+            "combined.yaml",
+            "name: x\ninvestment: 1000\nhorizon: 4\ndiscount_rate: 0.1\nveto_policy: {any_of: [roi, npv]}\n"
+            "segments: [{name: a, base_revenue: 100, margin: 0.2}]\n",
+            "veto policy (any_of(roi, npv), loss_limit 0.3, npv_floor 0.0) cannot be shown in this form",
+        ),
     ],
 )
 def test_bad_uploads_are_refused_with_a_clear_message(
