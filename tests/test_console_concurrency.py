@@ -74,6 +74,6 @@ def test_two_operators_decide_at_once_exactly_one_wins(
 
     view = console.service.view(run_id)
     assert [(d.reviewer, d.action) for d in view.decisions] == [(winner, action)]
-    assert [r["reviewer"] for r in view.state["reviews"]] == [winner]
+    assert [r.reviewer for r in view.state.reviews] == [winner]
     assert view.status == ("completed" if action == "approve" else "rejected")
     assert synthesizer.calls == calls + (1 if action == "approve" else 0)

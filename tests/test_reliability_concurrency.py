@@ -110,8 +110,8 @@ def test_fifty_runs_started_at_once(api: ApiEnv, tally: Tally) -> None:
         assert run["state"]["scenario"]["name"] == plan["name"]
         assert run["state"]["financials"] == numbers
         assert run["run"]["status"] == ("paused" if veto else "completed")
-        assert api.service.view(run["run"]["run_id"]).state["financials"] == numbers
+        assert api.service.view(run["run"]["run_id"]).state.model_dump(mode="json")["financials"] == numbers
     rows = api.service.list(limit=100)
-    assert sorted(r.name for r in rows) == sorted(p["name"] for p in plans)
+    assert sorted(r.name for r in rows) == sorted(str(p["name"]) for p in plans)
     assert api.synthesizer.calls == sum(1 for r in responses if r.json()["run"]["status"] == "completed")
     tally.record(f"50 runs started at once [{api.settings.backend_name}]", scenarios=50, lost=50 - len(rows))

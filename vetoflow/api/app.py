@@ -14,7 +14,6 @@ from vetoflow.api.limits import BodyLimit
 from vetoflow.api.routes import router
 from vetoflow.api.schemas import Health, SafeJSONResponse
 from vetoflow.config import Settings
-from vetoflow.runs.idempotency import IdempotencyStore
 from vetoflow.runs.service import RunService
 
 if TYPE_CHECKING:
@@ -30,9 +29,8 @@ Errors are `{"error": "..."}`; 503 means the run database is unavailable (retry 
 @contextmanager
 def _own_service(settings: Settings) -> Iterator[RunService]:
     from vetoflow.runs.store import open_service
-    from vetoflow.runtime import make_context
 
-    with open_service(settings, make_context(settings)) as service:
+    with open_service(settings) as service:
         yield service
 
 
@@ -54,7 +52,6 @@ def create_app(
         with ExitStack() as stack:
             active = service or stack.enter_context(_own_service(settings))
             app.state.service = active
-            app.state.idempotency = IdempotencyStore(active.index.engine)
             if warmup is not None:
                 warmup.start()
             yield
@@ -70,7 +67,6 @@ def create_app(
     app.state.tokens = tokens
     if service is not None:  # usable before (or without) the lifespan running, e.g. when mounted elsewhere
         app.state.service = service
-        app.state.idempotency = IdempotencyStore(service.index.engine)
     errors.install(app)
     app.add_middleware(BodyLimit, max_bytes=settings.api_max_body_bytes)
 
@@ -99,8 +95,3 @@ def create_app(
             app, console, path="/console", max_file_size=settings.max_file_bytes * 4, **mount_options(settings)
         )
     return app
-
-
-def from_env() -> FastAPI:
-    """For `uvicorn --factory vetoflow.api.app:from_env` (e.g. the Lambda image): settings from VETOFLOW_*."""
-    return create_app(Settings())

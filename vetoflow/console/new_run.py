@@ -10,11 +10,12 @@ from typing import Any
 
 import gradio as gr
 
-from vetoflow.console.common import PROGRESS, ConsoleDeps, money, ok, pct, problem
+from vetoflow.console.common import PROGRESS, ConsoleDeps, ok, problem
 from vetoflow.console.uploads import form_segments, read_upload, segment_rows
 from vetoflow.errors import VetoflowError
+from vetoflow.formatting import money, pct
 from vetoflow.risk.policy import describe
-from vetoflow.runs.service import RunView
+from vetoflow.runs.views import RunView
 from vetoflow.scenario import SEGMENT_COLUMNS, Scenario, validate_scenario
 
 STEPS = ("forecaster", "accountant", "approval", "synthesizer")
@@ -39,7 +40,7 @@ def _outcome(view: RunView) -> str:
     if view.status == "paused":
         return f"🟡 **Vetoed: {run.name} waits in the Inbox** ({figures}).\n\n_{run.veto_reason}_"
     if view.status == "completed":
-        summary = (view.state.get("summary") or {}).get("text", "")
+        summary = view.state.summary.text if view.state.summary else ""
         return f"🟢 **Completed: no veto** ({figures}).\n\n" + "\n\n".join(summary.splitlines())
     return f"**{run.name} is {view.status}.** {run.error or ''}"
 

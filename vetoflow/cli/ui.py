@@ -22,14 +22,13 @@ def ui(ctx: click.Context, host: str, port: int, root_path: str) -> None:
     """
     from vetoflow.console.auth import check_bind, load_users
     from vetoflow.runs.store import open_service
-    from vetoflow.runtime import make_context
 
     settings: Settings = ctx.obj
     users = load_users(settings)
     check_bind(host, users)  # before opening anything: a refused bind leaves nothing behind
     from vetoflow import ui as console
 
-    with open_service(settings, make_context(settings)) as service:
+    with open_service(settings) as service:
         mode = f"{len(users)} login(s)" if users else "open (no logins), localhost only"
         click.echo(f"vetoflow console on http://{host}:{port}{root_path or '/'} [{mode}]; runs in "
                    f"{settings.redacted_database()}", err=True)  # fmt: skip
