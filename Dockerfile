@@ -2,7 +2,29 @@
 # Build: make image   (see "Deploying to AWS Lambda" in README.md)
 ARG PYTHON_VERSION=3.11
 
-# ---- build: a virtualenv with CPU torch, the app, the embedding model and the baked knowledge store ----
+# ---- export: the only stage with torch. It exports the embedding model to ONNX fp32, once ----
+FROM python:${PYTHON_VERSION}-slim-bookworm AS export
+ENV PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    PYTHONDONTWRITEBYTECODE=1 \
+    PATH=/opt/export/bin:$PATH
+WORKDIR /src
+RUN python -m venv /opt/export
+# The CPU build of torch first: the default wheel pulls several GB of CUDA libraries.
+RUN pip install --no-cache-dir torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu
+COPY pyproject.toml README.md ./
+COPY vetoflow ./vetoflow
+# DL3013 justified: this installs the project itself; its dependency ranges are pinned in pyproject.toml.
+# hadolint ignore=DL3013
+RUN pip install --no-cache-dir ".[rag,export]"
+# Bake the embedding model into the image: a cold start never downloads weights.
+ARG EMBEDDING_MODEL=BAAI/bge-small-en-v1.5
+RUN python -c "import sys; from huggingface_hub import snapshot_download; \
+snapshot_download(sys.argv[1], local_dir='/opt/models/embedding')" "${EMBEDDING_MODEL}"
+# Writes /opt/models/embedding/onnx/vetoflow-fp32.onnx, checked against torch on a probe batch.
+RUN python -m vetoflow.rag.onnx_export --model /opt/models/embedding
+
+# ---- build: the runtime virtualenv (ONNX Runtime, no torch, no CUDA) and the baked knowledge store ----
 FROM python:${PYTHON_VERSION}-slim-bookworm AS build
 ENV PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
@@ -10,18 +32,13 @@ ENV PIP_NO_CACHE_DIR=1 \
     PATH=/opt/venv/bin:$PATH
 WORKDIR /src
 RUN python -m venv /opt/venv
-# The CPU build of torch first: the default wheel pulls several GB of CUDA libraries into the image.
-RUN pip install --no-cache-dir torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu
 COPY pyproject.toml README.md ./
 COPY vetoflow ./vetoflow
 # DL3013 justified: this installs the project itself; its dependency ranges are pinned in pyproject.toml.
 # hadolint ignore=DL3013
 RUN pip install --no-cache-dir ".[rag,ui,api]"
-# Bake the embedding model into the image: a cold start never downloads weights.
-ARG EMBEDDING_MODEL=BAAI/bge-small-en-v1.5
-RUN python -c "import sys; from huggingface_hub import snapshot_download; \
-snapshot_download(sys.argv[1], local_dir='/opt/models/embedding')" "${EMBEDDING_MODEL}"
-# Bake the knowledge corpus into a Chroma store built with that model; opened read-only at run time.
+COPY --from=export /opt/models /opt/models
+# Bake the knowledge corpus into a Chroma store built with that model (through ONNX); opened read-only at run time.
 RUN VETOFLOW_HOME=/opt/vetoflow VETOFLOW_EMBEDDING_MODEL=/opt/models/embedding \
     vetoflow ingest vetoflow/examples/knowledge
 

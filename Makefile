@@ -15,7 +15,8 @@ $(BIN)/python:
 # instead of pulling several GB of CUDA wheels.
 $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet "$(TORCH)"
-	$(BIN)/pip install --quiet -e ".[rag,ui,api,dev]"
+	$(BIN)/pip install --quiet -e ".[rag,export,ui,api,dev]"
+	$(BIN)/python -m vetoflow.rag.onnx_export   # the embedding model's ONNX export, beside the model: runs never need torch
 	touch $(STAMP)
 
 install: sysdeps $(STAMP)

@@ -1,6 +1,8 @@
 """HTTP API load: requests/s and p95 latency for listing runs and for deciding, at 10 and 50 concurrent
 clients, on SQLite and PostgreSQL. The server is a real `vetoflow serve` process on loopback; the
-baseline is the same call on RunService directly (no HTTP), in this process.
+baseline is the same call on RunService directly (no HTTP), in this process. Before anything is timed
+the server is warmed up (the app built behind /healthz, a few lists and decisions: first-call imports,
+connection pools, SQLite page cache), so the figures are the steady state, not the start-up.
 
 Usage: python bench/api_load.py [--list-requests 500] [--decisions 100] [--pg postgresql://...]
 """
@@ -27,6 +29,8 @@ from vetoflow.scenario import validate_scenario
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "bench-token-0123456789abcdef"
 CLIENTS = (10, 50)
+WARMUP_LISTS = 50
+WARMUP_DECISIONS = 10
 
 
 def plan(name: str) -> dict[str, object]:
@@ -104,9 +108,15 @@ async def load(
 
 
 def measure(settings: Settings, label: str, list_requests: int, decisions: int) -> None:
-    ids, list_ms, decide_ms = seed(settings, decisions * len(CLIENTS))
+    ids, list_ms, decide_ms = seed(settings, decisions * len(CLIENTS) + WARMUP_DECISIONS)
+    warmup, ids = ids[:WARMUP_DECISIONS], ids[WARMUP_DECISIONS:]
     process, url = serve(settings)
     try:
+        started = time.perf_counter()
+        warming = [("GET", "/runs?status=paused&limit=50", None)] * WARMUP_LISTS
+        warming += [("POST", f"/runs/{i}/decision", {"action": "approve", "comment": "warm-up"}) for i in warmup]
+        asyncio.run(load(url, 1, warming))
+        print(f"{label}: warm-up ({len(warming)} requests, untimed) took {time.perf_counter() - started:.1f} s")
         print(f"{label}: baseline on RunService (no HTTP): list {list_ms:.1f} ms, decide {decide_ms:.1f} ms")
         for clients in CLIENTS:
             listing = [("GET", "/runs?status=paused&limit=50", None)] * list_requests

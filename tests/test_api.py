@@ -13,6 +13,8 @@ from tests.conftest import ROOT, env_for
 from vetoflow.api import create_app
 from vetoflow.config import Settings
 
+pytestmark = pytest.mark.slow  # servers, subprocesses or a browser: left out of make test-fast
+
 __all__ = ["api"]  # the fixture
 
 

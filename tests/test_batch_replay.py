@@ -115,6 +115,7 @@ def test_shard_assignment_is_stable_and_disjoint() -> None:
             batch.parse_shard(bad)
 
 
+@pytest.mark.slow
 def test_cli_shards_cover_every_run_exactly_once(settings: Settings, profitable: Scenario, tmp_path: Path) -> None:
     with open_service(settings) as service:
         sources = saved_runs(service, profitable, 12)

@@ -24,6 +24,8 @@ from vetoflow.runs.store import open_service
 from vetoflow.runtime import make_context
 from vetoflow.scenario import Scenario
 
+pytestmark = pytest.mark.slow  # servers, subprocesses or a browser: left out of make test-fast
+
 MODEL = "eu.anthropic.claude-sonnet-4-5-20250929-v1:0"
 
 __all__ = ["tally"]
@@ -126,6 +128,7 @@ def test_throttling_is_retried_by_botocore(bedrock: BedrockServer, profitable: S
 def test_persistent_500_is_transient_and_the_graph_retries_then_fails_retriably(
     rag_service: RunService, bedrock: BedrockServer, tally: Tally
 ) -> None:
+
     bedrock.default = error(500, "InternalServerException", "internal error")
     failed = rag_service.start(_profitable())
     assert failed.status == "failed"

@@ -20,6 +20,8 @@ from vetoflow.config import Settings
 from vetoflow.graph.context import Context
 from vetoflow.scenario import Scenario, load_scenario
 
+pytestmark = pytest.mark.slow  # servers, subprocesses or a browser: left out of make test-fast
+
 EXAMPLES = Path(__file__).resolve().parent.parent / "vetoflow" / "examples"
 MESSAGE, HEADLINE, FIGURES, CHART, REASONS, PAYLOAD = range(6)
 INVESTMENT, HORIZON, RATE, SEGMENTS, SUMMARY, HISTORY = range(6, 12)
@@ -249,6 +251,7 @@ def test_uploads_fill_the_form(console: Console, ana: Client, tmp_path: Path) ->
 def test_bad_uploads_are_refused_with_a_clear_message(
     console: Console, ana: Client, tmp_path: Path, case: tuple[str, str, str]
 ) -> None:
+
     filename, content, expected = case
     path = tmp_path / filename
     path.write_bytes(content.encode("latin-1"))

@@ -20,6 +20,8 @@ from vetoflow.config import Settings
 from vetoflow.graph.context import Context
 from vetoflow.scenario import load_scenario
 
+pytestmark = pytest.mark.slow  # servers, subprocesses or a browser: left out of make test-fast
+
 EXAMPLES = Path(__file__).resolve().parent.parent / "vetoflow" / "examples"
 MESSAGE, HISTORY = 0, 11
 
@@ -57,6 +59,7 @@ def console(
 def test_two_operators_decide_at_once_exactly_one_wins(
     console: Console, synthesizer: CountingSynthesizer, round_: int
 ) -> None:
+
     run_id = console.service.start(load_scenario(EXAMPLES / "vetoed.yaml")).run.run_id
     ana, bo = Client(console.url, auth=ANA, verbose=False), Client(console.url, auth=BO, verbose=False)
     calls = synthesizer.calls

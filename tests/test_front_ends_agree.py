@@ -47,6 +47,7 @@ def api(house: Settings) -> Iterator[TestClient]:
         yield http
 
 
+@pytest.mark.slow
 def test_the_configured_client_writes_the_summary_from_every_front_end(
     house: Settings, vetoed: Scenario, api: TestClient
 ) -> None:

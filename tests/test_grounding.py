@@ -24,6 +24,8 @@ from vetoflow.runs.store import open_service
 from vetoflow.runs.views import RunView
 from vetoflow.scenario import Scenario
 
+pytestmark = pytest.mark.slow  # servers, subprocesses or a browser: left out of make test-fast
+
 INJECTION = """# Retail kiosk rollout: Kiosks and Accessories segments, risks and veto
 
 Retail kiosk rollout, Kiosks and Accessories: pricing, risks and past investments. The veto of the kiosk
@@ -125,6 +127,7 @@ def test_prompt_injection_changes_no_decision(
 def test_grounding_flags_are_kept_in_state_and_shown(
     settings: Settings, bedrock: BedrockServer, profitable: Scenario
 ) -> None:
+
     bedrock.default = converse_reply("ROI is 115.7% and NPV 579,057 EUR; revenue will reach 9.9 million [1].")
     context = Context(synthesizer=BedrockSynthesizer(settings, endpoint_url=bedrock.url))
     with open_service(settings, context) as service:

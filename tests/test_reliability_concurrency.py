@@ -7,6 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
+import pytest
 
 from tests.api_support import ANA, BOB, ApiEnv, api, client, scenario
 from tests.reliability import Tally, duplicated_decisions, tally
@@ -14,6 +15,9 @@ from vetoflow.finance import decide as accountant_decide
 from vetoflow.finance import financials
 from vetoflow.forecasting.montecarlo import run_forecast
 from vetoflow.scenario import Scenario
+
+pytestmark = pytest.mark.slow  # servers, subprocesses or a browser: left out of make test-fast
+
 
 __all__ = ["api", "tally"]
 

@@ -33,6 +33,8 @@ from vetoflow.config import Settings
 from vetoflow.graph import Context
 from vetoflow.runs.store import open_service
 
+pytestmark = pytest.mark.slow  # servers, subprocesses or a browser: left out of make test-fast
+
 __all__ = ["tally"]
 CHECKS = [
     not_a_server_error,
@@ -126,6 +128,7 @@ valid_scenarios = st.fixed_dictionaries(
         "veto_threshold": st.floats(-1, 10),
     }
 )
+
 scenarios = st.one_of(valid_scenarios, hostile_scenarios)
 
 

@@ -114,6 +114,7 @@ def test_bad_replays_change_nothing(service: RunService, vetoed: Scenario) -> No
     assert len(service.list()) == count
 
 
+@pytest.mark.slow
 def test_replay_cli_prints_old_against_new(settings: Settings, examples: Path) -> None:
     env = env_for(settings)
     run = [sys.executable, "-m", "vetoflow"]

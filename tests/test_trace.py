@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import env_for
 from tests.helpers import CountingSynthesizer
 from vetoflow.config import Settings
@@ -82,6 +84,7 @@ def test_failed_step_shows_its_error_and_the_retry(settings: Settings, profitabl
     assert retried.steps[-1].changes
 
 
+@pytest.mark.slow
 def test_trace_json_from_the_cli(settings: Settings, examples: Path) -> None:
     env = env_for(settings)
     run = [sys.executable, "-m", "vetoflow"]
@@ -102,6 +105,7 @@ def test_trace_json_from_the_cli(settings: Settings, examples: Path) -> None:
     assert "no run with id 'nope'" in missing.stderr
 
 
+@pytest.mark.slow
 def test_graph_mermaid_and_png_offline(tmp_path: Path) -> None:
     compiled = build_graph().compile()
     text = drawing.mermaid(compiled, ["forecaster", "accountant", "synthesizer"], finished=True)

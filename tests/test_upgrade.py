@@ -93,6 +93,7 @@ def test_release1_postgres_upgrades_in_place_and_its_paused_runs_are_decided(tmp
     assert completed.status == "completed"
 
 
+@pytest.mark.slow
 def test_concurrent_starters_on_a_new_database_migrate_it_once(settings: Settings) -> None:
     env = env_for(settings)
     command = [sys.executable, "-m", "vetoflow", "db", "upgrade"]

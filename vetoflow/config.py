@@ -71,6 +71,16 @@ class Settings(BaseSettings):
         default=None,
         description="Local model directory or hub id; default BAAI/bge-small-en-v1.5 (see rag.embeddings).",
     )
+    embedding_threads: int | None = Field(
+        default=None,
+        ge=1,
+        le=64,
+        description="ONNX Runtime threads per embedding call; default 1 on Lambda and on <= 2 CPUs, else up to 4.",
+    )
+    embedding_backend: Literal["onnx", "torch"] = Field(
+        default="onnx",
+        description="onnx (ONNX Runtime, no torch); torch: the sentence-transformers reference, for comparison.",
+    )
     chroma_url: str | None = Field(default=None, description="http(s)://host:port of a Chroma server instead of files.")
     chroma_collection: str | None = Field(default=None, description="Collection name (default: one per model).")
     rag_top_k: int = Field(default=4, ge=1, le=20, description="Chunks retrieved for a summary.")
@@ -161,3 +171,11 @@ def load_settings(**overrides: object) -> Settings:
             field = str(item["loc"][0]) if item["loc"] else "?"
             lines.append(f"VETOFLOW_{field.upper()}: {item['msg']}")
         raise ConfigurationError("invalid setting: " + "; ".join(lines)) from None
+
+
+def default_reviewer() -> str:
+    """Who acts when nobody logged in (CLI, an open console): $VETOFLOW_REVIEWER, else the login name."""
+    import getpass
+    import os
+
+    return os.environ.get("VETOFLOW_REVIEWER") or getpass.getuser()

@@ -10,9 +10,9 @@ from typing import Any
 
 import gradio as gr
 
-from vetoflow.config import Settings
+from vetoflow.config import Settings, default_reviewer
 from vetoflow.console.auth import auth_checker, check_bind, load_users
-from vetoflow.console.common import ConsoleDeps, default_open_reviewer
+from vetoflow.console.common import ConsoleDeps
 from vetoflow.console.inbox import inbox_rows, render_inbox, selected_run_id
 from vetoflow.console.knowledge import render_knowledge
 from vetoflow.console.new_run import render_new_run
@@ -70,7 +70,7 @@ def build_console(
     `user_label` is the reviewer recorded when the console is open (default: $VETOFLOW_REVIEWER or the OS user).
     """
     enabled = bool(load_users(settings)) if auth_enabled is None else auth_enabled
-    deps = ConsoleDeps(service, settings, enabled, user_label or default_open_reviewer())
+    deps = ConsoleDeps(service, settings, enabled, user_label or default_reviewer())
     demo = gr.Blocks(title=TITLE, analytics_enabled=False)
     with demo:
         with gr.Row():

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import getpass
-import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -34,7 +32,9 @@ comment_option = click.option("--comment", "-m", default="", help="Why; kept in 
 
 
 def default_reviewer() -> str:
-    return os.environ.get("VETOFLOW_REVIEWER") or getpass.getuser()
+    from vetoflow.config import default_reviewer as reviewer  # settings load only when a command runs
+
+    return reviewer()
 
 
 def reviewer_option(func: F) -> F:

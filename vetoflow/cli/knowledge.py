@@ -19,11 +19,11 @@ if TYPE_CHECKING:  # chromadb takes ~0.4 s to import: not on every CLI call, nor
 
 
 def _open(settings: Settings) -> KnowledgeStore:
-    from vetoflow.rag.embeddings import load_embeddings
+    from vetoflow.rag.embeddings import configured_embeddings
     from vetoflow.rag.store import open_store
 
     with err.status("loading the embedding model..."):
-        embeddings = load_embeddings(settings.embedding_model)
+        embeddings = configured_embeddings(settings)
     if embeddings.resolved.fallback:
         err.print(f"[bold yellow]Embedding model: FALLBACK {embeddings.name}[/] (bge-small not in the HF cache)")
     return open_store(settings, embeddings)

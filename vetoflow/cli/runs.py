@@ -70,26 +70,23 @@ def _decide(ctx: click.Context, run_id: str, action: str, json_mode: bool, **kwa
     emit(view, json_mode)
 
 
-@click.command()
-@click.argument("run_id")
-@reviewer_option
-@comment_option
-@json_option
-@click.pass_context
-def approve(ctx: click.Context, run_id: str, reviewer: str, comment: str, json_mode: bool) -> None:
-    """Overrule the Accountant's veto: the run goes on to the Synthesizer."""
-    _decide(ctx, run_id, "approve", json_mode, reviewer=reviewer, comment=comment)
+def _verdict_command(action: str, help_text: str) -> click.Command:
+    """`approve` and `reject`: the same options, a different action."""
+
+    @click.command(action, help=help_text)
+    @click.argument("run_id")
+    @reviewer_option
+    @comment_option
+    @json_option
+    @click.pass_context
+    def command(ctx: click.Context, run_id: str, reviewer: str, comment: str, json_mode: bool) -> None:
+        _decide(ctx, run_id, action, json_mode, reviewer=reviewer, comment=comment)
+
+    return command
 
 
-@click.command()
-@click.argument("run_id")
-@reviewer_option
-@comment_option
-@json_option
-@click.pass_context
-def reject(ctx: click.Context, run_id: str, reviewer: str, comment: str, json_mode: bool) -> None:
-    """Uphold the veto: the run ends as rejected; no LLM is called."""
-    _decide(ctx, run_id, "reject", json_mode, reviewer=reviewer, comment=comment)
+approve = _verdict_command("approve", "Overrule the Accountant's veto: the run goes on to the Synthesizer.")
+reject = _verdict_command("reject", "Uphold the veto: the run ends as rejected; no LLM is called.")
 
 
 @click.command()

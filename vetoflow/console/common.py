@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import getpass
-import os
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,10 +31,6 @@ class ConsoleDeps:
         if username:
             return str(username)
         return self.open_reviewer
-
-
-def default_open_reviewer() -> str:
-    return os.environ.get("VETOFLOW_REVIEWER") or getpass.getuser()
 
 
 def ok(text: str) -> str:

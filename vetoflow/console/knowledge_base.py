@@ -58,12 +58,12 @@ class KnowledgeBase:
     def store(self, progress: Progress | None = None) -> KnowledgeStore:
         with self._lock:
             if self._store is None:
-                from vetoflow.rag.embeddings import load_embeddings
+                from vetoflow.rag.embeddings import configured_embeddings
                 from vetoflow.rag.store import open_store
 
                 if progress is not None:
                     progress(None, desc=LOADING)
-                self._store = open_store(self.settings, load_embeddings(self.settings.embedding_model))
+                self._store = open_store(self.settings, configured_embeddings(self.settings))
             return self._store
 
     def model_note(self) -> str:

@@ -58,6 +58,7 @@ def open_database(settings: Settings) -> Iterator[Database]:
 
 
 def _connect(settings: Settings) -> Database:
+    settings.check_durable_store()  # before anything is created, e.g. SQLite's folder on Lambda
     stack = ExitStack()
     try:
         with schema_lock(settings):

@@ -74,10 +74,10 @@ class StoreRetriever:
     def store(self) -> KnowledgeStore:
         with self._lock:
             if self._store is None:
-                from vetoflow.rag.embeddings import load_embeddings
+                from vetoflow.rag.embeddings import configured_embeddings
                 from vetoflow.rag.store import open_store
 
-                self._store = open_store(self.settings, load_embeddings(self.settings.embedding_model))
+                self._store = open_store(self.settings, configured_embeddings(self.settings))
             return self._store
 
     def retrieve(self, state: RunState) -> Retrieval | None:

@@ -21,7 +21,7 @@ from vetoflow.errors import VetoflowError
 if TYPE_CHECKING:  # langchain-chroma pulls in chromadb (~0.4 s): store_exists (health) must stay cheap
     from langchain_chroma import Chroma
 
-    from vetoflow.rag.embeddings import LocalEmbeddings
+    from vetoflow.rag.embeddings import ModelEmbeddings
 
 log = logging.getLogger(__name__)
 SQLITE_FILE = "chroma.sqlite3"
@@ -90,7 +90,7 @@ class KnowledgeStore:
     """A Chroma collection bound to the one embedding model allowed to read and write it."""
 
     vectors: Chroma
-    embeddings: LocalEmbeddings
+    embeddings: ModelEmbeddings
     name: str
 
     @property
@@ -110,7 +110,7 @@ class KnowledgeStore:
             )
 
 
-def open_store(settings: Settings, embeddings: LocalEmbeddings, *, client: Any = None) -> KnowledgeStore:
+def open_store(settings: Settings, embeddings: ModelEmbeddings, *, client: Any = None) -> KnowledgeStore:
     from langchain_chroma import Chroma
 
     client = client or make_client(settings)

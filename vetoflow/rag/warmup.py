@@ -1,8 +1,8 @@
 """Loading the embedding model in the background at server start, so health and the first page are fast.
 
-The model (torch + sentence-transformers) takes seconds to load; a Lambda cold start must answer the
-adapter's readiness check long before that. A run that needs the model meanwhile simply waits for it
-(the loader holds the same lock the run's retriever takes).
+The model (an ONNX Runtime session and its tokenizer) takes up to a second to load, more on a cold disk;
+a Lambda cold start must answer the adapter's readiness check before that. A run that needs the model
+meanwhile simply waits for it (the loader holds the same lock the run's retriever takes).
 """
 
 from __future__ import annotations

@@ -144,17 +144,22 @@ class RunIndex:
 
     @staticmethod
     def _row(row: Any) -> RunRow:
-        data = dict(row)
-        data["created_at"], data["updated_at"] = aware(data["created_at"]), aware(data["updated_at"])
-        return RunRow.model_validate(data)
+        return RunRow.model_validate(decoded(row, times=("created_at", "updated_at")))
 
     @staticmethod
     def _decision(row: Any) -> DecisionRow:
-        data = dict(row)
-        if isinstance(data["payload"], str):
-            data["payload"] = json.loads(data["payload"])
-        data["decided_at"] = aware(data["decided_at"])
-        return DecisionRow.model_validate(data)
+        return DecisionRow.model_validate(decoded(row, json_columns=("payload",), times=("decided_at",)))
+
+
+def decoded(row: Any, *, json_columns: Sequence[str] = (), times: Sequence[str] = ()) -> dict[str, Any]:
+    """A result row as plain data: JSON columns parsed (SQLite hands back text), timestamps made UTC-aware."""
+    data = dict(row)
+    for column in json_columns:
+        if isinstance(data[column], str):
+            data[column] = json.loads(data[column])
+    for column in times:
+        data[column] = aware(data[column])
+    return data
 
 
 def already_decided(run_id: str, decision: DecisionRow | None) -> str:

@@ -6,7 +6,6 @@ checkpoint; this table remembers the source run, the checkpoint and what was cha
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from typing import Any
 
@@ -14,7 +13,7 @@ from pydantic import BaseModel
 from sqlalchemy import Engine, insert, select
 
 from vetoflow.db.tables import replays_table, runs_table
-from vetoflow.runs.index import aware, utcnow
+from vetoflow.runs.index import decoded, utcnow
 
 
 class ReplayRow(BaseModel):
@@ -68,8 +67,4 @@ def new_row(source_run_id: str, replay_run_id: str, checkpoint_id: str, from_nod
 
 
 def _row(row: Any) -> ReplayRow:
-    data = dict(row)
-    if isinstance(data["overrides"], str):
-        data["overrides"] = json.loads(data["overrides"])
-    data["created_at"] = aware(data["created_at"])
-    return ReplayRow.model_validate(data)
+    return ReplayRow.model_validate(decoded(row, json_columns=("overrides",), times=("created_at",)))
