@@ -142,3 +142,16 @@ def test_checkpoint_state_stays_small(profitable: Scenario) -> None:
     before = len(with_outcomes.model_copy(update={"outcomes": None}).model_dump_json())
     after = len(with_outcomes.model_dump_json())
     assert after - before < 4000  # summaries, never the paths (which would be paths x horizon floats)
+
+
+def test_outcomes_made_for_another_investment_are_not_reused(profitable: Scenario) -> None:
+    """A replay from the Accountant with a new investment keeps the old forecast: its outcomes are stale."""
+    forecast = run_forecast(profitable)
+    fresh = financials(forecast, profitable.investment, profitable.discount_rate)
+    moved = financials(forecast, 100_000.0, profitable.discount_rate)
+    rate = financials(forecast, profitable.investment, profitable.discount_rate + 0.01)
+    assert fresh.method == "path_wise"
+    assert moved.method == "per_period_bands"
+    assert moved.loss_probability is None
+    assert moved.roi == pytest.approx(sum(forecast.profit.p50) / 100_000 - 1, abs=1e-6)
+    assert rate.method == "per_period_bands"

@@ -29,10 +29,12 @@ def payback_period(cash_flows: Sequence[float], investment: float) -> float | No
 
 
 def financials(forecast: Forecast, investment: float, discount_rate: float) -> Financials:
-    """Path-wise figures when the forecast carries per-path outcomes; the older band method otherwise."""
-    if forecast.outcomes is None:
-        return band_financials(forecast, investment, discount_rate)
+    """Path-wise figures when the forecast carries per-path outcomes for this investment and discount rate;
+    the older band method otherwise (band-only forecasters, and outcomes made for other inputs, as when a
+    replay from the Accountant changes the investment without re-running the Forecaster)."""
     out = forecast.outcomes
+    if out is None or (out.investment, out.discount_rate) != (investment, discount_rate):
+        return band_financials(forecast, investment, discount_rate)
     return Financials(
         method="path_wise",
         investment=investment,
@@ -94,6 +96,8 @@ def decide(numbers: Financials, scenario: Scenario) -> Decision:
     else:
         median = "Median payback" if numbers.method == "path_wise" else "Payback"
         reasons.append(f"{median} after {numbers.payback_period:.1f} of {horizon} periods{never}.")
+    if numbers.method == "per_period_bands":
+        reasons.append("Figures by the older per-period method: no simulated outcomes exist for these inputs.")
     if numbers.downside_roi < 0 <= numbers.roi:
         reasons.append(f"Downside ROI (P10) is {numbers.downside_roi:.1%}: a bad outcome loses money.")
     return verdict.model_copy(update={"reasons": reasons})

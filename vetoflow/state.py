@@ -53,6 +53,8 @@ class Outcomes(BaseModel):
     """Compact summary of the per-path outcomes (the paths themselves are never kept in state)."""
 
     paths: int
+    investment: float = Field(description="The investment these outcomes were computed for.")
+    discount_rate: float = Field(description="The discount rate these outcomes were computed for.")
     npv: Distribution
     roi: Distribution
     total_profit: Distribution

@@ -77,7 +77,7 @@ def forecast_from_paths(
         segment_methods=methods,
         revenue=_band(revenue.sum(axis=0)),
         profit=_band(profit),
-        outcomes=summarize(outcomes, scenario.veto_threshold),
+        outcomes=summarize(outcomes, scenario.veto_threshold, scenario.investment, scenario.discount_rate),
         sensitivity=tornado(scenario, revenue, draws),
     )
 

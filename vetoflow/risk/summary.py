@@ -38,7 +38,7 @@ def expected_shortfall(npv: Vector, tail: float = TAIL) -> float:
     return float(np.mean(worst))
 
 
-def summarize(outcomes: PathOutcomes, roi_threshold: float) -> Outcomes:
+def summarize(outcomes: PathOutcomes, roi_threshold: float, investment: float, discount_rate: float) -> Outcomes:
     paths = outcomes.npv.size
     has_irr = np.isfinite(outcomes.irr)
     never = np.isnan(outcomes.payback)
@@ -46,6 +46,8 @@ def summarize(outcomes: PathOutcomes, roi_threshold: float) -> Outcomes:
         payback_p50 = float(np.percentile(np.where(never, np.inf, outcomes.payback), 50))
     return Outcomes(
         paths=paths,
+        investment=investment,
+        discount_rate=discount_rate,
         npv=distribution(outcomes.npv, 2),
         roi=distribution(outcomes.roi, 6),
         total_profit=distribution(outcomes.total_profit, 2),
