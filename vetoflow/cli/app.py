@@ -30,6 +30,10 @@ COMMANDS = {
     "ingest": "vetoflow.cli.knowledge:ingest",
     "sources": "vetoflow.cli.knowledge:sources",
     "db": "vetoflow.cli.db:db",
+    "users": "vetoflow.cli.users:users",
+    "audit": "vetoflow.cli.governance:audit",
+    "notifications": "vetoflow.cli.governance:notifications",
+    "policy": "vetoflow.cli.governance:policy",
 }
 
 

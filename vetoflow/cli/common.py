@@ -22,7 +22,8 @@ Exit codes:
   3  run paused, waiting for a human decision
   4  run failed (resume it with: vetoflow retry RUN_ID)
   5  no such run
-  6  the pause was already decided by someone else"""
+  6  the pause was already decided by someone else
+  7  not allowed: your role does not grant this action"""
 
 STATUS_EXIT = {"completed": 0, "rejected": 0, "paused": 3, "failed": 4, "running": 4}
 F = TypeVar("F", bound=Callable[..., Any])

@@ -65,6 +65,11 @@ def show(ctx: click.Context, run_id: str, json_mode: bool) -> None:
 
 
 def _decide(ctx: click.Context, run_id: str, action: str, json_mode: bool, **kwargs: Any) -> None:
+    from vetoflow.identity.directory import Directory
+    from vetoflow.identity.roles import require
+
+    user = Directory.from_settings(ctx.obj).reviewer(kwargs["reviewer"])  # a user of the users file, if any
+    require(user, "revise" if action == "revise" else "decide")
     with service_for(ctx) as service:
         view = service.decide(run_id, action, on_step=progress(json_mode), **kwargs)
     emit(view, json_mode)

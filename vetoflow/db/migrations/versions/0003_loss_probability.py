@@ -1,7 +1,7 @@
 """The run index keeps P(NPV < 0), for the inbox's P(loss) column. Older rows stay NULL (shown as "-").
 
-Revision ID: 0002_loss_probability
-Revises: 0001_release1
+Revision ID: 0003_loss_probability
+Revises: 0002_governance
 """
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0002_loss_probability"
-down_revision = "0001_release1"
+revision = "0003_loss_probability"
+down_revision = "0002_governance"
 branch_labels = None
 depends_on = None
 
