@@ -25,6 +25,7 @@ from pydantic import (
 )
 
 from vetoflow.errors import VetoflowError, describe_validation_error
+from vetoflow.inputs import check_columns, load_json, load_yaml
 
 MAX_FILE_BYTES = 5_000_000
 MAX_SEGMENTS = 50
@@ -40,7 +41,7 @@ MAX_POLICY_RULES = 6
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, str_strip_whitespace=True)
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, str_strip_whitespace=True, strict=True)
 
 
 class PolicyCombination(_Strict):
@@ -170,6 +171,7 @@ def parse_segments_csv(text: str, source: str = "segments.csv") -> list[dict[str
     """Columns name, base_revenue, margin (required) and growth_mean, volatility (optional)."""
     reader = csv.DictReader(io.StringIO(text))
     columns = [c.strip() for c in (reader.fieldnames or [])]
+    check_columns(columns, source)
     missing = {"name", "base_revenue", "margin"} - set(columns)
     unknown = set(columns) - set(SEGMENT_COLUMNS)
     if missing or unknown:
@@ -195,7 +197,9 @@ def parse_segments_csv(text: str, source: str = "segments.csv") -> list[dict[str
 def parse_history_csv(text: str, source: str) -> list[float]:
     """A history CSV has a `revenue` column (other columns, such as `period`, are ignored)."""
     reader = csv.DictReader(io.StringIO(text))
-    if "revenue" not in [c.strip() for c in (reader.fieldnames or [])]:
+    columns = [c.strip() for c in (reader.fieldnames or [])]
+    check_columns(columns, source)
+    if "revenue" not in columns:
         raise VetoflowError(f"{source}: needs a 'revenue' column")
     values: list[float] = []
     for line, row in enumerate(reader, start=2):
@@ -208,10 +212,12 @@ def parse_history_csv(text: str, source: str) -> list[float]:
 def _parse_document(text: str, path: Path) -> Any:
     try:
         if path.suffix.lower() == ".json":
-            return json.loads(text)
-        return yaml.safe_load(text)
+            return load_json(text)
+        return load_yaml(text)
     except (json.JSONDecodeError, yaml.YAMLError) as exc:
         raise VetoflowError(f"{path}: cannot parse: {exc}") from None
+    except VetoflowError as exc:
+        raise VetoflowError(f"{path}: {exc}") from None
 
 
 def _resolve_inside(base: Path, relative: str, field: str) -> Path:
