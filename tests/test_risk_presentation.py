@@ -72,13 +72,14 @@ def test_prompt_carries_the_risk_figures_and_grounding_accepts_them(borderline: 
     state = decided_state(borderline)
     payload = figures_payload(state)
     assert payload["financials"]["loss_probability"] == pytest.approx(0.5524)
-    assert payload["sensitivity_of_median_npv"][0]["input"] == "segments.Warehousing.base_revenue"
+    assert payload["most_sensitive_inputs"][0] == "segments.Warehousing.base_revenue"
     summary = OfflineSynthesizer().summarize(state)
     assert "55% of simulated outcomes lose money" in summary.text
     assert check(summary.text, state) == []
     assert state.financials is not None
     written = f"Expected shortfall {state.financials.expected_shortfall:,.0f} USD; IRR {state.financials.irr:.1%}."
     assert check(written, state) == []
+    assert check("The probability of loss is 35%; NPV ranges up to 950,000 USD.", state) == ["35%", "950,000 USD"]
 
 
 def test_compare_puts_inputs_changed_and_risk_figures_side_by_side(borderline: Scenario) -> None:
