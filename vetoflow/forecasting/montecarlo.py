@@ -10,6 +10,7 @@ import warnings
 import numpy as np
 from numpy.typing import NDArray
 
+from vetoflow.forecasting.growth import segment_revenue
 from vetoflow.risk.outcomes import path_outcomes
 from vetoflow.risk.summary import summarize
 from vetoflow.risk.tornado import tornado
@@ -58,15 +59,15 @@ def _rounded(values: NDArray[np.float64]) -> list[float]:
 
 
 def forecast_from_paths(
-    scenario: Scenario,
-    revenue: NDArray[np.float64],
-    methods: dict[str, str],
-    method: ForecastMethod,
-    draws: NDArray[np.float64] | None = None,
+    scenario: Scenario, revenue: NDArray[np.float64], methods: dict[str, str], method: ForecastMethod
 ) -> Forecast:
-    """Bands for the fan chart, per-path outcomes summarised, and the tornado (common random numbers)."""
-    margins = np.array([s.margin for s in scenario.segments])[:, None, None]
-    profit = (revenue * margins).sum(axis=0)
+    """Bands for the fan chart, per-path outcomes summarised, and the tornado (common random numbers).
+
+    Works one segment at a time where it can: the budget assumes about `BYTES_PER_CELL` at the peak.
+    """
+    profit = np.zeros(revenue.shape[1:])
+    for index, segment in enumerate(scenario.segments):
+        profit += revenue[index] * segment.margin
     outcomes = path_outcomes(profit, scenario.investment, scenario.discount_rate)
     return Forecast(
         method=method,
@@ -78,28 +79,31 @@ def forecast_from_paths(
         revenue=_band(revenue.sum(axis=0)),
         profit=_band(profit),
         outcomes=summarize(outcomes, scenario.veto_threshold, scenario.investment, scenario.discount_rate),
-        sensitivity=tornado(scenario, revenue, draws),
+        sensitivity=tornado(scenario, revenue, profit),
     )
 
 
-def simulate_revenue(scenario: Scenario) -> tuple[NDArray[np.float64], dict[str, str], NDArray[np.float64]]:
-    """Revenue paths (segments, paths, horizon), the engine of each segment, and the normal draws used.
+def simulate_revenue(scenario: Scenario) -> tuple[NDArray[np.float64], dict[str, str]]:
+    """Revenue paths (segments, paths, horizon) and the engine of each segment.
 
-    Same scenario and seed, same numbers: every random draw comes from one seeded generator.
+    Same scenario and seed, same numbers: one seeded generator draws each segment's normals in turn
+    (the same stream as one (segments, paths, horizon) draw), so the tornado can draw them again.
     """
     rng = np.random.default_rng(scenario.seed)
-    draws = rng.standard_normal((len(scenario.segments), scenario.paths, scenario.horizon))
-    revenue = revenue_from_draws(scenario.segments, draws)
+    revenue = np.empty((len(scenario.segments), scenario.paths, scenario.horizon))
     methods = {s.name: "monte_carlo" for s in scenario.segments}
     for index, segment in enumerate(scenario.segments):
+        draws = rng.standard_normal((scenario.paths, scenario.horizon))
         if segment.history:
             seed = (scenario.seed + index) % 2**32  # a seed near 2**32 - 1 must not leave numpy's range
             revenue[index] = simulate_history(segment.history, scenario.horizon, scenario.paths, seed)
             methods[segment.name] = "exponential_smoothing"
-    return revenue, methods, draws
+        else:
+            revenue[index] = segment_revenue(segment, draws)
+    return revenue, methods
 
 
 def run_forecast(scenario: Scenario) -> Forecast:
-    revenue, methods, draws = simulate_revenue(scenario)
+    revenue, methods = simulate_revenue(scenario)
     fitted = all(m == "exponential_smoothing" for m in methods.values())
-    return forecast_from_paths(scenario, revenue, methods, "exponential_smoothing" if fitted else "monte_carlo", draws)
+    return forecast_from_paths(scenario, revenue, methods, "exponential_smoothing" if fitted else "monte_carlo")

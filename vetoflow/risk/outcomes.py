@@ -6,6 +6,7 @@ percentiles instead would assume every period is bad at once, which overstates t
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -48,14 +49,31 @@ def payback(profit: Vector, investment: float) -> Vector:
     return result
 
 
-def sign_changes(cash_flows: Vector) -> NDArray[np.int64]:
-    """Sign changes per row, ignoring zero flows (Descartes: one change means exactly one IRR)."""
-    signs = np.sign(cash_flows)
-    columns = np.arange(cash_flows.shape[1])
-    last_nonzero = np.maximum.accumulate(np.where(signs != 0, columns, 0), axis=1)
-    carried = np.take_along_axis(signs, last_nonzero, axis=1)
-    changes: NDArray[np.int64] = (carried[:, 1:] != carried[:, :-1]).sum(axis=1)
-    return changes
+def single_sign_change(cash_flows: Vector) -> NDArray[np.bool_]:
+    """Rows whose flows change sign exactly once, ignoring zeros (Descartes: exactly one IRR).
+
+    Only boolean masks are allocated: this runs on every simulated path inside the memory budget.
+    """
+    pos, neg = cash_flows > 0, cash_flows < 0
+    width = cash_flows.shape[1]
+    has_pos, has_neg = pos.any(axis=1), neg.any(axis=1)
+    first_pos, first_neg = pos.argmax(axis=1), neg.argmax(axis=1)
+    last_pos = np.where(has_pos, width - 1 - pos[:, ::-1].argmax(axis=1), -1)
+    last_neg = np.where(has_neg, width - 1 - neg[:, ::-1].argmax(axis=1), -1)
+    starts_negative = has_neg & (~has_pos | (first_neg < first_pos))
+    once: NDArray[np.bool_] = np.where(
+        starts_negative, has_pos & (last_neg < first_pos), has_neg & (last_pos < first_neg)
+    )
+    return once
+
+
+def _irr_rows(rows: NDArray[np.intp], flows_of: Callable[[int], Vector], count: int) -> Vector:
+    result = np.full(count, np.nan)
+    for row in rows:
+        value = pyxirr.irr(flows_of(int(row)), silent=True)
+        if value is not None:
+            result[row] = value
+    return result
 
 
 def irr(cash_flows: Vector) -> Vector:
@@ -64,23 +82,29 @@ def irr(cash_flows: Vector) -> Vector:
     Only rows with exactly one sign change have a single IRR; the others (no sign change: no IRR;
     several: more than one) get NaN and are counted as paths without an IRR.
     """
-    result = np.full(cash_flows.shape[0], np.nan)
-    finite = np.isfinite(cash_flows).all(axis=1)
-    for row in np.flatnonzero(finite & (sign_changes(cash_flows) == 1)):
-        value = pyxirr.irr(cash_flows[row], silent=True)
-        if value is not None:
-            result[row] = value
-    return result
+    usable = np.isfinite(cash_flows).all(axis=1) & single_sign_change(cash_flows)
+    return _irr_rows(np.flatnonzero(usable), lambda row: cash_flows[row], cash_flows.shape[0])
+
+
+def profit_irr(profit: Vector, investment: float) -> Vector:
+    """`irr` of [-investment, profit...] per path, without building the (paths, periods + 1) array."""
+    pos, neg = profit > 0, profit < 0
+    has_pos = pos.any(axis=1)
+    first_pos = pos.argmax(axis=1)
+    last_neg = np.where(neg.any(axis=1), profit.shape[1] - 1 - neg[:, ::-1].argmax(axis=1), -1)
+    del pos, neg
+    usable = np.isfinite(profit).all(axis=1) & has_pos & (last_neg < first_pos)
+    head = np.array([-investment])
+    return _irr_rows(np.flatnonzero(usable), lambda row: np.concatenate((head, profit[row])), profit.shape[0])
 
 
 def path_outcomes(profit: Vector, investment: float, rate: float) -> PathOutcomes:
     """Outcomes of a (paths, periods) array of profit for an up-front investment."""
     total = profit.sum(axis=1)
-    flows = np.concatenate([np.full((profit.shape[0], 1), -investment), profit], axis=1)
     return PathOutcomes(
         total_profit=total,
         npv=npv(profit, rate, investment),
         roi=(total - investment) / investment,
         payback=payback(profit, investment),
-        irr=irr(flows),
+        irr=profit_irr(profit, investment),
     )

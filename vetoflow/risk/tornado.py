@@ -12,8 +12,9 @@ from collections.abc import Iterator
 
 import numpy as np
 
+from vetoflow.forecasting.growth import segment_revenue
 from vetoflow.risk.outcomes import Vector
-from vetoflow.scenario import Scenario, Segment
+from vetoflow.scenario import Scenario
 from vetoflow.state import Sensitivity, TornadoBar
 
 STEPS = {
@@ -32,44 +33,36 @@ def moved(value: float, field: str) -> tuple[float, float]:
     return max(lowest, low), min(highest, high)
 
 
-def _segment_revenue(segment: Segment, draws: Vector, growth: float, volatility: float) -> Vector:
-    factors = np.clip(1.0 + (draws * volatility + growth), 0.0, None)  # as the Forecaster computes it
-    return np.asarray(segment.base_revenue * np.cumprod(factors, axis=1), dtype=np.float64)
-
-
 def _bar(name: str, values: tuple[float, float], npvs: tuple[Vector, Vector]) -> TornadoBar:
     low, high = (round(float(np.median(v)), 2) for v in npvs)
     swing = round(abs(high - low), 2)
     return TornadoBar(input=name, low=values[0], high=values[1], npv_low=low, npv_high=high, swing=swing)
 
 
-def _segment_bars(
-    scenario: Scenario, revenue: Vector, draws: Vector | None, npv: Vector, discount: Vector
-) -> Iterator[TornadoBar]:
+def _segment_bars(scenario: Scenario, revenue: Vector, npv: Vector, discount: Vector) -> Iterator[TornadoBar]:
+    rng = np.random.default_rng(scenario.seed)  # the run's draws again, one segment at a time
     for i, seg in enumerate(scenario.segments):
+        draws = rng.standard_normal((scenario.paths, scenario.horizon))
         key = f"segments.{seg.name}"
-        base_profit = revenue[i] * seg.margin
-        for field in ("margin", "base_revenue") if seg.history or draws is None else tuple(STEPS):
+        base_npv = (revenue[i] @ discount) * seg.margin
+        for field in ("margin", "base_revenue") if seg.history else tuple(STEPS):
             values = moved(getattr(seg, field), field)
             npvs = []
             for value in values:
                 if field == "margin":
-                    changed = revenue[i] * value
+                    changed = (revenue[i] @ discount) * value
                 elif field == "base_revenue":
-                    changed = base_profit * (value / seg.base_revenue if seg.base_revenue else 1.0)
+                    changed = base_npv * (value / seg.base_revenue if seg.base_revenue else 1.0)
                 else:
-                    assert draws is not None
-                    growth = value if field == "growth_mean" else seg.growth_mean
-                    volatility = value if field == "volatility" else seg.volatility
-                    changed = _segment_revenue(seg, draws[i], growth, volatility) * seg.margin
-                npvs.append(npv + (changed - base_profit) @ discount)
+                    moved_seg = seg.model_copy(update={field: value})
+                    changed = (segment_revenue(moved_seg, draws) @ discount) * seg.margin
+                npvs.append(npv + (changed - base_npv))
             yield _bar(f"{key}.{field}", values, (npvs[0], npvs[1]))
+        del draws
 
 
-def tornado(scenario: Scenario, revenue: Vector, draws: Vector | None) -> Sensitivity:
-    """`revenue` (segments, paths, horizon) as simulated; `draws` the standard normals behind it."""
-    margins = np.array([s.margin for s in scenario.segments])[:, None, None]
-    profit = (revenue * margins).sum(axis=0)
+def tornado(scenario: Scenario, revenue: Vector, profit: Vector) -> Sensitivity:
+    """`revenue` (segments, paths, horizon) and total `profit` (paths, horizon) as the Forecaster simulated them."""
     periods = np.arange(1, scenario.horizon + 1, dtype=np.float64)
 
     def npv_at(rate: float) -> Vector:
@@ -77,7 +70,7 @@ def tornado(scenario: Scenario, revenue: Vector, draws: Vector | None) -> Sensit
         return result
 
     npv = npv_at(scenario.discount_rate)
-    bars = list(_segment_bars(scenario, revenue, draws, npv, (1.0 + scenario.discount_rate) ** -periods))
+    bars = list(_segment_bars(scenario, revenue, npv, (1.0 + scenario.discount_rate) ** -periods))
     rates = (max(0.0, scenario.discount_rate - DISCOUNT_STEP), min(1.0, scenario.discount_rate + DISCOUNT_STEP))
     bars.append(_bar("discount_rate", rates, (npv_at(rates[0]), npv_at(rates[1]))))
     bars.sort(key=lambda bar: bar.swing, reverse=True)
