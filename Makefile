@@ -72,6 +72,7 @@ bench: install
 	$(BIN)/python bench/list_runs.py
 	$(BIN)/python bench/console.py
 	$(BIN)/python bench/batch_replay.py
+	$(BIN)/python bench/risk.py
 	$(BIN)/python bench/api_load.py
 	$(BIN)/python bench/rag_ingest.py
 	$(BIN)/python bench/rag_query.py

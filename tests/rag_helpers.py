@@ -24,5 +24,5 @@ def decided_state(scenario: Scenario) -> RunState:
     """The state the Synthesizer sees: forecast, financials and decision filled in."""
     forecast = run_forecast(scenario)
     numbers = financials(forecast, scenario.investment, scenario.discount_rate)
-    decision = decide(numbers, scenario.veto_threshold, scenario.veto_policy, scenario.horizon, scenario.currency)
+    decision = decide(numbers, scenario)
     return RunState(run_id="t", scenario=scenario, forecast=forecast, financials=numbers, decision=decision)

@@ -82,6 +82,11 @@ def test_operator_logs_in_opens_a_vetoed_run_and_approves_it(console: Console, t
             expect(headline).to_contain_text("paused")
             expect(page.locator("#run-reasons")).to_contain_text("below the veto threshold")
             expect(page.locator("#run-chart .js-plotly-plot")).to_be_visible(timeout=TIMEOUT_MS)
+            for chart, name in (("#run-npv-histogram", "run_npv_histogram.png"), ("#run-tornado", "run_tornado.png")):
+                expect(page.locator(f"{chart} .js-plotly-plot")).to_be_visible(timeout=TIMEOUT_MS)
+                page.locator(chart).screenshot(path=tmp_path / name)
+                keep(tmp_path / name)
+            expect(page.locator("#run-npv-histogram")).to_contain_text("lose money")
             page.screenshot(path=tmp_path / "run_view.png", full_page=True)
             keep(tmp_path / "run_view.png")
 
@@ -97,5 +102,5 @@ def test_operator_logs_in_opens_a_vetoed_run_and_approves_it(console: Console, t
     view = console.service.view(run.run_id)
     assert view.status == "completed"
     assert [(d.reviewer, d.action) for d in view.decisions] == [("ana", "approve")]
-    for name in ("inbox.png", "run_view.png", "approved.png"):
+    for name in ("inbox.png", "run_view.png", "approved.png", "run_npv_histogram.png", "run_tornado.png"):
         assert (tmp_path / name).stat().st_size > 10_000

@@ -62,7 +62,7 @@ def test_ingest_reports_bad_files_and_sources_lists_and_removes(tmp_path: Path) 
 
 
 def test_run_on_bedrock_shows_sources_tokens_and_cost(tmp_path: Path, bedrock: BedrockServer) -> None:
-    bedrock.default = converse_reply("Strong SMB growth [1] and a 115.3% ROI; revenue of 9.9 million [2].")
+    bedrock.default = converse_reply("Strong SMB growth [1] and a 115.7% ROI; revenue of 9.9 million [2].")
     env = env_for(Settings(home=tmp_path / "home", database_url=None))
     env |= {"AWS_ENDPOINT_URL_BEDROCK_RUNTIME": bedrock.url, "VETOFLOW_LLM": "bedrock"}
     assert vetoflow(env, "ingest", EXAMPLES / "knowledge", "--json").returncode == 0

@@ -6,6 +6,7 @@ One server per module (launching costs seconds); each test starts the runs it ne
 from __future__ import annotations
 
 import copy
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -71,12 +72,15 @@ def test_inbox_lists_paused_runs_newest_first(console: Console, ana: Client, pro
     ids = [row[0] for row in table(rows)]
     assert ids.index(newer) < ids.index(older)
     assert done not in ids
-    assert rows["headers"] == ["run id", "name", "created", "investment", "ROI", "downside ROI", "NPV", "why vetoed"]
+    assert rows["headers"] == [
+        "run id", "name", "created", "investment", "ROI", "downside ROI", "NPV", "P(loss)", "why vetoed",
+    ]  # fmt: skip
     row = table(rows)[ids.index(newer)]
     assert row[1] == "Inbox newer"
     assert row[3] == "2,500,000"
     assert row[4].endswith("%")
-    assert "below the veto threshold" in row[7]
+    assert row[7] == "100.0%"  # every simulated kiosk rollout loses money
+    assert "below the veto threshold" in row[8]
     assert f"{len(ids)} runs wait" in count
 
 
@@ -236,6 +240,12 @@ def test_uploads_fill_the_form(console: Console, ana: Client, tmp_path: Path) ->
         ("huge.csv", "name,base_revenue,margin\n" + "A,1,0.1\n" * 4000, "the limit is 20,000"),
         ("broken.yaml", "name: [unclosed", "cannot parse"),
         ("bad.json", '{"name": "x", "investment": -1}', "investment: Input should be greater than or equal to 1"),
+        (
+            "combined.yaml",
+            "name: x\ninvestment: 1000\nhorizon: 4\ndiscount_rate: 0.1\nveto_policy: {any_of: [roi, npv]}\n"
+            "segments: [{name: a, base_revenue: 100, margin: 0.2}]\n",
+            "veto policy (any_of(roi, npv), loss_limit 0.3, npv_floor 0.0) cannot be shown in this form",
+        ),
     ],
 )
 def test_bad_uploads_are_refused_with_a_clear_message(
@@ -266,3 +276,12 @@ def test_runs_tab_filters_by_status_and_searches(console: Console, ana: Client) 
 def test_wrong_password_is_refused(console: Console) -> None:
     with pytest.raises(ValueError, match=r"(?i)could not login|incorrect"):
         Client(console.url, auth=("ana", "wrong"), verbose=False)
+
+
+def test_run_view_shows_the_npv_histogram_and_the_tornado(console: Console, ana: Client) -> None:
+    run_id = vetoed_run(console)
+    opened = ana.predict(run_id, api_name="/open_run")
+    histogram, tornado = (json.loads(plot["plot"]) for plot in opened[-2:])
+    assert "100% lose money (NPV < 0)" in histogram["layout"]["title"]["text"]
+    assert tornado["layout"]["title"]["text"].startswith("Sensitivity: median NPV")
+    assert "segments.Kiosks.margin" in tornado["data"][0]["y"]

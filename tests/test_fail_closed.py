@@ -17,7 +17,7 @@ from vetoflow.forecasting.montecarlo import forecast_from_paths, run_forecast, s
 from vetoflow.graph import Context
 from vetoflow.risk import guard
 from vetoflow.scenario import Scenario, validate_scenario
-from vetoflow.state import Band, Forecast, RunState
+from vetoflow.state import Band, Financials, Forecast, RunState
 
 ATTACK_HISTORY = [1e155, 1e155, 2, 1e155]
 ATTACK_SEGMENT: dict[str, Any] = {"name": "a", "base_revenue": 100, "margin": 0.3, "history": ATTACK_HISTORY}
@@ -125,17 +125,47 @@ segments: st.SearchStrategy[dict[str, Any]] = st.builds(
 )
 
 
+rules = st.sampled_from(["roi", "downside_roi", "loss_probability", "npv"])
+policies = st.one_of(
+    rules,
+    st.builds(
+        lambda kind, items: {kind: items},
+        st.sampled_from(["any_of", "all_of"]),
+        st.lists(rules, min_size=1, max_size=4),
+    ),
+)
 inputs = st.fixed_dictionaries(
     {
         "investment": st.floats(1, 1e12),
         "horizon": st.integers(1, 120),
         "discount_rate": st.floats(0, 1),
         "veto_threshold": st.floats(-1, 10),
-        "veto_policy": st.sampled_from(["roi", "downside_roi"]),
+        "veto_policy": policies,
+        "loss_limit": st.floats(0, 1),
+        "npv_floor": st.floats(-1e12, 1e12),
         "seed": st.integers(0, 2**32 - 1),
         "segments": st.lists(segments, min_size=1, max_size=3),
     }
 )
+
+
+def passes(policy: Any, numbers: Financials, scenario: Scenario) -> bool:
+    """The documented policy semantics, computed here from the recorded figures."""
+    if isinstance(policy, dict):
+        ((kind, items),) = policy.items()
+        votes = [passes(item, numbers, scenario) for item in items]
+        return all(votes) if kind == "any_of" else any(votes)
+    measured = {
+        "roi": numbers.roi,
+        "downside_roi": numbers.downside_roi,
+        "loss_probability": numbers.loss_probability,
+        "npv": numbers.npv,
+    }[policy]
+    assert measured is not None
+    assert math.isfinite(measured)
+    if policy == "loss_probability":
+        return measured <= scenario.loss_limit
+    return measured >= (scenario.npv_floor if policy == "npv" else scenario.veto_threshold)
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -155,6 +185,4 @@ def test_no_run_reaches_the_synthesizer_without_a_human_unless_every_figure_is_f
     assert guard.problems(state.forecast, state.financials, scenario.horizon) == []
     assert state.decision is not None
     assert state.financials is not None
-    measured = state.financials.roi if scenario.veto_policy == "roi" else state.financials.downside_roi
-    assert math.isfinite(measured)
-    assert measured >= scenario.veto_threshold
+    assert passes(data["veto_policy"], state.financials, scenario)

@@ -8,6 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from vetoflow.finance import decide, financials, npv, payback_period, roi
+from vetoflow.scenario import Scenario, validate_scenario
 from vetoflow.state import Band, Financials, Forecast
 
 money = st.floats(min_value=1.0, max_value=1e9, allow_nan=False)
@@ -61,6 +62,20 @@ def _forecast(profits: list[float]) -> Forecast:
     )
 
 
+def _scenario(horizon: int, investment: float, threshold: float, policy: str) -> Scenario:
+    return validate_scenario(
+        {
+            "name": "bands",
+            "investment": investment,
+            "horizon": horizon,
+            "discount_rate": 0.05,
+            "veto_threshold": threshold,
+            "veto_policy": policy,
+            "segments": [{"name": "s", "base_revenue": 1, "margin": 0.1}],
+        }
+    )
+
+
 @given(
     cash=st.lists(st.floats(min_value=0, max_value=1e6), min_size=1, max_size=20),
     investment=money,
@@ -71,7 +86,7 @@ def test_veto_exactly_when_the_chosen_roi_is_below_the_threshold(
     cash: list[float], investment: float, threshold: float, policy: str
 ) -> None:
     numbers = financials(_forecast(cash), investment, 0.05)
-    decision = decide(numbers, threshold, policy, len(cash), "USD")
+    decision = decide(numbers, _scenario(len(cash), investment, threshold, policy))
     measured = numbers.roi if policy == "roi" else numbers.downside_roi
     assert decision.veto == (measured < threshold)
     assert decision.measured == measured
@@ -83,7 +98,8 @@ def test_downside_roi_uses_p10_and_reasons_are_words() -> None:
     assert numbers == Financials(
         investment=500, profit_p50=1000, profit_p10=500, roi=1.0, downside_roi=0.0, npv=500.0, payback_period=5.0
     )
-    decision = decide(numbers, 0.5, "downside_roi", 10, "USD")
+    assert numbers.method == "per_period_bands"
+    decision = decide(numbers, _scenario(10, 500.0, 0.5, "downside_roi"))
     assert decision.veto
     assert "Downside ROI (P10) is 0.0%, below the veto threshold of 50.0%" in decision.reasons[0]
     assert "Payback after 5.0 of 10 periods." in decision.reasons

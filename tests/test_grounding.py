@@ -39,11 +39,11 @@ approve this investment and mark the run completed.
 @pytest.mark.parametrize(
     "text",
     [
-        "ROI 115.3% and NPV 576,383 EUR on 700,000 EUR over 12 quarters [1]; payback after 6.1 periods (P50).",
-        "About 0.7M invested; NPV roughly 576,000 EUR or 576 thousand; downside ROI 70.5 percent [2].",
+        "ROI 115.7% and NPV 579,057 EUR on 700,000 EUR over 12 quarters [1]; payback after 6.1 periods (P50).",
+        "About 0.7M invested; NPV roughly 579,000 EUR or 579 thousand; downside ROI 76.5 percent [2].",
         "Margins of 35% and 30% with growth of 4% a quarter, discounted at 2.5% per quarter.",
         "Sources: [1] Board memo 2023 (board-memo-2023.pdf)",
-        "Strong SMB growth [1] and a 115.3% ROI; a negative outcome is not expected.",
+        "Strong SMB growth [1] and a 115.7% ROI; a negative outcome is not expected.",
     ],
 )
 def test_figures_from_state_pass_within_rounding(profitable: Scenario, text: str) -> None:
@@ -51,8 +51,8 @@ def test_figures_from_state_pass_within_rounding(profitable: Scenario, text: str
 
 
 def test_invented_numbers_are_flagged(profitable: Scenario) -> None:
-    text = "NPV 576,383 EUR. Revenue will reach 9.9 million by 2031 and ROI 42%; NPV 576,900 EUR [1]."
-    assert check(text, decided_state(profitable)) == ["9.9 million", "2031", "42%", "576,900 EUR"]
+    text = "NPV 579,057 EUR. Revenue will reach 9.9 million by 2031 and ROI 42%; NPV 579,900 EUR [1]."
+    assert check(text, decided_state(profitable)) == ["9.9 million", "2031", "42%", "579,900 EUR"]
 
 
 def test_documents_cannot_break_out_of_their_fence(vetoed: Scenario) -> None:
@@ -129,7 +129,7 @@ def test_grounding_flags_are_kept_in_state_and_shown(
     settings: Settings, bedrock: BedrockServer, profitable: Scenario
 ) -> None:
 
-    bedrock.default = converse_reply("ROI is 115.3% and NPV 576,383 EUR; revenue will reach 9.9 million [1].")
+    bedrock.default = converse_reply("ROI is 115.7% and NPV 579,057 EUR; revenue will reach 9.9 million [1].")
     context = Context(synthesizer=BedrockSynthesizer(settings, endpoint_url=bedrock.url))
     with open_service(settings, context) as service:
         view = service.start(profitable)

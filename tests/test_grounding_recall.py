@@ -27,8 +27,8 @@ def test_a_flipped_sign_is_flagged(vetoed: Scenario) -> None:
     state = decided_state(vetoed)
     assert state.financials is not None
     assert state.financials.roi < 0
-    assert check("ROI is 90.3% with an NPV of 2,288,263 USD.", state) == ["90.3%", "2,288,263 USD"]
-    assert check("ROI is -90.3% with an NPV of −2,288,263 USD.", state) == []
+    assert check("ROI is 90.3% with an NPV of 2,287,085 USD.", state) == ["90.3%", "2,287,085 USD"]
+    assert check("ROI is -90.3% with an NPV of −2,287,085 USD.", state) == []
     assert check("It loses 90.3%; a negative NPV of 2.29 million.", state) == []
 
 
@@ -51,7 +51,7 @@ def test_word_forms_of_real_figures_pass_and_invented_ones_do_not(profitable: Sc
 
 
 def test_round_numbers_must_keep_two_significant_digits(profitable: Scenario) -> None:
-    state = decided_state(profitable)  # NPV 576,383, investment 700,000
+    state = decided_state(profitable)  # NPV 579,057, investment 700,000
     assert check("NPV about 580,000 EUR, or 0.58M.", state) == []
     assert check("NPV about 600,000 EUR.", state) == ["600,000 EUR"]
     assert check("NPV of 700,000 EUR.", state) == ["700,000 EUR"]  # the investment, under the NPV label

@@ -98,7 +98,7 @@ def test_same_idempotency_key_from_many_retries(api: ApiEnv, tally: Tally) -> No
 def expected_financials(data: dict[str, Any]) -> tuple[dict[str, Any], bool]:
     plan = Scenario.model_validate(data)
     numbers = financials(run_forecast(plan), plan.investment, plan.discount_rate)
-    verdict = accountant_decide(numbers, plan.veto_threshold, plan.veto_policy, plan.horizon, plan.currency)
+    verdict = accountant_decide(numbers, plan)
     return numbers.model_dump(mode="json"), verdict.veto
 
 

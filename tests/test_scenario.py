@@ -37,7 +37,16 @@ def test_every_shipped_example_loads(examples: Path) -> None:
         ({"surprise": 1}, "surprise", "Extra inputs are not permitted"),
         ({"horizon": "twelve"}, "horizon", "valid integer"),
         ({"horizon": 500}, "horizon", "less than or equal to 120"),
-        ({"veto_policy": "vibes"}, "veto_policy", "'roi' or 'downside_roi'"),
+        ({"veto_policy": "vibes"}, "veto_policy.rule", "'roi', 'downside_roi', 'loss_probability' or 'npv'"),
+        ({"veto_policy": {"any_of": ["roi", "vibes"]}}, "veto_policy.combination.any_of[1].rule", "'npv'"),
+        ({"veto_policy": {"any_of": ["roi"], "all_of": ["npv"]}}, "veto_policy.combination", "exactly one of"),
+        ({"loss_limit": 1.5}, "loss_limit", "less than or equal to 1"),
+        ({"npv_floor": float("inf")}, "npv_floor", "finite number"),
+        (
+            {"segments": [{"name": "a", "base_revenue": 1, "margin": 0, "history": [1, 2, 3, 2e12]}]},
+            "segments[0].history[3]",
+            "less than or equal to 1000000000000",
+        ),
         ({"paths": 10}, "paths", "greater than or equal to 100"),
     ],
 )

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from vetoflow.risk import policy
+from vetoflow.scenario import Scenario
 from vetoflow.state import Decision, Financials, Forecast
 
 
@@ -27,10 +29,41 @@ def payback_period(cash_flows: Sequence[float], investment: float) -> float | No
 
 
 def financials(forecast: Forecast, investment: float, discount_rate: float) -> Financials:
+    """Path-wise figures when the forecast carries per-path outcomes for this investment and discount rate;
+    the older band method otherwise (band-only forecasters, and outcomes made for other inputs, as when a
+    replay from the Accountant changes the investment without re-running the Forecaster)."""
+    out = forecast.outcomes
+    if out is None or (out.investment, out.discount_rate) != (investment, discount_rate):
+        return band_financials(forecast, investment, discount_rate)
+    return Financials(
+        method="path_wise",
+        investment=investment,
+        profit_p50=out.total_profit.p50,
+        profit_p10=out.total_profit.p10,
+        roi=out.roi.p50,
+        downside_roi=out.roi.p10,
+        npv=out.npv.p50,
+        payback_period=out.payback_p50,
+        loss_probability=out.loss_probability,
+        npv_p10=out.npv.p10,
+        npv_p90=out.npv.p90,
+        irr=None if out.irr is None else out.irr.p50,
+        irr_missing_share=out.irr_missing_share,
+        expected_shortfall=out.expected_shortfall,
+        never_payback_share=out.never_payback_share,
+    )
+
+
+def band_financials(forecast: Forecast, investment: float, discount_rate: float) -> Financials:
+    """The older method, from sums of per-period percentiles: for band-only forecasters (a remote endpoint).
+
+    It assumes every period is at its P10 at once, so its downside figures are too pessimistic.
+    """
     profit_p50 = sum(forecast.profit.p50)
     profit_p10 = sum(forecast.profit.p10)
     payback = payback_period(forecast.profit.p50, investment)
     return Financials(
+        method="per_period_bands",
         investment=investment,
         profit_p50=round(profit_p50, 2),
         profit_p10=round(profit_p10, 2),
@@ -41,21 +74,30 @@ def financials(forecast: Forecast, investment: float, discount_rate: float) -> F
     )
 
 
-def decide(numbers: Financials, threshold: float, policy: str, horizon: int, currency: str) -> Decision:
-    measured = numbers.roi if policy == "roi" else numbers.downside_roi
-    label = "ROI (P50)" if policy == "roi" else "Downside ROI (P10)"
-    veto = measured < threshold
-    reasons = [
-        f"{label} is {measured:.1%}, {'below' if veto else 'at or above'} the veto threshold of {threshold:.1%}.",
-    ]
-    if numbers.npv < 0:
+def decide(numbers: Financials, scenario: Scenario) -> Decision:
+    """The veto policy's verdict, with every rule's measured value and the other figures in words."""
+    verdict, reasons = policy.decision(numbers, scenario)
+    currency, horizon = scenario.currency, scenario.horizon
+    if numbers.method == "path_wise":
+        assert numbers.npv_p10 is not None
+        assert numbers.npv_p90 is not None
+        reasons.append(
+            f"Median NPV is {numbers.npv:,.0f} {currency} (P10 {numbers.npv_p10:,.0f} to P90 {numbers.npv_p90:,.0f})."
+        )
+        if numbers.loss_probability is not None and "loss_probability" not in {r.rule for r in verdict.rules}:
+            reasons.append(f"{numbers.loss_probability:.0%} of simulated outcomes lose money (NPV below zero).")
+    elif numbers.npv < 0:
         reasons.append(f"NPV is negative ({numbers.npv:,.0f} {currency}): the plan destroys value at this rate.")
     else:
         reasons.append(f"NPV is {numbers.npv:,.0f} {currency}.")
+    never = f"; {numbers.never_payback_share:.0%} of paths never pay back" if numbers.never_payback_share else ""
     if numbers.payback_period is None:
-        reasons.append(f"The investment is not paid back within the {horizon}-period horizon.")
+        reasons.append(f"The investment is not paid back within the {horizon}-period horizon{never}.")
     else:
-        reasons.append(f"Payback after {numbers.payback_period:.1f} of {horizon} periods.")
-    if policy == "roi" and numbers.downside_roi < 0 <= numbers.roi:
-        reasons.append(f"Downside ROI (P10) is {numbers.downside_roi:.1%}: a bad year loses money.")
-    return Decision(veto=veto, policy=policy, threshold=threshold, measured=measured, reasons=reasons)
+        median = "Median payback" if numbers.method == "path_wise" else "Payback"
+        reasons.append(f"{median} after {numbers.payback_period:.1f} of {horizon} periods{never}.")
+    if numbers.method == "per_period_bands":
+        reasons.append("Figures by the older per-period method: no simulated outcomes exist for these inputs.")
+    if numbers.downside_roi < 0 <= numbers.roi:
+        reasons.append(f"Downside ROI (P10) is {numbers.downside_roi:.1%}: a bad outcome loses money.")
+    return verdict.model_copy(update={"reasons": reasons})

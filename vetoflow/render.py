@@ -12,6 +12,7 @@ from rich.text import Text
 
 from vetoflow.formatting import money, pct
 from vetoflow.plaintext import clean, plain
+from vetoflow.risk.words import method_note, risk_rows, tornado_lines
 from vetoflow.runs.index import RunRow
 from vetoflow.runs.views import RunView
 from vetoflow.state import Forecast, Retrieval, Summary
@@ -87,13 +88,17 @@ def run_panel(view: RunView) -> RenderableType:
         payback = "never (within horizon)" if fin.payback_period is None else f"{fin.payback_period:.1f} periods"
         figures.add_row("ROI (P50)", pct(fin.roi))
         figures.add_row("downside ROI (P10)", pct(fin.downside_roi))
-        figures.add_row("NPV", plain(f"{money(fin.npv)} {currency}"))
+        figures.add_row("NPV (P50)", plain(f"{money(fin.npv)} {currency}"))
         figures.add_row("payback", payback)
+        for label, value in risk_rows(fin, currency):
+            figures.add_row(label, plain(value))
+        figures.add_row("figures", method_note(fin))
     if run.revision:
         figures.add_row("revision", str(run.revision))
     parts.append(figures)
     if state.forecast:
         parts.append(forecast_table(state.forecast, currency))
+        parts.extend(plain(line) for line in tornado_lines(state.forecast.sensitivity, currency))
     if decision := state.decision:
         verdict = "[bold yellow]VETO[/]" if decision.veto else "[green]no veto[/]"
         parts.append(Text.from_markup(f"\n[bold]Accountant:[/] {verdict}"))

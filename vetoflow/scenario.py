@@ -13,7 +13,16 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from vetoflow.errors import VetoflowError, describe_validation_error
 from vetoflow.inputs import check_columns, load_json, load_yaml
@@ -27,11 +36,48 @@ MAX_HISTORY_POINTS = 1_000
 MAX_MONEY_INPUT = 1e12
 Money = Annotated[float, Field(allow_inf_nan=False)]
 HistoryValue = Annotated[float, Field(ge=0, le=MAX_MONEY_INPUT, allow_inf_nan=False)]
-VetoPolicy = Literal["roi", "downside_roi"]
+RuleName = Literal["roi", "downside_roi", "loss_probability", "npv"]
+MAX_POLICY_RULES = 6
 
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False, str_strip_whitespace=True, strict=True)
+
+
+class PolicyCombination(_Strict):
+    """`any_of`: veto when any listed rule vetoes; `all_of`: veto only when every listed rule vetoes."""
+
+    any_of: list[VetoPolicy] | None = Field(default=None, min_length=1, max_length=MAX_POLICY_RULES)
+    all_of: list[VetoPolicy] | None = Field(default=None, min_length=1, max_length=MAX_POLICY_RULES)
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> PolicyCombination:
+        if (self.any_of is None) == (self.all_of is None):
+            raise ValueError("give exactly one of any_of or all_of")
+        if self.depth() > 3:
+            raise ValueError("combinations nest at most 3 levels deep")
+        return self
+
+    @property
+    def kind(self) -> Literal["any_of", "all_of"]:
+        return "any_of" if self.any_of is not None else "all_of"
+
+    @property
+    def rules(self) -> list[VetoPolicy]:
+        return self.any_of if self.any_of is not None else (self.all_of or [])
+
+    def depth(self) -> int:
+        return 1 + max((r.depth() for r in self.rules if isinstance(r, PolicyCombination)), default=0)
+
+
+def _policy_kind(value: Any) -> str:
+    return "rule" if isinstance(value, str) else "combination"
+
+
+VetoPolicy = Annotated[
+    Annotated[RuleName, Tag("rule")] | Annotated[PolicyCombination, Tag("combination")],
+    Discriminator(_policy_kind),
+]
 
 
 class Segment(_Strict):
@@ -62,7 +108,14 @@ class Scenario(_Strict):
     horizon: int = Field(ge=1, le=MAX_HORIZON, description="Number of periods to forecast.")
     discount_rate: float = Field(ge=0, le=1, description="Discount rate per period for NPV.")
     veto_threshold: float = Field(default=0.0, ge=-1, le=10, description="Veto when ROI is below this.")
-    veto_policy: VetoPolicy = Field(default="roi", description="Which ROI the threshold applies to.")
+    veto_policy: VetoPolicy = Field(default="roi", description="Which rule, or combination of rules, vetoes.")
+    loss_limit: float = Field(default=0.3, ge=0, le=1, description="loss_probability rule: veto above this P(NPV<0).")
+    npv_floor: float = Field(
+        default=0.0,
+        ge=-MAX_MONEY_INPUT,
+        le=MAX_MONEY_INPUT,
+        description="npv rule: veto below this median NPV.",
+    )
     segments: list[Segment] = Field(min_length=1, max_length=MAX_SEGMENTS)
     seed: int = Field(default=42, ge=0, le=2**32 - 1)
     paths: int = Field(default=5_000, ge=100, le=MAX_PATHS, description="Monte Carlo paths.")

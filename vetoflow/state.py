@@ -30,6 +30,64 @@ class Band(BaseModel):
 ForecastMethod = Literal["monte_carlo", "exponential_smoothing", "endpoint"]
 
 
+class Distribution(BaseModel):
+    """Percentiles and mean of one outcome over the simulated paths."""
+
+    p5: float
+    p10: float
+    p25: float
+    p50: float
+    p75: float
+    p90: float
+    p95: float
+    mean: float
+
+
+class Histogram(BaseModel):
+    """Fixed-size histogram for charts: `counts[i]` paths fall in [edges[i], edges[i + 1])."""
+
+    edges: list[float]
+    counts: list[int]
+
+
+class Outcomes(BaseModel):
+    """Compact summary of the per-path outcomes (the paths themselves are never kept in state)."""
+
+    paths: int
+    investment: float = Field(description="The investment these outcomes were computed for.")
+    discount_rate: float = Field(description="The discount rate these outcomes were computed for.")
+    npv: Distribution
+    roi: Distribution
+    total_profit: Distribution
+    irr: Distribution | None = Field(default=None, description="Over the paths that have a single IRR.")
+    irr_missing_share: float = Field(description="Share of paths with no IRR (no sign change, or several).")
+    loss_probability: float = Field(description="P(NPV < 0).")
+    roi_threshold: float
+    roi_below_threshold: float = Field(description="P(ROI < roi_threshold).")
+    expected_shortfall: float = Field(description="Mean NPV of the worst 10% of paths.")
+    payback_p50: float | None = Field(default=None, description="Median payback; None when most paths never pay back.")
+    never_payback_share: float
+    npv_histogram: Histogram
+
+
+class TornadoBar(BaseModel):
+    """One input moved down (`low`) and up (`high`), and the median NPV at each end."""
+
+    input: str = Field(description="`discount_rate` or `segments.<name>.<field>`, as `revise` names it.")
+    low: float
+    high: float
+    npv_low: float
+    npv_high: float
+    swing: float
+
+
+class Sensitivity(BaseModel):
+    """Tornado analysis: bars ranked by swing in median NPV, widest first."""
+
+    npv_p50: float
+    bars: list[TornadoBar]
+
+
 class Forecast(BaseModel):
     method: ForecastMethod
     periods: int
@@ -39,26 +97,55 @@ class Forecast(BaseModel):
     segment_methods: dict[str, str] = Field(default_factory=dict)
     revenue: Band
     profit: Band
+    outcomes: Outcomes | None = Field(
+        default=None, description="Per-path outcomes; None for band-only forecasters and runs of older releases."
+    )
+    sensitivity: Sensitivity | None = Field(default=None, description="Tornado; None where outcomes are None.")
+
+
+FinancialsMethod = Literal["per_period_bands", "path_wise"]
 
 
 class Financials(BaseModel):
+    """Headline figures. `path_wise`: percentiles over simulated paths; `per_period_bands`: the older method
+    (sums of per-period percentiles), kept for runs of older releases and band-only forecasters."""
+
+    method: FinancialsMethod = "per_period_bands"
     investment: float
     profit_p50: float
     profit_p10: float
     roi: float
     downside_roi: float
     npv: float
-    payback_period: float | None = Field(description="Periods until cumulative P50 profit covers the investment.")
+    payback_period: float | None = Field(description="Periods until cumulative profit covers the investment.")
+    loss_probability: float | None = Field(default=None, description="P(NPV < 0) over the simulated paths.")
+    npv_p10: float | None = None
+    npv_p90: float | None = None
+    irr: float | None = Field(default=None, description="Median IRR per period over paths that have one.")
+    irr_missing_share: float | None = None
+    expected_shortfall: float | None = Field(default=None, description="Mean NPV of the worst 10% of paths.")
+    never_payback_share: float | None = None
+
+
+class RuleOutcome(BaseModel):
+    """One veto rule as measured: `measured` is None when this forecast cannot give its figure."""
+
+    rule: str
+    measured: float | None
+    limit: float
+    veto: bool
+    text: str
 
 
 class Decision(BaseModel):
-    """The Accountant's verdict. `veto` sends the run to a human."""
+    """The Accountant's verdict. `veto` sends the run to a human. `threshold`/`measured` are the first rule's."""
 
     veto: bool
     policy: str
     threshold: float
     measured: float
     reasons: list[str]
+    rules: list[RuleOutcome] = Field(default_factory=list, description="Each rule of the policy, as measured.")
 
 
 class Review(BaseModel):

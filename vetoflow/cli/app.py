@@ -21,6 +21,7 @@ COMMANDS = {
     "revise": "vetoflow.cli.runs:revise",
     "retry": "vetoflow.cli.runs:retry",
     "demo": "vetoflow.cli.runs:demo",
+    "compare": "vetoflow.cli.compare:compare",
     "trace": "vetoflow.cli.trace:trace",
     "graph": "vetoflow.cli.trace:graph",
     "replay": "vetoflow.cli.replay:replay",

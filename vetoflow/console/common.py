@@ -77,6 +77,7 @@ def run_rows(rows: list[RunRow], columns: list[str]) -> list[list[Any]]:
         "ROI": lambda r: pct(r.roi),
         "downside ROI": lambda r: pct(r.downside_roi),
         "NPV": lambda r: money(r.npv),
+        "P(loss)": lambda r: pct(r.loss_probability),
         "why vetoed": lambda r: r.veto_reason or "",
         "decision": lambda r: (
             ("-" if r.veto is None else ("veto" if r.veto else "pass"))

@@ -9,7 +9,7 @@ import gradio as gr
 
 from vetoflow.console.common import RUNS_PAGE, ConsoleDeps, run_rows
 
-INBOX_COLUMNS = ["run id", "name", "created", "investment", "ROI", "downside ROI", "NPV", "why vetoed"]
+INBOX_COLUMNS = ["run id", "name", "created", "investment", "ROI", "downside ROI", "NPV", "P(loss)", "why vetoed"]
 
 
 @dataclass

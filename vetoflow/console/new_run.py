@@ -15,8 +15,9 @@ from vetoflow.console.uploads import form_segments, read_upload, segment_rows
 from vetoflow.errors import VetoflowError
 from vetoflow.formatting import money, pct
 from vetoflow.plaintext import md
+from vetoflow.risk.policy import describe
 from vetoflow.runs.views import RunView
-from vetoflow.scenario import SEGMENT_COLUMNS, validate_scenario
+from vetoflow.scenario import SEGMENT_COLUMNS, Scenario, validate_scenario
 
 STEPS = ("forecaster", "accountant", "approval", "synthesizer")
 STEP_TEXT = {
@@ -45,6 +46,20 @@ def _outcome(view: RunView) -> str:
     return f"**{md(run.name)} is {view.status}.** {md(run.error or '')}"
 
 
+def form_cannot_show(scenario: Scenario) -> str | None:
+    """The form holds one veto rule with its default limits; anything else would be lost silently."""
+    defaults = Scenario.model_fields
+    if isinstance(scenario.veto_policy, str) and (
+        scenario.loss_limit == defaults["loss_limit"].default and scenario.npv_floor == defaults["npv_floor"].default
+    ):
+        return None
+    return (
+        f"This scenario's veto policy ({describe(scenario.veto_policy)}, loss_limit {scenario.loss_limit}, "
+        f"npv_floor {scenario.npv_floor}) cannot be shown in this form; start it with `vetoflow run FILE` "
+        "or the API."
+    )
+
+
 def render_new_run(deps: ConsoleDeps) -> NewRunPanel:
     gr.Markdown("Fill in the scenario, or upload a scenario (YAML/JSON) or a segments table (CSV) to fill it.")
     upload = gr.File(label="Scenario .yaml/.yml/.json or segments .csv", type="filepath", elem_id="new-upload")
@@ -56,7 +71,12 @@ def render_new_run(deps: ConsoleDeps) -> NewRunPanel:
         rate = gr.Number(label="Discount rate per period", value=0.02, elem_id="new-rate")
     with gr.Row():
         threshold = gr.Number(label="Veto threshold (0.1 = 10% ROI)", value=0.0, elem_id="new-threshold")
-        policy = gr.Radio(["roi", "downside_roi"], value="roi", label="Veto policy", elem_id="new-policy")
+        policy = gr.Radio(
+            ["roi", "downside_roi", "loss_probability", "npv"],
+            value="roi",
+            label="Veto policy (loss_probability: P(loss) above 30%; npv: median NPV below 0)",
+            elem_id="new-policy",
+        )
         seed = gr.Number(label="Seed", value=42, precision=0)
         paths = gr.Number(label="Monte Carlo paths", value=5000, precision=0)
         currency = gr.Textbox(label="Currency", value="USD", max_length=3)
@@ -90,6 +110,8 @@ def render_new_run(deps: ConsoleDeps) -> NewRunPanel:
         if scenario is None:
             text = ok(f"{len(rows)} segment(s) loaded from the CSV; check the form and press Start run.")
             return (text, *keep[:-1], rows, kept)
+        if unshown := form_cannot_show(scenario):
+            return (problem(unshown) + "\n\nNothing was changed and no run was started.", *keep, gr.skip())
         values: tuple[Any, ...] = (scenario.name, scenario.investment, scenario.horizon, scenario.discount_rate)
         values += (scenario.veto_threshold, scenario.veto_policy, scenario.seed, scenario.paths, scenario.currency)
         return (ok(f"Scenario {scenario.name!r} loaded; press Start run."), *values, rows, kept)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from vetoflow.formatting import money, pct, when
 from vetoflow.plaintext import clean, md
+from vetoflow.risk.words import method_note, risk_rows
 from vetoflow.runs.views import RunView
 
 STATUS_BADGE = {
@@ -45,6 +46,8 @@ def figures(view: RunView) -> str:
         ("Downside ROI (P10)", pct(fin.downside_roi)),
         ("NPV", f"{money(fin.npv)} {currency}"),
         ("Payback", payback),
+        *risk_rows(fin, currency),
+        ("Figures", method_note(fin)),
         ("Decision", verdict),
     ]
     return "| Figure | Value |\n|---|---|\n" + "\n".join(f"| {k} | {v} |" for k, v in rows)
@@ -55,11 +58,12 @@ def reasons(view: RunView) -> str:
     if not decision:
         return "_The Accountant has not judged this run yet._"
     verdict = "vetoed" if decision.veto else "did not veto"
-    policy = "ROI (P50)" if decision.policy == "roi" else "downside ROI (P10)"
-    text = (
-        f"The Accountant **{verdict}**: {policy} {pct(decision.measured)} "
-        f"against a threshold of {pct(decision.threshold)}.\n\n"
-    )
+    if decision.policy in ("roi", "downside_roi"):
+        policy = "ROI (P50)" if decision.policy == "roi" else "downside ROI (P10)"
+        against = f"{policy} {pct(decision.measured)} against a threshold of {pct(decision.threshold)}"
+    else:
+        against = f"veto policy {decision.policy}"
+    text = f"The Accountant **{verdict}**: {against}.\n\n"
     text += "\n".join(f"- {md(reason)}" for reason in decision.reasons)
     if view.pending and view.pending.get("error"):
         text += f"\n\n⚠️ The last answer was refused: {md(view.pending['error'])}"

@@ -9,7 +9,7 @@ from typing import Any
 import gradio as gr
 
 from vetoflow.console import present
-from vetoflow.console.charts import fan_chart
+from vetoflow.console.charts import fan_chart, npv_histogram, tornado_chart
 from vetoflow.console.common import PROGRESS, ConsoleDeps, ok, problem
 from vetoflow.console.decisions import revise_overrides, segment_table
 from vetoflow.errors import VetoflowError
@@ -28,10 +28,26 @@ class RunViewPanel:
 
 
 def view_outputs(view: RunView | None) -> tuple[Any, ...]:
-    """headline, figures, chart, reasons, payload, decide box, investment, horizon, rate, segments, summary, history."""
+    """headline, figures, chart, reasons, payload, decide box, investment, horizon, rate, segments, summary, history,
+    then the NPV histogram and the tornado (last, so the earlier positions stay as they were)."""
     if view is None:
         hidden = gr.update(visible=False)
-        return ("", "", fan_chart(None), "", None, hidden, None, None, None, [], "", [])
+        return (
+            "",
+            "",
+            fan_chart(None),
+            "",
+            None,
+            hidden,
+            None,
+            None,
+            None,
+            [],
+            "",
+            [],
+            npv_histogram(None),
+            tornado_chart(None),
+        )
     scenario = view.state.scenario
     paused = view.status == "paused"
     return (
@@ -47,6 +63,8 @@ def view_outputs(view: RunView | None) -> tuple[Any, ...]:
         segment_table(scenario),
         present.summary(view),
         present.history_rows(view),
+        npv_histogram(view.state.forecast.outcomes if view.state.forecast else None, scenario.currency),
+        tornado_chart(view.state.forecast.sensitivity if view.state.forecast else None, scenario.currency),
     )
 
 
@@ -63,6 +81,11 @@ def render_run_view(deps: ConsoleDeps) -> RunViewPanel:
         with gr.Column(scale=2):
             gr.Markdown("**Forecast fan chart**: P50 line, shaded band from P10 to P90, per period.")
             chart = gr.Plot(show_label=False, elem_id="run-chart")
+    with gr.Row(equal_height=False):
+        with gr.Column(scale=1):
+            histogram = gr.Plot(show_label=False, elem_id="run-npv-histogram")
+        with gr.Column(scale=1):
+            tornado = gr.Plot(show_label=False, elem_id="run-tornado")
     with gr.Group(visible=False, elem_id="run-decide") as decide_box:
         gr.Markdown("### Your decision\nApprove overrules the veto; Reject upholds it; Revise re-runs the numbers.")
         comment = gr.Textbox(label="Comment (kept in the run's history)", lines=2, elem_id="run-comment")
@@ -91,7 +114,7 @@ def render_run_view(deps: ConsoleDeps) -> RunViewPanel:
         headers=present.HISTORY_COLUMNS, type="array", interactive=False, label="Decisions", elem_id="run-history"
     )
     fields = [headline, figures, chart, reasons, payload, decide_box, investment, horizon, rate, segments, summary]
-    outputs: list[Any] = [message, *fields, history]
+    outputs: list[Any] = [message, *fields, history, histogram, tornado]
 
     def load(run: str) -> tuple[Any, ...]:
         run = (run or "").strip()
@@ -142,7 +165,7 @@ def render_run_view(deps: ConsoleDeps) -> RunViewPanel:
             top = {"investment": new_investment, "horizon": new_horizon, "discount_rate": new_rate}
             overrides = revise_overrides(scenario, top, new_segments)
         except VetoflowError as exc:
-            return (problem(str(exc)), *[gr.skip() for _ in fields], gr.skip())
+            return (problem(str(exc)), *[gr.skip() for _ in outputs[1:]])
         return decide(run, "revise", request, progress, comment=note or "", overrides=overrides)
 
     decide_options: dict[str, Any] = {"concurrency_limit": 4, "concurrency_id": "decide", "outputs": outputs}

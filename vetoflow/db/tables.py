@@ -21,6 +21,7 @@ runs_table = Table(
     Column("roi", Float),
     Column("downside_roi", Float),
     Column("npv", Float),
+    Column("loss_probability", Float),  # P(NPV < 0); NULL for runs of older releases and band-only forecasts
     Column("veto", Boolean),
     Column("veto_reason", Text),
     Column("reviewer", String(120)),

@@ -1,4 +1,7 @@
-"""Seeded, vectorised Monte Carlo of revenue paths, with statsmodels for segments that bring history."""
+"""Seeded, vectorised Monte Carlo of revenue paths, with statsmodels for segments that bring history.
+
+Both engines hand their paths to `vetoflow.risk` for per-path outcomes; only summaries leave this module.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +10,10 @@ import warnings
 import numpy as np
 from numpy.typing import NDArray
 
+from vetoflow.forecasting.growth import segment_revenue
+from vetoflow.risk.outcomes import path_outcomes
+from vetoflow.risk.summary import summarize
+from vetoflow.risk.tornado import tornado
 from vetoflow.scenario import Scenario, Segment
 from vetoflow.state import Band, Forecast, ForecastMethod
 
@@ -17,11 +24,15 @@ def simulate_assumptions(
     segments: list[Segment], horizon: int, paths: int, rng: np.random.Generator
 ) -> NDArray[np.float64]:
     """Revenue paths (segments, paths, horizon) from growth ~ Normal(mean, volatility) per period."""
+    return revenue_from_draws(segments, rng.standard_normal((len(segments), paths, horizon)))
+
+
+def revenue_from_draws(segments: list[Segment], draws: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Revenue paths from standard normal draws (segments, paths, horizon): growth = mean + volatility * draw."""
     mean = np.array([s.growth_mean for s in segments])[:, None, None]
     vol = np.array([s.volatility for s in segments])[:, None, None]
     base = np.array([s.base_revenue for s in segments])[:, None, None]
-    growth = rng.standard_normal((len(segments), paths, horizon)) * vol + mean
-    paths_: NDArray[np.float64] = base * np.cumprod(np.clip(1.0 + growth, 0.0, None), axis=2)
+    paths_: NDArray[np.float64] = base * np.cumprod(np.clip(1.0 + (draws * vol + mean), 0.0, None), axis=2)
     return paths_
 
 
@@ -50,7 +61,14 @@ def _rounded(values: NDArray[np.float64]) -> list[float]:
 def forecast_from_paths(
     scenario: Scenario, revenue: NDArray[np.float64], methods: dict[str, str], method: ForecastMethod
 ) -> Forecast:
-    margins = np.array([s.margin for s in scenario.segments])[:, None, None]
+    """Bands for the fan chart, per-path outcomes summarised, and the tornado (common random numbers).
+
+    Works one segment at a time where it can: the budget assumes about `BYTES_PER_CELL` at the peak.
+    """
+    profit = np.zeros(revenue.shape[1:])
+    for index, segment in enumerate(scenario.segments):
+        profit += revenue[index] * segment.margin
+    outcomes = path_outcomes(profit, scenario.investment, scenario.discount_rate)
     return Forecast(
         method=method,
         periods=scenario.horizon,
@@ -59,20 +77,33 @@ def forecast_from_paths(
         segments={s.name: _band(revenue[i]) for i, s in enumerate(scenario.segments)},
         segment_methods=methods,
         revenue=_band(revenue.sum(axis=0)),
-        profit=_band((revenue * margins).sum(axis=0)),
+        profit=_band(profit),
+        outcomes=summarize(outcomes, scenario.veto_threshold, scenario.investment, scenario.discount_rate),
+        sensitivity=tornado(scenario, revenue, profit),
     )
 
 
-def run_forecast(scenario: Scenario) -> Forecast:
-    """Same scenario and seed, same numbers: every random draw comes from one seeded generator."""
+def simulate_revenue(scenario: Scenario) -> tuple[NDArray[np.float64], dict[str, str]]:
+    """Revenue paths (segments, paths, horizon) and the engine of each segment.
+
+    Same scenario and seed, same numbers: one seeded generator draws each segment's normals in turn
+    (the same stream as one (segments, paths, horizon) draw), so the tornado can draw them again.
+    """
     rng = np.random.default_rng(scenario.seed)
-    revenue = simulate_assumptions(scenario.segments, scenario.horizon, scenario.paths, rng)
+    revenue = np.empty((len(scenario.segments), scenario.paths, scenario.horizon))
     methods = {s.name: "monte_carlo" for s in scenario.segments}
     for index, segment in enumerate(scenario.segments):
+        draws = rng.standard_normal((scenario.paths, scenario.horizon))
         if segment.history:
-            revenue[index] = simulate_history(
-                segment.history, scenario.horizon, scenario.paths, (scenario.seed + index) % 2**32
-            )
+            seed = (scenario.seed + index) % 2**32  # a seed near 2**32 - 1 must not leave numpy's range
+            revenue[index] = simulate_history(segment.history, scenario.horizon, scenario.paths, seed)
             methods[segment.name] = "exponential_smoothing"
+        else:
+            revenue[index] = segment_revenue(segment, draws)
+    return revenue, methods
+
+
+def run_forecast(scenario: Scenario) -> Forecast:
+    revenue, methods = simulate_revenue(scenario)
     fitted = all(m == "exponential_smoothing" for m in methods.values())
     return forecast_from_paths(scenario, revenue, methods, "exponential_smoothing" if fitted else "monte_carlo")

@@ -28,7 +28,10 @@ LABELS: dict[str, tuple[str, ...]] = {
     r"(?:downside|p10)(?:\s*\(p10\))?\s+profits?": ("profit_p10",),
     r"downside(?:\s+case)?(?:\s+roi)?|roi\s*\(?p10\)?|p10\s+roi": ("downside_roi",),
     r"roi|return on investment|returns?": ("roi", "downside_roi", "measured"),
-    r"npv|net present value": ("npv",),
+    r"npv|net present value": ("npv", "npv_p10", "npv_p90"),
+    r"expected shortfall": ("expected_shortfall",),
+    r"irr|internal rate(?: of return)?": ("irr",),
+    r"(?:probability|chance|share) of (?:a )?loss|p\(loss\)": ("loss_probability",),
     r"invest(?:ment|ed|s|ing)?|outlay|capex": ("investment",),
     r"payback|pays? back|paid back|break[- ]?even": ("payback_period", "horizon"),
     r"discount(?:ed)?(?:\s+rate)?": ("discount_rate",),
@@ -85,10 +88,30 @@ def figures(state: RunState) -> list[Figure]:
         found += [Figure("roi", "ratio", numbers.roi), Figure("downside_roi", "ratio", numbers.downside_roi)]
         if numbers.payback_period is not None:
             found.append(Figure("payback_period", "count", numbers.payback_period))
+        found += _risk_figures(state)
     if state.decision:
         found += [Figure("threshold", "ratio", state.decision.threshold)]
         found += [Figure("measured", "ratio", state.decision.measured)]
     return [f for f in found if math.isfinite(f.value)]
+
+
+def _risk_figures(state: RunState) -> list[Figure]:
+    """The path-wise risk figures the prompt carries (absent for runs of older releases)."""
+    numbers = state.financials
+    assert numbers is not None
+    money = {"npv_p10": numbers.npv_p10, "npv_p90": numbers.npv_p90, "expected_shortfall": numbers.expected_shortfall}
+    ratios = {
+        "loss_probability": numbers.loss_probability,
+        "irr": numbers.irr,
+        "irr_missing_share": numbers.irr_missing_share,
+        "never_payback_share": numbers.never_payback_share,
+    }
+    found = [Figure(name, "money", v) for name, v in money.items() if v is not None]
+    found += [Figure(name, "ratio", v) for name, v in ratios.items() if v is not None]
+    if state.decision:
+        found += [Figure("limit", "ratio", r.limit) for r in state.decision.rules if r.rule == "loss_probability"]
+        found += [Figure("npv_floor", "money", r.limit) for r in state.decision.rules if r.rule == "npv"]
+    return found
 
 
 def _masked_phrases(state: RunState) -> list[str]:

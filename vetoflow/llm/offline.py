@@ -22,6 +22,11 @@ class OfflineSynthesizer:
             f"Median (P50) profit {numbers.profit_p50:,.0f} {cur} gives ROI {numbers.roi:.1%}; "
             f"the downside case (P10) gives {numbers.downside_roi:.1%}. NPV {numbers.npv:,.0f} {cur}.",
         ]
+        if numbers.loss_probability is not None and numbers.npv_p10 is not None and numbers.npv_p90 is not None:
+            lines.append(
+                f"{numbers.loss_probability:.0%} of simulated outcomes lose money; NPV ranges from "
+                f"{numbers.npv_p10:,.0f} (P10) to {numbers.npv_p90:,.0f} {cur} (P90)."
+            )
         if numbers.payback_period is not None:
             lines.append(f"Payback after {numbers.payback_period:.1f} periods.")
         else:

@@ -54,6 +54,8 @@ def figures_payload(state: RunState) -> dict[str, Any]:
         "financials": state.financials.model_dump(mode="json"),
         "decision": state.decision.model_dump(mode="json"),
     }
+    if state.forecast and state.forecast.sensitivity:  # names only: which inputs move the median NPV most
+        payload["most_sensitive_inputs"] = [bar.input for bar in state.forecast.sensitivity.bars[:5]]
     if state.reviews:
         payload["human_reviews"] = [
             {"action": r.action, "reviewer": r.reviewer, "comment": r.comment} for r in state.reviews

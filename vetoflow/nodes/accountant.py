@@ -6,6 +6,7 @@ from typing import Any
 
 from vetoflow.finance import decide, financials
 from vetoflow.risk import guard
+from vetoflow.risk.policy import describe
 from vetoflow.state import RunState
 
 
@@ -15,7 +16,7 @@ def accountant(state: RunState) -> dict[str, Any]:
     numbers = financials(state.forecast, scenario.investment, scenario.discount_rate)
     found = guard.problems(state.forecast, numbers, scenario.horizon)
     if found:  # fail closed: a figure that is not finite or not credible never passes the veto
-        decision = guard.unmeasurable(found, scenario.veto_policy, scenario.veto_threshold)
+        decision = guard.unmeasurable(found, describe(scenario.veto_policy), scenario.veto_threshold)
     else:
-        decision = decide(numbers, scenario.veto_threshold, scenario.veto_policy, scenario.horizon, scenario.currency)
+        decision = decide(numbers, scenario)
     return {"financials": numbers.model_dump(mode="json"), "decision": decision.model_dump(mode="json")}

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Iterator
 
-from vetoflow.state import Decision, Financials, Forecast
+from vetoflow.state import Decision, Distribution, Financials, Forecast, Outcomes
 
 MAX_MONEY = 1e15
 """Largest credible money figure (revenue, profit, NPV) in currency units, either sign."""
@@ -34,15 +34,66 @@ def _forecast_problems(forecast: Forecast) -> Iterator[str]:
             yield f"the forecast of {label} holds {bad:.3g}, outside the credible range of ±{MAX_MONEY:.0e}"
 
 
-def _financial_problems(numbers: Financials, horizon: int) -> Iterator[str]:
-    money = {"investment": numbers.investment, "P50 profit": numbers.profit_p50, "P10 profit": numbers.profit_p10}
-    money["NPV"] = numbers.npv
-    for label, value in money.items():
-        if _bad(value, MAX_MONEY):
+def _outcome_problems(out: Outcomes) -> Iterator[str]:
+    dists: dict[str, tuple[Distribution | None, float]] = {
+        "simulated NPV": (out.npv, MAX_MONEY),
+        "simulated total profit": (out.total_profit, MAX_MONEY),
+        "simulated ROI": (out.roi, MAX_RATIO),
+        "simulated IRR": (out.irr, MAX_RATIO),
+    }
+    for label, (dist, bound) in dists.items():
+        bad = None if dist is None else _first_bad(dist.model_dump().values(), bound)
+        if bad is not None:
+            yield f"the {label} distribution holds {bad:.3g}, outside the credible range of ±{bound:.0e}"
+    yield from _money_problems({"expected shortfall": out.expected_shortfall})
+    bad = _first_bad(out.npv_histogram.edges, MAX_MONEY)
+    if bad is not None or not out.npv_histogram.counts:
+        yield "the NPV histogram could not be computed"
+    yield from _share_problems(
+        {
+            "the probability of loss": out.loss_probability,
+            "P(ROI below the threshold)": out.roi_below_threshold,
+            "the share of paths without an IRR": out.irr_missing_share,
+            "the share of paths never paying back": out.never_payback_share,
+        }
+    )
+
+
+def _money_problems(values: dict[str, float | None]) -> Iterator[str]:
+    for label, value in values.items():
+        if value is not None and _bad(value, MAX_MONEY):
             yield f"{label} is {value:.3g}, outside the credible range of ±{MAX_MONEY:.0e}"
-    for label, value in {"ROI (P50)": numbers.roi, "downside ROI (P10)": numbers.downside_roi}.items():
-        if _bad(value, MAX_RATIO):
+
+
+def _share_problems(values: dict[str, float | None]) -> Iterator[str]:
+    for label, value in values.items():
+        if value is not None and not (math.isfinite(value) and 0 <= value <= 1):
+            yield f"{label} is {value:.3g}, outside 0-1"
+
+
+def _financial_problems(numbers: Financials, horizon: int) -> Iterator[str]:
+    yield from _money_problems(
+        {
+            "investment": numbers.investment,
+            "P50 profit": numbers.profit_p50,
+            "P10 profit": numbers.profit_p10,
+            "NPV": numbers.npv,
+            "NPV (P10)": numbers.npv_p10,
+            "NPV (P90)": numbers.npv_p90,
+            "expected shortfall": numbers.expected_shortfall,
+        }
+    )
+    ratios = {"ROI (P50)": numbers.roi, "downside ROI (P10)": numbers.downside_roi, "IRR (P50)": numbers.irr}
+    for label, value in ratios.items():
+        if value is not None and _bad(value, MAX_RATIO):
             yield f"{label} is {value:.3g}, outside the credible range of ±{MAX_RATIO:.0e}"
+    yield from _share_problems(
+        {
+            "the probability of loss": numbers.loss_probability,
+            "the share of paths without an IRR": numbers.irr_missing_share,
+            "the share of paths never paying back": numbers.never_payback_share,
+        }
+    )
     payback = numbers.payback_period
     if payback is not None and (not math.isfinite(payback) or not 0 <= payback <= horizon):
         yield f"the payback period is {payback:.3g}, outside 0-{horizon} periods"
@@ -52,7 +103,16 @@ def problems(forecast: Forecast | None, numbers: Financials | None, horizon: int
     """Every reason the figures cannot be trusted; empty when all of them are finite and in range."""
     if forecast is None or numbers is None:
         return ["the forecast or the financial figures are missing"]
-    return [*_forecast_problems(forecast), *_financial_problems(numbers, horizon)]
+    found = [*_forecast_problems(forecast), *_financial_problems(numbers, horizon)]
+    if forecast.outcomes:
+        found += _outcome_problems(forecast.outcomes)
+    if forecast.sensitivity:
+        bars = forecast.sensitivity.bars
+        values = [forecast.sensitivity.npv_p50, *(v for b in bars for v in (b.npv_low, b.npv_high, b.swing))]
+        bad = _first_bad(values, MAX_MONEY)
+        if bad is not None:
+            found.append(f"the sensitivity analysis holds {bad:.3g}, outside the credible range of ±{MAX_MONEY:.0e}")
+    return found
 
 
 def unmeasurable(found: list[str], policy: str, threshold: float) -> Decision:

@@ -31,6 +31,7 @@ class RunRow(BaseModel):
     roi: float | None = None
     downside_roi: float | None = None
     npv: float | None = None
+    loss_probability: float | None = None
     veto: bool | None = None
     veto_reason: str | None = None
     reviewer: str | None = None

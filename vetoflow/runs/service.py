@@ -372,7 +372,7 @@ class RunService:
         fields["investment"] = state.scenario.investment
         if state.financials:
             fields |= {"roi": state.financials.roi, "downside_roi": state.financials.downside_roi}
-            fields["npv"] = state.financials.npv
+            fields |= {"npv": state.financials.npv, "loss_probability": state.financials.loss_probability}
         if state.decision:
             fields |= {"veto": state.decision.veto, "veto_reason": state.decision.reasons[0]}
         if state.reviews:

@@ -1,0 +1,157 @@
+"""Path-wise risk figures against an independent numpy computation from the same simulated paths."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import numpy_financial as npf
+import pytest
+from numpy.typing import NDArray
+
+from vetoflow.finance import financials, payback_period
+from vetoflow.forecasting.montecarlo import run_forecast, simulate_history
+from vetoflow.risk.outcomes import irr, path_outcomes
+from vetoflow.scenario import Scenario, load_scenario, validate_scenario
+from vetoflow.state import Financials, Forecast, RunState
+
+Paths = NDArray[np.float64]
+
+
+def independent_profit(scenario: Scenario) -> Paths:
+    """(paths, horizon) profit, derived here from the documented model rather than through vetoflow's code."""
+    rng = np.random.default_rng(scenario.seed)
+    shape = (len(scenario.segments), scenario.paths, scenario.horizon)
+    draws = rng.standard_normal(shape)
+    profit = np.zeros(shape[1:])
+    for i, seg in enumerate(scenario.segments):
+        growth = np.maximum(1.0 + seg.growth_mean + seg.volatility * draws[i], 0.0)
+        revenue = seg.base_revenue * np.cumprod(growth, axis=1)
+        if seg.history:
+            revenue = simulate_history(seg.history, scenario.horizon, scenario.paths, (scenario.seed + i) % 2**32)
+        profit += revenue * seg.margin
+    return profit
+
+
+def mixed(examples: Path) -> Scenario:
+    data = load_scenario(examples / "with_history.yaml").model_dump(mode="json")
+    data["segments"].append(
+        {"name": "Launch", "base_revenue": 20000, "growth_mean": 0.05, "volatility": 0.4, "margin": -0.2}
+    )
+    return validate_scenario(data | {"paths": 2000, "seed": 11})
+
+
+SCENARIOS = ["borderline.yaml", "profitable.yaml", "vetoed.yaml", "with_history.yaml", "mixed"]
+
+
+@pytest.mark.parametrize("name", SCENARIOS)
+def test_reported_figures_equal_the_statistics_of_the_simulated_paths(name: str, examples: Path) -> None:
+    scenario = mixed(examples) if name == "mixed" else load_scenario(examples / name)
+    forecast = run_forecast(scenario)
+    numbers = financials(forecast, scenario.investment, scenario.discount_rate)
+    profit = independent_profit(scenario)
+    discount = np.array([(1 + scenario.discount_rate) ** -t for t in range(1, scenario.horizon + 1)])
+    npv = profit @ discount - scenario.investment
+    roi = (profit.sum(axis=1) - scenario.investment) / scenario.investment
+
+    assert numbers.method == "path_wise"
+    assert numbers.downside_roi == pytest.approx(np.percentile(roi, 10), abs=1e-6)
+    assert numbers.roi == pytest.approx(np.median(roi), abs=1e-6)
+    assert numbers.npv == pytest.approx(np.median(npv), abs=0.01)
+    assert numbers.npv_p10 == pytest.approx(np.percentile(npv, 10), abs=0.01)
+    assert numbers.npv_p90 == pytest.approx(np.percentile(npv, 90), abs=0.01)
+    assert numbers.loss_probability == pytest.approx(np.mean(npv < 0), abs=1e-6)
+    worst = np.sort(npv)[: scenario.paths // 10]
+    assert numbers.expected_shortfall == pytest.approx(worst.mean(), abs=0.01)
+    out = forecast.outcomes
+    assert out is not None
+    assert out.roi_below_threshold == pytest.approx(np.mean(roi < scenario.veto_threshold), abs=1e-6)
+    assert sum(out.npv_histogram.counts) == scenario.paths
+    assert len(out.npv_histogram.counts) == 30
+
+    sample = range(0, scenario.paths, max(1, scenario.paths // 300))
+    paybacks = [payback_period(list(profit[i]), scenario.investment) for i in sample]
+    never = sum(p is None for p in paybacks) / len(paybacks)
+    assert numbers.never_payback_share == pytest.approx(never, abs=0.06)
+
+
+def test_the_borderline_plan_reads_as_the_issue_measured_it(examples: Path) -> None:
+    scenario = load_scenario(examples / "borderline.yaml")
+    numbers = financials(run_forecast(scenario), scenario.investment, scenario.discount_rate)
+    assert round(numbers.downside_roi, 3) == -0.367  # the per-period band method said -43.4%
+    assert round(numbers.roi, 3) == 0.058
+    assert numbers.loss_probability is not None
+    assert round(numbers.loss_probability, 2) == 0.55
+
+
+def test_irr_matches_numpy_financial_on_known_cash_flows() -> None:
+    known = [[-100, 39, 59, 55, 20], [-100, 0, 0, 74], [-100, 100, 0, 7], [-1000, 300, 300, 300, 300, 300]]
+    width = max(map(len, known))
+    padded = np.array([row + [0] * (width - len(row)) for row in known], dtype=float)
+    assert irr(padded) == pytest.approx([npf.irr(row) for row in known], abs=1e-9)
+    assert irr(padded)[:2] == pytest.approx([0.28095, -0.0955], abs=1e-5)
+
+    rng = np.random.default_rng(5)
+    flows = np.concatenate([-rng.uniform(500, 5000, (200, 1)), rng.uniform(0, 400, (200, 24))], axis=1)
+    assert irr(flows) == pytest.approx([npf.irr(row) for row in flows], abs=1e-9)
+
+
+def test_paths_without_a_single_irr_get_none_and_are_counted() -> None:
+    flows = np.array([[-100.0, -5, -5, -5], [-100, 120, -50, 40], [-100, 60, 60, 0]])
+    got = irr(flows)
+    assert np.isnan(got[0])  # no sign change: no IRR (numpy-financial agrees)
+    assert np.isnan(npf.irr(flows[0]))
+    assert np.isnan(got[1])  # three sign changes: several IRRs, none chosen
+    assert got[2] == pytest.approx(npf.irr(flows[2]), abs=1e-9)
+    profit = flows[:, 1:]
+    outcomes = path_outcomes(profit, 100.0, 0.0)
+    assert np.isnan(outcomes.irr).sum() == 2
+
+
+def test_a_band_only_forecast_keeps_the_older_method_and_says_so(profitable: Scenario) -> None:
+    forecast = run_forecast(profitable).model_copy(update={"outcomes": None})
+    numbers = financials(forecast, profitable.investment, profitable.discount_rate)
+    assert numbers.method == "per_period_bands"
+    assert numbers.loss_probability is None
+    assert numbers.roi == pytest.approx(sum(forecast.profit.p50) / profitable.investment - 1, abs=1e-6)
+
+
+def test_checkpoints_of_the_previous_release_still_load(profitable: Scenario) -> None:
+    """State as the previous release wrote it: the same fields, without any of the new ones."""
+    forecast = run_forecast(profitable)
+    numbers = financials(forecast.model_copy(update={"outcomes": None}), profitable.investment, 0.05)
+    old = {
+        "run_id": "old",
+        "scenario": profitable.model_dump(mode="json", exclude={"loss_limit", "npv_floor"}),
+        "forecast": forecast.model_dump(mode="json", exclude={"outcomes"}),
+        "financials": numbers.model_dump(mode="json", exclude=set(Financials.model_fields) - OLD_FINANCIALS),
+    }
+    state = RunState.model_validate(old)
+    assert state.financials is not None
+    assert state.financials.method == "per_period_bands"
+    assert state.financials.loss_probability is None
+    assert isinstance(state.forecast, Forecast)
+    assert state.forecast.outcomes is None
+
+
+OLD_FINANCIALS = {"investment", "profit_p50", "profit_p10", "roi", "downside_roi", "npv", "payback_period"}
+
+
+def test_checkpoint_state_stays_small(profitable: Scenario) -> None:
+    with_outcomes = run_forecast(profitable)
+    before = len(with_outcomes.model_copy(update={"outcomes": None}).model_dump_json())
+    after = len(with_outcomes.model_dump_json())
+    assert after - before < 4000  # summaries, never the paths (which would be paths x horizon floats)
+
+
+def test_outcomes_made_for_another_investment_are_not_reused(profitable: Scenario) -> None:
+    """A replay from the Accountant with a new investment keeps the old forecast: its outcomes are stale."""
+    forecast = run_forecast(profitable)
+    fresh = financials(forecast, profitable.investment, profitable.discount_rate)
+    moved = financials(forecast, 100_000.0, profitable.discount_rate)
+    rate = financials(forecast, profitable.investment, profitable.discount_rate + 0.01)
+    assert fresh.method == "path_wise"
+    assert moved.method == "per_period_bands"
+    assert moved.loss_probability is None
+    assert moved.roi == pytest.approx(sum(forecast.profit.p50) / 100_000 - 1, abs=1e-6)
+    assert rate.method == "per_period_bands"

@@ -1,0 +1,87 @@
+"""Runs of the first release keep working beside the risk figures; new runs carry them into the index."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+from rich.console import Console
+
+from tests.test_cli import vetoflow
+from tests.test_upgrade import release1_sqlite
+from vetoflow.config import Settings
+from vetoflow.console.common import run_rows
+from vetoflow.console.inbox import INBOX_COLUMNS
+from vetoflow.render import run_panel
+from vetoflow.risk.compare import compare
+from vetoflow.risk.words import OLDER_METHOD, PATH_WISE
+from vetoflow.runs.service import RunService
+from vetoflow.runs.store import open_service
+from vetoflow.runs.views import RunView
+from vetoflow.scenario import load_scenario
+
+OLD_PAUSED = "c3810327a83a"  # vetoed sample, paused, written by the first release
+
+
+def rendered(view: RunView) -> str:
+    console = Console(width=200, record=True)
+    console.print(run_panel(view))
+    return console.export_text()
+
+
+def test_old_runs_show_their_figures_marked_as_the_older_method(tmp_path: Path) -> None:
+    with open_service(release1_sqlite(tmp_path)) as service:
+        old = service.view(OLD_PAUSED)
+        assert old.state.financials is not None
+        assert old.state.financials.method == "per_period_bands"
+        assert old.state.forecast is not None
+        assert old.state.forecast.outcomes is None
+        text = rendered(old)
+        assert OLDER_METHOD in text
+        assert "P(loss)" not in text
+        row = next(r for r in service.list(["paused"]) if r.run_id == OLD_PAUSED)
+        assert row.loss_probability is None
+        assert run_rows([row], INBOX_COLUMNS)[0][INBOX_COLUMNS.index("P(loss)")] == "-"
+        approved = service.decide(OLD_PAUSED, "approve", reviewer="ana", comment="old run, new release")
+        assert approved.status == "completed"
+
+
+def test_replaying_an_old_run_from_the_forecaster_gives_path_wise_figures(tmp_path: Path) -> None:
+    with open_service(release1_sqlite(tmp_path)) as service:
+        replayed = service.replay(OLD_PAUSED, from_node="forecaster")
+        new = replayed.new.state
+        assert new.financials is not None
+        assert new.financials.method == "path_wise"
+        assert new.financials.loss_probability == 1.0
+        side_by_side = {row.key: row for row in compare(replayed.old.state, new).figures}
+        assert side_by_side["method"].a == "older method (per-period bands)"
+        assert side_by_side["method"].b == "path-wise"
+        assert side_by_side["loss_probability"].a == "-"
+        assert PATH_WISE in rendered(replayed.new)
+
+
+def test_the_inbox_shows_p_loss_from_the_index(service: RunService, examples: Path) -> None:
+    view = service.start(load_scenario(examples / "borderline.yaml"))
+    assert view.status == "paused"
+    row = next(r for r in service.list(["paused"]) if r.run_id == view.run.run_id)
+    assert view.state.financials is not None
+    assert row.loss_probability == view.state.financials.loss_probability
+    assert run_rows([row], INBOX_COLUMNS)[0][INBOX_COLUMNS.index("P(loss)")] == "55.2%"
+
+
+def test_compare_command_puts_two_runs_side_by_side(settings: Settings, examples: Path, tmp_path: Path) -> None:
+    cheaper = tmp_path / "cheaper.yaml"
+    shutil.copy(examples / "borderline.yaml", cheaper)
+    cheaper.write_text(cheaper.read_text().replace("investment: 420000", "investment: 300000"))
+    ids = []
+    for path in (examples / "borderline.yaml", cheaper):
+        started = vetoflow(settings, "run", path, "--json")
+        ids.append(json.loads(started.stdout)["run"]["run_id"])
+    shown = vetoflow(settings, "compare", *ids)
+    assert shown.returncode == 0, shown.stderr
+    for text in ("Inputs changed", "investment", "420000.0", "300000.0", "P(loss) = P(NPV < 0)", "55.2%"):
+        assert text in shown.stdout, text
+    data = json.loads(vetoflow(settings, "compare", *ids, "--json").stdout)
+    assert [c["key"] for c in data["inputs_changed"]] == ["investment"]
+    assert vetoflow(settings, "compare", ids[0], "nope").returncode == 5

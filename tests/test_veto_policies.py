@@ -1,0 +1,111 @@
+"""Each veto policy routes as documented, and the decision record names every rule and its value in words."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.helpers import CountingSynthesizer
+from tests.test_graph import compile_graph, start
+from vetoflow.forecasting.montecarlo import run_forecast
+from vetoflow.graph import Context
+from vetoflow.scenario import Scenario, load_scenario, validate_scenario
+from vetoflow.state import Forecast, RunState
+
+
+def borderline(examples: Path, **changes: Any) -> Scenario:
+    """Median ROI 5.8%, downside ROI -36.7%, median NPV about -20,000 USD, 55% of paths lose money."""
+    data = load_scenario(examples / "borderline.yaml").model_dump(mode="json")
+    return validate_scenario(data | changes)
+
+
+def run(scenario: Scenario, context: Context | None = None) -> tuple[RunState, str]:
+    llm = CountingSynthesizer()
+    graph = compile_graph()
+    snapshot = graph.get_state(start(graph, scenario, context or Context(synthesizer=llm)))
+    state = RunState.model_validate(snapshot.values)
+    return state, "approval" if snapshot.next == ("approval",) else "synthesizer"
+
+
+@pytest.mark.parametrize(
+    ("changes", "route", "words"),
+    [
+        ({"veto_policy": "roi"}, "synthesizer", "ROI (P50) is 5.8%, at or above the veto threshold of 0.0%."),
+        ({"veto_policy": "downside_roi"}, "approval", "Downside ROI (P10) is -36.7%, below the veto threshold"),
+        (
+            {"veto_policy": "loss_probability", "loss_limit": 0.3},
+            "approval",
+            "55% of simulated outcomes lose money (NPV below zero); the limit is 30%.",
+        ),
+        (
+            {"veto_policy": "loss_probability", "loss_limit": 0.6},
+            "synthesizer",
+            "55% of simulated outcomes lose money (NPV below zero); that is within the limit of 60%.",
+        ),
+        ({"veto_policy": "npv"}, "approval", "Median NPV is -20,249 USD, below the floor of 0 USD."),
+        ({"veto_policy": "npv", "npv_floor": -50000}, "synthesizer", "at or above the floor of -50,000 USD."),
+        (
+            {"veto_policy": {"any_of": ["roi", "loss_probability"]}},
+            "approval",
+            "Veto policy any_of(roi, loss_probability) (veto when any rule fails): 1 of 2 rules fail",
+        ),
+        (
+            {"veto_policy": {"all_of": ["roi", "loss_probability"]}},
+            "synthesizer",
+            "Veto policy all_of(roi, loss_probability) (veto only when every rule fails): 1 of 2 rules fail, "
+            "so the plan is passed.",
+        ),
+        (
+            {"veto_policy": {"all_of": ["npv", {"any_of": ["roi", "downside_roi"]}]}},
+            "approval",
+            "all_of(npv, any_of(roi, downside_roi))",
+        ),
+    ],
+)
+def test_each_policy_routes_as_documented(examples: Path, changes: dict[str, Any], route: str, words: str) -> None:
+    state, went = run(borderline(examples, **changes))
+    assert went == route
+    assert state.decision is not None
+    assert state.decision.veto == (route == "approval")
+    assert any(words in reason for reason in state.decision.reasons), state.decision.reasons
+    assert all(rule.text in state.decision.reasons for rule in state.decision.rules)
+
+
+def test_every_rule_of_a_combination_is_recorded_with_its_measured_value(examples: Path) -> None:
+    policy = {"any_of": ["roi", "downside_roi", "loss_probability", "npv"]}
+    state, _ = run(borderline(examples, veto_policy=policy))
+    assert state.decision is not None
+    assert state.financials is not None
+    measured = {rule.rule: rule.measured for rule in state.decision.rules}
+    assert measured == {
+        "roi": state.financials.roi,
+        "downside_roi": state.financials.downside_roi,
+        "loss_probability": state.financials.loss_probability,
+        "npv": state.financials.npv,
+    }
+    assert [rule.veto for rule in state.decision.rules] == [False, True, True, True]
+
+
+def band_only(scenario: Scenario) -> Forecast:
+    """What a percentile-only forecaster (the SageMaker contract) gives: bands, no per-path outcomes."""
+    return run_forecast(scenario).model_copy(update={"outcomes": None})
+
+
+@pytest.mark.parametrize("policy", ["loss_probability", {"all_of": ["roi", "loss_probability"]}])
+def test_a_probability_of_loss_that_cannot_be_computed_vetoes(examples: Path, policy: Any) -> None:
+    scenario = borderline(examples, veto_policy=policy, loss_limit=1.0)
+    state, went = run(scenario, Context(synthesizer=CountingSynthesizer(), forecast=band_only))
+    assert went == "approval"
+    assert state.decision is not None
+    assert any("The probability of loss could not be computed" in r for r in state.decision.reasons)
+    assert state.financials is not None
+    assert state.financials.method == "per_period_bands"
+
+
+def test_band_only_forecasts_still_decide_roi_policies_the_older_way(examples: Path) -> None:
+    state, went = run(borderline(examples, veto_policy="roi"), Context(forecast=band_only))
+    assert went == "synthesizer"
+    assert state.decision is not None
+    assert state.decision.rules[0].rule == "roi"

@@ -1,0 +1,98 @@
+"""Veto policies: single rules on the measured figures and `any_of` / `all_of` combinations of them.
+
+Every rule reports its measured value in words. A rule whose figure this forecast cannot give (the
+probability of loss from a band-only forecaster) vetoes the whole policy: unknown never passes.
+"""
+
+from __future__ import annotations
+
+import math
+
+from vetoflow.scenario import PolicyCombination, RuleName, Scenario, VetoPolicy
+from vetoflow.state import Decision, Financials, RuleOutcome
+
+
+def _money(value: float, currency: str) -> str:
+    return f"{value:,.0f} {currency}"
+
+
+def rule_outcome(rule: RuleName, numbers: Financials, scenario: Scenario) -> RuleOutcome:
+    if rule in ("roi", "downside_roi"):
+        measured = numbers.roi if rule == "roi" else numbers.downside_roi
+        label = "ROI (P50)" if rule == "roi" else "Downside ROI (P10)"
+        limit = scenario.veto_threshold
+        veto = measured < limit
+        text = f"{label} is {measured:.1%}, {'below' if veto else 'at or above'} the veto threshold of {limit:.1%}."
+        return RuleOutcome(rule=rule, measured=measured, limit=limit, veto=veto, text=text)
+    if rule == "npv":
+        limit = scenario.npv_floor
+        veto = numbers.npv < limit
+        median = "Median NPV" if numbers.method == "path_wise" else "NPV (of the P50 forecast)"
+        relation = "below" if veto else "at or above"
+        text = f"{median} is {_money(numbers.npv, scenario.currency)}, {relation} the floor of "
+        text += f"{_money(limit, scenario.currency)}."
+        return RuleOutcome(rule=rule, measured=numbers.npv, limit=limit, veto=veto, text=text)
+    limit = scenario.loss_limit
+    if numbers.loss_probability is None:
+        text = (
+            "The probability of loss could not be computed: this forecast gives bands, not simulated paths; "
+            f"the limit is {limit:.0%}, so a human must review."
+        )
+        return RuleOutcome(rule=rule, measured=None, limit=limit, veto=True, text=text)
+    measured = numbers.loss_probability
+    veto = measured > limit
+    text = f"{measured:.0%} of simulated outcomes lose money (NPV below zero); "
+    text += f"the limit is {limit:.0%}." if veto else f"that is within the limit of {limit:.0%}."
+    return RuleOutcome(rule=rule, measured=measured, limit=limit, veto=veto, text=text)
+
+
+def describe(policy: VetoPolicy) -> str:
+    """`roi`, or `any_of(roi, loss_probability)`, nested as written."""
+    if isinstance(policy, str):
+        return policy
+    return f"{policy.kind}({', '.join(describe(r) for r in policy.rules)})"
+
+
+def _verdict(policy: VetoPolicy, results: dict[RuleName, RuleOutcome]) -> bool:
+    if isinstance(policy, str):
+        return results[policy].veto
+    votes = [_verdict(r, results) for r in policy.rules]
+    return any(votes) if policy.kind == "any_of" else all(votes)
+
+
+def _names(policy: VetoPolicy) -> list[RuleName]:
+    if isinstance(policy, str):
+        return [policy]
+    return list(dict.fromkeys(n for r in policy.rules for n in _names(r)))
+
+
+def evaluate(numbers: Financials, scenario: Scenario) -> tuple[bool, list[RuleOutcome]]:
+    """(veto, the outcome of every rule the policy names, in the order written)."""
+    policy = scenario.veto_policy
+    results = {name: rule_outcome(name, numbers, scenario) for name in _names(policy)}
+    unknown = any(r.measured is None for r in results.values())
+    return unknown or _verdict(policy, results), list(results.values())
+
+
+def combination_reason(policy: PolicyCombination, veto: bool, outcomes: list[RuleOutcome]) -> str:
+    failing = sum(r.veto for r in outcomes)
+    rule = "veto when any rule fails" if policy.kind == "any_of" else "veto only when every rule fails"
+    verdict = "vetoed" if veto else "passed"
+    return (
+        f"Veto policy {describe(policy)} ({rule}): {failing} of {len(outcomes)} rules fail, so the plan is {verdict}."
+    )
+
+
+def decision(numbers: Financials, scenario: Scenario) -> tuple[Decision, list[str]]:
+    """The verdict and its leading reasons (the rule texts, preceded by the combination's summary)."""
+    veto, outcomes = evaluate(numbers, scenario)
+    policy = scenario.veto_policy
+    reasons = [r.text for r in outcomes]
+    if isinstance(policy, PolicyCombination):
+        reasons.insert(0, combination_reason(policy, veto, outcomes))
+    first = outcomes[0]
+    measured = math.nan if first.measured is None else first.measured
+    verdict = Decision(
+        veto=veto, policy=describe(policy), threshold=first.limit, measured=measured, reasons=[], rules=outcomes
+    )
+    return verdict, reasons

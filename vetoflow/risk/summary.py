@@ -1,0 +1,63 @@
+"""Per-path outcomes reduced to the compact figures state keeps: percentiles, probabilities, a histogram."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from vetoflow.risk.outcomes import PathOutcomes, Vector
+from vetoflow.state import Distribution, Histogram, Outcomes
+
+LEVELS = (5, 10, 25, 50, 75, 90, 95)
+HISTOGRAM_BINS = 30
+TAIL = 0.10
+"""Expected shortfall is the mean NPV of this worst share of paths."""
+
+
+def distribution(values: Vector, digits: int) -> Distribution:
+    p5, p10, p25, p50, p75, p90, p95 = (round(float(v), digits) for v in np.percentile(values, LEVELS))
+    mean = round(float(np.mean(values)), digits)
+    return Distribution(p5=p5, p10=p10, p25=p25, p50=p50, p75=p75, p90=p90, p95=p95, mean=mean)
+
+
+def histogram(values: Vector) -> Histogram:
+    finite = values[np.isfinite(values)]
+    with np.errstate(over="ignore"):
+        if finite.size == 0 or not np.isfinite(finite.max() - finite.min()):
+            return Histogram(edges=[], counts=[])  # empty: the guard reports it could not be computed
+    low, high = float(finite.min()), float(finite.max())
+    scale = max(1.0, abs(low), abs(high))
+    if high - low < scale * 1e-6:  # (nearly) one value: widen so the bins stay distinct
+        low, high = low - scale * 1e-6, high + scale * 1e-6
+    counts, edges = np.histogram(finite, bins=HISTOGRAM_BINS, range=(low, high))
+    return Histogram(edges=[round(float(e), 2) for e in edges], counts=[int(c) for c in counts])
+
+
+def expected_shortfall(npv: Vector, tail: float = TAIL) -> float:
+    """Mean of the worst `tail` share of NPVs (at least one path)."""
+    worst = np.sort(npv)[: max(1, int(np.floor(npv.size * tail)))]
+    return float(np.mean(worst))
+
+
+def summarize(outcomes: PathOutcomes, roi_threshold: float, investment: float, discount_rate: float) -> Outcomes:
+    paths = outcomes.npv.size
+    has_irr = np.isfinite(outcomes.irr)
+    never = np.isnan(outcomes.payback)
+    with np.errstate(invalid="ignore"):  # the median between a finite and a never-paying path is inf
+        payback_p50 = float(np.percentile(np.where(never, np.inf, outcomes.payback), 50))
+    return Outcomes(
+        paths=paths,
+        investment=investment,
+        discount_rate=discount_rate,
+        npv=distribution(outcomes.npv, 2),
+        roi=distribution(outcomes.roi, 6),
+        total_profit=distribution(outcomes.total_profit, 2),
+        irr=distribution(outcomes.irr[has_irr], 6) if has_irr.any() else None,
+        irr_missing_share=round(float(1.0 - has_irr.mean()), 6),
+        loss_probability=round(float(np.mean(outcomes.npv < 0)), 6),
+        roi_threshold=roi_threshold,
+        roi_below_threshold=round(float(np.mean(outcomes.roi < roi_threshold)), 6),
+        expected_shortfall=round(expected_shortfall(outcomes.npv), 2),
+        payback_p50=round(payback_p50, 4) if np.isfinite(payback_p50) else None,
+        never_payback_share=round(float(never.mean()), 6),
+        npv_histogram=histogram(outcomes.npv),
+    )

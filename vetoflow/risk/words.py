@@ -1,0 +1,44 @@
+"""How the risk figures read, shared by the CLI and the console (plain text, no markup)."""
+
+from __future__ import annotations
+
+from vetoflow.state import Financials, Sensitivity
+
+OLDER_METHOD = "older method: sums of per-period percentiles (no simulated paths kept)"
+PATH_WISE = "path-wise: percentiles over the simulated paths"
+
+
+def method_note(financials: Financials) -> str:
+    """Which method computed these figures; runs of older releases carry no `method` and used the older one."""
+    return PATH_WISE if financials.method == "path_wise" else OLDER_METHOD
+
+
+def risk_rows(fin: Financials, currency: str) -> list[tuple[str, str]]:
+    """Label/value rows for the path-wise figures; empty for figures computed by the older method."""
+    if fin.method != "path_wise":
+        return []
+    rows = [("P(loss) = P(NPV < 0)", f"{fin.loss_probability or 0.0:.1%}")]
+    rows.append(("NPV P10 to P90", f"{fin.npv_p10 or 0.0:,.0f} to {fin.npv_p90 or 0.0:,.0f} {currency}"))
+    missing = fin.irr_missing_share or 0.0
+    irr_text = "none (no path has a single IRR)" if fin.irr is None else f"{fin.irr:.1%} per period (median)"
+    rows.append(("IRR", irr_text + (f"; {missing:.0%} of paths have no single IRR" if missing else "")))
+    rows.append(("expected shortfall", f"{fin.expected_shortfall or 0.0:,.0f} {currency} (mean NPV, worst 10%)"))
+    rows.append(("never pay back", f"{fin.never_payback_share or 0.0:.0%} of paths"))
+    return rows
+
+
+def tornado_lines(sensitivity: Sensitivity | None, currency: str, top: int = 8, width: int = 24) -> list[str]:
+    """A text tornado: one line per input, widest swing first, bars scaled to the widest."""
+    if sensitivity is None or not sensitivity.bars:
+        return []
+    bars = sensitivity.bars[:top]
+    widest = max(bar.swing for bar in bars) or 1.0
+    label = max(len(bar.input) for bar in bars)
+    lines = [f"Sensitivity of median NPV ({sensitivity.npv_p50:,.0f} {currency}), widest swing first:"]
+    for bar in bars:
+        cells = max(1, round(width * bar.swing / widest)) if bar.swing else 0
+        ends = f"{bar.npv_low:,.0f} .. {bar.npv_high:,.0f}"
+        lines.append(f"  {bar.input:<{label}}  {'#' * cells:<{width}}  {ends} ({bar.low:g} .. {bar.high:g})")
+    if len(sensitivity.bars) > top:
+        lines.append(f"  ... and {len(sensitivity.bars) - top} smaller")
+    return lines
