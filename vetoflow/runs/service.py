@@ -246,7 +246,9 @@ class RunService:
     # -- queries ------------------------------------------------------------------------------
     def view(self, run_id: str) -> RunView:
         row = self.index.get(run_id)
-        if row.status == "queued":  # a new run has no checkpoint until a worker takes it
+        snapshot = self.graph.get_state(thread_config(run_id))
+        # queued, or just taken by a worker: no checkpoint yet, only the scenario (inline: a crash; see retry)
+        if not snapshot.values and (row.status == "queued" or (self.queued and row.status == "running")):
             return self._queued_view(row)
         return self._view(row, self._snapshot(run_id))
 
