@@ -247,6 +247,7 @@ def demo(ctx: click.Context, examples: Path | None) -> None:
 
 from vetoflow.commands import trace as trace_commands  # noqa: E402  (it uses the helpers above)
 from vetoflow.commands.knowledge import ingest, sources  # noqa: E402
+from vetoflow.commands.prune import prune  # noqa: E402
 from vetoflow.commands.serve import serve  # noqa: E402
 from vetoflow.commands.ui import ui as ui_command  # noqa: E402
 
@@ -258,6 +259,7 @@ cli.add_command(trace_commands.replay_command)
 cli.add_command(serve)
 cli.add_command(ingest)
 cli.add_command(sources)
+cli.add_command(prune)
 
 
 def main() -> None:

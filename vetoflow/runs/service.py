@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
 from typing import Any
 
 from langchain_core.runnables import RunnableConfig
@@ -20,6 +21,8 @@ from vetoflow.errors import DecisionConflictError, VetoflowError, describe_valid
 from vetoflow.graph.context import Context
 from vetoflow.nodes.approval import parse_review
 from vetoflow.runs.index import DecisionRow, RunIndex, RunRow, already_decided, utcnow
+from vetoflow.runs.retention import PruneReport
+from vetoflow.runs.retention import prune as prune_runs
 from vetoflow.scenario import Scenario
 from vetoflow.state import Review, RunState, RunStatus
 
@@ -152,6 +155,11 @@ class RunService:
 
     def list(self, statuses: Sequence[str] = (), limit: int = 50, offset: int = 0) -> list[RunRow]:
         return self.index.list_runs(statuses, limit=limit, offset=offset)
+
+    # -- retention ----------------------------------------------------------------------------
+    def prune(self, older_than: timedelta, *, dry_run: bool = False, now: datetime | None = None) -> PruneReport:
+        """Shrink finished runs older than `older_than` to what trace, replay and audit need (runs/retention.py)."""
+        return prune_runs(self.index.engine, older_than, now=now, dry_run=dry_run)
 
     # -- internals ----------------------------------------------------------------------------
     def _snapshot(self, run_id: str) -> StateSnapshot:
