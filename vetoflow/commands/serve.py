@@ -35,14 +35,15 @@ def check_exposure(settings: Settings, host: str, *, console: bool = False) -> s
     logins, e.g. on Lambda) it is allowed, and every JSON request then answers 401.
     """
     from vetoflow.api.auth import TokenTable, is_loopback
+    from vetoflow.identity.directory import Directory
 
     if settings.api_open and not is_loopback(host):
         raise VetoflowError(f"--open serves without tokens and is only allowed on localhost, not on {host}")
     if console:
-        from vetoflow.console.auth import check_bind, load_users
+        from vetoflow.console.auth import check_bind
 
-        check_bind(host, load_users(settings))
-    if settings.api_open or TokenTable.from_settings(settings).entries:
+        check_bind(host, Directory.from_settings(settings).has_logins)
+    if settings.api_open or TokenTable.from_settings(settings).entries or Directory.from_settings(settings).users_file:
         return None
     hint = "set VETOFLOW_API_TOKENS='token:reviewer,...' or VETOFLOW_API_TOKENS_FILE, or start with --open on 127.0.0.1"
     if not console:

@@ -104,6 +104,7 @@ def render_new_run(deps: ConsoleDeps) -> NewRunPanel:
         run_currency: str,
         run_segments: list[list[Any]] | None,
         run_histories: dict[str, list[float]] | None,
+        request: gr.Request,
         progress: gr.Progress = PROGRESS,
     ) -> Iterator[tuple[str, str]]:
         data: dict[str, Any] = {
@@ -123,6 +124,7 @@ def render_new_run(deps: ConsoleDeps) -> NewRunPanel:
             if history := (run_histories or {}).get(segment.get("name", "")):
                 segment["history"] = history
         try:
+            deps.require(request, "start")
             scenario = validate_scenario(data, source="the form")
         except VetoflowError as exc:
             yield problem(str(exc)) + "\n\nNo run was started.", ""
