@@ -43,7 +43,7 @@ def test_summary_shows_citations_and_grounding_flags_when_the_client_gives_them(
     )
     assert "**Summary** (claude)" in text
     assert "1. policy.pdf (3)\n2. memo.md" in text
-    assert "**Grounding flags**: unsupported: 12% growth" in text
+    assert "**Grounding flags**: unsupported\\: 12% growth" in text  # escaped: no autolink, no markup
     assert "No summary yet" in summary(view_with({}, status="paused"))
 
 

@@ -12,11 +12,13 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import click
-import yaml
+from rich.text import Text
 
 from vetoflow import render
 from vetoflow.config import Settings
 from vetoflow.errors import VetoflowError
+from vetoflow.inputs import parse_assignments
+from vetoflow.plaintext import clean, plain
 from vetoflow.render import err, out
 from vetoflow.runs.service import RunService, RunView
 from vetoflow.runs.store import open_service
@@ -47,7 +49,7 @@ class VetoflowGroup(click.Group):
             return super().invoke(ctx)
         except VetoflowError as exc:
             error_type = type("VetoflowCliError", (click.ClickException,), {"exit_code": exc.exit_code})
-            raise error_type(str(exc)) from None
+            raise error_type(clean(str(exc), multiline=True)) from None
 
 
 @contextmanager
@@ -176,16 +178,6 @@ def reject(ctx: click.Context, run_id: str, reviewer: str, comment: str, json_mo
     _decide(ctx, run_id, "reject", json_mode, reviewer=reviewer, comment=comment)
 
 
-def parse_assignments(assignments: tuple[str, ...]) -> dict[str, Any]:
-    overrides: dict[str, Any] = {}
-    for item in assignments:
-        key, sep, value = item.partition("=")
-        if not sep or not key.strip():
-            raise click.BadParameter(f"{item!r} is not KEY=VALUE", param_hint="--set")
-        overrides[key.strip()] = yaml.safe_load(value)
-    return overrides
-
-
 @cli.command()
 @click.argument("run_id")
 @click.option(
@@ -236,18 +228,19 @@ def demo(ctx: click.Context, examples: Path | None) -> None:
     views = []
     with service_for(ctx) as service:
         for path in files:
-            err.print(f"[bold]{path.name}[/]")
+            err.print(plain(path.name, style="bold"))
             views.append(service.start(load_scenario(path), on_step=progress(False)))
         out.print(render.runs_table([v.run for v in views]))
     for view in views:
         summary, retrieval = view.state.get("summary"), view.state.get("retrieval")
         if summary and retrieval and retrieval["sources"]:
             cited = ", ".join(f"[{src['ref']}] {src['source']}" for src in retrieval["sources"])
-            out.print(f"{view.run.name} ({summary['model']} summary) cites {cited}", highlight=False, soft_wrap=True)
+            out.print(plain(f"{view.run.name} ({summary['model']} summary) cites {cited}"), soft_wrap=True)
         if view.status == "paused":
-            out.print(f"[bold yellow]{view.run.name}[/] is paused: {view.run.veto_reason}", soft_wrap=True)
+            reason = clean(f" is paused: {view.run.veto_reason}")
+            out.print(Text.assemble((clean(view.run.name), "bold yellow"), reason), soft_wrap=True)
             command = f'vetoflow approve {view.run.run_id} --reviewer ana --comment "strategic bet"'
-            out.print(f"  approve it with: [bold]{command}[/]", highlight=False, soft_wrap=True)
+            out.print(Text.assemble("  approve it with: ", (command, "bold")), soft_wrap=True)
     out.print(f"Runs are stored in {ctx.obj.redacted_database()}")
 
 

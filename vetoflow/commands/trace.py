@@ -12,8 +12,10 @@ from pathlib import Path
 import click
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
+from rich.text import Text
 
 from vetoflow.graph import Context, build_graph
+from vetoflow.plaintext import clean
 from vetoflow.render import err, out
 from vetoflow.replay import batch
 from vetoflow.replay.compare import compare
@@ -126,7 +128,8 @@ def replay_command(
         raise click.UsageError("give either RUN_ID or a batch selector (--all, --status, --since, --ids), not both")
     if checkpoint_id and from_node:
         raise click.UsageError("--checkpoint and --from are alternatives; give one")
-    from vetoflow.cli import STATUS_EXIT, parse_assignments, progress
+    from vetoflow.cli import STATUS_EXIT, progress
+    from vetoflow.inputs import parse_assignments
 
     overrides = parse_assignments(assignments)
     context = make_context(ctx.obj, llm_model=llm_model)
@@ -209,7 +212,7 @@ def _batch(
                 save_report(report, out_file)
                 bar.advance(task)
                 if row.status == "failed":
-                    bar.console.print(f"[red]failed[/] {row.source_run_id}: {row.error}", highlight=False)
+                    bar.console.print(Text.assemble(("failed ", "red"), clean(f"{row.source_run_id}: {row.error}")))
 
             summary = batch.run_batch(service, run_ids, report, context=context, concurrency=concurrency, on_row=on_row)
     save_report(report, out_file)

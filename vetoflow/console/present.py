@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from vetoflow.console.common import money, pct, when
+from vetoflow.plaintext import clean, md
 from vetoflow.runs.service import RunView
 
 STATUS_BADGE = {
@@ -20,16 +21,17 @@ HISTORY_COLUMNS = ["when", "who", "what", "comment", "changes"]
 def headline(view: RunView) -> str:
     run = view.run
     revision = f" · revision {run.revision}" if run.revision else ""
-    text = f"## {run.name}\n`{run.run_id}` · {STATUS_BADGE.get(run.status, run.status)}{revision}"
+    text = f"## {md(run.name)}\n{md(run.run_id)} · {STATUS_BADGE.get(run.status, run.status)}{revision}"
     text += f" · created {when(run.created_at)}"
     if run.error:
-        text += f"\n\n🔴 **Error:** `{run.error}`. Resume it from its last checkpoint: `vetoflow retry {run.run_id}`"
+        resume = md(f"vetoflow retry {run.run_id}")
+        text += f"\n\n🔴 **Error:** {md(run.error)}. Resume it from its last checkpoint: {resume}"
     return text
 
 
 def figures(view: RunView) -> str:
     state, run = view.state, view.run
-    currency = state.get("scenario", {}).get("currency", "")
+    currency = md(state.get("scenario", {}).get("currency", ""))
     fin = state.get("financials")
     decision = state.get("decision")
     if not fin:
@@ -37,7 +39,7 @@ def figures(view: RunView) -> str:
     payback = "never (within the horizon)" if fin["payback_period"] is None else f"{fin['payback_period']:.1f} periods"
     verdict = "-" if not decision else ("**VETO**" if decision["veto"] else "no veto")
     if run.last_action:
-        verdict += f" → {run.last_action} by {run.reviewer}"
+        verdict += f" → {run.last_action} by {md(run.reviewer)}"
     rows = [
         ("Investment", f"{money(fin['investment'])} {currency}"),
         ("ROI (P50)", pct(fin["roi"])),
@@ -59,9 +61,9 @@ def reasons(view: RunView) -> str:
         f"The Accountant **{verdict}**: {policy} {pct(decision['measured'])} "
         f"against a threshold of {pct(decision['threshold'])}.\n\n"
     )
-    text += "\n".join(f"- {reason}" for reason in decision["reasons"])
+    text += "\n".join(f"- {md(reason)}" for reason in decision["reasons"])
     if view.pending and view.pending.get("error"):
-        text += f"\n\n⚠️ The last answer was refused: {view.pending['error']}"
+        text += f"\n\n⚠️ The last answer was refused: {md(view.pending['error'])}"
     return text
 
 
@@ -81,15 +83,15 @@ def summary(view: RunView) -> str:
             return "_No summary yet: the Synthesizer runs once the run is approved (or passes without a veto)._"
         return "_No summary._"
     model = str(data.get("model", "?"))
-    text = f"**Summary** ({model}{', offline' if data.get('offline') and model != 'offline' else ''})\n\n"
-    text += "\n\n".join(line for line in str(data.get("text", "")).splitlines() if line.strip())
+    text = f"**Summary** ({md(model)}{', offline' if data.get('offline') and model != 'offline' else ''})\n\n"
+    text += "\n\n".join(md(line) for line in str(data.get("text", "")).splitlines() if line.strip())
     citations = data.get("citations") or []
     if citations:
-        text += "\n\n**Citations**\n" + "\n".join(f"{i}. {_citation(c)}" for i, c in enumerate(citations, 1))
+        text += "\n\n**Citations**\n" + "\n".join(f"{i}. {md(_citation(c))}" for i, c in enumerate(citations, 1))
     flags = {k: v for k, v in data.items() if "ground" in k or k == "flags"}
     for key, value in flags.items():
         shown = ", ".join(map(str, value)) if isinstance(value, list) else str(value)
-        text += f"\n\n**{key.replace('_', ' ').capitalize()}**: {shown or 'none'}"
+        text += f"\n\n**{md(key.replace('_', ' ').capitalize())}**: {md(shown) or 'none'}"
     return text
 
 
@@ -98,5 +100,6 @@ def history_rows(view: RunView) -> list[list[str]]:
     for decision in view.decisions:
         overrides = decision.payload.get("overrides") or {}
         changes = ", ".join(f"{k}={v}" for k, v in overrides.items())
-        rows.append([when(decision.decided_at), decision.reviewer, decision.action, decision.comment, changes])
+        row = [when(decision.decided_at), decision.reviewer, decision.action, decision.comment, changes]
+        rows.append([clean(cell, multiline=True) for cell in row])
     return rows
