@@ -9,21 +9,22 @@ import sys
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
 from sqlalchemy import text
 
 from tests.conftest import env_for
 from vetoflow.config import Settings
-from vetoflow.replay.fork import replay
 from vetoflow.runs.service import RunService
 from vetoflow.scenario import Scenario
 from vetoflow.trace import build_trace
 
+pytestmark = pytest.mark.slow  # replays runs and starts processes: left out of make test-fast
 LATER = timedelta(0)  # everything finished before now counts as old
 
 
 def writes_of(service: RunService, run_id: str) -> list[str]:
-    table = "checkpoint_writes" if service.index.engine.dialect.name == "postgresql" else "writes"
-    with service.index.engine.connect() as conn:
+    table = "checkpoint_writes" if service.database.engine.dialect.name == "postgresql" else "writes"
+    with service.database.engine.connect() as conn:
         rows = conn.execute(text(f"SELECT channel FROM {table} WHERE thread_id = :t ORDER BY channel"), {"t": run_id})
         return [r[0] for r in rows]
 
@@ -38,7 +39,7 @@ def test_prune_keeps_traces_and_replays_of_finished_runs_and_never_touches_a_pau
     service.decide(rejected, "reject", reviewer="bo", comment="too thin")
     paused = service.start(vetoed).run.run_id
     finished = [completed, approved, rejected]
-    traces = {r: build_trace(service, r).model_dump() for r in finished}
+    traces = {r: build_trace(service.trace_inputs(r)).model_dump() for r in finished}
     paused_writes = writes_of(service, paused)
 
     assert service.prune(timedelta(days=30)).runs == 0  # nothing is 30 days old yet
@@ -49,7 +50,7 @@ def test_prune_keeps_traces_and_replays_of_finished_runs_and_never_touches_a_pau
     assert report.bytes_freed > 0
     assert writes_of(service, paused) == paused_writes
     for run_id in finished:
-        assert build_trace(service, run_id).model_dump() == traces[run_id]
+        assert build_trace(service.trace_inputs(run_id)).model_dump() == traces[run_id]
         assert set(writes_of(service, run_id)) <= {"__interrupt__", "__error__"}
     assert "__interrupt__" in writes_of(service, approved)  # the pause the reviewer saw is still shown
 
@@ -59,9 +60,9 @@ def test_prune_keeps_traces_and_replays_of_finished_runs_and_never_touches_a_pau
     # replayable from each node's kept checkpoint, with the same figures as the original
     original = service.view(approved).state
     for node in ("forecaster", "accountant", "synthesizer"):
-        _, fork = replay(service, approved, from_node=node)
+        fork = service.replay(approved, from_node=node).new
         assert fork.status == ("paused" if node != "synthesizer" else "completed")
-        assert fork.state["financials"] == original["financials"]
+        assert fork.state.financials == original.financials
 
     # the paused run is decided after the prune as before it
     assert service.decide(paused, "approve", reviewer="ana").status == "completed"

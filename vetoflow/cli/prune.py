@@ -49,7 +49,7 @@ def prune(ctx: click.Context, older_than: timedelta | None, dry_run: bool, json_
     Kept: every checkpoint (trace rows, replay points), pauses and errors, decisions and lineage.
     Removed: superseded pending writes of completed and rejected runs older than the age.
     """
-    from vetoflow.cli import service_for
+    from vetoflow.cli.common import service_for
 
     settings: Settings = ctx.obj
     age = older_than if older_than is not None else timedelta(days=settings.retention_days)
