@@ -19,8 +19,10 @@ COPY vetoflow ./vetoflow
 RUN pip install --no-cache-dir ".[rag,export]"
 # Bake the embedding model into the image: a cold start never downloads weights.
 ARG EMBEDDING_MODEL=BAAI/bge-small-en-v1.5
+# Without the hub's own ONNX/OpenVINO/TF/Flax copies: vetoflow exports (and checks) its own ONNX file below.
 RUN python -c "import sys; from huggingface_hub import snapshot_download; \
-snapshot_download(sys.argv[1], local_dir='/opt/models/embedding')" "${EMBEDDING_MODEL}"
+snapshot_download(sys.argv[1], local_dir='/opt/models/embedding', \
+ignore_patterns=['onnx/*', 'openvino/*', '*.h5', '*.msgpack', '*.ot'])" "${EMBEDDING_MODEL}"
 # Writes /opt/models/embedding/onnx/vetoflow-fp32.onnx, checked against torch on a probe batch.
 RUN python -m vetoflow.rag.onnx_export --model /opt/models/embedding
 

@@ -1,6 +1,6 @@
-"""Listing paused runs among 10,000 runs, on SQLite and (when reachable) PostgreSQL.
+"""Listing paused runs among 100,000 runs, on SQLite and (when reachable) PostgreSQL.
 
-Usage: python bench/list_runs.py [--runs 10000] [--pg postgresql://postgres@127.0.0.1:5432/test]
+Usage: python bench/list_runs.py [--runs 100000] [--pg postgresql://postgres@127.0.0.1:5432/test]
 """
 
 from __future__ import annotations
@@ -78,7 +78,7 @@ def measure(settings: Settings, count: int, label: str) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--runs", type=int, default=10_000)
+    parser.add_argument("--runs", type=int, default=100_000)
     parser.add_argument("--pg", default=DEFAULT_PG)
     args = parser.parse_args()
     for label, settings in backends(args.pg):

@@ -1,4 +1,5 @@
-"""Retrieval latency p50/p95 over a collection of 10,000 chunks (query embedding + HNSW search).
+"""Retrieval latency p50/p95 over a collection of 10,000 chunks (query embedding + HNSW search); the query
+embedding against the sentence-transformers reference, same process, same thread count.
 
 The chunks are real embeddings in a real persistent Chroma collection. They are sentence-sized
 (one or two sentences) so that filling 10,000 of them takes minutes, not most of an hour, on a
@@ -20,6 +21,7 @@ from rag_corpus import sentences
 
 from vetoflow.config import Settings
 from vetoflow.rag.embeddings import load_embeddings
+from vetoflow.rag.reference import ReferenceEmbeddings
 from vetoflow.rag.retrieval import search
 from vetoflow.rag.store import open_store
 
@@ -60,13 +62,22 @@ def main() -> None:
             embed.append(t1 - t0)
             index.append(t2 - t1)
             total.append(t3 - t2)
-    print(f"{len(questions)} queries, top-4, {store.count():,} chunks")
+        reference = ReferenceEmbeddings(embeddings.resolved, threads=embeddings.threads)
+        reference.embed_query(questions[0])  # warm-up
+        torch_embed = []
+        for q in questions:
+            t0 = time.perf_counter()
+            reference.embed_query(q)
+            torch_embed.append(time.perf_counter() - t0)
+    print(f"{len(questions)} queries, top-4, {store.count():,} chunks, {embeddings.threads} embedding thread(s)")
     for name, values in (
         ("retrieve (embed + search)", total),
         ("  query embedding", embed),
         ("  Chroma search", index),
     ):
         print(f"{name:28s} p50 {pct(values, 50):6.1f} ms   p95 {pct(values, 95):6.1f} ms")
+    ratio = statistics.median(embed) / statistics.median(torch_embed)
+    print(f"  query embedding, torch reference p50 {pct(torch_embed, 50):6.1f} ms: ONNX / torch {ratio:.2f}x")
 
 
 if __name__ == "__main__":

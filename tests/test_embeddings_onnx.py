@@ -56,6 +56,7 @@ def cosines(a: list[list[float]], b: list[list[float]]) -> npt.NDArray[np.float6
     return np.asarray((x * y).sum(axis=1) / (np.linalg.norm(x, axis=1) * np.linalg.norm(y, axis=1)))
 
 
+@pytest.mark.slow  # loads torch or starts processes
 def test_onnx_vectors_equal_the_sentence_transformers_vectors(
     embeddings: LocalEmbeddings, reference: ReferenceEmbeddings
 ) -> None:
@@ -67,6 +68,7 @@ def test_onnx_vectors_equal_the_sentence_transformers_vectors(
     assert embeddings.dimension == reference.dimension == 384
 
 
+@pytest.mark.slow  # loads torch or starts processes
 def test_onnx_vectors_equal_the_reference_when_truncated(embeddings: LocalEmbeddings) -> None:
     narrow = LocalEmbeddings(embeddings.resolved, truncate_dim=128)
     narrow_reference = ReferenceEmbeddings(embeddings.resolved, truncate_dim=128)
@@ -75,6 +77,7 @@ def test_onnx_vectors_equal_the_reference_when_truncated(embeddings: LocalEmbedd
     assert cosines(narrow.embed_documents(texts), narrow_reference.embed_documents(texts)).min() > 0.9999
 
 
+@pytest.mark.slow  # loads torch or starts processes
 def test_onnx_store_retrieves_the_same_top_k_as_the_reference(
     tmp_path: Path, embeddings: LocalEmbeddings, reference: ReferenceEmbeddings
 ) -> None:
@@ -108,6 +111,7 @@ def run_cli(env: dict[str, str], *args: str) -> tuple[dict[str, Any], set[str]]:
     return json.loads(done.stdout), imported_modules(done.stderr)
 
 
+@pytest.mark.slow  # loads torch or starts processes
 def test_cli_ingest_and_run_with_a_knowledge_base_never_import_torch(
     tmp_path: Path, embeddings: LocalEmbeddings
 ) -> None:
@@ -151,6 +155,7 @@ def test_an_export_of_other_weights_is_never_used(model_copy: Path) -> None:
     assert find_export(model_copy, None) is None
 
 
+@pytest.mark.slow  # loads torch or starts processes
 def test_without_an_export_and_without_torch_the_error_says_how_to_make_one(model_copy: Path, tmp_path: Path) -> None:
     shutil.rmtree(model_copy / "onnx")
     code = (

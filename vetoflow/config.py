@@ -72,6 +72,13 @@ class Settings(BaseSettings):
         default=None, description="Folder the API may read scenario_path from (default: the shipped examples)."
     )
 
+    retention_days: int = Field(
+        default=90,
+        ge=0,
+        le=36_500,
+        description="`vetoflow prune` shrinks runs finished longer ago than this many days (see runs/retention.py).",
+    )
+
     # -- knowledge base (RAG) ------------------------------------------------------------------
     embedding_model: str | None = Field(
         default=None,

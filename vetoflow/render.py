@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from typing import TYPE_CHECKING
 
 from rich.console import Console, Group, RenderableType
 from rich.panel import Panel
@@ -13,9 +14,11 @@ from rich.text import Text
 from vetoflow.formatting import money, pct
 from vetoflow.plaintext import clean, plain
 from vetoflow.risk.words import method_note, risk_rows, tornado_lines
-from vetoflow.runs.index import RunRow
-from vetoflow.runs.views import RunView
-from vetoflow.state import Forecast, Retrieval, Summary
+
+if TYPE_CHECKING:  # annotations only: `vetoflow runs` renders index rows without loading LangGraph
+    from vetoflow.runs.index import RunRow
+    from vetoflow.runs.views import RunView
+    from vetoflow.state import Forecast, Retrieval, Summary
 
 # Piped output (logs, CI) gets a wide console instead of rich's 80-column default, so tables stay readable.
 _WIDTH = None if sys.stdout.isatty() or os.environ.get("COLUMNS") else 160

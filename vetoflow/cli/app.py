@@ -11,7 +11,7 @@ import click
 from vetoflow.cli.common import EXIT_CODES
 from vetoflow.errors import VetoflowError
 
-# name -> "module:attribute"; a command's module is imported only when that command runs or is listed.
+# name -> "module:attribute"; a command's module is imported only when that command runs.
 COMMANDS = {
     "run": "vetoflow.cli.runs:run",
     "runs": "vetoflow.cli.runs:runs",
@@ -29,6 +29,7 @@ COMMANDS = {
     "ui": "vetoflow.cli.ui:ui",
     "ingest": "vetoflow.cli.knowledge:ingest",
     "sources": "vetoflow.cli.knowledge:sources",
+    "prune": "vetoflow.cli.prune:prune",
     "db": "vetoflow.cli.db:db",
     "doctor": "vetoflow.cli.doctor:doctor",
     "users": "vetoflow.cli.users:users",
@@ -36,6 +37,32 @@ COMMANDS = {
     "notifications": "vetoflow.cli.governance:notifications",
     "policy": "vetoflow.cli.governance:policy",
     "worker": "vetoflow.cli.worker:worker",
+}
+
+# name -> the command's one-line help, so `vetoflow --help` lists commands without importing them (torch,
+# Gradio, LangGraph). tests/test_cli_imports.py checks it against each command's own docstring.
+SHORT_HELP = {
+    "run": "Start a run from a scenario file (YAML or JSON).",
+    "runs": "List runs, newest first.",
+    "show": "Show one run: figures, forecast, the Accountant's reasons, decisions and the summary.",
+    "approve": "Overrule the Accountant's veto: the run goes on to the Synthesizer.",
+    "reject": "Uphold the veto: the run ends as rejected; no LLM is called.",
+    "revise": "Change assumptions and re-run the Forecaster and Accountant.",
+    "retry": "Resume a failed or interrupted run from its last checkpoint.",
+    "demo": "Run every sample scenario and say which runs wait for approval.",
+    "trace": "Show a run's timeline from its checkpoints: nodes, timings, state changes, pauses, decisions, errors.",
+    "graph": "Print the graph as mermaid, or draw it as a PNG without any web service.",
+    "replay": "Re-run saved runs from a checkpoint as forks; the originals stay untouched.",
+    "serve": "Serve the HTTP API and the operator console (API docs at /docs, console at /console, liveness /healthz).",
+    "ui": "Serve the operator console: inbox of paused runs, run view with Approve/Reject/Revise, new runs.",
+    "ingest": "Add Markdown, text, PDF and CSV files (or folders of them) to the knowledge base.",
+    "sources": "List the documents in the knowledge base, or remove one.",
+    "prune": "Remove what finished runs no longer need; paused, running and failed runs are never touched.",
+    "db": "Database schema: show the version, upgrade in place.",
+    "users": "Manage the users file (VETOFLOW_USERS_FILE, default $VETOFLOW_HOME/users.yaml).",
+    "audit": "The hash-chained decision log.",
+    "notifications": "The notification outbox: what was sent, is waiting for a retry, or is dead (with each try).",
+    "policy": "Check and print the approval policy in force (VETOFLOW_POLICY, or the built-in default).",
 }
 
 
@@ -52,6 +79,18 @@ class VetoflowGroup(click.Group):
         module, _, attribute = spec.partition(":")
         command: click.Command = getattr(importlib.import_module(module), attribute)
         return command
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """The command list from the table: listing commands must not import them (torch, Gradio, LangGraph)."""
+        rows = []
+        for name in self.list_commands(ctx):
+            if name not in SHORT_HELP:  # not in the table: correct, only slower (the test says to add it)
+                command = self.get_command(ctx, name)
+                rows.append((name, command.get_short_help_str(limit=1000) if command else ""))
+            else:
+                rows.append((name, SHORT_HELP[name]))
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:

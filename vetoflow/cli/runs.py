@@ -44,8 +44,10 @@ def run(ctx: click.Context, scenario: Path, json_mode: bool) -> None:
 @click.pass_context
 def runs(ctx: click.Context, statuses: tuple[str, ...], limit: int, json_mode: bool) -> None:
     """List runs, newest first."""
-    with service_for(ctx) as service:
-        rows = service.list(statuses, limit=limit)
+    from vetoflow.runs.listing import open_listing  # the run index alone: no graph, no checkpointer
+
+    with open_listing(ctx.obj) as listing:
+        rows = listing.list(statuses, limit=limit)
     if json_mode:
         click.echo(json.dumps([row.model_dump(mode="json") for row in rows], indent=2))
     else:

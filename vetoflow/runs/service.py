@@ -13,7 +13,7 @@ import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import replace as replace_dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from langgraph.graph.state import CompiledStateGraph
@@ -33,6 +33,8 @@ from vetoflow.runs.idempotency import IdempotencyStore
 from vetoflow.runs.index import DecisionRow, RunIndex, RunRow, already_decided, utcnow
 from vetoflow.runs.lease import Leases, new_owner
 from vetoflow.runs.lineage import Lineage, ReplayRow, new_row
+from vetoflow.runs.retention import PruneReport
+from vetoflow.runs.retention import prune as prune_runs
 from vetoflow.runs.views import Drift, Replayed, RunView, TraceInputs
 from vetoflow.scenario import Scenario, apply_overrides
 from vetoflow.state import Review, RunState, RunStatus
@@ -267,6 +269,11 @@ class RunService:
 
     def list(self, statuses: Sequence[str] = (), limit: int = 50, offset: int = 0) -> list[RunRow]:
         return self.index.list_runs(statuses, limit=limit, offset=offset)
+
+    # -- retention ----------------------------------------------------------------------------
+    def prune(self, older_than: timedelta, *, dry_run: bool = False, now: datetime | None = None) -> PruneReport:
+        """Shrink finished runs older than `older_than` to what trace, replay and audit need (runs/retention.py)."""
+        return prune_runs(self.database.engine, older_than, now=now, dry_run=dry_run)
 
     def decisions(self, run_id: str) -> builtins.list[DecisionRow]:
         return self.index.decisions(run_id)

@@ -1,0 +1,45 @@
+"""Listing runs with nothing but the run index: no checkpointer, no graph, no clients (LangGraph unloaded).
+
+`vetoflow runs` (and any other listing) answers from `vetoflow_runs` alone, so it costs an engine and one
+query, not the seconds of importing LangGraph and opening the checkpointer. A database that is new or
+behind the newest schema is opened fully once first, which creates and migrates it as every start does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+
+from vetoflow.config import Settings
+from vetoflow.runs.index import RunIndex, RunRow
+
+
+class RunListing:
+    """The read side of RunService that needs no graph (its `list` is the same query)."""
+
+    def __init__(self, index: RunIndex) -> None:
+        self.index = index
+
+    def list(self, statuses: Sequence[str] = (), limit: int = 50, offset: int = 0) -> list[RunRow]:
+        return self.index.list_runs(statuses, limit=limit, offset=offset)
+
+
+@contextmanager
+def open_listing(settings: Settings) -> Iterator[RunListing]:
+    from vetoflow.db.engine import make_engine
+    from vetoflow.db.migrate import current_revision
+    from vetoflow.db.migrations import HEAD
+
+    settings.check_durable_store()
+    engine = make_engine(settings)
+    try:
+        with engine.connect() as conn:
+            current = current_revision(conn)
+        if current != HEAD:  # new or behind: the full open creates and migrates it, under the schema lock
+            from vetoflow.db import open_database
+
+            with open_database(settings):
+                pass
+        yield RunListing(RunIndex(engine))
+    finally:
+        engine.dispose()
