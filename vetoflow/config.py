@@ -59,6 +59,14 @@ class Settings(BaseSettings):
     api_max_cells: int = Field(
         default=5_000_000, ge=1_000, description="Largest paths x horizon x segments a run started by the API may use."
     )
+    allowed_hosts: str | None = Field(
+        default=None,
+        description="Host names `serve` answers to, comma-separated ('*' for any); default: loopback names when "
+        "bound to localhost, any otherwise. Other Host headers get 400 (DNS rebinding).",
+    )
+    request_read_timeout: float = Field(
+        default=30.0, gt=0, le=600, description="Seconds a client has to send a whole request before a 408."
+    )
     scenario_dir: Path | None = Field(
         default=None, description="Folder the API may read scenario_path from (default: the shipped examples)."
     )

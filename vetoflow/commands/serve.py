@@ -38,11 +38,18 @@ def check_exposure(settings: Settings, host: str, *, console: bool = False) -> s
 
     if settings.api_open and not is_loopback(host):
         raise VetoflowError(f"--open serves without tokens and is only allowed on localhost, not on {host}")
+    protected = bool(TokenTable.from_settings(settings).entries)
     if console:
         from vetoflow.console.auth import check_bind, load_users
 
-        check_bind(host, load_users(settings))
-    if settings.api_open or TokenTable.from_settings(settings).entries:
+        users = load_users(settings)
+        check_bind(host, users)
+        if protected and not users:
+            raise VetoflowError(
+                "the API needs tokens but the console has no logins: it would be an open door beside it. "
+                "Set VETOFLOW_UI_USERS='user:password,...' (or VETOFLOW_UI_USERS_FILE), or serve with --no-console"
+            )
+    if settings.api_open or protected:
         return None
     hint = "set VETOFLOW_API_TOKENS='token:reviewer,...' or VETOFLOW_API_TOKENS_FILE, or start with --open on 127.0.0.1"
     if not console:
@@ -80,6 +87,7 @@ def serve(
 
     from vetoflow.api import create_app
     from vetoflow.api.deferred import DeferredApp
+    from vetoflow.api.timeouts import timed_protocol
     from vetoflow.rag.warmup import EmbeddingsWarmup
     from vetoflow.runs.store import open_service
     from vetoflow.runtime import make_context
@@ -97,7 +105,7 @@ def serve(
                 from vetoflow.ui import build_console  # Gradio: seconds to import, after health answers
 
                 blocks = build_console(service, settings)
-            return create_app(settings, service=service, console=blocks, warmup=warmup)
+            return create_app(settings, service=service, console=blocks, warmup=warmup, bind_host=host)
 
         def health() -> dict[str, str]:
             embeddings = warmup.reported()
@@ -110,6 +118,7 @@ def serve(
         if note:
             click.echo(note, err=True)
         config: dict[str, Any] = {"host": host, "port": port, "log_level": log_level, "timeout_graceful_shutdown": 5}
+        config["http"] = timed_protocol(settings.request_read_timeout)  # half-sent requests: 408, then closed
         if root_path:
             config["root_path"] = root_path
         uvicorn.run(app, **config)
