@@ -17,7 +17,6 @@ from pydantic import BaseModel
 
 from vetoflow.api.auth import bearer, current_reviewer
 from vetoflow.api.errors import DATABASE_ERRORS, status_for
-from vetoflow.api.limits import check_scenario
 from vetoflow.api.schemas import (
     CreateRunIn,
     DecisionIn,
@@ -135,7 +134,6 @@ def create_run(body: CreateRunIn, request: Request, who: Reviewer, key: Idempote
 
     def start() -> RunOut:
         scenario = body.scenario or scenario_from_path(settings, body.scenario_path or "")
-        check_scenario(scenario, settings.api_max_cells)
         return RunOut.of(service_of(request).start(scenario))
 
     return idempotent(request, who, key, body.model_dump(mode="json"), status=201, action=start)
@@ -165,7 +163,6 @@ def upload_run(
             parsed = load_scenario(Path(folder) / (scenario.filename or ""), max_bytes=settings.max_file_bytes)
         except VetoflowError as exc:
             raise VetoflowError(str(exc).replace(str(Path(folder).resolve()), "").replace(folder, "")) from None
-    check_scenario(parsed, settings.api_max_cells)
     return RunOut.of(service_of(request).start(parsed))
 
 
@@ -191,12 +188,9 @@ def decide(
     run_id: RunId, body: DecisionIn, request: Request, who: Reviewer, key: IdempotencyKey = None
 ) -> SafeJSONResponse:
     """Exactly one decision wins each pause; a later one gets 409 naming who decided and when."""
-    service, settings = service_of(request), settings_of(request)
+    service = service_of(request)
 
     def apply() -> RunOut:
-        if body.action == "revise" and body.overrides:
-            current = Scenario.model_validate(service.view(run_id).state["scenario"])
-            check_scenario(apply_overrides(current, body.overrides), settings.api_max_cells)
         view = service.decide(run_id, body.action, reviewer=who, comment=body.comment, overrides=body.overrides)
         return RunOut.of(view)
 
@@ -231,7 +225,7 @@ def replay(run_id: RunId, request: Request, _who: Reviewer, body: ReplayIn | Non
     scenario = RunState.model_validate(first.values).scenario
     if body.overrides:
         scenario = apply_overrides(scenario, body.overrides)
-    check_scenario(scenario, settings_of(request).api_max_cells)
+    service.context.budget.check(scenario)
     view = fork_run(
         service, run_id, checkpoint_id=checkpoint_id, from_node=body.from_node, overrides=body.overrides or None
     )

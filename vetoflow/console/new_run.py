@@ -124,7 +124,7 @@ def render_new_run(deps: ConsoleDeps) -> NewRunPanel:
             if history := (run_histories or {}).get(segment.get("name", "")):
                 segment["history"] = history
         try:
-            scenario = validate_scenario(data, source="the form")
+            scenario = deps.service.context.budget.check(validate_scenario(data, source="the form"))
         except VetoflowError as exc:
             yield problem(str(exc)) + "\n\nNo run was started.", ""
             return
@@ -140,7 +140,7 @@ def render_new_run(deps: ConsoleDeps) -> NewRunPanel:
                 events.put(None)
 
         threading.Thread(target=work, name="vetoflow-new-run", daemon=True).start()
-        lines = [f"⏳ **{scenario.name}** started ({scenario.paths:,} paths x {scenario.horizon} periods)"]
+        lines = [f"⏳ **{md(scenario.name)}** started ({scenario.paths:,} paths x {scenario.horizon} periods)"]
         progress((0, len(STEPS)), desc="starting")
         yield "\n\n".join(lines), ""
         done = 0

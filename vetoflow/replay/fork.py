@@ -99,6 +99,7 @@ def replay(
     scenario = RunState.model_validate(values).scenario
     if overrides:
         scenario = apply_overrides(scenario, overrides)  # VetoflowError naming the bad key or value
+    service.context.budget.check(scenario)
     saver = service.graph.checkpointer
     if saver is None or isinstance(saver, bool):
         raise VetoflowError("replay needs a graph compiled with a durable checkpointer")

@@ -70,6 +70,7 @@ class RunService:
 
     # -- commands -----------------------------------------------------------------------------
     def start(self, scenario: Scenario, *, run_id: str | None = None, on_step: StepCallback | None = None) -> RunView:
+        self.context.budget.check(scenario)  # the one size budget: refused before anything is stored
         run_id = run_id or uuid.uuid4().hex[:12]
         state = RunState(run_id=run_id, scenario=scenario).model_dump(mode="json")
         self.index.create(run_id, scenario.name, scenario.investment, state["scenario"])
@@ -106,7 +107,9 @@ class RunService:
                 raise DecisionConflictError(f"{already_decided(run_id, decisions[-1])}; the run is now {status}")
             raise VetoflowError(f"run {run_id} is not waiting for a decision (status: {derive_status(snapshot)})")
         payload = review.model_dump(mode="json")
-        parse_review(payload, RunState.model_validate(snapshot.values).scenario)  # refuse bad overrides up front
+        _, revised = parse_review(payload, RunState.model_validate(snapshot.values).scenario)  # bad overrides: refused
+        if revised is not None:
+            self.context.budget.check(revised)
         pause_id = snapshot.interrupts[0].id
         self.index.claim_decision(run_id, pause_id, payload)
         return self._advance(run_id, Command(resume=payload), on_step)
