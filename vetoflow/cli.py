@@ -34,7 +34,8 @@ Exit codes:
   3  run paused, waiting for a human decision
   4  run failed (resume it with: vetoflow retry RUN_ID)
   5  no such run
-  6  the pause was already decided by someone else"""
+  6  the pause was already decided by someone else
+  7  not allowed: your role does not grant this action"""
 
 STATUS_EXIT = {"completed": 0, "rejected": 0, "paused": 3, "failed": 4, "running": 4}
 F = TypeVar("F", bound=Callable[..., Any])
@@ -145,6 +146,11 @@ def show(ctx: click.Context, run_id: str, json_mode: bool) -> None:
 
 
 def _decide(ctx: click.Context, run_id: str, action: str, json_mode: bool, **kwargs: Any) -> None:
+    from vetoflow.identity.directory import Directory
+    from vetoflow.identity.roles import require
+
+    user = Directory.from_settings(ctx.obj).reviewer(kwargs["reviewer"])  # a user of the users file, if any
+    require(user, "revise" if action == "revise" else "decide")
     with service_for(ctx) as service:
         view = service.decide(run_id, action, on_step=progress(json_mode), **kwargs)
     emit(view, json_mode)
@@ -238,10 +244,12 @@ def demo(ctx: click.Context, examples: Path | None) -> None:
     out.print(f"Runs are stored in {ctx.obj.redacted_database()}")
 
 
+from vetoflow.commands import governance as governance_commands  # noqa: E402
 from vetoflow.commands import trace as trace_commands  # noqa: E402  (it uses the helpers above)
 from vetoflow.commands.knowledge import ingest, sources  # noqa: E402
 from vetoflow.commands.serve import serve  # noqa: E402
 from vetoflow.commands.ui import ui as ui_command  # noqa: E402
+from vetoflow.commands.users import users as users_commands  # noqa: E402
 
 cli.add_command(ui_command)
 
@@ -251,6 +259,10 @@ cli.add_command(trace_commands.replay_command)
 cli.add_command(serve)
 cli.add_command(ingest)
 cli.add_command(sources)
+cli.add_command(users_commands)
+cli.add_command(governance_commands.audit)
+cli.add_command(governance_commands.notifications)
+cli.add_command(governance_commands.policy)
 
 
 def main() -> None:

@@ -119,6 +119,23 @@ class Settings(BaseSettings):
     forecast_endpoint: str | None = Field(default=None, description="SageMaker endpoint name for the Forecaster.")
     forecast_timeout: float = Field(default=30.0, gt=0, le=600)
 
+    # -- governance (issue 11): identity, policy, notifications ----------------------------------
+    users_file: Path | None = Field(default=None, description="Users and roles (YAML); default HOME/users.yaml.")
+    policy: Path | None = Field(default=None, description="Approval policy (YAML); the built-in default when unset.")
+    console_url: str = Field(
+        default="http://127.0.0.1:7860/console", max_length=500, description="Base of deep links in notifications."
+    )
+    smtp_host: str | None = Field(default=None, max_length=255, description="SMTP server for e-mail notifications.")
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_user: str | None = Field(default=None, max_length=255)
+    smtp_password: SecretStr | None = None
+    smtp_from: str = Field(default="vetoflow@localhost", max_length=255)
+    smtp_starttls: bool = Field(default=True, description="Refuse to send unless the server offers STARTTLS.")
+    smtp_ca_file: Path | None = Field(default=None, description="CA bundle to trust for the SMTP server's certificate.")
+    smtp_timeout: float = Field(default=10.0, gt=0, le=120)
+    notify_timeout: float = Field(default=5.0, gt=0, le=60, description="Seconds per webhook delivery attempt.")
+    notify_max_attempts: int = Field(default=6, ge=1, le=20, description="Tries before a dead-letter record.")
+
     @property
     def on_lambda(self) -> bool:
         """Lambda sets LAMBDA_TASK_ROOT in every function's environment."""

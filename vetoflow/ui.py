@@ -9,9 +9,10 @@ from __future__ import annotations
 from typing import Any
 
 import gradio as gr
+from starlette.middleware import Middleware
 
 from vetoflow.config import Settings
-from vetoflow.console.auth import auth_checker, check_bind, load_users
+from vetoflow.console.auth import check_bind
 from vetoflow.console.common import ConsoleDeps, default_open_reviewer
 from vetoflow.console.inbox import inbox_rows, render_inbox, selected_run_id
 from vetoflow.console.knowledge import render_knowledge
@@ -19,6 +20,8 @@ from vetoflow.console.new_run import render_new_run
 from vetoflow.console.run_view import render_run_view
 from vetoflow.console.runs import find_runs, render_runs
 from vetoflow.console.trace_tab import render_trace_tab
+from vetoflow.identity.address import ClientAddressMiddleware
+from vetoflow.identity.directory import Directory
 from vetoflow.runs.service import RunService
 
 TITLE = "vetoflow console"
@@ -42,7 +45,7 @@ def console_theme() -> gr.themes.Base:
 
 def mount_options(settings: Settings) -> dict[str, Any]:
     """Keyword arguments for `Blocks.launch` and `gr.mount_gradio_app`: logins (if any), theme and CSS."""
-    check = auth_checker(load_users(settings))
+    check = Directory.from_settings(settings).password_checker()
     options: dict[str, Any] = {"theme": console_theme(), "css": CSS}
     if check is not None:
         options |= {"auth": check, "auth_message": "vetoflow console: sign in; you are the reviewer of record."}
@@ -69,8 +72,9 @@ def build_console(
     """Build (not launch) the console. `auth_enabled` defaults to whether logins are configured;
     `user_label` is the reviewer recorded when the console is open (default: $VETOFLOW_REVIEWER or the OS user).
     """
-    enabled = bool(load_users(settings)) if auth_enabled is None else auth_enabled
-    deps = ConsoleDeps(service, settings, enabled, user_label or default_open_reviewer())
+    directory = Directory.from_settings(settings)
+    enabled = directory.has_logins if auth_enabled is None else auth_enabled
+    deps = ConsoleDeps(service, settings, enabled, user_label or default_open_reviewer(), directory)
     demo = gr.Blocks(title=TITLE, analytics_enabled=False)
     with demo:
         with gr.Row():
@@ -125,7 +129,7 @@ def launch(
     quiet: bool = False,
 ) -> gr.Blocks:
     """Serve the console alone. Refuses a non-local host when no logins are configured."""
-    check_bind(host, load_users(settings))
+    check_bind(host, Directory.from_settings(settings).has_logins)
     demo = build_console(service, settings)
     demo.queue(default_concurrency_limit=2)
     demo.launch(
@@ -137,6 +141,7 @@ def launch(
         show_error=True,
         footer_links=["api"],
         max_file_size=settings.max_file_bytes * 4,
+        app_kwargs={"middleware": [Middleware(ClientAddressMiddleware)]},
         **mount_options(settings),
     )
     return demo

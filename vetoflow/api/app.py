@@ -15,6 +15,9 @@ from vetoflow.api.limits import BodyLimit
 from vetoflow.api.routes import router
 from vetoflow.api.schemas import Health, SafeJSONResponse
 from vetoflow.config import Settings
+from vetoflow.governance.policy import load_policy
+from vetoflow.identity.address import ClientAddressMiddleware
+from vetoflow.identity.directory import Directory
 from vetoflow.runs.idempotency import IdempotencyStore
 from vetoflow.runs.service import RunService
 
@@ -71,10 +74,13 @@ def create_app(
     )
     app.state.settings = settings
     app.state.tokens = tokens
+    app.state.directory = Directory.from_settings(settings)
+    app.state.policy = load_policy(settings.policy)  # a malformed policy refuses to start, naming line and field
     if service is not None:  # usable before (or without) the lifespan running, e.g. when mounted elsewhere
         app.state.service = service
         app.state.idempotency = IdempotencyStore(service.index.engine)
     errors.install(app)
+    app.add_middleware(ClientAddressMiddleware)
 
     @app.get(
         "/healthz",

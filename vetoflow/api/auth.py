@@ -16,6 +16,8 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from vetoflow.config import Settings
 from vetoflow.errors import VetoflowError
+from vetoflow.identity.directory import DEMO_ROLES, Directory
+from vetoflow.identity.roles import User, grants_for, require
 
 MIN_TOKEN_LENGTH = 16
 OPEN_REVIEWER = "local"
@@ -71,17 +73,25 @@ def _refuse(message: str) -> HTTPException:
     return HTTPException(status.HTTP_401_UNAUTHORIZED, message, headers={"WWW-Authenticate": "Bearer"})
 
 
-def current_reviewer(request: Request, credentials: HTTPAuthorizationCredentials | None) -> str:
-    """Who is asking, from the bearer token (or `local` on an open, loopback-only server)."""
-    tokens: TokenTable = request.app.state.tokens
+def current_user(request: Request, credentials: HTTPAuthorizationCredentials | None) -> User:
+    """Who is asking, with their roles: from the bearer token (users file, or the deprecated
+    VETOFLOW_API_TOKENS), or `local` on an open, loopback-only server."""
+    directory: Directory = request.app.state.directory
     if credentials is not None:
-        reviewer = tokens.reviewer_for(credentials.credentials)
-        if reviewer is None:
+        user = directory.by_token(credentials.credentials)
+        if user is None:
             raise _refuse("invalid bearer token")
-        return reviewer
+        return user
     if request.app.state.settings.api_open:
         client = request.client.host if request.client else None
         if is_loopback(client):
-            return OPEN_REVIEWER
+            return User(OPEN_REVIEWER, DEMO_ROLES, grants_for(DEMO_ROLES, {}), "open")
         raise _refuse("this server is open to localhost only; send a bearer token")
     raise _refuse("missing bearer token: send 'Authorization: Bearer <token>'")
+
+
+def current_reviewer(request: Request, credentials: HTTPAuthorizationCredentials | None) -> str:
+    """The acting user's name; the user (with roles) is kept on `request.state.user` for `require`."""
+    user = require(current_user(request, credentials), "read")
+    request.state.user = user
+    return user.name

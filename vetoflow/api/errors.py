@@ -29,6 +29,9 @@ DATABASE_DOWN = "the run database is unavailable; nothing was changed by this re
 
 
 def status_for(exc: VetoflowError) -> int:
+    status = getattr(exc, "http_status", None)
+    if isinstance(status, int):
+        return status
     if isinstance(exc, RunNotFoundError):
         return 404
     if isinstance(exc, DecisionConflictError):

@@ -30,6 +30,7 @@ from vetoflow.api.schemas import (
 )
 from vetoflow.config import Settings
 from vetoflow.errors import VetoflowError
+from vetoflow.identity.roles import Action, require
 from vetoflow.runs.idempotency import IdempotencyStore, StoredResponse, fingerprint
 from vetoflow.runs.service import RunService
 from vetoflow.scenario import Scenario, apply_overrides, load_scenario
@@ -42,6 +43,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     for code, why in {
         400: "the body could not be parsed (not JSON, not UTF-8, or a broken multipart form)",
         401: "missing or invalid bearer token",
+        403: "your role does not allow this action (the message names the role needed)",
         404: "no such run",
         409: "the pause was already decided (the message says by whom and when)",
         413: "request body too large",
@@ -75,6 +77,11 @@ def no_unknown_query(request: Request) -> None:
 
 
 router = APIRouter(responses=ERRORS, dependencies=[Depends(no_unknown_query)])
+
+
+def allow(request: Request, action: Action) -> None:
+    """The permission check for this request's user (set by the `Reviewer` dependency); 403 if refused."""
+    require(request.state.user, action)
 
 
 def service_of(request: Request) -> RunService:
@@ -131,6 +138,7 @@ def scenario_from_path(settings: Settings, relative: str) -> Scenario:
 def create_run(body: CreateRunIn, request: Request, who: Reviewer, key: IdempotencyKey = None) -> SafeJSONResponse:
     """Runs the graph until it completes, fails or pauses for a human (status `paused`)."""
     settings = settings_of(request)
+    allow(request, "start")
 
     def start() -> RunOut:
         scenario = body.scenario or scenario_from_path(settings, body.scenario_path or "")
@@ -148,6 +156,7 @@ def upload_run(
 ) -> RunOut:
     """Upload names must be plain file names; the scenario may only reference files uploaded with it."""
     settings = settings_of(request)
+    allow(request, "start")
     uploads = [scenario, *(attachments or [])]
     with tempfile.TemporaryDirectory(prefix="vetoflow-upload-") as folder:
         for index, upload in enumerate(uploads):
@@ -189,6 +198,7 @@ def decide(
 ) -> SafeJSONResponse:
     """Exactly one decision wins each pause; a later one gets 409 naming who decided and when."""
     service = service_of(request)
+    allow(request, "revise" if body.action == "revise" else "decide")
 
     def apply() -> RunOut:
         view = service.decide(run_id, body.action, reviewer=who, comment=body.comment, overrides=body.overrides)
@@ -199,6 +209,7 @@ def decide(
 
 @router.post("/runs/{run_id}/retry", response_model=RunOut, summary="Resume a failed or interrupted run")
 def retry(run_id: RunId, request: Request, _who: Reviewer) -> RunOut:
+    allow(request, "start")
     return RunOut.of(service_of(request).retry(run_id))
 
 
@@ -210,6 +221,7 @@ def replay(run_id: RunId, request: Request, _who: Reviewer, body: ReplayIn | Non
     """
     from vetoflow.replay.fork import fork_run
 
+    allow(request, "start")
     body = body or ReplayIn()
     service = service_of(request)
     service.index.get(run_id)

@@ -35,19 +35,21 @@ def check_exposure(settings: Settings, host: str, *, console: bool = False) -> s
     logins, e.g. on Lambda) it is allowed, and every JSON request then answers 401.
     """
     from vetoflow.api.auth import TokenTable, is_loopback
+    from vetoflow.identity.directory import Directory
 
     if settings.api_open and not is_loopback(host):
         raise VetoflowError(f"--open serves without tokens and is only allowed on localhost, not on {host}")
-    protected = bool(TokenTable.from_settings(settings).entries)
+    directory = Directory.from_settings(settings)
+    protected = bool(TokenTable.from_settings(settings).entries or directory.users_file)
     if console:
-        from vetoflow.console.auth import check_bind, load_users
+        from vetoflow.console.auth import check_bind
 
-        users = load_users(settings)
-        check_bind(host, users)
-        if protected and not users:
+        has_logins = directory.has_logins
+        check_bind(host, has_logins)
+        if protected and not has_logins:
             raise VetoflowError(
                 "the API needs tokens but the console has no logins: it would be an open door beside it. "
-                "Set VETOFLOW_UI_USERS='user:password,...' (or VETOFLOW_UI_USERS_FILE), or serve with --no-console"
+                "Give console users passwords (the users file or VETOFLOW_UI_USERS), or serve with --no-console"
             )
     if settings.api_open or protected:
         return None

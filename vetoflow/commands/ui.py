@@ -20,17 +20,20 @@ def ui(ctx: click.Context, host: str, port: int, root_path: str) -> None:
     The logged-in user is the reviewer of record. Without logins the console is open and binds to
     localhost only.
     """
-    from vetoflow.console.auth import check_bind, load_users
+    from vetoflow.console.auth import check_bind
+    from vetoflow.governance.policy import load_policy
+    from vetoflow.identity.directory import Directory
     from vetoflow.runs.store import open_service
     from vetoflow.runtime import make_context
 
     settings: Settings = ctx.obj
-    users = load_users(settings)
-    check_bind(host, users)  # before opening anything: a refused bind leaves nothing behind
+    directory = Directory.from_settings(settings)
+    load_policy(settings.policy)  # a malformed policy refuses to start, naming line and field
+    check_bind(host, directory.has_logins)  # before opening anything: a refused bind leaves nothing behind
     from vetoflow import ui as console
 
     with open_service(settings, make_context(settings)) as service:
-        mode = f"{len(users)} login(s)" if users else "open (no logins), localhost only"
+        mode = f"{directory.login_count} login(s)" if directory.has_logins else "open (no logins), localhost only"
         click.echo(f"vetoflow console on http://{host}:{port}{root_path or '/'} [{mode}]; runs in "
                    f"{settings.redacted_database()}", err=True)  # fmt: skip
         console.launch(service, settings, host=host, port=port, root_path=root_path, quiet=True)

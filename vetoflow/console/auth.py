@@ -59,9 +59,9 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def check_bind(host: str, users: dict[str, str]) -> None:
+def check_bind(host: str, has_logins: bool | dict[str, str]) -> None:
     """An open console (no logins) must not be reachable from other machines."""
-    if not users and not is_loopback(host):
+    if not has_logins and not is_loopback(host):
         raise VetoflowError(
             f"--host {host}: the console has no logins, so it only binds to localhost (127.0.0.1, ::1); "
             "set VETOFLOW_UI_USERS='user:password,...' or VETOFLOW_UI_USERS_FILE to serve it on other addresses"

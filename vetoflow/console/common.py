@@ -11,6 +11,9 @@ from typing import Any
 import gradio as gr
 
 from vetoflow.config import Settings
+from vetoflow.errors import VetoflowError
+from vetoflow.identity.directory import Directory
+from vetoflow.identity.roles import Action, User, require
 from vetoflow.runs.index import RunRow
 from vetoflow.runs.service import RunService
 
@@ -26,6 +29,24 @@ class ConsoleDeps:
     settings: Settings
     auth_enabled: bool
     open_reviewer: str
+    directory: Directory | None = None
+
+    def user(self, request: gr.Request | None) -> User:
+        """Who is acting, with their roles (see `identity.directory`); refuses nothing by itself."""
+        directory = self.directory or Directory(None)
+        name = self.reviewer(request)
+        found = directory.user(name) if self.auth_enabled else None
+        if found is not None:
+            return found
+        if self.auth_enabled or directory.users_file is not None:
+            try:  # an open console acts as the local operator, who must be in the users file when one exists
+                return directory.reviewer(name)
+            except VetoflowError:
+                return User(name, frozenset(), frozenset(), "open")
+        return directory.reviewer(name)
+
+    def require(self, request: gr.Request | None, action: Action) -> User:
+        return require(self.user(request), action)
 
     def reviewer(self, request: gr.Request | None) -> str:
         """The logged-in user is the reviewer of record; an open console records the local operator."""

@@ -105,6 +105,7 @@ def render_new_run(deps: ConsoleDeps) -> NewRunPanel:
         run_currency: str,
         run_segments: list[list[Any]] | None,
         run_histories: dict[str, list[float]] | None,
+        request: gr.Request,
         progress: gr.Progress = PROGRESS,
     ) -> Iterator[tuple[str, str]]:
         data: dict[str, Any] = {
@@ -124,6 +125,7 @@ def render_new_run(deps: ConsoleDeps) -> NewRunPanel:
             if history := (run_histories or {}).get(segment.get("name", "")):
                 segment["history"] = history
         try:
+            deps.require(request, "start")
             scenario = deps.service.context.budget.check(validate_scenario(data, source="the form"))
         except VetoflowError as exc:
             yield problem(str(exc)) + "\n\nNo run was started.", ""

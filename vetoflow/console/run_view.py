@@ -111,6 +111,7 @@ def render_run_view(deps: ConsoleDeps) -> RunViewPanel:
             progress(None, desc=f"{NODE_LABELS.get(node, node)} done")
 
         try:
+            deps.require(request, "revise" if action == "revise" else "decide")
             view = deps.service.decide(run, action, reviewer=reviewer, on_step=on_step, **kw)
         except VetoflowError as exc:  # includes DecisionConflictError: says who decided, and when
             try:

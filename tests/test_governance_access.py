@@ -1,0 +1,102 @@
+"""A viewer is refused on decide everywhere (CLI, API, console); the CLI's --reviewer must be a known user."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from gradio_client import Client
+
+from tests.api_support import client, live_server
+from tests.conftest import env_for
+from tests.console_helpers import serve_console
+from vetoflow.api import create_app
+from vetoflow.cli import cli
+from vetoflow.config import Settings
+from vetoflow.runs.store import open_service
+from vetoflow.scenario import Scenario
+
+PASSWORD = "Viewer-Pass-2026"
+
+
+def add_users(home: Path) -> dict[str, str]:
+    """vi (viewer) and ap (approver), with passwords; returns their API tokens."""
+    runner = CliRunner()
+    tokens = {}
+    for name, role in (("vi", "viewer"), ("ap", "approver")):
+        added = runner.invoke(
+            cli, ["--home", str(home), "users", "add", name, "--role", role, "--password-stdin"], input=PASSWORD
+        )
+        assert added.exit_code == 0, added.output
+        tokens[name] = runner.invoke(cli, ["--home", str(home), "users", "token", name]).output.strip()
+    return tokens
+
+
+@pytest.fixture
+def governed(settings: Settings) -> tuple[Settings, dict[str, str]]:
+    tokens = add_users(settings.home)
+    return settings, tokens
+
+
+def cli_decide(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "vetoflow", *args], capture_output=True, text=True, env=env_for(settings), check=False
+    )
+
+
+def test_cli_refuses_a_viewer_and_an_unknown_reviewer(
+    governed: tuple[Settings, dict[str, str]], vetoed: Scenario
+) -> None:
+    settings, _ = governed
+    with open_service(settings) as service:
+        run_id = service.start(vetoed).run.run_id
+    refused = cli_decide(settings, "approve", run_id, "--reviewer", "vi")
+    assert refused.returncode == 7, refused.stderr
+    assert "vi (viewer) may not approve or reject runs" in refused.stderr
+    unknown = cli_decide(settings, "approve", run_id, "--reviewer", "ghost")
+    assert unknown.returncode == 1
+    assert "--reviewer ghost: no such user" in unknown.stderr
+    with open_service(settings) as service:
+        assert service.view(run_id).status == "paused"
+        assert service.view(run_id).decisions == []
+    done = cli_decide(settings, "approve", run_id, "--reviewer", "ap", "-m", "fine")
+    assert done.returncode == 0, done.stderr
+
+
+def test_api_answers_403_to_a_viewer_and_lets_an_approver_decide(
+    governed: tuple[Settings, dict[str, str]], vetoed: Scenario
+) -> None:
+    settings, tokens = governed
+    with open_service(settings) as service, live_server(create_app(settings, service=service)) as url:
+        run_id = service.start(vetoed).run.run_id
+        with client(url, tokens["vi"]) as viewer, client(url, tokens["ap"]) as approver:
+            assert viewer.get(f"/runs/{run_id}").status_code == 200
+            refused = viewer.post(f"/runs/{run_id}/decision", json={"action": "approve"})
+            assert refused.status_code == 403
+            assert "vi (viewer) may not approve or reject runs" in refused.json()["error"]
+            assert viewer.post("/runs", json={"scenario_path": "vetoed.yaml"}).status_code == 403
+            assert service.view(run_id).status == "paused"
+            assert service.view(run_id).decisions == []
+            done = approver.post(f"/runs/{run_id}/decision", json={"action": "approve"})
+            assert done.status_code == 200, done.text
+            assert done.json()["decisions"][0]["reviewer"] == "ap"
+        with client(url, "vft_00000000_not-a-real-token") as stranger:
+            assert stranger.get("/runs").status_code == 401
+
+
+def test_console_refuses_a_viewer_with_the_reason(tmp_path: Path, vetoed: Scenario) -> None:
+    settings = Settings(home=tmp_path / "home", database_url=None)
+    add_users(settings.home)
+    with serve_console(settings) as console:
+        run_id = console.service.start(vetoed).run.run_id
+        viewer = Client(console.url, auth=("vi", PASSWORD), verbose=False)
+        out = viewer.predict(run_id, "looks fine", api_name="/approve")
+        assert "vi (viewer) may not approve or reject runs" in out[0]
+        assert console.service.view(run_id).status == "paused"
+        approver = Client(console.url, auth=("ap", PASSWORD), verbose=False)
+        assert "approve recorded" in approver.predict(run_id, "ok", api_name="/approve")[0]
+        with pytest.raises(ValueError, match=r"(?i)could not login|incorrect"):
+            Client(console.url, auth=("ana", "pw-ana"), verbose=False)  # plain-text demo logins are ignored now

@@ -1,0 +1,75 @@
+"""`vetoflow users add/passwd/token/list`: writes the users file (hashes only, never a secret)."""
+
+from __future__ import annotations
+
+import getpass
+import sys
+
+import click
+
+from vetoflow.config import Settings
+from vetoflow.errors import VetoflowError
+from vetoflow.identity.directory import users_file_path
+from vetoflow.identity.passwords import MAX_LENGTH, check_strength, hash_password
+from vetoflow.identity.users_file import add_user, load_users_file, new_token, set_password
+
+
+def _read_password(name: str, from_stdin: bool) -> str:
+    if from_stdin:
+        text = sys.stdin.read(MAX_LENGTH + 2)
+        password = text[:-1] if text.endswith("\n") else text
+    else:
+        password = getpass.getpass(f"password for {name}: ")
+        if getpass.getpass("again: ") != password:
+            raise VetoflowError("the two passwords differ")
+    check_strength(password, name)
+    return password
+
+
+@click.group()
+def users() -> None:
+    """Manage the users file (VETOFLOW_USERS_FILE, default $VETOFLOW_HOME/users.yaml)."""
+
+
+@users.command("add")
+@click.argument("name")
+@click.option("--role", "roles", multiple=True, required=True, help="viewer, analyst, approver, admin (repeatable).")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input (one line).")
+@click.option("--no-password", is_flag=True, help="API tokens only: no console login.")
+@click.pass_context
+def add(ctx: click.Context, name: str, roles: tuple[str, ...], password_stdin: bool, no_password: bool) -> None:
+    """Add a user with one or more roles and (unless --no-password) a password."""
+    settings: Settings = ctx.obj
+    digest = None if no_password else hash_password(_read_password(name, password_stdin))
+    path = users_file_path(settings)
+    add_user(path, name, list(roles), digest)
+    click.echo(f"added {name} ({', '.join(roles)}) to {path}", err=True)
+
+
+@users.command("passwd")
+@click.argument("name")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input (one line).")
+@click.pass_context
+def passwd(ctx: click.Context, name: str, password_stdin: bool) -> None:
+    """Set a user's password."""
+    path = users_file_path(ctx.obj)
+    set_password(path, name, hash_password(_read_password(name, password_stdin)))
+    click.echo(f"password of {name} changed in {path}", err=True)
+
+
+@users.command("token")
+@click.argument("name")
+@click.pass_context
+def token(ctx: click.Context, name: str) -> None:
+    """Print a new API token for NAME, once; only its hash is stored."""
+    click.echo(new_token(users_file_path(ctx.obj), name))
+
+
+@users.command("list")
+@click.pass_context
+def list_users(ctx: click.Context) -> None:
+    """Names and roles (never hashes)."""
+    users_file = load_users_file(users_file_path(ctx.obj))
+    for record in users_file.users.values():
+        login = "password" if record.password else "no password"
+        click.echo(f"{record.name}\t{','.join(record.roles)}\t{login}\t{len(record.tokens)} token(s)")

@@ -1,0 +1,133 @@
+"""The audit log: every governance event, hash-chained so an edited or deleted row is detected.
+
+Each row holds `hash = sha256(prev_hash + canonical row)`; a one-row head keeps the last seq and hash,
+so deleting the newest rows is caught too. Appending first touches the head (a row lock on PostgreSQL,
+the write lock on SQLite), so concurrent writers form one chain. `append` takes the caller's connection:
+the event, its notifications and the change they describe commit together.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection, Engine, insert, select, update
+
+from vetoflow.governance.tables import GENESIS, audit_head_table, audit_table, ensure_tables
+
+COLUMNS = ("seq", "at", "event", "run_id", "actor", "via", "details", "prev_hash", "hash")
+
+
+def row_hash(prev_hash: str, seq: int, fields: tuple[Any, ...]) -> str:
+    """fields: at, event, run_id, actor, via, details (as stored)."""
+    body = json.dumps([seq, *fields], separators=(",", ":"), ensure_ascii=False)
+    return "sha256:" + hashlib.sha256((prev_hash + body).encode("utf-8")).hexdigest()
+
+
+def canonical(details: Mapping[str, Any]) -> str:
+    return json.dumps(details, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+def append(
+    conn: Connection,
+    event: str,
+    *,
+    run_id: str | None,
+    actor: str,
+    via: str,
+    details: Mapping[str, Any],
+    at: datetime | None = None,
+) -> int:
+    """Add one entry inside the caller's transaction; returns its sequence number."""
+    locked = conn.execute(update(audit_head_table).where(audit_head_table.c.id == 1).values(seq=audit_head_table.c.seq))
+    if locked.rowcount == 0:
+        conn.execute(insert(audit_head_table).values(id=1, seq=0, hash=GENESIS))
+    head = conn.execute(select(audit_head_table.c.seq, audit_head_table.c.hash).where(audit_head_table.c.id == 1)).one()
+    seq: int = head.seq + 1
+    prev: str = head.hash
+    stamp = (at or datetime.now(UTC)).astimezone(UTC).isoformat(timespec="microseconds")
+    text = canonical(details)
+    digest = row_hash(prev, seq, (stamp, event, run_id, actor[:120], via, text))
+    values = {"seq": seq, "at": stamp, "event": event, "run_id": run_id, "actor": actor[:120], "via": via}
+    conn.execute(insert(audit_table).values(**values, details=text, prev_hash=prev, hash=digest))
+    conn.execute(update(audit_head_table).where(audit_head_table.c.id == 1).values(seq=seq, hash=digest))
+    return seq
+
+
+def record(engine: Engine, event: str, **kwargs: Any) -> int:
+    """`append` in a transaction of its own."""
+    ensure_tables(engine)
+    with engine.begin() as conn:
+        return append(conn, event, **kwargs)
+
+
+def entries(engine: Engine, since: str | None = None, run_id: str | None = None) -> Iterator[dict[str, Any]]:
+    """Rows oldest first, optionally from an ISO date/time on, as plain dicts (details parsed)."""
+    ensure_tables(engine)
+    query = select(audit_table).order_by(audit_table.c.seq)
+    if since:
+        query = query.where(audit_table.c.at >= since)
+    if run_id:
+        query = query.where(audit_table.c.run_id == run_id)
+    with engine.connect() as conn:
+        for row in conn.execute(query.execution_options(yield_per=500)).mappings():
+            yield {**row, "details": json.loads(row["details"])}
+
+
+def export(engine: Engine, fmt: str, since: str | None = None) -> Iterator[str]:
+    """The log as jsonl (one object a line) or csv (details as a JSON column), in chunks."""
+    if fmt == "jsonl":
+        for entry in entries(engine, since):
+            yield json.dumps(entry, ensure_ascii=False) + "\n"
+        return
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(COLUMNS)
+    for entry in entries(engine, since):
+        writer.writerow([canonical(entry[c]) if c == "details" else entry[c] for c in COLUMNS])
+        yield buffer.getvalue()
+        buffer.seek(0)
+        buffer.truncate()
+    yield buffer.getvalue()
+
+
+@dataclass(frozen=True)
+class Verdict:
+    ok: bool
+    checked: int
+    problems: list[str]
+
+
+def verify(engine: Engine) -> Verdict:
+    """Recompute the chain; name every row that was edited, and every gap where rows were deleted."""
+    ensure_tables(engine)
+    problems: list[str] = []
+    prev, expected_seq, checked = GENESIS, 1, 0
+    with engine.connect() as conn:
+        rows = conn.execute(select(audit_table).order_by(audit_table.c.seq).execution_options(yield_per=500))
+        for row in rows.mappings():
+            checked += 1
+            seq = row["seq"]
+            if seq != expected_seq:
+                gone = f"seq {expected_seq}" if seq == expected_seq + 1 else f"seq {expected_seq}-{seq - 1}"
+                problems.append(f"row(s) {gone} deleted: seq {seq} follows seq {expected_seq - 1}")
+            elif row["prev_hash"] != prev:
+                problems.append(f"row seq {seq}: prev_hash does not match the hash of seq {seq - 1}")
+            fields = (row["at"], row["event"], row["run_id"], row["actor"], row["via"], row["details"])
+            if row_hash(row["prev_hash"], seq, fields) != row["hash"]:
+                problems.append(
+                    f"row seq {seq} ({row['event']}, run {row['run_id']}) was edited: it no longer matches its hash"
+                )
+            prev, expected_seq = row["hash"], seq + 1
+        head = conn.execute(select(audit_head_table).where(audit_head_table.c.id == 1)).mappings().first()
+    if head is not None and (head["seq"] != expected_seq - 1 or head["hash"] != prev):
+        problems.append(
+            f"the newest row(s) after seq {expected_seq - 1} were deleted (the head records seq {head['seq']})"
+        )
+    return Verdict(not problems, checked, problems)

@@ -1,0 +1,38 @@
+"""The digest of what an approver is shown: figures, decision, reasons, scenario and revision.
+
+Canonical JSON (sorted keys, no spaces, floats by `repr`) hashed with SHA-256, so the same run state gives
+the same digest in every process and any change (a revise, a replay, new figures) gives another.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from typing import Any
+
+DIGEST_PREFIX = "sha256:"
+FIELDS = ("figures", "decision", "scenario", "revision")
+
+
+def shown(run_id: str, scenario: Mapping[str, Any], revision: int, figures: Any, decision: Any) -> dict[str, Any]:
+    """Exactly the content the digest covers (the decision carries its reasons)."""
+    return {"run_id": run_id, "scenario": scenario, "revision": revision, "figures": figures, "decision": decision}
+
+
+def digest_of(content: Mapping[str, Any]) -> str:
+    canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    return DIGEST_PREFIX + hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def run_digest(state: Mapping[str, Any]) -> str:
+    """The digest of a run state (as stored in its checkpoint) at a pause."""
+    return digest_of(
+        shown(
+            str(state["run_id"]),
+            state["scenario"],
+            int(state.get("revision", 0)),
+            state.get("financials"),
+            state.get("decision"),
+        )
+    )

@@ -1,0 +1,88 @@
+"""The notification outbox: one row per (event, channel), written in the caller's transaction.
+
+Delivery happens after commit (`delivery.deliver_due`), so a crash between the event and the send never
+loses a notification; each row's id is the idempotency id in every try, so a retry is recognisable.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection, Engine, insert, select
+
+from vetoflow.governance.policy import Channel
+from vetoflow.governance.tables import attempts_table, ensure_tables, outbox_table
+
+
+def build_payload(
+    event: str, notification_id: str, at: datetime, run: Mapping[str, Any], details: Mapping[str, Any]
+) -> dict[str, Any]:
+    """The JSON body every channel starts from (webhooks receive it as is)."""
+    return {
+        "id": notification_id,
+        "event": event,
+        "occurred_at": at.astimezone(UTC).isoformat(timespec="seconds"),
+        "run": dict(run),
+        "details": dict(details),
+    }
+
+
+def enqueue(
+    conn: Connection,
+    event: str,
+    channels: Sequence[Channel],
+    *,
+    run: Mapping[str, Any],
+    details: Mapping[str, Any] | None = None,
+    at: datetime | None = None,
+) -> list[str]:
+    """Queue the event for every channel subscribed to it; returns the notification ids."""
+    now = at or datetime.now(UTC)
+    ids = []
+    for channel in channels:
+        if event not in channel.events:
+            continue
+        notification_id = str(uuid.uuid4())
+        payload = build_payload(event, notification_id, now, run, details or {})
+        conn.execute(
+            insert(outbox_table).values(
+                id=notification_id,
+                created_at=now,
+                event=event,
+                run_id=run.get("id"),
+                kind=channel.kind,
+                target=channel.target,
+                channel=channel.model_dump(mode="json"),
+                payload=json.dumps(payload, ensure_ascii=False, sort_keys=True),
+                status="pending",
+                attempts=0,
+                next_attempt_at=now,
+            )
+        )
+        ids.append(notification_id)
+    return ids
+
+
+def listing(engine: Engine, run_id: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
+    """Newest first, with each row's attempts (for `vetoflow notifications` and the console)."""
+    ensure_tables(engine)
+    query = select(outbox_table).order_by(outbox_table.c.created_at.desc()).limit(limit)
+    if run_id:
+        query = query.where(outbox_table.c.run_id == run_id)
+    with engine.connect() as conn:
+        rows = [dict(r) for r in conn.execute(query).mappings()]
+        ids = [r["id"] for r in rows]
+        tries = conn.execute(
+            select(attempts_table).where(attempts_table.c.outbox_id.in_(ids)).order_by(attempts_table.c.attempt)
+        ).mappings()
+        by_id: dict[str, list[dict[str, Any]]] = {}
+        for attempt in tries:
+            by_id.setdefault(attempt["outbox_id"], []).append(dict(attempt))
+    for row in rows:
+        row.pop("channel", None)  # may name a secret variable; never shown
+        row["tries"] = by_id.get(row["id"], [])
+    return rows

@@ -1,0 +1,1 @@
+"""Who is acting: users, roles, password and token checks, and the one permission check `require`."""

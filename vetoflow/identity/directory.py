@@ -1,0 +1,141 @@
+"""One identity model for CLI, console and API: the users file, or the deprecated plain-text demo mode.
+
+With a users file present, only it counts (plain-text variables are then ignored, with a warning). Without
+one, `VETOFLOW_UI_USERS` / `VETOFLOW_API_TOKENS` still work as a demo: loudly warned, every such user
+gets the analyst and approver roles (what any login could do before roles existed).
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+from collections.abc import Callable
+from contextvars import ContextVar
+from pathlib import Path
+
+from vetoflow.config import Settings
+from vetoflow.errors import VetoflowError
+from vetoflow.identity.passwords import dummy_verify, verify_password
+from vetoflow.identity.roles import User, grants_for
+from vetoflow.identity.throttle import LoginThrottle
+from vetoflow.identity.users_file import UsersFile, load_users_file
+
+log = logging.getLogger(__name__)
+DEMO_ROLES = frozenset({"analyst", "approver"})
+DEMO_WARNING = (
+    "DEPRECATED: plain-text passwords/tokens from {source} (demo mode). Anyone who can read the environment "
+    "can sign in; create a users file with `vetoflow users add NAME --role approver --password-stdin` instead."
+)
+client_address: ContextVar[str | None] = ContextVar("vetoflow_client_address", default=None)
+
+
+def users_file_path(settings: Settings) -> Path:
+    return settings.users_file or settings.home / "users.yaml"
+
+
+class Directory:
+    """Looks users up and checks their secrets; `active` is False when no identity is configured at all."""
+
+    def __init__(
+        self,
+        users_file: UsersFile | None,
+        demo_passwords: dict[str, str] | None = None,
+        demo_tokens: dict[str, str] | None = None,
+        throttle: LoginThrottle | None = None,
+    ) -> None:
+        self.users_file = users_file if users_file and users_file.users else None
+        self.demo_passwords = {} if self.users_file else dict(demo_passwords or {})
+        self.demo_tokens = {} if self.users_file else dict(demo_tokens or {})
+        self.throttle = throttle or LoginThrottle()
+
+    @classmethod
+    def from_settings(cls, settings: Settings, throttle: LoginThrottle | None = None) -> Directory:
+        from vetoflow.api.auth import TokenTable
+        from vetoflow.console.auth import load_users
+
+        users_file = load_users_file(users_file_path(settings))
+        passwords = load_users(settings)
+        tokens = {t.decode(): name for t, name in TokenTable.from_settings(settings).entries}
+        if users_file.users and (passwords or tokens):
+            log.warning("users file %s is in use: VETOFLOW_UI_USERS / VETOFLOW_API_TOKENS are ignored", users_file.path)
+        elif passwords or tokens:
+            log.warning(DEMO_WARNING.format(source="VETOFLOW_UI_USERS / VETOFLOW_API_TOKENS"))
+        return cls(users_file, passwords, tokens, throttle)
+
+    @property
+    def active(self) -> bool:
+        return bool(self.users_file or self.demo_passwords or self.demo_tokens)
+
+    @property
+    def demo(self) -> bool:
+        return self.users_file is None and self.active
+
+    @property
+    def login_count(self) -> int:
+        """How many people can sign in to the console with a password."""
+        if self.users_file:
+            return sum(1 for u in self.users_file.users.values() if u.password)
+        return len(self.demo_passwords)
+
+    @property
+    def has_logins(self) -> bool:
+        return self.login_count > 0
+
+    def user(self, name: str) -> User | None:
+        if self.users_file:
+            record = self.users_file.users.get(name)
+            if record is None:
+                return None
+            roles = frozenset(record.roles)
+            return User(name, roles, grants_for(roles, self.users_file.roles), "users-file")
+        if name in self.demo_passwords or name in self.demo_tokens.values():
+            return User(name, DEMO_ROLES, grants_for(DEMO_ROLES, {}), "demo")
+        return None
+
+    def login(self, name: str, password: str, address: str | None = None) -> User | None:
+        """Check a password; throttled per user and per address (a throttled try is refused unchecked)."""
+        name = name.strip()[:64]
+        address = address or client_address.get()
+        if self.throttle.wait_seconds(name, address) > 0:
+            log.warning("login throttled for user %r from %s", name, address or "unknown address")
+            return None
+        ok = False
+        if self.users_file:
+            record = self.users_file.users.get(name)
+            if record is None or not record.password:
+                dummy_verify(password)
+            else:
+                ok = verify_password(record.password, password)
+        else:
+            expected = self.demo_passwords.get(name)
+            ok = expected is not None and hmac.compare_digest(expected.encode(), password.encode())
+        if not ok:
+            self.throttle.failed(name, address)
+            return None
+        self.throttle.succeeded(name)
+        return self.user(name)
+
+    def by_token(self, token: str) -> User | None:
+        if self.users_file:
+            record = self.users_file.find_token(token)
+            return self.user(record.name) if record else None
+        found: str | None = None
+        for secret, name in self.demo_tokens.items():
+            if hmac.compare_digest(secret.encode(), token.encode()) and found is None:
+                found = name
+        return self.user(found) if found else None
+
+    def password_checker(self) -> Callable[[str, str], bool] | None:
+        """Gradio's `auth=` callable, or None when nobody can sign in (open console)."""
+        if not self.has_logins:
+            return None
+        return lambda name, password: self.login(name, password) is not None
+
+    def reviewer(self, name: str) -> User:
+        """The CLI's `--reviewer`: must name a user of the users file when one exists."""
+        if self.users_file is None:
+            return User(name, DEMO_ROLES, grants_for(DEMO_ROLES, {}), "cli")
+        user = self.user(name)
+        if user is None:
+            raise VetoflowError(f"--reviewer {name}: no such user in {self.users_file.path} (see `vetoflow users add`)")
+        return User(user.name, user.roles, user.grants, "cli")
