@@ -32,6 +32,33 @@ from vetoflow.state import RunState
 NODES = ("forecaster", "accountant", "approval", "synthesizer")
 
 
+ACCOUNTANT_INPUTS = ("investment", "discount_rate", "veto_threshold", "veto_policy")
+
+
+def first_affected(overrides: dict[str, Any]) -> str | None:
+    """The first node whose result the overrides change: the Forecaster for what it simulates (paths,
+    horizon, seed, segments), the Accountant for what only the arithmetic uses (investment, rate)."""
+    if not overrides:
+        return None
+    if all(key in ACCOUNTANT_INPUTS for key in overrides):
+        return "accountant"
+    return "forecaster"
+
+
+def _start_for(from_node: str | None, checkpoint_id: str | None, overrides: dict[str, Any]) -> str | None:
+    """Where a replay with `overrides` must start: never after the first node they change.
+
+    A later `--from` moves back to that node (so every figure after it is recomputed and any approval
+    is asked again); an explicit checkpoint after it is refused with the reason."""
+    needed = first_affected(overrides)
+    if needed is None:
+        return from_node
+    if checkpoint_id is not None:
+        return from_node
+    asked = from_node or "forecaster"
+    return needed if NODES.index(asked) > NODES.index(needed) else asked
+
+
 class NotReachedError(VetoflowError):
     """The run never got to the node asked for: nothing to replay from there (a batch skips it)."""
 
@@ -92,9 +119,18 @@ def replay(
 ) -> tuple[RunView, RunView]:
     """Like `fork_run`, returning (the source run as it stands, the replay): one history read serves both."""
     source_row = service.index.get(run_id)  # RunNotFoundError for an unknown id
+    from_node = _start_for(from_node, checkpoint_id, overrides or {})
     latest, source = find_checkpoint(
         service.graph.get_state_history(_config(run_id)), run_id, checkpoint_id=checkpoint_id, from_node=from_node
     )
+    needed = first_affected(overrides or {})
+    starts = next((n for n in source.next if n in NODES), None)
+    if needed and checkpoint_id and starts and NODES.index(starts) > NODES.index(needed):
+        raise VetoflowError(
+            f"--checkpoint {checkpoint_id} starts at {starts}, after the {needed}, which the overrides "
+            f"({', '.join(overrides or {})}) change: the old figures and any approval would be kept under the "
+            f"new scenario. Replay from {needed} instead: vetoflow replay {run_id} --from {needed}"
+        )
     values = dict(source.values)
     scenario = RunState.model_validate(values).scenario
     if overrides:
