@@ -15,14 +15,16 @@ from sqlalchemy import Engine, delete, text, update
 
 from tests.conftest import env_for
 from vetoflow.config import Settings
+from vetoflow.db.engine import make_engine
+from vetoflow.db.migrate import upgrade
 from vetoflow.governance import audit
 from vetoflow.governance.tables import GENESIS, audit_table
-from vetoflow.runs.index import make_engine
 
 
 @pytest.fixture
 def engine(settings: Settings) -> Iterator[Engine]:
     engine = make_engine(settings)
+    upgrade(engine)  # the audit tables arrive through migrations
     yield engine
     engine.dispose()
 

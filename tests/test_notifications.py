@@ -21,12 +21,12 @@ from sqlalchemy import Engine
 from tests.conftest import env_for
 from tests.receivers import HookReceiver, hook_receiver, smtp_server
 from vetoflow.config import Settings
+from vetoflow.db.engine import make_engine
+from vetoflow.db.migrate import upgrade
 from vetoflow.governance import audit, outbox
 from vetoflow.governance.delivery import deliver_due
 from vetoflow.governance.events import emit, run_info
 from vetoflow.governance.policy import Policy, parse_policy
-from vetoflow.governance.tables import ensure_tables
-from vetoflow.runs.index import make_engine
 from vetoflow.runs.store import open_service
 from vetoflow.scenario import Scenario
 
@@ -43,7 +43,7 @@ def receiver(monkeypatch: pytest.MonkeyPatch) -> Iterator[HookReceiver]:
 @pytest.fixture
 def engine(settings: Settings) -> Iterator[Engine]:
     engine = make_engine(settings)
-    ensure_tables(engine)
+    upgrade(engine)
     yield engine
     engine.dispose()
 
@@ -51,7 +51,7 @@ def engine(settings: Settings) -> Iterator[Engine]:
 @pytest.fixture
 def paused_state(settings: Settings, vetoed: Scenario) -> dict[str, Any]:
     with open_service(settings) as service:
-        return service.start(vetoed).state
+        return service.start(vetoed).state.model_dump(mode="json")
 
 
 def policy_for(url: str, extra: str = "") -> Policy:
@@ -208,12 +208,12 @@ import json, sys, time
 from vetoflow.config import Settings
 from vetoflow.governance.events import emit, run_info
 from vetoflow.governance.policy import parse_policy
-from vetoflow.governance.tables import ensure_tables
-from vetoflow.runs.index import make_engine
+from vetoflow.db.engine import make_engine
+from vetoflow.db.migrate import upgrade
 policy_text, state = json.loads(sys.stdin.read())
 settings = Settings()
 engine = make_engine(settings)
-ensure_tables(engine)
+upgrade(engine)
 with engine.begin() as conn:
     run = run_info(state, settings.console_url)
     emit(conn, "run.paused", parse_policy(policy_text, "p"), run, actor="system", via="api")

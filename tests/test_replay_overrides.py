@@ -3,12 +3,10 @@ refused; an approval is never carried into a run whose figures changed."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
 from vetoflow.errors import VetoflowError
-from vetoflow.replay.fork import first_affected, fork_run
+from vetoflow.runs.fork import first_affected
 from vetoflow.runs.service import RunService
 from vetoflow.scenario import Scenario
 
@@ -21,9 +19,7 @@ def _approved(service: RunService, vetoed: Scenario) -> str:
 
 
 def _synthesizer_checkpoint(service: RunService, run_id: str) -> str:
-    config: Any = {"configurable": {"thread_id": run_id}}
-    snap = next(s for s in service.graph.get_state_history(config) if "synthesizer" in s.next)
-    return str(snap.config["configurable"]["checkpoint_id"])
+    return next(r.checkpoint_id for r in reversed(service.history(run_id)) if "synthesizer" in r.next)
 
 
 def test_overrides_name_the_first_node_they_change() -> None:
@@ -35,31 +31,35 @@ def test_overrides_name_the_first_node_they_change() -> None:
 
 def test_a_later_replay_with_new_inputs_asks_for_approval_again(service: RunService, vetoed: Scenario) -> None:
     run_id = _approved(service, vetoed)
-    replay = fork_run(service, run_id, from_node="synthesizer", overrides={"investment": 2_400_000})
+    replay = service.replay(run_id, from_node="synthesizer", overrides={"investment": 2_400_000}).new
     assert replay.status == "paused"  # the old approval does not carry over: new figures, new decision
     assert replay.decisions == []
-    assert replay.state["financials"]["investment"] == 2_400_000
-    assert replay.state["summary"] is None
-    source = service.view(run_id)
-    assert replay.state["financials"]["roi"] != source.state["financials"]["roi"]
+    assert replay.state.financials is not None
+    assert replay.state.financials.investment == 2_400_000
+    assert replay.state.summary is None
+    source = service.view(run_id).state.financials
+    assert source is not None
+    assert replay.state.financials.roi != source.roi
 
 
 def test_a_replay_from_the_accountant_that_changes_paths_reruns_the_forecaster(
     service: RunService, vetoed: Scenario
 ) -> None:
     run_id = service.start(vetoed).run.run_id
-    replay = fork_run(service, run_id, from_node="accountant", overrides={"paths": 700})
-    assert replay.state["forecast"]["paths"] == 700
-    assert replay.state["scenario"]["paths"] == 700
-    source = service.view(run_id)
-    assert replay.state["forecast"]["revenue"] != source.state["forecast"]["revenue"]
+    replay = service.replay(run_id, from_node="accountant", overrides={"paths": 700}).new
+    assert replay.state.forecast is not None
+    assert replay.state.forecast.paths == 700
+    assert replay.state.scenario.paths == 700
+    source = service.view(run_id).state.forecast
+    assert source is not None
+    assert replay.state.forecast.revenue != source.revenue
 
 
 def test_a_replay_without_new_inputs_keeps_the_approval(service: RunService, vetoed: Scenario) -> None:
     run_id = _approved(service, vetoed)
-    replay = fork_run(service, run_id, from_node="synthesizer")
+    replay = service.replay(run_id, from_node="synthesizer").new
     assert replay.status == "completed"
-    assert replay.state["financials"] == service.view(run_id).state["financials"]
+    assert replay.state.financials == service.view(run_id).state.financials
 
 
 def test_an_explicit_later_checkpoint_with_new_inputs_is_refused(service: RunService, vetoed: Scenario) -> None:
@@ -67,7 +67,7 @@ def test_an_explicit_later_checkpoint_with_new_inputs_is_refused(service: RunSer
     before = len(service.list())
     checkpoint = _synthesizer_checkpoint(service, run_id)
     with pytest.raises(VetoflowError) as refused:
-        fork_run(service, run_id, checkpoint_id=checkpoint, overrides={"investment": 900_000})
+        service.replay(run_id, checkpoint_id=checkpoint, overrides={"investment": 900_000})
     message = str(refused.value)
     assert f"--checkpoint {checkpoint} starts at synthesizer, after the accountant" in message
     assert "any approval would be kept" in message

@@ -18,7 +18,6 @@ from vetoflow.config import Settings
 from vetoflow.governance.policy import load_policy
 from vetoflow.identity.address import ClientAddressMiddleware
 from vetoflow.identity.directory import Directory
-from vetoflow.runs.idempotency import IdempotencyStore
 from vetoflow.runs.service import RunService
 
 if TYPE_CHECKING:
@@ -34,9 +33,8 @@ Errors are `{"error": "..."}`; 503 means the run database is unavailable (retry 
 @contextmanager
 def _own_service(settings: Settings) -> Iterator[RunService]:
     from vetoflow.runs.store import open_service
-    from vetoflow.runtime import make_context
 
-    with open_service(settings, make_context(settings)) as service:
+    with open_service(settings) as service:
         yield service
 
 
@@ -60,7 +58,6 @@ def create_app(
         with ExitStack() as stack:
             active = service or stack.enter_context(_own_service(settings))
             app.state.service = active
-            app.state.idempotency = IdempotencyStore(active.index.engine)
             if warmup is not None:
                 warmup.start()
             yield
@@ -78,7 +75,6 @@ def create_app(
     app.state.policy = load_policy(settings.policy)  # a malformed policy refuses to start, naming line and field
     if service is not None:  # usable before (or without) the lifespan running, e.g. when mounted elsewhere
         app.state.service = service
-        app.state.idempotency = IdempotencyStore(service.index.engine)
     errors.install(app)
     app.add_middleware(ClientAddressMiddleware)
 
@@ -111,8 +107,3 @@ def create_app(
     app.add_middleware(BodyLimit, max_bytes=settings.api_max_body_bytes)  # before any body is buffered
     app.add_middleware(TrustedHostMiddleware, allowed_hosts=hosts)  # outermost: DNS rebinding
     return app
-
-
-def from_env() -> FastAPI:
-    """For `uvicorn --factory vetoflow.api.app:from_env` (e.g. the Lambda image): settings from VETOFLOW_*."""
-    return create_app(Settings())

@@ -10,11 +10,12 @@ from typing import Any
 
 import gradio as gr
 
-from vetoflow.console.common import PROGRESS, ConsoleDeps, money, ok, pct, problem
+from vetoflow.console.common import PROGRESS, ConsoleDeps, ok, problem
 from vetoflow.console.uploads import form_segments, read_upload, segment_rows
 from vetoflow.errors import VetoflowError
+from vetoflow.formatting import money, pct
 from vetoflow.plaintext import md
-from vetoflow.runs.service import RunView
+from vetoflow.runs.views import RunView
 from vetoflow.scenario import SEGMENT_COLUMNS, validate_scenario
 
 STEPS = ("forecaster", "accountant", "approval", "synthesizer")
@@ -39,7 +40,7 @@ def _outcome(view: RunView) -> str:
     if view.status == "paused":
         return f"🟡 **Vetoed: {md(run.name)} waits in the Inbox** ({figures}).\n\n_{md(run.veto_reason)}_"
     if view.status == "completed":
-        summary = (view.state.get("summary") or {}).get("text", "")
+        summary = view.state.summary.text if view.state.summary else ""
         return f"🟢 **Completed: no veto** ({figures}).\n\n" + "\n\n".join(md(line) for line in summary.splitlines())
     return f"**{md(run.name)} is {view.status}.** {md(run.error or '')}"
 

@@ -13,7 +13,7 @@ from vetoflow.console.charts import fan_chart
 from vetoflow.console.common import PROGRESS, ConsoleDeps, ok, problem
 from vetoflow.console.decisions import revise_overrides, segment_table
 from vetoflow.errors import VetoflowError
-from vetoflow.runs.service import RunView
+from vetoflow.runs.views import RunView
 from vetoflow.scenario import SEGMENT_COLUMNS
 
 PICK_A_RUN = "Pick a run in the **Inbox** or **Runs** tab (or paste its id and press Open)."
@@ -32,18 +32,18 @@ def view_outputs(view: RunView | None) -> tuple[Any, ...]:
     if view is None:
         hidden = gr.update(visible=False)
         return ("", "", fan_chart(None), "", None, hidden, None, None, None, [], "", [])
-    scenario = view.state.get("scenario", {})
+    scenario = view.state.scenario
     paused = view.status == "paused"
     return (
         present.headline(view),
         present.figures(view),
-        fan_chart(view.state.get("forecast"), scenario.get("currency", "USD")),
+        fan_chart(view.state.forecast, scenario.currency),
         present.reasons(view),
         view.pending,
         gr.update(visible=paused),
-        scenario.get("investment"),
-        scenario.get("horizon"),
-        scenario.get("discount_rate"),
+        scenario.investment,
+        scenario.horizon,
+        scenario.discount_rate,
         segment_table(scenario),
         present.summary(view),
         present.history_rows(view),
@@ -138,7 +138,7 @@ def render_run_view(deps: ConsoleDeps) -> RunViewPanel:
         progress: gr.Progress = PROGRESS,
     ) -> tuple[Any, ...]:
         try:
-            scenario = deps.service.view((run or "").strip()).state.get("scenario", {})
+            scenario = deps.service.view((run or "").strip()).state.scenario
             top = {"investment": new_investment, "horizon": new_horizon, "discount_rate": new_rate}
             overrides = revise_overrides(scenario, top, new_segments)
         except VetoflowError as exc:

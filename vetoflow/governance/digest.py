@@ -11,6 +11,8 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from vetoflow.state import RunState
+
 DIGEST_PREFIX = "sha256:"
 FIELDS = ("figures", "decision", "scenario", "revision")
 
@@ -25,8 +27,9 @@ def digest_of(content: Mapping[str, Any]) -> str:
     return DIGEST_PREFIX + hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
-def run_digest(state: Mapping[str, Any]) -> str:
-    """The digest of a run state (as stored in its checkpoint) at a pause."""
+def run_digest(run: RunState | Mapping[str, Any]) -> str:
+    """The digest of a run state at a pause, over its JSON form (as stored in its checkpoint)."""
+    state = run.model_dump(mode="json") if isinstance(run, RunState) else run
     return digest_of(
         shown(
             str(state["run_id"]),

@@ -10,12 +10,12 @@ import click
 import yaml
 
 from vetoflow.config import Settings
+from vetoflow.db import open_database
 from vetoflow.errors import VetoflowError
 from vetoflow.governance import audit as audit_log
 from vetoflow.governance import outbox
 from vetoflow.governance.delivery import deliver_due
 from vetoflow.governance.policy import load_policy
-from vetoflow.runs.index import make_engine
 
 
 def _since(value: str | None) -> str | None:
@@ -41,23 +41,19 @@ def audit() -> None:
 def export(ctx: click.Context, since: str | None, fmt: str) -> None:
     """Every entry, oldest first, to standard output."""
     settings: Settings = ctx.obj
-    engine = make_engine(settings)
-    try:
+    with open_database(settings) as database:
+        engine = database.engine
         for chunk in audit_log.export(engine, fmt, _since(since)):
             sys.stdout.write(chunk)
-    finally:
-        engine.dispose()
 
 
 @audit.command("verify")
 @click.pass_context
 def verify(ctx: click.Context) -> None:
     """Recompute the hash chain; exit code 1 names every edited or deleted row."""
-    engine = make_engine(ctx.obj)
-    try:
+    with open_database(ctx.obj) as database:
+        engine = database.engine
         verdict = audit_log.verify(engine)
-    finally:
-        engine.dispose()
     if not verdict.ok:
         raise VetoflowError(f"audit log altered ({verdict.checked} rows checked):\n" + "\n".join(verdict.problems))
     click.echo(f"audit log intact: {verdict.checked} rows, hash chain verified")
@@ -72,14 +68,12 @@ def verify(ctx: click.Context) -> None:
 def notifications(ctx: click.Context, run_id: str | None, limit: int, deliver: bool, json_mode: bool) -> None:
     """The notification outbox: what was sent, is waiting for a retry, or is dead (with each try)."""
     settings: Settings = ctx.obj
-    engine = make_engine(settings)
-    try:
+    with open_database(settings) as database:
+        engine = database.engine
         if deliver:
             report = deliver_due(engine, settings)
             click.echo(f"sent {len(report.sent)}, retrying {len(report.retried)}, dead {len(report.dead)}", err=True)
         rows = outbox.listing(engine, run_id, limit)
-    finally:
-        engine.dispose()
     if json_mode:
         click.echo(json.dumps(rows, default=str, indent=2))
         return

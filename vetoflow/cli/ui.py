@@ -24,7 +24,6 @@ def ui(ctx: click.Context, host: str, port: int, root_path: str) -> None:
     from vetoflow.governance.policy import load_policy
     from vetoflow.identity.directory import Directory
     from vetoflow.runs.store import open_service
-    from vetoflow.runtime import make_context
 
     settings: Settings = ctx.obj
     directory = Directory.from_settings(settings)
@@ -32,7 +31,7 @@ def ui(ctx: click.Context, host: str, port: int, root_path: str) -> None:
     check_bind(host, directory.has_logins)  # before opening anything: a refused bind leaves nothing behind
     from vetoflow import ui as console
 
-    with open_service(settings, make_context(settings)) as service:
+    with open_service(settings) as service:
         mode = f"{directory.login_count} login(s)" if directory.has_logins else "open (no logins), localhost only"
         click.echo(f"vetoflow console on http://{host}:{port}{root_path or '/'} [{mode}]; runs in "
                    f"{settings.redacted_database()}", err=True)  # fmt: skip
