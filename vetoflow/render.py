@@ -63,8 +63,7 @@ def runs_table(rows: list[RunRow]) -> Table:
 
 
 def forecast_table(forecast: Forecast, currency: str) -> Table:
-    title = f"Total revenue forecast ({currency}, {forecast.paths:,} paths, {forecast.method})"
-    table = Table(title=plain(title))
+    table = Table(title=plain(f"Total revenue forecast ({currency}, {forecast.paths:,} paths, {forecast.method})"))
     for header in ("period", "P10", "P50", "P90", "profit P50"):
         table.add_column(header, justify="right")
     band, profit = forecast.revenue, forecast.profit
@@ -103,12 +102,12 @@ def run_panel(view: RunView) -> RenderableType:
             comment = f' "{d.comment}"' if d.comment else ""
             parts.append(plain(f"  {d.decided_at:%Y-%m-%d %H:%M} {d.reviewer}: {d.action}{comment}"))
     if run.error:
-        parts.append(Text.assemble("\n", ("Error: ", "bold red"), clean(run.error, multiline=True)))
+        parts.append(Text.assemble(("\nError: ", "bold red"), clean(run.error, multiline=True)))
         parts.append(plain(f"Resume from the last checkpoint with: vetoflow retry {run.run_id}"))
     if view.pending:
         if refused := view.pending.get("error"):
-            parts.append(Text.assemble("\n", ("Last answer refused: ", "red"), clean(refused)))
-        parts.append(Text.assemble("\n", ("Waiting for a decision. ", "bold yellow"), clean(decision_hint(run.run_id))))
+            parts.append(Text.assemble(("\nLast answer refused: ", "red"), clean(refused)))
+        parts.append(Text.assemble(("\nWaiting for a decision. ", "bold yellow"), clean(decision_hint(run.run_id))))
     if summary := state.summary:
         title = plain(f"Summary ({summary.model})")
         parts.append(Panel(plain(summary.text, multiline=True), title=title, title_align="left"))

@@ -10,7 +10,6 @@ import click
 
 from vetoflow.cli.common import EXIT_CODES
 from vetoflow.errors import VetoflowError
-from vetoflow.plaintext import clean
 
 # name -> "module:attribute"; a command's module is imported only when that command runs or is listed.
 COMMANDS = {
@@ -56,7 +55,9 @@ class VetoflowGroup(click.Group):
             return super().invoke(ctx)
         except VetoflowError as exc:
             error_type = type("VetoflowCliError", (click.ClickException,), {"exit_code": exc.exit_code})
-            raise error_type(clean(str(exc), multiline=True)) from None  # no raw escape from user text
+            from vetoflow.plaintext import clean
+
+            raise error_type(clean(str(exc), multiline=True)) from None
 
 
 @click.group(cls=VetoflowGroup, epilog=EXIT_CODES, context_settings={"help_option_names": ["-h", "--help"]})

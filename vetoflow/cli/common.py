@@ -76,7 +76,7 @@ def emit(view: RunView, json_mode: bool) -> None:
 
 
 def parse_assignments(assignments: tuple[str, ...]) -> dict[str, Any]:
-    """`--set KEY=VALUE`: plain decimal numbers only, each key once (vetoflow.inputs)."""
-    from vetoflow.inputs import parse_assignments as strict
+    """`--set KEY=VALUE` pairs, typed strictly (no YAML 1.1 coercions), as revise/replay overrides."""
+    from vetoflow.inputs import parse_assignments as parse
 
-    return strict(assignments)
+    return parse(assignments)
