@@ -46,6 +46,7 @@ def test_profitable_run_completes_with_summary_and_links(api: ApiEnv) -> None:
         assert run["links"] == {
             "self": f"/runs/{run['run']['run_id']}",
             "history": run["links"]["history"],
+            "events": f"/runs/{run['run']['run_id']}/events",
             "decide": None,
         }
         again = http.get(run["links"]["self"]).json()

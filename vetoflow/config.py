@@ -17,6 +17,11 @@ SQLITE_ON_LAMBDA = (
     "paused runs must outlive it. Set VETOFLOW_DATABASE_URL=postgresql://USER:PASSWORD@HOST:5432/DBNAME "
     "(Amazon RDS or Aurora PostgreSQL). For a throwaway demo only, set VETOFLOW_ALLOW_SQLITE_ON_LAMBDA=true."
 )
+QUEUE_NEEDS_POSTGRES = (
+    "VETOFLOW_EXECUTOR=queue and `vetoflow worker` need PostgreSQL: the job queue lives in the same database as "
+    "the runs. Set VETOFLOW_DATABASE_URL=postgresql://USER:PASSWORD@HOST:5432/DBNAME, or unset VETOFLOW_EXECUTOR "
+    "(default: inline) to run in this process with SQLite."
+)
 
 # USD per million tokens (input, output), on-demand list prices; keys match the id without its geo prefix.
 DEFAULT_PRICES: dict[str, tuple[float, float]] = {
@@ -120,6 +125,18 @@ class Settings(BaseSettings):
         description="USD per million (input, output) tokens by base model id prefix; JSON in the environment.",
     )
 
+    # -- background execution (procrastinate workers on the same PostgreSQL) ---------------------
+    executor: Literal["inline", "queue"] = Field(
+        default="inline", description="inline: runs execute in the caller; queue: a worker executes them."
+    )
+    worker_heartbeat: float = Field(default=10.0, ge=0.2, le=300, description="Seconds between worker heartbeats.")
+    worker_stalled_after: float = Field(
+        default=30.0, ge=1, le=3600, description="A worker silent this long is dead; its jobs are requeued."
+    )
+    api_wait_seconds: float = Field(
+        default=300.0, gt=0, le=3600, description="Queue mode: longest an API call with ?wait=true waits for a worker."
+    )
+
     # -- remote forecast (SageMaker) ------------------------------------------------------------
     forecast_endpoint: str | None = Field(default=None, description="SageMaker endpoint name for the Forecaster.")
     forecast_timeout: float = Field(default=30.0, gt=0, le=600, description="Seconds per endpoint call.")
@@ -163,6 +180,16 @@ class Settings(BaseSettings):
         """On Lambda, paused runs must live in PostgreSQL, not in an instance's /tmp."""
         if self.on_lambda and not self.database_url and not self.allow_sqlite_on_lambda:
             raise VetoflowError(SQLITE_ON_LAMBDA)
+
+    def check_executor(self) -> None:
+        """Refuse VETOFLOW_EXECUTOR=queue without PostgreSQL before anything starts."""
+        if self.executor == "queue":
+            self.check_queue()
+
+    def check_queue(self) -> None:
+        """The job queue lives in PostgreSQL; SQLite has no workers to hand runs to."""
+        if not self.database_url:
+            raise VetoflowError(QUEUE_NEEDS_POSTGRES)
 
     @property
     def sqlite_path(self) -> Path:

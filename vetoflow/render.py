@@ -22,6 +22,7 @@ out = Console(width=_WIDTH)
 err = Console(stderr=True)
 
 STATUS_STYLE = {
+    "queued": "blue",
     "running": "cyan",
     "paused": "bold yellow",
     "completed": "green",

@@ -13,8 +13,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from vetoflow.scenario import Scenario
 
-RunStatus = Literal["running", "paused", "completed", "rejected", "failed"]
-RUN_STATUSES: tuple[RunStatus, ...] = ("running", "paused", "completed", "rejected", "failed")
+RunStatus = Literal["queued", "running", "paused", "completed", "rejected", "failed"]
+RUN_STATUSES: tuple[RunStatus, ...] = ("queued", "running", "paused", "completed", "rejected", "failed")
 ReviewAction = Literal["approve", "reject", "revise"]
 
 

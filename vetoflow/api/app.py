@@ -11,6 +11,7 @@ from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from vetoflow.api import errors, guards
 from vetoflow.api.auth import TokenTable
+from vetoflow.api.events import router as events_router
 from vetoflow.api.limits import BodyLimit
 from vetoflow.api.routes import router
 from vetoflow.api.schemas import Health, SafeJSONResponse
@@ -88,6 +89,7 @@ def create_app(
         return Health(status="ok", embeddings=warmup.reported() if warmup is not None else None)
 
     app.include_router(router)
+    app.include_router(events_router)
     if console is not None:
         import gradio as gr
         from fastapi.responses import RedirectResponse

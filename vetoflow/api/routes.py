@@ -33,6 +33,7 @@ from vetoflow.errors import VetoflowError
 from vetoflow.identity.roles import Action, require
 from vetoflow.runs.idempotency import StoredResponse, fingerprint
 from vetoflow.runs.service import RunService
+from vetoflow.runs.views import RunView
 from vetoflow.scenario import Scenario, load_scenario
 from vetoflow.state import RunStatus
 
@@ -59,6 +60,10 @@ def reviewer(request: Request, credentials: Annotated[HTTPAuthorizationCredentia
 
 Reviewer = Annotated[str, Depends(reviewer)]
 RunId = Annotated[str, PathParam(pattern=r"^[A-Za-z0-9_-]{1,64}$", description="The run's id.")]
+Wait = Annotated[
+    bool,
+    Query(description="Queue mode: answer once a worker has paused, ended or failed the run (as inline mode)."),
+]
 IdempotencyKey = Annotated[
     str | None,
     Header(alias="Idempotency-Key", min_length=1, max_length=200, description="Same key, same first result."),
@@ -76,6 +81,9 @@ def no_unknown_query(request: Request) -> None:
         raise VetoflowError(f"unknown query parameter(s) {shown}; allowed: {', '.join(sorted(allowed)) or 'none'}")
 
 
+QUEUED: dict[int | str, dict[str, Any]] = {
+    202: {"model": RunOut, "description": "queue mode: recorded and queued for a worker; `Location` is the run"}
+}
 router = APIRouter(responses=ERRORS, dependencies=[Depends(no_unknown_query)])
 
 
@@ -121,6 +129,27 @@ def _replayed(stored: StoredResponse, *, replayed: bool = True) -> SafeJSONRespo
     return SafeJSONResponse(json.loads(stored.body), status_code=stored.status_code, headers=headers)
 
 
+def accepted(request: Request, response: SafeJSONResponse) -> SafeJSONResponse:
+    """202 Accepted (queue mode) says where to follow the run: `Location` is the run's own URL."""
+    if response.status_code == 202:
+        body = json.loads(bytes(response.body))
+        run_id = body.get("run", {}).get("run_id") if isinstance(body, dict) else None
+        if isinstance(run_id, str):
+            response.headers["Location"] = str(request.url_for("get_run", run_id=run_id))
+    return response
+
+
+def settled(request: Request, view: RunView, wait: bool) -> RunView:
+    service = service_of(request)
+    if wait and service.queued:
+        return service.wait_settled(view.run.run_id, settings_of(request).api_wait_seconds)
+    return view
+
+
+def queued_status(request: Request, wait: bool, inline: int) -> int:
+    return 202 if service_of(request).queued and not wait else inline
+
+
 def scenario_from_path(settings: Settings, relative: str) -> Scenario:
     """Only files inside the scenario folder: no absolute paths, no `..`, no symlinks out of it."""
     base = (settings.scenario_dir or EXAMPLES).resolve()
@@ -134,26 +163,33 @@ def scenario_from_path(settings: Settings, relative: str) -> Scenario:
         raise VetoflowError(str(exc).replace(str(base), "<scenarios>")) from None
 
 
-@router.post("/runs", status_code=201, response_model=RunOut, summary="Start a run")
-def create_run(body: CreateRunIn, request: Request, who: Reviewer, key: IdempotencyKey = None) -> SafeJSONResponse:
-    """Runs the graph until it completes, fails or pauses for a human (status `paused`)."""
+@router.post("/runs", status_code=201, response_model=RunOut, summary="Start a run", responses=QUEUED)
+def create_run(
+    body: CreateRunIn, request: Request, who: Reviewer, key: IdempotencyKey = None, wait: Wait = False
+) -> SafeJSONResponse:
+    """Runs the graph until it completes, fails or pauses for a human (status `paused`); in queue mode,
+    records the run as `queued` and answers 202 with its `Location` (unless `?wait=true`)."""
     settings = settings_of(request)
     allow(request, "start")
 
     def start() -> RunOut:
         scenario = body.scenario or scenario_from_path(settings, body.scenario_path or "")
-        return RunOut.of(service_of(request).start(scenario))
+        return RunOut.of(settled(request, service_of(request).start(scenario), wait))
 
-    return idempotent(request, who, key, body.model_dump(mode="json"), status=201, action=start)
+    status = queued_status(request, wait, 201)
+    return accepted(request, idempotent(request, who, key, body.model_dump(mode="json"), status=status, action=start))
 
 
-@router.post("/runs/upload", status_code=201, response_model=RunOut, summary="Start a run from uploaded files")
+@router.post(
+    "/runs/upload", status_code=201, response_model=RunOut, summary="Start a run from uploaded files", responses=QUEUED
+)
 def upload_run(
     request: Request,
     who: Reviewer,
     scenario: Annotated[UploadFile, File(description="The scenario, .yaml/.yml/.json.")],
     attachments: Annotated[list[UploadFile] | None, File(description="CSV files the scenario names.")] = None,
-) -> RunOut:
+    wait: Wait = False,
+) -> SafeJSONResponse:
     """Upload names must be plain file names; the scenario may only reference files uploaded with it."""
     settings = settings_of(request)
     allow(request, "start")
@@ -172,7 +208,9 @@ def upload_run(
             parsed = load_scenario(Path(folder) / (scenario.filename or ""), max_bytes=settings.max_file_bytes)
         except VetoflowError as exc:
             raise VetoflowError(str(exc).replace(str(Path(folder).resolve()), "").replace(folder, "")) from None
-    return RunOut.of(service_of(request).start(parsed))
+    view = settled(request, service_of(request).start(parsed), wait)
+    response = SafeJSONResponse(RunOut.of(view).model_dump(mode="json"), status_code=queued_status(request, wait, 201))
+    return accepted(request, response)
 
 
 @router.get("/runs", response_model=RunList, summary="List runs, newest first")
@@ -192,9 +230,14 @@ def get_run(run_id: RunId, request: Request, _who: Reviewer) -> RunOut:
     return RunOut.of(service_of(request).view(run_id))
 
 
-@router.post("/runs/{run_id}/decision", response_model=RunOut, summary="Approve, reject or revise a paused run")
+@router.post(
+    "/runs/{run_id}/decision",
+    response_model=RunOut,
+    summary="Approve, reject or revise a paused run",
+    responses=QUEUED,
+)
 def decide(
-    run_id: RunId, body: DecisionIn, request: Request, who: Reviewer, key: IdempotencyKey = None
+    run_id: RunId, body: DecisionIn, request: Request, who: Reviewer, *, key: IdempotencyKey = None, wait: Wait = False
 ) -> SafeJSONResponse:
     """Exactly one decision wins each pause; a later one gets 409 naming who decided and when."""
     service = service_of(request)
@@ -202,19 +245,29 @@ def decide(
 
     def apply() -> RunOut:
         view = service.decide(run_id, body.action, reviewer=who, comment=body.comment, overrides=body.overrides)
-        return RunOut.of(view)
+        return RunOut.of(settled(request, view, wait))
 
-    return idempotent(request, who, key, [run_id, body.model_dump(mode="json")], status=200, action=apply)
+    parts = [run_id, body.model_dump(mode="json")]
+    status = queued_status(request, wait, 200)
+    return accepted(request, idempotent(request, who, key, parts, status=status, action=apply))
 
 
-@router.post("/runs/{run_id}/retry", response_model=RunOut, summary="Resume a failed or interrupted run")
-def retry(run_id: RunId, request: Request, _who: Reviewer) -> RunOut:
+@router.post(
+    "/runs/{run_id}/retry", response_model=RunOut, summary="Resume a failed or interrupted run", responses=QUEUED
+)
+def retry(run_id: RunId, request: Request, _who: Reviewer, wait: Wait = False) -> SafeJSONResponse:
     allow(request, "start")
-    return RunOut.of(service_of(request).retry(run_id))
+    view = settled(request, service_of(request).retry(run_id), wait)
+    response = SafeJSONResponse(RunOut.of(view).model_dump(mode="json"), status_code=queued_status(request, wait, 200))
+    return accepted(request, response)
 
 
-@router.post("/runs/{run_id}/replay", status_code=201, response_model=RunOut, summary="Replay as a new run")
-def replay(run_id: RunId, request: Request, _who: Reviewer, body: ReplayIn | None = None) -> RunOut:
+@router.post(
+    "/runs/{run_id}/replay", status_code=201, response_model=RunOut, summary="Replay as a new run", responses=QUEUED
+)
+def replay(
+    run_id: RunId, request: Request, _who: Reviewer, body: ReplayIn | None = None, wait: Wait = False
+) -> SafeJSONResponse:
     """Forks a checkpoint of the run into a new run and runs it on; the original run and its history stay.
 
     Without a body it replays the whole run from the last time the Forecaster ran, i.e. on the scenario
@@ -228,7 +281,9 @@ def replay(run_id: RunId, request: Request, _who: Reviewer, body: ReplayIn | Non
         from_node=body.from_node,
         overrides=body.overrides or None,
     )
-    return RunOut.of(replayed.new)
+    view = settled(request, replayed.new, wait)
+    response = SafeJSONResponse(RunOut.of(view).model_dump(mode="json"), status_code=queued_status(request, wait, 201))
+    return accepted(request, response)
 
 
 @router.get("/runs/{run_id}/history", response_model=History, summary="The run's checkpoints, oldest first")

@@ -71,6 +71,7 @@ class ReplayIn(_In):
 class Links(BaseModel):
     self: str
     history: str
+    events: str
     decide: str | None = None
 
 
@@ -83,7 +84,9 @@ class RunOut(RunView):
     def of(cls, view: RunView) -> RunOut:
         run_id = view.run.run_id
         decide = f"/runs/{run_id}/decision" if view.pending is not None else None
-        links = Links(self=f"/runs/{run_id}", history=f"/runs/{run_id}/history", decide=decide)
+        links = Links(
+            self=f"/runs/{run_id}", history=f"/runs/{run_id}/history", events=f"/runs/{run_id}/events", decide=decide
+        )
         return cls(**dict(view), links=links)
 
 

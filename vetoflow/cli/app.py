@@ -33,6 +33,7 @@ COMMANDS = {
     "audit": "vetoflow.cli.governance:audit",
     "notifications": "vetoflow.cli.governance:notifications",
     "policy": "vetoflow.cli.governance:policy",
+    "worker": "vetoflow.cli.worker:worker",
 }
 
 
@@ -76,6 +77,7 @@ def cli(ctx: click.Context, home: Path | None) -> None:
     from vetoflow.config import load_settings
 
     ctx.obj = load_settings(home=home) if home else load_settings()
+    ctx.obj.check_executor()
 
 
 def main() -> None:

@@ -23,9 +23,10 @@ Exit codes:
   4  run failed (resume it with: vetoflow retry RUN_ID)
   5  no such run
   6  the pause was already decided by someone else
-  7  not allowed: your role does not grant this action"""
+  7  not allowed: your role does not grant this action
+  8  queue mode: the run is queued for a worker"""
 
-STATUS_EXIT = {"completed": 0, "rejected": 0, "paused": 3, "failed": 4, "running": 4}
+STATUS_EXIT = {"completed": 0, "rejected": 0, "paused": 3, "failed": 4, "running": 4, "queued": 8}
 F = TypeVar("F", bound=Callable[..., Any])
 
 json_option = click.option("--json", "json_mode", is_flag=True, help="Print machine-readable JSON.")

@@ -7,6 +7,7 @@ from vetoflow.plaintext import clean, md
 from vetoflow.runs.views import RunView
 
 STATUS_BADGE = {
+    "queued": "⚪ queued: waiting for a worker",
     "running": "🔵 running",
     "paused": "🟡 paused: waiting for a decision",
     "completed": "🟢 completed",

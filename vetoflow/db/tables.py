@@ -5,7 +5,7 @@ The checkpointer's own tables (LangGraph's) are not here: its `setup()` owns the
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, Boolean, Column, DateTime, Float, Index, Integer, MetaData, String, Table, Text
+from sqlalchemy import JSON, BigInteger, Boolean, Column, DateTime, Float, Index, Integer, MetaData, String, Table, Text
 
 metadata = MetaData()
 
@@ -121,4 +121,16 @@ attempts_table = Table(
     Column("at", DateTime(timezone=True), nullable=False),
     Column("outcome", String(16), nullable=False),  # sent, retry, dead
     Column("detail", Text, nullable=False),
+)
+
+events_table = Table(
+    "vetoflow_run_events",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True),
+    Column("run_id", String(64), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("node", String(64)),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("data", JSON, nullable=False),
+    Index("ix_vetoflow_run_events_run", "run_id", "id"),
 )

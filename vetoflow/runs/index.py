@@ -61,9 +61,16 @@ class RunIndex:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
-    def create(self, run_id: str, name: str, investment: float, scenario: dict[str, Any] | None = None) -> None:
+    def create(
+        self,
+        run_id: str,
+        name: str,
+        investment: float,
+        scenario: dict[str, Any] | None = None,
+        status: RunStatus = "running",
+    ) -> None:
         now = utcnow()
-        values = {"name": name, "status": "running", "created_at": now, "updated_at": now, "investment": investment}
+        values = {"name": name, "status": status, "created_at": now, "updated_at": now, "investment": investment}
         with self.engine.begin() as conn:
             conn.execute(insert(runs_table).values(run_id=run_id, scenario=scenario, **values))
 

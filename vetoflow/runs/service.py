@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import builtins
 import logging
+import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import replace as replace_dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import Command, StateSnapshot
@@ -24,6 +25,8 @@ from vetoflow.errors import DecisionConflictError, VetoflowError, describe_valid
 from vetoflow.graph.context import Context
 from vetoflow.llm.base import SummaryClient
 from vetoflow.nodes.approval import parse_review
+from vetoflow.runs.events import SETTLED, RunEvent, RunEvents
+from vetoflow.runs.execution import StepCallback, stream_steps
 from vetoflow.runs.fork import copy_into_new_thread, find_checkpoint, refuse_late_checkpoint, start_node
 from vetoflow.runs.history import CheckpointRecord, derive_status, records, thread_config
 from vetoflow.runs.idempotency import IdempotencyStore
@@ -35,22 +38,37 @@ from vetoflow.state import Review, RunState, RunStatus
 
 log = logging.getLogger(__name__)
 
-StepCallback = Callable[[str, dict[str, Any]], None]
 Graph = CompiledStateGraph[RunState, Context, RunState, RunState]
+UNSETTLED: frozenset[str] = frozenset({"queued", "running"})
+
+
+class JobDispatcher(Protocol):
+    """Queue mode: hands a run to the workers (vetoflow.workers.dispatch.JobQueue)."""
+
+    def submit(self, run_id: str, kind: str) -> int | None: ...
 
 
 class RunService:
-    def __init__(self, graph: Graph, database: Database, context: Context) -> None:
+    def __init__(
+        self, graph: Graph, database: Database, context: Context, dispatcher: JobDispatcher | None = None
+    ) -> None:
         self.graph = graph
         self.database = database
         self.context = context
+        self.dispatcher = dispatcher  # None: inline, runs execute in the caller; else workers execute them
+        self.events = RunEvents(database.engine)
         self.index = RunIndex(database.engine)
         self.lineage = Lineage(database.engine)
         self.idempotency = IdempotencyStore(database.engine)
 
     def with_context(self, context: Context) -> RunService:
         """The same runs, graph and database, with other clients (e.g. a batch replay's LLM model)."""
-        return RunService(self.graph, self.database, context)
+        return RunService(self.graph, self.database, context, self.dispatcher)
+
+    @property
+    def queued(self) -> bool:
+        """Queue mode: commands record the run and defer a job; a worker executes it."""
+        return self.dispatcher is not None
 
     def with_synthesizer(self, synthesizer: SummaryClient) -> RunService:
         return self.with_context(replace_dataclass(self.context, synthesizer=synthesizer))
@@ -60,7 +78,10 @@ class RunService:
         self.context.budget.check(scenario)  # the one size budget: refused before anything is stored
         run_id = run_id or uuid.uuid4().hex[:12]
         state = RunState(run_id=run_id, scenario=scenario).model_dump(mode="json")
-        self.index.create(run_id, scenario.name, scenario.investment, state["scenario"])
+        status: RunStatus = "queued" if self.dispatcher else "running"
+        self.index.create(run_id, scenario.name, scenario.investment, state["scenario"], status=status)
+        if self.dispatcher:
+            return self._enqueue(run_id, "start")
         return self._advance(run_id, state, on_step, fresh=True)
 
     def decide(
@@ -99,26 +120,25 @@ class RunService:
         if revised is not None:
             self.context.budget.check(revised)
         self.index.claim_decision(run_id, snapshot.interrupts[0].id, payload)
+        if self.dispatcher:
+            return self._enqueue(run_id, "decide")
         return self._advance(run_id, Command(resume=payload), on_step)
 
     def retry(self, run_id: str, on_step: StepCallback | None = None) -> RunView:
         """Resume from the last checkpoint: after a failed node, or after a crash mid-graph or mid-decision."""
         if not self.graph.get_state(thread_config(run_id)).values:  # crashed before its first checkpoint
             self.index.get(run_id)  # RunNotFoundError for an unknown id
-            scenario = self.index.scenario_of(run_id)
-            if scenario is None:
+            if self.index.scenario_of(run_id) is None:
                 raise VetoflowError(f"run {run_id} has no checkpoint and no stored scenario; start it again")
-            state = RunState.model_validate({"run_id": run_id, "scenario": scenario}).model_dump(mode="json")
-            return self._advance(run_id, state, on_step)
-        snapshot = self._snapshot(run_id)
-        if snapshot.interrupts:
-            claimed = self.index.decision_for(run_id, snapshot.interrupts[0].id)
-            if claimed is None:
+        else:
+            snapshot = self._snapshot(run_id)
+            if snapshot.interrupts and self.index.decision_for(run_id, snapshot.interrupts[0].id) is None:
                 raise VetoflowError(f"run {run_id} is paused for a decision; approve, reject or revise it")
-            return self._advance(run_id, Command(resume=claimed.payload), on_step)  # crashed mid-decision
-        if not snapshot.next:
-            raise VetoflowError(f"run {run_id} has already finished ({derive_status(snapshot)}); nothing to retry")
-        return self._advance(run_id, None, on_step)
+            if not snapshot.interrupts and not snapshot.next:
+                raise VetoflowError(f"run {run_id} has already finished ({derive_status(snapshot)}); nothing to retry")
+        if self.dispatcher:
+            return self._enqueue(run_id, "retry")
+        return self.resume_pending(run_id, on_step)
 
     def replay(
         self,
@@ -159,11 +179,75 @@ class RunService:
         lineage = new_row(run_id, new_id, source_cp, node, overrides=overrides or {}, llm_model=llm_model)
         self.lineage.record_with_run(lineage, name, scenario.investment)
         old = RunView(run=source_row, state=RunState.model_validate(latest.values), next_nodes=list(latest.next))
+        if self.dispatcher:
+            return Replayed(old=old, new=self._enqueue(new_id, "replay"))
         return Replayed(old=old, new=self._advance(new_id, None, on_step, fresh=True))
+
+    def resume_pending(self, run_id: str, on_step: StepCallback | None = None) -> RunView:
+        """Carry a run as far as it goes from wherever it stands; a no-op when paused undecided or finished.
+
+        What a worker runs for every job: a new run, a recorded decision, a retry, a replay, or a job a
+        dead worker left half done all come down to this, so running it twice never does anything twice.
+        """
+        if not self.graph.get_state(thread_config(run_id)).values:  # queued, or crashed before a checkpoint
+            scenario = self.index.scenario_of(run_id)
+            if scenario is None:
+                self.index.get(run_id)  # RunNotFoundError for an unknown id
+                raise VetoflowError(f"run {run_id} has no checkpoint and no stored scenario; start it again")
+            state = RunState.model_validate({"run_id": run_id, "scenario": scenario}).model_dump(mode="json")
+            return self._advance(run_id, state, on_step)
+        snapshot = self._snapshot(run_id)
+        if snapshot.interrupts:
+            claimed = self.index.decision_for(run_id, snapshot.interrupts[0].id)
+            if claimed is None:
+                return self._refresh_index(run_id, None, announce=self._was_unsettled(run_id))  # for a human
+            return self._advance(run_id, Command(resume=claimed.payload), on_step)  # a recorded decision
+        if not snapshot.next:
+            return self._refresh_index(run_id, None, announce=self._was_unsettled(run_id))  # already finished
+        return self._advance(run_id, None, on_step)
+
+    def wait_settled(self, run_id: str, timeout: float) -> RunView:
+        """Queue mode, for scripts (`?wait=true`): poll until a worker has paused, ended or failed the run."""
+        deadline = time.monotonic() + timeout
+        while self.index.get(run_id).status in UNSETTLED and time.monotonic() < deadline:
+            time.sleep(0.05)
+        return self.view(run_id)
+
+    def requeued(self, run_id: str, why: str) -> None:
+        """A worker handed the run back (draining, or its worker died): it waits for the next one."""
+        self.index.update(run_id, status="queued")
+        self.events.record(run_id, "queued", why=why)
+
+    def abandon(self, run_id: str, error: str) -> None:
+        """Workers keep dying on this run: stop retrying it; `retry` (by a human) still resumes it."""
+        self.index.update(run_id, status="failed", error=error)
+        self.events.record(run_id, "failed", error=error)
+
+    def _was_unsettled(self, run_id: str) -> bool:
+        return self.index.get(run_id).status in UNSETTLED
+
+    def _enqueue(self, run_id: str, kind: str) -> RunView:
+        assert self.dispatcher is not None
+        row = self.index.update(run_id, status="queued", error=None)
+        self.events.record(run_id, "queued", job=kind)
+        self.dispatcher.submit(run_id, kind)
+        return self._queued_view(row)
+
+    def _queued_view(self, row: RunRow) -> RunView:
+        snapshot = self.graph.get_state(thread_config(row.run_id))
+        if snapshot.values:
+            return self._view(row, snapshot)
+        scenario = self.index.scenario_of(row.run_id)
+        if scenario is None:
+            raise VetoflowError(f"run {row.run_id} has no checkpoint and no stored scenario; start it again")
+        return RunView(run=row, state=RunState.model_validate({"run_id": row.run_id, "scenario": scenario}))
 
     # -- queries ------------------------------------------------------------------------------
     def view(self, run_id: str) -> RunView:
-        return self._view(self.index.get(run_id), self._snapshot(run_id))
+        row = self.index.get(run_id)
+        if row.status == "queued":  # a new run has no checkpoint until a worker takes it
+            return self._queued_view(row)
+        return self._view(row, self._snapshot(run_id))
 
     def row(self, run_id: str) -> RunRow:
         """The index row alone: cheap, never reads a checkpoint."""
@@ -189,6 +273,13 @@ class RunService:
             forked_from=self.lineage.get(run_id),
             replays=self.lineage.replays_of(run_id),
         )
+
+    def events_since(self, run_id: str, after: int = 0) -> builtins.list[RunEvent]:
+        """The run's progress events with an id above `after`, oldest first (what SSE streams)."""
+        return self.events.since(run_id, after)
+
+    def latest_event(self, run_id: str) -> RunEvent | None:
+        return self.events.latest(run_id)
 
     def replay_of(self, run_id: str) -> ReplayRow | None:
         return self.lineage.get(run_id)
@@ -223,20 +314,16 @@ class RunService:
     def _advance(self, run_id: str, graph_input: Any, on_step: StepCallback | None, *, fresh: bool = False) -> RunView:
         if not fresh:
             self.index.update(run_id, status="running", error=None)
+        self.events.record(run_id, "running")
         error: str | None = None
         try:
-            for chunk in self.graph.stream(
-                graph_input, thread_config(run_id), context=self.context, stream_mode="updates", durability="sync"
-            ):
-                for node, update in chunk.items():
-                    if on_step and not node.startswith("__"):
-                        on_step(node, update or {})
+            stream_steps(self.graph, run_id, graph_input, context=self.context, events=self.events, on_step=on_step)
         except Exception as exc:  # the node's error is kept in the index and the checkpoint; retry resumes
             error = f"{type(exc).__name__}: {exc}"
             log.error("run %s failed: %s", run_id, error, exc_info=exc)
         return self._refresh_index(run_id, error)
 
-    def _refresh_index(self, run_id: str, error: str | None) -> RunView:
+    def _refresh_index(self, run_id: str, error: str | None, *, announce: bool = True) -> RunView:
         snapshot = self.graph.get_state(thread_config(run_id))
         state = RunState.model_validate(snapshot.values)
         status: RunStatus = "failed" if error else derive_status(snapshot)
@@ -249,4 +336,8 @@ class RunService:
             fields |= {"veto": state.decision.veto, "veto_reason": state.decision.reasons[0]}
         if state.reviews:
             fields |= {"reviewer": state.reviews[-1].reviewer, "last_action": state.reviews[-1].action}
-        return self._view(self.index.update(run_id, **fields), snapshot)
+        row = self.index.update(run_id, **fields)
+        if announce and status in SETTLED:
+            detail = {"error": error} if error else {"reason": row.veto_reason} if status == "paused" else {}
+            self.events.record(run_id, status, **detail)
+        return self._view(row, snapshot)

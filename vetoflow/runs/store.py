@@ -3,19 +3,33 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 
 from vetoflow.config import Settings
 from vetoflow.db import open_database
 from vetoflow.graph import Context, build_graph
-from vetoflow.runs.service import RunService
+from vetoflow.runs.service import JobDispatcher, RunService
 
 
 @contextmanager
-def open_service(settings: Settings, context: Context | None = None) -> Iterator[RunService]:
-    """Every front end opens runs here. Clients come from `settings` (the composition root) unless given."""
+def open_service(
+    settings: Settings, context: Context | None = None, *, dispatch: bool | None = None
+) -> Iterator[RunService]:
+    """Every front end opens runs here. Clients come from `settings` (the composition root) unless given.
+
+    `dispatch`: hand runs to workers (default: when VETOFLOW_EXECUTOR=queue); a worker itself passes False.
+    """
     from vetoflow.runtime import make_context
 
-    with open_database(settings) as database:
+    settings.check_executor()
+    with ExitStack() as stack, open_database(settings) as database:
+        dispatcher: JobDispatcher | None = None
+        if dispatch if dispatch is not None else settings.executor == "queue":
+            from vetoflow.workers.dispatch import JobQueue
+
+            settings.check_queue()
+            queue = JobQueue(settings)
+            stack.callback(queue.close)
+            dispatcher = queue
         graph = build_graph().compile(checkpointer=database.checkpointer)
-        yield RunService(graph, database, context if context is not None else make_context(settings))
+        yield RunService(graph, database, context if context is not None else make_context(settings), dispatcher)

@@ -1,0 +1,125 @@
+"""Queue mode through the HTTP API: 202 + Location, ?wait=true, decisions racing, SSE progress (issue 14)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+
+import httpx
+import pytest
+from pydantic import SecretStr
+
+from tests.api_support import ANA, TOKENS, client, live_server, scenario, wait_for
+from tests.worker_support import QueueEnv, queue_env
+from vetoflow.api import create_app
+from vetoflow.runs.store import open_service
+
+__all__ = ["queue_env"]  # the fixture
+pytestmark = pytest.mark.slow  # real worker and server processes, or a live HTTP server
+
+
+@contextmanager
+def queue_api(env: QueueEnv) -> Iterator[str]:
+    """The API of one replica in queue mode (it defers; the test's workers execute)."""
+    settings = env.settings.model_copy(update={"api_tokens": SecretStr(TOKENS)})
+    with open_service(settings) as service, live_server(create_app(settings, service=service)) as url:
+        yield url
+
+
+def sse(url: str, path: str, last_event_id: str | None = None, limit: int | None = None) -> list[dict[str, str]]:
+    """Read a Server-Sent Events stream (up to `limit` events, then disconnect)."""
+    headers = {"Authorization": f"Bearer {ANA}"} | ({"Last-Event-ID": last_event_id} if last_event_id else {})
+    events: list[dict[str, str]] = []
+    current: dict[str, str] = {}
+    with httpx.stream("GET", url + path, headers=headers, timeout=60) as response:
+        assert response.status_code == 200, response.read()
+        assert response.headers["content-type"].startswith("text/event-stream")
+        for line in response.iter_lines():
+            if not line:
+                if "data" in current:
+                    events.append(current)
+                current = {}
+                if limit is not None and len(events) >= limit:
+                    break
+                continue
+            if line.startswith(":"):
+                continue
+            field, _, value = line.partition(":")
+            current[field] = value.lstrip(" ")
+    return events
+
+
+def test_a_queued_run_answers_202_with_its_location_and_a_worker_finishes_it(queue_env: QueueEnv) -> None:
+    queue_env.worker("a", concurrency=2)
+    with queue_api(queue_env) as url, client(url) as http:
+        created = http.post("/runs", json={"scenario": scenario("queued")})
+        assert created.status_code == 202, created.text
+        assert created.json()["run"]["status"] == "queued"
+        location = created.headers["Location"]
+        run_id = created.json()["run"]["run_id"]
+        assert location.endswith(f"/runs/{run_id}")
+        wait_for(lambda: http.get(location).json()["run"]["status"] == "completed", timeout=60, what="completion")
+        waited = http.post("/runs", params={"wait": "true"}, json={"scenario": scenario("scripted")})
+        assert waited.status_code == 201, waited.text
+        assert waited.json()["run"]["status"] == "completed"
+        listed = http.get("/runs", params={"status": "queued"}).json()["runs"]
+        assert listed == []
+    assert queue_env.bedrock.calls == 2
+
+
+def test_twenty_concurrent_decisions_on_one_pause_resume_it_once(queue_env: QueueEnv) -> None:
+    queue_env.worker("a", concurrency=2)
+    queue_env.worker("b", concurrency=2)
+    with queue_api(queue_env) as url, client(url) as http:
+        run_id = http.post("/runs", json={"scenario": scenario("contested", vetoed=True)}).json()["run"]["run_id"]
+        wait_for(lambda: http.get(f"/runs/{run_id}").json()["run"]["status"] == "paused", timeout=60, what="pause")
+
+        def decide(i: int) -> int:
+            with client(url) as own:
+                body = {"action": "approve", "comment": f"reviewer {i}"}
+                return own.post(f"/runs/{run_id}/decision", json=body).status_code
+
+        with ThreadPoolExecutor(20) as pool:
+            codes = sorted(pool.map(decide, range(20)))
+        assert codes == [202] + [409] * 19
+        wait_for(lambda: http.get(f"/runs/{run_id}").json()["run"]["status"] == "completed", timeout=60, what="end")
+        view = http.get(f"/runs/{run_id}").json()
+        assert len(view["decisions"]) == 1
+    assert queue_env.bedrock.calls == 1
+    kinds = [event.kind for event in queue_env.service.events_since(run_id, 0)]
+    assert kinds.count("completed") == 1
+    assert kinds.count("node_started") == kinds.count("node_finished") + 1  # the pause left approval open
+
+
+def test_the_event_stream_delivers_every_node_in_order_and_resumes_after_a_disconnect(queue_env: QueueEnv) -> None:
+    queue_env.worker("a")
+    with queue_api(queue_env) as url, client(url) as http:
+        run_id = http.post("/runs", json={"scenario": scenario("watched", vetoed=True)}).json()["run"]["run_id"]
+        first = sse(url, f"/runs/{run_id}/events", limit=3)  # then the client drops
+        rest = sse(url, f"/runs/{run_id}/events", last_event_id=first[-1]["id"])  # until the pause
+        seen = [(e["event"], json.loads(e["data"])["node"]) for e in first + rest]
+        assert seen == [
+            ("queued", None),
+            ("running", None),
+            ("node_started", "forecaster"),
+            ("node_finished", "forecaster"),
+            ("node_started", "accountant"),
+            ("node_finished", "accountant"),
+            ("node_started", "approval"),
+            ("paused", None),
+        ]
+        ids = [int(e["id"]) for e in first + rest]
+        assert ids == sorted(set(ids))
+        assert http.post(f"/runs/{run_id}/decision", json={"action": "approve"}).status_code == 202
+        after = sse(url, f"/runs/{run_id}/events", last_event_id=rest[-1]["id"])
+        assert [(e["event"], json.loads(e["data"])["node"]) for e in after] == [
+            ("queued", None),
+            ("running", None),
+            ("node_started", "approval"),
+            ("node_finished", "approval"),
+            ("node_started", "synthesizer"),
+            ("node_finished", "synthesizer"),
+            ("completed", None),
+        ]

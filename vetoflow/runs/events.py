@@ -1,0 +1,67 @@
+"""A run's progress as an append-only event log: what `GET /runs/{id}/events` streams, in both modes.
+
+The service appends as it executes (in the API process inline, in a worker in queue mode), so any API
+replica can stream any run. Ids increase across the table: a client resumes with `Last-Event-ID`.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+from sqlalchemy import Engine, insert, select
+
+from vetoflow.db.tables import events_table
+from vetoflow.runs.index import utcnow
+
+EventKind = Literal["queued", "running", "node_started", "node_finished", "paused", "completed", "rejected", "failed"]
+SETTLED: frozenset[str] = frozenset({"paused", "completed", "rejected", "failed"})  # a stream may end here
+MAX_BATCH = 500
+
+
+class RunEvent(BaseModel):
+    id: int = Field(description="Increasing; send the last one seen as Last-Event-ID to resume.")
+    run_id: str
+    kind: EventKind
+    node: str | None = None
+    at: datetime
+    data: dict[str, Any] = Field(default_factory=dict)
+
+
+class RunEvents:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def record(self, run_id: str, kind: EventKind, *, node: str | None = None, **data: Any) -> None:
+        values = {"run_id": run_id, "kind": kind, "node": node, "at": utcnow(), "data": data}
+        with self.engine.begin() as conn:
+            conn.execute(insert(events_table).values(**values))
+
+    def since(self, run_id: str, after: int = 0, limit: int = MAX_BATCH) -> list[RunEvent]:
+        """Events of `run_id` with an id above `after`, oldest first."""
+        query = (
+            select(events_table)
+            .where(events_table.c.run_id == run_id, events_table.c.id > after)
+            .order_by(events_table.c.id)
+            .limit(min(limit, MAX_BATCH))
+        )
+        with self.engine.connect() as conn:
+            rows = conn.execute(query).mappings().all()
+        return [_event(row) for row in rows]
+
+    def latest(self, run_id: str) -> RunEvent | None:
+        query = select(events_table).where(events_table.c.run_id == run_id).order_by(events_table.c.id.desc())
+        with self.engine.connect() as conn:
+            row = conn.execute(query.limit(1)).mappings().first()
+        return _event(row) if row else None
+
+
+def _event(row: Any) -> RunEvent:
+    data = dict(row)
+    if isinstance(data["data"], str):
+        data["data"] = json.loads(data["data"])
+    if data["at"].tzinfo is None:  # SQLite hands datetimes back naive; everything stored is UTC
+        data["at"] = data["at"].replace(tzinfo=UTC)
+    return RunEvent.model_validate(data)

@@ -1,0 +1,103 @@
+"""The procrastinate App: which tasks exist, on which queues, and the periodic jobs every worker schedules.
+
+One App per process, built from Settings. API replicas and the CLI only defer jobs through it; worker
+processes also run them. Periodic jobs run once per period across all workers (procrastinate records
+each period's job under a unique key), so other features register theirs here (`register_periodic`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal
+
+from procrastinate import App, BaseRetryStrategy, JobContext, PsycopgConnector, RetryDecision
+from procrastinate.exceptions import JobAborted
+from procrastinate.jobs import Job
+
+from vetoflow.config import Settings
+from vetoflow.db.queue import libpq_url
+from vetoflow.errors import VetoflowError
+from vetoflow.workers import tasks
+
+RUNS_QUEUE = "runs"
+MAINTENANCE_QUEUE = "maintenance"
+QUEUES = (RUNS_QUEUE, MAINTENANCE_QUEUE)
+EXECUTE_RUN = "vetoflow.execute_run"
+RECOVER_STALLED = "vetoflow.recover_stalled"
+PRUNE_JOBS = "vetoflow.prune_jobs"
+RECOVER_EVERY_SECONDS = 2  # how often some worker looks for jobs a dead worker left behind
+RunKind = Literal["start", "decide", "retry", "replay"]
+RUN_KINDS: tuple[RunKind, ...] = ("start", "decide", "retry", "replay")
+TRANSIENT_RETRIES = 4  # a job whose worker lost the database is tried again, then left failed
+
+
+@dataclass(frozen=True)
+class PeriodicJob:
+    """A maintenance job some worker runs once per `cron` period (5 fields, or 6 with seconds last)."""
+
+    name: str
+    cron: str
+    run: Callable[[Settings], None]
+
+
+_periodic_jobs: dict[str, PeriodicJob] = {}
+
+
+def register_periodic(name: str, cron: str, run: Callable[[Settings], None]) -> None:
+    """The registration point for periodic work (e.g. the governance sweep): call it at import time."""
+    if not name.replace("_", "").replace(".", "").isalnum() or len(name) > 80:
+        raise VetoflowError(f"periodic job name {name!r}: letters, digits, '.' and '_' only, 1-80 characters")
+    _periodic_jobs[name] = PeriodicJob(name, cron, run)
+
+
+def periodic_jobs() -> list[PeriodicJob]:
+    return list(_periodic_jobs.values())
+
+
+class RequeueInterrupted(BaseRetryStrategy):
+    """A job stopped by a draining worker goes straight back to the queue; a crashed one is tried again.
+
+    Running a run's job again is always safe: it resumes the run from its last checkpoint.
+    """
+
+    def get_retry_decision(self, *, exception: BaseException, job: Job) -> RetryDecision | None:
+        if isinstance(exception, JobAborted):  # only shutdown aborts reach the retry strategy
+            return RetryDecision()
+        if job.attempts < TRANSIENT_RETRIES:
+            return RetryDecision(retry_in={"seconds": 2 * (job.attempts + 1)})
+        return None
+
+
+def make_app(settings: Settings, *, pool_size: int = 4) -> App:
+    """A fresh App (tests build several in one process); nothing connects until it is opened."""
+    settings.check_queue()
+    assert settings.database_url is not None
+    connector = PsycopgConnector(conninfo=libpq_url(settings.database_url), min_size=1, max_size=pool_size)
+    app = App(connector=connector)
+    app.task(name=EXECUTE_RUN, queue=RUNS_QUEUE, pass_context=True, retry=RequeueInterrupted())(tasks.execute_run)
+    recover = app.task(
+        name=RECOVER_STALLED,
+        queue=MAINTENANCE_QUEUE,
+        pass_context=True,
+        lock=RECOVER_STALLED,  # one sweep at a time, so no job is requeued twice
+        queueing_lock=RECOVER_STALLED,
+    )(tasks.recover_stalled)
+    app.periodic(cron=f"* * * * * */{RECOVER_EVERY_SECONDS}")(recover)
+    prune = app.task(name=PRUNE_JOBS, queue=MAINTENANCE_QUEUE, pass_context=True, queueing_lock=PRUNE_JOBS)
+    app.periodic(cron="17 * * * *")(prune(tasks.prune_jobs))
+    for job in periodic_jobs():
+        lock = f"vetoflow.periodic.{job.name}"
+        task = app.task(name=lock, queue=MAINTENANCE_QUEUE, pass_context=True, lock=lock, queueing_lock=lock)(
+            _periodic_runner(job)
+        )
+        app.periodic(cron=job.cron)(task)
+    return app
+
+
+def _periodic_runner(job: PeriodicJob) -> Callable[[JobContext, int], None]:
+    def run_periodic(context: JobContext, timestamp: int) -> None:
+        job.run(context.additional_context["runtime"].settings)
+
+    run_periodic.__name__ = f"periodic_{job.name.replace('.', '_')}"
+    return run_periodic

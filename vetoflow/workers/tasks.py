@@ -1,0 +1,85 @@
+"""What a worker does with a job: carry one run forward, or requeue jobs that dead workers left behind."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from procrastinate import JobContext
+from procrastinate.exceptions import JobAborted
+from procrastinate.jobs import Status
+
+from vetoflow.config import Settings
+from vetoflow.errors import VetoflowError
+from vetoflow.runs.service import RunService
+
+log = logging.getLogger(__name__)
+MAX_WORKER_DEATHS = 5  # a run that takes its worker down this often is failed, not retried forever
+
+
+@dataclass(frozen=True)
+class WorkerRuntime:
+    """What every job in a worker process shares: one compiled graph, one pool, the settings."""
+
+    settings: Settings
+    service: RunService
+
+
+class Drained(BaseException):  # not an Exception: the service must not record it as a failure
+    """The worker is shutting down: stop between two nodes; the finished node is checkpointed."""
+
+
+def execute_run(context: JobContext, run_id: str, kind: str) -> None:
+    """Resume the run from its last checkpoint until it pauses, ends or fails; idempotent."""
+    runtime: WorkerRuntime = context.additional_context["runtime"]
+
+    def on_step(node: str, _update: dict[str, Any]) -> None:
+        if context.should_abort():
+            raise Drained(node)
+
+    log.info("job %s: %s run %s", context.job.id, kind, run_id)
+    try:
+        view = runtime.service.resume_pending(run_id, on_step=on_step)
+    except Drained as drained:
+        log.info("run %s handed back to the queue after %s (worker stopping)", run_id, drained)
+        runtime.service.requeued(run_id, f"worker stopping after {drained}")
+        raise JobAborted(f"worker stopping; run {run_id} requeued") from None
+    except VetoflowError as exc:  # unknown run, nothing stored: retrying cannot help
+        log.warning("job %s: run %s: %s", context.job.id, run_id, exc)
+        return
+    log.info("run %s is %s", run_id, view.status)
+
+
+async def recover_stalled(context: JobContext, timestamp: int) -> None:
+    """Jobs still 'doing' on a worker whose heartbeat stopped go back to the queue (or fail, if cursed)."""
+    runtime: WorkerRuntime = context.additional_context["runtime"]
+    manager = context.app.job_manager
+    stalled = await manager.get_stalled_jobs(seconds_since_heartbeat=runtime.settings.worker_stalled_after)
+    for job in stalled:
+        if job.id == context.job.id:
+            continue
+        run_id = job.task_kwargs.get("run_id")
+        try:
+            if job.attempts + 1 >= MAX_WORKER_DEATHS:
+                await manager.finish_job(job=job, status=Status.FAILED, delete_job=False)
+                if isinstance(run_id, str):
+                    error = f"WorkerLost: the worker running this run died {job.attempts + 1} times"
+                    await asyncio.to_thread(runtime.service.abandon, run_id, error)
+                continue
+            await manager.retry_job(job)
+            if isinstance(run_id, str):
+                await asyncio.to_thread(runtime.service.requeued, run_id, "its worker stopped sending heartbeats")
+            log.warning("requeued job %s (%s) left by a dead worker", job.id, job.task_name)
+        except Exception as exc:  # another state change won the race; the next sweep looks again
+            log.warning("could not requeue stalled job %s: %s", job.id, exc)
+
+
+async def prune_jobs(context: JobContext, timestamp: int) -> None:
+    """Finished jobs are history the run index already holds: keep a day of run jobs, an hour of sweeps."""
+    from vetoflow.workers.app import MAINTENANCE_QUEUE, RUNS_QUEUE
+
+    manager = context.app.job_manager
+    await manager.delete_old_jobs(nb_hours=24, queue=RUNS_QUEUE)
+    await manager.delete_old_jobs(nb_hours=1, queue=MAINTENANCE_QUEUE)
