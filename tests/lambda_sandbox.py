@@ -89,6 +89,7 @@ def lambda_server_env(database_url: str, baked: Path, model: str) -> dict[str, s
     return {
         "VETOFLOW_DATABASE_URL": database_url,
         "VETOFLOW_API_TOKENS": TOKENS,
+        "VETOFLOW_UI_USERS": "ana:lambda-console-password-0001",  # no open console beside a protected API
         "VETOFLOW_LLM": "offline",
         "VETOFLOW_BAKED_CHROMA": str(baked),
         "VETOFLOW_EMBEDDING_MODEL": model,

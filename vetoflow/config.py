@@ -65,8 +65,22 @@ class Settings(BaseSettings):
     api_tokens_file: Path | None = Field(default=None, description="File with one 'token:reviewer' per line.")
     api_open: bool = Field(default=False, description="Accept requests without a token, from localhost only.")
     api_max_body_bytes: int = Field(default=1_000_000, ge=1_000, description="Largest API request body.")
-    api_max_cells: int = Field(
-        default=5_000_000, ge=1_000, description="Largest paths x horizon x segments a run started by the API may use."
+    max_cells: int = Field(
+        default=5_000_000, ge=1_000, le=50_000_000, description="Largest paths x horizon x segments of one run."
+    )
+    max_cells_in_flight: int = Field(
+        default=20_000_000, ge=1_000, le=200_000_000, description="Cells all runs of this process may simulate at once."
+    )
+    budget_wait_seconds: float = Field(
+        default=60.0, ge=0, le=900, description="How long a run waits for room in flight before it fails."
+    )
+    allowed_hosts: str | None = Field(
+        default=None,
+        description="Host names `serve` answers to, comma-separated ('*' for any); default: loopback names when "
+        "bound to localhost, any otherwise. Other Host headers get 400 (DNS rebinding).",
+    )
+    request_read_timeout: float = Field(
+        default=30.0, gt=0, le=600, description="Seconds a client has to send a whole request before a 408."
     )
     scenario_dir: Path | None = Field(
         default=None, description="Folder the API may read scenario_path from (default: the shipped examples)."

@@ -57,7 +57,8 @@ def _decimal_int(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> int:
 _StrictYamlLoader.add_constructor("tag:yaml.org,2002:int", _decimal_int)
 
 
-def _no_repeats(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+def no_repeats(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """`object_pairs_hook` for json.loads: a key repeated in one object is refused, not last-one-wins."""
     result: dict[str, Any] = {}
     for key, value in pairs:
         if key in result:
@@ -72,7 +73,7 @@ def _finite_only(value: str) -> float:
 
 def load_json(text: str) -> Any:
     """JSON with repeated keys and NaN/Infinity refused."""
-    return json.loads(text, object_pairs_hook=_no_repeats, parse_constant=_finite_only)
+    return json.loads(text, object_pairs_hook=no_repeats, parse_constant=_finite_only)
 
 
 def load_yaml(text: str) -> Any:

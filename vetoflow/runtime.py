@@ -11,6 +11,7 @@ from dataclasses import replace
 
 from vetoflow.config import Settings
 from vetoflow.errors import VetoflowError
+from vetoflow.forecasting.budget import SizeBudget
 from vetoflow.graph.context import Context
 from vetoflow.llm.base import SummaryClient
 from vetoflow.llm.offline import OfflineSynthesizer
@@ -64,7 +65,8 @@ def make_context(settings: Settings, llm_model: str | None = None) -> Context:
             f"--llm-model {llm_model}: needs VETOFLOW_LLM=bedrock (with AWS credentials); "
             "the offline synthesizer has no model to change"
         )
-    context = Context(synthesizer=synthesizer, retriever=StoreRetriever(settings))
+    budget = SizeBudget(settings.max_cells, settings.max_cells_in_flight, settings.budget_wait_seconds)
+    context = Context(synthesizer=synthesizer, retriever=StoreRetriever(settings), budget=budget)
     if settings.forecast_endpoint:
         from vetoflow.forecasting.endpoint import EndpointForecaster
 

@@ -7,8 +7,9 @@ from contextlib import ExitStack, asynccontextmanager, contextmanager
 from typing import TYPE_CHECKING
 
 from fastapi import FastAPI
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 
-from vetoflow.api import errors
+from vetoflow.api import errors, guards
 from vetoflow.api.auth import TokenTable
 from vetoflow.api.events import router as events_router
 from vetoflow.api.limits import BodyLimit
@@ -45,10 +46,12 @@ def create_app(
     service: RunService | None = None,
     console: gr.Blocks | None = None,
     warmup: EmbeddingsWarmup | None = None,
+    bind_host: str | None = None,
 ) -> FastAPI:
     """An app over `service`, or over one it opens (and closes) itself from `settings` at startup.
 
     `warmup` starts loading the embedding model once the server is up, and /healthz reports its progress.
+    `bind_host` (what `serve` listens on) picks the default allowed Host names (see api.guards).
     """
     tokens = TokenTable.from_settings(settings)  # a bad token configuration fails here, not per request
 
@@ -75,7 +78,6 @@ def create_app(
     if service is not None:  # usable before (or without) the lifespan running, e.g. when mounted elsewhere
         app.state.service = service
     errors.install(app)
-    app.add_middleware(BodyLimit, max_bytes=settings.api_max_body_bytes)
     app.add_middleware(ClientAddressMiddleware)
 
     @app.get(
@@ -103,4 +105,8 @@ def create_app(
         app = gr.mount_gradio_app(
             app, console, path="/console", max_file_size=settings.max_file_bytes * 4, **mount_options(settings)
         )
+    hosts = guards.allowed_hosts((settings.allowed_hosts or "").split(","), bind_host or "")
+    guards.install(app, hosts)  # innermost: NUL, depth, repeated keys, cross-site Origin
+    app.add_middleware(BodyLimit, max_bytes=settings.api_max_body_bytes)  # before any body is buffered
+    app.add_middleware(TrustedHostMiddleware, allowed_hosts=hosts)  # outermost: DNS rebinding
     return app

@@ -1,4 +1,4 @@
-"""Bounds on what one request may cost: body size (413) and simulation size (422)."""
+"""Bounds on what one request may cost: body size (413). Simulation size: forecasting.budget (422)."""
 
 from __future__ import annotations
 
@@ -7,9 +7,6 @@ from typing import Any
 
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
-
-from vetoflow.errors import VetoflowError
-from vetoflow.scenario import Scenario
 
 
 class BodyTooLargeError(HTTPException):
@@ -65,14 +62,3 @@ class BodyLimit:
         headers: list[Any] = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
         await send({"type": "http.response.start", "status": 413, "headers": headers})
         await send({"type": "http.response.body", "body": body})
-
-
-def check_scenario(scenario: Scenario, max_cells: int) -> Scenario:
-    """Keep one run within memory: paths x horizon x segments is bounded per server."""
-    cells = scenario.paths * scenario.horizon * len(scenario.segments)
-    if cells > max_cells:
-        raise VetoflowError(
-            f"paths x horizon x segments = {cells:,} is over this server's limit of {max_cells:,}; "
-            "lower paths or horizon (VETOFLOW_API_MAX_CELLS)"
-        )
-    return scenario

@@ -16,7 +16,6 @@ from fastapi.security import HTTPAuthorizationCredentials
 from pydantic import BaseModel
 
 from vetoflow.api.auth import bearer, current_reviewer
-from vetoflow.api.limits import check_scenario
 from vetoflow.api.schemas import (
     CreateRunIn,
     DecisionIn,
@@ -175,7 +174,6 @@ def create_run(
 
     def start() -> RunOut:
         scenario = body.scenario or scenario_from_path(settings, body.scenario_path or "")
-        check_scenario(scenario, settings.api_max_cells)
         return RunOut.of(settled(request, service_of(request).start(scenario), wait))
 
     status = queued_status(request, wait, 201)
@@ -210,7 +208,6 @@ def upload_run(
             parsed = load_scenario(Path(folder) / (scenario.filename or ""), max_bytes=settings.max_file_bytes)
         except VetoflowError as exc:
             raise VetoflowError(str(exc).replace(str(Path(folder).resolve()), "").replace(folder, "")) from None
-    check_scenario(parsed, settings.api_max_cells)
     view = settled(request, service_of(request).start(parsed), wait)
     response = SafeJSONResponse(RunOut.of(view).model_dump(mode="json"), status_code=queued_status(request, wait, 201))
     return accepted(request, response)
@@ -243,18 +240,11 @@ def decide(
     run_id: RunId, body: DecisionIn, request: Request, who: Reviewer, *, key: IdempotencyKey = None, wait: Wait = False
 ) -> SafeJSONResponse:
     """Exactly one decision wins each pause; a later one gets 409 naming who decided and when."""
-    service, settings = service_of(request), settings_of(request)
+    service = service_of(request)
     allow(request, "revise" if body.action == "revise" else "decide")
 
     def apply() -> RunOut:
-        view = service.decide(
-            run_id,
-            body.action,
-            reviewer=who,
-            comment=body.comment,
-            overrides=body.overrides,
-            check=lambda scenario: check_scenario(scenario, settings.api_max_cells),
-        )
+        view = service.decide(run_id, body.action, reviewer=who, comment=body.comment, overrides=body.overrides)
         return RunOut.of(settled(request, view, wait))
 
     parts = [run_id, body.model_dump(mode="json")]
@@ -285,13 +275,11 @@ def replay(
     """
     allow(request, "start")
     body = body or ReplayIn()
-    max_cells = settings_of(request).api_max_cells
     replayed = service_of(request).replay(
         run_id,
         checkpoint_id=body.checkpoint_id,
         from_node=body.from_node,
         overrides=body.overrides or None,
-        check=lambda scenario: check_scenario(scenario, max_cells),
     )
     view = settled(request, replayed.new, wait)
     response = SafeJSONResponse(RunOut.of(view).model_dump(mode="json"), status_code=queued_status(request, wait, 201))

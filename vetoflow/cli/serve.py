@@ -23,11 +23,19 @@ def check_exposure(settings: Settings, host: str, *, console: bool = False) -> s
 
     if settings.api_open and not is_loopback(host):
         raise VetoflowError(f"--open serves without tokens and is only allowed on localhost, not on {host}")
+    directory = Directory.from_settings(settings)
+    protected = bool(TokenTable.from_settings(settings).entries or directory.users_file)
     if console:
         from vetoflow.console.auth import check_bind
 
-        check_bind(host, Directory.from_settings(settings).has_logins)
-    if settings.api_open or TokenTable.from_settings(settings).entries or Directory.from_settings(settings).users_file:
+        has_logins = directory.has_logins
+        check_bind(host, has_logins)
+        if protected and not has_logins:
+            raise VetoflowError(
+                "the API needs tokens but the console has no logins: it would be an open door beside it. "
+                "Give console users passwords (the users file or VETOFLOW_UI_USERS), or serve with --no-console"
+            )
+    if settings.api_open or protected:
         return None
     hint = "set VETOFLOW_API_TOKENS='token:reviewer,...' or VETOFLOW_API_TOKENS_FILE, or start with --open on 127.0.0.1"
     if not console:
@@ -64,6 +72,7 @@ def serve(
 
     from vetoflow.api import create_app
     from vetoflow.api.deferred import DeferredApp
+    from vetoflow.api.timeouts import timed_protocol
     from vetoflow.rag.warmup import EmbeddingsWarmup
     from vetoflow.runs.store import open_service
 
@@ -83,7 +92,7 @@ def serve(
                 from vetoflow.ui import build_console  # Gradio: seconds to import, after health answers
 
                 blocks = build_console(service, settings)
-            return create_app(settings, service=service, console=blocks, warmup=warmup)
+            return create_app(settings, service=service, console=blocks, warmup=warmup, bind_host=host)
 
         def health() -> dict[str, str]:
             embeddings = warmup.reported()
@@ -96,6 +105,7 @@ def serve(
         if note:
             click.echo(note, err=True)
         config: dict[str, Any] = {"host": host, "port": port, "log_level": log_level, "timeout_graceful_shutdown": 5}
+        config["http"] = timed_protocol(settings.request_read_timeout)  # half-sent requests: 408, then closed
         if root_path:
             config["root_path"] = root_path
         uvicorn.run(app, **config)

@@ -149,7 +149,7 @@ def render_new_run(deps: ConsoleDeps) -> NewRunPanel:
                 segment["history"] = history
         try:
             deps.require(request, "start")
-            scenario = validate_scenario(data, source="the form")
+            scenario = deps.service.context.budget.check(validate_scenario(data, source="the form"))
         except VetoflowError as exc:
             yield problem(str(exc)) + "\n\nNo run was started.", ""
             return
@@ -165,7 +165,7 @@ def render_new_run(deps: ConsoleDeps) -> NewRunPanel:
                 events.put(None)
 
         threading.Thread(target=work, name="vetoflow-new-run", daemon=True).start()
-        lines = [f"⏳ **{scenario.name}** started ({scenario.paths:,} paths x {scenario.horizon} periods)"]
+        lines = [f"⏳ **{md(scenario.name)}** started ({scenario.paths:,} paths x {scenario.horizon} periods)"]
         progress((0, len(STEPS)), desc="starting")
         yield "\n\n".join(lines), ""
         done = 0

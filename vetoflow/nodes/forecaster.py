@@ -11,5 +11,6 @@ from vetoflow.state import RunState
 
 
 def forecaster(state: RunState, runtime: Runtime[Context]) -> dict[str, Any]:
-    forecast = runtime.context.forecast(state.scenario)
+    with runtime.context.budget.hold(state.scenario):  # refuses an oversized run; waits for room in flight
+        forecast = runtime.context.forecast(state.scenario)
     return {"forecast": forecast.model_dump(mode="json")}

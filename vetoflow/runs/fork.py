@@ -24,6 +24,44 @@ from vetoflow.errors import VetoflowError
 from vetoflow.graph.names import NODE_NAMES
 from vetoflow.runs.history import checkpoint_id as checkpoint_id_of
 
+ACCOUNTANT_INPUTS = ("investment", "discount_rate", "veto_threshold", "veto_policy")
+
+
+def first_affected(overrides: dict[str, Any]) -> str | None:
+    """The first node whose result the overrides change: the Forecaster for what it simulates (paths,
+    horizon, seed, segments), the Accountant for what only the arithmetic uses (investment, rate)."""
+    if not overrides:
+        return None
+    if all(key in ACCOUNTANT_INPUTS for key in overrides):
+        return "accountant"
+    return "forecaster"
+
+
+def start_node(from_node: str | None, checkpoint_id: str | None, overrides: dict[str, Any]) -> str | None:
+    """Where a replay with `overrides` must start: never after the first node they change.
+
+    A later `--from` moves back to that node (so every figure after it is recomputed and any approval
+    is asked again); an explicit checkpoint after it is refused by `refuse_late_checkpoint`."""
+    needed = first_affected(overrides)
+    if needed is None or checkpoint_id is not None:
+        return from_node
+    asked = from_node or "forecaster"
+    return needed if NODE_NAMES.index(asked) > NODE_NAMES.index(needed) else asked
+
+
+def refuse_late_checkpoint(
+    source: StateSnapshot, run_id: str, checkpoint_id: str | None, overrides: dict[str, Any]
+) -> None:
+    """An exact checkpoint after the first node the overrides change would keep old figures: refused."""
+    needed = first_affected(overrides)
+    starts = next((n for n in source.next if n in NODE_NAMES), None)
+    if needed and checkpoint_id and starts and NODE_NAMES.index(starts) > NODE_NAMES.index(needed):
+        raise VetoflowError(
+            f"--checkpoint {checkpoint_id} starts at {starts}, after the {needed}, which the overrides "
+            f"({', '.join(overrides)}) change: the old figures and any approval would be kept under the "
+            f"new scenario. Replay from {needed} instead: vetoflow replay {run_id} --from {needed}"
+        )
+
 
 class NotReachedError(VetoflowError):
     """The run never got to the node asked for: nothing to replay from there (a batch skips it)."""

@@ -27,7 +27,7 @@ from vetoflow.llm.base import SummaryClient
 from vetoflow.nodes.approval import parse_review
 from vetoflow.runs.events import SETTLED, RunEvent, RunEvents
 from vetoflow.runs.execution import StepCallback, stream_steps
-from vetoflow.runs.fork import copy_into_new_thread, find_checkpoint
+from vetoflow.runs.fork import copy_into_new_thread, find_checkpoint, refuse_late_checkpoint, start_node
 from vetoflow.runs.history import CheckpointRecord, derive_status, records, thread_config
 from vetoflow.runs.idempotency import IdempotencyStore
 from vetoflow.runs.index import DecisionRow, RunIndex, RunRow, already_decided, utcnow
@@ -41,7 +41,6 @@ from vetoflow.state import Review, RunState, RunStatus
 
 log = logging.getLogger(__name__)
 
-ScenarioCheck = Callable[[Scenario], object]  # raises VetoflowError to refuse
 Graph = CompiledStateGraph[RunState, Context, RunState, RunState]
 UNSETTLED: frozenset[str] = frozenset({"queued", "running"})
 NOTHING = object()  # what `_resume_input` gives when there is nothing to run: paused for a human, or finished
@@ -87,6 +86,7 @@ class RunService:
 
     # -- commands -----------------------------------------------------------------------------
     def start(self, scenario: Scenario, *, run_id: str | None = None, on_step: StepCallback | None = None) -> RunView:
+        self.context.budget.check(scenario)  # the one size budget: refused before anything is stored
         run_id = run_id or uuid.uuid4().hex[:12]
         state = RunState(run_id=run_id, scenario=scenario).model_dump(mode="json")
         if self.dispatcher:
@@ -106,7 +106,6 @@ class RunService:
         comment: str = "",
         overrides: dict[str, Any] | None = None,
         on_step: StepCallback | None = None,
-        check: ScenarioCheck | None = None,
     ) -> RunView:
         """Apply one human decision to a paused run. Invalid input or a lost race changes nothing."""
         try:
@@ -130,9 +129,9 @@ class RunService:
             raise VetoflowError(f"run {run_id} is not waiting for a decision (status: {derive_status(snapshot)})")
         payload = review.model_dump(mode="json")
         scenario = RunState.model_validate(snapshot.values).scenario
-        parse_review(payload, scenario)  # refuse bad overrides up front
-        if check is not None and review.overrides:
-            check(apply_overrides(scenario, review.overrides))
+        _, revised = parse_review(payload, scenario)  # bad overrides: refused before anything is recorded
+        if revised is not None:
+            self.context.budget.check(revised)
         self.index.claim_decision(run_id, snapshot.interrupts[0].id, payload)
         if self.dispatcher:
             return self._enqueue(run_id, "decide")
@@ -166,7 +165,6 @@ class RunService:
         overrides: dict[str, Any] | None = None,
         llm_model: str | None = None,
         on_step: StepCallback | None = None,
-        check: ScenarioCheck | None = None,
     ) -> Replayed:
         """Fork a saved checkpoint into a new run and run it on; the source run is left untouched.
 
@@ -174,17 +172,18 @@ class RunService:
         included) that produced the run's current figures. Every front end gets this same default.
         """
         source_row = self.index.get(run_id)  # RunNotFoundError for an unknown id
+        from_node = start_node(from_node, checkpoint_id, overrides or {})  # never after what overrides change
         latest, source = find_checkpoint(
             self.graph.get_state_history(thread_config(run_id)),
             run_id,
             checkpoint_id=checkpoint_id,
             from_node=from_node,
         )
+        refuse_late_checkpoint(source, run_id, checkpoint_id, overrides or {})
         scenario = RunState.model_validate(source.values).scenario
         if overrides:
             scenario = apply_overrides(scenario, overrides)  # VetoflowError naming the bad key or value
-        if check is not None:
-            check(scenario)
+        self.context.budget.check(scenario)
         saver = self.graph.checkpointer
         if saver is None or isinstance(saver, bool):
             raise VetoflowError("replay needs a graph compiled with a durable checkpointer")
