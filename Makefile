@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 TORCH  ?= torch==2.13.0
 STAMP  := $(VENV)/.installed
 
-.PHONY: install sysdeps demo test lint lint-docker format typecheck bench image clean browser screenshots
+.PHONY: install sysdeps demo test test-fast lint lint-docker format typecheck bench image clean browser screenshots
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -39,8 +39,14 @@ test: install browser
 	$(BIN)/hadolint --failure-threshold warning --no-color Dockerfile
 	$(BIN)/ruff check vetoflow tests bench
 	$(BIN)/ruff format --check vetoflow tests bench
-	$(BIN)/mypy vetoflow
+	$(BIN)/mypy vetoflow tests
 	$(BIN)/pytest
+
+# The in-process lane for the edit-test loop: SQLite only, no servers or subprocesses (under 2 minutes).
+test-fast: install
+	$(BIN)/ruff check vetoflow tests bench
+	$(BIN)/mypy vetoflow tests
+	$(BIN)/pytest -m "not slow and not postgres" -q
 
 lint:
 	$(BIN)/ruff check vetoflow tests bench
@@ -59,7 +65,7 @@ format:
 	$(BIN)/ruff check --fix vetoflow tests bench
 
 typecheck:
-	$(BIN)/mypy vetoflow
+	$(BIN)/mypy vetoflow tests
 
 bench: install
 	$(BIN)/python bench/graph_overhead.py

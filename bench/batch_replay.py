@@ -25,7 +25,6 @@ from pathlib import Path
 from typing import Any
 
 from vetoflow.config import Settings
-from vetoflow.graph import Context
 from vetoflow.llm.base import SummaryClient
 from vetoflow.replay import batch
 from vetoflow.replay.report import BatchOptions, Report
@@ -132,7 +131,7 @@ def main() -> None:
             for i in range(args.runs):
                 service.start(scenario.model_copy(update={"name": f"bench-{i:03d}"}))
             print(f"saved {args.runs} runs in {time.perf_counter() - start:.1f} s ({settings.backend_name})")
-            sources = batch.select_runs(service)
+            sources = service.select_for_replay()
             client = make_client(args.client, server.url, settings)
             print(
                 f"batch replay --from synthesizer of {len(sources)} runs, LLM {client.name} answering after "
@@ -140,9 +139,7 @@ def main() -> None:
             )
             for concurrency in args.concurrency:
                 report = Report(options=BatchOptions(from_node="synthesizer", llm_model=f"bench-c{concurrency}"))
-                summary = batch.run_batch(
-                    service, sources, report, context=Context(synthesizer=client), concurrency=concurrency
-                )
+                summary = batch.run_batch(service.with_synthesizer(client), sources, report, concurrency=concurrency)
                 assert summary.by_status == {"completed": len(sources)}, summary.by_status
                 ideal = len(sources) * args.delay / concurrency
                 print(

@@ -26,6 +26,13 @@ EXAMPLES = ROOT / "vetoflow" / "examples"
 PG_ADMIN_URL = os.environ.get("VETOFLOW_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test that runs against PostgreSQL carries the `postgres` marker (the fast lane leaves it out)."""
+    for item in items:
+        if "[postgres" in item.nodeid or "postgres_url" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.postgres)
+
+
 @pytest.fixture
 def examples() -> Path:
     return EXAMPLES

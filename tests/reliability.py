@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -52,7 +51,7 @@ class _Report:
 
 
 @pytest.fixture(scope="session")
-def tally(request: pytest.FixtureRequest) -> Iterator[Tally]:
+def tally(request: pytest.FixtureRequest) -> Tally:
     manager = request.config.pluginmanager
     if not manager.has_plugin("vetoflow-reliability"):
         manager.register(_Report(), "vetoflow-reliability")

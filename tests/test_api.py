@@ -13,6 +13,8 @@ from tests.conftest import ROOT, env_for
 from vetoflow.api import create_app
 from vetoflow.config import Settings
 
+pytestmark = pytest.mark.slow  # servers, subprocesses or a browser: left out of make test-fast
+
 __all__ = ["api"]  # the fixture
 
 
@@ -183,16 +185,17 @@ def test_idempotency_key_returns_the_first_result(api: ApiEnv) -> None:
     assert len(api.service.index.decisions(run_id)) == 1
 
 
-def test_replay_starts_a_new_run_from_the_original_scenario(api: ApiEnv) -> None:
+def test_replay_by_default_reruns_the_scenario_behind_the_current_figures(api: ApiEnv) -> None:
     with client(api.url) as http:
         run = http.post("/runs", json={"scenario": scenario("orig", vetoed=True)}).json()
         run_id = run["run"]["run_id"]
-        http.post(f"/runs/{run_id}/decision", json={"action": "revise", "overrides": {"investment": 1000}})
+        revise = {"action": "revise", "overrides": {"investment": 1000}}
+        revised = http.post(f"/runs/{run_id}/decision", json=revise).json()
         replayed = http.post(f"/runs/{run_id}/replay")
         assert replayed.status_code == 201
         assert replayed.json()["run"]["run_id"] != run_id
-        assert replayed.json()["state"]["scenario"]["investment"] == 500_000
-        assert replayed.json()["state"]["financials"] == run["state"]["financials"]
+        assert replayed.json()["state"]["scenario"]["investment"] == 1000
+        assert replayed.json()["state"]["financials"] == revised["state"]["financials"]
 
 
 def test_replay_forks_from_a_node_with_overrides_and_leaves_the_original(api: ApiEnv) -> None:

@@ -13,10 +13,9 @@ import pytest
 from tests.conftest import env_for
 from vetoflow.config import Settings
 from vetoflow.errors import VetoflowError
-from vetoflow.graph import Context
 from vetoflow.llm.offline import OfflineSynthesizer
 from vetoflow.replay import batch
-from vetoflow.replay.report import BatchOptions, load_report, save_report
+from vetoflow.replay.report import BatchOptions, ReportRow, load_report, save_report
 from vetoflow.runs.service import RunService
 from vetoflow.runs.store import open_service
 from vetoflow.scenario import Scenario
@@ -58,10 +57,9 @@ def test_batch_of_50_with_one_failure_finishes_the_rest_and_resumes(
         before = {r.run_id: r for r in service.list(limit=100)}
         report = load_report(out, options)
         summary = batch.run_batch(
-            service,
-            batch.select_runs(service),
+            service.with_synthesizer(broken),
+            service.select_for_replay(),
             report,
-            context=Context(synthesizer=broken),
             concurrency=4,
             on_row=lambda _row: save_report(report, out),
         )
@@ -76,12 +74,12 @@ def test_batch_of_50_with_one_failure_finishes_the_rest_and_resumes(
         failed_source, failed_replay = failed[0]["source_run_id"], failed[0]["replay_run_id"]
         assert service.index.get(failed_replay).status == "failed"
         assert {r.run_id: r for r in service.list(limit=100) if r.run_id in before} == before  # originals intact
-        assert batch.select_runs(service) == sources  # replays are not themselves replayed
+        assert service.select_for_replay() == sources  # replays are not themselves replayed
 
         fixed = PromptV2()
         again = load_report(out, options)
         assert len(again.done_ids()) == 49
-        resumed = batch.run_batch(service, batch.select_runs(service), again, context=Context(synthesizer=fixed))
+        resumed = batch.run_batch(service.with_synthesizer(fixed), service.select_for_replay(), again)
         assert (resumed.already_done, resumed.replayed) == (49, 1)
         assert resumed.by_status == {"completed": 50}
         assert fixed.calls == [failed_replay]  # the failed replay resumed from its own checkpoint
@@ -97,7 +95,7 @@ def test_batch_replay_reaching_the_veto_reports_needs_approval(
     service.decide(vetoed_id, "approve", reviewer="ana")
     profitable_id = service.start(profitable).run.run_id
     report = load_report(Path("unused.json"), BatchOptions(from_node="accountant"))
-    summary = batch.run_batch(service, [vetoed_id, profitable_id], report, context=Context(), concurrency=2)
+    summary = batch.run_batch(service, [vetoed_id, profitable_id], report, concurrency=2)
     assert summary.by_status == {"needs approval": 1, "completed": 1}
     row = report.rows[vetoed_id]
     assert row.status == "needs approval"
@@ -117,6 +115,7 @@ def test_shard_assignment_is_stable_and_disjoint() -> None:
             batch.parse_shard(bad)
 
 
+@pytest.mark.slow
 def test_cli_shards_cover_every_run_exactly_once(settings: Settings, profitable: Scenario, tmp_path: Path) -> None:
     with open_service(settings) as service:
         sources = saved_runs(service, profitable, 12)
@@ -149,7 +148,7 @@ def test_cli_shards_cover_every_run_exactly_once(settings: Settings, profitable:
 def test_report_refuses_other_options_and_reads_csv(tmp_path: Path) -> None:
     path = tmp_path / "r.json"
     report = load_report(path, BatchOptions(from_node="synthesizer"))
-    report.rows["a"] = batch.ReportRow(source_run_id="a", status="failed", error="x", grounding_flags=["f1", "f2"])
+    report.rows["a"] = ReportRow(source_run_id="a", status="failed", error="x", grounding_flags=["f1", "f2"])
     save_report(report, path)
     with pytest.raises(VetoflowError, match="was written for"):
         load_report(path, BatchOptions(from_node="accountant"))
@@ -165,17 +164,17 @@ def test_report_refuses_other_options_and_reads_csv(tmp_path: Path) -> None:
 def test_selection_by_status_date_and_ids(service: RunService, vetoed: Scenario, profitable: Scenario) -> None:
     paused = service.start(vetoed).run.run_id
     done = service.start(profitable).run.run_id
-    assert batch.select_runs(service) == [paused, done]
-    assert batch.select_runs(service, statuses=["paused"]) == [paused]
+    assert service.select_for_replay() == [paused, done]
+    assert service.select_for_replay(statuses=["paused"]) == [paused]
     created = service.index.get(done).created_at
-    assert batch.select_runs(service, since=created) == [done]
-    assert batch.select_runs(service, ids=[done, paused, done, ""]) == [done, paused]
+    assert service.select_for_replay(since=created) == [done]
+    assert service.select_for_replay(ids=[done, paused, done, ""]) == [done, paused]
     report = load_report(Path("unused.json"), BatchOptions(from_node="synthesizer"))
-    summary = batch.run_batch(service, [paused, done, "nope"], report, context=Context(), concurrency=2)
+    summary = batch.run_batch(service, [paused, done, "nope"], report, concurrency=2)
     assert summary.by_status == {"skipped": 1, "completed": 1, "failed": 1}
     assert "never reached synthesizer" in (report.rows[paused].error or "")
     assert "no run with id 'nope'" in (report.rows["nope"].error or "")
-    assert batch.select_runs(service) == [paused, done]  # the replay is not selected again
+    assert service.select_for_replay() == [paused, done]  # the replay is not selected again
 
 
 def test_interrupted_batch_keeps_finished_rows_and_resumes_without_duplicates(
@@ -185,16 +184,16 @@ def test_interrupted_batch_keeps_finished_rows_and_resumes_without_duplicates(
     report = load_report(Path("unused.json"), BatchOptions(from_node="synthesizer"))
     seen: list[str] = []
 
-    def interrupt_at_third(row: batch.ReportRow) -> None:
+    def interrupt_at_third(row: ReportRow) -> None:
         seen.append(row.source_run_id)
         if len(seen) == 3:
             raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        batch.run_batch(service, sources, report, context=Context(), concurrency=2, on_row=interrupt_at_third)
+        batch.run_batch(service, sources, report, concurrency=2, on_row=interrupt_at_third)
     replays = len(service.list(limit=100)) - len(sources)
     assert 3 <= len(report.rows) < len(sources)
     assert replays == len(report.rows)  # every replay that ran is in the report
-    resumed = batch.run_batch(service, sources, report, context=Context(), concurrency=2)
+    resumed = batch.run_batch(service, sources, report, concurrency=2)
     assert resumed.by_status == {"completed": 20}
     assert len(service.list(limit=100)) == 40

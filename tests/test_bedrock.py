@@ -24,6 +24,8 @@ from vetoflow.runs.store import open_service
 from vetoflow.runtime import make_context
 from vetoflow.scenario import Scenario
 
+pytestmark = pytest.mark.slow  # servers, subprocesses or a browser: left out of make test-fast
+
 MODEL = "eu.anthropic.claude-sonnet-4-5-20250929-v1:0"
 
 __all__ = ["tally"]
@@ -57,7 +59,7 @@ def test_success_sends_the_figures_and_the_retrieved_context(rag_service: RunSer
     assert request.headers["Authorization"].startswith("AWS4-HMAC-SHA256 Credential=testing/")
     body = request.json()
     system = body["system"][0]["text"]
-    state = view.state
+    state = view.state.model_dump(mode="json")  # as the prompt and the API show it
     assert '"investment": 700000.0' in system
     assert f'"roi": {state["financials"]["roi"]}' in system
     assert f'"npv": {state["financials"]["npv"]}' in system
@@ -97,11 +99,11 @@ def test_validation_exception_fails_the_run_with_advice_and_retry_recovers(
     assert "VetoflowError" in error_text
     assert f"model {MODEL} in region eu-west-1" in error_text
     assert "VETOFLOW_BEDROCK_MODEL=eu.anthropic.claude-sonnet-4-5-20250929-v1:0" in error_text
-    assert failed.state["financials"] is not None  # nothing lost: the checkpoint holds everything before
+    assert failed.state.financials is not None  # nothing lost: the checkpoint holds everything before
 
     healed = rag_service.retry(failed.run.run_id)
     assert healed.status == "completed"
-    assert healed.state["summary"]["model"] == MODEL
+    assert healed.state.summary.model == MODEL
     assert bedrock.calls == 2
 
 
@@ -126,6 +128,7 @@ def test_throttling_is_retried_by_botocore(bedrock: BedrockServer, profitable: S
 def test_persistent_500_is_transient_and_the_graph_retries_then_fails_retriably(
     rag_service: RunService, bedrock: BedrockServer, tally: Tally
 ) -> None:
+
     bedrock.default = error(500, "InternalServerException", "internal error")
     failed = rag_service.start(_profitable())
     assert failed.status == "failed"
@@ -135,7 +138,7 @@ def test_persistent_500_is_transient_and_the_graph_retries_then_fails_retriably(
     bedrock.default = converse_reply("Recovered [2].")
     healed = rag_service.retry(failed.run.run_id)
     assert healed.status == "completed"
-    assert healed.state["summary"]["text"] == "Recovered [2]."
+    assert healed.state.summary.text == "Recovered [2]."
     lost = int(len(rag_service.list()) != 1)
     tally.record("Bedrock 5xx storm: retried, failed retriably, retry completes", scenarios=1, faults=8, lost=lost)
 

@@ -19,6 +19,9 @@ from tests.console_helpers import ANA, Console, ensure_chromium, serve_console
 from vetoflow.config import Settings
 from vetoflow.scenario import load_scenario
 
+pytestmark = pytest.mark.slow  # servers, subprocesses or a browser: left out of make test-fast
+
+
 EXAMPLES = Path(__file__).resolve().parent.parent / "vetoflow" / "examples"
 TIMEOUT_MS = 60_000
 

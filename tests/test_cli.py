@@ -13,6 +13,8 @@ import pytest
 from tests.conftest import env_for
 from vetoflow.config import Settings
 
+pytestmark = pytest.mark.slow  # servers, subprocesses or a browser: left out of make test-fast
+
 
 def vetoflow(settings: Settings, *args: str | Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(

@@ -7,9 +7,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import env_for
 from tests.fakes.bedrock_server import BedrockServer, converse_reply
 from vetoflow.config import Settings
+
+pytestmark = pytest.mark.slow  # servers, subprocesses or a browser: left out of make test-fast
+
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "vetoflow" / "examples"
 

@@ -19,6 +19,8 @@ from vetoflow.config import Settings
 from vetoflow.graph.context import Context
 from vetoflow.scenario import Scenario, load_scenario
 
+pytestmark = pytest.mark.slow  # servers, subprocesses or a browser: left out of make test-fast
+
 EXAMPLES = Path(__file__).resolve().parent.parent / "vetoflow" / "examples"
 MESSAGE, HEADLINE, FIGURES, CHART, REASONS, PAYLOAD = range(6)
 INVESTMENT, HORIZON, RATE, SEGMENTS, SUMMARY, HISTORY = range(6, 12)
@@ -113,7 +115,7 @@ def test_approve_records_the_logged_in_user_and_completes(console: Console, bo: 
     assert decision[1:4] == ["bo", "approve", "strategic bet"]
     view = console.service.view(run_id)
     assert view.status == "completed"
-    assert view.state["reviews"][-1]["reviewer"] == "bo"
+    assert view.state.reviews[-1].reviewer == "bo"
 
 
 def test_reject_ends_the_run_without_a_summary(console: Console, ana: Client, synthesizer: CountingSynthesizer) -> None:
@@ -122,7 +124,7 @@ def test_reject_ends_the_run_without_a_summary(console: Console, ana: Client, sy
     out = ana.predict(run_id, "margins too thin", api_name="/reject")
     assert "rejected" in out[HEADLINE]
     assert table(out[HISTORY])[0][1:4] == ["ana", "reject", "margins too thin"]
-    assert console.service.view(run_id).state["outcome"] == "rejected"
+    assert console.service.view(run_id).state.outcome == "rejected"
     assert synthesizer.calls == calls
 
 
@@ -138,7 +140,7 @@ def test_revise_reruns_with_only_the_changed_assumptions(console: Console, ana: 
     assert decision[4] == "investment=900000.0, segments.Kiosks.margin=0.9"
     view = console.service.view(run_id)
     assert view.run.revision == 1
-    assert view.state["scenario"]["investment"] == 900_000
+    assert view.state.scenario.investment == 900_000
     assert view.status == "completed", "a 90% margin on a smaller investment passes the Accountant"
 
 
@@ -239,6 +241,7 @@ def test_uploads_fill_the_form(console: Console, ana: Client, tmp_path: Path) ->
 def test_bad_uploads_are_refused_with_a_clear_message(
     console: Console, ana: Client, tmp_path: Path, case: tuple[str, str, str]
 ) -> None:
+
     filename, content, expected = case
     path = tmp_path / filename
     path.write_bytes(content.encode("latin-1"))

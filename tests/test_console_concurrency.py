@@ -20,6 +20,8 @@ from vetoflow.config import Settings
 from vetoflow.graph.context import Context
 from vetoflow.scenario import load_scenario
 
+pytestmark = pytest.mark.slow  # servers, subprocesses or a browser: left out of make test-fast
+
 EXAMPLES = Path(__file__).resolve().parent.parent / "vetoflow" / "examples"
 MESSAGE, HISTORY = 0, 11
 
@@ -57,6 +59,7 @@ def console(
 def test_two_operators_decide_at_once_exactly_one_wins(
     console: Console, synthesizer: CountingSynthesizer, round_: int
 ) -> None:
+
     run_id = console.service.start(load_scenario(EXAMPLES / "vetoed.yaml")).run.run_id
     ana, bo = Client(console.url, auth=ANA, verbose=False), Client(console.url, auth=BO, verbose=False)
     calls = synthesizer.calls
@@ -74,6 +77,6 @@ def test_two_operators_decide_at_once_exactly_one_wins(
 
     view = console.service.view(run_id)
     assert [(d.reviewer, d.action) for d in view.decisions] == [(winner, action)]
-    assert [r["reviewer"] for r in view.state["reviews"]] == [winner]
+    assert [r.reviewer for r in view.state.reviews] == [winner]
     assert view.status == ("completed" if action == "approve" else "rejected")
     assert synthesizer.calls == calls + (1 if action == "approve" else 0)

@@ -21,6 +21,8 @@ from vetoflow.config import Settings
 from vetoflow.console.knowledge_base import LOADING, NOT_LOADED, KnowledgeBase, ingest_uploads, upload_label
 from vetoflow.rag.embeddings import LocalEmbeddings
 
+pytestmark = pytest.mark.slow  # servers, subprocesses or a browser: left out of make test-fast
+
 KNOWLEDGE = Path(__file__).resolve().parent.parent / "vetoflow" / "examples" / "knowledge"
 GOOD = ["board-memo-kiosks.pdf", "retail-kiosks-pilot.md", "coffee-green-bean-prices.md", "risk-currency.txt"]
 GOOD += ["investments-history.csv"]
@@ -82,6 +84,7 @@ def progress_seen(job: Any) -> list[str]:
 def test_knowledge_tab_uploads_lists_replaces_queries_and_removes(
     console: Console, ana: Client, tmp_path: Path
 ) -> None:
+
     # Nothing is opened until first use: listing an absent store does not load a model or create files.
     table, _, note = ana.predict(api_name="/knowledge_sources")
     assert rows(table) == []

@@ -1,56 +1,59 @@
-"""The run view's renderings and the revise form's overrides, on plain data (no server needed)."""
+"""The run view's renderings and the revise form's overrides, on runs the product itself made (no server)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.rag_helpers import KNOWLEDGE, store_in
 from vetoflow.console.decisions import revise_overrides
 from vetoflow.console.present import summary
 from vetoflow.errors import VetoflowError
-from vetoflow.runs.index import RunRow
-from vetoflow.runs.service import RunView
+from vetoflow.graph import Context
+from vetoflow.llm.offline import OfflineSynthesizer
+from vetoflow.rag.embeddings import LocalEmbeddings
+from vetoflow.rag.ingest import ingest
+from vetoflow.rag.retrieval import StoreRetriever
+from vetoflow.runs.service import RunService
+from vetoflow.runs.store import open_service
+from vetoflow.scenario import Scenario, load_scenario
 
-SCENARIO: dict[str, Any] = {
-    "investment": 1000.0,
-    "horizon": 8,
-    "discount_rate": 0.03,
-    "segments": [{"name": "Kiosks", "base_revenue": 10.0, "growth_mean": 0.0, "volatility": 0.1, "margin": 0.1}],
-}
-
-
-def view_with(state: dict[str, Any], status: str = "completed") -> RunView:
-    now = datetime(2026, 1, 1, tzinfo=UTC)
-    row = RunRow(run_id="r1", name="n", status=status, created_at=now, updated_at=now)  # type: ignore[arg-type]
-    return RunView(run=row, state=state)
+SCENARIO = load_scenario(KNOWLEDGE.parent / "profitable.yaml")
 
 
-def test_summary_shows_citations_and_grounding_flags_when_the_client_gives_them() -> None:
-    text = summary(
-        view_with(
-            {
-                "summary": {
-                    "text": "line one\n\nline two",
-                    "model": "claude",
-                    "offline": False,
-                    "citations": [{"source": "policy.pdf", "page": 3}, "memo.md"],
-                    "grounding_flags": ["unsupported: 12% growth"],
-                }
-            }
-        )
-    )
-    assert "**Summary** (claude)" in text
-    assert "1. policy.pdf (3)\n2. memo.md" in text
-    assert "**Grounding flags**: unsupported: 12% growth" in text
-    assert "No summary yet" in summary(view_with({}, status="paused"))
+def test_run_view_lists_the_sources_the_summary_cites(
+    tmp_path: Path, embeddings: LocalEmbeddings, profitable: Scenario
+) -> None:
+    settings, store = store_in(tmp_path / "home", embeddings)
+    ingest(store, [KNOWLEDGE], max_bytes=10**6)
+    context = Context(synthesizer=OfflineSynthesizer(), retriever=StoreRetriever(settings, store))
+    with open_service(settings, context) as service:
+        view = service.start(profitable)
+    assert view.state.retrieval is not None
+    assert view.state.retrieval.sources
+    text = summary(view)
+    assert "**Sources**" in text
+    for source in view.state.retrieval.sources:
+        assert f"{source.ref}. {source.source}" in text
+        assert source.title in text
+
+
+def test_a_paused_run_says_the_summary_comes_after_the_decision(service: RunService, vetoed: Scenario) -> None:
+    view = service.start(vetoed)
+    assert view.status == "paused"
+    assert "No summary yet" in summary(view)
 
 
 def test_revise_overrides_are_only_what_changed() -> None:
-    table = [["Kiosks", 10.0, 0.0, 0.1, 0.25]]
-    top = {"investment": 1000.0, "horizon": 10, "discount_rate": 0.03}
-    assert revise_overrides(SCENARIO, top, table) == {"horizon": 10, "segments.Kiosks.margin": 0.25}
+    segment = SCENARIO.segments[0]
+    table = [[segment.name, segment.base_revenue, segment.growth_mean, segment.volatility, 0.25]]
+    top = {"investment": SCENARIO.investment, "horizon": SCENARIO.horizon + 2, "discount_rate": SCENARIO.discount_rate}
+    assert revise_overrides(SCENARIO, top, table) == {
+        "horizon": SCENARIO.horizon + 2,
+        f"segments.{segment.name}.margin": 0.25,
+    }
 
 
 @pytest.mark.parametrize(
@@ -58,9 +61,9 @@ def test_revise_overrides_are_only_what_changed() -> None:
     [
         ({"horizon": 8.5}, [], "horizon: must be a whole number"),
         ({"investment": "lots"}, [], "investment: 'lots' is not a number"),
-        ({}, [["Kiosks", 10.0, 0.0, 0.1, "inf"]], "must be a finite number"),
+        ({}, [[SCENARIO.segments[0].name, 10.0, 0.0, 0.1, "inf"]], "must be a finite number"),
         ({}, [["Vending", 1, 0, 0, 0]], "no segment named 'Vending'"),
-        ({"investment": 1000.0}, [["Kiosks", 10.0, 0.0, 0.1, 0.1]], "change at least one assumption"),
+        ({"investment": SCENARIO.investment}, [], "change at least one assumption"),
     ],
 )
 def test_revise_form_errors_name_the_field(top: dict[str, Any], table: list[list[Any]], expected: str) -> None:

@@ -27,6 +27,8 @@ from vetoflow.errors import VetoflowError
 from vetoflow.runs.store import open_service
 from vetoflow.scenario import Scenario
 
+pytestmark = pytest.mark.slow  # servers, subprocesses or a browser: left out of make test-fast
+
 
 def test_users_parse_from_the_variable_and_a_file(tmp_path: Path) -> None:
     users_file = tmp_path / "users.txt"

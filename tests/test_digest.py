@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 from pathlib import Path
@@ -23,7 +22,11 @@ def test_digest_is_stable_across_processes_and_changes_on_revise(tmp_path: Path,
         assert run_digest(service.view(paused.run.run_id).state) == first
         code = "import json,sys; from vetoflow.governance.digest import run_digest as d; print(d(json.load(sys.stdin)))"
         other = subprocess.run(
-            [sys.executable, "-c", code], input=json.dumps(paused.state), capture_output=True, text=True, check=True
+            [sys.executable, "-c", code],
+            input=paused.state.model_dump_json(),
+            capture_output=True,
+            text=True,
+            check=True,
         )
         assert other.stdout.strip() == first, "another process computes the same digest"
         revised = service.decide(paused.run.run_id, "revise", reviewer="ana", overrides={"investment": 900_000})
@@ -31,6 +34,7 @@ def test_digest_is_stable_across_processes_and_changes_on_revise(tmp_path: Path,
         assert run_digest(revised.state) != first
         same_plan = service.start(vetoed)
         assert run_digest(same_plan.state) != first, "another run with the same figures has its own digest"
-        changed_reason = dict(paused.state)
-        changed_reason["decision"] = {**paused.state["decision"], "reasons": ["edited"]}
+        assert paused.state.decision is not None
+        edited = paused.state.decision.model_copy(update={"reasons": ["edited"]})
+        changed_reason = paused.state.model_copy(update={"decision": edited})
         assert run_digest(changed_reason) != first

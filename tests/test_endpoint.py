@@ -46,13 +46,15 @@ def test_forecast_comes_from_the_endpoint(settings: Settings, sagemaker: FakeAWS
     sent = request.json()
     assert (sent["horizon"], sent["paths"], sent["seed"]) == (12, 5000, 7)
     assert [s["name"] for s in sent["segments"]] == ["SMB", "Enterprise"]
-    forecast = view.state["forecast"]
-    assert forecast["method"] == "endpoint"
-    assert forecast["segment_methods"] == {"SMB": "endpoint:revenue-model", "Enterprise": "endpoint:revenue-model"}
+    forecast, financials = view.state.forecast, view.state.financials
+    assert forecast is not None
+    assert financials is not None
+    assert forecast.method == "endpoint"
+    assert forecast.segment_methods == {"SMB": "endpoint:revenue-model", "Enterprise": "endpoint:revenue-model"}
     first = 120000 * 1.02 + 200000 * 1.02
-    assert forecast["revenue"]["p50"][0] == pytest.approx(first)
-    assert forecast["profit"]["p50"][0] == pytest.approx(120000 * 1.02 * 0.35 + 200000 * 1.02 * 0.30)
-    assert view.state["financials"]["roi"] > 0
+    assert forecast.revenue.p50[0] == pytest.approx(first)
+    assert forecast.profit.p50[0] == pytest.approx(120000 * 1.02 * 0.35 + 200000 * 1.02 * 0.30)
+    assert financials.roi > 0
 
 
 @pytest.mark.parametrize(

@@ -20,13 +20,14 @@ from vetoflow.scenario import Scenario, validate_scenario
 from vetoflow.state import Band, Forecast, RunState
 
 ATTACK_HISTORY = [1e155, 1e155, 2, 1e155]
-ATTACK = {
+ATTACK_SEGMENT: dict[str, Any] = {"name": "a", "base_revenue": 100, "margin": 0.3, "history": ATTACK_HISTORY}
+ATTACK: dict[str, Any] = {
     "name": "overflow",
     "investment": 1000,
     "horizon": 12,
     "discount_rate": 0.01,
     "veto_threshold": 10,
-    "segments": [{"name": "a", "base_revenue": 100, "margin": 0.3, "history": ATTACK_HISTORY}],
+    "segments": [ATTACK_SEGMENT],
 }
 
 
@@ -54,7 +55,7 @@ def overflowing(scenario: Scenario) -> Forecast:
 
 
 def test_an_overflowing_history_forecast_pauses_for_a_human_with_the_reason() -> None:
-    scenario = validate_scenario({**ATTACK, "paths": 500, "segments": [ATTACK["segments"][0] | {"history": None}]})
+    scenario = validate_scenario({**ATTACK, "paths": 500, "segments": [ATTACK_SEGMENT | {"history": None}]})
     llm = CountingSynthesizer()
     state, waiting = run(scenario, Context(synthesizer=llm, forecast=overflowing))
     assert waiting == ("approval",)
@@ -104,7 +105,7 @@ def poisoned(where: str, value: float) -> Any:
 )
 def test_any_non_finite_or_incredible_forecast_value_vetoes(where: str, value: float) -> None:
     scenario = validate_scenario(
-        {**ATTACK, "veto_threshold": -1, "paths": 100, "segments": [ATTACK["segments"][0] | {"history": None}]}
+        {**ATTACK, "veto_threshold": -1, "paths": 100, "segments": [ATTACK_SEGMENT | {"history": None}]}
     )
     llm = CountingSynthesizer()
     state, waiting = run(scenario, Context(synthesizer=llm, forecast=poisoned(where, value)))
@@ -114,7 +115,7 @@ def test_any_non_finite_or_incredible_forecast_value_vetoes(where: str, value: f
     assert state.decision.veto
 
 
-segments = st.builds(
+segments: st.SearchStrategy[dict[str, Any]] = st.builds(
     dict,
     base_revenue=st.floats(0, 1e12),
     growth_mean=st.floats(-1, 5),

@@ -19,9 +19,12 @@ from vetoflow.rag.embeddings import LocalEmbeddings
 from vetoflow.rag.ingest import ingest
 from vetoflow.rag.retrieval import StoreRetriever
 from vetoflow.render import run_panel
-from vetoflow.runs.service import RunService, RunView
+from vetoflow.runs.service import RunService
 from vetoflow.runs.store import open_service
+from vetoflow.runs.views import RunView
 from vetoflow.scenario import Scenario
+
+pytestmark = pytest.mark.slow  # servers, subprocesses or a browser: left out of make test-fast
 
 INJECTION = """# Retail kiosk rollout: Kiosks and Accessories segments, risks and veto
 
@@ -92,7 +95,7 @@ def poisoned(
 
 
 def _verdict(view: RunView) -> tuple[object, ...]:
-    return (view.status, view.state["decision"], view.state["financials"], view.state.get("outcome"))
+    return (view.status, view.state.decision, view.state.financials, view.state.outcome)
 
 
 def test_prompt_injection_changes_no_decision(
@@ -102,7 +105,7 @@ def test_prompt_injection_changes_no_decision(
     paused, paused_clean = dirty.start(vetoed), clean.start(vetoed)
     assert _verdict(paused) == _verdict(paused_clean)
     assert paused.status == "paused"
-    assert paused.state["decision"]["veto"] is True
+    assert paused.state.decision.veto is True
     assert bedrock.calls == 0  # a vetoed run never reaches the LLM before a human decides
 
     rejected = dirty.decide(paused.run.run_id, "reject", reviewer="ana", comment="too risky")
@@ -111,11 +114,11 @@ def test_prompt_injection_changes_no_decision(
 
     approved = dirty.decide(dirty.start(vetoed).run.run_id, "approve", reviewer="bo", comment="strategic")
     assert approved.status == "completed"
-    assert approved.state["decision"]["veto"] is True  # the LLM's "veto is void" changed nothing
+    assert approved.state.decision.veto is True  # the LLM's "veto is void" changed nothing
     sent = bedrock.converse_bodies()[-1]
     user = sent["messages"][0]["content"][0]["text"]
     assert "IGNORE ALL PREVIOUS INSTRUCTIONS" in user  # the injection was retrieved and fenced as data
-    assert "board-instruction.md" in {s["source"] for s in approved.state["retrieval"]["sources"]}
+    assert "board-instruction.md" in {s.source for s in approved.state.retrieval.sources}
 
     done, done_clean = dirty.start(profitable), clean.start(profitable)
     assert _verdict(done) == _verdict(done_clean)
@@ -124,11 +127,12 @@ def test_prompt_injection_changes_no_decision(
 def test_grounding_flags_are_kept_in_state_and_shown(
     settings: Settings, bedrock: BedrockServer, profitable: Scenario
 ) -> None:
+
     bedrock.default = converse_reply("ROI is 115.3% and NPV 576,383 EUR; revenue will reach 9.9 million [1].")
     context = Context(synthesizer=BedrockSynthesizer(settings, endpoint_url=bedrock.url))
     with open_service(settings, context) as service:
         view = service.start(profitable)
-    assert view.state["summary"]["grounding"] == ["9.9 million"]
+    assert view.state.summary.grounding == ["9.9 million"]
     console = Console(record=True, width=160)
     console.print(run_panel(view))
     shown = console.export_text()

@@ -28,6 +28,8 @@ from vetoflow.lambda_env import prepare_environment
 from vetoflow.rag.store import chroma_path
 from vetoflow.runs.store import open_service
 
+pytestmark = pytest.mark.slow  # servers, subprocesses or a browser: left out of make test-fast
+
 
 def test_sqlite_on_lambda_is_refused_with_the_documented_message(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("LAMBDA_TASK_ROOT", "/var/task")
@@ -52,6 +54,7 @@ def test_refused_before_anything_is_written(monkeypatch: pytest.MonkeyPatch, tmp
 def test_sqlite_on_lambda_allowed_only_when_explicitly_overridden(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
+
     monkeypatch.setenv("LAMBDA_TASK_ROOT", "/var/task")
     monkeypatch.setenv("VETOFLOW_ALLOW_SQLITE_ON_LAMBDA", "true")
     with open_service(Settings(home=tmp_path)) as service:

@@ -6,10 +6,14 @@ import threading
 from typing import Any
 
 import httpx
+import pytest
 
 from tests.api_support import ServeProcess, client, scenario, wait_for
 from tests.reliability import Tally, duplicated_decisions, tally
 from vetoflow.config import Settings
+
+pytestmark = pytest.mark.slow  # servers, subprocesses or a browser: left out of make test-fast
+
 
 __all__ = ["tally"]
 

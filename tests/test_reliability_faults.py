@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import pytest
 from pydantic import SecretStr
 
 from tests.api_support import TOKENS, client, live_server, scenario, wait_for
@@ -19,6 +20,8 @@ from vetoflow.runs.store import open_service
 __all__ = ["tally"]
 
 
+@pytest.mark.slow
+@pytest.mark.postgres
 def test_postgres_restart_gives_503_then_recovers_without_restart(tmp_path: Path, tally: Tally) -> None:
     with throwaway_postgres() as pg:
         settings = Settings(home=tmp_path / "home", database_url=pg.url, api_tokens=SecretStr(TOKENS))

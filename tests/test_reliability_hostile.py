@@ -33,6 +33,8 @@ from vetoflow.config import Settings
 from vetoflow.graph import Context
 from vetoflow.runs.store import open_service
 
+pytestmark = pytest.mark.slow  # servers, subprocesses or a browser: left out of make test-fast
+
 __all__ = ["tally"]
 CHECKS = [
     not_a_server_error,
@@ -121,11 +123,12 @@ valid_scenarios = st.fixed_dictionaries(
         "investment": st.floats(1, 1e12),
         "horizon": st.integers(1, 36),
         "discount_rate": st.floats(0, 1),
-        "segments": st.lists(valid_segment, min_size=1, max_size=3, unique_by=lambda s: s["name"].strip()),
+        "segments": st.lists(valid_segment, min_size=1, max_size=3, unique_by=lambda s: str(s["name"]).strip()),
         "paths": st.integers(100, 2_000),
         "veto_threshold": st.floats(-1, 10),
     }
 )
+
 scenarios = st.one_of(valid_scenarios, hostile_scenarios)
 
 

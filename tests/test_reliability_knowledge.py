@@ -24,11 +24,13 @@ def test_missing_store_is_reported_and_the_run_completes(
     with open_service(settings, context) as service:
         view = service.start(profitable)
     assert view.status == "completed"
-    retrieval = view.state["retrieval"]
-    assert retrieval["sources"] == []
-    assert retrieval["warning"].startswith(f"no knowledge store at {settings.home / 'chroma'}")
-    assert "No sources: no knowledge store at" in view.state["summary"]["text"]
-    assert view.state["summary"]["grounding"] == []  # the path's digits are not taken for figures
+    retrieval = view.state.retrieval
+    assert retrieval is not None
+    assert retrieval.warning is not None
+    assert retrieval.sources == []
+    assert retrieval.warning.startswith(f"no knowledge store at {settings.home / 'chroma'}")
+    assert "No sources: no knowledge store at" in view.state.summary.text
+    assert view.state.summary.grounding == []  # the path's digits are not taken for figures
     tally.record("knowledge store missing: reported in state, run completes", scenarios=1, faults=1)
 
 
@@ -46,12 +48,12 @@ def test_corrupt_store_fails_the_run_which_retries_after_repair(
         assert f"the knowledge store at {store} cannot be read" in (failed.run.error or "")
         assert "vetoflow retry" in (failed.run.error or "")
         assert llm.calls == 0
-        assert failed.state["forecast"] is not None  # the work before the Synthesizer is kept
+        assert failed.state.forecast is not None  # the work before the Synthesizer is kept
 
         shutil.move(store, Path(str(store) + ".broken"))  # the operator moves it aside
         healed = service.retry(failed.run.run_id)
         assert healed.status == "completed"
-        assert healed.state["retrieval"]["warning"].startswith("no knowledge store")
+        assert healed.state.retrieval.warning.startswith("no knowledge store")
         assert llm.calls == 1
         lost = int(len(service.list()) != 1)
     tally.record("knowledge store corrupt: run fails, retry after repair completes", scenarios=1, faults=1, lost=lost)

@@ -6,28 +6,24 @@ import json
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from tests.conftest import env_for
 from vetoflow.config import Settings
 from vetoflow.errors import VetoflowError
-from vetoflow.replay.fork import fork_run
-from vetoflow.replay.lineage import Lineage
 from vetoflow.runs.service import RunService
 from vetoflow.scenario import Scenario
+from vetoflow.state import RunState
 from vetoflow.trace import build_trace
 
 
-def history(service: RunService, run_id: str) -> list[tuple[str, dict[str, Any]]]:
-    config: Any = {"configurable": {"thread_id": run_id}}
-    return [(s.config["configurable"]["checkpoint_id"], s.values) for s in service.graph.get_state_history(config)]
+def history(service: RunService, run_id: str) -> list[tuple[str, RunState | None]]:
+    return [(r.checkpoint_id, r.state) for r in service.history(run_id)]
 
 
-def synth_source_values(service: RunService, run_id: str, checkpoint_id: str) -> dict[str, Any]:
-    config: Any = {"configurable": {"thread_id": run_id, "checkpoint_id": checkpoint_id}}
-    return dict(service.graph.get_state(config).values)
+def state_at(service: RunService, run_id: str, checkpoint_id: str) -> RunState | None:
+    return next(r.state for r in service.history(run_id) if r.checkpoint_id == checkpoint_id)
 
 
 def approved(service: RunService, vetoed: Scenario) -> str:
@@ -42,36 +38,36 @@ def test_replay_from_accountant_with_changed_investment_forks_and_leaves_origina
     run_id = approved(service, vetoed)
     before_history, before_row = history(service, run_id), service.index.get(run_id)
 
-    new = fork_run(service, run_id, from_node="accountant", overrides={"investment": 100_000})
+    new = service.replay(run_id, from_node="accountant", overrides={"investment": 100_000}).new
 
     assert new.run.run_id != run_id
     assert new.status == "completed"
-    assert new.state["run_id"] == new.run.run_id
-    assert service.view(run_id).state["run_id"] == run_id
-    assert new.state["scenario"]["investment"] == 100_000
-    assert new.state["decision"]["veto"] is False
-    assert new.state["forecast"] == service.view(run_id).state["forecast"]  # the Forecaster did not re-run
+    assert new.state.run_id == new.run.run_id
+    assert service.view(run_id).state.run_id == run_id
+    assert new.state.scenario.investment == 100_000
+    assert new.state.decision.veto is False
+    assert new.state.forecast == service.view(run_id).state.forecast  # the Forecaster did not re-run
     assert history(service, run_id) == before_history
     assert service.index.get(run_id) == before_row
-    assert service.view(run_id).state["scenario"]["investment"] == vetoed.investment
+    assert service.view(run_id).state.scenario.investment == vetoed.investment
     listed = {r.run_id for r in service.list()}
     assert {run_id, new.run.run_id} <= listed
-    lineage = Lineage(service.index.engine).get(new.run.run_id)
+    lineage = service.replay_of(new.run.run_id)
     assert lineage is not None
     assert (lineage.source_run_id, lineage.from_node, lineage.overrides) == (
         run_id,
         "accountant",
         {"investment": 100_000},
     )
-    trace = build_trace(service, new.run.run_id)
+    trace = build_trace(service.trace_inputs(new.run.run_id))
     assert [s.node for s in trace.steps] == ["accountant", "synthesizer"]
     assert trace.forked_from is not None
-    assert [r.replay_run_id for r in build_trace(service, run_id).replays] == [new.run.run_id]
+    assert [r.replay_run_id for r in build_trace(service.trace_inputs(run_id)).replays] == [new.run.run_id]
 
 
 def test_replay_hitting_the_veto_is_left_paused_and_can_be_approved(service: RunService, vetoed: Scenario) -> None:
     run_id = approved(service, vetoed)
-    new = fork_run(service, run_id, from_node="accountant")
+    new = service.replay(run_id, from_node="accountant").new
     assert new.status == "paused"
     assert new.next_nodes == ["approval"]
     assert new.pending is not None
@@ -86,38 +82,39 @@ def test_replay_hitting_the_veto_is_left_paused_and_can_be_approved(service: Run
 
 def test_replay_from_an_exact_checkpoint(service: RunService, profitable: Scenario) -> None:
     run_id = service.start(profitable).run.run_id
-    synth_step = build_trace(service, run_id).steps[-1]
+    synth_step = build_trace(service.trace_inputs(run_id)).steps[-1]
     assert synth_step.node == "synthesizer"
-    new = fork_run(service, run_id, checkpoint_id=synth_step.checkpoint_id)
-    fork_history = list(service.graph.get_state_history({"configurable": {"thread_id": new.run.run_id}}))
-    first = fork_history[-1]  # the copied checkpoint resumes exactly where the source stood
-    assert first.next == ("synthesizer",)
-    assert first.metadata is not None
-    assert (first.metadata["source"], first.metadata["vetoflow_replay_of"]) == ("fork", run_id)
-    assert {k: v for k, v in first.values.items() if k != "run_id"} == {
-        k: v for k, v in synth_source_values(service, run_id, synth_step.checkpoint_id).items() if k != "run_id"
-    }
+    new = service.replay(run_id, checkpoint_id=synth_step.checkpoint_id).new
+    first = service.history(new.run.run_id)[0]  # the copied checkpoint resumes exactly where the source stood
+    assert first.next == ["synthesizer"]
+    assert first.source == "fork"
+    assert service.replay_of(new.run.run_id) is not None
+    source_state = state_at(service, run_id, synth_step.checkpoint_id)
+    assert first.state is not None
+    assert source_state is not None
+    assert first.state.model_copy(update={"run_id": run_id}) == source_state
     assert new.status == "completed"
-    assert new.state["summary"] == service.view(run_id).state["summary"]
-    assert [s.node for s in build_trace(service, new.run.run_id).steps] == ["synthesizer"]
+    assert new.state.summary == service.view(run_id).state.summary
+    assert [s.node for s in build_trace(service.trace_inputs(new.run.run_id)).steps] == ["synthesizer"]
 
 
 def test_bad_replays_change_nothing(service: RunService, vetoed: Scenario) -> None:
     run_id = service.start(vetoed).run.run_id  # paused: never reached the synthesizer
     count = len(service.list())
     with pytest.raises(VetoflowError, match="never reached synthesizer"):
-        fork_run(service, run_id, from_node="synthesizer")
+        service.replay(run_id, from_node="synthesizer")
     with pytest.raises(VetoflowError, match="unknown node 'nope'"):
-        fork_run(service, run_id, from_node="nope")
+        service.replay(run_id, from_node="nope")
     with pytest.raises(VetoflowError, match="has no checkpoint 'abc'"):
-        fork_run(service, run_id, checkpoint_id="abc")
+        service.replay(run_id, checkpoint_id="abc")
     with pytest.raises(VetoflowError, match="horizon"):
-        fork_run(service, run_id, from_node="forecaster", overrides={"horizon": 1000})
+        service.replay(run_id, from_node="forecaster", overrides={"horizon": 1000})
     with pytest.raises(VetoflowError, match="no run with id"):
-        fork_run(service, "missing", from_node="forecaster")
+        service.replay("missing", from_node="forecaster")
     assert len(service.list()) == count
 
 
+@pytest.mark.slow
 def test_replay_cli_prints_old_against_new(settings: Settings, examples: Path) -> None:
     env = env_for(settings)
     run = [sys.executable, "-m", "vetoflow"]

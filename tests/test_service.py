@@ -19,10 +19,10 @@ from vetoflow.scenario import Scenario
 def test_profitable_completes_and_is_indexed(service: RunService, profitable: Scenario) -> None:
     view = service.start(profitable)
     assert view.status == "completed"
-    assert view.state["summary"]["offline"] is True
+    assert view.state.summary.offline is True
     row = service.index.get(view.run.run_id)
     assert row.status == "completed"
-    assert row.roi == view.state["financials"]["roi"]
+    assert row.roi == view.state.financials.roi
     assert row.veto is False
 
 
@@ -37,7 +37,7 @@ def test_vetoed_pauses_then_approve_completes(service: RunService, vetoed: Scena
     assert done.status == "completed"
     assert done.run.reviewer == "ana"
     assert [(d.reviewer, d.action, d.comment) for d in done.decisions] == [("ana", "approve", "strategic bet")]
-    assert "approved it anyway by ana" in done.state["summary"]["text"]
+    assert "approved it anyway by ana" in done.state.summary.text
 
 
 def test_second_decision_is_refused_naming_who_decided(service: RunService, vetoed: Scenario) -> None:
@@ -105,8 +105,8 @@ def test_retry_starts_a_run_that_crashed_before_its_first_checkpoint(service: Ru
         service.view("crashed00001")
     view = service.retry("crashed00001")
     assert view.status == "completed"
-    assert view.state["run_id"] == "crashed00001"
-    assert view.state["scenario"] == profitable.model_dump(mode="json")
+    assert view.state.run_id == "crashed00001"
+    assert view.state.scenario == profitable
 
 
 def test_listing_by_status_newest_first(service: RunService, profitable: Scenario, vetoed: Scenario) -> None:

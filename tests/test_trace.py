@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import env_for
 from tests.helpers import CountingSynthesizer
 from vetoflow.config import Settings
@@ -14,6 +16,7 @@ from vetoflow.graph import Context, build_graph
 from vetoflow.runs.service import RunService
 from vetoflow.runs.store import open_service
 from vetoflow.scenario import Scenario
+from vetoflow.state import Retrieval, Source, Summary
 from vetoflow.trace import build_trace, drawing
 from vetoflow.trace.diff import diff_values
 from vetoflow.trace.extras import llm_info
@@ -26,7 +29,7 @@ def test_vetoed_then_approved_trace_shows_every_node_the_interrupt_and_the_revie
 ) -> None:
     run_id = service.start(vetoed).run.run_id
     service.decide(run_id, "approve", reviewer="ana", comment="strategic bet")
-    trace = build_trace(service, run_id)
+    trace = build_trace(service.trace_inputs(run_id))
 
     assert trace.status == "completed"
     assert [s.node for s in trace.steps] == ["forecaster", "accountant", "approval", "synthesizer"]
@@ -55,7 +58,7 @@ def test_vetoed_then_approved_trace_shows_every_node_the_interrupt_and_the_revie
 
 def test_paused_run_trace_ends_at_the_interrupt(service: RunService, vetoed: Scenario) -> None:
     run_id = service.start(vetoed).run.run_id
-    trace = build_trace(service, run_id)
+    trace = build_trace(service.trace_inputs(run_id))
     assert trace.status == "paused"
     assert trace.next_nodes == ["approval"]
     last = trace.steps[-1]
@@ -68,12 +71,12 @@ def test_paused_run_trace_ends_at_the_interrupt(service: RunService, vetoed: Sce
 def test_failed_step_shows_its_error_and_the_retry(settings: Settings, profitable: Scenario) -> None:
     with open_service(settings, Context(synthesizer=CountingSynthesizer(fail_first=1))) as service:
         run_id = service.start(profitable).run.run_id
-        failed = build_trace(service, run_id)
+        failed = build_trace(service.trace_inputs(run_id))
         assert failed.status == "failed"
         assert failed.steps[-1].node == "synthesizer"
         assert failed.steps[-1].error == "RuntimeError: synthetic failure #1"
         service.retry(run_id)
-        retried = build_trace(service, run_id)
+        retried = build_trace(service.trace_inputs(run_id))
     assert retried.status == "completed"
     assert retried.steps[-1].node == "synthesizer"
     assert retried.steps[-1].status == "failed, retried"
@@ -81,6 +84,7 @@ def test_failed_step_shows_its_error_and_the_retry(settings: Settings, profitabl
     assert retried.steps[-1].changes
 
 
+@pytest.mark.slow
 def test_trace_json_from_the_cli(settings: Settings, examples: Path) -> None:
     env = env_for(settings)
     run = [sys.executable, "-m", "vetoflow"]
@@ -101,6 +105,7 @@ def test_trace_json_from_the_cli(settings: Settings, examples: Path) -> None:
     assert "no run with id 'nope'" in missing.stderr
 
 
+@pytest.mark.slow
 def test_graph_mermaid_and_png_offline(tmp_path: Path) -> None:
     compiled = build_graph().compile()
     text = drawing.mermaid(compiled, ["forecaster", "accountant", "synthesizer"], finished=True)
@@ -140,37 +145,28 @@ def test_diff_is_readable() -> None:
     assert lines == ["a.bands[20] = 20", "a.x: 1 -> 2.5", "new.k = 'v'", "reviews[1].r = 2"]
 
 
-def test_llm_info_reads_what_the_rag_synthesizer_may_add() -> None:
-    info = llm_info(
-        {
-            "text": "t",
-            "model": "us.anthropic.claude",
-            "offline": False,
-            "usage": {"inputTokens": 120, "outputTokens": 30},
-            "latency_ms": 311,
-            "cost": {"usd": 0.002},
-            "sources": [{"source": "policy.pdf", "page": 3, "score": 0.82}, "notes.md"],
-            "grounding_flags": {"unsupported_figure": True, "ok": False},
-        }
+def test_llm_info_reads_the_summary_and_the_sources_it_cites() -> None:
+    summary = Summary(
+        text="t",
+        model="us.anthropic.claude",
+        offline=False,
+        usage={"input_tokens": 120, "output_tokens": 30, "total_tokens": 150},
+        cost_usd=0.002,
+        grounding=["12.5% matches no figure"],
     )
+    retrieval = Retrieval(
+        query="q",
+        embedding_model="m",
+        collection="c",
+        sources=[Source(ref=1, source="memo.md", title="Memo", page=3, chunk=0, score=0.5, text="...")],
+    )
+    info = llm_info(summary, retrieval)
     assert info is not None
     assert (info.input_tokens, info.output_tokens, info.total_tokens) == (120, 30, 150)
-    assert info.latency_ms == 311
-    assert info.cost == 0.002
-    assert info.sources == ["policy.pdf p.3 (score 0.82)", "notes.md"]
-    assert info.grounding_flags == ["unsupported_figure"]
-    rag = llm_info(
-        {
-            "text": "t",
-            "model": "m",
-            "usage": {"input_tokens": 5, "output_tokens": 1, "total_tokens": 6},
-            "cost_usd": 0.1,
-            "grounding": ["12.5% matches no figure"],
-        },
-        {"sources": [{"ref": 1, "source": "memo.md", "title": "Memo", "chunk": 0, "score": 0.5, "text": "..."}]},
-    )
-    assert rag is not None
-    assert (rag.total_tokens, rag.cost, rag.sources) == (6, 0.1, ["[1] memo.md (score 0.50)"])
-    assert rag.grounding_flags == ["12.5% matches no figure"]
+    assert (info.cost, info.sources) == (0.002, ["[1] memo.md p.3 (score 0.50)"])
+    assert info.grounding_flags == ["12.5% matches no figure"]
+    partial = llm_info(summary.model_copy(update={"usage": {"input_tokens": 5, "output_tokens": 1}}))
+    assert partial is not None
+    assert partial.total_tokens == 6
+    assert partial.sources == []
     assert llm_info(None) is None
-    assert llm_info({"usage": "garbage", "sources": 5}) is not None

@@ -16,6 +16,8 @@ from vetoflow.runs.service import RunService
 from vetoflow.runs.store import open_service
 from vetoflow.scenario import Scenario
 
+pytestmark = pytest.mark.slow  # servers, subprocesses or a browser: left out of make test-fast
+
 
 def test_handler_shows_the_timeline_the_reviewer_and_the_marked_path(service: RunService, vetoed: Scenario) -> None:
     run_id = service.start(vetoed).run.run_id

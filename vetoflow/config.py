@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from vetoflow.errors import VetoflowError
+from vetoflow.errors import ConfigurationError, VetoflowError
 from vetoflow.lambda_env import on_lambda
 
 LAMBDA_HOME = Path("/tmp/vetoflow")  # the only writable place on Lambda
@@ -41,8 +40,12 @@ class Settings(BaseSettings):
     db_pool_size: int = Field(
         default=20, ge=1, le=200, description="PostgreSQL connections per pool (checkpoints, run index)."
     )
-    llm: Literal["auto", "offline", "bedrock"] = "auto"
-    max_file_bytes: int = Field(default=5_000_000, description="Largest scenario/CSV file accepted.")
+    llm: Literal["auto", "offline", "bedrock"] = Field(
+        default="auto", description="Summary writer: bedrock, offline, or auto (Bedrock when AWS credentials exist)."
+    )
+    max_file_bytes: int = Field(
+        default=5_000_000, ge=1_000, le=100_000_000, description="Largest scenario/CSV file accepted."
+    )
     allow_sqlite_on_lambda: bool = Field(default=False, description="Demo only: SQLite under /tmp on Lambda.")
     ui_users: SecretStr | None = Field(
         default=None, description='Console logins "ana:pw,bo:pw2"; without any the console is open (localhost only).'
@@ -82,7 +85,9 @@ class Settings(BaseSettings):
     chroma_collection: str | None = Field(default=None, description="Collection name (default: one per model).")
     rag_top_k: int = Field(default=4, ge=1, le=20, description="Chunks retrieved for a summary.")
     rag_mmr: bool = Field(default=False, description="Maximal marginal relevance instead of plain top-k.")
-    max_ingest_bytes: int = Field(default=20_000_000, description="Largest knowledge file accepted by ingest.")
+    max_ingest_bytes: int = Field(
+        default=20_000_000, ge=1_000, le=1_000_000_000, description="Largest knowledge file accepted by ingest."
+    )
     baked_chroma: Path | None = Field(
         default=None,
         description="Read-only Chroma store baked into the image; copied under home at the first use (Lambda).",
@@ -92,10 +97,10 @@ class Settings(BaseSettings):
     bedrock_model: str | None = Field(
         default=None, description="Model or inference-profile id; default: Claude Sonnet 4.5 via the region's profile."
     )
-    bedrock_max_tokens: int = Field(default=800, ge=64, le=8192)
+    bedrock_max_tokens: int = Field(default=800, ge=64, le=8192, description="Longest summary, in tokens.")
     bedrock_timeout: float = Field(default=60.0, gt=0, le=900, description="Read timeout per Bedrock call, seconds.")
     bedrock_max_attempts: int = Field(default=4, ge=1, le=10, description="botocore attempts (retries + 1).")
-    bedrock_retry_mode: Literal["standard", "adaptive"] = "adaptive"
+    bedrock_retry_mode: Literal["standard", "adaptive"] = Field(default="adaptive", description="botocore retry mode.")
     bedrock_prices: dict[str, tuple[float, float]] = Field(
         default_factory=lambda: dict(DEFAULT_PRICES),
         description="USD per million (input, output) tokens by base model id prefix; JSON in the environment.",
@@ -103,7 +108,14 @@ class Settings(BaseSettings):
 
     # -- remote forecast (SageMaker) ------------------------------------------------------------
     forecast_endpoint: str | None = Field(default=None, description="SageMaker endpoint name for the Forecaster.")
-    forecast_timeout: float = Field(default=30.0, gt=0, le=600)
+    forecast_timeout: float = Field(default=30.0, gt=0, le=600, description="Seconds per endpoint call.")
+
+    # -- composition ----------------------------------------------------------------------------
+    context_factory: str | None = Field(
+        default=None,
+        pattern=r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$",
+        description="module:function(settings) -> Context: custom LLM/forecast/retriever clients for every front end.",
+    )
 
     # -- governance (issue 11): identity, policy, notifications ----------------------------------
     users_file: Path | None = Field(default=None, description="Users and roles (YAML); default HOME/users.yaml.")
@@ -120,6 +132,9 @@ class Settings(BaseSettings):
     smtp_ca_file: Path | None = Field(default=None, description="CA bundle to trust for the SMTP server's certificate.")
     smtp_timeout: float = Field(default=10.0, gt=0, le=120)
     notify_timeout: float = Field(default=5.0, gt=0, le=60, description="Seconds per webhook delivery attempt.")
+    notify_every: float = Field(
+        default=2.0, ge=0, le=3600, description="Seconds between delivery passes in serve/ui; 0: only `vetoflow sweep`."
+    )
     notify_max_attempts: int = Field(default=6, ge=1, le=20, description="Tries before a dead-letter record.")
 
     @property
@@ -138,8 +153,9 @@ class Settings(BaseSettings):
         if self.on_lambda and not self.database_url and not self.allow_sqlite_on_lambda:
             raise VetoflowError(SQLITE_ON_LAMBDA)
 
-    @cached_property
+    @property
     def sqlite_path(self) -> Path:
+        """Derived from `home` at every read, so a copy with another home never keeps the old path."""
         return self.home / "vetoflow.db"
 
     @property
@@ -160,6 +176,26 @@ class Settings(BaseSettings):
         """Where runs live, safe to print: passwords are masked."""
         if not self.database_url:
             return str(self.sqlite_path)
-        from sqlalchemy.engine import make_url
+        from vetoflow.db.engine import redacted
 
-        return make_url(self.database_url).render_as_string(hide_password=True)
+        return redacted(self.database_url)
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Settings from the environment; a malformed VETOFLOW_* variable is one line naming it and what is allowed."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        lines = []
+        for item in exc.errors():
+            field = str(item["loc"][0]) if item["loc"] else "?"
+            lines.append(f"VETOFLOW_{field.upper()}: {item['msg']}")
+        raise ConfigurationError("invalid setting: " + "; ".join(lines)) from None
+
+
+def default_reviewer() -> str:
+    """Who acts when nobody logged in (CLI, an open console): $VETOFLOW_REVIEWER, else the login name."""
+    import getpass
+    import os
+
+    return os.environ.get("VETOFLOW_REVIEWER") or getpass.getuser()

@@ -1,4 +1,4 @@
-"""The one exception type users see: the CLI, UI and API print it without a traceback."""
+"""The exceptions users see. Each carries its CLI exit code and HTTP status, so every edge maps them alike."""
 
 from __future__ import annotations
 
@@ -9,16 +9,29 @@ class VetoflowError(Exception):
     """A problem the user can fix (bad input, wrong state, missing configuration)."""
 
     exit_code = 1
+    http_status = 422
 
 
 class RunNotFoundError(VetoflowError):
     exit_code = 5
+    http_status = 404
 
 
 class DecisionConflictError(VetoflowError):
     """Someone else already decided this pause."""
 
     exit_code = 6
+    http_status = 409
+
+
+class ConfigurationError(VetoflowError):
+    """A VETOFLOW_* setting is malformed: the message names the variable and what is allowed."""
+
+
+class DatabaseUnavailableError(VetoflowError):
+    """The run database cannot be reached: nothing was changed; retrying later is safe."""
+
+    http_status = 503
 
 
 class TransientLLMError(Exception):

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Any
 
 from rich.console import Console, Group, RenderableType
 from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from vetoflow.formatting import money, pct
 from vetoflow.runs.index import RunRow
-from vetoflow.runs.service import RunView
+from vetoflow.runs.views import RunView
+from vetoflow.state import Forecast, Retrieval, Summary
 
 # Piped output (logs, CI) gets a wide console instead of rich's 80-column default, so tables stay readable.
 _WIDTH = None if sys.stdout.isatty() or os.environ.get("COLUMNS") else 160
@@ -26,14 +27,6 @@ STATUS_STYLE = {
     "rejected": "magenta",
     "failed": "bold red",
 }
-
-
-def pct(value: float | None) -> str:
-    return "-" if value is None else f"{value:.1%}"
-
-
-def money(value: float | None) -> str:
-    return "-" if value is None else f"{value:,.0f}"
 
 
 def status_text(status: str) -> Text:
@@ -68,88 +61,92 @@ def runs_table(rows: list[RunRow]) -> Table:
     return table
 
 
-def forecast_table(forecast: dict[str, Any], currency: str) -> Table:
-    table = Table(title=f"Total revenue forecast ({currency}, {forecast['paths']:,} paths, {forecast['method']})")
+def forecast_table(forecast: Forecast, currency: str) -> Table:
+    table = Table(title=f"Total revenue forecast ({currency}, {forecast.paths:,} paths, {forecast.method})")
     for header in ("period", "P10", "P50", "P90", "profit P50"):
         table.add_column(header, justify="right")
-    band, profit = forecast["revenue"], forecast["profit"]
-    for t in range(forecast["periods"]):
-        table.add_row(
-            str(t + 1), money(band["p10"][t]), money(band["p50"][t]), money(band["p90"][t]), money(profit["p50"][t])
-        )
+    band, profit = forecast.revenue, forecast.profit
+    for t in range(forecast.periods):
+        table.add_row(str(t + 1), money(band.p10[t]), money(band.p50[t]), money(band.p90[t]), money(profit.p50[t]))
     return table
 
 
 def run_panel(view: RunView) -> RenderableType:
     state, run = view.state, view.run
-    scenario = state.get("scenario", {})
-    currency = scenario.get("currency", "")
+    currency = state.scenario.currency
     parts: list[RenderableType] = []
     figures = Table.grid(padding=(0, 2))
     figures.add_column(style="bold")
     figures.add_column()
     figures.add_row("status", status_text(run.status))
     figures.add_row("investment", f"{money(run.investment)} {currency}")
-    if fin := state.get("financials"):
-        payback = "never (within horizon)" if fin["payback_period"] is None else f"{fin['payback_period']:.1f} periods"
-        figures.add_row("ROI (P50)", pct(fin["roi"]))
-        figures.add_row("downside ROI (P10)", pct(fin["downside_roi"]))
-        figures.add_row("NPV", f"{money(fin['npv'])} {currency}")
+    if fin := state.financials:
+        payback = "never (within horizon)" if fin.payback_period is None else f"{fin.payback_period:.1f} periods"
+        figures.add_row("ROI (P50)", pct(fin.roi))
+        figures.add_row("downside ROI (P10)", pct(fin.downside_roi))
+        figures.add_row("NPV", f"{money(fin.npv)} {currency}")
         figures.add_row("payback", payback)
     if run.revision:
         figures.add_row("revision", str(run.revision))
     parts.append(figures)
-    if forecast := state.get("forecast"):
-        parts.append(forecast_table(forecast, currency))
-    if decision := state.get("decision"):
-        verdict = "[bold yellow]VETO[/]" if decision["veto"] else "[green]no veto[/]"
+    if state.forecast:
+        parts.append(forecast_table(state.forecast, currency))
+    if decision := state.decision:
+        verdict = "[bold yellow]VETO[/]" if decision.veto else "[green]no veto[/]"
         parts.append(Text.from_markup(f"\n[bold]Accountant:[/] {verdict}"))
-        parts.extend(Text(f"  - {reason}") for reason in decision["reasons"])
+        parts.extend(Text(f"  - {reason}") for reason in decision.reasons)
     if view.decisions:
         parts.append(Text.from_markup("\n[bold]Decisions[/]"))
         for d in view.decisions:
             comment = f' "{d.comment}"' if d.comment else ""
             parts.append(Text(f"  {d.decided_at:%Y-%m-%d %H:%M} {d.reviewer}: {d.action}{comment}"))
     if run.error:
-        parts.append(Text.from_markup(f"\n[bold red]Error:[/] {run.error}"))
+        parts.append(Text.assemble("\n", ("Error: ", "bold red"), run.error))
         parts.append(Text(f"Resume from the last checkpoint with: vetoflow retry {run.run_id}"))
     if view.pending:
-        if err := view.pending.get("error"):
-            parts.append(Text.from_markup(f"\n[red]Last answer refused:[/] {err}"))
+        if refused := view.pending.get("error"):
+            parts.append(Text.assemble("\n", ("Last answer refused: ", "red"), str(refused)))
         parts.append(Text.from_markup(f"\n[bold yellow]Waiting for a decision.[/] {decision_hint(run.run_id)}"))
-    if summary := state.get("summary"):
-        parts.append(Panel(Text(summary["text"]), title=f"Summary ({summary['model']})", title_align="left"))
-        parts.extend(summary_details(summary, state.get("retrieval")))
-    return Panel(Group(*parts), title=f"{run.name} [{run.run_id}]", title_align="left")
+        if approval := view.approval:
+            who = ", ".join(approval["approved_by"]) or "nobody yet"
+            parts.append(
+                Text(f"  tier {approval['tier']}: approvals {approval['progress']} ({who}); due {approval['due_at']}")
+            )
+        if digest := view.pending.get("digest"):
+            parts.append(Text(f"  digest {digest} (pass it with --digest to bind your decision to these figures)"))
+    if summary := state.summary:
+        parts.append(Panel(Text(summary.text), title=Text(f"Summary ({summary.model})"), title_align="left"))
+        parts.extend(summary_details(summary, state.retrieval))
+    return Panel(Group(*parts), title=Text(f"{run.name} [{run.run_id}]"), title_align="left")
 
 
-def summary_details(summary: dict[str, Any], retrieval: dict[str, Any] | None) -> list[RenderableType]:
+def summary_details(summary: Summary, retrieval: Retrieval | None) -> list[RenderableType]:
     """What the summary rests on: cited sources, unmatched numbers, tokens and cost."""
     parts: list[RenderableType] = []
-    if retrieval and retrieval.get("sources"):
-        table = Table(title=f"Sources (embedded with {retrieval['embedding_model']})", title_justify="left")
+    if retrieval and retrieval.sources:
+        table = Table(title=Text(f"Sources (embedded with {retrieval.embedding_model})"), title_justify="left")
         for header in ("ref", "document", "title", "score"):
             table.add_column(header, justify="right" if header in ("ref", "score") else "left")
-        for src in retrieval["sources"]:
-            where = src["source"] + (f" p.{src['page']}" if src.get("page") else "")
-            table.add_row(Text(f"[{src['ref']}]"), Text(where), Text(src["title"]), f"{src['score']:.2f}")
+        for src in retrieval.sources:
+            where = src.source + (f" p.{src.page}" if src.page else "")
+            table.add_row(Text(f"[{src.ref}]"), Text(where), Text(src.title), f"{src.score:.2f}")
         parts.append(table)
-    if retrieval and retrieval.get("warning"):
-        parts.append(Text.assemble(("Knowledge: ", "bold yellow"), retrieval["warning"]))
-    flags = summary.get("grounding") or []
-    if flags:
-        listed = ", ".join(flags)
+    if retrieval and retrieval.warning:
+        parts.append(Text.assemble(("Knowledge: ", "bold yellow"), retrieval.warning))
+    if summary.grounding:
+        listed = ", ".join(summary.grounding)
         parts.append(Text.assemble(("Grounding: ", "bold red"), f"numbers matching no figure of this run: {listed}"))
-    elif not summary.get("offline"):
+    elif not summary.offline:
         parts.append(Text.from_markup("[green]Grounding:[/] every number matches the run's figures"))
-    usage = summary.get("usage") or {}
+    usage = summary.usage
     if usage:
-        cost = summary.get("cost_usd")
+        cost = summary.cost_usd
         shown = "unknown (model not in the price table)" if cost is None else f"${cost:.4f}"
+        region = f"; region {summary.region}" if summary.region else ""
         parts.append(
             Text(
                 f"Tokens: {usage.get('input_tokens', 0):,} in, {usage.get('output_tokens', 0):,} out; "
-                f"estimated cost {shown}" + (f"; region {summary['region']}" if summary.get("region") else "")
+                f"estimated cost {shown}{region}"
             )
         )
     return parts

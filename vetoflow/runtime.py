@@ -1,7 +1,12 @@
-"""Builds the graph context (LLM client, retriever, forecast backend) that the configured settings ask for."""
+"""The composition root: the graph context (LLM client, retriever, forecast backend) the settings ask for.
+
+Every front end (CLI, console, API, workers) gets its clients here, custom factories included.
+"""
 
 from __future__ import annotations
 
+import importlib
+from collections.abc import Callable
 from dataclasses import replace
 
 from vetoflow.config import Settings
@@ -30,8 +35,27 @@ def make_synthesizer(settings: Settings) -> SummaryClient:
     return BedrockSynthesizer(settings)
 
 
+def load_context_factory(spec: str) -> Callable[[Settings], Context]:
+    """`package.module:function`, a function of Settings returning the graph Context (custom clients)."""
+    module_name, sep, attribute = spec.partition(":")
+    if not sep or not module_name or not attribute:
+        raise VetoflowError(f"VETOFLOW_CONTEXT_FACTORY: {spec!r} must look like 'package.module:function'")
+    try:
+        factory = getattr(importlib.import_module(module_name), attribute)
+    except (ImportError, AttributeError) as exc:
+        raise VetoflowError(f"VETOFLOW_CONTEXT_FACTORY: cannot load {spec!r}: {exc}") from None
+    if not callable(factory):
+        raise VetoflowError(f"VETOFLOW_CONTEXT_FACTORY: {spec!r} is not callable")
+    return factory  # type: ignore[no-any-return]
+
+
 def make_context(settings: Settings, llm_model: str | None = None) -> Context:
     """`llm_model` overrides the configured Bedrock model for this process only (e.g. a batch replay)."""
+    if settings.context_factory and llm_model is None:
+        context = load_context_factory(settings.context_factory)(settings)
+        if not isinstance(context, Context):
+            raise VetoflowError(f"VETOFLOW_CONTEXT_FACTORY: {settings.context_factory} did not return a Context")
+        return context
     if llm_model is not None:
         settings = settings.model_copy(update={"bedrock_model": llm_model})
     synthesizer = make_synthesizer(settings)

@@ -11,9 +11,9 @@ from typing import Any
 import gradio as gr
 from starlette.middleware import Middleware
 
-from vetoflow.config import Settings
+from vetoflow.config import Settings, default_reviewer
 from vetoflow.console.auth import check_bind
-from vetoflow.console.common import ConsoleDeps, default_open_reviewer
+from vetoflow.console.common import ConsoleDeps
 from vetoflow.console.inbox import inbox_rows, render_inbox, selected_run_id
 from vetoflow.console.knowledge import render_knowledge
 from vetoflow.console.new_run import render_new_run
@@ -74,7 +74,7 @@ def build_console(
     """
     directory = Directory.from_settings(settings)
     enabled = directory.has_logins if auth_enabled is None else auth_enabled
-    deps = ConsoleDeps(service, settings, enabled, user_label or default_open_reviewer(), directory)
+    deps = ConsoleDeps(service, settings, enabled, user_label or default_reviewer(), directory)
     demo = gr.Blocks(title=TITLE, analytics_enabled=False)
     with demo:
         with gr.Row():

@@ -10,14 +10,15 @@ from fastapi import FastAPI
 
 from vetoflow.api import errors
 from vetoflow.api.auth import TokenTable
+from vetoflow.api.governance import router as governance_router
 from vetoflow.api.limits import BodyLimit
 from vetoflow.api.routes import router
 from vetoflow.api.schemas import Health, SafeJSONResponse
 from vetoflow.config import Settings
 from vetoflow.governance.policy import load_policy
+from vetoflow.governance.pump import Pump
 from vetoflow.identity.address import ClientAddressMiddleware
 from vetoflow.identity.directory import Directory
-from vetoflow.runs.idempotency import IdempotencyStore
 from vetoflow.runs.service import RunService
 
 if TYPE_CHECKING:
@@ -33,9 +34,8 @@ Errors are `{"error": "..."}`; 503 means the run database is unavailable (retry 
 @contextmanager
 def _own_service(settings: Settings) -> Iterator[RunService]:
     from vetoflow.runs.store import open_service
-    from vetoflow.runtime import make_context
 
-    with open_service(settings, make_context(settings)) as service:
+    with open_service(settings) as service:
         yield service
 
 
@@ -57,7 +57,7 @@ def create_app(
         with ExitStack() as stack:
             active = service or stack.enter_context(_own_service(settings))
             app.state.service = active
-            app.state.idempotency = IdempotencyStore(active.index.engine)
+            stack.callback(Pump(active, settings).start().stop)  # notifications and deadlines while serving
             if warmup is not None:
                 warmup.start()
             yield
@@ -75,7 +75,6 @@ def create_app(
     app.state.policy = load_policy(settings.policy)  # a malformed policy refuses to start, naming line and field
     if service is not None:  # usable before (or without) the lifespan running, e.g. when mounted elsewhere
         app.state.service = service
-        app.state.idempotency = IdempotencyStore(service.index.engine)
     errors.install(app)
     app.add_middleware(BodyLimit, max_bytes=settings.api_max_body_bytes)
     app.add_middleware(ClientAddressMiddleware)
@@ -90,6 +89,7 @@ def create_app(
         return Health(status="ok", embeddings=warmup.reported() if warmup is not None else None)
 
     app.include_router(router)
+    app.include_router(governance_router)
     if console is not None:
         import gradio as gr
         from fastapi.responses import RedirectResponse
@@ -105,8 +105,3 @@ def create_app(
             app, console, path="/console", max_file_size=settings.max_file_bytes * 4, **mount_options(settings)
         )
     return app
-
-
-def from_env() -> FastAPI:
-    """For `uvicorn --factory vetoflow.api.app:from_env` (e.g. the Lambda image): settings from VETOFLOW_*."""
-    return create_app(Settings())

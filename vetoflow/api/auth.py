@@ -8,7 +8,6 @@ which case only loopback clients are let in, as the reviewer `local`.
 from __future__ import annotations
 
 import hmac
-import ipaddress
 from dataclasses import dataclass
 
 from fastapi import HTTPException, Request, status
@@ -18,6 +17,7 @@ from vetoflow.config import Settings
 from vetoflow.errors import VetoflowError
 from vetoflow.identity.directory import DEMO_ROLES, Directory
 from vetoflow.identity.roles import User, grants_for, require
+from vetoflow.netloc import is_loopback
 
 MIN_TOKEN_LENGTH = 16
 OPEN_REVIEWER = "local"
@@ -58,15 +58,6 @@ class TokenTable:
             if hmac.compare_digest(given, secret) and found is None:
                 found = reviewer
         return found
-
-
-def is_loopback(host: str | None) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return host is not None and ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def _refuse(message: str) -> HTTPException:

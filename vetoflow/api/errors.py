@@ -3,40 +3,20 @@
 from __future__ import annotations
 
 import logging
-import sqlite3
 from collections.abc import Mapping
 from typing import Any
 
-import psycopg
-import sqlalchemy.exc
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from vetoflow.errors import DecisionConflictError, RunNotFoundError, VetoflowError
+from vetoflow.db.errors import DATABASE_ERRORS
+from vetoflow.errors import VetoflowError
 
 log = logging.getLogger("vetoflow.api")
 
-DATABASE_ERRORS: tuple[type[Exception], ...] = (
-    sqlalchemy.exc.OperationalError,
-    sqlalchemy.exc.InterfaceError,
-    psycopg.OperationalError,  # psycopg_pool.PoolTimeout is one of these
-    psycopg.InterfaceError,
-    sqlite3.OperationalError,
-)
 DATABASE_DOWN = "the run database is unavailable; nothing was changed by this request. Retry shortly."
-
-
-def status_for(exc: VetoflowError) -> int:
-    status = getattr(exc, "http_status", None)
-    if isinstance(status, int):
-        return status
-    if isinstance(exc, RunNotFoundError):
-        return 404
-    if isinstance(exc, DecisionConflictError):
-        return 409
-    return 422
 
 
 def error_response(status: int, message: str, headers: Mapping[str, str] | None = None) -> JSONResponse:
@@ -62,7 +42,9 @@ def _short(value: Any) -> str:
 def install(app: FastAPI) -> None:
     @app.exception_handler(VetoflowError)
     async def _user_error(_request: Request, exc: VetoflowError) -> JSONResponse:
-        return error_response(status_for(exc), str(exc))
+        if exc.http_status >= 500:
+            log.warning("%s during %s %s: %s", type(exc).__name__, _request.method, _request.url.path, exc)
+        return error_response(exc.http_status, str(exc))
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -81,5 +63,5 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-        log.error("unexpected %s during %s %s", type(exc).__name__, request.method, request.url.path)
+        log.error("unexpected %s during %s %s", type(exc).__name__, request.method, request.url.path, exc_info=exc)
         return error_response(500, "internal error; the run state is unchanged or resumable with retry")

@@ -16,7 +16,6 @@ from fastapi.security import HTTPAuthorizationCredentials
 from pydantic import BaseModel
 
 from vetoflow.api.auth import bearer, current_reviewer
-from vetoflow.api.errors import DATABASE_ERRORS, status_for
 from vetoflow.api.limits import check_scenario
 from vetoflow.api.schemas import (
     CreateRunIn,
@@ -30,12 +29,13 @@ from vetoflow.api.schemas import (
     Step,
 )
 from vetoflow.config import Settings
+from vetoflow.db.errors import DATABASE_ERRORS
 from vetoflow.errors import VetoflowError
 from vetoflow.identity.roles import Action, require
-from vetoflow.runs.idempotency import IdempotencyStore, StoredResponse, fingerprint
+from vetoflow.runs.idempotency import StoredResponse, fingerprint
 from vetoflow.runs.service import RunService
-from vetoflow.scenario import Scenario, apply_overrides, load_scenario
-from vetoflow.state import RunState, RunStatus
+from vetoflow.scenario import Scenario, load_scenario
+from vetoflow.state import RunStatus
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
@@ -46,7 +46,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
         401: "missing or invalid bearer token",
         403: "your role does not allow this action (the message names the role needed)",
         404: "no such run",
-        409: "the pause was already decided (the message says by whom and when)",
+        409: "the pause was already decided (by whom and when), or its figures changed since you opened it",
         413: "request body too large",
         422: "invalid input (the message names the field and what is allowed)",
         503: "the run database is unavailable; retry shortly",
@@ -101,14 +101,14 @@ def idempotent(
     """Run `action` once per (reviewer, key); a repeat gets the stored first result, errors included."""
     if key is None:
         return SafeJSONResponse(action().model_dump(mode="json"), status_code=status)
-    store: IdempotencyStore = request.app.state.idempotency
+    store = service_of(request).idempotency
     first = store.claim(who, key, fingerprint(request.url.path, parts))
     if first is not None:
         return _replayed(first)
     try:
         result = StoredResponse(status, action().model_dump_json())
     except VetoflowError as exc:
-        result = StoredResponse(status_for(exc), ErrorOut(error=str(exc)).model_dump_json())
+        result = StoredResponse(exc.http_status, ErrorOut(error=str(exc)).model_dump_json())
     except BaseException:
         store.release(who, key)
         raise
@@ -144,7 +144,7 @@ def create_run(body: CreateRunIn, request: Request, who: Reviewer, key: Idempote
     def start() -> RunOut:
         scenario = body.scenario or scenario_from_path(settings, body.scenario_path or "")
         check_scenario(scenario, settings.api_max_cells)
-        return RunOut.of(service_of(request).start(scenario))
+        return RunOut.of(service_of(request).start(scenario, requester=who))
 
     return idempotent(request, who, key, body.model_dump(mode="json"), status=201, action=start)
 
@@ -175,7 +175,7 @@ def upload_run(
         except VetoflowError as exc:
             raise VetoflowError(str(exc).replace(str(Path(folder).resolve()), "").replace(folder, "")) from None
     check_scenario(parsed, settings.api_max_cells)
-    return RunOut.of(service_of(request).start(parsed))
+    return RunOut.of(service_of(request).start(parsed, requester=who))
 
 
 @router.get("/runs", response_model=RunList, summary="List runs, newest first")
@@ -204,10 +204,17 @@ def decide(
     allow(request, "revise" if body.action == "revise" else "decide")
 
     def apply() -> RunOut:
-        if body.action == "revise" and body.overrides:
-            current = Scenario.model_validate(service.view(run_id).state["scenario"])
-            check_scenario(apply_overrides(current, body.overrides), settings.api_max_cells)
-        view = service.decide(run_id, body.action, reviewer=who, comment=body.comment, overrides=body.overrides)
+        view = service.decide(
+            run_id,
+            body.action,
+            reviewer=who,
+            comment=body.comment,
+            overrides=body.overrides,
+            check=lambda scenario: check_scenario(scenario, settings.api_max_cells),
+            user=request.state.user,
+            digest=body.digest,
+            via="api",
+        )
         return RunOut.of(view)
 
     return idempotent(request, who, key, [run_id, body.model_dump(mode="json")], status=200, action=apply)
@@ -223,50 +230,34 @@ def retry(run_id: RunId, request: Request, _who: Reviewer) -> RunOut:
 def replay(run_id: RunId, request: Request, _who: Reviewer, body: ReplayIn | None = None) -> RunOut:
     """Forks a checkpoint of the run into a new run and runs it on; the original run and its history stay.
 
-    Without a body it replays from the run's first checkpoint, i.e. the whole run on its original scenario.
+    Without a body it replays the whole run from the last time the Forecaster ran, i.e. on the scenario
+    (revisions included) that produced its current figures, as `vetoflow replay RUN_ID` does.
     """
-    from vetoflow.replay.fork import fork_run
-
     allow(request, "start")
     body = body or ReplayIn()
-    service = service_of(request)
-    service.index.get(run_id)
-    checkpoint_id = body.checkpoint_id
-    first = None
-    for snapshot in service.graph.get_state_history({"configurable": {"thread_id": run_id}}):
-        if snapshot.values.get("scenario"):
-            first = snapshot
-    if first is None:
-        raise VetoflowError(f"run {run_id} has no checkpoint to replay")
-    if not checkpoint_id and not body.from_node:
-        checkpoint_id = str(first.config["configurable"]["checkpoint_id"])
-    scenario = RunState.model_validate(first.values).scenario
-    if body.overrides:
-        scenario = apply_overrides(scenario, body.overrides)
-    check_scenario(scenario, settings_of(request).api_max_cells)
-    view = fork_run(
-        service, run_id, checkpoint_id=checkpoint_id, from_node=body.from_node, overrides=body.overrides or None
+    max_cells = settings_of(request).api_max_cells
+    replayed = service_of(request).replay(
+        run_id,
+        checkpoint_id=body.checkpoint_id,
+        from_node=body.from_node,
+        overrides=body.overrides or None,
+        check=lambda scenario: check_scenario(scenario, max_cells),
     )
-    return RunOut.of(view)
+    return RunOut.of(replayed.new)
 
 
 @router.get("/runs/{run_id}/history", response_model=History, summary="The run's checkpoints, oldest first")
 def history(run_id: RunId, request: Request, _who: Reviewer) -> History:
     service = service_of(request)
-    service.index.get(run_id)
-    steps = []
-    for snapshot in service.graph.get_state_history({"configurable": {"thread_id": run_id}}):
-        metadata = snapshot.metadata or {}
-        configurable = snapshot.config.get("configurable", {})
-        steps.append(
-            Step(
-                checkpoint_id=str(configurable.get("checkpoint_id", "")),
-                step=metadata.get("step"),
-                source=metadata.get("source"),
-                created_at=snapshot.created_at,
-                wrote=[task.name for task in snapshot.tasks if task.result is not None],
-                next=list(snapshot.next),
-            )
+    steps = [
+        Step(
+            checkpoint_id=record.checkpoint_id,
+            step=record.step,
+            source=record.source,
+            created_at=record.created_at.isoformat(),
+            wrote=record.wrote,
+            next=record.next,
         )
-    steps.reverse()
-    return History(run_id=run_id, steps=steps, decisions=service.index.decisions(run_id))
+        for record in service.history(run_id)
+    ]
+    return History(run_id=run_id, steps=steps, decisions=service.decisions(run_id))

@@ -8,8 +8,9 @@ from typing import Any, Literal
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from vetoflow.graph.names import NodeName
 from vetoflow.runs.index import DecisionRow, RunRow
-from vetoflow.runs.service import RunView
+from vetoflow.runs.views import RunView
 from vetoflow.scenario import Scenario
 from vetoflow.state import ReviewAction
 
@@ -44,6 +45,12 @@ class DecisionIn(_In):
 
     action: ReviewAction
     comment: str = Field(default="", max_length=4000)
+    digest: str | None = Field(
+        default=None,
+        pattern=r"^sha256:[0-9a-f]{64}$",
+        description="`pending.digest` of the run as you saw it; the decision is refused (409, nothing recorded) "
+        "if the figures changed since. Send it: without it the decision binds to whatever the run shows now.",
+    )
     overrides: dict[str, Any] = Field(
         default_factory=dict, description="For revise: {'investment': 800000, 'segments.Retail.margin': 0.2}."
     )
@@ -52,7 +59,7 @@ class DecisionIn(_In):
 class ReplayIn(_In):
     """Where to fork the replay from (default: the run's very first checkpoint) and what to change."""
 
-    from_node: Literal["forecaster", "accountant", "approval", "synthesizer"] | None = Field(
+    from_node: NodeName | None = Field(
         default=None, description="Replay from the last time this node was about to run."
     )
     checkpoint_id: str | None = Field(default=None, max_length=64, description="Replay from this checkpoint.")

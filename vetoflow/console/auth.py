@@ -6,13 +6,11 @@ Passwords never leave this module: errors name the entry's position or user, nev
 from __future__ import annotations
 
 import hmac
-import ipaddress
 from collections.abc import Callable
 
 from vetoflow.config import Settings
 from vetoflow.errors import VetoflowError
-
-LOCAL_HOSTS = ("localhost",)
+from vetoflow.netloc import is_loopback
 
 
 def parse_users(text: str, source: str) -> dict[str, str]:
@@ -48,15 +46,6 @@ def auth_checker(users: dict[str, str]) -> Callable[[str, str], bool] | None:
         return expected is not None and hmac.compare_digest(expected.encode(), password.encode())
 
     return check
-
-
-def is_loopback(host: str) -> bool:
-    if host.lower() in LOCAL_HOSTS:
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 def check_bind(host: str, has_logins: bool | dict[str, str]) -> None:

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import getpass
-import os
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 import gradio as gr
 
 from vetoflow.config import Settings
 from vetoflow.errors import VetoflowError
+from vetoflow.formatting import money, pct, when
 from vetoflow.identity.directory import Directory
 from vetoflow.identity.roles import Action, User, require
 from vetoflow.runs.index import RunRow
@@ -54,22 +52,6 @@ class ConsoleDeps:
         if username:
             return str(username)
         return self.open_reviewer
-
-
-def default_open_reviewer() -> str:
-    return os.environ.get("VETOFLOW_REVIEWER") or getpass.getuser()
-
-
-def pct(value: float | None) -> str:
-    return "-" if value is None else f"{value:.1%}"
-
-
-def money(value: float | None) -> str:
-    return "-" if value is None else f"{value:,.0f}"
-
-
-def when(value: datetime) -> str:
-    return value.strftime("%Y-%m-%d %H:%M UTC")
 
 
 def ok(text: str) -> str:

@@ -6,7 +6,7 @@ import math
 from typing import Any
 
 from vetoflow.errors import VetoflowError
-from vetoflow.scenario import SEGMENT_COLUMNS
+from vetoflow.scenario import SEGMENT_COLUMNS, Scenario
 
 TOP_FIELDS = {"investment": float, "horizon": int, "discount_rate": float}
 
@@ -25,11 +25,12 @@ def _changed(old: Any, new: float) -> bool:
     return old is None or not math.isclose(float(old), new, rel_tol=1e-12, abs_tol=1e-12)
 
 
-def segment_table(scenario: dict[str, Any]) -> list[list[Any]]:
-    return [[seg.get(c) for c in SEGMENT_COLUMNS] for seg in scenario.get("segments", [])]
+def segment_table(scenario: Scenario | None) -> list[list[Any]]:
+    segments = scenario.segments if scenario else []
+    return [[getattr(seg, column) for column in SEGMENT_COLUMNS] for seg in segments]
 
 
-def revise_overrides(scenario: dict[str, Any], top: dict[str, Any], segments: list[list[Any]] | None) -> dict[str, Any]:
+def revise_overrides(scenario: Scenario, top: dict[str, Any], segments: list[list[Any]] | None) -> dict[str, Any]:
     """Only what differs from the current scenario, as `field` / `segments.<name>.<field>` overrides."""
     overrides: dict[str, Any] = {}
     for field, kind in TOP_FIELDS.items():
@@ -38,9 +39,9 @@ def revise_overrides(scenario: dict[str, Any], top: dict[str, Any], segments: li
         value = _number(top[field], field)
         if kind is int and value != int(value):
             raise VetoflowError(f"{field}: must be a whole number of periods, got {value}")
-        if _changed(scenario.get(field), value):
+        if _changed(getattr(scenario, field), value):
             overrides[field] = int(value) if kind is int else value
-    by_name = {seg["name"]: seg for seg in scenario.get("segments", [])}
+    by_name = {seg.name: seg for seg in scenario.segments}
     for position, row in enumerate(segments or [], start=1):
         if not row or all(cell in (None, "") for cell in row):
             continue
@@ -54,7 +55,7 @@ def revise_overrides(scenario: dict[str, Any], top: dict[str, Any], segments: li
             if cell is None or cell == "":
                 continue
             value = _number(cell, f"segments row {position} ({name}), column {column}")
-            if _changed(by_name[name].get(column), value):
+            if _changed(getattr(by_name[name], column), value):
                 overrides[f"segments.{name}.{column}"] = value
     if not overrides:
         raise VetoflowError("revise: change at least one assumption (investment, horizon, discount rate or a segment)")

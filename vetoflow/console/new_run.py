@@ -10,10 +10,11 @@ from typing import Any
 
 import gradio as gr
 
-from vetoflow.console.common import PROGRESS, ConsoleDeps, money, ok, pct, problem
+from vetoflow.console.common import PROGRESS, ConsoleDeps, ok, problem
 from vetoflow.console.uploads import form_segments, read_upload, segment_rows
 from vetoflow.errors import VetoflowError
-from vetoflow.runs.service import RunView
+from vetoflow.formatting import money, pct
+from vetoflow.runs.views import RunView
 from vetoflow.scenario import SEGMENT_COLUMNS, validate_scenario
 
 STEPS = ("forecaster", "accountant", "approval", "synthesizer")
@@ -38,7 +39,7 @@ def _outcome(view: RunView) -> str:
     if view.status == "paused":
         return f"🟡 **Vetoed: {run.name} waits in the Inbox** ({figures}).\n\n_{run.veto_reason}_"
     if view.status == "completed":
-        summary = (view.state.get("summary") or {}).get("text", "")
+        summary = view.state.summary.text if view.state.summary else ""
         return f"🟢 **Completed: no veto** ({figures}).\n\n" + "\n\n".join(summary.splitlines())
     return f"**{run.name} is {view.status}.** {run.error or ''}"
 
@@ -134,7 +135,9 @@ def render_new_run(deps: ConsoleDeps) -> NewRunPanel:
 
         def work() -> None:
             try:
-                result["view"] = deps.service.start(scenario, on_step=lambda node, _u: events.put(node))
+                result["view"] = deps.service.start(
+                    scenario, on_step=lambda node, _u: events.put(node), requester=deps.reviewer(request)
+                )
             except Exception as exc:  # shown to the operator; the service keeps failed runs resumable
                 result["error"] = exc
             finally:

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from vetoflow.console.common import money, pct, when
-from vetoflow.runs.service import RunView
+from vetoflow.formatting import money, pct, when
+from vetoflow.runs.views import RunView
 
 STATUS_BADGE = {
     "running": "🔵 running",
@@ -29,20 +27,19 @@ def headline(view: RunView) -> str:
 
 def figures(view: RunView) -> str:
     state, run = view.state, view.run
-    currency = state.get("scenario", {}).get("currency", "")
-    fin = state.get("financials")
-    decision = state.get("decision")
+    currency = state.scenario.currency
+    fin, decision = state.financials, state.decision
     if not fin:
         return "_No figures yet._"
-    payback = "never (within the horizon)" if fin["payback_period"] is None else f"{fin['payback_period']:.1f} periods"
-    verdict = "-" if not decision else ("**VETO**" if decision["veto"] else "no veto")
+    payback = "never (within the horizon)" if fin.payback_period is None else f"{fin.payback_period:.1f} periods"
+    verdict = "-" if not decision else ("**VETO**" if decision.veto else "no veto")
     if run.last_action:
         verdict += f" → {run.last_action} by {run.reviewer}"
     rows = [
-        ("Investment", f"{money(fin['investment'])} {currency}"),
-        ("ROI (P50)", pct(fin["roi"])),
-        ("Downside ROI (P10)", pct(fin["downside_roi"])),
-        ("NPV", f"{money(fin['npv'])} {currency}"),
+        ("Investment", f"{money(fin.investment)} {currency}"),
+        ("ROI (P50)", pct(fin.roi)),
+        ("Downside ROI (P10)", pct(fin.downside_roi)),
+        ("NPV", f"{money(fin.npv)} {currency}"),
         ("Payback", payback),
         ("Decision", verdict),
     ]
@@ -50,46 +47,37 @@ def figures(view: RunView) -> str:
 
 
 def reasons(view: RunView) -> str:
-    decision = view.state.get("decision")
+    decision = view.state.decision
     if not decision:
         return "_The Accountant has not judged this run yet._"
-    verdict = "vetoed" if decision["veto"] else "did not veto"
-    policy = "ROI (P50)" if decision["policy"] == "roi" else "downside ROI (P10)"
+    verdict = "vetoed" if decision.veto else "did not veto"
+    policy = "ROI (P50)" if decision.policy == "roi" else "downside ROI (P10)"
     text = (
-        f"The Accountant **{verdict}**: {policy} {pct(decision['measured'])} "
-        f"against a threshold of {pct(decision['threshold'])}.\n\n"
+        f"The Accountant **{verdict}**: {policy} {pct(decision.measured)} "
+        f"against a threshold of {pct(decision.threshold)}.\n\n"
     )
-    text += "\n".join(f"- {reason}" for reason in decision["reasons"])
+    text += "\n".join(f"- {reason}" for reason in decision.reasons)
     if view.pending and view.pending.get("error"):
         text += f"\n\n⚠️ The last answer was refused: {view.pending['error']}"
     return text
 
 
-def _citation(item: Any) -> str:
-    if isinstance(item, dict):
-        source = item.get("source") or item.get("title") or item.get("id") or "source"
-        extra = item.get("page") or item.get("chunk")
-        return f"{source}" + (f" ({extra})" if extra is not None else "")
-    return str(item)
-
-
 def summary(view: RunView) -> str:
-    """The Synthesizer's text, and its citations and grounding flags when the client provides them."""
-    data = view.state.get("summary")
+    """The Synthesizer's text, the knowledge-base sources it cites, and numbers matching no figure."""
+    data, retrieval = view.state.summary, view.state.retrieval
     if not data:
         if view.status == "paused":
             return "_No summary yet: the Synthesizer runs once the run is approved (or passes without a veto)._"
         return "_No summary._"
-    model = str(data.get("model", "?"))
-    text = f"**Summary** ({model}{', offline' if data.get('offline') and model != 'offline' else ''})\n\n"
-    text += "\n\n".join(line for line in str(data.get("text", "")).splitlines() if line.strip())
-    citations = data.get("citations") or []
-    if citations:
-        text += "\n\n**Citations**\n" + "\n".join(f"{i}. {_citation(c)}" for i, c in enumerate(citations, 1))
-    flags = {k: v for k, v in data.items() if "ground" in k or k == "flags"}
-    for key, value in flags.items():
-        shown = ", ".join(map(str, value)) if isinstance(value, list) else str(value)
-        text += f"\n\n**{key.replace('_', ' ').capitalize()}**: {shown or 'none'}"
+    text = f"**Summary** ({data.model}{', offline' if data.offline and data.model != 'offline' else ''})\n\n"
+    text += "\n\n".join(line for line in data.text.splitlines() if line.strip())
+    if retrieval and retrieval.sources:
+        text += "\n\n**Sources**\n" + "\n".join(
+            f"{src.ref}. {src.source}" + (f" (p. {src.page})" if src.page is not None else "") + f": {src.title}"
+            for src in retrieval.sources
+        )
+    if data.grounding:
+        text += "\n\n**Numbers matching no figure of this run**: " + ", ".join(data.grounding)
     return text
 
 

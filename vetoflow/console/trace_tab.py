@@ -82,7 +82,7 @@ def trace_outputs(
     if not run_id:
         raise gr.Error("Enter a run id (see the Runs tab or `vetoflow runs`).")
     try:
-        trace = build_trace(service, run_id)
+        trace = build_trace(service.trace_inputs(run_id))
     except VetoflowError as exc:
         raise gr.Error(str(exc)) from None
     image, mermaid_md = graph_picture(trace)

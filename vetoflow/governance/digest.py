@@ -11,6 +11,8 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from vetoflow.state import RunState
+
 DIGEST_PREFIX = "sha256:"
 FIELDS = ("figures", "decision", "scenario", "revision")
 
@@ -25,8 +27,11 @@ def digest_of(content: Mapping[str, Any]) -> str:
     return DIGEST_PREFIX + hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
-def run_digest(state: Mapping[str, Any]) -> str:
-    """The digest of a run state (as stored in its checkpoint) at a pause."""
+def run_digest(state: Mapping[str, Any] | RunState) -> str:
+    """The digest of a run state at a pause: typed, or as stored in its checkpoint (normalised first, so
+    both spellings of one state give one digest)."""
+    typed = state if isinstance(state, RunState) else RunState.model_validate(dict(state))
+    state = typed.model_dump(mode="json")
     return digest_of(
         shown(
             str(state["run_id"]),

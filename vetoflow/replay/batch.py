@@ -1,4 +1,4 @@
-"""Batch replay: pick saved runs, keep this machine's shard, replay each with bounded concurrency.
+"""Batch replay: the service picks saved runs; keep this machine's shard, replay each with bounded concurrency.
 
 Threads, not processes: a replay spends its time waiting on the LLM, and LangGraph graphs and both
 checkpointers are safe to share across threads (SQLite serialises writes on one locked connection,
@@ -11,20 +11,17 @@ import hashlib
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
-from datetime import datetime
 from pathlib import Path
 
 from pydantic import BaseModel, Field
-from sqlalchemy import select
 
 from vetoflow.errors import VetoflowError
-from vetoflow.graph.context import Context
 from vetoflow.replay.compare import NEEDS_APPROVAL, compare
-from vetoflow.replay.fork import NotReachedError, replay
-from vetoflow.replay.lineage import lineage_for, replays_table
 from vetoflow.replay.report import BatchOptions, Report, ReportRow
-from vetoflow.runs.index import runs_table, utcnow
-from vetoflow.runs.service import RunService, RunView
+from vetoflow.runs.fork import NotReachedError
+from vetoflow.runs.index import utcnow
+from vetoflow.runs.service import RunService
+from vetoflow.runs.views import RunView
 
 
 class BatchSummary(BaseModel):
@@ -55,31 +52,6 @@ def shard_of(run_id: str, count: int) -> int:
     return int.from_bytes(hashlib.sha256(run_id.encode()).digest()[:8], "big") % count
 
 
-def select_runs(
-    service: RunService,
-    *,
-    statuses: Sequence[str] = (),
-    since: datetime | None = None,
-    ids: Sequence[str] | None = None,
-) -> list[str]:
-    """Run ids to replay, oldest first. Replays are not replayed again unless named in `ids`."""
-    if ids is not None:
-        return list(dict.fromkeys(i for i in ids if i))
-    lineage_for(service.index.engine)  # the replays table exists before it is joined
-    query = (
-        select(runs_table.c.run_id)
-        .outerjoin(replays_table, replays_table.c.replay_run_id == runs_table.c.run_id)
-        .where(replays_table.c.replay_run_id.is_(None))
-        .order_by(runs_table.c.created_at, runs_table.c.run_id)
-    )
-    if statuses:
-        query = query.where(runs_table.c.status.in_(list(statuses)))
-    if since is not None:
-        query = query.where(runs_table.c.created_at >= since)
-    with service.index.engine.connect() as conn:
-        return [r[0] for r in conn.execute(query)]
-
-
 def read_ids(path: Path) -> list[str]:
     """One run id per line; blank lines and # comments ignored."""
     try:
@@ -89,24 +61,17 @@ def read_ids(path: Path) -> list[str]:
     return [line.split("#", 1)[0].strip() for line in lines if line.split("#", 1)[0].strip()]
 
 
-def replay_one(
-    service: RunService, source_id: str, options: BatchOptions, context: Context, previous: ReportRow | None
-) -> ReportRow:
+def replay_one(service: RunService, source_id: str, options: BatchOptions, previous: ReportRow | None) -> ReportRow:
     """Replay one run; never raises. A failed earlier replay of it is retried from its own checkpoint."""
     start = time.perf_counter()
     try:
-        retried = _retry_previous(service, previous, context)
+        retried = _retry_previous(service, previous)
         if retried is not None:
             return _row(service.view(source_id), retried, time.perf_counter() - start)
-        old, new = replay(
-            service,
-            source_id,
-            from_node=options.from_node,
-            overrides=options.overrides,
-            context=context,
-            llm_model=options.llm_model,
+        replayed = service.replay(
+            source_id, from_node=options.from_node, overrides=options.overrides, llm_model=options.llm_model
         )
-        return _row(old, new, time.perf_counter() - start)
+        return _row(replayed.old, replayed.new, time.perf_counter() - start)
     except NotReachedError as exc:
         return ReportRow(source_run_id=source_id, status="skipped", error=str(exc), finished_at=utcnow())
     except Exception as exc:  # one bad run must not stop the batch: it becomes a failed row
@@ -119,13 +84,13 @@ def replay_one(
         )
 
 
-def _retry_previous(service: RunService, previous: ReportRow | None, context: Context) -> RunView | None:
+def _retry_previous(service: RunService, previous: ReportRow | None) -> RunView | None:
     if previous is None or previous.replay_run_id is None:
         return None
     replay_id = previous.replay_run_id
-    if service.index.get(replay_id).status != "failed":
+    if service.row(replay_id).status != "failed":
         return service.view(replay_id)
-    return RunService(service.graph, service.index, context).retry(replay_id)
+    return service.retry(replay_id)
 
 
 def _row(old: RunView, new: RunView, seconds: float) -> ReportRow:
@@ -156,7 +121,6 @@ def run_batch(
     run_ids: Sequence[str],
     report: Report,
     *,
-    context: Context,
     concurrency: int = 4,
     on_row: Callable[[ReportRow], None] | None = None,
 ) -> BatchSummary:
@@ -167,7 +131,7 @@ def run_batch(
     todo = [rid for rid in run_ids if rid not in done]
     started = time.perf_counter()
     pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="replay")
-    futures = [pool.submit(replay_one, service, rid, report.options, context, report.rows.get(rid)) for rid in todo]
+    futures = [pool.submit(replay_one, service, rid, report.options, report.rows.get(rid)) for rid in todo]
     recorded: set[Future[ReportRow]] = set()
 
     def record(future: Future[ReportRow]) -> None:
@@ -205,4 +169,4 @@ def summarize(report: Report, run_ids: Sequence[str], already_done: int, replaye
     return summary
 
 
-__all__ = ["NEEDS_APPROVAL", "BatchSummary", "parse_shard", "read_ids", "run_batch", "select_runs", "shard_of"]
+__all__ = ["NEEDS_APPROVAL", "BatchSummary", "parse_shard", "read_ids", "run_batch", "shard_of"]

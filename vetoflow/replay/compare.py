@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import difflib
-from typing import Any
 
 from pydantic import BaseModel, Field
 
-from vetoflow.runs.service import RunView
+from vetoflow.runs.views import RunView
 from vetoflow.trace.extras import llm_info
 
 NEEDS_APPROVAL = "needs approval"
@@ -41,19 +40,18 @@ def replay_status(status: str) -> str:
 
 
 def side(view: RunView, status: str | None = None) -> Side:
-    state: dict[str, Any] = view.state
-    fin = state.get("financials") or {}
-    decision = state.get("decision") or {}
-    info = llm_info(state.get("summary"))
+    state = view.state
+    fin, decision = state.financials, state.decision
+    info = llm_info(state.summary, state.retrieval)
     return Side(
         run_id=view.run.run_id,
         status=status or view.status,
-        veto=decision.get("veto"),
-        roi=fin.get("roi"),
-        npv=fin.get("npv"),
-        payback_period=fin.get("payback_period"),
-        investment=(state.get("scenario") or {}).get("investment"),
-        summary=(state.get("summary") or {}).get("text"),
+        veto=decision.veto if decision else None,
+        roi=fin.roi if fin else None,
+        npv=fin.npv if fin else None,
+        payback_period=fin.payback_period if fin else None,
+        investment=state.scenario.investment,
+        summary=state.summary.text if state.summary else None,
         model=info.model if info else None,
         tokens=info.total_tokens if info else None,
         grounding_flags=info.grounding_flags if info else [],

@@ -14,24 +14,12 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import Column, DateTime, Engine, Integer, MetaData, String, Table, Text, delete, insert, select, update
+from sqlalchemy import Engine, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from vetoflow.db.tables import idempotency_table as keys_table
 from vetoflow.errors import DecisionConflictError, VetoflowError
-from vetoflow.runs.index import _aware, utcnow
-
-idempotency_metadata = MetaData()
-
-keys_table = Table(
-    "vetoflow_idempotency",
-    idempotency_metadata,
-    Column("reviewer", String(120), primary_key=True),
-    Column("key", String(200), primary_key=True),
-    Column("fingerprint", String(64), nullable=False),
-    Column("status_code", Integer),
-    Column("response", Text),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-)
+from vetoflow.runs.index import aware, utcnow
 
 
 @dataclass(frozen=True)
@@ -49,7 +37,6 @@ class IdempotencyStore:
         self.engine = engine
         self.wait_seconds = wait_seconds
         self.stale_after = stale_after
-        idempotency_metadata.create_all(engine)
 
     def claim(self, reviewer: str, key: str, print_: str) -> StoredResponse | None:
         """None: this request owns the key and must `finish` or `release` it. Else: the first result."""
@@ -71,7 +58,7 @@ class IdempotencyStore:
                 raise VetoflowError(f"Idempotency-Key {key!r} was already used for a different request")
             if row["status_code"] is not None:
                 return StoredResponse(row["status_code"], row["response"])
-            if _aware(row["created_at"]) < utcnow() - timedelta(seconds=self.stale_after):
+            if aware(row["created_at"]) < utcnow() - timedelta(seconds=self.stale_after):
                 self.release(reviewer, key)  # left behind by a crashed process
                 continue
             if time.monotonic() > deadline:

@@ -12,67 +12,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import (
-    JSON,
-    Boolean,
-    Column,
-    DateTime,
-    Engine,
-    Float,
-    Index,
-    Integer,
-    MetaData,
-    String,
-    Table,
-    Text,
-    create_engine,
-    event,
-    insert,
-    select,
-    update,
-)
+from sqlalchemy import Engine, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from vetoflow.config import Settings
+from vetoflow.db.tables import decisions_table, replays_table, runs_table
 from vetoflow.errors import DecisionConflictError, RunNotFoundError
 from vetoflow.state import RunStatus
-
-metadata = MetaData()
-
-runs_table = Table(
-    "vetoflow_runs",
-    metadata,
-    Column("run_id", String(64), primary_key=True),
-    Column("name", String(200), nullable=False),
-    Column("status", String(16), nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("updated_at", DateTime(timezone=True), nullable=False),
-    Column("investment", Float),
-    Column("roi", Float),
-    Column("downside_roi", Float),
-    Column("npv", Float),
-    Column("veto", Boolean),
-    Column("veto_reason", Text),
-    Column("reviewer", String(120)),
-    Column("last_action", String(16)),
-    Column("revision", Integer, nullable=False, default=0),
-    Column("error", Text),
-    Column("scenario", JSON),  # the input, so a run that crashed before its first checkpoint can still start
-    Index("ix_vetoflow_runs_status_created", "status", "created_at"),
-    Index("ix_vetoflow_runs_created", "created_at"),
-)
-
-decisions_table = Table(
-    "vetoflow_decisions",
-    metadata,
-    Column("run_id", String(64), primary_key=True),
-    Column("pause_id", String(64), primary_key=True),
-    Column("action", String(16), nullable=False),
-    Column("reviewer", String(120), nullable=False),
-    Column("comment", Text, nullable=False, default=""),
-    Column("payload", JSON, nullable=False),
-    Column("decided_at", DateTime(timezone=True), nullable=False),
-)
 
 
 class RunRow(BaseModel):
@@ -107,36 +52,14 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def _aware(value: datetime) -> datetime:
+def aware(value: datetime) -> datetime:
     """SQLite hands datetimes back naive; everything stored is UTC."""
     return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
-def make_engine(settings: Settings) -> Engine:
-    if settings.database_url:
-        url = settings.database_url
-        for prefix in ("postgresql://", "postgres://"):
-            if url.startswith(prefix):
-                url = "postgresql+psycopg://" + url[len(prefix) :]
-        return create_engine(url, pool_pre_ping=True, pool_size=settings.db_pool_size, max_overflow=10)
-    settings.home.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(f"sqlite:///{settings.sqlite_path}", connect_args={"timeout": 30})
-
-    @event.listens_for(engine, "connect")
-    def _pragmas(dbapi_conn: Any, _record: Any) -> None:
-        cursor = dbapi_conn.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA busy_timeout=30000")
-        cursor.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL: durable across process crashes
-        cursor.close()
-
-    return engine
 
 
 class RunIndex:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        metadata.create_all(engine)
 
     def create(self, run_id: str, name: str, investment: float, scenario: dict[str, Any] | None = None) -> None:
         now = utcnow()
@@ -203,22 +126,39 @@ class RunIndex:
         with self.engine.connect() as conn:
             return [self._decision(r) for r in conn.execute(query).mappings().all()]
 
-    def close(self) -> None:
-        self.engine.dispose()
+    def select_for_replay(self, statuses: Sequence[str] = (), since: datetime | None = None) -> list[str]:
+        """Run ids oldest first, leaving out runs that are themselves replays."""
+        query = (
+            select(runs_table.c.run_id)
+            .outerjoin(replays_table, replays_table.c.replay_run_id == runs_table.c.run_id)
+            .where(replays_table.c.replay_run_id.is_(None))
+            .order_by(runs_table.c.created_at, runs_table.c.run_id)
+        )
+        if statuses:
+            query = query.where(runs_table.c.status.in_(list(statuses)))
+        if since is not None:
+            query = query.where(runs_table.c.created_at >= since)
+        with self.engine.connect() as conn:
+            return [r[0] for r in conn.execute(query)]
 
     @staticmethod
     def _row(row: Any) -> RunRow:
-        data = dict(row)
-        data["created_at"], data["updated_at"] = _aware(data["created_at"]), _aware(data["updated_at"])
-        return RunRow.model_validate(data)
+        return RunRow.model_validate(decoded(row, times=("created_at", "updated_at")))
 
     @staticmethod
     def _decision(row: Any) -> DecisionRow:
-        data = dict(row)
-        if isinstance(data["payload"], str):
-            data["payload"] = json.loads(data["payload"])
-        data["decided_at"] = _aware(data["decided_at"])
-        return DecisionRow.model_validate(data)
+        return DecisionRow.model_validate(decoded(row, json_columns=("payload",), times=("decided_at",)))
+
+
+def decoded(row: Any, *, json_columns: Sequence[str] = (), times: Sequence[str] = ()) -> dict[str, Any]:
+    """A result row as plain data: JSON columns parsed (SQLite hands back text), timestamps made UTC-aware."""
+    data = dict(row)
+    for column in json_columns:
+        if isinstance(data[column], str):
+            data[column] = json.loads(data[column])
+    for column in times:
+        data[column] = aware(data[column])
+    return data
 
 
 def already_decided(run_id: str, decision: DecisionRow | None) -> str:

@@ -1,4 +1,4 @@
-"""Opens what a process needs to work with runs: the checkpointer, the run index, and the service."""
+"""Opens the run service a process works with: the database (migrated), the compiled graph, the clients."""
 
 from __future__ import annotations
 
@@ -6,18 +6,19 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from vetoflow.config import Settings
+from vetoflow.db import open_database
+from vetoflow.governance.policy import load_policy
 from vetoflow.graph import Context, build_graph
-from vetoflow.graph.checkpointer import open_checkpointer
-from vetoflow.runs.index import RunIndex, make_engine
+from vetoflow.runs.gate import Gate
 from vetoflow.runs.service import RunService
 
 
 @contextmanager
 def open_service(settings: Settings, context: Context | None = None) -> Iterator[RunService]:
-    """Compile the graph against the configured durable checkpointer (SQLite or PostgreSQL)."""
-    with open_checkpointer(settings) as checkpointer:
-        index = RunIndex(make_engine(settings))
-        try:
-            yield RunService(build_graph().compile(checkpointer=checkpointer), index, context)
-        finally:
-            index.close()
+    """Every front end opens runs here. Clients come from `settings` (the composition root) unless given."""
+    from vetoflow.runtime import make_context
+
+    with open_database(settings) as database:
+        graph = build_graph().compile(checkpointer=database.checkpointer)
+        gate = Gate(database.engine, load_policy(settings.policy), settings)
+        yield RunService(graph, database, context if context is not None else make_context(settings), gate)

@@ -6,7 +6,9 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from vetoflow.render import money, pct, status_text
+from vetoflow.formatting import money, pct
+from vetoflow.render import status_text
+from vetoflow.replay.compare import Side
 from vetoflow.trace.extras import LlmInfo
 from vetoflow.trace.timeline import Trace, TraceStep
 
@@ -105,37 +107,29 @@ def trace_view(trace: Trace) -> RenderableType:
     return Group(head, table)
 
 
-def comparison_table(old: dict[str, object], new: dict[str, object]) -> Table:
+def comparison_table(old: Side, new: Side) -> Table:
     table = Table(title="Original against replay", title_justify="left")
     for header in ("", "original", "replay"):
         table.add_column(header)
     rows = [
-        ("run", str(old["run_id"]), str(new["run_id"])),
-        ("status", str(old["status"]), str(new["status"])),
-        ("investment", money(_f(old["investment"])), money(_f(new["investment"]))),
-        ("decision", _veto(old["veto"]), _veto(new["veto"])),
-        ("ROI (P50)", pct(_f(old["roi"])), pct(_f(new["roi"]))),
-        ("NPV", money(_f(old["npv"])), money(_f(new["npv"]))),
-        ("model", str(old["model"] or "-"), str(new["model"] or "-")),
-        ("tokens", str(old["tokens"] or "-"), str(new["tokens"] or "-")),
-        ("grounding flags", _flags(old["grounding_flags"]), _flags(new["grounding_flags"])),
+        ("run", old.run_id, new.run_id),
+        ("status", old.status, new.status),
+        ("investment", money(old.investment), money(new.investment)),
+        ("decision", _veto(old.veto), _veto(new.veto)),
+        ("ROI (P50)", pct(old.roi), pct(new.roi)),
+        ("NPV", money(old.npv), money(new.npv)),
+        ("model", old.model or "-", new.model or "-"),
+        ("tokens", str(old.tokens or "-"), str(new.tokens or "-")),
+        ("grounding flags", ", ".join(old.grounding_flags) or "-", ", ".join(new.grounding_flags) or "-"),
     ]
     for row in rows:
         style = "bold" if row[1] != row[2] else None
-        table.add_row(*row, style=style)
+        table.add_row(*(Text(cell) for cell in row), style=style)
     return table
 
 
-def _f(value: object) -> float | None:
-    return float(value) if isinstance(value, int | float) else None
-
-
-def _veto(value: object) -> str:
+def _veto(value: bool | None) -> str:
     return "-" if value is None else ("veto" if value else "pass")
-
-
-def _flags(value: object) -> str:
-    return ", ".join(str(v) for v in value) if isinstance(value, list) and value else "-"
 
 
 def summary_diff(lines: list[str]) -> Text:

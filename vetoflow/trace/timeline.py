@@ -8,17 +8,15 @@ resumed them from the run index (who, when, comment); errors from the tasks' err
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
 from typing import Any
 
-from langchain_core.runnables import RunnableConfig
-from langgraph.types import StateSnapshot
 from pydantic import BaseModel, Field
 
-from vetoflow.replay.lineage import ReplayRow, lineage_for
+from vetoflow.runs.history import CheckpointRecord, PauseRecord
 from vetoflow.runs.index import DecisionRow
-from vetoflow.runs.service import RunService, derive_status
+from vetoflow.runs.lineage import ReplayRow
+from vetoflow.runs.views import TraceInputs
 from vetoflow.trace.diff import Change, diff_values
 from vetoflow.trace.extras import LlmInfo, llm_info
 
@@ -63,32 +61,12 @@ class Trace(BaseModel):
     replays: list[ReplayRow] = Field(default_factory=list)
 
 
-def _ts(snapshot: StateSnapshot) -> datetime:
-    assert snapshot.created_at is not None
-    return datetime.fromisoformat(snapshot.created_at)
-
-
-def _checkpoint_id(snapshot: StateSnapshot) -> str:
-    return str(snapshot.config["configurable"]["checkpoint_id"])
-
-
-_REPR = re.compile(r"^(\w+)\((['\"])(.*)\2\)$", re.DOTALL)
-
-
-def describe_error(error: object) -> str:
-    """`RuntimeError: boom`, whether the checkpointer hands back the exception or its repr."""
-    if isinstance(error, BaseException):
-        return f"{type(error).__name__}: {error}"
-    text = str(error)
-    match = _REPR.match(text)
-    return f"{match.group(1)}: {match.group(3)}" if match else text
-
-
-def _pause(snapshot: StateSnapshot, task_interrupts: Any, decisions: dict[str, DecisionRow]) -> Pause:
-    last = task_interrupts[-1]  # a refused answer re-asks: the latest interrupt is the one decided
-    value = last.value if isinstance(last.value, dict) else {"value": last.value}
-    pause = Pause(pause_id=last.id, payload=value, paused_at=_ts(snapshot))
-    decision = decisions.get(last.id) or next((d for d in decisions.values() if d.decided_at >= pause.paused_at), None)
+def _pause(record: CheckpointRecord, interrupts: list[PauseRecord], decisions: dict[str, DecisionRow]) -> Pause:
+    last = interrupts[-1]  # a refused answer re-asks: the latest interrupt is the one decided
+    pause = Pause(pause_id=last.pause_id, payload=last.payload, paused_at=record.created_at)
+    decision = decisions.get(last.pause_id) or next(
+        (d for d in decisions.values() if d.decided_at >= pause.paused_at), None
+    )
     if decision:
         pause.action, pause.reviewer, pause.comment = decision.action, decision.reviewer, decision.comment
         pause.decided_at = decision.decided_at
@@ -96,32 +74,36 @@ def _pause(snapshot: StateSnapshot, task_interrupts: Any, decisions: dict[str, D
     return pause
 
 
-def build_steps(history: list[StateSnapshot], decisions: list[DecisionRow]) -> list[TraceStep]:
-    """`history` oldest first, as LangGraph returns it reversed."""
+def _values(record: CheckpointRecord) -> dict[str, Any]:
+    return record.state.model_dump(mode="json") if record.state else {}
+
+
+def build_steps(history: list[CheckpointRecord], decisions: list[DecisionRow]) -> list[TraceStep]:
+    """`history` oldest first."""
     by_pause = {d.pause_id: d for d in decisions}
     steps: list[TraceStep] = []
-    for i, snap in enumerate(history):
+    for i, record in enumerate(history):
         after = history[i + 1] if i + 1 < len(history) else None
-        for task in snap.tasks:
-            if task.name.startswith("__"):
+        for task in record.tasks:
+            if task.name.startswith("__"):  # LangGraph's own input step
                 continue
             step = TraceStep(
-                index=len(steps) + 1, node=task.name, checkpoint_id=_checkpoint_id(snap), started_at=_ts(snap)
+                index=len(steps) + 1, node=task.name, checkpoint_id=record.checkpoint_id, started_at=record.created_at
             )
             if task.interrupts:
-                step.pause = _pause(snap, task.interrupts, by_pause)
+                step.pause = _pause(record, task.interrupts, by_pause)
                 step.status = "paused"
             if task.error is not None:
-                step.error = describe_error(task.error)
+                step.error = task.error
                 step.status = "failed"
             if after is not None:
-                step.finished_at = _ts(after)
+                step.finished_at = after.created_at
                 begin = step.pause.decided_at if step.pause and step.pause.decided_at else step.started_at
                 step.duration_s = max(0.0, (step.finished_at - begin).total_seconds())
-                step.changes = diff_values(dict(snap.values), dict(after.values))
-                if any(c.field == "summary" or c.field.startswith("summary.") for c in step.changes):
-                    step.llm = llm_info(after.values.get("summary"), after.values.get("retrieval"))
-                    if step.llm is not None and step.llm.latency_ms is None and step.duration_s is not None:
+                step.changes = diff_values(_values(record), _values(after))
+                if after.state is not None and any(c.field.split(".")[0] == "summary" for c in step.changes):
+                    step.llm = llm_info(after.state.summary, after.state.retrieval)
+                    if step.llm is not None and step.duration_s is not None:
                         step.llm.latency_ms = round(step.duration_s * 1000, 1)  # the node's time, LLM call included
                 step.status = "done" if step.error is None else "failed, retried"
             elif step.status == "done":
@@ -130,25 +112,18 @@ def build_steps(history: list[StateSnapshot], decisions: list[DecisionRow]) -> l
     return steps
 
 
-def load_history(service: RunService, run_id: str) -> list[StateSnapshot]:
-    config: RunnableConfig = {"configurable": {"thread_id": run_id}}
-    return list(service.graph.get_state_history(config))[::-1]
-
-
-def build_trace(service: RunService, run_id: str) -> Trace:
-    """The whole trace of one run; raises RunNotFoundError for an unknown id."""
-    row = service.index.get(run_id)
-    history = load_history(service, run_id)
-    steps = build_steps(history, service.index.decisions(run_id))
-    lineage = lineage_for(service.index.engine)
+def build_trace(inputs: TraceInputs) -> Trace:
+    """The whole trace of one run, from what the run service hands over."""
+    row, history = inputs.run, inputs.checkpoints
+    steps = build_steps(history, inputs.decisions)
     latest = history[-1] if history else None
-    status = derive_status(latest) if latest else row.status
+    status = latest.status if latest else row.status
     if row.status == "failed" or (latest is not None and status == "running" and row.error):
         status = "failed"
     started = steps[0].started_at if steps else None
-    finished = _ts(latest) if latest is not None and not latest.next else None
+    finished = latest.created_at if latest is not None and not latest.next else None
     return Trace(
-        run_id=run_id,
+        run_id=row.run_id,
         name=row.name,
         status=status,
         started_at=started,
@@ -158,6 +133,6 @@ def build_trace(service: RunService, run_id: str) -> Trace:
         path=[s.node for s in steps if s.status != "pending"],
         next_nodes=list(latest.next) if latest is not None else [],
         steps=steps,
-        forked_from=lineage.get(run_id),
-        replays=lineage.replays_of(run_id),
+        forked_from=inputs.forked_from,
+        replays=inputs.replays,
     )

@@ -14,8 +14,8 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, insert, select
 
+from vetoflow.db.tables import attempts_table, outbox_table
 from vetoflow.governance.policy import Channel
-from vetoflow.governance.tables import attempts_table, ensure_tables, outbox_table
 
 
 def build_payload(
@@ -69,7 +69,6 @@ def enqueue(
 
 def listing(engine: Engine, run_id: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
     """Newest first, with each row's attempts (for `vetoflow notifications` and the console)."""
-    ensure_tables(engine)
     query = select(outbox_table).order_by(outbox_table.c.created_at.desc()).limit(limit)
     if run_id:
         query = query.where(outbox_table.c.run_id == run_id)

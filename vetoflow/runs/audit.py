@@ -19,8 +19,9 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, insert, select, update
 
-from vetoflow.governance.tables import GENESIS, audit_head_table, audit_table, ensure_tables
+from vetoflow.db.tables import audit_head_table, audit_table
 
+GENESIS = "sha256:" + "0" * 64  # the hash before the first entry (the migration seeds the head with it)
 COLUMNS = ("seq", "at", "event", "run_id", "actor", "via", "details", "prev_hash", "hash")
 
 
@@ -62,14 +63,12 @@ def append(
 
 def record(engine: Engine, event: str, **kwargs: Any) -> int:
     """`append` in a transaction of its own."""
-    ensure_tables(engine)
     with engine.begin() as conn:
         return append(conn, event, **kwargs)
 
 
 def entries(engine: Engine, since: str | None = None, run_id: str | None = None) -> Iterator[dict[str, Any]]:
     """Rows oldest first, optionally from an ISO date/time on, as plain dicts (details parsed)."""
-    ensure_tables(engine)
     query = select(audit_table).order_by(audit_table.c.seq)
     if since:
         query = query.where(audit_table.c.at >= since)
@@ -106,7 +105,6 @@ class Verdict:
 
 def verify(engine: Engine) -> Verdict:
     """Recompute the chain; name every row that was edited, and every gap where rows were deleted."""
-    ensure_tables(engine)
     problems: list[str] = []
     prev, expected_seq, checked = GENESIS, 1, 0
     with engine.connect() as conn:

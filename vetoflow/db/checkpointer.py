@@ -1,26 +1,15 @@
-"""Durable checkpointers: SQLite under VETOFLOW_HOME by default, PostgreSQL when a URL is configured."""
+"""Durable LangGraph checkpointers: SQLite under VETOFLOW_HOME by default, PostgreSQL when a URL is configured."""
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 from langgraph.checkpoint.base import BaseCheckpointSaver
 
 from vetoflow.config import Settings
-from vetoflow.errors import VetoflowError
-
-
-def connect_sqlite(settings: Settings) -> sqlite3.Connection:
-    settings.home.mkdir(parents=True, exist_ok=True)
-    conn = sqlite3.connect(settings.sqlite_path, check_same_thread=False, timeout=30.0)
-    # WAL lets a second process (the approver) read and write while another run is in flight;
-    # synchronous=NORMAL in WAL mode survives a process crash, which is the failure we design for.
-    conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute("PRAGMA synchronous=NORMAL")
-    conn.execute("PRAGMA busy_timeout=30000")
-    return conn
+from vetoflow.db.engine import connect_sqlite
+from vetoflow.errors import DatabaseUnavailableError
 
 
 @contextmanager
@@ -57,7 +46,7 @@ def _postgres(url: str, pool_size: int) -> Iterator[BaseCheckpointSaver[str]]:
         pool.open(wait=True, timeout=10)
     except Exception as exc:  # psycopg_pool raises PoolTimeout with the cause chained
         pool.close()
-        raise VetoflowError(f"cannot reach PostgreSQL at VETOFLOW_DATABASE_URL: {exc}") from None
+        raise DatabaseUnavailableError(f"cannot reach PostgreSQL at VETOFLOW_DATABASE_URL: {exc}") from None
     try:
         saver = PostgresSaver(pool)  # type: ignore[arg-type]
         saver.setup()

@@ -6,31 +6,14 @@ checkpoint; this table remembers the source run, the checkpoint and what was cha
 
 from __future__ import annotations
 
-import json
-import threading
-import weakref
 from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import JSON, Column, DateTime, Engine, Index, MetaData, String, Table, insert, select
+from sqlalchemy import Engine, insert, select
 
-from vetoflow.runs.index import runs_table, utcnow
-
-metadata = MetaData()
-
-replays_table = Table(
-    "vetoflow_replays",
-    metadata,
-    Column("replay_run_id", String(64), primary_key=True),
-    Column("source_run_id", String(64), nullable=False),
-    Column("source_checkpoint_id", String(64), nullable=False),
-    Column("from_node", String(64), nullable=False),
-    Column("overrides", JSON, nullable=False),
-    Column("llm_model", String(200)),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Index("ix_vetoflow_replays_source", "source_run_id"),
-)
+from vetoflow.db.tables import replays_table, runs_table
+from vetoflow.runs.index import decoded, utcnow
 
 
 class ReplayRow(BaseModel):
@@ -46,7 +29,6 @@ class ReplayRow(BaseModel):
 class Lineage:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        metadata.create_all(engine)
 
     def record_with_run(self, row: ReplayRow, name: str, investment: float) -> None:
         """The lineage row and the replay's run-index row in one transaction: neither exists without the other."""
@@ -72,18 +54,6 @@ class Lineage:
             return [_row(r) for r in conn.execute(query).mappings().all()]
 
 
-_ready: weakref.WeakKeyDictionary[Engine, Lineage] = weakref.WeakKeyDictionary()
-_ready_lock = threading.Lock()
-
-
-def lineage_for(engine: Engine) -> Lineage:
-    """One Lineage per engine, so the table check runs once per process, not once per replay."""
-    with _ready_lock:
-        if engine not in _ready:
-            _ready[engine] = Lineage(engine)
-        return _ready[engine]
-
-
 def new_row(source_run_id: str, replay_run_id: str, checkpoint_id: str, from_node: str, **extra: Any) -> ReplayRow:
     return ReplayRow(
         replay_run_id=replay_run_id,
@@ -97,11 +67,4 @@ def new_row(source_run_id: str, replay_run_id: str, checkpoint_id: str, from_nod
 
 
 def _row(row: Any) -> ReplayRow:
-    data = dict(row)
-    if isinstance(data["overrides"], str):
-        data["overrides"] = json.loads(data["overrides"])
-    if data["created_at"].tzinfo is None:
-        from datetime import UTC
-
-        data["created_at"] = data["created_at"].replace(tzinfo=UTC)
-    return ReplayRow.model_validate(data)
+    return ReplayRow.model_validate(decoded(row, json_columns=("overrides",), times=("created_at",)))

@@ -1,11 +1,9 @@
-"""`vetoflow trace`, `vetoflow graph` and `vetoflow replay`: what a run did, and re-running saved runs."""
+"""`vetoflow replay`: fork one saved run (and compare), or replay a batch with bounded concurrency."""
 
 from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -13,63 +11,13 @@ import click
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
-from vetoflow.graph import Context, build_graph
+from vetoflow.cli.common import STATUS_EXIT, json_option, parse_assignments, progress, service_for
+from vetoflow.graph.names import NODE_NAMES
 from vetoflow.render import err, out
 from vetoflow.replay import batch
-from vetoflow.replay.compare import compare
-from vetoflow.replay.fork import NODES, replay
 from vetoflow.replay.report import BatchOptions, ReportRow, load_report, save_report
-from vetoflow.runs.service import RunService
-from vetoflow.runs.store import open_service
-from vetoflow.runtime import make_context
 from vetoflow.state import RUN_STATUSES
-from vetoflow.trace import build_trace, drawing, render
-
-# The shared helpers (exit codes, KEY=VALUE parsing, step progress) live in vetoflow.cli, which imports
-# this module to register the commands; they are imported inside the commands to keep imports acyclic.
-json_option = click.option("--json", "json_mode", is_flag=True, help="Print machine-readable JSON.")
-
-
-@contextmanager
-def service_for(ctx: click.Context, context: Context | None = None) -> Iterator[RunService]:
-    with open_service(ctx.obj, context or make_context(ctx.obj)) as service:
-        yield service
-
-
-@click.command()
-@click.argument("run_id")
-@json_option
-@click.pass_context
-def trace(ctx: click.Context, run_id: str, json_mode: bool) -> None:
-    """Show a run's timeline from its checkpoints: nodes, timings, state changes, pauses, decisions, errors."""
-    with service_for(ctx) as service:
-        result = build_trace(service, run_id)
-    if json_mode:
-        click.echo(result.model_dump_json(indent=2))
-    else:
-        out.print(render.trace_view(result))
-
-
-@click.command()
-@click.option(
-    "--png", "png_file", type=click.Path(path_type=Path, dir_okay=False), help="Write a PNG (local Graphviz)."
-)
-@click.option("--run", "run_id", help="Mark the path this run took.")
-@click.pass_context
-def graph(ctx: click.Context, png_file: Path | None, run_id: str | None) -> None:
-    """Print the graph as mermaid, or draw it as a PNG without any web service."""
-    path: list[str] = []
-    finished = from_start = False
-    if run_id:
-        with service_for(ctx) as service:
-            result = build_trace(service, run_id)
-        path, finished, from_start = result.path, result.finished_at is not None, result.forked_from is None
-    compiled = build_graph().compile()
-    if png_file is None:
-        click.echo(drawing.mermaid(compiled, path, finished, from_start), nl=False)
-        return
-    png_file.write_bytes(drawing.png(compiled, path, finished, from_start))
-    err.print(f"wrote {png_file}")
+from vetoflow.trace import render
 
 
 def _since(value: datetime | None) -> datetime | None:
@@ -79,7 +27,7 @@ def _since(value: datetime | None) -> datetime | None:
 @click.command("replay")
 @click.argument("run_id", required=False)
 @click.option("--checkpoint", "checkpoint_id", help="Fork at this checkpoint id (see `vetoflow trace`).")
-@click.option("--from", "from_node", type=click.Choice(NODES), help="Fork just before the last time NODE ran.")
+@click.option("--from", "from_node", type=click.Choice(NODE_NAMES), help="Fork just before the last time NODE ran.")
 @click.option("--set", "assignments", multiple=True, metavar="KEY=VALUE", help="Change the scenario (repeatable).")
 @click.option("--all", "all_runs", is_flag=True, help="Batch: every saved run (replays excluded).")
 @click.option("--status", "statuses", multiple=True, type=click.Choice(RUN_STATUSES), help="Batch: runs in a status.")
@@ -98,7 +46,7 @@ def _since(value: datetime | None) -> datetime | None:
 )
 @json_option
 @click.pass_context
-def replay_command(
+def replay(
     ctx: click.Context,
     run_id: str | None,
     checkpoint_id: str | None,
@@ -126,27 +74,27 @@ def replay_command(
         raise click.UsageError("give either RUN_ID or a batch selector (--all, --status, --since, --ids), not both")
     if checkpoint_id and from_node:
         raise click.UsageError("--checkpoint and --from are alternatives; give one")
-    from vetoflow.cli import STATUS_EXIT, parse_assignments, progress
+    from vetoflow.replay.compare import compare
+    from vetoflow.runtime import make_context
 
     overrides = parse_assignments(assignments)
     context = make_context(ctx.obj, llm_model=llm_model)
     if run_id:
-        with service_for(ctx) as service:
-            old, new = replay(
-                service,
+        with service_for(ctx, context) as service:
+            replayed = service.replay(
                 run_id,
                 checkpoint_id=checkpoint_id,
                 from_node=from_node,
                 overrides=overrides,
-                context=context,
                 llm_model=llm_model,
                 on_step=progress(json_mode),
             )
-        result = compare(old, new)
+        new = replayed.new
+        result = compare(replayed.old, new)
         if json_mode:
             click.echo(result.model_dump_json(indent=2))
         else:
-            out.print(render.comparison_table(result.old.model_dump(), result.new.model_dump()))
+            out.print(render.comparison_table(result.old, result.new))
             if result.summary_diff:
                 out.print(render.summary_diff(result.summary_diff))
             out.print(f"replay stored as run {new.run.run_id}: vetoflow trace {new.run.run_id}", highlight=False)
@@ -162,7 +110,7 @@ def replay_command(
     _batch(
         ctx,
         BatchOptions(from_node=from_node, llm_model=llm_model, overrides=overrides),
-        context=context,
+        llm_model=llm_model,
         concurrency=concurrency,
         shard=shard,
         out_file=out_file,
@@ -177,7 +125,7 @@ def _batch(
     ctx: click.Context,
     options: BatchOptions,
     *,
-    context: Context,
+    llm_model: str | None,
     concurrency: int,
     shard: str | None,
     out_file: Path,
@@ -188,9 +136,11 @@ def _batch(
 ) -> None:
     report = load_report(out_file, options)
     shard_spec = batch.parse_shard(shard) if shard else None
-    with service_for(ctx) as service:
+    from vetoflow.runtime import make_context
+
+    with service_for(ctx, make_context(ctx.obj, llm_model=llm_model)) as service:
         ids = batch.read_ids(ids_file) if ids_file else None
-        run_ids = batch.select_runs(service, statuses=statuses, since=_since(since), ids=ids)
+        run_ids = service.select_for_replay(statuses=statuses, since=_since(since), ids=ids)
         if shard_spec:
             run_ids = [r for r in run_ids if batch.shard_of(r, shard_spec[1]) == shard_spec[0]]
         todo = len(run_ids) - len(report.done_ids() & set(run_ids))
@@ -211,7 +161,7 @@ def _batch(
                 if row.status == "failed":
                     bar.console.print(f"[red]failed[/] {row.source_run_id}: {row.error}", highlight=False)
 
-            summary = batch.run_batch(service, run_ids, report, context=context, concurrency=concurrency, on_row=on_row)
+            summary = batch.run_batch(service, run_ids, report, concurrency=concurrency, on_row=on_row)
     save_report(report, out_file)
     if json_mode:
         click.echo(json.dumps({"summary": summary.model_dump(mode="json"), "report": str(out_file)}, indent=2))

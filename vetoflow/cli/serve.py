@@ -2,30 +2,13 @@
 
 from __future__ import annotations
 
-import importlib
 import logging
-from collections.abc import Callable
 from typing import Any
 
 import click
 
 from vetoflow.config import Settings
 from vetoflow.errors import VetoflowError
-from vetoflow.graph.context import Context
-
-
-def load_context_factory(spec: str) -> Callable[[Settings], Context]:
-    """`package.module:function`, a function of Settings returning the graph Context (custom clients)."""
-    module_name, sep, attribute = spec.partition(":")
-    if not sep or not module_name or not attribute:
-        raise VetoflowError(f"--context-factory: {spec!r} must look like 'package.module:function'")
-    try:
-        factory = getattr(importlib.import_module(module_name), attribute)
-    except (ImportError, AttributeError) as exc:
-        raise VetoflowError(f"--context-factory: cannot load {spec!r}: {exc}") from None
-    if not callable(factory):
-        raise VetoflowError(f"--context-factory: {spec!r} is not callable")
-    return factory  # type: ignore[no-any-return]
 
 
 def check_exposure(settings: Settings, host: str, *, console: bool = False) -> str | None:
@@ -34,8 +17,9 @@ def check_exposure(settings: Settings, host: str, *, console: bool = False) -> s
     Without tokens the API alone is pointless, so it is refused; beside the console (which has its own
     logins, e.g. on Lambda) it is allowed, and every JSON request then answers 401.
     """
-    from vetoflow.api.auth import TokenTable, is_loopback
+    from vetoflow.api.auth import TokenTable
     from vetoflow.identity.directory import Directory
+    from vetoflow.netloc import is_loopback
 
     if settings.api_open and not is_loopback(host):
         raise VetoflowError(f"--open serves without tokens and is only allowed on localhost, not on {host}")
@@ -57,9 +41,8 @@ def check_exposure(settings: Settings, host: str, *, console: bool = False) -> s
 @click.option("--open", "open_", is_flag=True, help="Accept requests without a token (localhost only).")
 @click.option(
     "--context-factory",
-    envvar="VETOFLOW_CONTEXT_FACTORY",
     default=None,
-    help="module:function(settings) -> Context, to plug in other forecast or LLM clients.",
+    help="module:function(settings) -> Context (custom clients). Env: VETOFLOW_CONTEXT_FACTORY, for every command.",
 )
 @click.option("--log-level", default="info", show_default=True, type=click.Choice(["debug", "info", "warning"]))
 @click.option("--console/--no-console", default=True, show_default=True, help="Mount the operator console at /console.")
@@ -83,14 +66,13 @@ def serve(
     from vetoflow.api.deferred import DeferredApp
     from vetoflow.rag.warmup import EmbeddingsWarmup
     from vetoflow.runs.store import open_service
-    from vetoflow.runtime import make_context
 
-    settings: Settings = ctx.obj.model_copy(update={"api_open": ctx.obj.api_open or open_})
+    update = {"api_open": ctx.obj.api_open or open_, "context_factory": context_factory or ctx.obj.context_factory}
+    settings: Settings = ctx.obj.model_copy(update=update)
     note = check_exposure(settings, host, console=console)
-    context = load_context_factory(context_factory)(settings) if context_factory else make_context(settings)
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    with open_service(settings, context) as service:
-        warmup = EmbeddingsWarmup(context.retriever)  # loads once the app is up: /healthz never waits for it
+    with open_service(settings) as service:
+        warmup = EmbeddingsWarmup(service.context.retriever)  # loads once the app is up: /healthz never waits for it
 
         def build() -> ASGIApp:
             blocks = None

@@ -1,4 +1,4 @@
-"""Replay one run from a saved checkpoint as a fork, stored as a NEW run (its own thread id).
+"""Copy one saved checkpoint of a run into a NEW run (its own thread id): the mechanics of a replay.
 
 Why a new thread rather than a branch inside the source thread: a branch would become the source
 thread's latest checkpoint, so `vetoflow show/approve` on the original run would then act on the
@@ -12,32 +12,21 @@ everything after the checkpoint re-executes: LLM calls and the approval interrup
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
-from langchain_core.runnables import RunnableConfig
-from langgraph.checkpoint.base import copy_checkpoint
+from langgraph.checkpoint.base import BaseCheckpointSaver, copy_checkpoint
 from langgraph.checkpoint.base.id import uuid6
 from langgraph.types import StateSnapshot
 
 from vetoflow.errors import VetoflowError
-from vetoflow.graph.context import Context
-from vetoflow.replay.lineage import lineage_for, new_row
-from vetoflow.runs.service import RunService, RunView, StepCallback
-from vetoflow.scenario import apply_overrides
-from vetoflow.state import RunState
-
-NODES = ("forecaster", "accountant", "approval", "synthesizer")
+from vetoflow.graph.names import NODE_NAMES
+from vetoflow.runs.history import checkpoint_id as checkpoint_id_of
 
 
 class NotReachedError(VetoflowError):
     """The run never got to the node asked for: nothing to replay from there (a batch skips it)."""
-
-
-def _config(run_id: str) -> RunnableConfig:
-    return {"configurable": {"thread_id": run_id}}
 
 
 def find_checkpoint(
@@ -48,12 +37,12 @@ def find_checkpoint(
     History comes newest first and is read lazily: `--from synthesizer` prepares two snapshots, not all.
     """
     node = from_node or "forecaster"
-    if checkpoint_id is None and node not in NODES:
-        raise VetoflowError(f"--from: unknown node {node!r}; allowed: {', '.join(NODES)}")
+    if checkpoint_id is None and node not in NODE_NAMES:
+        raise VetoflowError(f"--from: unknown node {node!r}; allowed: {', '.join(NODE_NAMES)}")
     seen: list[StateSnapshot] = []
     for snap in history:
         seen.append(snap)
-        if checkpoint_id and snap.config["configurable"]["checkpoint_id"] == checkpoint_id:
+        if checkpoint_id and checkpoint_id_of(snap) == checkpoint_id:
             if not snap.next:
                 raise VetoflowError(f"checkpoint {checkpoint_id} is the end of run {run_id}: nothing runs after it")
             return seen[0], snap
@@ -72,46 +61,19 @@ def find_checkpoint(
     )
 
 
-def fork_run(service: RunService, run_id: str, **options: Any) -> RunView:
-    """Copy the chosen checkpoint into a new run, apply overrides, run it on; return the new run's view.
-
-    Takes the keyword options of `replay`."""
-    return replay(service, run_id, **options)[1]
-
-
-def replay(
-    service: RunService,
-    run_id: str,
-    *,
-    checkpoint_id: str | None = None,
-    from_node: str | None = None,
-    overrides: dict[str, Any] | None = None,
-    context: Context | None = None,
-    llm_model: str | None = None,
-    on_step: StepCallback | None = None,
-) -> tuple[RunView, RunView]:
-    """Like `fork_run`, returning (the source run as it stands, the replay): one history read serves both."""
-    source_row = service.index.get(run_id)  # RunNotFoundError for an unknown id
-    latest, source = find_checkpoint(
-        service.graph.get_state_history(_config(run_id)), run_id, checkpoint_id=checkpoint_id, from_node=from_node
-    )
-    values = dict(source.values)
-    scenario = RunState.model_validate(values).scenario
-    if overrides:
-        scenario = apply_overrides(scenario, overrides)  # VetoflowError naming the bad key or value
-    saver = service.graph.checkpointer
-    if saver is None or isinstance(saver, bool):
-        raise VetoflowError("replay needs a graph compiled with a durable checkpointer")
+def copy_into_new_thread(
+    saver: BaseCheckpointSaver[str], source: StateSnapshot, run_id: str, new_id: str, scenario: dict[str, Any] | None
+) -> str:
+    """Write `source` as the first checkpoint of thread `new_id`; returns the source checkpoint id."""
     saved = saver.get_tuple(source.config)
     assert saved is not None
-    new_id = uuid.uuid4().hex[:12]
     checkpoint = copy_checkpoint(saved.checkpoint)
     checkpoint["id"] = str(uuid6(clock_seq=0))
     checkpoint["ts"] = datetime.now(UTC).isoformat()
     checkpoint["channel_values"]["run_id"] = new_id  # the state names its own run (approval payloads show it)
-    if overrides:
-        checkpoint["channel_values"]["scenario"] = scenario.model_dump(mode="json")
-    source_cp = str(source.config["configurable"]["checkpoint_id"])
+    if scenario is not None:
+        checkpoint["channel_values"]["scenario"] = scenario
+    source_cp = checkpoint_id_of(source)
     metadata: Any = {
         "source": "fork",
         "step": saved.metadata.get("step", -1),
@@ -125,10 +87,4 @@ def replay(
         metadata,
         dict(checkpoint["channel_versions"]),
     )
-    node = from_node or next(n for n in source.next if not n.startswith("__"))
-    name = f"{source_row.name[:150]} (replay of {run_id})"  # tells replays apart in `vetoflow runs`
-    lineage_row = new_row(run_id, new_id, source_cp, node, overrides=overrides or {}, llm_model=llm_model)
-    lineage_for(service.index.engine).record_with_run(lineage_row, name, scenario.investment)
-    runner = RunService(service.graph, service.index, context or service.context)
-    old = RunView(run=source_row, state=dict(latest.values), next_nodes=list(latest.next))
-    return old, runner.run_forked(new_id, on_step=on_step)
+    return source_cp

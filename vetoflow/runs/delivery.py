@@ -17,9 +17,9 @@ import httpx
 from sqlalchemy import Engine, and_, insert, or_, select, update
 
 from vetoflow.config import Settings
+from vetoflow.db.tables import attempts_table, outbox_table
 from vetoflow.governance import messages, webhook
 from vetoflow.governance.email import DeliveryError, send_email
-from vetoflow.governance.tables import attempts_table, ensure_tables, outbox_table
 
 log = logging.getLogger(__name__)
 RETRY_STATUSES = frozenset({408, 425, 429})
@@ -126,7 +126,6 @@ def deliver_due(
     lease_seconds: float = 120.0,
 ) -> DeliveryReport:
     """Try every row that is due now (at most `limit`); safe to run in several processes at once."""
-    ensure_tables(engine)
     report = DeliveryReport()
     now = clock()
     due = (

@@ -1,0 +1,87 @@
+"""The same request gives the same result from the CLI, the API and the console: one service, one root."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from fastapi.testclient import TestClient
+from gradio_client import Client
+
+from tests.conftest import env_for
+from tests.console_helpers import ANA, serve_console
+from tests.custom_context import MODEL
+from vetoflow.api import create_app
+from vetoflow.cli import cli
+from vetoflow.config import Settings
+from vetoflow.runs.store import open_service
+from vetoflow.scenario import Scenario
+
+FACTORY = "tests.custom_context:house_context"
+
+
+@pytest.fixture
+def house(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    """Settings whose composition root loads the installation's own client, as VETOFLOW_CONTEXT_FACTORY does."""
+    monkeypatch.setenv("VETOFLOW_CONTEXT_FACTORY", FACTORY)
+    return settings.model_copy(update={"context_factory": FACTORY})
+
+
+def paused_run(settings: Settings, vetoed: Scenario) -> str:
+    with open_service(settings) as service:
+        return service.start(vetoed).run.run_id
+
+
+def cli_env(settings: Settings) -> dict[str, str]:
+    env = env_for(settings)
+    env["VETOFLOW_CONTEXT_FACTORY"] = FACTORY
+    return env
+
+
+@pytest.fixture
+def api(house: Settings) -> Iterator[TestClient]:
+    app = create_app(house.model_copy(update={"api_open": True}))  # opens its own service, as `serve` does
+    with TestClient(app, client=("127.0.0.1", 5000)) as http:
+        yield http
+
+
+@pytest.mark.slow
+def test_the_configured_client_writes_the_summary_from_every_front_end(
+    house: Settings, vetoed: Scenario, api: TestClient
+) -> None:
+    from_cli, from_api, from_console = (paused_run(house, vetoed) for _ in range(3))
+
+    result = CliRunner().invoke(cli, ["approve", from_cli, "--reviewer", "ana", "--json"], env=cli_env(house))
+    assert result.exit_code == 0, result.output
+    assert api.post(f"/runs/{from_api}/decision", json={"action": "approve"}).status_code == 200
+    with serve_console(house) as console:
+        Client(console.url, auth=ANA, verbose=False).predict(from_console, "ok", api_name="/approve")
+
+    with open_service(house) as service:
+        writers = {run_id: service.view(run_id).state.summary for run_id in (from_cli, from_api, from_console)}
+    assert {run_id: summary.model if summary else None for run_id, summary in writers.items()} == {
+        from_cli: MODEL,
+        from_api: MODEL,
+        from_console: MODEL,
+    }
+
+
+def test_replay_defaults_to_the_revised_scenario_from_the_cli_and_the_api(
+    house: Settings, vetoed: Scenario, api: TestClient, tmp_path: Path
+) -> None:
+    run_id = paused_run(house, vetoed)
+    with open_service(house) as service:
+        revised = service.decide(run_id, "revise", reviewer="ana", overrides={"investment": 900_000})
+    args = ["replay", run_id, "--json"]
+    result = CliRunner().invoke(cli, args, env=cli_env(house), catch_exceptions=False)
+    assert result.exit_code in (0, 3), result.output
+    from_api = api.post(f"/runs/{run_id}/replay").json()
+    with open_service(house) as service:
+        replays = [service.view(r.replay_run_id) for r in service.trace_inputs(run_id).replays]
+    scenarios = {view.state.scenario.investment for view in replays}
+    assert len(replays) == 2
+    assert scenarios == {900_000}
+    assert from_api["state"]["scenario"]["investment"] == revised.state.scenario.investment
+    assert [view.state.financials for view in replays] == [revised.state.financials] * 2

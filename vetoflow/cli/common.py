@@ -1,0 +1,99 @@
+"""What every command shares: exit codes, options, the service, step progress, printing a run."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import click
+
+if TYPE_CHECKING:
+    from vetoflow.graph.context import Context
+    from vetoflow.identity.roles import Action, User
+    from vetoflow.runs.service import RunService
+    from vetoflow.runs.views import RunView
+
+EXIT_CODES = """\b
+Exit codes:
+  0  done (run completed, or rejected by a human)
+  1  invalid input or configuration
+  2  bad command-line usage
+  3  run paused, waiting for a human decision
+  4  run failed (resume it with: vetoflow retry RUN_ID)
+  5  no such run
+  6  the pause was already decided by someone else, or its figures changed since you saw them
+  7  not allowed: your role or the approval policy does not permit this action"""
+
+STATUS_EXIT = {"completed": 0, "rejected": 0, "paused": 3, "failed": 4, "running": 4}
+F = TypeVar("F", bound=Callable[..., Any])
+
+json_option = click.option("--json", "json_mode", is_flag=True, help="Print machine-readable JSON.")
+comment_option = click.option("--comment", "-m", default="", help="Why; kept in the run's history.")
+digest_option = click.option(
+    "--digest", default=None, help="pending.digest from `vetoflow show --json`: refuse if the figures changed since."
+)
+
+
+def default_reviewer() -> str:
+    from vetoflow.config import default_reviewer as reviewer  # settings load only when a command runs
+
+    return reviewer()
+
+
+def reviewer_option(func: F) -> F:
+    return click.option(
+        "--reviewer",
+        default=default_reviewer,
+        show_default="$VETOFLOW_REVIEWER or your login",
+        help="Who decides (recorded).",
+    )(func)
+
+
+def acting_user(ctx: click.Context, name: str, action: Action) -> User:
+    """The CLI acts as NAME, who must be a user of the users file when one exists, allowed to do `action`."""
+    from vetoflow.identity.directory import Directory
+    from vetoflow.identity.roles import require
+
+    return require(Directory.from_settings(ctx.obj).reviewer(name), action)
+
+
+@contextmanager
+def service_for(ctx: click.Context, context: Context | None = None) -> Iterator[RunService]:
+    """The run service over the configured database, with the clients the settings ask for."""
+    from vetoflow.runs.store import open_service
+
+    with open_service(ctx.obj, context) as service:
+        yield service
+
+
+def progress(json_mode: bool) -> Callable[[str, dict[str, Any]], None]:
+    from vetoflow.render import err
+
+    def on_step(node: str, _update: dict[str, Any]) -> None:
+        err.print(f"[green]✓[/] {node}", highlight=False)
+
+    return (lambda *_: None) if json_mode else on_step
+
+
+def emit(view: RunView, json_mode: bool) -> None:
+    from vetoflow import render
+
+    if json_mode:
+        click.echo(view.model_dump_json(indent=2))
+    else:
+        render.out.print(render.run_panel(view))
+    sys.exit(STATUS_EXIT[view.status])
+
+
+def parse_assignments(assignments: tuple[str, ...]) -> dict[str, Any]:
+    import yaml
+
+    overrides: dict[str, Any] = {}
+    for item in assignments:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise click.BadParameter(f"{item!r} is not KEY=VALUE", param_hint="--set")
+        overrides[key.strip()] = yaml.safe_load(value)
+    return overrides

@@ -1,0 +1,34 @@
+"""`vetoflow db`: the database's schema version, and upgrading it in place (also done at every start)."""
+
+from __future__ import annotations
+
+import click
+
+
+@click.group()
+def db() -> None:
+    """Database schema: show the version, upgrade in place."""
+
+
+@db.command()
+@click.pass_context
+def upgrade(ctx: click.Context) -> None:
+    """Apply every pending migration (runs also do this when they open the database)."""
+    from vetoflow.db.checkpointer import open_checkpointer
+    from vetoflow.db.engine import make_engine
+    from vetoflow.db.migrate import schema_lock
+    from vetoflow.db.migrate import upgrade as run_upgrade
+    from vetoflow.db.migrations import HEAD
+
+    engine = make_engine(ctx.obj)
+    try:
+        with schema_lock(ctx.obj), open_checkpointer(ctx.obj):  # LangGraph's setup() migrates its own tables
+            before = run_upgrade(engine)
+    finally:
+        engine.dispose()
+    where = ctx.obj.redacted_database()
+    if before == HEAD:
+        click.echo(f"{where}: already at {HEAD}")
+    else:
+        was = before or "no schema version (a new database, or one from the first release)"
+        click.echo(f"{where}: upgraded from {was} to {HEAD}")

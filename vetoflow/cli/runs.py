@@ -1,0 +1,175 @@
+"""Commands on runs: start, list, show, approve, reject, revise, retry, and the samples (`demo`)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import click
+
+from vetoflow import render
+from vetoflow.cli.common import (
+    acting_user,
+    comment_option,
+    default_reviewer,
+    digest_option,
+    emit,
+    json_option,
+    parse_assignments,
+    progress,
+    reviewer_option,
+    service_for,
+)
+from vetoflow.render import err, out
+from vetoflow.scenario import load_scenario
+from vetoflow.state import RUN_STATUSES
+
+
+@click.command()
+@click.argument("scenario", type=click.Path(path_type=Path))
+@click.option(
+    "--requester",
+    default=default_reviewer,
+    show_default="$VETOFLOW_REVIEWER or your login",
+    help="Who starts the run (recorded; four-eyes: they cannot approve it).",
+)
+@json_option
+@click.pass_context
+def run(ctx: click.Context, scenario: Path, requester: str, json_mode: bool) -> None:
+    """Start a run from a scenario file (YAML or JSON)."""
+    user = acting_user(ctx, requester, "start")
+    parsed = load_scenario(scenario, max_bytes=ctx.obj.max_file_bytes)
+    with service_for(ctx) as service:
+        view = service.start(parsed, on_step=progress(json_mode), requester=user.name)
+    emit(view, json_mode)
+
+
+@click.command()
+@click.option("--status", "-s", "statuses", multiple=True, type=click.Choice(RUN_STATUSES), help="Filter (repeatable).")
+@click.option("--limit", "-n", default=50, show_default=True, type=click.IntRange(1, 10_000))
+@json_option
+@click.pass_context
+def runs(ctx: click.Context, statuses: tuple[str, ...], limit: int, json_mode: bool) -> None:
+    """List runs, newest first."""
+    with service_for(ctx) as service:
+        rows = service.list(statuses, limit=limit)
+    if json_mode:
+        click.echo(json.dumps([row.model_dump(mode="json") for row in rows], indent=2))
+    else:
+        out.print(render.runs_table(rows))
+
+
+@click.command()
+@click.argument("run_id")
+@json_option
+@click.pass_context
+def show(ctx: click.Context, run_id: str, json_mode: bool) -> None:
+    """Show one run: figures, forecast, the Accountant's reasons, decisions and the summary."""
+    with service_for(ctx) as service:
+        view = service.view(run_id)
+    if json_mode:
+        click.echo(view.model_dump_json(indent=2))
+    else:
+        out.print(render.run_panel(view))
+
+
+def _decide(ctx: click.Context, run_id: str, action: str, json_mode: bool, **kwargs: Any) -> None:
+    user = acting_user(ctx, kwargs["reviewer"], "revise" if action == "revise" else "decide")
+    with service_for(ctx) as service:
+        view = service.decide(run_id, action, on_step=progress(json_mode), user=user, via="cli", **kwargs)
+    emit(view, json_mode)
+
+
+def _verdict_command(action: str, help_text: str) -> click.Command:
+    """`approve` and `reject`: the same options, a different action."""
+
+    @click.command(action, help=help_text)
+    @click.argument("run_id")
+    @reviewer_option
+    @comment_option
+    @digest_option
+    @json_option
+    @click.pass_context
+    def command(
+        ctx: click.Context, run_id: str, reviewer: str, comment: str, digest: str | None, json_mode: bool
+    ) -> None:
+        _decide(ctx, run_id, action, json_mode, reviewer=reviewer, comment=comment, digest=digest)
+
+    return command
+
+
+approve = _verdict_command("approve", "Overrule the Accountant's veto: the run goes on to the Synthesizer.")
+reject = _verdict_command("reject", "Uphold the veto: the run ends as rejected; no LLM is called.")
+
+
+@click.command()
+@click.argument("run_id")
+@click.option(
+    "--set",
+    "assignments",
+    multiple=True,
+    required=True,
+    metavar="KEY=VALUE",
+    help="investment=800000, horizon=10, segments.Retail.growth_mean=0.06 (repeatable).",
+)
+@reviewer_option
+@comment_option
+@digest_option
+@json_option
+@click.pass_context
+def revise(
+    ctx: click.Context,
+    run_id: str,
+    assignments: tuple[str, ...],
+    reviewer: str,
+    comment: str,
+    digest: str | None,
+    json_mode: bool,
+) -> None:
+    """Change assumptions and re-run the Forecaster and Accountant."""
+    overrides = parse_assignments(assignments)
+    _decide(ctx, run_id, "revise", json_mode, reviewer=reviewer, comment=comment, overrides=overrides, digest=digest)
+
+
+@click.command()
+@click.argument("run_id")
+@json_option
+@click.pass_context
+def retry(ctx: click.Context, run_id: str, json_mode: bool) -> None:
+    """Resume a failed or interrupted run from its last checkpoint."""
+    with service_for(ctx) as service:
+        view = service.retry(run_id, on_step=progress(json_mode))
+    emit(view, json_mode)
+
+
+@click.command()
+@click.option(
+    "--examples",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=None,
+    help="Folder of scenarios (default: the samples shipped with vetoflow).",
+)
+@click.pass_context
+def demo(ctx: click.Context, examples: Path | None) -> None:
+    """Run every sample scenario and say which runs wait for approval."""
+    folder = examples or Path(__file__).resolve().parent.parent / "examples"
+    files = sorted(p for p in folder.iterdir() if p.suffix in (".yaml", ".yml", ".json"))
+    if not files:
+        raise click.ClickException(f"no scenarios in {folder}")
+    views = []
+    with service_for(ctx) as service:
+        for path in files:
+            err.print(f"[bold]{path.name}[/]")
+            views.append(service.start(load_scenario(path), on_step=progress(False)))
+        out.print(render.runs_table([v.run for v in views]))
+    for view in views:
+        summary, retrieval = view.state.summary, view.state.retrieval
+        if summary and retrieval and retrieval.sources:
+            cited = ", ".join(f"[{src.ref}] {src.source}" for src in retrieval.sources)
+            out.print(f"{view.run.name} ({summary.model} summary) cites {cited}", highlight=False, soft_wrap=True)
+        if view.status == "paused":
+            out.print(f"[bold yellow]{view.run.name}[/] is paused: {view.run.veto_reason}", soft_wrap=True)
+            command = f'vetoflow approve {view.run.run_id} --reviewer ana --comment "strategic bet"'
+            out.print(f"  approve it with: [bold]{command}[/]", highlight=False, soft_wrap=True)
+    out.print(f"Runs are stored in {ctx.obj.redacted_database()}")

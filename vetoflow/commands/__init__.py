@@ -1,1 +1,0 @@
-"""CLI commands that live in their own modules; each is registered at the bottom of `vetoflow.cli`."""

@@ -1,0 +1,72 @@
+"""One `Database` per process per database: the engine (vetoflow's tables) and the checkpointer, shared.
+
+Every front end in a process (the API, the console mounted beside it, a batch replay's threads) opens
+the same database through `open_database`; the first opener connects and migrates, the last one closes.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
+
+from langgraph.checkpoint.base import BaseCheckpointSaver
+from sqlalchemy import Engine
+
+from vetoflow.config import Settings
+from vetoflow.db.checkpointer import open_checkpointer
+from vetoflow.db.engine import make_engine
+from vetoflow.db.migrate import schema_lock, upgrade
+
+
+@dataclass
+class Database:
+    engine: Engine
+    checkpointer: BaseCheckpointSaver[str]
+    backend: str
+    _stack: ExitStack = field(repr=False)
+    _users: int = 0
+
+
+_open: dict[str, Database] = {}
+_lock = threading.Lock()
+
+
+def _key(settings: Settings) -> str:
+    return settings.database_url or f"sqlite:{settings.sqlite_path.resolve()}"
+
+
+@contextmanager
+def open_database(settings: Settings) -> Iterator[Database]:
+    """The process's Database for `settings`, migrated to the newest schema; closed with its last user."""
+    key = _key(settings)
+    with _lock:
+        database = _open.get(key)
+        if database is None:
+            database = _connect(settings)
+            _open[key] = database
+        database._users += 1
+    try:
+        yield database
+    finally:
+        with _lock:
+            database._users -= 1
+            if database._users == 0:
+                del _open[key]
+                database._stack.close()
+
+
+def _connect(settings: Settings) -> Database:
+    settings.check_durable_store()  # before anything is created, e.g. SQLite's folder on Lambda
+    stack = ExitStack()
+    try:
+        with schema_lock(settings):
+            checkpointer = stack.enter_context(open_checkpointer(settings))
+            engine = make_engine(settings)
+            stack.callback(engine.dispose)
+            upgrade(engine)
+    except BaseException:
+        stack.close()
+        raise
+    return Database(engine=engine, checkpointer=checkpointer, backend=settings.backend_name, _stack=stack)

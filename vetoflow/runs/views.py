@@ -1,0 +1,47 @@
+"""What the service hands to front ends: typed views of runs, never LangGraph snapshots or SQL rows."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from vetoflow.runs.history import CheckpointRecord
+from vetoflow.runs.index import DecisionRow, RunRow
+from vetoflow.runs.lineage import ReplayRow
+from vetoflow.state import RunState, RunStatus
+
+
+class RunView(BaseModel):
+    """Everything known about one run: its index row, its typed state, the pending pause, its decisions."""
+
+    run: RunRow
+    state: RunState
+    pending: dict[str, Any] | None = Field(default=None, description="The approval payload while paused.")
+    pause_id: str | None = None
+    next_nodes: list[str] = Field(default_factory=list)
+    decisions: list[DecisionRow] = Field(default_factory=list)
+    approval: dict[str, Any] | None = Field(
+        default=None, description="While paused: tier, approvers, approved_by, progress ('1 of 2'), due_at, digest."
+    )
+
+    @property
+    def status(self) -> RunStatus:
+        return self.run.status
+
+
+class Replayed(BaseModel):
+    """A replay: the source run as it stands, and the new run forked from it."""
+
+    old: RunView
+    new: RunView
+
+
+class TraceInputs(BaseModel):
+    """What a trace is built from: the run's row, its checkpoints oldest first, decisions and lineage."""
+
+    run: RunRow
+    checkpoints: list[CheckpointRecord]
+    decisions: list[DecisionRow]
+    forked_from: ReplayRow | None = None
+    replays: list[ReplayRow] = Field(default_factory=list)
