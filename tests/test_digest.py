@@ -38,3 +38,13 @@ def test_digest_is_stable_across_processes_and_changes_on_revise(tmp_path: Path,
         edited = paused.state.decision.model_copy(update={"reasons": ["edited"]})
         changed_reason = paused.state.model_copy(update={"decision": edited})
         assert run_digest(changed_reason) != first
+
+
+def test_non_finite_figures_are_written_as_strict_json() -> None:
+    from vetoflow.governance.digest import digest_of, json_safe
+
+    assert json_safe({"roi": float("inf"), "npv": [float("-inf"), float("nan"), 1.5]}) == {
+        "roi": "Infinity",
+        "npv": ["-Infinity", "NaN", 1.5],
+    }
+    assert digest_of({"roi": float("inf")}) == digest_of({"roi": "Infinity"})

@@ -9,6 +9,7 @@ from vetoflow.config import Settings
 from vetoflow.db import open_database
 from vetoflow.governance.policy import load_policy
 from vetoflow.graph import Context, build_graph
+from vetoflow.identity.directory import Directory
 from vetoflow.runs.gate import Gate
 from vetoflow.runs.service import RunService
 
@@ -20,5 +21,6 @@ def open_service(settings: Settings, context: Context | None = None) -> Iterator
 
     with open_database(settings) as database:
         graph = build_graph().compile(checkpointer=database.checkpointer)
-        gate = Gate(database.engine, load_policy(settings.policy), settings)
+        named = Directory.from_settings(settings, quiet=True).users_file is not None
+        gate = Gate(database.engine, load_policy(settings.policy, named_users=named), settings)
         yield RunService(graph, database, context if context is not None else make_context(settings), gate)
