@@ -1,4 +1,4 @@
-"""Approval governance: audit log (hash chain + head), notification outbox and its tries, pauses, approvals.
+"""Governance: the hash-chained audit log and its head row, the notification outbox, delivery attempts.
 
 Revision ID: 0002_governance
 Revises: 0001_release1
@@ -65,42 +65,8 @@ def upgrade() -> None:
         sa.Column("outcome", sa.String(16), nullable=False),
         sa.Column("detail", sa.Text, nullable=False),
     )
-    op.create_table(
-        "vetoflow_pauses",
-        sa.Column("run_id", sa.String(64), primary_key=True),
-        sa.Column("pause_id", sa.String(64), primary_key=True),
-        sa.Column("status", sa.String(16), nullable=False),
-        sa.Column("tier", sa.String(64), nullable=False),
-        sa.Column("policy", sa.Text, nullable=False),
-        sa.Column("needed", sa.Integer, nullable=False),
-        sa.Column("approvals", sa.Integer, nullable=False),
-        sa.Column("requester", sa.String(120)),
-        sa.Column("digest", sa.String(80), nullable=False),
-        sa.Column("opened_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("due_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("next_reminder_at", sa.DateTime(timezone=True)),
-        sa.Column("reminders_sent", sa.Integer, nullable=False),
-        sa.Column("escalations", sa.Integer, nullable=False),
-        sa.Column("closed_at", sa.DateTime(timezone=True)),
-    )
-    op.create_index("ix_vetoflow_pauses_due", "vetoflow_pauses", ["status", "due_at"])
-    op.create_index("ix_vetoflow_pauses_remind", "vetoflow_pauses", ["status", "next_reminder_at"])
-    op.create_table(
-        "vetoflow_approvals",
-        sa.Column("run_id", sa.String(64), primary_key=True),
-        sa.Column("pause_id", sa.String(64), primary_key=True),
-        sa.Column("reviewer", sa.String(120), primary_key=True),
-        sa.Column("roles", sa.String(400), nullable=False),
-        sa.Column("digest", sa.String(80), nullable=False),
-        sa.Column("comment", sa.Text, nullable=False),
-        sa.Column("via", sa.String(16), nullable=False),
-        sa.Column("approved_at", sa.DateTime(timezone=True), nullable=False),
-    )
 
 
 def downgrade() -> None:
-    for table in (
-        "vetoflow_approvals", "vetoflow_pauses", "vetoflow_delivery_attempts", "vetoflow_outbox",
-        "vetoflow_audit_head", "vetoflow_audit",
-    ):  # fmt: skip
-        op.drop_table(table)
+    for name in ("vetoflow_delivery_attempts", "vetoflow_outbox", "vetoflow_audit_head", "vetoflow_audit"):
+        op.drop_table(name)
