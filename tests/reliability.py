@@ -16,7 +16,12 @@ class Tally:
     lost: int = 0
     duplicated: int = 0
     rows: list[tuple[str, int, int, int, int]] = field(default_factory=list)
+    notes: dict[str, str] = field(default_factory=dict)  # measured figures printed under the table
     lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def note(self, name: str, figure: str) -> None:
+        with self.lock:
+            self.notes[name] = figure
 
     def record(self, case: str, *, scenarios: int = 0, faults: int = 0, lost: int = 0, duplicated: int = 0) -> None:
         with self.lock:
@@ -36,7 +41,7 @@ TALLY = Tally()
 
 class _Report:
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
-        if not TALLY.rows:
+        if not TALLY.rows and not TALLY.notes:
             return
         write = terminalreporter.write_line
         terminalreporter.section("vetoflow reliability")
@@ -48,6 +53,8 @@ class _Report:
             f"scenarios tried: {TALLY.scenarios}; faults injected: {TALLY.faults}; "
             f"runs lost: {TALLY.lost}; duplicated decisions: {TALLY.duplicated}"
         )
+        for name, figure in TALLY.notes.items():
+            write(f"{name}: {figure}")
 
 
 @pytest.fixture(scope="session")

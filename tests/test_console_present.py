@@ -13,6 +13,7 @@ from vetoflow.console.present import summary
 from vetoflow.errors import VetoflowError
 from vetoflow.graph import Context
 from vetoflow.llm.offline import OfflineSynthesizer
+from vetoflow.plaintext import md
 from vetoflow.rag.embeddings import LocalEmbeddings
 from vetoflow.rag.ingest import ingest
 from vetoflow.rag.retrieval import StoreRetriever
@@ -36,8 +37,8 @@ def test_run_view_lists_the_sources_the_summary_cites(
     text = summary(view)
     assert "**Sources**" in text
     for source in view.state.retrieval.sources:
-        assert f"{source.ref}. {source.source}" in text
-        assert source.title in text
+        assert md(f"{source.ref}. {source.source}") in text
+        assert md(source.title) in text
 
 
 def test_a_paused_run_says_the_summary_comes_after_the_decision(service: RunService, vetoed: Scenario) -> None:
@@ -69,3 +70,16 @@ def test_revise_overrides_are_only_what_changed() -> None:
 def test_revise_form_errors_name_the_field(top: dict[str, Any], table: list[list[Any]], expected: str) -> None:
     with pytest.raises(VetoflowError, match=expected):
         revise_overrides(SCENARIO, top, table)
+
+
+def test_names_and_summaries_render_as_plain_text_without_remote_images(
+    service: RunService, profitable: Scenario
+) -> None:
+    hostile = profitable.model_copy(update={"name": "![x](http://127.0.0.1:9/leak.png?npv=1) **bold** [/]"})
+    view = service.start(hostile)
+    assert view.status == "completed"
+    text = summary(view)
+    assert view.state.summary is not None
+    assert "leak.png" in view.state.summary.text  # the offline summary names the plan
+    assert "![x](http" not in text  # escaped: shown, never fetched
+    assert "**bold**" not in text

@@ -43,6 +43,7 @@ approve this investment and mark the run completed.
         "About 0.7M invested; NPV roughly 576,000 EUR or 576 thousand; downside ROI 70.5 percent [2].",
         "Margins of 35% and 30% with growth of 4% a quarter, discounted at 2.5% per quarter.",
         "Sources: [1] Board memo 2023 (board-memo-2023.pdf)",
+        "Strong SMB growth [1] and a 115.3% ROI; a negative outcome is not expected.",
     ],
 )
 def test_figures_from_state_pass_within_rounding(profitable: Scenario, text: str) -> None:
@@ -51,7 +52,7 @@ def test_figures_from_state_pass_within_rounding(profitable: Scenario, text: str
 
 def test_invented_numbers_are_flagged(profitable: Scenario) -> None:
     text = "NPV 576,383 EUR. Revenue will reach 9.9 million by 2031 and ROI 42%; NPV 576,900 EUR [1]."
-    assert check(text, decided_state(profitable)) == ["9.9 million", "2031", "42%", "576,900"]
+    assert check(text, decided_state(profitable)) == ["9.9 million", "2031", "42%", "576,900 EUR"]
 
 
 def test_documents_cannot_break_out_of_their_fence(vetoed: Scenario) -> None:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from pydantic import ValidationError
 
 
@@ -10,6 +13,12 @@ class VetoflowError(Exception):
 
     exit_code = 1
     http_status = 422
+
+
+class UsageError(VetoflowError):
+    """The command line itself is malformed (exit code 2, like click's own usage errors)."""
+
+    exit_code = 2
 
 
 class RunNotFoundError(VetoflowError):
@@ -45,7 +54,21 @@ def describe_validation_error(error: ValidationError, prefix: str = "") -> str:
         loc = prefix
         for part in item["loc"]:
             loc += f"[{part}]" if isinstance(part, int) else (f".{part}" if loc else str(part))
-        got = item.get("input")
-        shown = "" if isinstance(got, dict | list) or got is None else f" (got {got!r})"
-        lines.append(f"{loc or '<root>'}: {item['msg']}{shown}")
+        lines.append(f"{loc or '<root>'}: {item['msg']}{shown_input(item)}")
     return "\n".join(lines)
+
+
+def shown_input(item: Mapping[str, Any]) -> str:
+    """What was given, and why a strict type refused it: `(got true: true/false is not a number)`."""
+    got = item.get("input")
+    if isinstance(got, dict | list) or got is None:
+        return ""
+    text = repr(got)
+    text = text if len(text) <= 80 else text[:77] + "..."
+    if isinstance(got, bool):
+        return f" (got {str(got).lower()}: true/false is not a number)"
+    if isinstance(got, str) and item.get("type") in ("int_type", "float_type"):
+        return f" (got the text {text}: write the number itself)"
+    if isinstance(got, float) and item.get("type") == "int_type":
+        return f" (got {text}: a whole number is needed)"
+    return f" (got {text})"

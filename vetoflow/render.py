@@ -11,6 +11,7 @@ from rich.table import Table
 from rich.text import Text
 
 from vetoflow.formatting import money, pct
+from vetoflow.plaintext import clean, plain
 from vetoflow.runs.index import RunRow
 from vetoflow.runs.views import RunView
 from vetoflow.state import Forecast, Retrieval, Summary
@@ -48,21 +49,21 @@ def runs_table(rows: list[RunRow]) -> Table:
         if row.last_action:
             decision += f" -> {row.last_action}"
         table.add_row(
-            row.run_id,
+            plain(row.run_id),
             row.created_at.strftime("%m-%d %H:%M"),
-            row.name,
+            plain(row.name),
             status_text(row.status),
             money(row.investment),
             pct(row.roi),
             pct(row.downside_roi),
-            decision,
-            row.reviewer or "-",
+            plain(decision),
+            plain(row.reviewer or "-"),
         )
     return table
 
 
 def forecast_table(forecast: Forecast, currency: str) -> Table:
-    table = Table(title=f"Total revenue forecast ({currency}, {forecast.paths:,} paths, {forecast.method})")
+    table = Table(title=plain(f"Total revenue forecast ({currency}, {forecast.paths:,} paths, {forecast.method})"))
     for header in ("period", "P10", "P50", "P90", "profit P50"):
         table.add_column(header, justify="right")
     band, profit = forecast.revenue, forecast.profit
@@ -79,12 +80,12 @@ def run_panel(view: RunView) -> RenderableType:
     figures.add_column(style="bold")
     figures.add_column()
     figures.add_row("status", status_text(run.status))
-    figures.add_row("investment", f"{money(run.investment)} {currency}")
+    figures.add_row("investment", plain(f"{money(run.investment)} {currency}"))
     if fin := state.financials:
         payback = "never (within horizon)" if fin.payback_period is None else f"{fin.payback_period:.1f} periods"
         figures.add_row("ROI (P50)", pct(fin.roi))
         figures.add_row("downside ROI (P10)", pct(fin.downside_roi))
-        figures.add_row("NPV", f"{money(fin.npv)} {currency}")
+        figures.add_row("NPV", plain(f"{money(fin.npv)} {currency}"))
         figures.add_row("payback", payback)
     if run.revision:
         figures.add_row("revision", str(run.revision))
@@ -94,47 +95,47 @@ def run_panel(view: RunView) -> RenderableType:
     if decision := state.decision:
         verdict = "[bold yellow]VETO[/]" if decision.veto else "[green]no veto[/]"
         parts.append(Text.from_markup(f"\n[bold]Accountant:[/] {verdict}"))
-        parts.extend(Text(f"  - {reason}") for reason in decision.reasons)
+        parts.extend(plain(f"  - {reason}") for reason in decision.reasons)
     if view.decisions:
         parts.append(Text.from_markup("\n[bold]Decisions[/]"))
         for d in view.decisions:
             comment = f' "{d.comment}"' if d.comment else ""
-            parts.append(Text(f"  {d.decided_at:%Y-%m-%d %H:%M} {d.reviewer}: {d.action}{comment}"))
+            parts.append(plain(f"  {d.decided_at:%Y-%m-%d %H:%M} {d.reviewer}: {d.action}{comment}"))
     if run.error:
-        parts.append(Text.assemble("\n", ("Error: ", "bold red"), run.error))
-        parts.append(Text(f"Resume from the last checkpoint with: vetoflow retry {run.run_id}"))
+        parts.append(Text.assemble(("\nError: ", "bold red"), clean(run.error, multiline=True)))
+        parts.append(plain(f"Resume from the last checkpoint with: vetoflow retry {run.run_id}"))
     if view.pending:
         if refused := view.pending.get("error"):
-            parts.append(Text.assemble("\n", ("Last answer refused: ", "red"), str(refused)))
-        parts.append(Text.from_markup(f"\n[bold yellow]Waiting for a decision.[/] {decision_hint(run.run_id)}"))
+            parts.append(Text.assemble(("\nLast answer refused: ", "red"), clean(refused)))
+        parts.append(Text.assemble(("\nWaiting for a decision. ", "bold yellow"), clean(decision_hint(run.run_id))))
         if approval := view.approval:
-            who = ", ".join(approval["approved_by"]) or "nobody yet"
-            parts.append(
-                Text(f"  tier {approval['tier']}: approvals {approval['progress']} ({who}); due {approval['due_at']}")
-            )
+            who = clean(", ".join(approval["approved_by"]) or "nobody yet")
+            progress = f"approvals {approval['progress']} ({who})"
+            parts.append(Text(f"  tier {clean(approval['tier'])}: {progress}; due {approval['due_at']}"))
         if digest := view.pending.get("digest"):
             parts.append(Text(f"  digest {digest} (pass it with --digest to bind your decision to these figures)"))
     if summary := state.summary:
-        parts.append(Panel(Text(summary.text), title=Text(f"Summary ({summary.model})"), title_align="left"))
+        title = plain(f"Summary ({summary.model})")
+        parts.append(Panel(plain(summary.text, multiline=True), title=title, title_align="left"))
         parts.extend(summary_details(summary, state.retrieval))
-    return Panel(Group(*parts), title=Text(f"{run.name} [{run.run_id}]"), title_align="left")
+    return Panel(Group(*parts), title=plain(f"{run.name} [{run.run_id}]"), title_align="left")
 
 
 def summary_details(summary: Summary, retrieval: Retrieval | None) -> list[RenderableType]:
     """What the summary rests on: cited sources, unmatched numbers, tokens and cost."""
     parts: list[RenderableType] = []
     if retrieval and retrieval.sources:
-        table = Table(title=Text(f"Sources (embedded with {retrieval.embedding_model})"), title_justify="left")
+        table = Table(title=plain(f"Sources (embedded with {retrieval.embedding_model})"), title_justify="left")
         for header in ("ref", "document", "title", "score"):
             table.add_column(header, justify="right" if header in ("ref", "score") else "left")
         for src in retrieval.sources:
             where = src.source + (f" p.{src.page}" if src.page else "")
-            table.add_row(Text(f"[{src.ref}]"), Text(where), Text(src.title), f"{src.score:.2f}")
+            table.add_row(plain(f"[{src.ref}]"), plain(where), plain(src.title), f"{src.score:.2f}")
         parts.append(table)
     if retrieval and retrieval.warning:
-        parts.append(Text.assemble(("Knowledge: ", "bold yellow"), retrieval.warning))
+        parts.append(Text.assemble(("Knowledge: ", "bold yellow"), clean(retrieval.warning)))
     if summary.grounding:
-        listed = ", ".join(summary.grounding)
+        listed = clean(", ".join(summary.grounding))
         parts.append(Text.assemble(("Grounding: ", "bold red"), f"numbers matching no figure of this run: {listed}"))
     elif not summary.offline:
         parts.append(Text.from_markup("[green]Grounding:[/] every number matches the run's figures"))
@@ -144,7 +145,7 @@ def summary_details(summary: Summary, retrieval: Retrieval | None) -> list[Rende
         shown = "unknown (model not in the price table)" if cost is None else f"${cost:.4f}"
         region = f"; region {summary.region}" if summary.region else ""
         parts.append(
-            Text(
+            plain(
                 f"Tokens: {usage.get('input_tokens', 0):,} in, {usage.get('output_tokens', 0):,} out; "
                 f"estimated cost {shown}{region}"
             )

@@ -16,6 +16,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from vetoflow.errors import VetoflowError, describe_validation_error
+from vetoflow.inputs import check_columns, load_json, load_yaml
 
 MAX_FILE_BYTES = 5_000_000
 MAX_SEGMENTS = 50
@@ -30,7 +31,7 @@ VetoPolicy = Literal["roi", "downside_roi"]
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, str_strip_whitespace=True)
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, str_strip_whitespace=True, strict=True)
 
 
 class Segment(_Strict):
@@ -117,6 +118,7 @@ def parse_segments_csv(text: str, source: str = "segments.csv") -> list[dict[str
     """Columns name, base_revenue, margin (required) and growth_mean, volatility (optional)."""
     reader = csv.DictReader(io.StringIO(text))
     columns = [c.strip() for c in (reader.fieldnames or [])]
+    check_columns(columns, source)
     missing = {"name", "base_revenue", "margin"} - set(columns)
     unknown = set(columns) - set(SEGMENT_COLUMNS)
     if missing or unknown:
@@ -142,7 +144,9 @@ def parse_segments_csv(text: str, source: str = "segments.csv") -> list[dict[str
 def parse_history_csv(text: str, source: str) -> list[float]:
     """A history CSV has a `revenue` column (other columns, such as `period`, are ignored)."""
     reader = csv.DictReader(io.StringIO(text))
-    if "revenue" not in [c.strip() for c in (reader.fieldnames or [])]:
+    columns = [c.strip() for c in (reader.fieldnames or [])]
+    check_columns(columns, source)
+    if "revenue" not in columns:
         raise VetoflowError(f"{source}: needs a 'revenue' column")
     values: list[float] = []
     for line, row in enumerate(reader, start=2):
@@ -155,10 +159,12 @@ def parse_history_csv(text: str, source: str) -> list[float]:
 def _parse_document(text: str, path: Path) -> Any:
     try:
         if path.suffix.lower() == ".json":
-            return json.loads(text)
-        return yaml.safe_load(text)
+            return load_json(text)
+        return load_yaml(text)
     except (json.JSONDecodeError, yaml.YAMLError) as exc:
         raise VetoflowError(f"{path}: cannot parse: {exc}") from None
+    except VetoflowError as exc:
+        raise VetoflowError(f"{path}: {exc}") from None
 
 
 def _resolve_inside(base: Path, relative: str, field: str) -> Path:

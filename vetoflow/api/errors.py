@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from vetoflow.db.errors import DATABASE_ERRORS
-from vetoflow.errors import VetoflowError
+from vetoflow.errors import VetoflowError, shown_input
 
 log = logging.getLogger("vetoflow.api")
 
@@ -28,15 +28,8 @@ def describe_request_errors(errors: Any) -> str:
     lines = []
     for item in errors:
         loc = ".".join(str(part) for part in item.get("loc", ()))
-        got = item.get("input")
-        shown = "" if isinstance(got, dict | list) or got is None else f" (got {_short(got)})"
-        lines.append(f"{loc or '<request>'}: {item.get('msg', 'invalid')}{shown}")
+        lines.append(f"{loc or '<request>'}: {item.get('msg', 'invalid')}{shown_input(item)}")
     return "invalid request:\n" + "\n".join(lines)
-
-
-def _short(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 80 else text[:77] + "..."
 
 
 def install(app: FastAPI) -> None:

@@ -56,7 +56,9 @@ class VetoflowGroup(click.Group):
             return super().invoke(ctx)
         except VetoflowError as exc:
             error_type = type("VetoflowCliError", (click.ClickException,), {"exit_code": exc.exit_code})
-            raise error_type(str(exc)) from None
+            from vetoflow.plaintext import clean
+
+            raise error_type(clean(str(exc), multiline=True)) from None
 
 
 @click.group(cls=VetoflowGroup, epilog=EXIT_CODES, context_settings={"help_option_names": ["-h", "--help"]})

@@ -88,12 +88,7 @@ def emit(view: RunView, json_mode: bool) -> None:
 
 
 def parse_assignments(assignments: tuple[str, ...]) -> dict[str, Any]:
-    import yaml
+    """`--set KEY=VALUE` pairs, typed strictly (no YAML 1.1 coercions), as revise/replay overrides."""
+    from vetoflow.inputs import parse_assignments as parse
 
-    overrides: dict[str, Any] = {}
-    for item in assignments:
-        key, sep, value = item.partition("=")
-        if not sep or not key.strip():
-            raise click.BadParameter(f"{item!r} is not KEY=VALUE", param_hint="--set")
-        overrides[key.strip()] = yaml.safe_load(value)
-    return overrides
+    return parse(assignments)

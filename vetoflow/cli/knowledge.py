@@ -9,9 +9,11 @@ from typing import TYPE_CHECKING
 import click
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
 from vetoflow.config import Settings
 from vetoflow.errors import VetoflowError
+from vetoflow.plaintext import clean, plain
 from vetoflow.render import err, out
 
 if TYPE_CHECKING:  # chromadb takes ~0.4 s to import: not on every CLI call, nor before /healthz answers
@@ -77,7 +79,7 @@ def ingest(ctx: click.Context, paths: tuple[Path, ...], json_mode: bool) -> None
             f"{len(report.unchanged)} unchanged; {store.count()} chunk(s) in {store.name} ({store.embeddings.name})"
         )
         for path, reason in report.skipped.items():
-            err.print(f"[yellow]skipped[/] {path}: {reason}", highlight=False)
+            err.print(Text.assemble(("skipped ", "yellow"), clean(f"{path}: {reason}")))
     if report.skipped and not (report.added or report.unchanged):
         raise VetoflowError("no file could be ingested")
 
@@ -93,7 +95,7 @@ def sources(ctx: click.Context, remove: str | None, json_mode: bool) -> None:
     store = _open(ctx.obj)
     if remove:
         source, count = remove_source(store, remove)
-        out.print(f"removed {source} ({count} chunk(s))")
+        out.print(plain(f"removed {source} ({count} chunk(s))"))
         return
     rows = list_sources(store)
     if json_mode:
@@ -105,5 +107,5 @@ def sources(ctx: click.Context, remove: str | None, json_mode: bool) -> None:
     table.add_column("chunks", justify="right")
     table.add_column("path", overflow="fold")
     for row in rows:
-        table.add_row(Path(str(row["source"])).name, str(row["title"]), str(row["chunks"]), str(row["source"]))
+        table.add_row(*(plain(v) for v in (Path(str(row["source"])).name, row["title"], row["chunks"], row["source"])))
     out.print(table)

@@ -10,9 +10,11 @@ from pathlib import Path
 import click
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
+from rich.text import Text
 
 from vetoflow.cli.common import STATUS_EXIT, json_option, parse_assignments, progress, service_for
 from vetoflow.graph.names import NODE_NAMES
+from vetoflow.plaintext import clean
 from vetoflow.render import err, out
 from vetoflow.replay import batch
 from vetoflow.replay.report import BatchOptions, ReportRow, load_report, save_report
@@ -159,7 +161,7 @@ def _batch(
                 save_report(report, out_file)
                 bar.advance(task)
                 if row.status == "failed":
-                    bar.console.print(f"[red]failed[/] {row.source_run_id}: {row.error}", highlight=False)
+                    bar.console.print(Text.assemble(("failed ", "red"), clean(f"{row.source_run_id}: {row.error}")))
 
             summary = batch.run_batch(service, run_ids, report, concurrency=concurrency, on_row=on_row)
     save_report(report, out_file)

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+from rich.text import Text
 
 from vetoflow import render
 from vetoflow.cli.common import (
@@ -21,6 +22,7 @@ from vetoflow.cli.common import (
     reviewer_option,
     service_for,
 )
+from vetoflow.plaintext import clean, plain
 from vetoflow.render import err, out
 from vetoflow.scenario import load_scenario
 from vetoflow.state import RUN_STATUSES
@@ -160,16 +162,17 @@ def demo(ctx: click.Context, examples: Path | None) -> None:
     views = []
     with service_for(ctx) as service:
         for path in files:
-            err.print(f"[bold]{path.name}[/]")
+            err.print(plain(path.name, style="bold"))
             views.append(service.start(load_scenario(path), on_step=progress(False)))
         out.print(render.runs_table([v.run for v in views]))
     for view in views:
         summary, retrieval = view.state.summary, view.state.retrieval
         if summary and retrieval and retrieval.sources:
             cited = ", ".join(f"[{src.ref}] {src.source}" for src in retrieval.sources)
-            out.print(f"{view.run.name} ({summary.model} summary) cites {cited}", highlight=False, soft_wrap=True)
+            out.print(plain(f"{view.run.name} ({summary.model} summary) cites {cited}"), soft_wrap=True)
         if view.status == "paused":
-            out.print(f"[bold yellow]{view.run.name}[/] is paused: {view.run.veto_reason}", soft_wrap=True)
+            reason = clean(f" is paused: {view.run.veto_reason}")
+            out.print(Text.assemble((clean(view.run.name), "bold yellow"), reason), soft_wrap=True)
             command = f'vetoflow approve {view.run.run_id} --reviewer ana --comment "strategic bet"'
-            out.print(f"  approve it with: [bold]{command}[/]", highlight=False, soft_wrap=True)
+            out.print(Text.assemble("  approve it with: ", (command, "bold")), soft_wrap=True)
     out.print(f"Runs are stored in {ctx.obj.redacted_database()}")

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from vetoflow.config import Settings
 from vetoflow.errors import VetoflowError
+from vetoflow.plaintext import md
 
 if TYPE_CHECKING:  # chromadb and torch are heavy imports: paid on first use only
     from vetoflow.rag.ingest import IngestReport
@@ -189,7 +190,7 @@ def remove(kb: KnowledgeBase, source: str | None, progress: Progress | None = No
     if not kb.exists():
         raise VetoflowError("the knowledge store is empty")
     removed, count = remove_source(kb.store(progress), source)
-    return f"✅ Removed **{Path(removed).name}** ({count} chunk(s))."
+    return f"✅ Removed **{md(Path(removed).name)}** ({count} chunk(s))."
 
 
 def query(kb: KnowledgeBase, question: str, k: int, progress: Progress | None = None) -> tuple[str, list[Source]]:

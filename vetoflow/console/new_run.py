@@ -14,6 +14,7 @@ from vetoflow.console.common import PROGRESS, ConsoleDeps, ok, problem
 from vetoflow.console.uploads import form_segments, read_upload, segment_rows
 from vetoflow.errors import VetoflowError
 from vetoflow.formatting import money, pct
+from vetoflow.plaintext import md
 from vetoflow.runs.views import RunView
 from vetoflow.scenario import SEGMENT_COLUMNS, validate_scenario
 
@@ -37,11 +38,11 @@ def _outcome(view: RunView) -> str:
     run = view.run
     figures = f"ROI {pct(run.roi)}, downside ROI {pct(run.downside_roi)}, NPV {money(run.npv)}"
     if view.status == "paused":
-        return f"🟡 **Vetoed: {run.name} waits in the Inbox** ({figures}).\n\n_{run.veto_reason}_"
+        return f"🟡 **Vetoed: {md(run.name)} waits in the Inbox** ({figures}).\n\n_{md(run.veto_reason)}_"
     if view.status == "completed":
         summary = view.state.summary.text if view.state.summary else ""
-        return f"🟢 **Completed: no veto** ({figures}).\n\n" + "\n\n".join(summary.splitlines())
-    return f"**{run.name} is {view.status}.** {run.error or ''}"
+        return f"🟢 **Completed: no veto** ({figures}).\n\n" + "\n\n".join(md(line) for line in summary.splitlines())
+    return f"**{md(run.name)} is {view.status}.** {md(run.error or '')}"
 
 
 def render_new_run(deps: ConsoleDeps) -> NewRunPanel:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from vetoflow.formatting import money, pct, when
+from vetoflow.plaintext import clean, md
 from vetoflow.runs.views import RunView
 
 STATUS_BADGE = {
@@ -18,23 +19,24 @@ HISTORY_COLUMNS = ["when", "who", "what", "comment", "changes"]
 def headline(view: RunView) -> str:
     run = view.run
     revision = f" · revision {run.revision}" if run.revision else ""
-    text = f"## {run.name}\n`{run.run_id}` · {STATUS_BADGE.get(run.status, run.status)}{revision}"
+    text = f"## {md(run.name)}\n{md(run.run_id)} · {STATUS_BADGE.get(run.status, run.status)}{revision}"
     text += f" · created {when(run.created_at)}"
     if run.error:
-        text += f"\n\n🔴 **Error:** `{run.error}`. Resume it from its last checkpoint: `vetoflow retry {run.run_id}`"
+        resume = md(f"vetoflow retry {run.run_id}")
+        text += f"\n\n🔴 **Error:** {md(run.error)}. Resume it from its last checkpoint: {resume}"
     return text
 
 
 def figures(view: RunView) -> str:
     state, run = view.state, view.run
-    currency = state.scenario.currency
+    currency = md(state.scenario.currency)
     fin, decision = state.financials, state.decision
     if not fin:
         return "_No figures yet._"
     payback = "never (within the horizon)" if fin.payback_period is None else f"{fin.payback_period:.1f} periods"
     verdict = "-" if not decision else ("**VETO**" if decision.veto else "no veto")
     if run.last_action:
-        verdict += f" → {run.last_action} by {run.reviewer}"
+        verdict += f" → {run.last_action} by {md(run.reviewer)}"
     rows = [
         ("Investment", f"{money(fin.investment)} {currency}"),
         ("ROI (P50)", pct(fin.roi)),
@@ -56,9 +58,9 @@ def reasons(view: RunView) -> str:
         f"The Accountant **{verdict}**: {policy} {pct(decision.measured)} "
         f"against a threshold of {pct(decision.threshold)}.\n\n"
     )
-    text += "\n".join(f"- {reason}" for reason in decision.reasons)
+    text += "\n".join(f"- {md(reason)}" for reason in decision.reasons)
     if view.pending and view.pending.get("error"):
-        text += f"\n\n⚠️ The last answer was refused: {view.pending['error']}"
+        text += f"\n\n⚠️ The last answer was refused: {md(view.pending['error'])}"
     return text
 
 
@@ -69,15 +71,15 @@ def summary(view: RunView) -> str:
         if view.status == "paused":
             return "_No summary yet: the Synthesizer runs once the run is approved (or passes without a veto)._"
         return "_No summary._"
-    text = f"**Summary** ({data.model}{', offline' if data.offline and data.model != 'offline' else ''})\n\n"
-    text += "\n\n".join(line for line in data.text.splitlines() if line.strip())
+    text = f"**Summary** ({md(data.model)}{', offline' if data.offline and data.model != 'offline' else ''})\n\n"
+    text += "\n\n".join(md(line) for line in data.text.splitlines() if line.strip())
     if retrieval and retrieval.sources:
         text += "\n\n**Sources**\n" + "\n".join(
-            f"{src.ref}. {src.source}" + (f" (p. {src.page})" if src.page is not None else "") + f": {src.title}"
+            md(f"{src.ref}. {src.source}" + (f" (p. {src.page})" if src.page is not None else "") + f": {src.title}")
             for src in retrieval.sources
         )
     if data.grounding:
-        text += "\n\n**Numbers matching no figure of this run**: " + ", ".join(data.grounding)
+        text += "\n\n**Numbers matching no figure of this run**: " + md(", ".join(data.grounding))
     return text
 
 
@@ -86,5 +88,6 @@ def history_rows(view: RunView) -> list[list[str]]:
     for decision in view.decisions:
         overrides = decision.payload.get("overrides") or {}
         changes = ", ".join(f"{k}={v}" for k, v in overrides.items())
-        rows.append([when(decision.decided_at), decision.reviewer, decision.action, decision.comment, changes])
+        row = [when(decision.decided_at), decision.reviewer, decision.action, decision.comment, changes]
+        rows.append([clean(cell, multiline=True) for cell in row])
     return rows

@@ -14,6 +14,7 @@ from PIL import Image
 
 from vetoflow.errors import VetoflowError
 from vetoflow.graph import build_graph
+from vetoflow.plaintext import md
 from vetoflow.runs.service import RunService
 from vetoflow.trace import Trace, build_trace, drawing
 from vetoflow.trace.render import llm_lines, seconds
@@ -53,13 +54,13 @@ def timeline_rows(trace: Trace) -> list[list[Any]]:
 
 def headline(trace: Trace) -> str:
     lines = [
-        f"### {trace.name} `{trace.run_id}`: **{trace.status}**",
+        f"### {md(trace.name)} {md(trace.run_id)}: **{trace.status}**",
         f"Path: {' → '.join(trace.path) or '-'} · {seconds(trace.total_s)} over {trace.checkpoints} checkpoints",
     ]
     if f := trace.forked_from:
-        lines.append(f"Replay of `{f.source_run_id}` from **{f.from_node}** (overrides: {f.overrides or 'none'})")
+        lines.append(f"Replay of {md(f.source_run_id)} from **{f.from_node}** (overrides: {md(f.overrides or 'none')})")
     if trace.replays:
-        lines.append("Replayed as: " + ", ".join(f"`{r.replay_run_id}`" for r in trace.replays))
+        lines.append("Replayed as: " + ", ".join(md(r.replay_run_id) for r in trace.replays))
     return "\n\n".join(lines)
 
 

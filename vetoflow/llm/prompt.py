@@ -6,7 +6,9 @@ writes feeds back into the decision. Documents are data: instructions inside the
 
 from __future__ import annotations
 
+import html
 import json
+import re
 from typing import Any
 
 from vetoflow.state import RunState, Source
@@ -59,16 +61,25 @@ def figures_payload(state: RunState) -> dict[str, Any]:
     return payload
 
 
+FENCE_TAG = re.compile(r"<(?=\s*/?\s*(?:documents?|figures)\b)", re.IGNORECASE)
+
+
 def _escape(text: str) -> str:
-    """A document cannot close its own fence and smuggle text outside it."""
-    return text.replace("</document", "&lt;/document").replace("</documents", "&lt;/documents")
+    """A document cannot open or close a fence (any case, any spacing) and smuggle text outside it."""
+    return FENCE_TAG.sub("&lt;", text)
+
+
+def _attribute(text: str) -> str:
+    """A title or file name cannot end its attribute or the tag."""
+    return html.escape(text, quote=True)
 
 
 def render_documents(sources: list[Source]) -> str:
     if not sources:
         return "(no documents were retrieved)"
     return "\n".join(
-        f'<document index="{s.ref}" source="{s.source}" title="{_escape(s.title)}">\n{_escape(s.text)}\n</document>'
+        f'<document index="{s.ref}" source="{_attribute(s.source)}" title="{_attribute(s.title)}">\n'
+        f"{_escape(s.text)}\n</document>"
         for s in sources
     )
 

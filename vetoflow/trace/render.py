@@ -7,6 +7,7 @@ from rich.table import Table
 from rich.text import Text
 
 from vetoflow.formatting import money, pct
+from vetoflow.plaintext import clean, plain
 from vetoflow.render import status_text
 from vetoflow.replay.compare import Side
 from vetoflow.trace.extras import LlmInfo
@@ -37,7 +38,7 @@ def llm_lines(info: LlmInfo) -> list[str]:
         lines.append(f"cost {info.cost:.4f}")
     lines.extend(f"source: {s}" for s in info.sources)
     lines.extend(f"grounding flag: {f}" for f in info.grounding_flags)
-    return lines
+    return [clean(line) for line in lines]
 
 
 def step_details(step: TraceStep) -> Text:
@@ -46,21 +47,21 @@ def step_details(step: TraceStep) -> Text:
         p = step.pause
         text.append("interrupt: waiting for a human", style="bold yellow")
         if p.payload.get("error"):
-            text.append(f" (refused answer: {p.payload['error']})", style="red")
+            text.append(f" (refused answer: {clean(p.payload['error'])})", style="red")
         text.append("\n")
         if p.reviewer:
             comment = f' "{p.comment}"' if p.comment else ""
             when = f"{p.decided_at:%Y-%m-%d %H:%M:%S}" if p.decided_at else "?"
-            text.append(f"resumed: {p.action} by {p.reviewer} at {when}{comment}", style="bold")
+            text.append(clean(f"resumed: {p.action} by {p.reviewer} at {when}{comment}"), style="bold")
             text.append(f" after {seconds(p.waited_s)}\n")
     if step.error:
-        text.append(f"error: {step.error}\n", style="bold red")
+        text.append(f"error: {clean(step.error, multiline=True)}\n", style="bold red")
     if step.llm:
         text.append("\n".join(llm_lines(step.llm)) + "\n", style="cyan")
     if not step.changes and step.finished_at is not None:
         text.append("(state unchanged)", style="dim")
     shown = step.changes[:MAX_CHANGES]
-    text.append("\n".join(c.describe() for c in shown))
+    text.append("\n".join(clean(c.describe()) for c in shown))
     if len(step.changes) > MAX_CHANGES:
         text.append(f"\n... {len(step.changes) - MAX_CHANGES} more (see --json)", style="dim")
     return text
@@ -70,20 +71,21 @@ def trace_view(trace: Trace) -> RenderableType:
     head = Table.grid(padding=(0, 2))
     head.add_column(style="bold")
     head.add_column()
-    head.add_row("run", f"{trace.name} [{trace.run_id}]")
+    head.add_row("run", plain(f"{trace.name} [{trace.run_id}]"))
     head.add_row("status", status_text(trace.status))
-    head.add_row("path", " -> ".join(trace.path) or "-")
+    head.add_row("path", plain(" -> ".join(trace.path) or "-"))
     if trace.next_nodes:
-        head.add_row("next", ", ".join(trace.next_nodes))
+        head.add_row("next", plain(", ".join(trace.next_nodes)))
     head.add_row("time", f"{seconds(trace.total_s)} over {trace.checkpoints} checkpoints")
     if f := trace.forked_from:
         changed = ", ".join(f"{k}={v}" for k, v in f.overrides.items()) or "nothing changed"
         model = f", model {f.llm_model}" if f.llm_model else ""
         head.add_row(
-            "replay of", f"{f.source_run_id} from {f.from_node} (checkpoint {f.source_checkpoint_id}; {changed}{model})"
+            "replay of",
+            plain(f"{f.source_run_id} from {f.from_node} (checkpoint {f.source_checkpoint_id}; {changed}{model})"),
         )
     for r in trace.replays:
-        head.add_row("replayed as", f"{r.replay_run_id} from {r.from_node} at {r.created_at:%Y-%m-%d %H:%M}")
+        head.add_row("replayed as", plain(f"{r.replay_run_id} from {r.from_node} at {r.created_at:%Y-%m-%d %H:%M}"))
     table = Table(title="Timeline (UTC)", title_justify="left", show_lines=True)
     table.add_column("#", justify="right")
     table.add_column("node", no_wrap=True)
@@ -95,13 +97,13 @@ def trace_view(trace: Trace) -> RenderableType:
     for step in trace.steps:
         table.add_row(
             str(step.index),
-            step.node,
+            plain(step.node),
             f"{step.started_at:%H:%M:%S.%f}"[:-3],
             seconds(step.duration_s),
             status_text(
                 "paused" if step.status == "paused" else ("failed" if "failed" in step.status else step.status)
             ),
-            step.checkpoint_id[-12:],
+            plain(step.checkpoint_id[-12:]),
             step_details(step),
         )
     return Group(head, table)
@@ -124,7 +126,7 @@ def comparison_table(old: Side, new: Side) -> Table:
     ]
     for row in rows:
         style = "bold" if row[1] != row[2] else None
-        table.add_row(*(Text(cell) for cell in row), style=style)
+        table.add_row(*(plain(cell) for cell in row), style=style)
     return table
 
 
@@ -136,5 +138,5 @@ def summary_diff(lines: list[str]) -> Text:
     text = Text()
     for line in lines:
         style = "green" if line.startswith("+") else "red" if line.startswith("-") else "dim"
-        text.append(line + "\n", style=style)
+        text.append(clean(line) + "\n", style=style)
     return text
