@@ -173,6 +173,7 @@ def test_idempotency_key_returns_the_first_result(api: ApiEnv) -> None:
         assert second.headers["idempotent-replayed"] == "true"
         assert second.json() == first.json()
         run_id = first.json()["run"]["run_id"]
+    with client(api.url, BOB) as http:  # four-eyes: ana started the run, bob approves it
         body = {"action": "approve", "comment": "once"}
         decided = http.post(f"/runs/{run_id}/decision", json=body, headers={"Idempotency-Key": "k1"})
         repeat = http.post(f"/runs/{run_id}/decision", json=body, headers={"Idempotency-Key": "k1"})

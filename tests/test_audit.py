@@ -15,18 +15,16 @@ from sqlalchemy import Engine, delete, text, update
 
 from tests.conftest import env_for
 from vetoflow.config import Settings
-from vetoflow.db.engine import make_engine
-from vetoflow.db.migrate import upgrade
-from vetoflow.governance import audit
-from vetoflow.governance.tables import GENESIS, audit_table
+from vetoflow.db import open_database
+from vetoflow.db.tables import audit_table
+from vetoflow.runs import audit
+from vetoflow.runs.audit import GENESIS
 
 
 @pytest.fixture
 def engine(settings: Settings) -> Iterator[Engine]:
-    engine = make_engine(settings)
-    upgrade(engine)  # the audit tables arrive through migrations
-    yield engine
-    engine.dispose()
+    with open_database(settings) as database:  # migrated: the governance tables exist
+        yield database.engine
 
 
 def fill(engine: Engine, count: int = 5) -> None:

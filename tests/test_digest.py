@@ -34,6 +34,17 @@ def test_digest_is_stable_across_processes_and_changes_on_revise(tmp_path: Path,
         assert run_digest(revised.state) != first
         same_plan = service.start(vetoed)
         assert run_digest(same_plan.state) != first, "another run with the same figures has its own digest"
-        changed_reason = paused.state.model_dump(mode="json")
-        changed_reason["decision"] = {**changed_reason["decision"], "reasons": ["edited"]}
+        assert paused.state.decision is not None
+        edited = paused.state.decision.model_copy(update={"reasons": ["edited"]})
+        changed_reason = paused.state.model_copy(update={"decision": edited})
         assert run_digest(changed_reason) != first
+
+
+def test_non_finite_figures_are_written_as_strict_json() -> None:
+    from vetoflow.governance.digest import digest_of, json_safe
+
+    assert json_safe({"roi": float("inf"), "npv": [float("-inf"), float("nan"), 1.5]}) == {
+        "roi": "Infinity",
+        "npv": ["-Infinity", "NaN", 1.5],
+    }
+    assert digest_of({"roi": float("inf")}) == digest_of({"roi": "Infinity"})

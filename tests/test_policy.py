@@ -160,3 +160,8 @@ def test_the_api_refuses_to_start_with_a_malformed_policy(tmp_path: Path) -> Non
         VetoflowError, match=r"policy.yaml:4: tiers\[0\]\.approvers\.count: Input should be a valid integer"
     ):
         create_app(Settings(home=tmp_path, policy=path))
+
+
+def test_the_built_in_default_enforces_four_eyes_only_with_named_users() -> None:
+    assert not load_policy(None).tiers[0].requester_may_approve
+    assert load_policy(None, named_users=False).tiers[0].requester_may_approve, "demo mode: nobody is a named person"

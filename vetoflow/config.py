@@ -170,14 +170,17 @@ class Settings(BaseSettings):
         default="http://127.0.0.1:7860/console", max_length=500, description="Base of deep links in notifications."
     )
     smtp_host: str | None = Field(default=None, max_length=255, description="SMTP server for e-mail notifications.")
-    smtp_port: int = Field(default=587, ge=1, le=65535)
-    smtp_user: str | None = Field(default=None, max_length=255)
-    smtp_password: SecretStr | None = None
-    smtp_from: str = Field(default="vetoflow@localhost", max_length=255)
+    smtp_port: int = Field(default=587, ge=1, le=65535, description="SMTP port (587: submission with STARTTLS).")
+    smtp_user: str | None = Field(default=None, max_length=255, description="SMTP login, if the server needs one.")
+    smtp_password: SecretStr | None = Field(default=None, description="SMTP password; never logged.")
+    smtp_from: str = Field(default="vetoflow@localhost", max_length=255, description="Sender of notification e-mail.")
     smtp_starttls: bool = Field(default=True, description="Refuse to send unless the server offers STARTTLS.")
     smtp_ca_file: Path | None = Field(default=None, description="CA bundle to trust for the SMTP server's certificate.")
-    smtp_timeout: float = Field(default=10.0, gt=0, le=120)
+    smtp_timeout: float = Field(default=10.0, gt=0, le=120, description="Seconds per SMTP attempt.")
     notify_timeout: float = Field(default=5.0, gt=0, le=60, description="Seconds per webhook delivery attempt.")
+    notify_every: float = Field(
+        default=2.0, ge=0, le=3600, description="Seconds between delivery passes in serve/ui; 0: only `vetoflow sweep`."
+    )
     notify_max_attempts: int = Field(default=6, ge=1, le=20, description="Tries before a dead-letter record.")
 
     @property

@@ -118,6 +118,12 @@ def run_panel(view: RunView) -> RenderableType:
         if refused := view.pending.get("error"):
             parts.append(Text.assemble(("\nLast answer refused: ", "red"), clean(refused)))
         parts.append(Text.assemble(("\nWaiting for a decision. ", "bold yellow"), clean(decision_hint(run.run_id))))
+        if approval := view.approval:
+            who = clean(", ".join(approval["approved_by"]) or "nobody yet")
+            progress = f"approvals {approval['progress']} ({who})"
+            parts.append(Text(f"  tier {clean(approval['tier'])}: {progress}; due {approval['due_at']}"))
+        if digest := view.pending.get("digest"):
+            parts.append(Text(f"  digest {digest} (pass it with --digest to bind your decision to these figures)"))
     if summary := state.summary:
         title = plain(f"Summary ({summary.model})")
         parts.append(Panel(plain(summary.text, multiline=True), title=title, title_align="left"))

@@ -158,6 +158,7 @@ class Review(BaseModel):
     comment: str = Field(default="", max_length=4000)
     overrides: dict[str, Any] = Field(default_factory=dict)
     decided_at: str | None = None
+    digest: str | None = Field(default=None, description="What the approver was shown (governance.digest).")
 
 
 class Source(BaseModel):
@@ -198,6 +199,7 @@ class RunState(BaseModel):
     run_id: str
     scenario: Scenario
     revision: int = 0
+    requester: str | None = Field(default=None, description="The user who started the run (four-eyes).")
     forecast: Forecast | None = None
     financials: Financials | None = None
     decision: Decision | None = None

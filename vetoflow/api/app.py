@@ -12,11 +12,13 @@ from starlette.middleware.trustedhost import TrustedHostMiddleware
 from vetoflow.api import errors, guards
 from vetoflow.api.auth import TokenTable
 from vetoflow.api.events import router as events_router
+from vetoflow.api.governance import router as governance_router
 from vetoflow.api.limits import BodyLimit
 from vetoflow.api.routes import router
 from vetoflow.api.schemas import Health, SafeJSONResponse
 from vetoflow.config import Settings
 from vetoflow.governance.policy import load_policy
+from vetoflow.governance.pump import Pump
 from vetoflow.identity.address import ClientAddressMiddleware
 from vetoflow.identity.directory import Directory
 from vetoflow.runs.service import RunService
@@ -60,6 +62,7 @@ def create_app(
         with ExitStack() as stack:
             active = service or stack.enter_context(_own_service(settings))
             app.state.service = active
+            stack.callback(Pump(active, settings).start().stop)  # notifications and deadlines while serving
             if warmup is not None:
                 warmup.start()
             yield
@@ -91,6 +94,7 @@ def create_app(
 
     app.include_router(router)
     app.include_router(events_router)
+    app.include_router(governance_router)
     if console is not None:
         import gradio as gr
         from fastapi.responses import RedirectResponse

@@ -46,7 +46,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
         401: "missing or invalid bearer token",
         403: "your role does not allow this action (the message names the role needed)",
         404: "no such run",
-        409: "the pause was already decided (the message says by whom and when)",
+        409: "the pause was already decided (by whom and when), or its figures changed since you opened it",
         413: "request body too large",
         422: "invalid input (the message names the field and what is allowed)",
         503: "the run database is unavailable; retry shortly",
@@ -174,7 +174,7 @@ def create_run(
 
     def start() -> RunOut:
         scenario = body.scenario or scenario_from_path(settings, body.scenario_path or "")
-        return RunOut.of(settled(request, service_of(request).start(scenario), wait))
+        return RunOut.of(settled(request, service_of(request).start(scenario, requester=who), wait))
 
     status = queued_status(request, wait, 201)
     return accepted(request, idempotent(request, who, key, body.model_dump(mode="json"), status=status, action=start))
@@ -208,7 +208,7 @@ def upload_run(
             parsed = load_scenario(Path(folder) / (scenario.filename or ""), max_bytes=settings.max_file_bytes)
         except VetoflowError as exc:
             raise VetoflowError(str(exc).replace(str(Path(folder).resolve()), "").replace(folder, "")) from None
-    view = settled(request, service_of(request).start(parsed), wait)
+    view = settled(request, service_of(request).start(parsed, requester=who), wait)
     response = SafeJSONResponse(RunOut.of(view).model_dump(mode="json"), status_code=queued_status(request, wait, 201))
     return accepted(request, response)
 
@@ -244,7 +244,16 @@ def decide(
     allow(request, "revise" if body.action == "revise" else "decide")
 
     def apply() -> RunOut:
-        view = service.decide(run_id, body.action, reviewer=who, comment=body.comment, overrides=body.overrides)
+        view = service.decide(
+            run_id,
+            body.action,
+            reviewer=who,
+            comment=body.comment,
+            overrides=body.overrides,
+            user=request.state.user,
+            digest=body.digest,
+            via="api",
+        )
         return RunOut.of(settled(request, view, wait))
 
     parts = [run_id, body.model_dump(mode="json")]

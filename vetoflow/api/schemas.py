@@ -45,6 +45,12 @@ class DecisionIn(_In):
 
     action: ReviewAction
     comment: str = Field(default="", max_length=4000)
+    digest: str | None = Field(
+        default=None,
+        pattern=r"^sha256:[0-9a-f]{64}$",
+        description="`pending.digest` of the run as you saw it; the decision is refused (409, nothing recorded) "
+        "if the figures changed since. Send it: without it the decision binds to whatever the run shows now.",
+    )
     overrides: dict[str, Any] = Field(
         default_factory=dict, description="For revise: {'investment': 800000, 'segments.Retail.margin': 0.2}."
     )

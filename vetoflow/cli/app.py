@@ -37,6 +37,7 @@ COMMANDS = {
     "notifications": "vetoflow.cli.governance:notifications",
     "policy": "vetoflow.cli.governance:policy",
     "worker": "vetoflow.cli.worker:worker",
+    "sweep": "vetoflow.cli.governance:sweep",
 }
 
 # name -> the command's one-line help, so `vetoflow --help` lists commands without importing them (torch,
@@ -63,6 +64,7 @@ SHORT_HELP = {
     "audit": "The hash-chained decision log.",
     "notifications": "The notification outbox: what was sent, is waiting for a retry, or is dead (with each try).",
     "policy": "Check and print the approval policy in force (VETOFLOW_POLICY, or the built-in default).",
+    "sweep": "Send due reminders, escalate and expire overdue pauses (each exactly once), then deliver notifications.",
 }
 
 

@@ -11,6 +11,7 @@ import click
 
 if TYPE_CHECKING:
     from vetoflow.graph.context import Context
+    from vetoflow.identity.roles import Action, User
     from vetoflow.runs.service import RunService
     from vetoflow.runs.views import RunView
 
@@ -22,8 +23,8 @@ Exit codes:
   3  run paused, waiting for a human decision
   4  run failed (resume it with: vetoflow retry RUN_ID)
   5  no such run
-  6  the pause was already decided by someone else
-  7  not allowed: your role does not grant this action
+  6  the pause was already decided by someone else, or its figures changed since you saw them
+  7  not allowed: your role or the approval policy does not permit this action
   8  queue mode: the run is queued for a worker
   9  the run is being executed by another process right now (its lease is live)"""
 
@@ -32,6 +33,9 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 json_option = click.option("--json", "json_mode", is_flag=True, help="Print machine-readable JSON.")
 comment_option = click.option("--comment", "-m", default="", help="Why; kept in the run's history.")
+digest_option = click.option(
+    "--digest", default=None, help="pending.digest from `vetoflow show --json`: refuse if the figures changed since."
+)
 
 
 def default_reviewer() -> str:
@@ -47,6 +51,14 @@ def reviewer_option(func: F) -> F:
         show_default="$VETOFLOW_REVIEWER or your login",
         help="Who decides (recorded).",
     )(func)
+
+
+def acting_user(ctx: click.Context, name: str, action: Action) -> User:
+    """The CLI acts as NAME, who must be a user of the users file when one exists, allowed to do `action`."""
+    from vetoflow.identity.directory import Directory
+    from vetoflow.identity.roles import require
+
+    return require(Directory.from_settings(ctx.obj).reviewer(name), action)
 
 
 @contextmanager

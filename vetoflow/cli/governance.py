@@ -1,4 +1,4 @@
-"""`vetoflow audit export|verify`, `vetoflow notifications`, `vetoflow policy`: the governance records."""
+"""`vetoflow audit export|verify`, `notifications`, `policy`, `sweep`: the governance records and deadlines."""
 
 from __future__ import annotations
 
@@ -9,16 +9,14 @@ from datetime import UTC, datetime
 import click
 import yaml
 
+from vetoflow.cli.common import service_for
 from vetoflow.config import Settings
-from vetoflow.db import open_database
 from vetoflow.errors import VetoflowError
-from vetoflow.governance import audit as audit_log
-from vetoflow.governance import outbox
-from vetoflow.governance.delivery import deliver_due
 from vetoflow.governance.policy import load_policy
 
 
 def _since(value: str | None) -> str | None:
+    """An ISO date or date-time (UTC unless it says otherwise), as the audit log's timestamps are written."""
     if value is None:
         return None
     try:
@@ -40,10 +38,9 @@ def audit() -> None:
 @click.pass_context
 def export(ctx: click.Context, since: str | None, fmt: str) -> None:
     """Every entry, oldest first, to standard output."""
-    settings: Settings = ctx.obj
-    with open_database(settings) as database:
-        engine = database.engine
-        for chunk in audit_log.export(engine, fmt, _since(since)):
+    start = _since(since)
+    with service_for(ctx) as service:
+        for chunk in service.audit_export(fmt, start):
             sys.stdout.write(chunk)
 
 
@@ -51,9 +48,8 @@ def export(ctx: click.Context, since: str | None, fmt: str) -> None:
 @click.pass_context
 def verify(ctx: click.Context) -> None:
     """Recompute the hash chain; exit code 1 names every edited or deleted row."""
-    with open_database(ctx.obj) as database:
-        engine = database.engine
-        verdict = audit_log.verify(engine)
+    with service_for(ctx) as service:
+        verdict = service.audit_verify()
     if not verdict.ok:
         raise VetoflowError(f"audit log altered ({verdict.checked} rows checked):\n" + "\n".join(verdict.problems))
     click.echo(f"audit log intact: {verdict.checked} rows, hash chain verified")
@@ -67,13 +63,11 @@ def verify(ctx: click.Context) -> None:
 @click.pass_context
 def notifications(ctx: click.Context, run_id: str | None, limit: int, deliver: bool, json_mode: bool) -> None:
     """The notification outbox: what was sent, is waiting for a retry, or is dead (with each try)."""
-    settings: Settings = ctx.obj
-    with open_database(settings) as database:
-        engine = database.engine
+    with service_for(ctx) as service:
         if deliver:
-            report = deliver_due(engine, settings)
+            report = service.deliver_notifications()
             click.echo(f"sent {len(report.sent)}, retrying {len(report.retried)}, dead {len(report.dead)}", err=True)
-        rows = outbox.listing(engine, run_id, limit)
+        rows = service.notifications(run_id, limit)
     if json_mode:
         click.echo(json.dumps(rows, default=str, indent=2))
         return
@@ -90,4 +84,32 @@ def policy(ctx: click.Context) -> None:
     settings: Settings = ctx.obj
     loaded = load_policy(settings.policy)
     click.echo(f"# {settings.policy or 'built-in default policy'}", err=True)
-    click.echo(yaml.safe_dump(loaded.model_dump(mode="json", exclude_defaults=False), sort_keys=False))
+    click.echo(yaml.safe_dump(loaded.model_dump(mode="json"), sort_keys=False))
+
+
+@click.command()
+@click.option("--now", "now_text", help="Act as if it were this time (ISO 8601, UTC unless it says otherwise).")
+@click.option("--no-deliver", is_flag=True, help="Only queue notifications; do not send them now.")
+@click.option("--json", "json_mode", is_flag=True, help="Print machine-readable JSON.")
+@click.pass_context
+def sweep(ctx: click.Context, now_text: str | None, no_deliver: bool, json_mode: bool) -> None:
+    """Send due reminders, escalate and expire overdue pauses (each exactly once), then deliver notifications.
+
+    Run it every minute or so (cron, a systemd timer, a worker); several may run at once.
+    """
+    at = datetime.fromisoformat(_since(now_text) or "") if now_text else None
+    with service_for(ctx) as service:
+        assert service.gate is not None
+        if at is not None:
+            service.gate.clock = lambda: at
+        report = service.sweep()
+        delivered = None if no_deliver else service.deliver_notifications()
+    counts = None if delivered is None else (len(delivered.sent), len(delivered.retried), len(delivered.dead))
+    if json_mode:
+        result = {"reminded": report.reminded, "escalated": report.escalated, "expired": report.expired}
+        click.echo(json.dumps(result | {"notifications": counts}, indent=2))
+        return
+    line = f"reminded {len(report.reminded)}, escalated {len(report.escalated)}, expired {len(report.expired)}"
+    if counts is not None:
+        line += f"; notifications sent {counts[0]}, retrying {counts[1]}, dead {counts[2]}"
+    click.echo(line)

@@ -11,7 +11,10 @@ from rich.text import Text
 
 from vetoflow import render
 from vetoflow.cli.common import (
+    acting_user,
     comment_option,
+    default_reviewer,
+    digest_option,
     emit,
     json_option,
     parse_assignments,
@@ -27,13 +30,20 @@ from vetoflow.state import RUN_STATUSES
 
 @click.command()
 @click.argument("scenario", type=click.Path(path_type=Path))
+@click.option(
+    "--requester",
+    default=default_reviewer,
+    show_default="$VETOFLOW_REVIEWER or your login",
+    help="Who starts the run (recorded; four-eyes: they cannot approve it).",
+)
 @json_option
 @click.pass_context
-def run(ctx: click.Context, scenario: Path, json_mode: bool) -> None:
+def run(ctx: click.Context, scenario: Path, requester: str, json_mode: bool) -> None:
     """Start a run from a scenario file (YAML or JSON)."""
+    user = acting_user(ctx, requester, "start")
     parsed = load_scenario(scenario, max_bytes=ctx.obj.max_file_bytes)
     with service_for(ctx) as service:
-        view = service.start(parsed, on_step=progress(json_mode))
+        view = service.start(parsed, on_step=progress(json_mode), requester=user.name)
     emit(view, json_mode)
 
 
@@ -69,13 +79,9 @@ def show(ctx: click.Context, run_id: str, json_mode: bool) -> None:
 
 
 def _decide(ctx: click.Context, run_id: str, action: str, json_mode: bool, **kwargs: Any) -> None:
-    from vetoflow.identity.directory import Directory
-    from vetoflow.identity.roles import require
-
-    user = Directory.from_settings(ctx.obj).reviewer(kwargs["reviewer"])  # a user of the users file, if any
-    require(user, "revise" if action == "revise" else "decide")
+    user = acting_user(ctx, kwargs["reviewer"], "revise" if action == "revise" else "decide")
     with service_for(ctx) as service:
-        view = service.decide(run_id, action, on_step=progress(json_mode), **kwargs)
+        view = service.decide(run_id, action, on_step=progress(json_mode), user=user, via="cli", **kwargs)
     emit(view, json_mode)
 
 
@@ -86,10 +92,13 @@ def _verdict_command(action: str, help_text: str) -> click.Command:
     @click.argument("run_id")
     @reviewer_option
     @comment_option
+    @digest_option
     @json_option
     @click.pass_context
-    def command(ctx: click.Context, run_id: str, reviewer: str, comment: str, json_mode: bool) -> None:
-        _decide(ctx, run_id, action, json_mode, reviewer=reviewer, comment=comment)
+    def command(
+        ctx: click.Context, run_id: str, reviewer: str, comment: str, digest: str | None, json_mode: bool
+    ) -> None:
+        _decide(ctx, run_id, action, json_mode, reviewer=reviewer, comment=comment, digest=digest)
 
     return command
 
@@ -110,14 +119,21 @@ reject = _verdict_command("reject", "Uphold the veto: the run ends as rejected; 
 )
 @reviewer_option
 @comment_option
+@digest_option
 @json_option
 @click.pass_context
 def revise(
-    ctx: click.Context, run_id: str, assignments: tuple[str, ...], reviewer: str, comment: str, json_mode: bool
+    ctx: click.Context,
+    run_id: str,
+    assignments: tuple[str, ...],
+    reviewer: str,
+    comment: str,
+    digest: str | None,
+    json_mode: bool,
 ) -> None:
     """Change assumptions and re-run the Forecaster and Accountant."""
     overrides = parse_assignments(assignments)
-    _decide(ctx, run_id, "revise", json_mode, reviewer=reviewer, comment=comment, overrides=overrides)
+    _decide(ctx, run_id, "revise", json_mode, reviewer=reviewer, comment=comment, overrides=overrides, digest=digest)
 
 
 @click.command()

@@ -22,6 +22,7 @@ def ui(ctx: click.Context, host: str, port: int, root_path: str) -> None:
     """
     from vetoflow.console.auth import check_bind
     from vetoflow.governance.policy import load_policy
+    from vetoflow.governance.pump import Pump
     from vetoflow.identity.directory import Directory
     from vetoflow.runs.store import open_service
 
@@ -38,4 +39,8 @@ def ui(ctx: click.Context, host: str, port: int, root_path: str) -> None:
         mode = f"{directory.login_count} login(s)" if directory.has_logins else "open (no logins), localhost only"
         click.echo(f"vetoflow console on http://{host}:{port}{root_path or '/'} [{mode}]; runs in "
                    f"{settings.redacted_database()}", err=True)  # fmt: skip
-        console.launch(service, settings, host=host, port=port, root_path=root_path, quiet=True)
+        pump = Pump(service, settings).start()  # notifications and deadlines while the console runs
+        try:
+            console.launch(service, settings, host=host, port=port, root_path=root_path, quiet=True)
+        finally:
+            pump.stop()

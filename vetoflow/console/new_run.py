@@ -158,7 +158,9 @@ def render_new_run(deps: ConsoleDeps) -> NewRunPanel:
 
         def work() -> None:
             try:
-                result["view"] = deps.service.start(scenario, on_step=lambda node, _u: events.put(node))
+                result["view"] = deps.service.start(
+                    scenario, on_step=lambda node, _u: events.put(node), requester=deps.reviewer(request)
+                )
             except Exception as exc:  # shown to the operator; the service keeps failed runs resumable
                 result["error"] = exc
             finally:

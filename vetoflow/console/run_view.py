@@ -47,6 +47,7 @@ def view_outputs(view: RunView | None) -> tuple[Any, ...]:
             [],
             npv_histogram(None),
             tornado_chart(None),
+            None,
         )
     scenario = view.state.scenario
     paused = view.status == "paused"
@@ -65,7 +66,13 @@ def view_outputs(view: RunView | None) -> tuple[Any, ...]:
         present.history_rows(view),
         npv_histogram(view.state.forecast.outcomes if view.state.forecast else None, scenario.currency),
         tornado_chart(view.state.forecast.sensitivity if view.state.forecast else None, scenario.currency),
+        {"run": view.run.run_id, "digest": view.pending.get("digest")} if view.pending else None,  # sent back
     )
+
+
+def shown_for(run: str, shown: dict[str, Any] | None) -> str | None:
+    """The digest this session displayed for `run` (None if it never opened that run)."""
+    return str(shown["digest"]) if shown and shown.get("run") == (run or "").strip() else None
 
 
 def render_run_view(deps: ConsoleDeps) -> RunViewPanel:
@@ -114,7 +121,8 @@ def render_run_view(deps: ConsoleDeps) -> RunViewPanel:
         headers=present.HISTORY_COLUMNS, type="array", interactive=False, label="Decisions", elem_id="run-history"
     )
     fields = [headline, figures, chart, reasons, payload, decide_box, investment, horizon, rate, segments, summary]
-    outputs: list[Any] = [message, *fields, history, histogram, tornado]
+    shown_digest = gr.State(None)
+    outputs: list[Any] = [message, *fields, history, histogram, tornado, shown_digest]
 
     def load(run: str) -> tuple[Any, ...]:
         run = (run or "").strip()
@@ -134,21 +142,28 @@ def render_run_view(deps: ConsoleDeps) -> RunViewPanel:
             progress(None, desc=f"{NODE_LABELS.get(node, node)} done")
 
         try:
-            deps.require(request, "revise" if action == "revise" else "decide")
-            view = deps.service.decide(run, action, reviewer=reviewer, on_step=on_step, **kw)
+            user = deps.require(request, "revise" if action == "revise" else "decide")
+            view = deps.service.decide(run, action, reviewer=reviewer, on_step=on_step, user=user, via="console", **kw)
         except VetoflowError as exc:  # includes DecisionConflictError: says who decided, and when
             try:
                 current = view_outputs(deps.service.view(run)) if run else view_outputs(None)
             except VetoflowError:
                 current = view_outputs(None)
             return (problem(str(exc)), *current)
+        if view.status == "paused" and action == "approve" and view.approval:
+            text = f"approval {view.approval['progress']} recorded for {run} by {reviewer}; more approvers needed."
+            return (ok(text), *view_outputs(view))
         return (ok(f"{action} recorded for {run} by {reviewer}; the run is now {view.status}."), *view_outputs(view))
 
-    def do_approve(run: str, note: str, request: gr.Request, progress: gr.Progress = PROGRESS) -> tuple[Any, ...]:
-        return decide(run, "approve", request, progress, comment=note or "")
+    def do_approve(
+        run: str, note: str, shown: dict[str, Any] | None, request: gr.Request, progress: gr.Progress = PROGRESS
+    ) -> tuple[Any, ...]:
+        return decide(run, "approve", request, progress, comment=note or "", digest=shown_for(run, shown))
 
-    def do_reject(run: str, note: str, request: gr.Request, progress: gr.Progress = PROGRESS) -> tuple[Any, ...]:
-        return decide(run, "reject", request, progress, comment=note or "")
+    def do_reject(
+        run: str, note: str, shown: dict[str, Any] | None, request: gr.Request, progress: gr.Progress = PROGRESS
+    ) -> tuple[Any, ...]:
+        return decide(run, "reject", request, progress, comment=note or "", digest=shown_for(run, shown))
 
     def do_revise(
         run: str,
@@ -157,6 +172,7 @@ def render_run_view(deps: ConsoleDeps) -> RunViewPanel:
         new_horizon: float | None,
         new_rate: float | None,
         new_segments: list[list[Any]] | None,
+        shown: dict[str, Any] | None,
         request: gr.Request,
         progress: gr.Progress = PROGRESS,
     ) -> tuple[Any, ...]:
@@ -166,13 +182,14 @@ def render_run_view(deps: ConsoleDeps) -> RunViewPanel:
             overrides = revise_overrides(scenario, top, new_segments)
         except VetoflowError as exc:
             return (problem(str(exc)), *[gr.skip() for _ in outputs[1:]])
-        return decide(run, "revise", request, progress, comment=note or "", overrides=overrides)
+        digest = shown_for(run, shown)
+        return decide(run, "revise", request, progress, comment=note or "", overrides=overrides, digest=digest)
 
     decide_options: dict[str, Any] = {"concurrency_limit": 4, "concurrency_id": "decide", "outputs": outputs}
     open_button.click(load, inputs=[run_id], outputs=outputs, api_name="open_run")
     run_id.submit(load, inputs=[run_id], outputs=outputs, api_visibility="private")
-    approve.click(do_approve, inputs=[run_id, comment], api_name="approve", **decide_options)
-    reject.click(do_reject, inputs=[run_id, comment], api_name="reject", **decide_options)
-    revise_inputs = [run_id, comment, investment, horizon, rate, segments]
+    approve.click(do_approve, inputs=[run_id, comment, shown_digest], api_name="approve", **decide_options)
+    reject.click(do_reject, inputs=[run_id, comment, shown_digest], api_name="reject", **decide_options)
+    revise_inputs = [run_id, comment, investment, horizon, rate, segments, shown_digest]
     revise.click(do_revise, inputs=revise_inputs, api_name="revise", **decide_options)
     return RunViewPanel(run_id=run_id, outputs=outputs, load=load)

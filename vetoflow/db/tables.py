@@ -71,7 +71,7 @@ replays_table = Table(
     Index("ix_vetoflow_replays_source", "source_run_id"),
 )
 
-# -- governance: the hash-chained audit log, its head, the notification outbox and its delivery attempts --
+# -- approval governance (issue 11) ---------------------------------------------------------------
 audit_table = Table(
     "vetoflow_audit",
     metadata,
@@ -136,4 +136,39 @@ events_table = Table(
     Column("at", DateTime(timezone=True), nullable=False),
     Column("data", JSON, nullable=False),
     Index("ix_vetoflow_run_events_run", "run_id", "id"),
+)
+
+pauses_table = Table(
+    "vetoflow_pauses",
+    metadata,
+    Column("run_id", String(64), primary_key=True),
+    Column("pause_id", String(64), primary_key=True),
+    Column("status", String(16), nullable=False),  # open, decided, expired
+    Column("tier", String(64), nullable=False),
+    Column("policy", Text, nullable=False),  # the policy in force when the run paused (JSON)
+    Column("needed", Integer, nullable=False),
+    Column("approvals", Integer, nullable=False, default=0),
+    Column("requester", String(120)),
+    Column("digest", String(80), nullable=False),
+    Column("opened_at", DateTime(timezone=True), nullable=False),
+    Column("due_at", DateTime(timezone=True), nullable=False),
+    Column("next_reminder_at", DateTime(timezone=True)),
+    Column("reminders_sent", Integer, nullable=False, default=0),
+    Column("escalations", Integer, nullable=False, default=0),
+    Column("closed_at", DateTime(timezone=True)),
+    Index("ix_vetoflow_pauses_due", "status", "due_at"),
+    Index("ix_vetoflow_pauses_remind", "status", "next_reminder_at"),
+)
+
+approvals_table = Table(
+    "vetoflow_approvals",
+    metadata,
+    Column("run_id", String(64), primary_key=True),
+    Column("pause_id", String(64), primary_key=True),
+    Column("reviewer", String(120), primary_key=True),
+    Column("roles", String(400), nullable=False),
+    Column("digest", String(80), nullable=False),
+    Column("comment", Text, nullable=False, default=""),
+    Column("via", String(16), nullable=False),
+    Column("approved_at", DateTime(timezone=True), nullable=False),
 )

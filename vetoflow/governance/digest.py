@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -22,14 +23,29 @@ def shown(run_id: str, scenario: Mapping[str, Any], revision: int, figures: Any,
     return {"run_id": run_id, "scenario": scenario, "revision": revision, "figures": figures, "decision": decision}
 
 
+def json_safe(value: Any) -> Any:
+    """Non-finite numbers (an incredible figure the Accountant vetoed) as the strings "NaN", "Infinity",
+    "-Infinity": every JSON this package writes (digests, audit, notifications) stays strict JSON."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
+    if isinstance(value, Mapping):
+        return {str(k): json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_safe(v) for v in value]
+    return value
+
+
 def digest_of(content: Mapping[str, Any]) -> str:
-    canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    safe = json_safe(content)
+    canonical = json.dumps(safe, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
     return DIGEST_PREFIX + hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
-def run_digest(run: RunState | Mapping[str, Any]) -> str:
-    """The digest of a run state at a pause, over its JSON form (as stored in its checkpoint)."""
-    state = run.model_dump(mode="json") if isinstance(run, RunState) else run
+def run_digest(state: Mapping[str, Any] | RunState) -> str:
+    """The digest of a run state at a pause: typed, or as stored in its checkpoint (normalised first, so
+    both spellings of one state give one digest)."""
+    typed = state if isinstance(state, RunState) else RunState.model_validate(dict(state))
+    state = typed.model_dump(mode="json")
     return digest_of(
         shown(
             str(state["run_id"]),

@@ -192,10 +192,19 @@ def parse_policy(text: str, source: str) -> Policy:
         raise VetoflowError("invalid approval policy:\n" + "\n".join(problems)) from None
 
 
-def load_policy(path: Path | None) -> Policy:
-    """The file named by VETOFLOW_POLICY, or the built-in default (one tier, one approver, 7 days)."""
+def load_policy(path: Path | None, *, named_users: bool = True) -> Policy:
+    """The file named by VETOFLOW_POLICY, or the built-in default (one tier, one approver, 7 days).
+
+    Without a users file (`named_users=False`: the deprecated plain-text demo or an open localhost server)
+    nobody is authenticated as a person, so the built-in default lets the requester approve; with one it
+    enforces four-eyes. A policy file always means exactly what it says.
+    """
     if path is None:
-        return parse_policy(DEFAULT_POLICY_YAML, "<built-in policy>")
+        policy = parse_policy(DEFAULT_POLICY_YAML, "<built-in policy>")
+        if named_users:
+            return policy
+        tiers = [t.model_copy(update={"requester_may_approve": True}) for t in policy.tiers]
+        return policy.model_copy(update={"tiers": tiers})
     try:
         if path.stat().st_size > MAX_POLICY_BYTES:
             raise VetoflowError(f"VETOFLOW_POLICY: {path} is larger than {MAX_POLICY_BYTES} bytes")

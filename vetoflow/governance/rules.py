@@ -1,8 +1,9 @@
 """Who may decide a pause under its tier: pure checks that refuse with the rule they apply.
 
 approve: a role of the tier, not the requester unless `requester_may_approve`, and not someone who
-already approved this pause (approvals count distinct people). reject: a role of the tier, same four-eyes
-rule. revise: anyone whose roles grant `revise` (analysts may rework their own run).
+already approved this pause (approvals count distinct people). reject: a role of the tier (the requester
+may withdraw their own run: stopping spend needs no second pair of eyes). revise: anyone whose roles
+grant `revise` (analysts may rework their own run).
 """
 
 from __future__ import annotations
@@ -57,7 +58,7 @@ def check_approval(
         raise ApprovalRefusedError(
             f"{rule}: approvers.roles is {', '.join(tier.approvers.roles)}; {user.name} holds {held}"
         )
-    if requester is not None and user.name == requester and not tier.requester_may_approve:
+    if action == "approve" and requester is not None and user.name == requester and not tier.requester_may_approve:
         raise ApprovalRefusedError(f"{rule}: requester_may_approve is false (four-eyes): {user.name} started this run")
     if action == "approve":
         if user.name in approved_by:

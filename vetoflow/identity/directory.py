@@ -49,14 +49,18 @@ class Directory:
         self.throttle = throttle or LoginThrottle()
 
     @classmethod
-    def from_settings(cls, settings: Settings, throttle: LoginThrottle | None = None) -> Directory:
+    def from_settings(
+        cls, settings: Settings, throttle: LoginThrottle | None = None, *, quiet: bool = False
+    ) -> Directory:
         from vetoflow.api.auth import TokenTable
         from vetoflow.console.auth import load_users
 
         users_file = load_users_file(users_file_path(settings))
         passwords = load_users(settings)
         tokens = {t.decode(): name for t, name in TokenTable.from_settings(settings).entries}
-        if users_file.users and (passwords or tokens):
+        if quiet:
+            pass
+        elif users_file.users and (passwords or tokens):
             log.warning("users file %s is in use: VETOFLOW_UI_USERS / VETOFLOW_API_TOKENS are ignored", users_file.path)
         elif passwords or tokens:
             log.warning(DEMO_WARNING.format(source="VETOFLOW_UI_USERS / VETOFLOW_API_TOKENS"))

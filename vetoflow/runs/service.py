@@ -11,7 +11,7 @@ import builtins
 import logging
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace as replace_dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -22,12 +22,18 @@ from pydantic import ValidationError
 
 from vetoflow.db import Database
 from vetoflow.errors import DecisionConflictError, VetoflowError, describe_validation_error
+from vetoflow.governance.digest import run_digest
 from vetoflow.graph.context import Context
+from vetoflow.identity.directory import DEMO_ROLES
+from vetoflow.identity.roles import User, grants_for
 from vetoflow.llm.base import SummaryClient
 from vetoflow.nodes.approval import parse_review
+from vetoflow.runs import audit, outbox
+from vetoflow.runs.delivery import DeliveryReport, deliver_due
 from vetoflow.runs.events import SETTLED, RunEvent, RunEvents
 from vetoflow.runs.execution import StepCallback, stream_steps
 from vetoflow.runs.fork import copy_into_new_thread, find_checkpoint, refuse_late_checkpoint, start_node
+from vetoflow.runs.gate import Gate
 from vetoflow.runs.history import CheckpointRecord, derive_status, records, thread_config
 from vetoflow.runs.idempotency import IdempotencyStore
 from vetoflow.runs.index import DecisionRow, RunIndex, RunRow, already_decided, utcnow
@@ -35,6 +41,7 @@ from vetoflow.runs.lease import Leases, new_owner
 from vetoflow.runs.lineage import Lineage, ReplayRow, new_row
 from vetoflow.runs.retention import PruneReport
 from vetoflow.runs.retention import prune as prune_runs
+from vetoflow.runs.sweep import SweepReport, sweep
 from vetoflow.runs.views import Drift, Replayed, RunView, TraceInputs
 from vetoflow.scenario import Scenario, apply_overrides
 from vetoflow.state import Review, RunState, RunStatus
@@ -60,12 +67,14 @@ class RunService:
         context: Context,
         dispatcher: JobDispatcher | None = None,
         *,
+        gate: Gate | None = None,
         lease_seconds: float = 30.0,
     ) -> None:
         self.graph = graph
         self.database = database
         self.context = context
         self.dispatcher = dispatcher  # None: inline, runs execute in the caller; else workers execute them
+        self.gate = gate  # approval governance (policy, approvals, deadlines); None only in bare test services
         self.events = RunEvents(database.engine)
         self.leases = Leases(database.engine, lease_seconds)
         self.index = RunIndex(database.engine)
@@ -74,7 +83,9 @@ class RunService:
 
     def with_context(self, context: Context) -> RunService:
         """The same runs, graph and database, with other clients (e.g. a batch replay's LLM model)."""
-        return RunService(self.graph, self.database, context, self.dispatcher, lease_seconds=self.leases.ttl)
+        return RunService(
+            self.graph, self.database, context, self.dispatcher, gate=self.gate, lease_seconds=self.leases.ttl
+        )
 
     @property
     def queued(self) -> bool:
@@ -85,10 +96,17 @@ class RunService:
         return self.with_context(replace_dataclass(self.context, synthesizer=synthesizer))
 
     # -- commands -----------------------------------------------------------------------------
-    def start(self, scenario: Scenario, *, run_id: str | None = None, on_step: StepCallback | None = None) -> RunView:
+    def start(
+        self,
+        scenario: Scenario,
+        *,
+        run_id: str | None = None,
+        on_step: StepCallback | None = None,
+        requester: str | None = None,
+    ) -> RunView:
         self.context.budget.check(scenario)  # the one size budget: refused before anything is stored
         run_id = run_id or uuid.uuid4().hex[:12]
-        state = RunState(run_id=run_id, scenario=scenario).model_dump(mode="json")
+        state = RunState(run_id=run_id, scenario=scenario, requester=requester).model_dump(mode="json")
         if self.dispatcher:
             self.index.create(run_id, scenario.name, scenario.investment, state["scenario"], status="queued")
             return self._enqueue(run_id, "start")
@@ -106,8 +124,13 @@ class RunService:
         comment: str = "",
         overrides: dict[str, Any] | None = None,
         on_step: StepCallback | None = None,
+        user: User | None = None,
+        digest: str | None = None,
+        via: str = "api",
     ) -> RunView:
-        """Apply one human decision to a paused run. Invalid input or a lost race changes nothing."""
+        """Apply one human decision to a paused run. Invalid input, a broken policy rule, a digest that no
+        longer matches or a lost race changes nothing. An approval short of the tier's count is recorded
+        and the run stays paused ("1 of 2"); the approval completing it resumes the run."""
         try:
             review = Review.model_validate(
                 {
@@ -132,10 +155,21 @@ class RunService:
         _, revised = parse_review(payload, scenario)  # bad overrides: refused before anything is recorded
         if revised is not None:
             self.context.budget.check(revised)
-        self.index.claim_decision(run_id, snapshot.interrupts[0].id, payload)
+        pause_id = snapshot.interrupts[0].id
+        if self.gate is None:
+            self.index.claim_decision(run_id, pause_id, payload)
+            resume = payload
+        else:
+            values = dict(snapshot.values)
+            self.gate.open_pause(values, pause_id)  # a run paused by the previous release gets its pause now
+            acting = user or User(reviewer, DEMO_ROLES, grants_for(DEMO_ROLES, {}), "cli")
+            outcome = self.gate.decide(values, pause_id, acting, payload, digest=digest, via=via)
+            if not outcome.resume:
+                return self.view(run_id)
+            resume = outcome.payload
         if self.dispatcher:
             return self._enqueue(run_id, "decide")
-        return self._advance(run_id, lambda: Command(resume=payload), on_step)
+        return self._advance(run_id, lambda: Command(resume=resume), on_step)
 
     def retry(self, run_id: str, on_step: StepCallback | None = None) -> RunView:
         """Resume from the last checkpoint: after a failed node, or after a crash mid-graph or mid-decision.
@@ -319,13 +353,20 @@ class RunService:
     # -- internals ----------------------------------------------------------------------------
     def _view(self, row: RunRow, snapshot: StateSnapshot) -> RunView:
         interrupt = snapshot.interrupts[0] if snapshot.interrupts else None
+        pending = dict(interrupt.value) if interrupt and isinstance(interrupt.value, dict) else None
+        approval = None
+        if interrupt is not None and pending is not None:
+            pending["digest"] = run_digest(snapshot.values)  # what a decision sends back (governance.digest)
+            pause = self.gate.pause(row.run_id, interrupt.id) if self.gate else None
+            approval = pause.summary() if pause else None
         return RunView(
             run=row,
             state=RunState.model_validate(snapshot.values),
-            pending=interrupt.value if interrupt else None,
+            pending=pending,
             pause_id=interrupt.id if interrupt else None,
             next_nodes=list(snapshot.next),
             decisions=self.index.decisions(row.run_id),
+            approval=approval,
         )
 
     def _snapshot(self, run_id: str) -> StateSnapshot:
@@ -387,4 +428,43 @@ class RunService:
         if announce and status != "stalled" and status in SETTLED:
             detail = {"error": error} if error else {"reason": row.veto_reason} if status == "paused" else {}
             self.events.record(run_id, status, **detail)
+        if self.gate is not None:
+            self._governance_events(snapshot, status, error)
         return self._view(row, snapshot)
+
+    def _governance_events(self, snapshot: StateSnapshot, status: RunStatus, error: str | None) -> None:
+        """Open the pause (which tells the approvers), or say that the run completed or failed."""
+        assert self.gate is not None
+        values = dict(snapshot.values)
+        if status == "paused":
+            self.gate.open_pause(values, snapshot.interrupts[0].id)
+        elif status in ("completed", "failed"):
+            details = {"error": error} if error else {}
+            self.gate.run_event(f"run.{status}", values, actor="system", via="system", details=details)
+
+    # -- governance records -----------------------------------------------------------------
+    def audit_export(self, fmt: str, since: str | None = None) -> Iterator[str]:
+        """The hash-chained audit log, oldest first, as jsonl or csv chunks (`since`: ISO UTC text)."""
+        return audit.export(self.database.engine, fmt, since)
+
+    def audit_verify(self) -> audit.Verdict:
+        return audit.verify(self.database.engine)
+
+    def notifications(self, run_id: str | None = None, limit: int = 100) -> builtins.list[dict[str, Any]]:
+        return outbox.listing(self.database.engine, run_id, limit)
+
+    def deliver_notifications(self) -> DeliveryReport:
+        """Try every notification that is due now (see runs.delivery)."""
+        if self.gate is None:
+            raise VetoflowError("this service has no approval gate")
+        return deliver_due(self.database.engine, self.gate.settings, clock=self.gate.clock)
+
+    def sweep(self) -> SweepReport:
+        """Reminders, escalations and expiries that are due (governance.sweep); expired runs end rejected."""
+        if self.gate is None:
+            raise VetoflowError("this service has no approval gate")
+
+        def resume(run_id: str, payload: dict[str, Any]) -> None:
+            self._advance(run_id, lambda: Command(resume=payload), None)
+
+        return sweep(self.gate, lambda run_id: dict(self._snapshot(run_id).values), resume)

@@ -7,7 +7,10 @@ from contextlib import ExitStack, contextmanager
 
 from vetoflow.config import Settings
 from vetoflow.db import open_database
+from vetoflow.governance.policy import load_policy
 from vetoflow.graph import Context, build_graph
+from vetoflow.identity.directory import Directory
+from vetoflow.runs.gate import Gate
 from vetoflow.runs.service import JobDispatcher, RunService
 
 
@@ -33,4 +36,6 @@ def open_service(
             dispatcher = queue
         graph = build_graph().compile(checkpointer=database.checkpointer)
         clients = context if context is not None else make_context(settings)
-        yield RunService(graph, database, clients, dispatcher, lease_seconds=settings.lease_seconds)
+        named = Directory.from_settings(settings, quiet=True).users_file is not None
+        gate = Gate(database.engine, load_policy(settings.policy, named_users=named), settings)
+        yield RunService(graph, database, clients, dispatcher, gate=gate, lease_seconds=settings.lease_seconds)

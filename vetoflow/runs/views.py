@@ -21,6 +21,9 @@ class RunView(BaseModel):
     pause_id: str | None = None
     next_nodes: list[str] = Field(default_factory=list)
     decisions: list[DecisionRow] = Field(default_factory=list)
+    approval: dict[str, Any] | None = Field(
+        default=None, description="While paused: tier, approvers, approved_by, progress ('1 of 2'), due_at, digest."
+    )
 
     @property
     def status(self) -> RunStatus:

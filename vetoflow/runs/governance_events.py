@@ -9,9 +9,9 @@ from urllib.parse import quote
 
 from sqlalchemy import Connection
 
-from vetoflow.governance import audit, outbox
 from vetoflow.governance.digest import run_digest
 from vetoflow.governance.policy import Policy
+from vetoflow.runs import audit, outbox
 
 FIGURE_KEYS = ("roi", "downside_roi", "npv", "profit_p50", "payback_period")
 

@@ -14,8 +14,9 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, insert, select
 
+from vetoflow.db.tables import attempts_table, outbox_table
+from vetoflow.governance.digest import json_safe
 from vetoflow.governance.policy import Channel
-from vetoflow.governance.tables import attempts_table, outbox_table
 
 
 def build_payload(
@@ -56,8 +57,8 @@ def enqueue(
                 run_id=run.get("id"),
                 kind=channel.kind,
                 target=channel.target,
-                channel=channel.model_dump(mode="json"),
-                payload=json.dumps(payload, ensure_ascii=False, sort_keys=True),
+                channel=channel.model_dump(mode="json"),  # no secret: only the name of its variable
+                payload=json.dumps(json_safe(payload), ensure_ascii=False, sort_keys=True, allow_nan=False),
                 status="pending",
                 attempts=0,
                 next_attempt_at=now,

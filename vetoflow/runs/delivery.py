@@ -17,9 +17,9 @@ import httpx
 from sqlalchemy import Engine, and_, insert, or_, select, update
 
 from vetoflow.config import Settings
+from vetoflow.db.tables import attempts_table, outbox_table
 from vetoflow.governance import messages, webhook
 from vetoflow.governance.email import DeliveryError, send_email
-from vetoflow.governance.tables import attempts_table, outbox_table
 
 log = logging.getLogger(__name__)
 RETRY_STATUSES = frozenset({408, 425, 429})

@@ -19,8 +19,10 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, insert, select, update
 
-from vetoflow.governance.tables import GENESIS, audit_head_table, audit_table
+from vetoflow.db.tables import audit_head_table, audit_table
+from vetoflow.governance.digest import json_safe
 
+GENESIS = "sha256:" + "0" * 64  # the hash before the first entry (the migration seeds the head with it)
 COLUMNS = ("seq", "at", "event", "run_id", "actor", "via", "details", "prev_hash", "hash")
 
 
@@ -31,7 +33,8 @@ def row_hash(prev_hash: str, seq: int, fields: tuple[Any, ...]) -> str:
 
 
 def canonical(details: Mapping[str, Any]) -> str:
-    return json.dumps(details, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    safe = json_safe(details)
+    return json.dumps(safe, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str, allow_nan=False)
 
 
 def append(

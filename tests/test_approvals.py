@@ -1,0 +1,143 @@
+"""Multi-approval through the service: tiers, four-eyes, distinct approvers ("1 of 2"), the digest, and
+20 concurrent approvers on a two-approval pause (exactly two approvals, one resume). SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from tests.governance_support import governed_service, governed_settings, people
+from tests.helpers import CountingSynthesizer
+from vetoflow.config import Settings
+from vetoflow.db.tables import approvals_table
+from vetoflow.errors import DecisionConflictError, VetoflowError
+from vetoflow.governance.rules import ApprovalRefusedError
+from vetoflow.graph.context import Context
+from vetoflow.identity.roles import PermissionDeniedError
+from vetoflow.runs import audit
+from vetoflow.runs.gate import FIGURES_CHANGED, DigestMismatchError
+from vetoflow.scenario import Scenario
+
+
+def big(vetoed: Scenario, investment: float = 2_500_000.0) -> Scenario:
+    return vetoed.model_copy(update={"investment": investment})
+
+
+@pytest.mark.parametrize("case", [(2_500_000.0, "large", 2), (999_999.0, "standard", 1)])
+def test_the_tier_is_chosen_from_the_figures_and_recorded_on_the_pause(
+    settings: Settings, tmp_path: Path, vetoed: Scenario, case: tuple[float, str, int]
+) -> None:
+    investment, tier, needed = case
+    settings = governed_settings(settings, tmp_path)
+    with governed_service(settings) as service:
+        view = service.start(big(vetoed, investment), requester="an")
+        assert view.status == "paused"
+        assert view.approval is not None
+        assert (view.approval["tier"], view.approval["progress"]) == (tier, f"0 of {needed}")
+        assert view.approval["requester"] == "an"
+        assert view.pending is not None
+        assert view.approval["digest"] == view.pending["digest"]
+    (tmp_path / "policy.yaml").write_text(
+        "tiers:\n  - name: relaxed\n    approvers: {roles: [viewer], count: 5}\n"
+    )  # the file changes while the run waits: its rules do not
+    with governed_service(settings) as service:
+        waiting = service.view(view.run.run_id)
+        assert waiting.approval is not None
+        assert waiting.approval["tier"] == tier
+
+
+def test_two_distinct_approvers_four_eyes_and_roles(settings: Settings, tmp_path: Path, vetoed: Scenario) -> None:
+    settings = governed_settings(settings, tmp_path)
+    users = people(settings)
+    with governed_service(settings) as service:
+        run_id = service.start(big(vetoed), requester="an").run.run_id
+        digest = service.view(run_id).pending["digest"]  # type: ignore[index]
+
+        def approve(who: str) -> object:
+            return service.decide(run_id, "approve", reviewer=who, user=users[who], digest=digest, via="api")
+
+        with pytest.raises(ApprovalRefusedError, match=r"four-eyes\): an started this run"):
+            approve("an")
+        with pytest.raises(PermissionDeniedError, match=r"vi \(viewer\) may not approve"):
+            approve("vi")
+        first = service.decide(run_id, "approve", reviewer="ap1", user=users["ap1"], digest=digest, comment="ok")
+        assert first.status == "paused"
+        assert first.approval is not None
+        assert (first.approval["progress"], first.approval["approved_by"]) == ("1 of 2", ["ap1"])
+        with pytest.raises(ApprovalRefusedError, match=r"ap1 already approved \(1 of 2\)"):
+            approve("ap1")
+        done = service.decide(run_id, "approve", reviewer="ap2", user=users["ap2"], digest=digest)
+        assert done.status == "completed"
+        [decision] = done.decisions
+        assert (decision.reviewer, decision.action, decision.payload["digest"]) == ("ap2", "approve", digest)
+        events = [(e["event"], e["actor"]) for e in audit.entries(service.index.engine, run_id=run_id)]
+        assert events == [("run.paused", "system"), ("run.approved", "ap1"), ("run.decided", "ap2"),
+                          ("run.completed", "system")]  # fmt: skip
+        decided = next(e for e in audit.entries(service.index.engine, run_id=run_id) if e["event"] == "run.decided")
+        assert decided["details"]["approved_by"] == ["ap1", "ap2"]
+        assert decided["details"]["digest"] == digest
+        assert decided["details"]["roles"] == "approver"
+
+
+def test_a_changed_digest_is_refused_and_nothing_is_recorded(
+    settings: Settings, tmp_path: Path, vetoed: Scenario
+) -> None:
+    settings = governed_settings(settings, tmp_path)
+    users = people(settings)
+    with governed_service(settings) as service:
+        run_id = service.start(vetoed, requester="an").run.run_id
+        seen = service.view(run_id).pending["digest"]  # type: ignore[index]
+        revised = service.decide(
+            run_id, "revise", reviewer="an", user=users["an"], overrides={"investment": 480_000}, digest=seen
+        )
+        assert revised.status == "paused"
+        before = service.view(run_id)
+        with pytest.raises(DigestMismatchError, match=FIGURES_CHANGED):
+            service.decide(run_id, "approve", reviewer="ap1", user=users["ap1"], digest=seen)
+        after = service.view(run_id)
+        assert after.decisions == before.decisions
+        assert after.approval == before.approval
+        assert after.approval is not None
+        assert after.approval["approved_by"] == []
+        assert [e["event"] for e in audit.entries(service.index.engine, run_id=run_id)].count("run.decided") == 1
+        current = after.pending["digest"]  # type: ignore[index]
+        assert current != seen
+        final = service.decide(run_id, "approve", reviewer="ap1", user=users["ap1"], digest=current)
+        assert final.status == "completed"
+
+
+def test_twenty_concurrent_approvers_give_two_approvals_and_one_resume(
+    settings: Settings, tmp_path: Path, vetoed: Scenario
+) -> None:
+    settings = governed_settings(settings, tmp_path)
+    users = people(settings, approvers=20)
+    synthesizer = CountingSynthesizer()
+    with governed_service(settings, Context(synthesizer=synthesizer)) as service:
+        run_id = service.start(big(vetoed), requester="an").run.run_id
+        digest = service.view(run_id).pending["digest"]  # type: ignore[index]
+
+        def approve(n: int) -> str:
+            who = f"ap{n}"
+            try:
+                view = service.decide(run_id, "approve", reviewer=who, user=users[who], digest=digest)
+            except (DecisionConflictError, VetoflowError) as exc:
+                return f"refused: {exc}"
+            return view.status
+
+        with ThreadPoolExecutor(20) as pool:
+            outcomes = list(pool.map(approve, range(1, 21)))
+        with service.index.engine.connect() as conn:
+            recorded = conn.execute(
+                select(func.count()).select_from(approvals_table).where(approvals_table.c.run_id == run_id)
+            ).scalar_one()
+        assert recorded == 2
+        assert outcomes.count("completed") == 1, outcomes
+        assert outcomes.count("paused") == 1, outcomes
+        assert all("already decided" in o for o in outcomes if o.startswith("refused")), outcomes
+        assert synthesizer.calls == 1, "one resume: the summary was written once"
+        final = service.view(run_id)
+        assert final.status == "completed"
+        assert len(final.decisions) == 1

@@ -1,0 +1,86 @@
+"""Governance over real HTTP: two approvers through the API ("1 of 2", then the run resumes), a stale digest
+refused with 409 and nothing recorded, GET /audit for admins only, and the paused-run webhook delivered
+within seconds by the server itself."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from tests.api_support import client, live_server
+from tests.governance_support import POLICY
+from tests.receivers import HookReceiver, hook_receiver
+from vetoflow.api import create_app
+from vetoflow.cli import cli
+from vetoflow.config import Settings
+from vetoflow.runs.store import open_service
+
+SECRET = "api-hook-secret"
+
+
+def tokens(home: Path) -> dict[str, str]:
+    runner = CliRunner()
+    found = {}
+    for name, role in (("an", "analyst"), ("ap1", "approver"), ("ap2", "approver"), ("ad", "admin")):
+        added = runner.invoke(cli, ["--home", str(home), "users", "add", name, "--role", role, "--no-password"])
+        assert added.exit_code == 0, added.output
+        found[name] = runner.invoke(cli, ["--home", str(home), "users", "token", name]).output.strip()
+    return found
+
+
+@pytest.fixture
+def receiver(monkeypatch: pytest.MonkeyPatch) -> Iterator[HookReceiver]:
+    monkeypatch.setenv("VETOFLOW_TEST_HOOK_SECRET", SECRET)
+    with hook_receiver(SECRET.encode()) as hooks:
+        yield hooks
+
+
+def test_two_approvals_over_http_with_digest_audit_and_a_prompt_webhook(
+    settings: Settings, tmp_path: Path, receiver: HookReceiver
+) -> None:
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(
+        POLICY + f"notify:\n  - webhook: {receiver.url}/hook\n    secret: env:VETOFLOW_TEST_HOOK_SECRET\n"
+        "    events: [run.paused, run.decided]\n"
+    )
+    settings = settings.model_copy(update={"policy": policy, "notify_every": 0.2})
+    keys = tokens(settings.home)
+    with open_service(settings) as service, live_server(create_app(settings, service=service)) as url:
+        with client(url, keys["an"]) as analyst:
+            created = analyst.post("/runs", json={"scenario_path": "vetoed.yaml"})
+            assert created.status_code == 201, created.text
+            run = created.json()
+        run_id, digest = run["run"]["run_id"], run["pending"]["digest"]
+        assert run["approval"]["progress"] == "0 of 2"
+        assert run["approval"]["requester"] == "an"
+        deadline = time.monotonic() + 10
+        while not receiver.ids("/hook") and time.monotonic() < deadline:
+            time.sleep(0.1)
+        [paused] = [r for r in receiver.received if r.path == "/hook"]
+        assert paused.signature_ok, "the server announced the pause within seconds, signed"
+        with client(url, keys["an"]) as analyst:
+            own = analyst.post(f"/runs/{run_id}/decision", json={"action": "approve", "digest": digest})
+            assert own.status_code == 403
+        with client(url, keys["ap1"]) as first, client(url, keys["ap2"]) as second:
+            stale = first.post(f"/runs/{run_id}/decision", json={"action": "approve", "digest": "sha256:" + "0" * 64})
+            assert stale.status_code == 409
+            assert "the figures changed since you opened this run" in stale.json()["error"]
+            assert first.get(f"/runs/{run_id}").json()["approval"]["approved_by"] == []
+            one = first.post(f"/runs/{run_id}/decision", json={"action": "approve", "digest": digest, "comment": "ok"})
+            assert one.status_code == 200, one.text
+            assert one.json()["run"]["status"] == "paused"
+            assert one.json()["approval"]["progress"] == "1 of 2"
+            two = second.post(f"/runs/{run_id}/decision", json={"action": "approve", "digest": digest})
+            assert two.json()["run"]["status"] == "completed"
+            assert first.get("/audit").status_code == 403
+        with client(url, keys["ad"]) as admin:
+            log = admin.get("/audit", params={"format": "jsonl"})
+            assert log.status_code == 200
+            events = [line for line in log.text.splitlines() if run_id in line]
+            assert len(events) == 4  # paused, approved (1 of 2), decided, completed
+            assert admin.get("/audit", params={"format": "csv"}).text.startswith("seq,at,event")
+            assert admin.get("/audit", params={"since": "soon"}).status_code == 422

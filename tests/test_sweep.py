@@ -1,0 +1,113 @@
+"""Deadlines with an injected clock: reminders, escalation and expiry, each exactly once while two sweeps
+(two services, as two processes would have) run at the same moment. SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from tests.conftest import env_for
+from tests.governance_support import governed_service, governed_settings
+from vetoflow.config import Settings
+from vetoflow.runs import audit
+from vetoflow.runs.service import RunService
+from vetoflow.runs.sweep import SweepReport
+from vetoflow.scenario import Scenario
+
+START = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+
+
+def sweep_twice_at_once(services: list[RunService], at: datetime) -> list[SweepReport]:
+    for service in services:
+        assert service.gate is not None
+        service.gate.clock = lambda: at
+    barrier = threading.Barrier(len(services))
+    reports: list[SweepReport] = []
+    errors: list[BaseException] = []
+
+    def run(service: RunService) -> None:
+        barrier.wait()
+        try:
+            reports.append(service.sweep())
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(s,)) for s in services]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors, errors
+    return reports
+
+
+def events(service: RunService, run_id: str) -> Counter[str]:
+    return Counter(e["event"] for e in audit.entries(service.index.engine, run_id=run_id))
+
+
+def test_reminders_escalation_and_expiry_happen_once_under_concurrent_sweeps(
+    settings: Settings, tmp_path: Path, vetoed: Scenario
+) -> None:
+    settings = governed_settings(settings, tmp_path)
+    with governed_service(settings) as first, governed_service(settings) as second:
+        assert first.gate is not None
+        first.gate.clock = lambda: START
+        large = first.start(vetoed.model_copy(update={"investment": 2_000_000.0}), requester="an").run.run_id
+        standard = first.start(vetoed.model_copy(update={"investment": 480_000.0}), requester="an").run.run_id
+        both = [first, second]
+
+        sweep_twice_at_once(both, START + timedelta(hours=11))
+        assert events(first, large)["run.reminder"] == 0, "not due before 12h"
+        reports = sweep_twice_at_once(both, START + timedelta(hours=13))
+        assert sorted(r for report in reports for r in report.reminded) == [large]
+        assert events(first, large)["run.reminder"] == 1
+        sweep_twice_at_once(both, START + timedelta(hours=14))
+        assert events(first, large)["run.reminder"] == 1, "the next reminder is 12h after the first"
+        sweep_twice_at_once(both, START + timedelta(hours=25, minutes=30))
+        assert events(first, large)["run.reminder"] == 2
+
+        reports = sweep_twice_at_once(both, START + timedelta(hours=48, minutes=1))
+        assert [r for report in reports for r in report.expired] == [large]
+        expired = first.view(large)
+        assert expired.status == "rejected"
+        [decision] = expired.decisions
+        assert (decision.reviewer, decision.action, decision.comment) == ("system", "reject", "expired")
+        assert events(first, large)["run.expired"] == 1
+        assert expired.state.reviews[-1].comment == "expired"
+
+        reports = sweep_twice_at_once(both, START + timedelta(days=5, minutes=1))
+        assert [r for report in reports for r in report.escalated] == [standard]
+        escalated = first.view(standard)
+        assert escalated.status == "paused"
+        assert escalated.approval is not None
+        assert (escalated.approval["tier"], escalated.approval["progress"]) == ("large", "0 of 2")
+        assert escalated.approval["due_at"] == (START + timedelta(days=7, minutes=1)).isoformat()
+        sweep_twice_at_once(both, START + timedelta(days=7, minutes=2))
+        assert first.view(standard).status == "rejected"
+        counts = events(first, standard)
+        assert (counts["run.escalated"], counts["run.expired"], counts["run.decided"]) == (1, 1, 0)
+        assert audit.verify(first.index.engine).ok
+
+
+def test_the_sweep_command_expires_with_a_given_time(settings: Settings, tmp_path: Path, vetoed: Scenario) -> None:
+    settings = governed_settings(settings, tmp_path)
+    with governed_service(settings) as service:
+        run_id = service.start(vetoed.model_copy(update={"investment": 2_000_000.0})).run.run_id
+        assert service.view(run_id).approval is not None
+    env = env_for(settings) | {"VETOFLOW_POLICY": str(settings.policy)}
+    later = (datetime.now(UTC) + timedelta(days=3)).isoformat()
+    done = subprocess.run(
+        [sys.executable, "-m", "vetoflow", "sweep", "--now", later],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "expired 1" in done.stdout
+    with governed_service(settings) as service:
+        assert service.view(run_id).status == "rejected"

@@ -1,0 +1,48 @@
+"""`GET /audit` (the hash-chained decision log) and `GET /notifications` (the outbox with its tries)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import StreamingResponse
+
+from vetoflow.api.routes import ERRORS, Reviewer, allow, no_unknown_query, service_of
+from vetoflow.errors import VetoflowError
+
+router = APIRouter(responses=ERRORS, dependencies=[Depends(no_unknown_query)])
+MEDIA = {"jsonl": "application/x-ndjson", "csv": "text/csv; charset=utf-8"}
+
+
+def _since(value: str | None) -> str | None:
+    if value is None:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise VetoflowError(f"since: {value[:40]!r} is not an ISO 8601 date or date-time") from None
+    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).astimezone(UTC).isoformat(timespec="microseconds")
+
+
+@router.get("/audit", summary="The audit log, oldest first (needs a role granting `audit`, e.g. admin)")
+def get_audit(
+    request: Request,
+    _who: Reviewer,
+    since: Annotated[str | None, Query(max_length=40, description="ISO 8601 date or date-time (UTC).")] = None,
+    format: Annotated[Literal["jsonl", "csv"], Query(description="jsonl (one entry a line) or csv.")] = "jsonl",
+) -> StreamingResponse:
+    allow(request, "audit")
+    start = _since(since)
+    return StreamingResponse(service_of(request).audit_export(format, start), media_type=MEDIA[format])
+
+
+@router.get("/notifications", summary="The notification outbox, newest first, with each try")
+def get_notifications(
+    request: Request,
+    _who: Reviewer,
+    run: Annotated[str | None, Query(pattern=r"^[A-Za-z0-9_-]{1,64}$")] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> list[dict[str, Any]]:
+    allow(request, "audit")
+    return service_of(request).notifications(run, limit)

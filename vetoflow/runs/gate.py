@@ -1,0 +1,258 @@
+"""The approval gate: one row per pause with its tier, the policy in force, the approvals so far and the
+deadlines; every decision passes through `decide`, inside one transaction that also writes the final
+decision record, the audit entry and the notifications.
+
+Each transaction first touches the pause row (a row lock on PostgreSQL, the write lock on SQLite), so
+concurrent approvers are counted one at a time: of 20 approvers on a two-approval pause exactly two are
+recorded, and only the one completing the count resumes the run.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, Engine, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from vetoflow.config import Settings
+from vetoflow.db.tables import approvals_table, decisions_table, pauses_table
+from vetoflow.errors import DecisionConflictError, VetoflowError
+from vetoflow.governance.digest import run_digest
+from vetoflow.governance.policy import Policy, Tier, match_tier
+from vetoflow.governance.rules import Progress, check_approval
+from vetoflow.identity.roles import User
+from vetoflow.runs import audit
+from vetoflow.runs.governance_events import emit, run_info
+
+FIGURES_CHANGED = "the figures changed since you opened this run"
+
+
+class DigestMismatchError(VetoflowError):
+    """The approver saw other figures than the run has now; nothing was recorded (HTTP 409)."""
+
+    exit_code = 6
+    http_status = 409
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    """SQLite hands datetimes back naive; everything stored is UTC."""
+    if value is None or value.tzinfo is not None:
+        return value
+    return value.replace(tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class Pause:
+    run_id: str
+    pause_id: str
+    status: str
+    tier: Tier
+    policy: Policy
+    needed: int
+    approved_by: tuple[str, ...]
+    requester: str | None
+    digest: str
+    opened_at: datetime
+    due_at: datetime
+    next_reminder_at: datetime | None
+
+    @property
+    def progress(self) -> Progress:
+        return Progress(self.approved_by, self.needed)
+
+    def summary(self) -> dict[str, Any]:
+        """What the run's JSON shows under `approval`."""
+        return {
+            "tier": self.tier.name,
+            "status": self.status,
+            "approvers": {"roles": self.tier.approvers.roles, "count": self.needed},
+            "approved_by": list(self.approved_by),
+            "progress": self.progress.label,
+            "requester": self.requester,
+            "requester_may_approve": self.tier.requester_may_approve,
+            "due_at": self.due_at.isoformat(timespec="seconds"),
+            "digest": self.digest,
+        }
+
+
+@dataclass(frozen=True)
+class Outcome:
+    resume: bool
+    progress: Progress
+    payload: dict[str, Any]
+
+
+class Gate:
+    def __init__(
+        self, engine: Engine, policy: Policy, settings: Settings, clock: Callable[[], datetime] = utcnow
+    ) -> None:
+        self.engine, self.policy, self.settings, self.clock = engine, policy, settings, clock
+        self.console_url = settings.console_url
+
+    # -- reading ------------------------------------------------------------------------------
+    def load(self, conn: Connection, run_id: str, pause_id: str) -> Pause | None:
+        row = (
+            conn.execute(
+                select(pauses_table).where(pauses_table.c.run_id == run_id, pauses_table.c.pause_id == pause_id)
+            )
+            .mappings()
+            .first()
+        )
+        if row is None:
+            return None
+        approved = conn.execute(
+            select(approvals_table.c.reviewer)
+            .where(approvals_table.c.run_id == run_id, approvals_table.c.pause_id == pause_id)
+            .order_by(approvals_table.c.approved_at)
+        ).scalars()
+        policy = Policy.model_validate(json.loads(row["policy"]))
+        return Pause(
+            run_id, pause_id, row["status"], policy.tier(row["tier"]), policy, row["needed"], tuple(approved),
+            row["requester"], row["digest"], _aware(row["opened_at"]) or self.clock(),
+            _aware(row["due_at"]) or self.clock(), _aware(row["next_reminder_at"]),
+        )  # fmt: skip
+
+    def pause(self, run_id: str, pause_id: str) -> Pause | None:
+        with self.engine.connect() as conn:
+            return self.load(conn, run_id, pause_id)
+
+    def info(self, state: Mapping[str, Any], pause: Pause | None) -> dict[str, Any]:
+        if pause is None:
+            return run_info(state, self.console_url)
+        due = pause.due_at.isoformat(timespec="seconds")
+        return run_info(state, self.console_url, tier=pause.tier.name, approvals=pause.progress.label, due_at=due)
+
+    # -- pausing ------------------------------------------------------------------------------
+    def open_pause(self, state: Mapping[str, Any], pause_id: str, *, via: str = "system") -> Pause:
+        """Record the pause under the policy in force now (once; later calls return the same row)."""
+        run_id = str(state["run_id"])
+        existing = self.pause(run_id, pause_id)
+        if existing is not None:
+            return existing
+        figures = {"investment": state["scenario"]["investment"], **(state.get("financials") or {})}
+        tier = match_tier(self.policy, figures)
+        now = self.clock()
+        values = {
+            "run_id": run_id, "pause_id": pause_id, "status": "open", "tier": tier.name,
+            "policy": json.dumps(self.policy.model_dump(mode="json")), "needed": tier.approvers.count,
+            "approvals": 0, "requester": state.get("requester"), "digest": run_digest(state), "opened_at": now,
+            "due_at": now + timedelta(seconds=tier.due), "reminders_sent": 0, "escalations": 0,
+            "next_reminder_at": now + timedelta(seconds=tier.remind_every[0]) if tier.remind_every else None,
+        }  # fmt: skip
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(insert(pauses_table).values(**values))
+                pause = self.load(conn, run_id, pause_id)
+                assert pause is not None
+                details = {
+                    "reason": (state.get("decision") or {}).get("reasons", [""])[0],
+                    "requester": pause.requester,
+                }
+                emit(conn, "run.paused", self.policy, self.info(state, pause), actor="system", via=via, details=details)
+                return pause
+        except IntegrityError:  # another process recorded it first
+            found = self.pause(run_id, pause_id)
+            assert found is not None
+            return found
+
+    def run_event(
+        self, event: str, state: Mapping[str, Any], *, actor: str, via: str, details: Mapping[str, Any]
+    ) -> None:
+        with self.engine.begin() as conn:
+            emit(conn, event, self.policy, self.info(state, None), actor=actor, via=via, details=details)
+
+    # -- deciding -----------------------------------------------------------------------------
+    def lock(self, conn: Connection, run_id: str, pause_id: str) -> Pause:
+        where = (pauses_table.c.run_id == run_id, pauses_table.c.pause_id == pause_id)
+        conn.execute(update(pauses_table).where(*where).values(approvals=pauses_table.c.approvals))
+        pause = self.load(conn, run_id, pause_id)
+        if pause is None:
+            raise VetoflowError(f"run {run_id} has no recorded pause {pause_id}")
+        return pause
+
+    @staticmethod
+    def _decided(conn: Connection, pause: Pause) -> bool:
+        """A decision recorded outside the gate (by the previous release, just before a crash) closes it too."""
+        query = select(decisions_table.c.action).where(
+            decisions_table.c.run_id == pause.run_id, decisions_table.c.pause_id == pause.pause_id
+        )
+        return conn.execute(query).first() is not None
+
+    def _closed(self, conn: Connection, pause: Pause) -> DecisionConflictError:
+        from vetoflow.runs.index import RunIndex, already_decided
+
+        row = (
+            conn.execute(
+                select(decisions_table).where(
+                    decisions_table.c.run_id == pause.run_id, decisions_table.c.pause_id == pause.pause_id
+                )
+            )
+            .mappings()
+            .first()
+        )
+        decision = RunIndex._decision(row) if row else None  # one row format for both
+        return DecisionConflictError(already_decided(pause.run_id, decision))
+
+    def decide(
+        self,
+        state: Mapping[str, Any],
+        pause_id: str,
+        user: User,
+        review: dict[str, Any],
+        *,
+        digest: str | None,
+        via: str,
+    ) -> Outcome:
+        """Check the rules and the digest, record the approval or decision; `resume` says whether to resume."""
+        run_id, action, now = str(state["run_id"]), str(review["action"]), self.clock()
+        with self.engine.begin() as conn:
+            pause = self.lock(conn, run_id, pause_id)
+            if pause.status != "open" or self._decided(conn, pause):
+                raise self._closed(conn, pause)
+            if digest is not None and digest != pause.digest:
+                raise DigestMismatchError(
+                    f"{FIGURES_CHANGED} (you saw {digest[:19]}..., the run now shows {pause.digest[:19]}...); "
+                    "reload it and decide again; nothing was recorded"
+                )
+            progress = check_approval(
+                pause.tier, action, user, requester=pause.requester, approved_by=pause.approved_by
+            )
+            payload = {**review, "digest": pause.digest}
+            roles = ",".join(sorted(user.roles))
+            details = {
+                "action": action, "reviewer": user.name, "roles": roles, "comment": review.get("comment", ""),
+                "approvals": progress.label, "approved_by": list(progress.approvers),
+            }  # fmt: skip
+            where = (pauses_table.c.run_id == run_id, pauses_table.c.pause_id == pause_id)
+            if action == "approve":
+                conn.execute(
+                    insert(approvals_table).values(
+                        run_id=run_id, pause_id=pause_id, reviewer=user.name, roles=roles, digest=pause.digest,
+                        comment=review.get("comment", ""), via=via, approved_at=now,
+                    )
+                )  # fmt: skip
+                conn.execute(update(pauses_table).where(*where).values(approvals=len(progress.approvers)))
+                if not progress.complete:  # recorded and audited; the run stays paused
+                    audit.append(
+                        conn, "run.approved", run_id=run_id, actor=user.name, via=via, at=now,
+                        details={**details, "digest": pause.digest, "tier": pause.tier.name},
+                    )  # fmt: skip
+                    return Outcome(False, progress, payload)
+            conn.execute(update(pauses_table).where(*where).values(status="decided", closed_at=now))
+            conn.execute(
+                insert(decisions_table).values(
+                    run_id=run_id, pause_id=pause_id, action=action, reviewer=user.name,
+                    comment=review.get("comment", ""), payload=payload, decided_at=now,
+                )
+            )  # fmt: skip
+            info = self.info(state, pause) | {"approvals": progress.label}
+            emit(conn, "run.decided", pause.policy, info, actor=user.name, via=via, at=now, details=details)
+            return Outcome(True, progress, payload)
