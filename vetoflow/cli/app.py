@@ -65,6 +65,9 @@ SHORT_HELP = {
     "notifications": "The notification outbox: what was sent, is waiting for a retry, or is dead (with each try).",
     "policy": "Check and print the approval policy in force (VETOFLOW_POLICY, or the built-in default).",
     "sweep": "Send due reminders, escalate and expire overdue pauses (each exactly once), then deliver notifications.",
+    "worker": "Execute queued runs from PostgreSQL until stopped (SIGTERM drains: current node, then stop).",
+    "compare": "Put two runs side by side: inputs changed, ROI, P(loss), NPV range, IRR, payback.",
+    "doctor": "Check the run index against the checkpoints (after a database outage, say); exit 1 on unrepaired drift.",
 }
 
 
