@@ -2,27 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import StreamingResponse
 
 from vetoflow.api.routes import ERRORS, Reviewer, allow, no_unknown_query, service_of
-from vetoflow.errors import VetoflowError
+from vetoflow.runs.audit import since_text
 
 router = APIRouter(responses=ERRORS, dependencies=[Depends(no_unknown_query)])
 MEDIA = {"jsonl": "application/x-ndjson", "csv": "text/csv; charset=utf-8"}
 
 
 def _since(value: str | None) -> str | None:
-    if value is None:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        raise VetoflowError(f"since: {value[:40]!r} is not an ISO 8601 date or date-time") from None
-    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).astimezone(UTC).isoformat(timespec="microseconds")
+    refusal = f"since: {(value or '')[:40]!r} is not an ISO 8601 date or date-time"
+    return since_text(value, refusal)
 
 
 @router.get("/audit", summary="The audit log, oldest first (needs a role granting `audit`, e.g. admin)")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
-from datetime import UTC, datetime
+from datetime import datetime
 
 import click
 import yaml
@@ -13,18 +13,12 @@ from vetoflow.cli.common import service_for
 from vetoflow.config import Settings
 from vetoflow.errors import VetoflowError
 from vetoflow.governance.policy import load_policy
+from vetoflow.runs.audit import since_text
 
 
 def _since(value: str | None) -> str | None:
     """An ISO date or date-time (UTC unless it says otherwise), as the audit log's timestamps are written."""
-    if value is None:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        raise VetoflowError(f"--since {value!r}: a date or date-time like 2026-11-01 or 2026-11-01T09:00:00") from None
-    aware = parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-    return aware.astimezone(UTC).isoformat(timespec="microseconds")
+    return since_text(value, f"--since {value!r}: a date or date-time like 2026-11-01 or 2026-11-01T09:00:00")
 
 
 @click.group()

@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, insert, select, update
 
 from vetoflow.db.tables import audit_head_table, audit_table
+from vetoflow.errors import VetoflowError
 from vetoflow.governance.digest import json_safe
 
 GENESIS = "sha256:" + "0" * 64  # the hash before the first entry (the migration seeds the head with it)
@@ -79,6 +80,21 @@ def entries(engine: Engine, since: str | None = None, run_id: str | None = None)
     with engine.connect() as conn:
         for row in conn.execute(query.execution_options(yield_per=500)).mappings():
             yield {**row, "details": json.loads(row["details"])}
+
+
+def since_text(value: str | None, refusal: str) -> str | None:
+    """A `since` date or date-time (UTC unless it says otherwise) in the form audit timestamps are stored.
+
+    `refusal` is the caller's own message for a value that is not ISO 8601 (it names its flag or field).
+    """
+    if value is None:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise VetoflowError(refusal) from None
+    aware = parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    return aware.astimezone(UTC).isoformat(timespec="microseconds")
 
 
 def export(engine: Engine, fmt: str, since: str | None = None) -> Iterator[str]:
