@@ -11,9 +11,8 @@ import builtins
 import logging
 import time
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable
 from dataclasses import replace as replace_dataclass
-from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from langgraph.graph.state import CompiledStateGraph
@@ -28,21 +27,18 @@ from vetoflow.identity.directory import DEMO_ROLES
 from vetoflow.identity.roles import User, grants_for
 from vetoflow.llm.base import SummaryClient
 from vetoflow.nodes.approval import parse_review
-from vetoflow.runs import audit, outbox
-from vetoflow.runs.delivery import DeliveryReport, deliver_due
-from vetoflow.runs.events import SETTLED, RunEvent, RunEvents
+from vetoflow.runs.events import SETTLED, RunEvents
 from vetoflow.runs.execution import StepCallback, stream_steps
 from vetoflow.runs.fork import copy_into_new_thread, find_checkpoint, refuse_late_checkpoint, start_node
 from vetoflow.runs.gate import Gate
-from vetoflow.runs.history import CheckpointRecord, derive_status, records, thread_config
+from vetoflow.runs.history import derive_status, thread_config
 from vetoflow.runs.idempotency import IdempotencyStore
-from vetoflow.runs.index import DecisionRow, RunIndex, RunRow, already_decided, utcnow
+from vetoflow.runs.index import RunIndex, RunRow, already_decided, utcnow
 from vetoflow.runs.lease import Leases, new_owner
-from vetoflow.runs.lineage import Lineage, ReplayRow, new_row
-from vetoflow.runs.retention import PruneReport
-from vetoflow.runs.retention import prune as prune_runs
+from vetoflow.runs.lineage import Lineage, new_row
+from vetoflow.runs.records import RunRecords
 from vetoflow.runs.sweep import SweepReport, sweep
-from vetoflow.runs.views import Drift, Replayed, RunView, TraceInputs
+from vetoflow.runs.views import Drift, Replayed, RunView
 from vetoflow.scenario import Scenario, apply_overrides
 from vetoflow.state import Review, RunState, RunStatus
 
@@ -59,7 +55,7 @@ class JobDispatcher(Protocol):
     def submit(self, run_id: str, kind: str) -> int | None: ...
 
 
-class RunService:
+class RunService(RunRecords):
     def __init__(
         self,
         graph: Graph,
@@ -291,64 +287,18 @@ class RunService:
             raise VetoflowError(f"run {row.run_id} has no checkpoint and no stored scenario; start it again")
         return RunView(run=row, state=RunState.model_validate({"run_id": row.run_id, "scenario": scenario}))
 
-    # -- queries ------------------------------------------------------------------------------
+    # -- queries needing the command side ------------------------------------------------------
     def view(self, run_id: str) -> RunView:
         """A queued run, or one whose executor has not written its first checkpoint yet, shows its scenario."""
         return self._queued_view(self.index.get(run_id))
-
-    def row(self, run_id: str) -> RunRow:
-        """The index row alone: cheap, never reads a checkpoint."""
-        return self.index.get(run_id)
-
-    def list(self, statuses: Sequence[str] = (), limit: int = 50, offset: int = 0) -> list[RunRow]:
-        return self.index.list_runs(statuses, limit=limit, offset=offset)
-
-    # -- retention ----------------------------------------------------------------------------
-    def prune(self, older_than: timedelta, *, dry_run: bool = False, now: datetime | None = None) -> PruneReport:
-        """Shrink finished runs older than `older_than` to what trace, replay and audit need (runs/retention.py)."""
-        return prune_runs(self.database.engine, older_than, now=now, dry_run=dry_run)
-
-    def decisions(self, run_id: str) -> builtins.list[DecisionRow]:
-        return self.index.decisions(run_id)
-
-    def history(self, run_id: str) -> builtins.list[CheckpointRecord]:
-        """The run's checkpoints, oldest first."""
-        self.index.get(run_id)
-        return list(records(self.graph.get_state_history(thread_config(run_id))))[::-1]
-
-    def trace_inputs(self, run_id: str) -> TraceInputs:
-        row = self.index.get(run_id)
-        return TraceInputs(
-            run=row,
-            checkpoints=self.history(run_id),
-            decisions=self.index.decisions(run_id),
-            forked_from=self.lineage.get(run_id),
-            replays=self.lineage.replays_of(run_id),
-        )
-
-    def events_since(self, run_id: str, after: int = 0) -> builtins.list[RunEvent]:
-        """The run's progress events with an id above `after`, oldest first (what SSE streams)."""
-        return self.events.since(run_id, after)
-
-    def latest_event(self, run_id: str) -> RunEvent | None:
-        return self.events.latest(run_id)
-
-    def replay_of(self, run_id: str) -> ReplayRow | None:
-        return self.lineage.get(run_id)
-
-    def select_for_replay(
-        self, *, statuses: Sequence[str] = (), since: datetime | None = None, ids: Sequence[str] | None = None
-    ) -> builtins.list[str]:
-        """Run ids to replay, oldest first. Replays are not replayed again unless named in `ids`."""
-        if ids is not None:
-            return list(dict.fromkeys(i for i in ids if i))
-        return self.index.select_for_replay(statuses, since)
 
     def reconcile(self, *, repair: bool = False) -> builtins.list[Drift]:
         """Index rows out of line with their checkpoints (after an outage); `repair` refreshes them."""
         from vetoflow.runs.reconcile import reconcile
 
         return reconcile(self, repair=repair)
+
+    # -- governance records -----------------------------------------------------------------
 
     # -- internals ----------------------------------------------------------------------------
     def _view(self, row: RunRow, snapshot: StateSnapshot) -> RunView:
@@ -441,23 +391,6 @@ class RunService:
         elif status in ("completed", "failed"):
             details = {"error": error} if error else {}
             self.gate.run_event(f"run.{status}", values, actor="system", via="system", details=details)
-
-    # -- governance records -----------------------------------------------------------------
-    def audit_export(self, fmt: str, since: str | None = None) -> Iterator[str]:
-        """The hash-chained audit log, oldest first, as jsonl or csv chunks (`since`: ISO UTC text)."""
-        return audit.export(self.database.engine, fmt, since)
-
-    def audit_verify(self) -> audit.Verdict:
-        return audit.verify(self.database.engine)
-
-    def notifications(self, run_id: str | None = None, limit: int = 100) -> builtins.list[dict[str, Any]]:
-        return outbox.listing(self.database.engine, run_id, limit)
-
-    def deliver_notifications(self) -> DeliveryReport:
-        """Try every notification that is due now (see runs.delivery)."""
-        if self.gate is None:
-            raise VetoflowError("this service has no approval gate")
-        return deliver_due(self.database.engine, self.gate.settings, clock=self.gate.clock)
 
     def sweep(self) -> SweepReport:
         """Reminders, escalations and expiries that are due (governance.sweep); expired runs end rejected."""

@@ -1,0 +1,107 @@
+"""The read side of `RunService` and its governance records: listings, history, trace inputs, audit.
+
+Split from runs/service.py so the command side (start, decide, retry, replay under a lease) stays
+readable; `RunService` inherits these and is still the one door front ends use.
+"""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Iterator, Sequence
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from vetoflow.errors import VetoflowError
+from vetoflow.runs import audit, outbox
+from vetoflow.runs.delivery import DeliveryReport, deliver_due
+from vetoflow.runs.events import RunEvent
+from vetoflow.runs.history import CheckpointRecord, records, thread_config
+from vetoflow.runs.index import DecisionRow, RunRow
+from vetoflow.runs.lineage import ReplayRow
+from vetoflow.runs.retention import PruneReport
+from vetoflow.runs.retention import prune as prune_runs
+from vetoflow.runs.views import TraceInputs
+
+if TYPE_CHECKING:
+    from vetoflow.db import Database
+    from vetoflow.runs.events import RunEvents
+    from vetoflow.runs.gate import Gate
+    from vetoflow.runs.index import RunIndex
+    from vetoflow.runs.lineage import Lineage
+    from vetoflow.runs.service import Graph
+
+
+class RunRecords:
+    """Queries and records over the service's runs; mixed into `RunService`."""
+
+    graph: Graph
+    database: Database
+    gate: Gate | None
+    index: RunIndex
+    lineage: Lineage
+    events: RunEvents
+
+    # -- queries ------------------------------------------------------------------------------
+    def row(self, run_id: str) -> RunRow:
+        """The index row alone: cheap, never reads a checkpoint."""
+        return self.index.get(run_id)
+
+    def list(self, statuses: Sequence[str] = (), limit: int = 50, offset: int = 0) -> list[RunRow]:
+        return self.index.list_runs(statuses, limit=limit, offset=offset)
+
+    # -- retention ----------------------------------------------------------------------------
+    def prune(self, older_than: timedelta, *, dry_run: bool = False, now: datetime | None = None) -> PruneReport:
+        """Shrink finished runs older than `older_than` to what trace, replay and audit need (runs/retention.py)."""
+        return prune_runs(self.database.engine, older_than, now=now, dry_run=dry_run)
+
+    def decisions(self, run_id: str) -> builtins.list[DecisionRow]:
+        return self.index.decisions(run_id)
+
+    def history(self, run_id: str) -> builtins.list[CheckpointRecord]:
+        """The run's checkpoints, oldest first."""
+        self.index.get(run_id)
+        return list(records(self.graph.get_state_history(thread_config(run_id))))[::-1]
+
+    def trace_inputs(self, run_id: str) -> TraceInputs:
+        row = self.index.get(run_id)
+        return TraceInputs(
+            run=row,
+            checkpoints=self.history(run_id),
+            decisions=self.index.decisions(run_id),
+            forked_from=self.lineage.get(run_id),
+            replays=self.lineage.replays_of(run_id),
+        )
+
+    def events_since(self, run_id: str, after: int = 0) -> builtins.list[RunEvent]:
+        """The run's progress events with an id above `after`, oldest first (what SSE streams)."""
+        return self.events.since(run_id, after)
+
+    def latest_event(self, run_id: str) -> RunEvent | None:
+        return self.events.latest(run_id)
+
+    def replay_of(self, run_id: str) -> ReplayRow | None:
+        return self.lineage.get(run_id)
+
+    def select_for_replay(
+        self, *, statuses: Sequence[str] = (), since: datetime | None = None, ids: Sequence[str] | None = None
+    ) -> builtins.list[str]:
+        """Run ids to replay, oldest first. Replays are not replayed again unless named in `ids`."""
+        if ids is not None:
+            return list(dict.fromkeys(i for i in ids if i))
+        return self.index.select_for_replay(statuses, since)
+
+    def audit_export(self, fmt: str, since: str | None = None) -> Iterator[str]:
+        """The hash-chained audit log, oldest first, as jsonl or csv chunks (`since`: ISO UTC text)."""
+        return audit.export(self.database.engine, fmt, since)
+
+    def audit_verify(self) -> audit.Verdict:
+        return audit.verify(self.database.engine)
+
+    def notifications(self, run_id: str | None = None, limit: int = 100) -> builtins.list[dict[str, Any]]:
+        return outbox.listing(self.database.engine, run_id, limit)
+
+    def deliver_notifications(self) -> DeliveryReport:
+        """Try every notification that is due now (see runs.delivery)."""
+        if self.gate is None:
+            raise VetoflowError("this service has no approval gate")
+        return deliver_due(self.database.engine, self.gate.settings, clock=self.gate.clock)
