@@ -14,6 +14,7 @@ from vetoflow.api.auth import TokenTable
 from vetoflow.api.events import router as events_router
 from vetoflow.api.governance import router as governance_router
 from vetoflow.api.limits import BodyLimit
+from vetoflow.api.openapi import with_nullable_figures
 from vetoflow.api.routes import router
 from vetoflow.api.schemas import Health, SafeJSONResponse
 from vetoflow.config import Settings
@@ -74,6 +75,7 @@ def create_app(
         lifespan=lifespan,
         default_response_class=SafeJSONResponse,
     )
+    app.openapi = with_nullable_figures(app)  # type: ignore[method-assign]
     app.state.settings = settings
     app.state.tokens = tokens
     app.state.directory = Directory.from_settings(settings)
