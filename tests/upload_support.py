@@ -17,7 +17,24 @@ from vetoflow.rag.embeddings import LocalEmbeddings
 from vetoflow.rag.store import KnowledgeStore, open_store
 from vetoflow.rag.upload_jobs import UploadService
 
-WORDS = "the kiosk pilot margin revenue store quarter lease customer growth risk board review rollout".split()
+WORDS = tuple(
+    [
+        "the",
+        "kiosk",
+        "pilot",
+        "margin",
+        "revenue",
+        "store",
+        "quarter",
+        "lease",
+        "customer",
+        "growth",
+        "risk",
+        "board",
+        "review",
+        "rollout",
+    ]
+)
 
 
 def junk_csv(path: Path, size: int, seed: int = 1) -> Path:
