@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.test_cli import as_json, vetoflow
 from tests.upload_support import embedding_started, junk_csv, prose, upload_service, wait_for
 from vetoflow.config import Settings
 from vetoflow.db import open_database
@@ -206,3 +207,29 @@ def test_the_budget_names_the_setting_and_its_bound() -> None:
         "a.md: 123,456 bytes make about 16,000 chunks, about 40 min of embedding; the limit is 100 chunks per "
         "file (VETOFLOW_INGEST_MAX_CHUNKS, up to 1,000,000). Split the file or raise the limit."
     )
+
+
+def test_vetoflow_ingest_refuses_the_oversized_csv_with_the_same_message_and_ingests_the_rest(
+    tmp_path: Path, embeddings: LocalEmbeddings
+) -> None:
+    settings = Settings(home=tmp_path / "home", database_url=None)
+    big = junk_csv(tmp_path / "export.csv", TEN_MB)
+    with upload_service(tmp_path / "console-home", embeddings) as (service, _):
+        [job] = service.submit([Upload(big, "export.csv")], "ana")
+    assert job.error is not None
+
+    started = time.perf_counter()
+    alone = vetoflow(settings, "ingest", big)
+    assert time.perf_counter() - started < 15  # the interpreter's start; no model is loaded for a refusal
+    assert alone.returncode == 1
+    said = " ".join(alone.stderr.split())
+    assert " ".join(f"refused {job.error}".split()) in said
+    assert "Error: no file could be ingested: over the chunk budget" in said
+    assert not (settings.home / "chroma").exists()
+
+    notes = prose(tmp_path / "notes.md", 2_000)
+    mixed = vetoflow(settings, "ingest", big, notes, "--json")
+    assert mixed.returncode == 0, mixed.stderr
+    report = as_json(mixed)
+    assert report["refused"] == {str(big): job.error}
+    assert list(report["added"]) == [str(notes.resolve())]
