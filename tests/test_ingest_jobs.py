@@ -102,6 +102,7 @@ def test_cancel_mid_embedding_leaves_the_store_as_it_was(tmp_path: Path, embeddi
             service.cancel(jobs[0].job_id, "bo")
 
 
+@pytest.mark.slow  # two files of real embedding on a shared 2-core machine: about 15 s
 def test_two_uploads_embed_side_by_side(tmp_path: Path, embeddings: LocalEmbeddings) -> None:
     files = [prose(tmp_path / f"{name}.md", 25_000, seed=seed) for seed, name in enumerate(["alpha", "beta"])]
     with upload_service(tmp_path / "home", embeddings) as (service, store):
@@ -209,6 +210,7 @@ def test_the_budget_names_the_setting_and_its_bound() -> None:
     )
 
 
+@pytest.mark.slow  # subprocesses
 def test_vetoflow_ingest_refuses_the_oversized_csv_with_the_same_message_and_ingests_the_rest(
     tmp_path: Path, embeddings: LocalEmbeddings
 ) -> None:

@@ -153,11 +153,12 @@ def render_knowledge(deps: ConsoleDeps, tab: gr.Tab | None = None) -> KnowledgeB
 
     listed = [sources, choice, model_box]
     finished = gr.State(0)
-    upload.click(add, files, [message, jobs, to_cancel], api_name="knowledge_upload")
-    cancel.click(stop, to_cancel, [message, jobs, to_cancel], api_name="knowledge_cancel")
+    quick: dict[str, Any] = {"concurrency_limit": None}  # table reads and writes only: never queue behind a run
+    upload.click(add, files, [message, jobs, to_cancel], api_name="knowledge_upload", **quick)
+    cancel.click(stop, to_cancel, [message, jobs, to_cancel], api_name="knowledge_cancel", **quick)
     timer = gr.Timer(POLL_SECONDS)
     polled = [jobs, to_cancel, finished, *listed]
-    timer.tick(poll, finished, polled, api_name="knowledge_uploads", show_progress="hidden")
+    timer.tick(poll, finished, polled, api_name="knowledge_uploads", show_progress="hidden", **quick)
     refresh.click(list_sources, None, listed, api_name="knowledge_sources")
     writes: dict[str, Any] = {"concurrency_id": "knowledge-write", "concurrency_limit": 1}  # one remover at a time
     drop.click(drop_source, choice, [message, *listed], api_name="knowledge_remove", **writes)

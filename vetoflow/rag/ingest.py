@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 from langchain_text_splitters import Language, RecursiveCharacterTextSplitter
 
 from vetoflow.rag.store import KnowledgeStore
+from vetoflow.rag.write import Progress, embed_chunks, write_chunks
 
 if TYPE_CHECKING:
     from vetoflow.rag.budget import IngestBudget
@@ -31,7 +32,6 @@ if TYPE_CHECKING:
 SUPPORTED = {".md": "markdown", ".markdown": "markdown", ".txt": "text", ".pdf": "pdf", ".csv": "csv"}
 CHUNK_SIZE = 800
 CHUNK_OVERLAP = 120
-EMBED_BATCH = 256
 CSV_ROWS_PER_PAGE = 20
 
 
@@ -63,7 +63,6 @@ class IngestReport:
         return sum(self.added.values())
 
 
-Progress = Callable[[int, int], None]  # (chunks embedded so far, chunks to embed)
 FileProgress = Callable[[int, int, str], None]  # (files read so far, files to read, the next file's label)
 
 
@@ -217,49 +216,6 @@ def plan_file(
     new = [c for c in chunks if c.id not in old]
     stale = sorted(old - {c.id for c in chunks})
     return FilePlan(source=source, chunks=len(chunks), new=new, stale=stale, replaced=bool(old))
-
-
-class CancelledError(Exception):
-    """Raised between embedding batches when the caller asked to stop; nothing was written."""
-
-
-def embed_chunks(
-    store: KnowledgeStore,
-    chunks: list[Chunk],
-    *,
-    batch: int = EMBED_BATCH,
-    on_progress: Progress | None = None,
-    stop: Callable[[], bool] | None = None,
-) -> list[list[float]]:
-    """Vectors for `chunks`, batch by batch, without touching the store; `stop` is asked between batches."""
-    vectors: list[list[float]] = []
-    for start in range(0, len(chunks), batch):
-        if stop is not None and stop():
-            raise CancelledError
-        vectors += store.embeddings.embed_documents([c.text for c in chunks[start : start + batch]])
-        if on_progress:
-            on_progress(len(vectors), len(chunks))
-    return vectors
-
-
-def write_chunks(store: KnowledgeStore, chunks: list[Chunk], vectors: list[list[float]], stale: list[str]) -> None:
-    """New chunks in, then stale ones out. A failure part-way takes the new ones out again (they were not
-    in the store before, by their content-hash ids), so the store is left as it was."""
-    try:
-        for start in range(0, len(chunks), EMBED_BATCH):
-            part = chunks[start : start + EMBED_BATCH]
-            store.collection.upsert(
-                ids=[c.id for c in part],
-                embeddings=vectors[start : start + EMBED_BATCH],
-                metadatas=[c.metadata for c in part],
-                documents=[c.text for c in part],
-            )
-    except BaseException:
-        if chunks:
-            store.collection.delete(ids=[c.id for c in chunks])
-        raise
-    if stale:
-        store.collection.delete(ids=stale)
 
 
 def ingest(

@@ -28,16 +28,9 @@ from vetoflow.config import Settings
 from vetoflow.db.ingest_jobs import IngestJob, IngestJobs, JobStatus
 from vetoflow.errors import VetoflowError
 from vetoflow.rag.budget import IngestBudget, readable_seconds
-from vetoflow.rag.ingest import (
-    SUPPORTED,
-    CancelledError,
-    OverBudgetError,
-    SkipFileError,
-    embed_chunks,
-    plan_file,
-    write_chunks,
-)
+from vetoflow.rag.ingest import SUPPORTED, OverBudgetError, SkipFileError, plan_file
 from vetoflow.rag.store import KnowledgeStore
+from vetoflow.rag.write import CancelledError, embed_chunks, write_chunks
 
 log = logging.getLogger(__name__)
 JOB_BATCH = 16  # chunks per embedding call: a progress step and a cancel check every second or two
@@ -85,31 +78,32 @@ class UploadService:
         for upload in uploads:
             job_id = uuid.uuid4().hex
             size = upload.path.stat().st_size if upload.path.is_file() else 0
-            estimate = self.budget.estimate(upload.path, upload.label)
-            reason = self.refusal(upload, size, estimate.chunks, busy)
+            chunks, reason = self.refusal(upload, size, busy)
             if reason:
-                recorded.append(self._record(job_id, upload.label, size, estimate.chunks, who=who, refused=reason))
+                recorded.append(self._record(job_id, upload.label, size, chunks, who=who, refused=reason))
                 continue
             busy.add(upload.label)
             staged = self.staging / job_id / "file"
             staged.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(upload.path, staged.with_suffix(upload.path.suffix.lower()))
-            recorded.append(self._record(job_id, upload.label, size, estimate.chunks, who=who, refused=None))
+            recorded.append(self._record(job_id, upload.label, size, chunks, who=who, refused=None))
             self._finished[job_id] = threading.Event()
             self._queue.put((job_id, Upload(staged.with_suffix(upload.path.suffix.lower()), upload.label)))
             self._ensure_workers()
         return recorded
 
-    def refusal(self, upload: Upload, size: int, chunks: int, busy: set[str]) -> str | None:
+    def refusal(self, upload: Upload, size: int, busy: set[str]) -> tuple[int, str | None]:
+        """(estimated chunks, why the file is refused or None); cheap checks first, the file is read last."""
         if upload.label in busy:
-            return f"{upload.label} is being uploaded already; wait for that upload or cancel it"
+            return 0, f"{upload.label} is being uploaded already; wait for that upload or cancel it"
         if upload.path.suffix.lower() not in SUPPORTED:
             allowed = ", ".join(sorted(SUPPORTED))
-            return f"{upload.label}: unsupported type {upload.path.suffix or '(none)'}; allowed: {allowed}"
+            return 0, f"{upload.label}: unsupported type {upload.path.suffix or '(none)'}; allowed: {allowed}"
         if size > self.settings.max_ingest_bytes:
             limit = self.settings.max_ingest_bytes
-            return f"{upload.label}: {size:,} bytes; the limit is {limit:,} (VETOFLOW_MAX_INGEST_BYTES)"
-        return self.budget.refusal(upload.label, size, chunks)
+            return 0, f"{upload.label}: {size:,} bytes; the limit is {limit:,} (VETOFLOW_MAX_INGEST_BYTES)"
+        chunks = self.budget.estimate(upload.path, upload.label).chunks
+        return chunks, self.budget.refusal(upload.label, size, chunks)
 
     def cancel(self, job_id: str, who: str) -> IngestJob:
         try:
