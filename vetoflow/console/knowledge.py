@@ -63,17 +63,6 @@ def render_knowledge(deps: ConsoleDeps, tab: gr.Tab | None = None) -> KnowledgeB
             upload = gr.Button("Add to the knowledge base", variant="primary")
             message = gr.Markdown(elem_id="knowledge-message")
             gr.Markdown(UPLOADS_NOTE.format(limit=settings.ingest_max_chunks))
-            jobs = gr.Dataframe(
-                headers=JOB_COLUMNS,
-                label="Uploads (everyone's, newest first)",
-                interactive=False,
-                wrap=True,
-                elem_id="knowledge-uploads",
-                column_widths=["22%", "10%", "20%", "28%", "8%", "12%"],
-            )
-            with gr.Row():
-                to_cancel = gr.Dropdown(label="Upload to cancel", choices=[], scale=3)
-                cancel = gr.Button("Cancel upload", variant="stop", scale=1)
         with gr.Column(scale=3):
             sources = gr.Dataframe(
                 headers=SOURCE_COLUMNS,
@@ -88,6 +77,17 @@ def render_knowledge(deps: ConsoleDeps, tab: gr.Tab | None = None) -> KnowledgeB
                 )
                 refresh = gr.Button("Refresh", scale=1)
                 drop = gr.Button("Remove", variant="stop", scale=1)
+    jobs = gr.Dataframe(
+        headers=JOB_COLUMNS,
+        label="Uploads (everyone's, newest first)",
+        interactive=False,
+        wrap=True,
+        elem_id="knowledge-uploads",
+        column_widths=["18%", "8%", "16%", "40%", "6%", "12%"],
+    )
+    with gr.Row():
+        to_cancel = gr.Dropdown(label="Upload to cancel", choices=[], scale=3)
+        cancel = gr.Button("Cancel upload", variant="stop", scale=1)
     gr.Markdown("### Try a query")
     with gr.Row():
         question = gr.Textbox(label="Question", placeholder="e.g. Why did the kiosk pilot fail?", scale=4)

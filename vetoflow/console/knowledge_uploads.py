@@ -16,7 +16,7 @@ from vetoflow.formatting import when
 from vetoflow.plaintext import md
 from vetoflow.rag.upload_jobs import Upload, UploadService
 
-JOB_COLUMNS = ["file", "status", "progress", "details", "by", "started (UTC)"]
+JOB_COLUMNS = ["file", "status", "progress", "details", "by", "uploaded"]
 SHOWN_JOBS = 30
 
 
