@@ -18,6 +18,7 @@ from vetoflow.rag.budget import IngestBudget, estimate_chunks
 from vetoflow.rag.embeddings import LocalEmbeddings
 from vetoflow.rag.ingest import split_file
 from vetoflow.rag.upload_jobs import Upload
+from vetoflow.rag.write import EMBED_BATCH, write_chunks
 
 TEN_MB = 10_000_000
 
@@ -235,3 +236,20 @@ def test_vetoflow_ingest_refuses_the_oversized_csv_with_the_same_message_and_ing
     report = as_json(mixed)
     assert report["refused"] == {str(big): job.error}
     assert list(report["added"]) == [str(notes.resolve())]
+
+
+def test_a_write_that_fails_part_way_takes_its_chunks_out_again(tmp_path: Path, embeddings: LocalEmbeddings) -> None:
+    """Chroma refuses the second batch (a nested metadata value): the first batch it took is deleted again."""
+    notes = prose(tmp_path / "notes.md", 2_000)
+    many = prose(tmp_path / "many.md", 200_000)
+    with upload_service(tmp_path / "home", embeddings) as (service, store):
+        [job] = service.submit([Upload(notes, "notes.md")], "ana")
+        assert service.wait(job.job_id, 60).status == "done"
+        before = sorted(store.collection.get(include=[])["ids"])
+        chunks = split_file(many, TEN_MB, "many.md")
+        assert len(chunks) > EMBED_BATCH
+        chunks[EMBED_BATCH + 1].metadata["page"] = {"not": "allowed"}  # type: ignore[assignment]
+        vectors = [[1.0] + [0.0] * (embeddings.dimension - 1)] * len(chunks)
+        with pytest.raises(Exception, match=r"(?i)metadata"):
+            write_chunks(store, chunks, vectors, stale=before)
+        assert sorted(store.collection.get(include=[])["ids"]) == before  # nothing added, nothing removed

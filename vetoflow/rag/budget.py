@@ -1,9 +1,9 @@
 """A chunk budget per knowledge file, checked before any embedding starts (CLI and console alike).
 
 Embedding is the slow part of ingest: about `SECONDS_PER_CHUNK` per 800-character chunk for the packaged
-model on one ONNX thread of a 2-core machine (measured with `tests/test_ingest_budget.py`'s timing helper:
-0.05 s for prose, 0.13 s for dense CSV rows and junk, whose tokens run to the model's 256-token cap). A
-10 MB CSV of junk is about 16,000 chunks, 40 minutes of one CPU. So a file is sized up first, from its
+model on one ONNX thread of a 2-core machine (measured there: 0.05 s for prose, 0.13 s for dense CSV rows
+and junk, whose tokens run to the model's 256-token cap; `bench/rag_ingest.py` measures it anew). A
+10 MB CSV of junk is about 20,000 chunks, over 40 minutes of one CPU. So a file is sized up first, from its
 bytes (and for a CSV its row and column counts, since every row repeats the header), in milliseconds;
 a file whose estimate is over `max_chunks` is refused with the estimate, the limit and the setting that
 raises it. The exact count, known once the file is split (still before embedding), is checked again.
