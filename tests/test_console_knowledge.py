@@ -6,6 +6,7 @@ The session `embeddings` fixture loads the model once; the console then finds it
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,11 +15,10 @@ import httpx
 import pytest
 from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
-from gradio_client.utils import StatusUpdate
 
 from tests.console_helpers import ANA, Console, serve_console
 from vetoflow.config import Settings
-from vetoflow.console.knowledge_base import LOADING, NOT_LOADED, KnowledgeBase, ingest_uploads, upload_label
+from vetoflow.console.knowledge_base import NOT_LOADED, upload_label
 from vetoflow.rag.embeddings import LocalEmbeddings
 
 pytestmark = pytest.mark.slow  # servers, subprocesses or a browser: left out of make test-fast
@@ -45,20 +45,6 @@ def test_upload_names_become_plain_labels() -> None:
     assert long.endswith(".pdf")
 
 
-def test_ingest_progress_runs_per_file_then_per_batch_to_the_end(tmp_path: Path, embeddings: LocalEmbeddings) -> None:
-    kb = KnowledgeBase(Settings(home=tmp_path / "home", database_url=None))
-    calls: list[tuple[Any, str]] = []
-    paths = [str(KNOWLEDGE / name) for name in GOOD[:3]]
-    text, report = ingest_uploads(kb, paths, lambda value, desc="", **_: calls.append((value, desc)))
-    assert calls[0] == (None, LOADING)
-    assert calls[1:4] == [((i, 3), f"reading {name}") for i, name in enumerate(GOOD[:3])]
-    assert calls[4] == ((3, 3), "files read")
-    assert calls[-1][1] == "embedding chunks"
-    done, total = calls[-1][0]
-    assert done == total == sum(row[2] for row in report) > 0
-    assert text.startswith("✅ 3 added")
-
-
 @pytest.fixture(scope="module")
 def console(tmp_path_factory: pytest.TempPathFactory, embeddings: LocalEmbeddings) -> Iterator[Console]:
     settings = Settings(home=tmp_path_factory.mktemp("home"), database_url=None, max_ingest_bytes=MAX_INGEST)
@@ -71,14 +57,19 @@ def ana(console: Console) -> Client:
     return Client(console.url, auth=ANA, verbose=False)
 
 
-def progress_seen(job: Any) -> list[str]:
-    """Every progress description the server streamed for a finished job (gradio_client queues them all)."""
-    seen = []
-    while not job.communicator.updates.empty():
-        update = job.communicator.updates.get_nowait()
-        if isinstance(update, StatusUpdate) and update.progress_data:
-            seen += [unit.desc for unit in update.progress_data if unit.desc]
-    return seen
+def finished_uploads(ana: Client, timeout: float = 300) -> dict[str, list[Any]]:
+    """Poll the uploads table (as the tab's timer does) until nothing is queued or running; newest row per file."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        table = ana.predict(api_name="/knowledge_uploads")[0]
+        jobs = rows(table)
+        if not any(row[1] in ("queued", "running") for row in jobs):
+            latest: dict[str, list[Any]] = {}
+            for row in jobs:
+                latest.setdefault(row[0], row)
+            return latest
+        time.sleep(0.5)
+    raise TimeoutError("uploads still running")
 
 
 def test_knowledge_tab_uploads_lists_replaces_queries_and_removes(
@@ -99,17 +90,20 @@ def test_knowledge_tab_uploads_lists_replaces_queries_and_removes(
     for name, data in bad.items():
         (tmp_path / name).write_bytes(data)
     uploads = [KNOWLEDGE / name for name in GOOD] + [tmp_path / name for name in bad]
-    job = ana.submit([handle_file(str(p)) for p in uploads], api_name="/knowledge_upload")
-    message, report, sources, _, note = job.result(timeout=300)
-    assert job.status().success
-    assert set(progress_seen(job)) & {LOADING, "embedding chunks", *(f"reading {n}" for n in GOOD + list(bad))}
-    assert message.startswith("✅ 5 added, 4 skipped")
-    results = {row[0]: (row[1], row[3]) for row in rows(report)}
-    assert {name for name, (result, _) in results.items() if result == "added"} == set(GOOD)
-    assert results["blob.txt"] == ("skipped", "binary file (NUL bytes)")
-    assert results["empty.md"] == ("skipped", "empty (no text)")
-    assert results["notes.docx"][1].startswith("unsupported type .docx")
-    assert results["big.md"][1] == f"5,000 bytes; the limit is {MAX_INGEST:,} (VETOFLOW_MAX_INGEST_BYTES)"
+    message, jobs, _ = ana.predict([handle_file(str(p)) for p in uploads], api_name="/knowledge_upload")
+    assert message.startswith("✅ 7 file(s) queued")
+    assert "**2 file(s) refused**" in message
+    results = {name: (row[1], row[3]) for name, row in finished_uploads(ana).items()}
+    assert {name for name, (status, _) in results.items() if status == "done"} == set(GOOD)
+    assert all(row[4] == "ana" for row in rows(jobs))
+    assert results["blob.txt"] == ("failed", "blob.txt: binary file (NUL bytes)")
+    assert results["empty.md"] == ("failed", "empty.md: empty (no text)")
+    assert results["notes.docx"][1].startswith("notes.docx: unsupported type .docx")
+    assert results["big.md"] == (
+        "refused",
+        f"big.md: 5,000 bytes; the limit is {MAX_INGEST:,} (VETOFLOW_MAX_INGEST_BYTES)",
+    )
+    sources, _, note = ana.predict(api_name="/knowledge_sources")
     listed = {row[0]: row for row in rows(sources)}
     assert set(listed) == set(GOOD)
     assert listed["board-memo-kiosks.pdf"][4] == "board-memo-kiosks.pdf"  # the label, not Gradio's temp path
@@ -118,18 +112,17 @@ def test_knowledge_tab_uploads_lists_replaces_queries_and_removes(
     chunks = sum(row[2] for row in listed.values())
 
     # Re-uploading the same files embeds nothing; a changed file under the same name replaces its chunks.
-    message, report, sources, _, _ = ana.predict(
-        [handle_file(str(KNOWLEDGE / n)) for n in GOOD], api_name="/knowledge_upload"
-    )
-    assert message.startswith("✅ 5 unchanged: 0 chunk(s) embedded")
+    ana.predict([handle_file(str(KNOWLEDGE / n)) for n in GOOD], api_name="/knowledge_upload")
+    again = finished_uploads(ana)
+    assert {again[n][3] for n in GOOD} == {"unchanged: the same content is in the store already"}
+    sources, _, _ = ana.predict(api_name="/knowledge_sources")
     assert sum(row[2] for row in rows(sources)) == chunks
     changed = tmp_path / "changed" / "coffee-green-bean-prices.md"
     changed.parent.mkdir()
     changed.write_text("# Green beans\n\nArabica futures doubled; we hedge six months ahead.")
-    message, report, _, _, _ = ana.predict([handle_file(str(changed))], api_name="/knowledge_upload")
-    assert rows(report) == [
-        ["coffee-green-bean-prices.md", "replaced", 1, "1 new chunk(s) added, 1 old chunk(s) removed"]
-    ]
+    ana.predict([handle_file(str(changed))], api_name="/knowledge_upload")
+    replaced = finished_uploads(ana)["coffee-green-bean-prices.md"]
+    assert replaced[1:4] == ["done", "1 / 1 chunks (100%)", "replaced: 1 new chunk(s), 1 old chunk(s) removed"]
 
     query_then_remove(ana)
 
@@ -168,7 +161,8 @@ def test_a_hostile_upload_name_is_only_a_plain_label(console: Console, ana: Clie
     response.raise_for_status()
     [server_path] = response.json()
     assert ".." not in Path(server_path).parts
-    _, report, sources, _, _ = ana.predict([handle_file(server_path)], api_name="/knowledge_upload")
-    assert rows(report) == [["evil.md", "added", 1, "1 chunk(s)"]]
+    ana.predict([handle_file(server_path)], api_name="/knowledge_upload")
+    assert finished_uploads(ana)["evil.md"][1:4] == ["done", "1 / 1 chunks (100%)", "1 chunk(s) added"]
+    sources, _, _ = ana.predict(api_name="/knowledge_sources")
     assert "evil.md" in {row[4] for row in rows(sources)}
     assert not (tmp_path.parent / "evil.md").exists()

@@ -115,6 +115,16 @@ class Settings(BaseSettings):
     max_ingest_bytes: int = Field(
         default=20_000_000, ge=1_000, le=1_000_000_000, description="Largest knowledge file accepted by ingest."
     )
+    ingest_max_chunks: int = Field(
+        default=2_000,
+        ge=10,
+        le=1_000_000,
+        description="Most chunks one knowledge file may make (about 0.15 s of embedding each on 2 CPUs); a file "
+        "estimated over it is refused before embedding.",
+    )
+    ingest_workers: int = Field(
+        default=2, ge=1, le=8, description="Console knowledge uploads embedded at once; more wait in a queue."
+    )
     baked_chroma: Path | None = Field(
         default=None,
         description="Read-only Chroma store baked into the image; copied under home at the first use (Lambda).",

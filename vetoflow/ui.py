@@ -90,7 +90,7 @@ def build_console(
             with gr.Tab("Runs", id="runs"):
                 runs = render_runs(deps)
             with gr.Tab("Knowledge", id="knowledge") as knowledge_tab:
-                render_knowledge(settings, knowledge_tab)
+                render_knowledge(deps, knowledge_tab)
             with gr.Tab("Trace", id="trace"):
                 render_trace_tab(service)
 

@@ -39,10 +39,27 @@ def ingest(ctx: click.Context, paths: tuple[Path, ...], json_mode: bool) -> None
     """Add Markdown, text, PDF and CSV files (or folders of them) to the knowledge base.
 
     Unchanged files are skipped, changed files replace their chunks; bad files are reported and skipped.
+    A file over the chunk budget (VETOFLOW_INGEST_MAX_CHUNKS) is refused before anything is embedded.
     """
+    from vetoflow.rag.budget import IngestBudget
+    from vetoflow.rag.ingest import expand
     from vetoflow.rag.ingest import ingest as run_ingest
 
     settings: Settings = ctx.obj
+    budget = IngestBudget(settings.ingest_max_chunks)
+    refused: dict[str, str] = {}
+    files = []
+    for path in expand(paths):  # sized up from the bytes, before the model is even loaded
+        estimate = budget.estimate(path)
+        reason = budget.refusal(path.name, estimate.size, estimate.chunks)
+        if reason:
+            refused[str(path)] = reason
+        else:
+            files.append(path)
+    if refused and not files:
+        for reason in refused.values():
+            err.print(Text.assemble(("refused ", "yellow"), clean(reason)))
+        raise VetoflowError("no file could be ingested: over the chunk budget")
     store = _open(settings)
     with Progress(
         TextColumn("embedding chunks"),
@@ -58,7 +75,7 @@ def ingest(ctx: click.Context, paths: tuple[Path, ...], json_mode: bool) -> None
         def on_progress(done: int, total: int) -> None:
             bar.update(task, completed=done, total=total)
 
-        report = run_ingest(store, paths, max_bytes=settings.max_ingest_bytes, on_progress=on_progress)
+        report = run_ingest(store, files, max_bytes=settings.max_ingest_bytes, on_progress=on_progress, budget=budget)
         if not report.chunks_added:
             bar.update(task, completed=0, total=0)
     summary = {
@@ -68,6 +85,7 @@ def ingest(ctx: click.Context, paths: tuple[Path, ...], json_mode: bool) -> None
         "unchanged": report.unchanged,
         "removed_stale": report.removed_stale,
         "skipped": report.skipped,
+        "refused": refused,
         "chunks_in_store": store.count(),
     }
     if json_mode:
@@ -78,9 +96,11 @@ def ingest(ctx: click.Context, paths: tuple[Path, ...], json_mode: bool) -> None
             f"{report.chunks_added} chunk(s) added from {changed} new or changed file(s); "
             f"{len(report.unchanged)} unchanged; {store.count()} chunk(s) in {store.name} ({store.embeddings.name})"
         )
-        for path, reason in report.skipped.items():
-            err.print(Text.assemble(("skipped ", "yellow"), clean(f"{path}: {reason}")))
-    if report.skipped and not (report.added or report.unchanged):
+        for name, reason in report.skipped.items():
+            err.print(Text.assemble(("skipped ", "yellow"), clean(f"{name}: {reason}")))
+        for reason in refused.values():
+            err.print(Text.assemble(("refused ", "yellow"), clean(reason)))
+    if (report.skipped or refused) and not (report.added or report.unchanged):
         raise VetoflowError("no file could be ingested")
 
 

@@ -1,6 +1,8 @@
 """The console's Knowledge tab: upload documents into the vector store, list and remove sources, try a query.
 
-The handlers live in `knowledge_base` (plain Python over `vetoflow.rag`); this module lays them out.
+The handlers live in `knowledge_base` and `knowledge_uploads` (plain Python over `vetoflow.rag`); this module
+lays them out. Uploads are background jobs (`rag.upload_jobs`): the button returns at once, a timer shows
+every user's uploads with their progress, and any of them can be cancelled.
 The embedding model is loaded by the first handler that needs it (opening the tab lists the sources,
 which loads it unless the store does not exist yet), never while the console's first page loads.
 """
@@ -11,33 +13,48 @@ from typing import Any
 
 import gradio as gr
 
-from vetoflow.config import Settings
-from vetoflow.console.common import PROGRESS, problem
+from vetoflow.console.common import PROGRESS, ConsoleDeps, problem
 from vetoflow.console.knowledge_base import (
     HIT_COLUMNS,
     NOT_LOADED,
-    REPORT_COLUMNS,
     SOURCE_COLUMNS,
     KnowledgeBase,
     hit_rows,
-    ingest_uploads,
     query,
     remove,
     source_choices,
     source_rows,
 )
+from vetoflow.console.knowledge_uploads import (
+    JOB_COLUMNS,
+    SHOWN_JOBS,
+    cancel_choices,
+    cancel_upload,
+    job_rows,
+    submit_uploads,
+)
+from vetoflow.db.ingest_jobs import IngestJobs
 from vetoflow.errors import VetoflowError
+from vetoflow.rag.upload_jobs import UploadService
 
 INTRO = (
     "Documents here are what the Synthesizer retrieves from when it writes a run's summary. "
     "Markdown, text, PDF and CSV; several at once. Re-uploading an unchanged file embeds nothing; a changed "
     "file (same name) replaces its chunks; a bad file is reported by name and the rest are ingested."
 )
+UPLOADS_NOTE = (
+    "Uploads run in the background: you can keep working, everyone sees their progress, and Cancel leaves the "
+    "knowledge base as it was. A file too large to embed in a few minutes is refused at once, with its estimate "
+    "(limit: {limit:,} chunks per file, `VETOFLOW_INGEST_MAX_CHUNKS`)."
+)
+POLL_SECONDS = 2.0
 
 
-def render_knowledge(settings: Settings, tab: gr.Tab | None = None) -> KnowledgeBase:
+def render_knowledge(deps: ConsoleDeps, tab: gr.Tab | None = None) -> KnowledgeBase:
     """Build the tab inside the caller's `gr.Tab`; given that tab, opening it lists the sources."""
+    settings = deps.settings
     kb = KnowledgeBase(settings)
+    uploads = UploadService(settings, IngestJobs(deps.service.database.engine), kb.store)
     gr.Markdown(INTRO)
     model_box = gr.Markdown(NOT_LOADED, elem_id="knowledge-model")
     with gr.Row():
@@ -45,13 +62,7 @@ def render_knowledge(settings: Settings, tab: gr.Tab | None = None) -> Knowledge
             files = gr.File(label="Documents", file_count="multiple", type="filepath")
             upload = gr.Button("Add to the knowledge base", variant="primary")
             message = gr.Markdown(elem_id="knowledge-message")
-            report = gr.Dataframe(
-                headers=REPORT_COLUMNS,
-                label="Upload report",
-                interactive=False,
-                wrap=True,
-                column_widths=["30%", "16%", "9%", "45%"],
-            )
+            gr.Markdown(UPLOADS_NOTE.format(limit=settings.ingest_max_chunks))
         with gr.Column(scale=3):
             sources = gr.Dataframe(
                 headers=SOURCE_COLUMNS,
@@ -66,6 +77,17 @@ def render_knowledge(settings: Settings, tab: gr.Tab | None = None) -> Knowledge
                 )
                 refresh = gr.Button("Refresh", scale=1)
                 drop = gr.Button("Remove", variant="stop", scale=1)
+    jobs = gr.Dataframe(
+        headers=JOB_COLUMNS,
+        label="Uploads (everyone's, newest first)",
+        interactive=False,
+        wrap=True,
+        elem_id="knowledge-uploads",
+        column_widths=["18%", "8%", "16%", "40%", "6%", "12%"],
+    )
+    with gr.Row():
+        to_cancel = gr.Dropdown(label="Upload to cancel", choices=[], scale=3)
+        cancel = gr.Button("Cancel upload", variant="stop", scale=1)
     gr.Markdown("### Try a query")
     with gr.Row():
         question = gr.Textbox(label="Question", placeholder="e.g. Why did the kiosk pilot fail?", scale=4)
@@ -91,14 +113,29 @@ def render_knowledge(settings: Settings, tab: gr.Tab | None = None) -> Knowledge
     def list_sources(progress: gr.Progress = PROGRESS) -> tuple[Any, ...]:
         return listing(progress)
 
-    def add(paths: list[str] | None, progress: gr.Progress = PROGRESS) -> tuple[Any, ...]:
-        if not paths:
-            raise gr.Error("Choose one or more files: Markdown, text, PDF or CSV.")
+    def add(paths: list[str] | None, request: gr.Request) -> tuple[Any, ...]:
         try:
-            text, rows = ingest_uploads(kb, list(paths), progress)
-        except VetoflowError as exc:  # the store or model could not open: nothing was ingested
+            text, rows = submit_uploads(uploads, list(paths or []), deps.reviewer(request))
+        except VetoflowError as exc:
             raise gr.Error(str(exc)) from None
-        return text, rows, *listing()
+        return text, rows, gr.Dropdown(choices=cancel_choices(uploads.recent(SHOWN_JOBS)))
+
+    def stop(job_id: str | None, request: gr.Request) -> tuple[Any, ...]:
+        try:
+            text = cancel_upload(uploads, job_id, deps.reviewer(request))
+        except VetoflowError as exc:
+            text = problem(str(exc))
+        recent = uploads.recent(SHOWN_JOBS)
+        return text, job_rows(recent), gr.Dropdown(choices=cancel_choices(recent), value=None)
+
+    def poll(finished_before: int) -> tuple[Any, ...]:
+        """Every user's uploads; the sources list too when an upload finished since the last tick."""
+        recent = uploads.recent(SHOWN_JOBS)
+        finished = sum(1 for job in recent if job.status == "done")
+        choices = gr.Dropdown(choices=cancel_choices(recent))
+        if finished != finished_before and kb.opened:
+            return job_rows(recent), choices, finished, *listing()
+        return job_rows(recent), choices, finished, gr.skip(), gr.skip(), gr.skip()
 
     def drop_source(source: str | None, progress: gr.Progress = PROGRESS) -> tuple[Any, ...]:
         try:
@@ -115,9 +152,15 @@ def render_knowledge(settings: Settings, tab: gr.Tab | None = None) -> Knowledge
         return header, hit_rows(found), kb.model_note()
 
     listed = [sources, choice, model_box]
-    writes: dict[str, Any] = {"concurrency_id": "knowledge-write", "concurrency_limit": 1}  # one writer at a time
-    upload.click(add, files, [message, report, *listed], api_name="knowledge_upload", **writes)
+    finished = gr.State(0)
+    quick: dict[str, Any] = {"concurrency_limit": None}  # table reads and writes only: never queue behind a run
+    upload.click(add, files, [message, jobs, to_cancel], api_name="knowledge_upload", **quick)
+    cancel.click(stop, to_cancel, [message, jobs, to_cancel], api_name="knowledge_cancel", **quick)
+    timer = gr.Timer(POLL_SECONDS)
+    polled = [jobs, to_cancel, finished, *listed]
+    timer.tick(poll, finished, polled, api_name="knowledge_uploads", show_progress="hidden", **quick)
     refresh.click(list_sources, None, listed, api_name="knowledge_sources")
+    writes: dict[str, Any] = {"concurrency_id": "knowledge-write", "concurrency_limit": 1}  # one remover at a time
     drop.click(drop_source, choice, [message, *listed], api_name="knowledge_remove", **writes)
     ask.click(search, [question, k], [answer, hits, model_box], api_name="knowledge_query")
     question.submit(search, [question, k], [answer, hits, model_box], api_visibility="private")

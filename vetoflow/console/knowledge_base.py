@@ -1,4 +1,4 @@
-"""The Knowledge tab's plain-Python side: the store opened on first use, uploads, sources and queries.
+"""The Knowledge tab's plain-Python side: the store opened on first use, upload names, sources and queries.
 
 Everything goes through `vetoflow.rag` (the same ingest, listing, removal and search as the CLI). The
 embedding model takes seconds to load on a small CPU, so nothing here loads it until a handler needs it:
@@ -20,7 +20,6 @@ from vetoflow.errors import VetoflowError
 from vetoflow.plaintext import md
 
 if TYPE_CHECKING:  # chromadb and torch are heavy imports: paid on first use only
-    from vetoflow.rag.ingest import IngestReport
     from vetoflow.rag.store import KnowledgeStore
     from vetoflow.state import Source
 
@@ -33,9 +32,7 @@ NOT_LOADED = (
 MAX_LABEL = 120
 UNSAFE = re.compile(r"[^\w.()+,@ -]+")  # \w is Unicode-aware: accented names stay readable
 SOURCE_COLUMNS = ["file", "title", "chunks", "added (UTC)", "source"]
-REPORT_COLUMNS = ["file", "result", "chunks", "details"]
 HIT_COLUMNS = ["#", "score", "source", "title", "page", "chunk", "text"]
-REPORT_RESULTS = ("added", "replaced", "unchanged", "skipped")
 
 
 class KnowledgeBase:
@@ -113,51 +110,6 @@ def plan_uploads(paths: list[str]) -> tuple[dict[Path, str], list[list[Any]]]:
         else:
             labels[Path(path)] = label
     return labels, refused
-
-
-def report_rows(report: IngestReport, labels: list[str]) -> list[list[Any]]:
-    """One row per uploaded file, in upload order: added / replaced / unchanged / skipped (with why)."""
-    rows: list[list[Any]] = []
-    for label in labels:
-        if label in report.skipped:
-            rows.append([label, "skipped", 0, report.skipped[label]])
-        elif label in report.unchanged:
-            rows.append([label, "unchanged", 0, "same content already in the store; nothing embedded"])
-        elif label in report.replaced:
-            new, stale = report.added[label], report.removed_stale.get(label, 0)
-            rows.append([label, "replaced", new, f"{new} new chunk(s) added, {stale} old chunk(s) removed"])
-        elif label in report.added:
-            rows.append([label, "added", report.added[label], f"{report.added[label]} chunk(s)"])
-    return rows
-
-
-def ingest_uploads(kb: KnowledgeBase, paths: list[str], progress: Progress) -> tuple[str, list[list[Any]]]:
-    """Ingest Gradio's temp copies under their sanitised names; per-file and per-batch progress."""
-    from vetoflow.rag.ingest import ingest
-
-    labels, refused = plan_uploads(paths)
-    store = kb.store(progress)
-
-    def on_file(done: int, total: int, name: str) -> None:
-        progress((done, total), desc=f"reading {name}" if name else "files read", unit="files")
-
-    def on_batch(done: int, total: int) -> None:
-        progress((done, total), desc="embedding chunks", unit="chunks")
-
-    report = ingest(
-        store,
-        list(labels),
-        max_bytes=kb.settings.max_ingest_bytes,
-        on_progress=on_batch,
-        on_file=on_file,
-        labels=labels,
-    )
-    rows = report_rows(report, list(labels.values())) + refused
-    counts = {result: sum(1 for row in rows if row[1] == result) for result in REPORT_RESULTS}
-    summary = ", ".join(f"{n} {result}" for result, n in counts.items() if n)
-    if counts["skipped"] == len(rows):
-        return f"⚠️ **No file could be ingested** ({summary}): see the reasons below.", rows
-    return f"✅ {summary}: {report.chunks_added} chunk(s) embedded; {store.count()} in `{store.name}`.", rows
 
 
 def _added(value: str) -> str:

@@ -172,3 +172,24 @@ approvals_table = Table(
     Column("via", String(16), nullable=False),
     Column("approved_at", DateTime(timezone=True), nullable=False),
 )
+
+ingest_jobs_table = Table(
+    "vetoflow_ingest_jobs",
+    metadata,
+    Column("job_id", String(32), primary_key=True),
+    Column("file_name", String(200), nullable=False),
+    Column("size_bytes", BigInteger, nullable=False),
+    Column("chunks_estimated", Integer, nullable=False),
+    Column("chunks_total", Integer),  # exact, once the file is split; NULL before
+    Column("chunks_done", Integer, nullable=False, default=0),
+    Column("status", String(16), nullable=False),  # queued, running, done, failed, cancelled, refused
+    Column("stage", String(200), nullable=False, default=""),  # what a running job is doing, in plain words
+    Column("error", Text),
+    Column("requested_by", String(120), nullable=False),
+    Column("cancel_requested_by", String(120)),  # set by Cancel; the job stops at its next batch
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("started_at", DateTime(timezone=True)),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("finished_at", DateTime(timezone=True)),
+    Index("ix_vetoflow_ingest_jobs_created", "created_at"),
+)

@@ -2,6 +2,8 @@
 
 Chunk ids are content hashes: re-ingesting an unchanged file embeds nothing; a changed file gets its
 new chunks added first and its stale chunks deleted after, so a failure never leaves a file half-gone.
+Everything is embedded before anything is written, so a stop (cancel, error) mid-embedding leaves the store
+as it was; files over the chunk budget (`rag/budget.py`) are refused before any embedding.
 A bad file (unreadable, empty, binary, oversized, unsupported) is reported by name and skipped.
 The `source` recorded is the file's absolute path, or a label given by the caller (the console's
 uploads are temp copies: their sanitised original name is the label).
@@ -17,20 +19,28 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from langchain_text_splitters import Language, RecursiveCharacterTextSplitter
 
 from vetoflow.rag.store import KnowledgeStore
+from vetoflow.rag.write import Progress, embed_chunks, write_chunks
+
+if TYPE_CHECKING:
+    from vetoflow.rag.budget import IngestBudget
 
 SUPPORTED = {".md": "markdown", ".markdown": "markdown", ".txt": "text", ".pdf": "pdf", ".csv": "csv"}
 CHUNK_SIZE = 800
 CHUNK_OVERLAP = 120
-EMBED_BATCH = 256
 CSV_ROWS_PER_PAGE = 20
 
 
 class SkipFileError(Exception):
     """Why one file was skipped; the rest of the batch goes on."""
+
+
+class OverBudgetError(SkipFileError):
+    """The file would make more chunks than the budget allows; refused before embedding."""
 
 
 @dataclass
@@ -53,7 +63,6 @@ class IngestReport:
         return sum(self.added.values())
 
 
-Progress = Callable[[int, int], None]  # (chunks embedded so far, chunks to embed)
 FileProgress = Callable[[int, int, str], None]  # (files read so far, files to read, the next file's label)
 
 
@@ -162,6 +171,53 @@ def split_file(path: Path, max_bytes: int, source: str | None = None) -> list[Ch
     return chunks
 
 
+@dataclass
+class FilePlan:
+    """One file split and compared with the store: the chunks to embed and the stale ones to delete after."""
+
+    source: str
+    chunks: int
+    new: list[Chunk]
+    stale: list[str]
+    replaced: bool
+
+    @property
+    def unchanged(self) -> bool:
+        return not self.new and not self.stale
+
+
+def plan_file(
+    store: KnowledgeStore,
+    path: Path,
+    *,
+    max_bytes: int,
+    label: str | None = None,
+    added_at: str | None = None,
+    budget: IngestBudget | None = None,
+) -> FilePlan:
+    """Split one file and diff it against the store; over the budget (estimated, then exact) it is skipped
+    before anything is embedded."""
+    name = label or path.name
+    if budget is not None and path.is_file():
+        estimate = budget.estimate(path, name)
+        refusal = budget.refusal(name, estimate.size, estimate.chunks)
+        if refusal:
+            raise OverBudgetError(refusal)
+    chunks = split_file(path, max_bytes, label)
+    if budget is not None:
+        refusal = budget.refusal(name, path.stat().st_size, len(chunks), exact=True)
+        if refusal:
+            raise OverBudgetError(refusal)
+    source = label or str(path.resolve())
+    added_at = added_at or datetime.now(UTC).isoformat(timespec="seconds")
+    for chunk in chunks:
+        chunk.metadata["added"] = added_at  # not part of the id: an unchanged chunk keeps its first date
+    old = set(store.collection.get(where={"source": source}, include=[])["ids"])
+    new = [c for c in chunks if c.id not in old]
+    stale = sorted(old - {c.id for c in chunks})
+    return FilePlan(source=source, chunks=len(chunks), new=new, stale=stale, replaced=bool(old))
+
+
 def ingest(
     store: KnowledgeStore,
     paths: Iterable[Path],
@@ -170,8 +226,10 @@ def ingest(
     on_progress: Progress | None = None,
     on_file: FileProgress | None = None,
     labels: Mapping[Path, str] | None = None,
+    budget: IngestBudget | None = None,
 ) -> IngestReport:
-    """`labels` maps a given file to the `source` to record (and report) instead of its absolute path."""
+    """`labels` maps a given file to the `source` to record (and report) instead of its absolute path.
+    Every file is split and checked against `budget` before any is embedded; the store is written at the end."""
     report = IngestReport()
     pending: list[Chunk] = []
     stale: dict[str, list[str]] = {}
@@ -182,39 +240,24 @@ def ingest(
         if on_file:
             on_file(number, len(files), label or path.name)
         try:
-            chunks = split_file(path, max_bytes, label)
+            plan = plan_file(store, path, max_bytes=max_bytes, label=label, added_at=added_at, budget=budget)
         except SkipFileError as exc:
             report.skipped[label or str(path)] = str(exc)
             continue
-        source = label or str(path.resolve())
-        for chunk in chunks:
-            chunk.metadata["added"] = added_at  # not part of the id: an unchanged chunk keeps its first date
-        old = set(store.collection.get(where={"source": source}, include=[])["ids"])
-        new = [c for c in chunks if c.id not in old]
-        gone = old - {c.id for c in chunks}
-        if not new and not gone:
-            report.unchanged.append(source)
+        if plan.unchanged:
+            report.unchanged.append(plan.source)
             continue
-        pending += new
-        report.added[source] = len(new)
-        if old:
-            report.replaced.append(source)
-        if gone:
-            stale[source] = sorted(gone)
+        pending += plan.new
+        report.added[plan.source] = len(plan.new)
+        if plan.replaced:
+            report.replaced.append(plan.source)
+        if plan.stale:
+            stale[plan.source] = plan.stale
     if on_file and files:
         on_file(len(files), len(files), "")
-    done = 0
-    for start in range(0, len(pending), EMBED_BATCH):
-        batch = pending[start : start + EMBED_BATCH]
-        store.vectors.add_texts(
-            [c.text for c in batch], metadatas=[c.metadata for c in batch], ids=[c.id for c in batch]
-        )
-        done += len(batch)
-        if on_progress:
-            on_progress(done, len(pending))
-    for source, ids in stale.items():
-        store.vectors.delete(ids=ids)
-        report.removed_stale[source] = len(ids)
+    vectors = embed_chunks(store, pending, on_progress=on_progress)
+    write_chunks(store, pending, vectors, [i for ids in stale.values() for i in ids])
+    report.removed_stale = {source: len(ids) for source, ids in stale.items()}
     return report
 
 
