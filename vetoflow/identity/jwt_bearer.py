@@ -56,7 +56,7 @@ class ProviderKeys:
 
     def __init__(self, config: OidcConfig, clock: Callable[[], float] = time.monotonic) -> None:
         self.config, self.clock = config, clock
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
         self._metadata: dict[str, Any] | None = None
         self._keys: KeySet | None = None
         self._kids: frozenset[str] = frozenset()
