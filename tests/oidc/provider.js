@@ -41,7 +41,7 @@ const configuration = {
       grant_types: ['authorization_code'],
       response_types: ['code'],
       redirect_uris: redirectUris.length ? redirectUris : ['http://127.0.0.1:9/never'],
-      post_logout_redirect_uris: redirectUris.map((uri) => new URL('/', uri).href),
+      post_logout_redirect_uris: redirectUris.map((uri) => uri.replace(/\/callback$/, '/signed-out')),
     },
     ...['vetoflow-api-tester', 'vetoflow-short-lived'].map((clientId) => ({
       client_id: clientId,
