@@ -86,6 +86,7 @@ def vetoed_run(service: RunService, name: str) -> tuple[str, str]:
     scenario = load_scenario(EXAMPLES / "vetoed.yaml").model_copy(update={"name": name})
     view = service.start(scenario, requester="someone-else")
     assert view.status == "paused"
+    assert view.pending is not None
     return view.run.run_id, str(view.pending["digest"])
 
 
@@ -106,6 +107,7 @@ def mint(provider: Provider, header: dict[str, Any] | None = None, **claims: Any
         "iat": now,
         "exp": now + 300,
     } | claims
+    payload = {name: value for name, value in payload.items() if value is not None}  # None: leave the claim out
     return jwt.encode({"alg": "RS256", "kid": KID} | (header or {}), payload, provider.key)
 
 
