@@ -97,10 +97,11 @@ def test_a_role_map_counts_only_mapped_groups_and_reads_provider_specific_claims
     lead = user_from_claims({"sub": "s", "groups": ["auditors"]}, mapped, {"finance_lead": frozenset({"decide"})})
     assert lead.roles == {"viewer", "finance_lead"}
     assert lead.may("decide")
-    cognito = config(oidc_groups_claim="cognito:groups", oidc_name_claim="cognito:username")
-    assert user_from_claims({"sub": "x", "cognito:username": "cy", "cognito:groups": ["admin"]}, cognito).roles == {
-        "admin"
-    }
+    cognito = config(oidc_groups_claim="cognito:groups", oidc_name_claim="cognito:username,username")
+    id_token = user_from_claims({"sub": "x", "cognito:username": "cy", "cognito:groups": ["admin"]}, cognito)
+    access_token = user_from_claims({"sub": "x", "username": "cy", "cognito:groups": ["admin"]}, cognito)
+    assert id_token == access_token  # the same person through the console and through the API
+    assert id_token.roles == {"admin"}
     keycloak = config(oidc_groups_claim="realm_access.roles")
     assert user_from_claims({"sub": "k", "realm_access": {"roles": ["analyst"]}}, keycloak).roles == {"analyst"}
     assert user_from_claims({"sub": "k", "groups": "viewer"}, config()).roles == {"viewer"}

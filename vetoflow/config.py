@@ -214,9 +214,10 @@ class Settings(BaseSettings):
     )
     oidc_name_claim: str = Field(
         default="preferred_username",
-        max_length=200,
-        pattern=OIDC_CLAIM_PATTERN,
-        description="Claim naming the user (the reviewer of record); `sub` when it is missing.",
+        max_length=400,
+        pattern=OIDC_CLAIM_PATTERN.removesuffix("$") + r"(,[A-Za-z0-9_:/#@$.-]{1,200}){0,2}$",
+        description="Claim(s) naming the user (the reviewer of record), comma-separated, first present wins; "
+        "then `sub`.",
     )
     oidc_role_map: dict[str, list[str]] = Field(
         default_factory=dict,

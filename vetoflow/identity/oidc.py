@@ -147,9 +147,8 @@ def user_from_claims(
 ) -> User:
     """The vetoflow user these (already verified) claims describe; refuses a name vetoflow cannot record."""
     custom = dict(known or {})
-    name = claim(claims, config.name_claim)
-    if not isinstance(name, str) or not name:
-        name = claims.get("sub")
+    names = [claim(claims, path) for path in config.name_claim.split(",")]
+    name = next((n for n in names if isinstance(n, str) and n), claims.get("sub"))
     if not isinstance(name, str) or not NAME_PATTERN.fullmatch(name):
         shown = repr(name[:70]) if isinstance(name, str) else "missing"
         raise OidcClaimsError(
