@@ -53,15 +53,17 @@ class Served:
     url: str
     provider: Provider
     service: RunService
+    settings: Settings
     ops_token: str  # a users-file API token, hashed on disk
+    ui_port: int  # a port the provider also trusts, for `vetoflow ui`
 
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     tmp = tmp_path_factory.mktemp("oidc")
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    with oidc_provider(tmp, [f"{base}/console-auth/callback"]) as provider:
+    port, ui_port = free_port(), free_port()
+    callbacks = [f"http://127.0.0.1:{p}/console-auth/callback" for p in (port, ui_port)]
+    with oidc_provider(tmp, callbacks) as provider:
         home = tmp / "home"
         add_user(home / "users.yaml", "ops", ["approver"], None)
         ops_token = new_token(home / "users.yaml", "ops")
@@ -79,7 +81,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
         with open_service(settings) as service:
             app = create_app(settings, service=service, console=build_console(service, settings), bind_host="127.0.0.1")
             with live_server(app, port=port) as url:
-                yield Served(url, provider, service, ops_token)
+                yield Served(url, provider, service, settings, ops_token, ui_port)
 
 
 def vetoed_run(service: RunService, name: str) -> tuple[str, str]:
@@ -244,3 +246,42 @@ def test_the_console_refuses_a_forged_callback_and_a_missing_session(served: Ser
         assert forged.status_code == 401
         assert "Sign-in failed" in forged.text
         assert http.get("/console/").status_code == 303
+
+
+def sign_in_over_http(http: httpx.Client, start: str, user: str) -> httpx.Response:
+    """Follow the redirects from the console to the provider's form, post it, and follow back."""
+    response = http.get(start)
+    for _ in range(15):
+        if response.status_code == 200 and 'name="login"' in response.text:
+            action = response.text.split('action="', 1)[1].split('"', 1)[0]
+            response = http.post(str(response.url.join(action)), data={"login": user, "password": PASSWORDS[user]})
+        elif response.is_redirect:
+            response = http.get(str(response.url.join(response.headers["location"])))
+        else:
+            return response
+    raise AssertionError("too many redirects")
+
+
+def test_vetoflow_ui_alone_signs_in_through_the_provider_too(served: Served) -> None:
+    from vetoflow import ui
+
+    demo = ui.launch(served.service, served.settings, port=served.ui_port, prevent_thread_lock=True, quiet=True)
+    base = f"http://127.0.0.1:{served.ui_port}"
+    try:
+        with httpx.Client(follow_redirects=False, timeout=30) as http:
+            first = http.get(f"{base}/")
+            assert first.status_code == 303
+            assert first.headers["location"] == "/console-auth/login"
+            assert http.get(f"{base}/config").status_code == 401
+            landed = sign_in_over_http(http, f"{base}/", "fin")  # groups finance-leads, staff: no vetoflow role
+            assert landed.status_code == 403
+            assert "You signed in as <b>fin</b>" in landed.text
+            assert http.get(f"{base}/config").status_code == 401
+        with httpx.Client(follow_redirects=False, timeout=30) as http:
+            landed = sign_in_over_http(http, f"{base}/", "ana")
+            assert landed.status_code == 200
+            assert str(landed.url) == f"{base}/"
+            assert http.get(f"{base}/config").status_code == 200
+            assert http.get(f"{base}/gradio_api/user").json() == "ana"
+    finally:
+        demo.close()

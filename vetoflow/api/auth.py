@@ -22,7 +22,10 @@ from vetoflow.netloc import is_loopback
 
 MIN_TOKEN_LENGTH = 16
 OPEN_REVIEWER = "local"
-bearer = HTTPBearer(auto_error=False, description="A token from VETOFLOW_API_TOKENS; it names the reviewer.")
+bearer = HTTPBearer(
+    auto_error=False,
+    description="A users-file token (vft_...), a JWT from the OpenID provider, or a demo token; it names the reviewer.",
+)
 
 
 @dataclass(frozen=True)
