@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit, urlunsplit
 
-from pydantic import Field, SecretStr, ValidationError, model_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from vetoflow.errors import ConfigurationError, VetoflowError
 from vetoflow.lambda_env import on_lambda
 
+ROLE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")  # as identity.roles.NAME_PATTERN
 LAMBDA_HOME = Path("/tmp/vetoflow")  # the only writable place on Lambda
 SQLITE_ON_LAMBDA = (
     "Refusing to keep runs in SQLite on AWS Lambda: /tmp is wiped when the instance is recycled, and "
@@ -23,6 +25,8 @@ QUEUE_NEEDS_POSTGRES = (
     "the runs. Set VETOFLOW_DATABASE_URL=postgresql://USER:PASSWORD@HOST:5432/DBNAME, or unset VETOFLOW_EXECUTOR "
     "(default: inline) to run in this process with SQLite."
 )
+
+OIDC_CLAIM_PATTERN = r"^[A-Za-z0-9_:/#@$-]{1,100}(\.[A-Za-z0-9_:/#@$-]{1,100}){0,5}$"
 
 # USD per million tokens (input, output), on-demand list prices; keys match the id without its geo prefix.
 DEFAULT_PRICES: dict[str, tuple[float, float]] = {
@@ -193,10 +197,93 @@ class Settings(BaseSettings):
     )
     notify_max_attempts: int = Field(default=6, ge=1, le=20, description="Tries before a dead-letter record.")
 
+    # -- OpenID Connect (console login and API bearer JWTs; see identity/oidc.py) ----------------
+    oidc_issuer: str | None = Field(
+        default=None,
+        max_length=500,
+        description="OpenID provider's issuer URL (https; http only on loopback); discovery at "
+        "ISSUER/.well-known/openid-configuration. Setting it turns OIDC on.",
+    )
+    oidc_client_id: str | None = Field(
+        default=None, max_length=255, description="The console's client id at the provider (authorization code flow)."
+    )
+    oidc_client_secret: SecretStr | None = Field(
+        default=None, description="The console's client secret (unset: a public client); never logged or stored."
+    )
+    oidc_scopes: str = Field(
+        default="openid profile email",
+        max_length=500,
+        pattern=r"^[\x21-\x7e]{1,100}( [\x21-\x7e]{1,100}){0,19}$",
+        description="Scopes the console asks for, space-separated; must include openid.",
+    )
+    oidc_groups_claim: str = Field(
+        default="groups",
+        max_length=200,
+        pattern=OIDC_CLAIM_PATTERN,
+        description="Claim with the user's groups, e.g. cognito:groups; dots walk into objects (realm_access.roles).",
+    )
+    oidc_name_claim: str = Field(
+        default="preferred_username",
+        max_length=400,
+        pattern=OIDC_CLAIM_PATTERN.removesuffix("$") + r"(,[A-Za-z0-9_:/#@$.-]{1,200}){0,2}$",
+        description="Claim(s) naming the user (the reviewer of record), comma-separated, first present wins; "
+        "then `sub`.",
+    )
+    oidc_role_map: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description='Groups to vetoflow roles, JSON: {"fin-approvers": ["approver"]}; empty: a group named like a '
+        "role is that role. When set, unmapped groups give no role.",
+    )
+    oidc_audience: str | None = Field(
+        default=None,
+        max_length=500,
+        description="The API's audience: bearer JWTs must carry it in `aud`; unset: the API accepts no JWTs.",
+    )
+    oidc_redirect_uri: str | None = Field(
+        default=None,
+        max_length=500,
+        pattern=r"^https?://[^\s]+/console-auth/callback$",
+        description="Callback registered at the provider (https://HOST/console-auth/callback); default: from the "
+        "request's host.",
+    )
+    oidc_session_secret: SecretStr | None = Field(
+        default=None,
+        min_length=32,
+        description="Signs console session cookies (32+ chars; the same in every process); default: random per "
+        "process, so a restart signs everyone out.",
+    )
+    oidc_session_hours: float = Field(default=8.0, gt=0, le=168, description="How long a console sign-in lasts.")
+    oidc_leeway: int = Field(default=60, ge=0, le=600, description="Seconds of clock skew allowed on exp/nbf/iat.")
+    oidc_jwks_max_age: int = Field(
+        default=3600, ge=60, le=86_400, description="Seconds the provider's keys are cached (an unknown kid refreshes)."
+    )
+    oidc_timeout: float = Field(default=10.0, gt=0, le=60, description="Seconds per call to the provider.")
+
     @property
     def on_lambda(self) -> bool:
         """Lambda sets LAMBDA_TASK_ROOT in every function's environment."""
         return on_lambda()
+
+    @field_validator("oidc_role_map")
+    @classmethod
+    def _role_map(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        if len(value) > 500:
+            raise ValueError("at most 500 groups")
+        for group, roles in value.items():
+            if not 1 <= len(group) <= 256 or not 1 <= len(roles) <= 20:
+                raise ValueError(f"group {group[:40]!r}: a name of 1-256 characters mapped to 1-20 roles")
+            for role in roles:
+                if not ROLE_NAME.fullmatch(role):
+                    raise ValueError(f"group {group[:40]!r}: role {role[:40]!r} is not a role name")
+        return value
+
+    @model_validator(mode="after")
+    def _oidc_complete(self) -> Settings:
+        """OIDC settings that cannot work together are refused at start, naming the setting to fix."""
+        from vetoflow.identity.oidc import check_oidc_settings
+
+        check_oidc_settings(self)
+        return self
 
     @model_validator(mode="after")
     def _lambda_home(self) -> Settings:
@@ -257,8 +344,11 @@ def load_settings(**overrides: object) -> Settings:
     except ValidationError as exc:
         lines = []
         for item in exc.errors():
-            field = str(item["loc"][0]) if item["loc"] else "?"
-            lines.append(f"VETOFLOW_{field.upper()}: {item['msg']}")
+            message = item["msg"].removeprefix("Value error, ")
+            if not item["loc"]:  # a check across settings names the settings in its message
+                lines.append(message)
+                continue
+            lines.append(f"VETOFLOW_{str(item['loc'][0]).upper()}: {message}")
         raise ConfigurationError("invalid setting: " + "; ".join(lines)) from None
 
 

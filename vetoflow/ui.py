@@ -17,6 +17,7 @@ from vetoflow.console.common import ConsoleDeps
 from vetoflow.console.inbox import inbox_rows, render_inbox, selected_run_id
 from vetoflow.console.knowledge import render_knowledge
 from vetoflow.console.new_run import render_new_run
+from vetoflow.console.oidc_login import AUTH_PREFIX, OidcLogin, console_login, gate_middleware
 from vetoflow.console.run_view import render_run_view
 from vetoflow.console.runs import find_runs, render_runs
 from vetoflow.console.trace_tab import render_trace_tab
@@ -36,6 +37,11 @@ CSS = """
 """
 
 
+def console_oidc_enabled(settings: Settings) -> bool:
+    """Console sign-in goes through the OpenID provider (issuer and client id set)."""
+    return settings.oidc_issuer is not None and settings.oidc_client_id is not None
+
+
 def console_theme() -> gr.themes.Base:
     """System fonts only: the console must render with no internet access (no web fonts)."""
     system = ["ui-sans-serif", "system-ui", "DejaVu Sans", "sans-serif"]
@@ -43,16 +49,28 @@ def console_theme() -> gr.themes.Base:
     return gr.themes.Soft(primary_hue="indigo", neutral_hue="slate", font=system, font_mono=mono)
 
 
-def mount_options(settings: Settings) -> dict[str, Any]:
-    """Keyword arguments for `Blocks.launch` and `gr.mount_gradio_app`: logins (if any), theme and CSS."""
-    check = Directory.from_settings(settings).password_checker()
+def mount_options(settings: Settings, oidc: OidcLogin | None = None) -> dict[str, Any]:
+    """Keyword arguments for `Blocks.launch` and `gr.mount_gradio_app`: logins (if any), theme and CSS.
+
+    With OpenID Connect (`oidc`), Gradio asks the signed session for the user instead of showing its form.
+    """
     options: dict[str, Any] = {"theme": console_theme(), "css": CSS}
+    if oidc is not None:
+        return options | {"auth_dependency": oidc.auth_dependency}
+    check = Directory.from_settings(settings).password_checker()
     if check is not None:
         options |= {"auth": check, "auth_message": "vetoflow console: sign in; you are the reviewer of record."}
     return options
 
 
 def _banner(deps: ConsoleDeps, request: gr.Request | None) -> str:
+    if deps.oidc:
+        user = deps.user(request)
+        roles = ", ".join(sorted(user.roles)) or "no role"
+        return (
+            f"Signed in as **{user.name}** ({roles}): your decisions are recorded under this name. "
+            f"[Sign out]({AUTH_PREFIX}/logout)"
+        )
     if deps.auth_enabled:
         return f"Signed in as **{deps.reviewer(request)}**: your decisions are recorded under this name."
     return (
@@ -73,8 +91,9 @@ def build_console(
     `user_label` is the reviewer recorded when the console is open (default: $VETOFLOW_REVIEWER or the OS user).
     """
     directory = Directory.from_settings(settings)
-    enabled = directory.has_logins if auth_enabled is None else auth_enabled
-    deps = ConsoleDeps(service, settings, enabled, user_label or default_reviewer(), directory)
+    oidc = console_oidc_enabled(settings)
+    enabled = (directory.has_logins or oidc) if auth_enabled is None else auth_enabled
+    deps = ConsoleDeps(service, settings, enabled, user_label or default_reviewer(), directory, oidc=oidc)
     demo = gr.Blocks(title=TITLE, analytics_enabled=False)
     with demo:
         with gr.Row():
@@ -129,8 +148,12 @@ def launch(
     quiet: bool = False,
 ) -> gr.Blocks:
     """Serve the console alone. Refuses a non-local host when no logins are configured."""
-    check_bind(host, Directory.from_settings(settings).has_logins)
+    oidc = console_login(settings)
+    check_bind(host, oidc is not None or Directory.from_settings(settings).has_logins)
     demo = build_console(service, settings)
+    middleware = [Middleware(ClientAddressMiddleware)]
+    if oidc is not None:
+        middleware += gate_middleware(oidc, settings, "/")
     demo.queue(default_concurrency_limit=2)
     demo.launch(
         server_name=host,
@@ -141,7 +164,7 @@ def launch(
         show_error=True,
         footer_links=["api"],
         max_file_size=settings.max_file_bytes * 4,
-        app_kwargs={"middleware": [Middleware(ClientAddressMiddleware)]},
-        **mount_options(settings),
+        app_kwargs={"middleware": middleware},
+        **mount_options(settings, oidc),
     )
     return demo

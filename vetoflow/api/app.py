@@ -22,6 +22,8 @@ from vetoflow.governance.policy import load_policy
 from vetoflow.governance.pump import Pump
 from vetoflow.identity.address import ClientAddressMiddleware
 from vetoflow.identity.directory import Directory
+from vetoflow.identity.jwt_bearer import JwtBearer
+from vetoflow.identity.oidc import OidcConfig
 from vetoflow.runs.service import RunService
 from vetoflow.version import VERSION
 
@@ -41,6 +43,14 @@ def _own_service(settings: Settings) -> Iterator[RunService]:
 
     with open_service(settings) as service:
         yield service
+
+
+def jwt_bearer_for(settings: Settings, directory: Directory) -> JwtBearer | None:
+    """The provider's JWTs are accepted when VETOFLOW_OIDC_ISSUER and VETOFLOW_OIDC_AUDIENCE are set."""
+    config = OidcConfig.from_settings(settings)
+    if config is None or config.audience is None:
+        return None
+    return JwtBearer(config, directory.users_file.roles if directory.users_file else {})
 
 
 def create_app(
@@ -79,6 +89,7 @@ def create_app(
     app.state.settings = settings
     app.state.tokens = tokens
     app.state.directory = Directory.from_settings(settings)
+    app.state.jwt_bearer = jwt_bearer_for(settings, app.state.directory)  # None unless VETOFLOW_OIDC_AUDIENCE
     app.state.policy = load_policy(settings.policy)  # a malformed policy refuses to start, naming line and field
     if service is not None:  # usable before (or without) the lifespan running, e.g. when mounted elsewhere
         app.state.service = service
@@ -101,16 +112,21 @@ def create_app(
         import gradio as gr
         from fastapi.responses import RedirectResponse
 
+        from vetoflow.console.oidc_login import console_login, gate_middleware
         from vetoflow.ui import mount_options
 
         @app.get("/", include_in_schema=False)
         def root() -> RedirectResponse:
             return RedirectResponse("console/")
 
+        oidc = console_login(settings)
         console.queue(default_concurrency_limit=2)
         app = gr.mount_gradio_app(
-            app, console, path="/console", max_file_size=settings.max_file_bytes * 4, **mount_options(settings)
+            app, console, path="/console", max_file_size=settings.max_file_bytes * 4, **mount_options(settings, oidc)
         )
+        if oidc is not None:  # sign-in through the provider: the gate inside, its session cookie around it
+            for middleware in reversed(gate_middleware(oidc, settings, "/console")):
+                app.add_middleware(middleware.cls, *middleware.args, **middleware.kwargs)
     hosts = guards.allowed_hosts((settings.allowed_hosts or "").split(","), bind_host or "")
     guards.install(app, hosts)  # innermost: NUL, depth, repeated keys, cross-site Origin
     app.add_middleware(BodyLimit, max_bytes=settings.api_max_body_bytes)  # before any body is buffered

@@ -16,12 +16,16 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from vetoflow.config import Settings
 from vetoflow.errors import VetoflowError
 from vetoflow.identity.directory import DEMO_ROLES, Directory
+from vetoflow.identity.jwt_bearer import InvalidBearerError, JwtBearer, looks_like_jwt
 from vetoflow.identity.roles import User, grants_for, require
 from vetoflow.netloc import is_loopback
 
 MIN_TOKEN_LENGTH = 16
 OPEN_REVIEWER = "local"
-bearer = HTTPBearer(auto_error=False, description="A token from VETOFLOW_API_TOKENS; it names the reviewer.")
+bearer = HTTPBearer(
+    auto_error=False,
+    description="A users-file token (vft_...), a JWT from the OpenID provider, or a demo token; it names the reviewer.",
+)
 
 
 @dataclass(frozen=True)
@@ -65,9 +69,15 @@ def _refuse(message: str) -> HTTPException:
 
 
 def current_user(request: Request, credentials: HTTPAuthorizationCredentials | None) -> User:
-    """Who is asking, with their roles: from the bearer token (users file, or the deprecated
-    VETOFLOW_API_TOKENS), or `local` on an open, loopback-only server."""
+    """Who is asking, with their roles: from the bearer token (the OpenID provider's JWT, the users file,
+    or the deprecated VETOFLOW_API_TOKENS), or `local` on an open, loopback-only server."""
     directory: Directory = request.app.state.directory
+    jwt_bearer: JwtBearer | None = getattr(request.app.state, "jwt_bearer", None)
+    if credentials is not None and jwt_bearer is not None and looks_like_jwt(credentials.credentials):
+        try:
+            return jwt_bearer.user(credentials.credentials)
+        except InvalidBearerError as exc:
+            raise _refuse(str(exc)) from None
     if credentials is not None:
         user = directory.by_token(credentials.credentials)
         if user is None:

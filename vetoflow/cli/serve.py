@@ -24,16 +24,17 @@ def check_exposure(settings: Settings, host: str, *, console: bool = False) -> s
     if settings.api_open and not is_loopback(host):
         raise VetoflowError(f"--open serves without tokens and is only allowed on localhost, not on {host}")
     directory = Directory.from_settings(settings)
-    protected = bool(TokenTable.from_settings(settings).entries or directory.users_file)
+    protected = bool(TokenTable.from_settings(settings).entries or directory.users_file or settings.oidc_audience)
     if console:
         from vetoflow.console.auth import check_bind
 
-        has_logins = directory.has_logins
+        has_logins = directory.has_logins or bool(settings.oidc_issuer and settings.oidc_client_id)
         check_bind(host, has_logins)
         if protected and not has_logins:
             raise VetoflowError(
                 "the API needs tokens but the console has no logins: it would be an open door beside it. "
-                "Give console users passwords (the users file or VETOFLOW_UI_USERS), or serve with --no-console"
+                "Give console users passwords (the users file or VETOFLOW_UI_USERS), sign them in through "
+                "OpenID Connect (VETOFLOW_OIDC_CLIENT_ID), or serve with --no-console"
             )
     if settings.api_open or protected:
         return None

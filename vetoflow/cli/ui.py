@@ -29,7 +29,8 @@ def ui(ctx: click.Context, host: str, port: int, root_path: str) -> None:
     settings: Settings = ctx.obj
     directory = Directory.from_settings(settings)
     load_policy(settings.policy)  # a malformed policy refuses to start, naming line and field
-    check_bind(host, directory.has_logins)  # before opening anything: a refused bind leaves nothing behind
+    oidc = bool(settings.oidc_issuer and settings.oidc_client_id)
+    check_bind(host, oidc or directory.has_logins)  # before opening anything: a refused bind leaves nothing behind
     from vetoflow import ui as console
 
     with open_service(settings) as service:
@@ -37,6 +38,7 @@ def ui(ctx: click.Context, host: str, port: int, root_path: str) -> None:
             click.echo(f"run index: {sum(d.repaired for d in drifts)} row(s) repaired, "
                        f"{sum(not d.repaired for d in drifts)} stalled run(s) to retry", err=True)  # fmt: skip
         mode = f"{directory.login_count} login(s)" if directory.has_logins else "open (no logins), localhost only"
+        mode = f"sign-in through {settings.oidc_issuer}" if oidc else mode
         click.echo(f"vetoflow console on http://{host}:{port}{root_path or '/'} [{mode}]; runs in "
                    f"{settings.redacted_database()}", err=True)  # fmt: skip
         pump = Pump(service, settings).start()  # notifications and deadlines while the console runs

@@ -28,9 +28,19 @@ class ConsoleDeps:
     auth_enabled: bool
     open_reviewer: str
     directory: Directory | None = None
+    oidc: bool = False
 
     def user(self, request: gr.Request | None) -> User:
-        """Who is acting, with their roles (see `identity.directory`); refuses nothing by itself."""
+        """Who is acting, with their roles (see `identity.directory`); refuses nothing by itself.
+
+        Signed in through OpenID Connect, the roles come from the provider's groups claim (kept on the
+        request by the sign-in gate); a request without them has no role at all (fail closed).
+        """
+        if self.oidc:
+            from vetoflow.console.oidc_login import request_user
+
+            found_oidc = request_user(request)
+            return found_oidc or User(self.reviewer(request), frozenset(), frozenset(), "oidc")
         directory = self.directory or Directory(None)
         name = self.reviewer(request)
         found = directory.user(name) if self.auth_enabled else None
