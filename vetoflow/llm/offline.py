@@ -31,16 +31,29 @@ class OfflineSynthesizer:
             lines.append(f"Payback after {numbers.payback_period:.1f} periods.")
         else:
             lines.append("The investment is not paid back within the horizon.")
-        if decision.veto:
-            review = state.reviews[-1] if state.reviews else None
-            who = f" by {review.reviewer}" if review else ""
-            why = f' ("{review.comment}")' if review and review.comment else ""
-            lines.append(f"The Accountant vetoed it; a human approved it anyway{who}{why}.")
-        else:
-            lines.append("The Accountant found no reason to veto.")
+        lines.append(verdict_line(state))
         if state.retrieval and state.retrieval.sources:
             cited = "; ".join(f"[{s.ref}] {s.title} ({s.source})" for s in state.retrieval.sources)
             lines.append(f"Sources: {cited}")
         elif state.retrieval and state.retrieval.warning:
             lines.append(f"No sources: {state.retrieval.warning}.")
         return Summary(text="\n".join(lines), model=self.name, offline=True)
+
+
+def verdict_line(state: RunState) -> str:
+    """Who decided what. Never "no reason to veto" for a run that was vetoed at any revision."""
+    decision = state.decision
+    assert decision is not None
+    review = state.reviews[-1] if state.reviews and state.reviews[-1].action == "approve" else None
+    approved = f"approved by {review.reviewer}" if review else "approved"
+    why = f' ("{review.comment}")' if review and review.comment else ""
+    revisers = list(dict.fromkeys(r.reviewer for r in state.reviews if r.action == "revise"))
+    revised = f"revised by {', '.join(revisers)}, then " if revisers else ""
+    if decision.veto:
+        return f"The Accountant vetoed it; a human {revised}{approved} it anyway{why}."
+    if state.vetoed_once:
+        return f"The Accountant vetoed it; it was {revised}{approved}{why}: the revised figures pass the veto."
+    if state.plausibility or revisers:
+        flagged = "; inputs outside sensible ranges were flagged" if state.plausibility else ""
+        return f"The Accountant did not veto it{flagged}; it was {revised}{approved}{why}."
+    return "The Accountant found no reason to veto."
