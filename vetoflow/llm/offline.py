@@ -45,15 +45,17 @@ def verdict_line(state: RunState) -> str:
     decision = state.decision
     assert decision is not None
     review = state.reviews[-1] if state.reviews and state.reviews[-1].action == "approve" else None
-    approved = f"approved by {review.reviewer}" if review else "approved"
+    who = f" by {review.reviewer}" if review else ""
     why = f' ("{review.comment}")' if review and review.comment else ""
-    revisers = list(dict.fromkeys(r.reviewer for r in state.reviews if r.action == "revise"))
-    revised = f"revised by {', '.join(revisers)}, then " if revisers else ""
+    revisers = ", ".join(dict.fromkeys(r.reviewer for r in state.reviews if r.action == "revise"))
     if decision.veto:
-        return f"The Accountant vetoed it; a human {revised}{approved} it anyway{why}."
+        if revisers:
+            return f"The Accountant vetoed it; it was revised by {revisers}, then a human approved it anyway{who}{why}."
+        return f"The Accountant vetoed it; a human approved it anyway{who}{why}."
     if state.vetoed_once:
-        return f"The Accountant vetoed it; it was {revised}{approved}{why}: the revised figures pass the veto."
+        return f"The Accountant vetoed it; it was revised by {revisers}, then approved{who}{why} (the revised figures pass the veto)."
     if state.plausibility or revisers:
-        flagged = "; inputs outside sensible ranges were flagged" if state.plausibility else ""
-        return f"The Accountant did not veto it{flagged}; it was {revised}{approved}{why}."
+        flagged = "inputs outside sensible ranges were flagged; " if state.plausibility else ""
+        revised = f"revised by {revisers}, then " if revisers else ""
+        return f"The Accountant did not veto it; {flagged}it was {revised}approved{who}{why}."
     return "The Accountant found no reason to veto."
