@@ -236,7 +236,7 @@ class RunState(BaseModel):
     @property
     def vetoed_once(self) -> bool:
         """The Accountant vetoed this run at some revision (now, or before a revise)."""
-        if self.decision and self.decision.veto or any(r.vetoed for r in self.revisions):
+        if (self.decision and self.decision.veto) or any(r.vetoed for r in self.revisions):
             return True
         # older releases paused only on a veto and kept no revision records: a revise there followed a veto
         return not self.revisions and any(r.action == "revise" for r in self.reviews)

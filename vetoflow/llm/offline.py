@@ -53,7 +53,8 @@ def verdict_line(state: RunState) -> str:
             return f"The Accountant vetoed it; it was revised by {revisers}, then a human approved it anyway{who}{why}."
         return f"The Accountant vetoed it; a human approved it anyway{who}{why}."
     if state.vetoed_once:
-        return f"The Accountant vetoed it; it was revised by {revisers}, then approved{who}{why} (the revised figures pass the veto)."
+        passing = "(the revised figures pass the veto)"
+        return f"The Accountant vetoed it; it was revised by {revisers}, then approved{who}{why} {passing}."
     if state.plausibility or revisers:
         flagged = "inputs outside sensible ranges were flagged; " if state.plausibility else ""
         revised = f"revised by {revisers}, then " if revisers else ""

@@ -12,7 +12,7 @@ from pydantic import ValidationError
 
 from vetoflow.errors import VetoflowError, describe_validation_error
 from vetoflow.scenario import REVISABLE_FIELDS, SEGMENT_COLUMNS, Scenario, apply_overrides
-from vetoflow.state import Revision, Review, RunState
+from vetoflow.state import Review, Revision, RunState
 
 ALLOWED_ACTIONS = ("approve", "reject", "revise")
 PAYLOAD_SOURCES = 5  # the top sources shown with their passages while the run waits
