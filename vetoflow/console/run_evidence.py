@@ -56,10 +56,8 @@ def evidence(view: RunView | None) -> str:
     if sources is None and view.state.retrieval:
         sources = [s.model_dump() for s in view.state.retrieval.sources]
     if sources:
-        lines = [
-            f"{s['ref']}. **{md(s['title'] or s['source'])}** ({md(s['source'])})\n\n   {md(' '.join(s['text'].split()))}"
-            for s in sources
-        ]
+        lines = [f"{s['ref']}. **{md(s['title'] or s['source'])}** ({md(s['source'])})" for s in sources]
+        lines = [f"{head}\n\n   {md(' '.join(s['text'].split()))}" for head, s in zip(lines, sources, strict=True)]
         parts.append("**Evidence from the knowledge base**\n\n" + "\n\n".join(lines))
     elif view.status == "paused":
         parts.append("_No documents from the knowledge base for this run._")
