@@ -8,8 +8,8 @@ from pathlib import Path
 
 from rich.console import Console
 
-from tests.rag_helpers import KNOWLEDGE, store_in
 from tests.helpers import CountingSynthesizer
+from tests.rag_helpers import KNOWLEDGE, store_in
 from vetoflow import render
 from vetoflow.api.schemas import RunOut
 from vetoflow.console import run_evidence

@@ -39,7 +39,12 @@ def test_profitable_goes_straight_to_the_synthesizer(profitable: Scenario) -> No
     assert snapshot.values["outcome"] == "completed"
     assert snapshot.values["decision"]["veto"] is False
     assert llm.calls == 1
-    assert visited(graph, profitable, Context(synthesizer=llm)) == ["forecaster", "accountant", "evidence", "synthesizer"]
+    assert visited(graph, profitable, Context(synthesizer=llm)) == [
+        "forecaster",
+        "accountant",
+        "evidence",
+        "synthesizer",
+    ]
 
 
 def test_vetoed_pauses_with_a_json_payload(vetoed: Scenario) -> None:

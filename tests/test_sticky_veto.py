@@ -16,9 +16,7 @@ from vetoflow.scenario import Scenario
 PASSING_REVISE = {"investment": 900_000, "segments.Kiosks.margin": 0.95}
 
 
-def test_a_revise_that_makes_a_vetoed_plan_pass_still_waits_for_approval(
-    service: RunService, vetoed: Scenario
-) -> None:
+def test_a_revise_that_makes_a_vetoed_plan_pass_still_waits_for_approval(service: RunService, vetoed: Scenario) -> None:
     paused = service.start(vetoed)
     assert paused.status == "paused"
     before = paused.state.financials
@@ -65,9 +63,7 @@ def test_the_llm_prompt_says_a_revised_run_was_vetoed(service: RunService, vetoe
     assert '"vetoed_before": true' in system
 
 
-def test_a_revise_that_still_fails_shows_old_and_new_and_can_be_rejected(
-    service: RunService, vetoed: Scenario
-) -> None:
+def test_a_revise_that_still_fails_shows_old_and_new_and_can_be_rejected(service: RunService, vetoed: Scenario) -> None:
     run_id = service.start(vetoed).run.run_id
     again = service.decide(run_id, "revise", reviewer="cy", overrides={"investment": 2_000_000})
     assert again.status == "paused"
@@ -124,7 +120,10 @@ def test_plausibility_flags_growth_and_revenue_far_outside_sensible_ranges(
     assert [flag.code for flag in view.state.plausibility][-1] == "growth_above_100pct"
     assert "segment SMB grows 150.0% a period" in view.state.plausibility[-1].message
     starved = Scenario.model_validate(
-        {**profitable.model_dump(), "segments": [s.model_copy(update={"base_revenue": 10.0}) for s in profitable.segments]}
+        {
+            **profitable.model_dump(),
+            "segments": [s.model_copy(update={"base_revenue": 10.0}) for s in profitable.segments],
+        }
     )
     view = service.start(starved)
     assert [flag.code for flag in view.state.plausibility] == ["revenue_below_1pct"]
