@@ -149,7 +149,7 @@ def test_revise_reruns_with_only_the_changed_assumptions(console: Console, ana: 
     assert view.state.decision is not None
     assert not view.state.decision.veto, "a 90% margin on a smaller investment passes the Accountant"
     assert view.status == "paused", "but the veto is cleared only by a human approving the revised figures"
-    assert "revised after a veto: a human must approve the revised figures" in out[EVIDENCE]
+    assert "revised after a veto\\: a human must approve the revised figures" in out[EVIDENCE]
     assert "Revision 1 by ana" in out[EVIDENCE]
     assert "| Investment | 2,500,000 USD | 900,000 USD |" in out[EVIDENCE]
     approved = ana.predict(run_id, "final figures", api_name="/approve")
