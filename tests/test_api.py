@@ -53,7 +53,7 @@ def test_profitable_run_completes_with_summary_and_links(api: ApiEnv) -> None:
         assert again["state"]["financials"] == run["state"]["financials"]
         steps = http.get(run["links"]["history"]).json()["steps"]
         ran = [s["wrote"] for s in steps if s["wrote"]]
-        assert ran == [["__start__"], ["forecaster"], ["accountant"], ["synthesizer"]]
+        assert ran == [["__start__"], ["forecaster"], ["accountant"], ["evidence"], ["synthesizer"]]
 
 
 def test_decision_reviewer_comes_from_the_token(api: ApiEnv) -> None:

@@ -43,17 +43,28 @@ def test_pause_in_one_process_decide_in_another(settings: Settings, examples: Pa
     extra = ["--set", "investment=150000"] if action == "revise" else []
     decided = vetoflow(settings, action, run_id, "--reviewer", "ana", "--comment", "strategic bet", *extra, "--json")
     view = as_json(decided)
-    expected = {"approve": (0, "completed"), "reject": (0, "rejected"), "revise": (0, "completed")}[action]
+    expected = {"approve": (0, "completed"), "reject": (0, "rejected"), "revise": (3, "paused")}[action]
     assert (decided.returncode, view["run"]["status"]) == expected, decided.stderr
     assert view["decisions"][0]["reviewer"] == "ana"
-    assert (view["state"]["summary"] is None) == (action == "reject")
-    if action == "revise":
+    assert (view["state"]["summary"] is None) == (action != "approve")
+    if action == "revise":  # the revised figures pass, but a vetoed run waits for a human approval (sticky veto)
         assert view["state"]["financials"]["investment"] == 150000
         assert view["state"]["revision"] == 1
+        assert view["state"]["decision"]["veto"] is False
+        assert view["pending"]["revised"]["reviewer"] == "ana"
+        shown = vetoflow(settings, "show", run_id)
+        assert "revised after a veto: a human must approve the revised figures" in shown.stdout, shown.stdout
+        assert "Revision 1 by ana: investment=150000" in shown.stdout
+        final = vetoflow(settings, "approve", run_id, "--reviewer", "bo", "--json")
+        assert final.returncode == 0, final.stderr
+        assert "revised by ana, then approved by bo" in as_json(final)["state"]["summary"]["text"]
+        action = "approve"  # the last decision, for the late one below
 
-    again = vetoflow(settings, "approve", run_id, "--reviewer", "bo")
+    again = vetoflow(settings, "approve", run_id, "--reviewer", "cy", "--comment", "too late?")
     assert again.returncode == 6
-    assert f"already decided: {action} by ana" in again.stderr
+    assert f"already decided: {action} by" in again.stderr
+    thread = as_json(vetoflow(settings, "comments", run_id, "--json"))
+    assert [(c["author"], c["text"], c["lost_race"]) for c in thread] == [("cy", "too late?", True)]
 
 
 def test_show_and_table_output(settings: Settings, examples: Path) -> None:
@@ -102,3 +113,19 @@ def test_help_teaches(settings: Settings) -> None:
     result = vetoflow(settings, "--help")
     assert "Exit codes:" in result.stdout
     assert "vetoflow approve RUN_ID" in result.stdout
+
+
+def test_comment_and_comments(settings: Settings, examples: Path) -> None:
+    run_id = as_json(vetoflow(settings, "run", examples / "vetoed.yaml", "--json"))["run"]["run_id"]
+    added = vetoflow(settings, "comment", run_id, "-m", "see the pilot review [1]", "--reviewer", "ana")
+    assert added.returncode == 0, added.stderr
+    assert f"added to run {run_id} by ana" in added.stdout
+    listed = vetoflow(settings, "comments", run_id)
+    assert "ana: see the pilot review [1]" in listed.stdout
+    shown = vetoflow(settings, "show", run_id)
+    assert "ana: see the pilot review [1]" in shown.stdout
+    empty = vetoflow(settings, "comment", run_id, "-m", "  ", "--reviewer", "ana")
+    assert empty.returncode == 1
+    assert "cannot be empty" in empty.stderr
+    missing = vetoflow(settings, "comments", "nope")
+    assert missing.returncode == 5

@@ -25,6 +25,7 @@ pytestmark = pytest.mark.slow  # servers, subprocesses or a browser: left out of
 EXAMPLES = Path(__file__).resolve().parent.parent / "vetoflow" / "examples"
 MESSAGE, HEADLINE, FIGURES, CHART, REASONS, PAYLOAD = range(6)
 INVESTMENT, HORIZON, RATE, SEGMENTS, SUMMARY, HISTORY = range(6, 12)
+NPV_HISTOGRAM, TORNADO, EVIDENCE, THREAD = range(12, 16)
 
 
 @pytest.fixture(scope="module")
@@ -145,7 +146,15 @@ def test_revise_reruns_with_only_the_changed_assumptions(console: Console, ana: 
     view = console.service.view(run_id)
     assert view.run.revision == 1
     assert view.state.scenario.investment == 900_000
-    assert view.status == "completed", "a 90% margin on a smaller investment passes the Accountant"
+    assert view.state.decision is not None
+    assert not view.state.decision.veto, "a 90% margin on a smaller investment passes the Accountant"
+    assert view.status == "paused", "but the veto is cleared only by a human approving the revised figures"
+    assert "revised after a veto\\: a human must approve the revised figures" in out[EVIDENCE]
+    assert "Revision 1 by ana" in out[EVIDENCE]
+    assert "| Investment | 2,500,000 USD | 900,000 USD |" in out[EVIDENCE]
+    approved = ana.predict(run_id, "final figures", api_name="/approve")
+    assert "completed" in approved[HEADLINE], approved[MESSAGE]
+    assert "revised by ana, then approved by ana" in approved[SUMMARY]
 
 
 def test_revise_refuses_no_change_and_unknown_segments(console: Console, ana: Client) -> None:
@@ -170,6 +179,21 @@ def test_deciding_a_finished_run_says_who_decided(console: Console, ana: Client,
     late = bo.predict(run_id, "me too", api_name="/reject")
     assert f"run {run_id} was already decided: approve by ana" in late[MESSAGE]
     assert "completed" in late[HEADLINE]
+    assert "bo** (their reject came too late: someone decided first): me too" in late[THREAD]
+
+
+def test_comments_are_added_without_deciding_and_shown_as_plain_text(console: Console, ana: Client) -> None:
+    run_id = vetoed_run(console)
+    note, thread, box = ana.predict(run_id, "see <b>pilot</b> [review](http://x)", api_name="/comment")
+    assert f"comment added to {run_id}" in note
+    assert box == ""
+    assert "**ana**: see \\<b\\>pilot\\</b\\> \\[review\\](http\\://x)" in thread
+    assert console.service.view(run_id).status == "paused"
+    opened = ana.predict(run_id, api_name="/open_run")
+    assert opened[THREAD] == thread
+    assert "Evidence from the knowledge base" in opened[EVIDENCE] or "No documents" in opened[EVIDENCE]
+    refused, _, _ = ana.predict(run_id, "   ", api_name="/comment")
+    assert "cannot be empty" in refused
 
 
 def form(scenario: Scenario) -> list[Any]:
@@ -281,7 +305,7 @@ def test_wrong_password_is_refused(console: Console) -> None:
 def test_run_view_shows_the_npv_histogram_and_the_tornado(console: Console, ana: Client) -> None:
     run_id = vetoed_run(console)
     opened = ana.predict(run_id, api_name="/open_run")
-    histogram, tornado = (json.loads(plot["plot"]) for plot in opened[-2:])
+    histogram, tornado = (json.loads(plot["plot"]) for plot in opened[NPV_HISTOGRAM : TORNADO + 1])
     assert "100% lose money (NPV < 0)" in histogram["layout"]["title"]["text"]
     assert tornado["layout"]["title"]["text"].startswith("Sensitivity: median NPV")
     assert "segments.Kiosks.margin" in tornado["data"][0]["y"]

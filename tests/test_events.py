@@ -19,6 +19,8 @@ PAUSED = [
     ("node_finished", "forecaster"),
     ("node_started", "accountant"),
     ("node_finished", "accountant"),
+    ("node_started", "evidence"),
+    ("node_finished", "evidence"),
     ("node_started", "approval"),
     ("paused", None),
 ]

@@ -9,7 +9,7 @@ from langgraph.types import Command
 
 from tests.helpers import CountingSynthesizer, transient
 from vetoflow.graph import Context, build_graph
-from vetoflow.graph.routing import route_after_accountant
+from vetoflow.graph.routing import route_after_evidence
 from vetoflow.scenario import Scenario
 from vetoflow.state import RunState
 
@@ -39,7 +39,12 @@ def test_profitable_goes_straight_to_the_synthesizer(profitable: Scenario) -> No
     assert snapshot.values["outcome"] == "completed"
     assert snapshot.values["decision"]["veto"] is False
     assert llm.calls == 1
-    assert visited(graph, profitable, Context(synthesizer=llm)) == ["forecaster", "accountant", "synthesizer"]
+    assert visited(graph, profitable, Context(synthesizer=llm)) == [
+        "forecaster",
+        "accountant",
+        "evidence",
+        "synthesizer",
+    ]
 
 
 def test_vetoed_pauses_with_a_json_payload(vetoed: Scenario) -> None:
@@ -52,7 +57,7 @@ def test_vetoed_pauses_with_a_json_payload(vetoed: Scenario) -> None:
     assert payload["figures"]["roi"] < 0
     assert payload["decision"]["reasons"][0].startswith("ROI (P50) is -")
     assert llm.calls == 0
-    assert visited(graph, vetoed, Context(synthesizer=llm)) == ["forecaster", "accountant", "__interrupt__"]
+    assert visited(graph, vetoed, Context(synthesizer=llm)) == ["forecaster", "accountant", "evidence", "__interrupt__"]
 
 
 def test_router_is_the_veto(profitable: Scenario) -> None:
@@ -61,10 +66,10 @@ def test_router_is_the_veto(profitable: Scenario) -> None:
     state = RunState.model_validate(graph.get_state(config).values)
     assert state.decision is not None
     assert state.decision.veto
-    assert route_after_accountant(state) == "approval"
+    assert route_after_evidence(state) == "approval"
     state.decision.veto = False
     state.decision.measured = state.decision.threshold
-    assert route_after_accountant(state) == "synthesizer"
+    assert route_after_evidence(state) == "synthesizer"
 
 
 def test_approve_reject_and_revise(vetoed: Scenario) -> None:
@@ -91,8 +96,16 @@ def test_approve_reject_and_revise(vetoed: Scenario) -> None:
     assert values["revision"] == 1
     assert values["scenario"]["investment"] == 100_000
     assert values["financials"]["investment"] == 100_000  # the Forecaster and Accountant ran again
+    assert values["decision"]["veto"] is False
+    assert values["outcome"] is None, "a revise that passes still waits for a human (sticky veto)"
+    assert graph.get_state(revise).next == ("approval",)
+    assert llm.calls == 1  # nothing summarised before the final approval
+    graph.invoke(Command(resume={"action": "approve", "reviewer": "dee"}), revise, context=context)
+    values = graph.get_state(revise).values
     assert values["outcome"] == "completed"
-    assert [r["action"] for r in values["reviews"]] == ["revise"]
+    assert [r["action"] for r in values["reviews"]] == ["revise", "approve"]
+    assert "revised by cy, then approved by dee" in values["summary"]["text"]
+    assert "no reason to veto" not in values["summary"]["text"]
 
 
 def test_revise_that_still_fails_pauses_again(vetoed: Scenario) -> None:

@@ -107,6 +107,8 @@ def test_the_event_stream_delivers_every_node_in_order_and_resumes_after_a_disco
             ("node_finished", "forecaster"),
             ("node_started", "accountant"),
             ("node_finished", "accountant"),
+            ("node_started", "evidence"),
+            ("node_finished", "evidence"),
             ("node_started", "approval"),
             ("paused", None),
         ]

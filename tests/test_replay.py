@@ -60,7 +60,7 @@ def test_replay_from_accountant_with_changed_investment_forks_and_leaves_origina
         {"investment": 100_000},
     )
     trace = build_trace(service.trace_inputs(new.run.run_id))
-    assert [s.node for s in trace.steps] == ["accountant", "synthesizer"]
+    assert [s.node for s in trace.steps] == ["accountant", "evidence", "synthesizer"]
     assert trace.forked_from is not None
     assert [r.replay_run_id for r in build_trace(service.trace_inputs(run_id)).replays] == [new.run.run_id]
 

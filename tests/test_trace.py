@@ -32,11 +32,11 @@ def test_vetoed_then_approved_trace_shows_every_node_the_interrupt_and_the_revie
     trace = build_trace(service.trace_inputs(run_id))
 
     assert trace.status == "completed"
-    assert [s.node for s in trace.steps] == ["forecaster", "accountant", "approval", "synthesizer"]
-    assert trace.path == ["forecaster", "accountant", "approval", "synthesizer"]
+    assert [s.node for s in trace.steps] == ["forecaster", "accountant", "evidence", "approval", "synthesizer"]
+    assert trace.path == ["forecaster", "accountant", "evidence", "approval", "synthesizer"]
     assert all(s.status == "done" and s.duration_s is not None for s in trace.steps)
     assert [s.started_at for s in trace.steps] == sorted(s.started_at for s in trace.steps)
-    approval = trace.steps[2]
+    approval = trace.steps[3]
     assert approval.pause is not None
     assert approval.pause.payload["decision"]["veto"] is True
     assert (approval.pause.action, approval.pause.reviewer, approval.pause.comment) == (
@@ -49,7 +49,7 @@ def test_vetoed_then_approved_trace_shows_every_node_the_interrupt_and_the_revie
     changed = {c.field for c in trace.steps[1].changes}
     assert {"decision.veto", "financials.roi", "financials.npv"} <= changed
     assert any(c.field == "reviews[0].reviewer" and c.after == "ana" for c in approval.changes)
-    synth = trace.steps[3]
+    synth = trace.steps[4]
     assert synth.llm is not None
     assert synth.llm.model == "offline"
     assert trace.total_s is not None
@@ -95,8 +95,8 @@ def test_trace_json_from_the_cli(settings: Settings, examples: Path) -> None:
     subprocess.run([*run, "approve", run_id, "--reviewer", "bo", "-m", "ok"], env=env, check=True, capture_output=True)
     shown = subprocess.run([*run, "trace", run_id, "--json"], env=env, capture_output=True, text=True, check=True)
     doc = json.loads(shown.stdout)
-    assert [s["node"] for s in doc["steps"]] == ["forecaster", "accountant", "approval", "synthesizer"]
-    assert doc["steps"][2]["pause"]["reviewer"] == "bo"
+    assert [s["node"] for s in doc["steps"]] == ["forecaster", "accountant", "evidence", "approval", "synthesizer"]
+    assert doc["steps"][3]["pause"]["reviewer"] == "bo"
     table = subprocess.run([*run, "trace", run_id], env=env, capture_output=True, text=True, check=True)
     assert "approve by bo" in table.stdout
     assert "interrupt: waiting for a human" in table.stdout
@@ -108,10 +108,11 @@ def test_trace_json_from_the_cli(settings: Settings, examples: Path) -> None:
 @pytest.mark.slow
 def test_graph_mermaid_and_png_offline(tmp_path: Path) -> None:
     compiled = build_graph().compile()
-    text = drawing.mermaid(compiled, ["forecaster", "accountant", "synthesizer"], finished=True)
+    text = drawing.mermaid(compiled, ["forecaster", "accountant", "evidence", "synthesizer"], finished=True)
     assert "forecaster --> accountant" in text
-    assert "class forecaster,accountant,synthesizer visited" in text
-    assert text.count("linkStyle") == 4  # start->forecaster->accountant->synthesizer->end
+    assert "accountant --> evidence" in text
+    assert "class forecaster,accountant,evidence,synthesizer visited" in text
+    assert text.count("linkStyle") == 5  # start->forecaster->accountant->evidence->synthesizer->end
     image = drawing.png(compiled, ["forecaster", "accountant"])
     assert image.startswith(PNG_MAGIC)
     env = {

@@ -24,14 +24,14 @@ def test_handler_shows_the_timeline_the_reviewer_and_the_marked_path(service: Ru
     service.decide(run_id, "approve", reviewer="ana", comment="strategic bet")
     header, rows, image, mermaid, raw = trace_outputs(service, run_id)
     assert f" {run_id}: **" in header  # the id as plain text: no code span a crafted id could close
-    assert "forecaster → accountant → approval → synthesizer" in header
-    assert [r[1] for r in rows] == ["forecaster", "accountant", "approval", "synthesizer"]
-    assert "approve by ana at" in rows[2][5]
-    assert '"strategic bet"' in rows[2][5]
+    assert "forecaster → accountant → evidence → approval → synthesizer" in header
+    assert [r[1] for r in rows] == ["forecaster", "accountant", "evidence", "approval", "synthesizer"]
+    assert "approve by ana at" in rows[3][5]
+    assert '"strategic bet"' in rows[3][5]
     assert isinstance(image, Image.Image)
     assert image.width > 50
-    assert "class forecaster,accountant,approval,synthesizer visited" in mermaid
-    assert raw["steps"][2]["pause"]["reviewer"] == "ana"
+    assert "class forecaster,accountant,evidence,approval,synthesizer visited" in mermaid
+    assert raw["steps"][3]["pause"]["reviewer"] == "ana"
     with pytest.raises(gr.Error, match="no run with id 'nope'"):
         trace_outputs(service, "nope")
     with pytest.raises(gr.Error, match="Enter a run id"):
@@ -56,7 +56,7 @@ def test_trace_tab_in_a_launched_app(app: tuple[str, RunService], vetoed: Scenar
     client = Client(url, verbose=False)
     header, table, image, mermaid, raw = client.predict(run_id, api_name="/trace")
     assert "**paused**" in header
-    assert [row[1] for row in table["data"]] == ["forecaster", "accountant", "approval"]
+    assert [row[1] for row in table["data"]] == ["forecaster", "accountant", "evidence", "approval"]
     assert table["data"][2][4] == "paused"
     assert Path(image).read_bytes().startswith(b"\x89PNG")
     assert "```mermaid" in mermaid

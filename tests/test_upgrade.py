@@ -65,6 +65,7 @@ def test_release1_sqlite_upgrades_in_place_and_its_paused_runs_are_decided(tmp_p
     with open_service(settings) as service:
         assert version_of(settings) == HEAD
         assert {row.run_id for row in service.list(["paused"])} == SQLITE_PAUSED
+        assert service.view("c3810327a83a").state.retrieval is None  # paused before evidence came first
         approved = service.decide("c3810327a83a", "approve", reviewer="ana", comment="strategic bet")
         rejected = service.decide("426e62d7a0d0", "reject", reviewer="bo")
         revised = service.view("5af2955ff4b7")
@@ -74,6 +75,7 @@ def test_release1_sqlite_upgrades_in_place_and_its_paused_runs_are_decided(tmp_p
         replay = build_trace(service.trace_inputs("84b0b3ec6665"))
     assert approved.status == "completed"
     assert approved.state.summary is not None
+    assert approved.state.retrieval is not None, "the Synthesizer searched itself for an old checkpoint"
     assert rejected.status == "rejected"
     assert approved_revision.status == "completed"
     assert replay.forked_from is not None

@@ -124,11 +124,71 @@ def run_panel(view: RunView) -> RenderableType:
             parts.append(Text(f"  tier {clean(approval['tier'])}: {progress}; due {approval['due_at']}"))
         if digest := view.pending.get("digest"):
             parts.append(Text(f"  digest {digest} (pass it with --digest to bind your decision to these figures)"))
+        parts.extend(pause_parts(view.pending, currency))
+    parts.extend(flags_and_comments(view))
     if summary := state.summary:
         title = plain(f"Summary ({summary.model})")
         parts.append(Panel(plain(summary.text, multiline=True), title=title, title_align="left"))
         parts.extend(summary_details(summary, state.retrieval))
     return Panel(Group(*parts), title=plain(f"{run.name} [{run.run_id}]"), title_align="left")
+
+
+def flags_and_comments(view: RunView) -> list[RenderableType]:
+    """Plausibility flags (once the run no longer waits: the pause shows them as reasons) and the thread."""
+    parts: list[RenderableType] = []
+    if view.state.plausibility and not view.pending:
+        parts.append(Text("\nPlausibility flags", style="bold yellow"))
+        parts.extend(plain(f"  - {flag.message}") for flag in view.state.plausibility)
+    if view.comments:
+        parts.append(Text("\nComments", style="bold"))
+        for c in view.comments:
+            late = f" (its {c.action} lost the race)" if c.lost_race else ""
+            parts.append(plain(f"  {c.created_at:%Y-%m-%d %H:%M} {c.author}{late}: {c.text}", multiline=True))
+    return parts
+
+
+DELTA_LABELS = {
+    "investment": "investment",
+    "roi": "ROI (P50)",
+    "downside_roi": "downside ROI (P10)",
+    "npv": "NPV (P50)",
+    "loss_probability": "P(loss)",
+}
+
+
+def _figure(name: str, value: object, currency: str) -> str:
+    if not isinstance(value, int | float):
+        return "-"
+    return money(value) + f" {currency}" if name in ("investment", "npv") else pct(value)
+
+
+def pause_parts(pending: dict[str, object], currency: str) -> list[RenderableType]:
+    """What the approver decides on, besides the figures: why it waits, flags, old against new, the evidence."""
+    parts: list[RenderableType] = []
+    why = pending.get("why_waiting")
+    if isinstance(why, list) and why:
+        parts.append(Text("  Why it waits for you:", style="bold"))
+        parts.extend(plain(f"    - {reason}") for reason in why)
+    revised = pending.get("revised")
+    if isinstance(revised, dict):
+        changes = ", ".join(f"{k}={v}" for k, v in dict(revised.get("overrides") or {}).items())
+        header = f"\nRevision {revised.get('revision')} by {revised.get('reviewer')}: {changes}"
+        parts.append(plain(header, style="bold"))
+        table = Table("figure", "before", "after", title_justify="left")
+        for name, delta in dict(revised.get("deltas") or {}).items():
+            table.add_row(
+                DELTA_LABELS.get(name, name),
+                _figure(name, delta["old"], currency),
+                _figure(name, delta["new"], currency),
+            )
+        parts.append(table)
+    sources = pending.get("sources")
+    if isinstance(sources, list) and sources:
+        parts.append(Text("\nEvidence from the knowledge base", style="bold"))
+        for src in sources:
+            parts.append(plain(f"  [{src['ref']}] {src['title'] or src['source']} ({src['source']})", style="bold"))
+            parts.append(plain(f"      {src['text']}", multiline=True))
+    return parts
 
 
 def summary_details(summary: Summary, retrieval: Retrieval | None) -> list[RenderableType]:

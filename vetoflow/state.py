@@ -195,6 +195,25 @@ class Summary(BaseModel):
     )
 
 
+class PlausibilityFlag(BaseModel):
+    """An input far outside sensible ranges (risk/plausibility.py): shown to the approver and recorded."""
+
+    code: str
+    message: str
+
+
+class Revision(BaseModel):
+    """One `revise` at a pause: who changed what, and the figures and verdict the change replaced."""
+
+    revision: int = Field(description="The revision number the change produced.")
+    reviewer: str
+    overrides: dict[str, Any] = Field(default_factory=dict)
+    comment: str = ""
+    before: Financials | None = None
+    vetoed: bool = Field(description="The Accountant had vetoed the figures this revise replaced.")
+    reasons: list[str] = Field(default_factory=list, description="Why the run was waiting for a human then.")
+
+
 class RunState(BaseModel):
     run_id: str
     scenario: Scenario
@@ -207,3 +226,22 @@ class RunState(BaseModel):
     retrieval: Retrieval | None = None
     summary: Summary | None = None
     outcome: Literal["completed", "rejected"] | None = None
+    plausibility: list[PlausibilityFlag] = Field(
+        default_factory=list, description="Inputs far outside sensible ranges; a flagged run waits for a human."
+    )
+    revisions: Annotated[list[Revision], operator.add] = Field(
+        default_factory=list, description="Each revise at a pause, oldest first (the sticky veto reads it)."
+    )
+
+    @property
+    def vetoed_once(self) -> bool:
+        """The Accountant vetoed this run at some revision (now, or before a revise)."""
+        if (self.decision and self.decision.veto) or any(r.vetoed for r in self.revisions):
+            return True
+        # older releases paused only on a veto and kept no revision records: a revise there followed a veto
+        return not self.revisions and any(r.action == "revise" for r in self.reviews)
+
+    @property
+    def revised_at_pause(self) -> bool:
+        """A human revised the run at a pause; runs of older releases only have the review to show it."""
+        return bool(self.revisions) or any(r.action == "revise" for r in self.reviews)

@@ -17,6 +17,8 @@ from pydantic import BaseModel
 
 from vetoflow.api.auth import bearer, current_reviewer
 from vetoflow.api.schemas import (
+    CommentIn,
+    CommentsOut,
     CreateRunIn,
     DecisionIn,
     ErrorOut,
@@ -31,6 +33,7 @@ from vetoflow.config import Settings
 from vetoflow.db.errors import DATABASE_ERRORS
 from vetoflow.errors import VetoflowError
 from vetoflow.identity.roles import Action, require
+from vetoflow.runs.comments import CommentRow
 from vetoflow.runs.idempotency import StoredResponse, fingerprint
 from vetoflow.runs.service import RunService
 from vetoflow.runs.views import RunView
@@ -310,3 +313,15 @@ def history(run_id: RunId, request: Request, _who: Reviewer) -> History:
         for record in service.history(run_id)
     ]
     return History(run_id=run_id, steps=steps, decisions=service.decisions(run_id))
+
+
+@router.post("/runs/{run_id}/comments", status_code=201, response_model=CommentRow, summary="Comment on a run")
+def add_comment(run_id: RunId, body: CommentIn, request: Request, _who: Reviewer) -> CommentRow:
+    """Anyone who may comment (viewer and up) adds to the run's thread without deciding; audited."""
+    allow(request, "comment")
+    return service_of(request).comment(run_id, request.state.user, body.text, via="api")
+
+
+@router.get("/runs/{run_id}/comments", response_model=CommentsOut, summary="A run's comment thread, oldest first")
+def list_comments(run_id: RunId, request: Request, _who: Reviewer) -> CommentsOut:
+    return CommentsOut(run_id=run_id, comments=service_of(request).comments(run_id, request.state.user))

@@ -9,6 +9,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from vetoflow.graph.names import NodeName
+from vetoflow.runs.comments import CommentRow
 from vetoflow.runs.index import DecisionRow, RunRow
 from vetoflow.runs.views import RunView
 from vetoflow.scenario import Scenario
@@ -38,6 +39,19 @@ class CreateRunIn(_In):
         if (self.scenario is None) == (self.scenario_path is None):
             raise ValueError("give exactly one of scenario or scenario_path")
         return self
+
+
+class CommentIn(_In):
+    """A comment on a run's thread; the author is the owner of the bearer token, never a body field."""
+
+    text: str = Field(min_length=1, max_length=4000, description="Plain text; shown as written, never as markup.")
+
+
+class CommentsOut(BaseModel):
+    """A run's comment thread, oldest first."""
+
+    run_id: str
+    comments: list[CommentRow]
 
 
 class DecisionIn(_In):

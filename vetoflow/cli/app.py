@@ -38,6 +38,8 @@ COMMANDS = {
     "policy": "vetoflow.cli.governance:policy",
     "worker": "vetoflow.cli.worker:worker",
     "sweep": "vetoflow.cli.governance:sweep",
+    "comment": "vetoflow.cli.comments:comment",
+    "comments": "vetoflow.cli.comments:comments",
 }
 
 # name -> the command's one-line help, so `vetoflow --help` lists commands without importing them (torch,
@@ -67,6 +69,8 @@ SHORT_HELP = {
     "sweep": "Send due reminders, escalate and expire overdue pauses (each exactly once), then deliver notifications.",
     "worker": "Execute queued runs from PostgreSQL until stopped (SIGTERM drains: current node, then stop).",
     "compare": "Put two runs side by side: inputs changed, ROI, P(loss), NPV range, IRR, payback.",
+    "comment": "Add a comment to a run's thread without deciding (recorded in the audit log).",
+    "comments": "Show a run's comment thread, oldest first.",
     "doctor": "Check the run index against the checkpoints (after a database outage, say); exit 1 on unrepaired drift.",
 }
 

@@ -8,16 +8,17 @@ from typing import Any
 
 import gradio as gr
 
-from vetoflow.console import present
+from vetoflow.console import present, run_evidence
 from vetoflow.console.charts import fan_chart, npv_histogram, tornado_chart
 from vetoflow.console.common import PROGRESS, ConsoleDeps, ok, problem
 from vetoflow.console.decisions import revise_overrides, segment_table
 from vetoflow.errors import VetoflowError
+from vetoflow.graph.names import NODE_NAMES
 from vetoflow.runs.views import RunView
 from vetoflow.scenario import SEGMENT_COLUMNS
 
 PICK_A_RUN = "Pick a run in the **Inbox** or **Runs** tab (or paste its id and press Open)."
-NODE_LABELS = {name: name.capitalize() for name in ("forecaster", "accountant", "approval", "synthesizer")}
+NODE_LABELS = {name: name.capitalize() for name in NODE_NAMES}
 
 
 @dataclass
@@ -29,7 +30,8 @@ class RunViewPanel:
 
 def view_outputs(view: RunView | None) -> tuple[Any, ...]:
     """headline, figures, chart, reasons, payload, decide box, investment, horizon, rate, segments, summary, history,
-    then the NPV histogram and the tornado (last, so the earlier positions stay as they were)."""
+    then the NPV histogram and the tornado, the digest shown, the evidence and the comment thread (appended last,
+    so the earlier positions stay as they were)."""
     if view is None:
         hidden = gr.update(visible=False)
         return (
@@ -48,6 +50,8 @@ def view_outputs(view: RunView | None) -> tuple[Any, ...]:
             npv_histogram(None),
             tornado_chart(None),
             None,
+            run_evidence.evidence(None),
+            run_evidence.thread(None),
         )
     scenario = view.state.scenario
     paused = view.status == "paused"
@@ -67,6 +71,8 @@ def view_outputs(view: RunView | None) -> tuple[Any, ...]:
         npv_histogram(view.state.forecast.outcomes if view.state.forecast else None, scenario.currency),
         tornado_chart(view.state.forecast.sensitivity if view.state.forecast else None, scenario.currency),
         {"run": view.run.run_id, "digest": view.pending.get("digest")} if view.pending else None,  # sent back
+        run_evidence.evidence(view),
+        run_evidence.thread(view),
     )
 
 
@@ -114,6 +120,7 @@ def render_run_view(deps: ConsoleDeps) -> RunViewPanel:
                 elem_id="revise-segments",
             )
             revise = gr.Button("Revise and re-run", elem_id="run-revise")
+    evidence, thread = run_evidence.render_comment_box(deps, run_id)
     summary = gr.Markdown(elem_id="run-summary")
     with gr.Accordion("Approval payload (what the Approval node asked)", open=False):
         payload = gr.JSON(label="Approval payload", elem_id="run-payload")
@@ -122,7 +129,7 @@ def render_run_view(deps: ConsoleDeps) -> RunViewPanel:
     )
     fields = [headline, figures, chart, reasons, payload, decide_box, investment, horizon, rate, segments, summary]
     shown_digest = gr.State(None)
-    outputs: list[Any] = [message, *fields, history, histogram, tornado, shown_digest]
+    outputs: list[Any] = [message, *fields, history, histogram, tornado, shown_digest, evidence, thread]
 
     def load(run: str) -> tuple[Any, ...]:
         run = (run or "").strip()

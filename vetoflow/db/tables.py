@@ -31,6 +31,7 @@ runs_table = Table(
     Column("scenario", JSON),  # the input, so a run that crashed before its first checkpoint can still start
     Column("lease_owner", String(80)),  # who executes the run now (host:pid:tag); NULL when nobody does
     Column("lease_expires_at", DateTime(timezone=True)),  # renewed while executing; past it, the run is stalled
+    Column("plausibility", JSON),  # the run's plausibility flags [{code, message}]; NULL before 0007 or unjudged
     Index("ix_vetoflow_runs_status_created", "status", "created_at"),
     Index("ix_vetoflow_runs_created", "created_at"),
 )
@@ -171,6 +172,20 @@ approvals_table = Table(
     Column("comment", Text, nullable=False, default=""),
     Column("via", String(16), nullable=False),
     Column("approved_at", DateTime(timezone=True), nullable=False),
+)
+
+comments_table = Table(
+    "vetoflow_run_comments",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True),
+    Column("run_id", String(64), nullable=False),
+    Column("author", String(120), nullable=False),
+    Column("text", Text, nullable=False),
+    Column("via", String(16), nullable=False),
+    Column("lost_race", Boolean, nullable=False, default=False),  # the comment of a decision refused as too late
+    Column("action", String(16)),  # the refused decision's action, when lost_race
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Index("ix_vetoflow_run_comments_run", "run_id", "id"),
 )
 
 ingest_jobs_table = Table(

@@ -7,5 +7,5 @@ from __future__ import annotations
 
 from typing import Literal, get_args
 
-NodeName = Literal["forecaster", "accountant", "approval", "synthesizer"]
+NodeName = Literal["forecaster", "accountant", "evidence", "approval", "synthesizer"]
 NODE_NAMES: tuple[str, ...] = get_args(NodeName)

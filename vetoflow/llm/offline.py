@@ -31,16 +31,32 @@ class OfflineSynthesizer:
             lines.append(f"Payback after {numbers.payback_period:.1f} periods.")
         else:
             lines.append("The investment is not paid back within the horizon.")
-        if decision.veto:
-            review = state.reviews[-1] if state.reviews else None
-            who = f" by {review.reviewer}" if review else ""
-            why = f' ("{review.comment}")' if review and review.comment else ""
-            lines.append(f"The Accountant vetoed it; a human approved it anyway{who}{why}.")
-        else:
-            lines.append("The Accountant found no reason to veto.")
+        lines.append(verdict_line(state))
         if state.retrieval and state.retrieval.sources:
             cited = "; ".join(f"[{s.ref}] {s.title} ({s.source})" for s in state.retrieval.sources)
             lines.append(f"Sources: {cited}")
         elif state.retrieval and state.retrieval.warning:
             lines.append(f"No sources: {state.retrieval.warning}.")
         return Summary(text="\n".join(lines), model=self.name, offline=True)
+
+
+def verdict_line(state: RunState) -> str:
+    """Who decided what. Never "no reason to veto" for a run that was vetoed at any revision."""
+    decision = state.decision
+    assert decision is not None
+    review = state.reviews[-1] if state.reviews and state.reviews[-1].action == "approve" else None
+    who = f" by {review.reviewer}" if review else ""
+    why = f' ("{review.comment}")' if review and review.comment else ""
+    revisers = ", ".join(dict.fromkeys(r.reviewer for r in state.reviews if r.action == "revise"))
+    if decision.veto:
+        if revisers:
+            return f"The Accountant vetoed it; it was revised by {revisers}, then a human approved it anyway{who}{why}."
+        return f"The Accountant vetoed it; a human approved it anyway{who}{why}."
+    if state.vetoed_once:
+        passing = "(the revised figures pass the veto)"
+        return f"The Accountant vetoed it; it was revised by {revisers}, then approved{who}{why} {passing}."
+    if state.plausibility or revisers:
+        flagged = "inputs outside sensible ranges were flagged; " if state.plausibility else ""
+        revised = f"revised by {revisers}, then " if revisers else ""
+        return f"The Accountant did not veto it; {flagged}it was {revised}approved{who}{why}."
+    return "The Accountant found no reason to veto."

@@ -60,6 +60,13 @@ def figures_payload(state: RunState) -> dict[str, Any]:
         payload["human_reviews"] = [
             {"action": r.action, "reviewer": r.reviewer, "comment": r.comment} for r in state.reviews
         ]
+    if state.revisions:
+        payload["revisions"] = [
+            {"revision": r.revision, "reviewer": r.reviewer, "overrides": r.overrides, "vetoed_before": r.vetoed}
+            for r in state.revisions
+        ]
+    if state.plausibility:
+        payload["plausibility_flags"] = [flag.message for flag in state.plausibility]
     return payload
 
 
@@ -88,9 +95,24 @@ def render_documents(sources: list[Source]) -> str:
 
 def build_messages(state: RunState) -> tuple[str, str]:
     """(system, user) texts for one summary."""
-    human = ""
-    if state.decision and state.decision.veto and state.reviews:
-        human = ", overruled by a human reviewer who approved it"
-    system = SYSTEM.format(human=human, figures=json.dumps(figures_payload(state), indent=1))
+    system = SYSTEM.format(human=human_part(state), figures=json.dumps(figures_payload(state), indent=1))
     sources = state.retrieval.sources if state.retrieval else []
     return system, USER.format(documents=render_documents(sources))
+
+
+def human_part(state: RunState) -> str:
+    """How a human took part, for the system prompt: a run vetoed at any revision is never "not vetoed"."""
+    if not state.decision or not state.reviews:
+        return ""
+    approver = next((r.reviewer for r in reversed(state.reviews) if r.action == "approve"), None)
+    revisers = list(dict.fromkeys(r.reviewer for r in state.reviews if r.action == "revise"))
+    approved = f"approved by {approver}" if approver else "approved by a human reviewer"
+    revised = f"revised by {', '.join(revisers)}, then " if revisers else ""
+    if state.decision.veto:
+        return f", overruled by a human: {revised}{approved}"
+    if state.vetoed_once:
+        return (
+            f". The Accountant VETOED an earlier version of this plan; it was {revised}{approved}. Say that it was "
+            "vetoed, revised and approved; never say the Accountant found no reason to veto"
+        )
+    return f", and {revised}{approved}" if revised or approver else ""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from vetoflow.finance import decide, financials
-from vetoflow.risk import guard
+from vetoflow.risk import guard, plausibility
 from vetoflow.risk.policy import describe
 from vetoflow.state import RunState
 
@@ -19,4 +19,9 @@ def accountant(state: RunState) -> dict[str, Any]:
         decision = guard.unmeasurable(found, describe(scenario.veto_policy), scenario.veto_threshold)
     else:
         decision = decide(numbers, scenario)
-    return {"financials": numbers.model_dump(mode="json"), "decision": decision.model_dump(mode="json")}
+    flags = plausibility.flags(scenario, state.forecast, numbers)
+    return {
+        "financials": numbers.model_dump(mode="json"),
+        "decision": decision.model_dump(mode="json"),
+        "plausibility": [flag.model_dump(mode="json") for flag in flags],
+    }

@@ -1,7 +1,8 @@
-"""Synthesizer: retrieve background, have the injected LLM client write the summary, check its numbers.
+"""Synthesizer: have the injected LLM client write the summary from the figures and the evidence, check its numbers.
 
-Retrieval and the LLM are clients from the context; what they returned is kept in state as plain data
-(sources with scores, embedding model, tokens, cost, grounding flags). The decision is never touched.
+The Evidence node retrieved the sources before the pause; they are reused here. Only a run paused by an older
+release (no evidence in its checkpoint) is searched here. What the clients returned is kept in state as plain
+data (sources with scores, embedding model, tokens, cost, grounding flags). The decision is never touched.
 """
 
 from __future__ import annotations
@@ -17,7 +18,9 @@ from vetoflow.state import RunState
 
 def synthesizer(state: RunState, runtime: Runtime[Context]) -> dict[str, Any]:
     retriever = runtime.context.retriever
-    retrieval = retriever.retrieve(state) if retriever else None
+    retrieval = state.retrieval
+    if retrieval is None and retriever is not None:
+        retrieval = retriever.retrieve(state)
     informed = state.model_copy(update={"retrieval": retrieval})
     summary = runtime.context.synthesizer.summarize(informed)
     summary = summary.model_copy(update={"grounding": grounding.check(summary.text, state)})

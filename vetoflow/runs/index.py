@@ -18,7 +18,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from vetoflow.db.tables import decisions_table, replays_table, runs_table
 from vetoflow.errors import DecisionConflictError, RunNotFoundError
-from vetoflow.state import RunStatus
+from vetoflow.state import PlausibilityFlag, RunStatus
 
 
 class RunRow(BaseModel):
@@ -40,6 +40,9 @@ class RunRow(BaseModel):
     error: str | None = None
     lease_owner: str | None = Field(default=None, description="Who executes the run now, while its lease is live.")
     lease_expires_at: datetime | None = None
+    plausibility: list[PlausibilityFlag] = Field(
+        default_factory=list, description="Inputs far outside sensible ranges (code and plain-words message)."
+    )
 
 
 class DecisionRow(BaseModel):
@@ -173,7 +176,8 @@ class RunIndex:
 
     @staticmethod
     def _row(row: Any) -> RunRow:
-        data = decoded(row, times=("created_at", "updated_at", "lease_expires_at"))
+        data = decoded(row, json_columns=("plausibility",), times=("created_at", "updated_at", "lease_expires_at"))
+        data["plausibility"] = data.get("plausibility") or []
         if data["status"] == "running" and (data["lease_expires_at"] is None or data["lease_expires_at"] < utcnow()):
             data["status"] = "stalled"
         data.pop("scenario", None)
@@ -188,7 +192,7 @@ def decoded(row: Any, *, json_columns: Sequence[str] = (), times: Sequence[str] 
     """A result row as plain data: JSON columns parsed (SQLite hands back text), timestamps made UTC-aware."""
     data = dict(row)
     for column in json_columns:
-        if isinstance(data[column], str):
+        if isinstance(data.get(column), str):
             data[column] = json.loads(data[column])
     for column in times:
         if data.get(column) is not None:

@@ -12,7 +12,10 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from vetoflow.errors import VetoflowError
+from vetoflow.identity.roles import User, require
 from vetoflow.runs import audit, outbox
+from vetoflow.runs import comments as thread_store
+from vetoflow.runs.comments import CommentRow
 from vetoflow.runs.delivery import DeliveryReport, deliver_due
 from vetoflow.runs.events import RunEvent
 from vetoflow.runs.history import CheckpointRecord, records, thread_config
@@ -96,6 +99,19 @@ class RunRecords:
 
     def audit_verify(self) -> audit.Verdict:
         return audit.verify(self.database.engine)
+
+    def comment(self, run_id: str, user: User, text: str, *, via: str = "api") -> CommentRow:
+        """Add to the run's thread (anyone who may comment: viewer and up); recorded in the audit log."""
+        require(user, "comment")
+        self.index.get(run_id)  # RunNotFoundError for an unknown id
+        return thread_store.add(self.database.engine, run_id, user.name, text, via=via)
+
+    def comments(self, run_id: str, user: User | None = None) -> builtins.list[CommentRow]:
+        """The run's thread, oldest first (decisions that lost a race included, marked as such)."""
+        if user is not None:
+            require(user, "read")
+        self.index.get(run_id)
+        return thread_store.thread(self.database.engine, run_id)
 
     def notifications(self, run_id: str | None = None, limit: int = 100) -> builtins.list[dict[str, Any]]:
         return outbox.listing(self.database.engine, run_id, limit)

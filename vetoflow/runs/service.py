@@ -26,7 +26,8 @@ from vetoflow.graph.context import Context
 from vetoflow.identity.directory import DEMO_ROLES
 from vetoflow.identity.roles import User, grants_for
 from vetoflow.llm.base import SummaryClient
-from vetoflow.nodes.approval import parse_review
+from vetoflow.nodes.approval import parse_review, why_waiting
+from vetoflow.runs import comments as thread_store
 from vetoflow.runs.events import SETTLED, RunEvents
 from vetoflow.runs.execution import StepCallback, stream_steps
 from vetoflow.runs.fork import copy_into_new_thread, find_checkpoint, refuse_late_checkpoint, start_node
@@ -125,8 +126,33 @@ class RunService(RunRecords):
         via: str = "api",
     ) -> RunView:
         """Apply one human decision to a paused run. Invalid input, a broken policy rule, a digest that no
-        longer matches or a lost race changes nothing. An approval short of the tier's count is recorded
-        and the run stays paused ("1 of 2"); the approval completing it resumes the run."""
+        longer matches or a lost race changes nothing, except that a lost race keeps its comment in the
+        run's thread (marked as such). An approval short of the tier's count is recorded and the run stays
+        paused ("1 of 2"); the approval completing it resumes the run."""
+        try:
+            return self._decide(
+                run_id, action, reviewer=reviewer, comment=comment, overrides=overrides, on_step=on_step,
+                user=user, digest=digest, via=via,
+            )  # fmt: skip
+        except DecisionConflictError:
+            if comment.strip():
+                author = user.name if user else reviewer
+                thread_store.add(self.database.engine, run_id, author, comment, via=via, lost_race=True, action=action)
+            raise
+
+    def _decide(
+        self,
+        run_id: str,
+        action: str,
+        *,
+        reviewer: str,
+        comment: str,
+        overrides: dict[str, Any] | None,
+        on_step: StepCallback | None,
+        user: User | None,
+        digest: str | None,
+        via: str,
+    ) -> RunView:
         try:
             review = Review.model_validate(
                 {
@@ -317,6 +343,7 @@ class RunService(RunRecords):
             next_nodes=list(snapshot.next),
             decisions=self.index.decisions(row.run_id),
             approval=approval,
+            comments=thread_store.thread(self.database.engine, row.run_id),
         )
 
     def _snapshot(self, run_id: str) -> StateSnapshot:
@@ -371,7 +398,9 @@ class RunService(RunRecords):
             fields |= {"roi": state.financials.roi, "downside_roi": state.financials.downside_roi}
             fields |= {"npv": state.financials.npv, "loss_probability": state.financials.loss_probability}
         if state.decision:
-            fields |= {"veto": state.decision.veto, "veto_reason": state.decision.reasons[0]}
+            waiting = why_waiting(state) if status == "paused" else []  # a flag or a sticky veto, in plain words
+            fields |= {"veto": state.decision.veto, "veto_reason": (waiting or state.decision.reasons)[0]}
+        fields["plausibility"] = [flag.model_dump(mode="json") for flag in state.plausibility]
         if state.reviews:
             fields |= {"reviewer": state.reviews[-1].reviewer, "last_action": state.reviews[-1].action}
         row = self.index.update(run_id, **fields)

@@ -6,6 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from vetoflow.runs.comments import CommentRow
 from vetoflow.runs.history import CheckpointRecord
 from vetoflow.runs.index import DecisionRow, RunRow
 from vetoflow.runs.lineage import ReplayRow
@@ -24,6 +25,7 @@ class RunView(BaseModel):
     approval: dict[str, Any] | None = Field(
         default=None, description="While paused: tier, approvers, approved_by, progress ('1 of 2'), due_at, digest."
     )
+    comments: list[CommentRow] = Field(default_factory=list, description="The run's comment thread, oldest first.")
 
     @property
     def status(self) -> RunStatus:

@@ -1,7 +1,7 @@
 """Knowledge uploads as background jobs: one row per uploaded file, its progress and its outcome.
 
 Revision ID: 0008_ingest_jobs
-Revises: 0006_approval_gate
+Revises: 0007_comments
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0008_ingest_jobs"
-down_revision = "0006_approval_gate"
+down_revision = "0007_comments"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,102 @@
+"""The run view's evidence and thread: what the approver decides on besides the figures, as plain text.
+
+Kept apart from run_view.py so other console work (inbox, decision controls, charts) merges cleanly:
+the sources with their passages (shown while the run waits), plausibility flags, old against new figures
+after a revise, and the comment thread with its "add comment" box.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import gradio as gr
+
+from vetoflow.console.common import ConsoleDeps, ok, problem
+from vetoflow.errors import VetoflowError
+from vetoflow.formatting import money, pct, when
+from vetoflow.plaintext import md
+from vetoflow.runs.views import RunView
+
+LABELS = {
+    "investment": "Investment",
+    "roi": "ROI (P50)",
+    "downside_roi": "Downside ROI (P10)",
+    "npv": "NPV",
+    "loss_probability": "P(loss)",
+}
+
+
+def _figure(name: str, value: Any, currency: str) -> str:
+    if not isinstance(value, int | float):
+        return "-"
+    return f"{money(value)} {md(currency)}" if name in ("investment", "npv") else pct(value)
+
+
+def evidence(view: RunView | None) -> str:
+    """Why the run waits, flags, the latest revise (old against new), and the sources with their passages."""
+    if view is None:
+        return ""
+    currency = view.state.scenario.currency
+    pending = view.pending or {}
+    parts: list[str] = []
+    if why := pending.get("why_waiting"):
+        parts.append("**Why it waits for you**\n" + "\n".join(f"- {md(reason)}" for reason in why))
+    elif view.state.plausibility:
+        parts.append("**Plausibility flags**\n" + "\n".join(f"- {md(f.message)}" for f in view.state.plausibility))
+    if revised := pending.get("revised"):
+        changes = ", ".join(f"{k}={v}" for k, v in (revised.get("overrides") or {}).items())
+        rows = "\n".join(
+            f"| {LABELS.get(name, name)} | {_figure(name, d['old'], currency)} | {_figure(name, d['new'], currency)} |"
+            for name, d in (revised.get("deltas") or {}).items()
+        )
+        head = f"**Revision {revised['revision']} by {md(revised['reviewer'])}**: {md(changes)}"
+        parts.append(f"{head}\n\n| Figure | Before | After |\n|---|---|---|\n{rows}")
+    sources = pending.get("sources") if view.pending else None
+    if sources is None and view.state.retrieval:
+        sources = [s.model_dump() for s in view.state.retrieval.sources]
+    if sources:
+        lines = [f"{s['ref']}. **{md(s['title'] or s['source'])}** ({md(s['source'])})" for s in sources]
+        lines = [f"{head}\n\n   {md(' '.join(s['text'].split()))}" for head, s in zip(lines, sources, strict=True)]
+        parts.append("**Evidence from the knowledge base**\n\n" + "\n\n".join(lines))
+    elif view.status == "paused":
+        parts.append("_No documents from the knowledge base for this run._")
+    return "\n\n".join(parts)
+
+
+def thread(view: RunView | None) -> str:
+    if view is None:
+        return ""
+    if not view.comments:
+        return "_No comments yet._"
+    lines = []
+    for c in view.comments:
+        late = f" (their {md(c.action)} came too late: someone decided first)" if c.lost_race else ""
+        lines.append(f"- {when(c.created_at)} **{md(c.author)}**{late}: {md(c.text)}")
+    return "**Comments**\n" + "\n".join(lines)
+
+
+def render_comment_box(deps: ConsoleDeps, run_id: gr.Textbox) -> tuple[gr.Markdown, gr.Markdown]:
+    """The evidence and thread panels with an "add comment" box; returns (evidence, thread) for the loader."""
+    evidence_md = gr.Markdown(elem_id="run-evidence")
+    thread_md = gr.Markdown(elem_id="run-thread")
+    with gr.Row():
+        text = gr.Textbox(label="Add a comment (no decision)", lines=2, scale=4, elem_id="run-thread-text")
+        post = gr.Button("Add comment", scale=1, elem_id="run-thread-add")
+    note = gr.Markdown(elem_id="run-thread-message")
+    post.click(comment_handler(deps), inputs=[run_id, text], outputs=[note, thread_md, text], api_name="comment")
+    return evidence_md, thread_md
+
+
+def comment_handler(deps: ConsoleDeps) -> Callable[[str, str, gr.Request], tuple[str, str, Any]]:
+    def add_comment(run: str, text: str, request: gr.Request) -> tuple[str, str, Any]:
+        run = (run or "").strip()
+        try:
+            user = deps.require(request, "comment")
+            deps.service.comment(run, user, text or "", via="console")
+            view = deps.service.view(run)
+        except VetoflowError as exc:  # said in place; the text stays in the box to fix
+            return problem(str(exc)), gr.skip(), gr.skip()
+        return ok(f"comment added to {run}"), thread(view), ""
+
+    return add_comment

@@ -1,0 +1,58 @@
+"""Plausibility flags: inputs and figures far outside sensible ranges, found without any model.
+
+A flag does not veto a plan: the figures may be honest. It says "a person should look at this" (a $1 plan
+with a 100-digit ROI, a segment doubling every period). Fail-closed: a flagged run that passes the veto still
+waits for a human, with the flags as the reason (graph/routing.py); the flags are kept in state, shown in
+the approval payload and stored on the run's index row so listings can show them.
+"""
+
+from __future__ import annotations
+
+import math
+
+from vetoflow.formatting import money, pct
+from vetoflow.scenario import Scenario
+from vetoflow.state import Financials, Forecast, PlausibilityFlag
+
+MAX_PLAUSIBLE_ROI = 10.0
+"""ROI (P50) above 10.0 = 1,000% over the horizon is flagged."""
+MAX_PLAUSIBLE_GROWTH = 1.0
+"""Mean growth above 1.0 = 100% a period in any segment is flagged."""
+MIN_REVENUE_SHARE = 0.01
+"""Total median (P50) revenue over the horizon under 1% of the investment is flagged."""
+
+
+def _short_pct(value: float) -> str:
+    """A 100-digit ROI stays readable: 1.23e+98% rather than every digit."""
+    return pct(value) if abs(value) < 1e6 else f"{value * 100:.3g}%"
+
+
+def flags(scenario: Scenario, forecast: Forecast, numbers: Financials) -> list[PlausibilityFlag]:
+    """Every flag that applies, in a fixed order (same input, same flags)."""
+    found: list[PlausibilityFlag] = []
+    if math.isfinite(numbers.roi) and numbers.roi > MAX_PLAUSIBLE_ROI:
+        found.append(
+            PlausibilityFlag(
+                code="roi_above_1000pct",
+                message=f"ROI (P50) of {_short_pct(numbers.roi)} is above {pct(MAX_PLAUSIBLE_ROI)}: check the inputs",
+            )
+        )
+    for segment in scenario.segments:
+        if segment.growth_mean > MAX_PLAUSIBLE_GROWTH:
+            found.append(
+                PlausibilityFlag(
+                    code="growth_above_100pct",
+                    message=f"segment {segment.name} grows {pct(segment.growth_mean)} a period on average, "
+                    f"above {pct(MAX_PLAUSIBLE_GROWTH)}",
+                )
+            )
+    revenue = sum(forecast.revenue.p50)
+    if scenario.investment > 0 and math.isfinite(revenue) and revenue < MIN_REVENUE_SHARE * scenario.investment:
+        found.append(
+            PlausibilityFlag(
+                code="revenue_below_1pct",
+                message=f"total median revenue {money(revenue)} {scenario.currency} over the horizon is under "
+                f"{pct(MIN_REVENUE_SHARE)} of the investment ({money(scenario.investment)} {scenario.currency})",
+            )
+        )
+    return found
