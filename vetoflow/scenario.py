@@ -37,6 +37,8 @@ MAX_MONEY_INPUT = 1e12
 Money = Annotated[float, Field(allow_inf_nan=False)]
 HistoryValue = Annotated[float, Field(ge=0, le=MAX_MONEY_INPUT, allow_inf_nan=False)]
 RuleName = Literal["roi", "downside_roi", "loss_probability", "npv"]
+PeriodUnit = Literal["month", "quarter", "year"]
+DEFAULT_PERIOD_UNIT: PeriodUnit = "month"
 MAX_POLICY_RULES = 6
 
 
@@ -120,6 +122,12 @@ class Scenario(_Strict):
     seed: int = Field(default=42, ge=0, le=2**32 - 1)
     paths: int = Field(default=5_000, ge=100, le=MAX_PATHS, description="Monte Carlo paths.")
     currency: str = Field(default="USD", min_length=3, max_length=3)
+    period_unit: PeriodUnit = Field(
+        default=DEFAULT_PERIOD_UNIT,
+        description="What one period is: labels only (charts, text); rates and growth stay per period.",
+        # Left out of dumps while default, so digests of runs paused by earlier releases stay equal.
+        exclude_if=lambda unit: unit == DEFAULT_PERIOD_UNIT,
+    )
 
     @model_validator(mode="after")
     def _unique_segments(self) -> Scenario:

@@ -9,7 +9,7 @@ from typing import Any
 import gradio as gr
 
 from vetoflow.console import present
-from vetoflow.console.charts import fan_chart, npv_histogram, tornado_chart
+from vetoflow.console.charts import fan_chart, npv_histogram, run_fan_chart, tornado_chart
 from vetoflow.console.common import PROGRESS, ConsoleDeps, ok, problem
 from vetoflow.console.decisions import revise_overrides, segment_table
 from vetoflow.errors import VetoflowError
@@ -54,7 +54,7 @@ def view_outputs(view: RunView | None) -> tuple[Any, ...]:
     return (
         present.headline(view),
         present.figures(view),
-        fan_chart(view.state.forecast, scenario.currency),
+        run_fan_chart(view.state),
         present.reasons(view),
         view.pending,
         gr.update(visible=paused),
