@@ -63,10 +63,14 @@ def test_a_plan_that_never_pays_back_says_so_on_the_chart(runs: RunService, veto
     assert "Revenue and profit per quarter" in notes
 
 
-def test_a_scenario_without_a_unit_counts_months(runs: RunService, examples: Path) -> None:
+def test_a_scenario_without_a_unit_says_period_and_one_with_a_unit_uses_it(
+    runs: RunService, examples: Path
+) -> None:
     scenario = load_scenario(examples / "borderline.yaml")
-    assert scenario.period_unit == "month"
-    assert "period_unit" not in scenario.model_dump()  # default left out: digests of older pauses stay equal
+    assert scenario.period_unit is None
+    assert "period_unit" not in scenario.model_dump()  # unset left out: digests of older pauses stay equal
+    unlabelled = run_fan_chart(run(runs, scenario))
+    assert list(unlabelled.layout.xaxis3.ticktext) == [f"period {p}" for p in range(1, 11)]
     yearly = scenario.model_copy(update={"period_unit": "year", "horizon": 5})
     figure = run_fan_chart(run(runs, yearly))
     assert list(figure.layout.xaxis3.ticktext) == [f"year {p}" for p in range(1, 6)]

@@ -38,7 +38,6 @@ Money = Annotated[float, Field(allow_inf_nan=False)]
 HistoryValue = Annotated[float, Field(ge=0, le=MAX_MONEY_INPUT, allow_inf_nan=False)]
 RuleName = Literal["roi", "downside_roi", "loss_probability", "npv"]
 PeriodUnit = Literal["month", "quarter", "year"]
-DEFAULT_PERIOD_UNIT: PeriodUnit = "month"
 MAX_POLICY_RULES = 6
 
 
@@ -122,12 +121,17 @@ class Scenario(_Strict):
     seed: int = Field(default=42, ge=0, le=2**32 - 1)
     paths: int = Field(default=5_000, ge=100, le=MAX_PATHS, description="Monte Carlo paths.")
     currency: str = Field(default="USD", min_length=3, max_length=3)
-    period_unit: PeriodUnit = Field(
-        default=DEFAULT_PERIOD_UNIT,
-        description="What one period is: labels only (charts, text); rates and growth stay per period.",
-        # Left out of dumps while default, so digests of runs paused by earlier releases stay equal.
-        exclude_if=lambda unit: unit == DEFAULT_PERIOD_UNIT,
+    period_unit: PeriodUnit | None = Field(
+        default=None,
+        description="What one period is (labels only: charts and text); unset reads 'period'. Rates stay per period.",
+        # Left out of dumps while unset, so digests of runs paused by earlier releases stay equal.
+        exclude_if=lambda unit: unit is None,
     )
+
+    @property
+    def period_word(self) -> str:
+        """"month", "quarter", "year", or "period" when the scenario does not say."""
+        return self.period_unit or "period"
 
     @model_validator(mode="after")
     def _unique_segments(self) -> Scenario:

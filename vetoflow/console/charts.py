@@ -145,7 +145,7 @@ def run_fan_chart(state: RunState | None) -> go.Figure:
         return fan_chart(None)
     scenario = state.scenario
     return fan_chart(
-        state.forecast, scenario.currency, investment=scenario.investment, period_unit=scenario.period_unit
+        state.forecast, scenario.currency, investment=scenario.investment, period_unit=scenario.period_word
     )
 
 

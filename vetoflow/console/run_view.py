@@ -12,6 +12,7 @@ from vetoflow.console import present
 from vetoflow.console.charts import fan_chart, npv_histogram, run_fan_chart, tornado_chart
 from vetoflow.console.common import PROGRESS, ConsoleDeps, ok, problem
 from vetoflow.console.decisions import revise_overrides, segment_table
+from vetoflow.console.request_text import approval_request_text
 from vetoflow.errors import VetoflowError
 from vetoflow.runs.views import RunView
 from vetoflow.scenario import SEGMENT_COLUMNS
@@ -29,7 +30,7 @@ class RunViewPanel:
 
 def view_outputs(view: RunView | None) -> tuple[Any, ...]:
     """headline, figures, chart, reasons, payload, decide box, investment, horizon, rate, segments, summary, history,
-    then the NPV histogram and the tornado (last, so the earlier positions stay as they were)."""
+    then the NPV histogram, the tornado and the request text (last, so the earlier positions stay as they were)."""
     if view is None:
         hidden = gr.update(visible=False)
         return (
@@ -47,6 +48,7 @@ def view_outputs(view: RunView | None) -> tuple[Any, ...]:
             [],
             npv_histogram(None),
             tornado_chart(None),
+            "",
             None,
         )
     scenario = view.state.scenario
@@ -66,6 +68,7 @@ def view_outputs(view: RunView | None) -> tuple[Any, ...]:
         present.history_rows(view),
         npv_histogram(view.state.forecast.outcomes if view.state.forecast else None, scenario.currency),
         tornado_chart(view.state.forecast.sensitivity if view.state.forecast else None, scenario.currency),
+        approval_request_text(view),
         {"run": view.run.run_id, "digest": view.pending.get("digest")} if view.pending else None,  # sent back
     )
 
@@ -93,6 +96,9 @@ def render_run_view(deps: ConsoleDeps) -> RunViewPanel:
             histogram = gr.Plot(show_label=False, elem_id="run-npv-histogram")
         with gr.Column(scale=1):
             tornado = gr.Plot(show_label=False, elem_id="run-tornado")
+    request_text = gr.Textbox(
+        label="The approval request", lines=12, max_lines=40, interactive=False, elem_id="run-request"
+    )
     with gr.Group(visible=False, elem_id="run-decide") as decide_box:
         gr.Markdown("### Your decision\nApprove overrules the veto; Reject upholds it; Revise re-runs the numbers.")
         comment = gr.Textbox(label="Comment (kept in the run's history)", lines=2, elem_id="run-comment")
@@ -115,14 +121,14 @@ def render_run_view(deps: ConsoleDeps) -> RunViewPanel:
             )
             revise = gr.Button("Revise and re-run", elem_id="run-revise")
     summary = gr.Markdown(elem_id="run-summary")
-    with gr.Accordion("Approval payload (what the Approval node asked)", open=False):
+    with gr.Accordion("Details for developers (the raw approval payload)", open=False):
         payload = gr.JSON(label="Approval payload", elem_id="run-payload")
     history = gr.Dataframe(
         headers=present.HISTORY_COLUMNS, type="array", interactive=False, label="Decisions", elem_id="run-history"
     )
     fields = [headline, figures, chart, reasons, payload, decide_box, investment, horizon, rate, segments, summary]
     shown_digest = gr.State(None)
-    outputs: list[Any] = [message, *fields, history, histogram, tornado, shown_digest]
+    outputs: list[Any] = [message, *fields, history, histogram, tornado, request_text, shown_digest]
 
     def load(run: str) -> tuple[Any, ...]:
         run = (run or "").strip()
