@@ -63,9 +63,7 @@ def test_a_plan_that_never_pays_back_says_so_on_the_chart(runs: RunService, veto
     assert "Revenue and profit per quarter" in notes
 
 
-def test_a_scenario_without_a_unit_says_period_and_one_with_a_unit_uses_it(
-    runs: RunService, examples: Path
-) -> None:
+def test_a_scenario_without_a_unit_says_period_and_one_with_a_unit_uses_it(runs: RunService, examples: Path) -> None:
     scenario = load_scenario(examples / "borderline.yaml")
     assert scenario.period_unit is None
     assert "period_unit" not in scenario.model_dump()  # unset left out: digests of older pauses stay equal

@@ -130,7 +130,7 @@ class Scenario(_Strict):
 
     @property
     def period_word(self) -> str:
-        """"month", "quarter", "year", or "period" when the scenario does not say."""
+        """ "month", "quarter", "year", or "period" when the scenario does not say."""
         return self.period_unit or "period"
 
     @model_validator(mode="after")

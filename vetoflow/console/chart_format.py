@@ -25,13 +25,13 @@ def compact(value: float) -> str:
 
 
 def _short(number: float) -> str:
-    digits = max(0, 2 - int(math.floor(math.log10(abs(number))))) if number else 0
+    digits = max(0, 2 - math.floor(math.log10(abs(number)))) if number else 0
     text = f"{number:.{digits}f}"
     return text.rstrip("0").rstrip(".") if "." in text else text
 
 
 def compact_money(value: float, currency: str) -> str:
-    """"$1.2M" for currencies with a well-known symbol, "1.2M SEK" for the rest."""
+    """ "$1.2M" for currencies with a well-known symbol, "1.2M SEK" for the rest."""
     symbol = SYMBOLS.get(currency.upper())
     text = compact(value)
     if symbol is None:
@@ -44,7 +44,7 @@ def nice_step(span: float, target: int = 6) -> float:
     if span <= 0 or not math.isfinite(span):
         return 1.0
     raw = span / target
-    power = 10 ** math.floor(math.log10(raw))
+    power = 10.0 ** math.floor(math.log10(raw))
     for factor in (1, 2, 2.5, 5, 10):
         if raw <= factor * power:
             return factor * power
@@ -63,7 +63,7 @@ def money_ticks(values: Iterable[float], currency: str, *, with_zero: bool = Tru
 
 
 def period_ticks(periods: int, unit: str) -> tuple[list[int], list[str]]:
-    """"month 1" ... "month 12"; at most about 12 labels, so a 120-month horizon labels every 10th."""
+    """ "month 1" ... "month 12"; at most about 12 labels, so a 120-month horizon labels every 10th."""
     every = max(1, math.ceil(periods / 12))
     shown = [p for p in range(1, periods + 1) if p == 1 or p % every == 0]
     return shown, [f"{unit} {p}" for p in shown]

@@ -246,6 +246,7 @@ def tornado_chart(sensitivity: Sensitivity | None, currency: str = "USD", top: i
         margin={"l": 240, "r": 20, "t": 60, "b": 40}, template="plotly_white",
     )  # fmt: skip
     if sensitivity is not None and sensitivity.bars:
-        _money_axis(fig, "x", [v for b in sensitivity.bars[:top] for v in (b.npv_low, b.npv_high)], currency, with_zero=False)
+        ends = [value for bar in sensitivity.bars[:top] for value in (bar.npv_low, bar.npv_high)]
+        _money_axis(fig, "x", ends, currency, with_zero=False)
     fig.update_xaxes(title_text=f"median NPV ({currency})")
     return fig
