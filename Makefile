@@ -79,7 +79,7 @@ bench: install
 
 # docs/inbox.png and docs/run_view.png, taken by the real-browser test itself.
 screenshots: install browser
-	VETOFLOW_SCREENSHOT_DIR=docs $(BIN)/pytest tests/test_browser.py -q
+	VETOFLOW_SCREENSHOT_DIR=docs $(BIN)/pytest tests/test_screenshots.py -q
 
 clean:
 	rm -rf $(VENV) .vetoflow .pytest_cache .mypy_cache .ruff_cache

@@ -30,7 +30,7 @@ class RunViewPanel:
 
 def view_outputs(view: RunView | None) -> tuple[Any, ...]:
     """headline, figures, chart, reasons, payload, decide box, investment, horizon, rate, segments, summary, history,
-    then the NPV histogram, the tornado and the request text (last, so the earlier positions stay as they were)."""
+    the request text, then the NPV histogram and the tornado (last two, where earlier callers look for them)."""
     if view is None:
         hidden = gr.update(visible=False)
         return (
@@ -46,9 +46,9 @@ def view_outputs(view: RunView | None) -> tuple[Any, ...]:
             [],
             "",
             [],
+            "",
             npv_histogram(None),
             tornado_chart(None),
-            "",
             None,
         )
     scenario = view.state.scenario
@@ -66,9 +66,9 @@ def view_outputs(view: RunView | None) -> tuple[Any, ...]:
         segment_table(scenario),
         present.summary(view),
         present.history_rows(view),
+        approval_request_text(view),
         npv_histogram(view.state.forecast.outcomes if view.state.forecast else None, scenario.currency),
         tornado_chart(view.state.forecast.sensitivity if view.state.forecast else None, scenario.currency),
-        approval_request_text(view),
         {"run": view.run.run_id, "digest": view.pending.get("digest")} if view.pending else None,  # sent back
     )
 
@@ -128,7 +128,7 @@ def render_run_view(deps: ConsoleDeps) -> RunViewPanel:
     )
     fields = [headline, figures, chart, reasons, payload, decide_box, investment, horizon, rate, segments, summary]
     shown_digest = gr.State(None)
-    outputs: list[Any] = [message, *fields, history, histogram, tornado, request_text, shown_digest]
+    outputs: list[Any] = [message, *fields, history, request_text, histogram, tornado, shown_digest]
 
     def load(run: str) -> tuple[Any, ...]:
         run = (run or "").strip()
