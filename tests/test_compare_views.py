@@ -85,7 +85,7 @@ def test_the_console_shows_two_runs_side_by_side_with_overlaid_histograms(
     shown = compare_outputs(service, a, b)
     assert shown.message.startswith("**A** Logistics automation")
     assert ["Warehousing: margin", "0.25", "0.3"] in shown.inputs
-    assert ["investment", "420000.0", "300000.0"] in shown.inputs
+    assert ["investment", "420,000", "300,000"] in shown.inputs
     assert ["P(loss) = P(NPV < 0)", "55.2%", shown.figures[3][2]] == shown.figures[3]
     names = [trace.name for trace in shown.chart.data]
     assert names[0] == f"A {a}: 55% lose money"

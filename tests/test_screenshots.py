@@ -9,6 +9,7 @@ copies the pictures into docs/ for the README.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -126,10 +127,91 @@ def open_tab(page: Page, name: str) -> None:
 
 
 def pick(page: Page, dropdown: str, run_id: str) -> None:
+    """Filter the dropdown to the run's own label ("name · id · status": a replay's name holds its source's id)."""
     field = page.locator(f"{dropdown} input")
     field.click()
-    field.fill(run_id)
-    page.get_by_role("option").filter(has_text=run_id).first.click()
+    field.fill(f"· {run_id} ·")
+    field.press("Enter")
+    expect(field).to_have_value(re.compile(re.escape(run_id)))
+
+
+def inbox_and_run_view(page: Page, morning: Morning, folder: Path) -> None:
+    """The inbox, then the vetoed run before the decision (request text, charts) and after it (summary, sources)."""
+    inbox = page.locator("#inbox-table")
+    expect(inbox).to_contain_text("Retail kiosk rollout", timeout=TIMEOUT_MS)
+    expect(inbox).to_contain_text("Airport kiosks (pilot)")
+    snap(page, folder, "inbox.png")
+
+    inbox.get_by_text("Retail kiosk rollout").first.click()
+    expect(page.locator("#run-headline")).to_contain_text("paused", timeout=TIMEOUT_MS)
+    text = page.locator("#run-request textarea").input_value(timeout=TIMEOUT_MS)
+    assert text.startswith(f"Decision asked: Retail kiosk rollout (run {morning.vetoed})")
+    assert "Figures (USD, 8 quarters)" in text
+    assert "The Accountant VETOED this plan" in text
+    chart = page.locator("#run-chart")
+    expect(chart.locator(".js-plotly-plot")).to_be_visible(timeout=TIMEOUT_MS)
+    expect(chart).to_contain_text("investment $2.5M")
+    expect(chart).to_contain_text("no break-even within 8 quarters")
+    expect(chart).to_contain_text("quarter 8")
+    expect(page.locator("#run-npv-histogram")).to_contain_text("lose money")
+    expect(page.locator("#run-tornado")).to_contain_text("Sensitivity: median NPV")
+    snap(page, folder, "run_view.png")
+    snap(page, folder, "run_fan_chart.png", "#run-chart")
+    snap(page, folder, "run_npv_histogram.png", "#run-npv-histogram")
+    snap(page, folder, "run_tornado.png", "#run-tornado")
+
+    page.locator("#run-comment textarea").fill("strategic bet: first-mover in kiosks")
+    page.locator("#run-approve").click()
+    expect(page.locator("#run-message")).to_contain_text("approve recorded", timeout=TIMEOUT_MS)
+    summary = page.locator("#run-summary")
+    expect(summary).to_contain_text("a human approved it anyway by ana", timeout=TIMEOUT_MS)
+    expect(summary).to_contain_text("Sources")
+    expect(page.locator("#run-history")).to_contain_text("strategic bet")
+    assert page.locator("#run-request textarea").input_value().startswith("Nothing is asked")
+    snap(page, folder, "run_decided.png")
+
+
+def other_tabs(page: Page, morning: Morning, folder: Path) -> None:
+    """New run, Runs, Knowledge and Trace (of the run just approved)."""
+    open_tab(page, "New run")
+    expect(page.locator("#new-start")).to_be_visible(timeout=TIMEOUT_MS)
+    snap(page, folder, "new_run.png")
+
+    open_tab(page, "Runs")
+    page.locator("#runs-refresh").click()
+    runs = page.locator("#runs-table")
+    expect(runs).to_contain_text("Logistics automation", timeout=TIMEOUT_MS)
+    expect(runs).to_contain_text("completed")
+    snap(page, folder, "runs.png")
+
+    open_tab(page, "Knowledge")
+    listed = page.get_by_text("retail-kiosks-pilot.md").filter(visible=True).first
+    expect(listed).to_be_visible(timeout=TIMEOUT_MS)
+    snap(page, folder, "knowledge.png")
+
+    open_tab(page, "Trace")
+    trace_box = page.locator("textarea[placeholder='e.g. 1e3b83d13732']:visible")
+    trace_box.fill(morning.vetoed)
+    page.get_by_role("button", name="Show trace").click()
+    expect(page.get_by_text("synthesizer").filter(visible=True).first).to_be_visible(timeout=TIMEOUT_MS)
+    expect(page.get_by_text("approve by ana").filter(visible=True).first).to_be_visible()
+    snap(page, folder, "trace.png")
+
+
+def compare_tab(page: Page, morning: Morning, folder: Path) -> None:
+    open_tab(page, "Compare")
+    page.wait_for_timeout(2_000)  # opening the tab refreshes both run lists; let that land first
+    pick(page, "#compare-a", morning.borderline)
+    pick(page, "#compare-b", morning.replay)
+    page.locator("#compare-go").click()
+    message = page.locator("#compare-message")
+    expect(message).to_contain_text(f"({morning.borderline}) against", timeout=TIMEOUT_MS)
+    expect(message).to_contain_text(f"({morning.replay})")
+    expect(page.locator("#compare-inputs")).to_contain_text("Warehousing: margin", timeout=TIMEOUT_MS)
+    expect(page.locator("#compare-inputs")).to_contain_text("420,000")
+    expect(page.locator("#compare-figures")).to_contain_text("55.2%")
+    expect(page.locator("#compare-chart")).to_contain_text(f"A {morning.borderline}: 55% lose money")
+    snap(page, folder, "compare.png")
 
 
 def test_every_tab_shows_what_an_operator_needs_and_is_photographed(morning: Morning, tmp_path: Path) -> None:
@@ -141,71 +223,9 @@ def test_every_tab_shows_what_an_operator_needs_and_is_photographed(morning: Mor
         try:
             page = browser.new_page(viewport={"width": 1440, "height": 900})
             login(page, morning.url)
-
-            inbox = page.locator("#inbox-table")
-            expect(inbox).to_contain_text("Retail kiosk rollout", timeout=TIMEOUT_MS)
-            expect(inbox).to_contain_text("Airport kiosks (pilot)")
-            snap(page, tmp_path, "inbox.png")
-
-            inbox.get_by_text("Retail kiosk rollout").first.click()
-            expect(page.locator("#run-headline")).to_contain_text("paused", timeout=TIMEOUT_MS)
-            text = page.locator("#run-request textarea").input_value(timeout=TIMEOUT_MS)
-            assert text.startswith(f"Decision asked: Retail kiosk rollout (run {morning.vetoed})")
-            assert "Figures (USD, 8 quarters)" in text
-            assert "The Accountant VETOED this plan" in text
-            chart = page.locator("#run-chart")
-            expect(chart.locator(".js-plotly-plot")).to_be_visible(timeout=TIMEOUT_MS)
-            expect(chart).to_contain_text("investment $2.5M")
-            expect(chart).to_contain_text("no break-even within 8 quarters")
-            expect(chart).to_contain_text("quarter 8")
-            expect(page.locator("#run-npv-histogram")).to_contain_text("lose money")
-            expect(page.locator("#run-tornado")).to_contain_text("Sensitivity: median NPV")
-            snap(page, tmp_path, "run_view.png")
-            snap(page, tmp_path, "run_fan_chart.png", "#run-chart")
-            snap(page, tmp_path, "run_npv_histogram.png", "#run-npv-histogram")
-            snap(page, tmp_path, "run_tornado.png", "#run-tornado")
-
-            page.locator("#run-comment textarea").fill("strategic bet: first-mover in kiosks")
-            page.locator("#run-approve").click()
-            expect(page.locator("#run-message")).to_contain_text("approve recorded", timeout=TIMEOUT_MS)
-            summary = page.locator("#run-summary")
-            expect(summary).to_contain_text("a human approved it anyway by ana", timeout=TIMEOUT_MS)
-            expect(summary).to_contain_text("Sources")
-            expect(page.locator("#run-history")).to_contain_text("strategic bet")
-            assert page.locator("#run-request textarea").input_value().startswith("Nothing is asked")
-            snap(page, tmp_path, "run_decided.png")
-
-            open_tab(page, "New run")
-            expect(page.locator("#new-start")).to_be_visible(timeout=TIMEOUT_MS)
-            snap(page, tmp_path, "new_run.png")
-
-            open_tab(page, "Runs")
-            page.locator("#runs-refresh").click()
-            runs = page.locator("#runs-table")
-            expect(runs).to_contain_text("Logistics automation", timeout=TIMEOUT_MS)
-            expect(runs).to_contain_text("completed")
-            snap(page, tmp_path, "runs.png")
-
-            open_tab(page, "Knowledge")
-            expect(page.get_by_text("pilot", exact=False).first).to_be_visible(timeout=TIMEOUT_MS)
-            snap(page, tmp_path, "knowledge.png")
-
-            open_tab(page, "Trace")
-            trace_box = page.locator("textarea[placeholder='e.g. 1e3b83d13732']:visible")
-            trace_box.fill(morning.vetoed)
-            page.get_by_role("button", name="Show trace").click()
-            expect(page.get_by_text("synthesizer").first).to_be_visible(timeout=TIMEOUT_MS)
-            expect(page.get_by_text("approve by ana").first).to_be_visible()
-            snap(page, tmp_path, "trace.png")
-
-            open_tab(page, "Compare")
-            pick(page, "#compare-a", morning.borderline)
-            pick(page, "#compare-b", morning.replay)
-            page.locator("#compare-go").click()
-            expect(page.locator("#compare-inputs")).to_contain_text("Warehousing: margin", timeout=TIMEOUT_MS)
-            expect(page.locator("#compare-figures")).to_contain_text("55.2%")
-            expect(page.locator("#compare-chart")).to_contain_text(f"A {morning.borderline}: 55% lose money")
-            snap(page, tmp_path, "compare.png")
+            inbox_and_run_view(page, morning, tmp_path)
+            other_tabs(page, morning, tmp_path)
+            compare_tab(page, morning, tmp_path)
         finally:
             browser.close()
     for name in SHOTS:

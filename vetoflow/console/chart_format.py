@@ -51,12 +51,14 @@ def nice_step(span: float, target: int = 6) -> float:
     return 10 * power
 
 
-def money_ticks(values: Iterable[float], currency: str, *, with_zero: bool = True) -> tuple[list[float], list[str]]:
+def money_ticks(
+    values: Iterable[float], currency: str, *, with_zero: bool = True, target: int = 6
+) -> tuple[list[float], list[str]]:
     """Tick positions spanning `values` (and zero, unless `with_zero` is off) with their compact currency texts."""
     finite = [v for v in values if math.isfinite(v)] or [0.0]
     extra = [0.0] if with_zero else []
     low, high = min(*finite, *extra), max(*finite, *extra)
-    step = nice_step(high - low)
+    step = nice_step(high - low, target)
     first, last = math.floor(low / step), math.ceil(high / step)
     ticks = [round(i * step, 6) for i in range(first, last + 1)]
     return ticks, [compact_money(t, currency) for t in ticks]

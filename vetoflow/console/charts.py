@@ -177,9 +177,11 @@ def npv_histogram(outcomes: Outcomes | None, currency: str = "USD", other: Outco
     return fig
 
 
-def _money_axis(fig: go.Figure, axis: str, values: list[float], currency: str, *, with_zero: bool = True) -> None:
+def _money_axis(
+    fig: go.Figure, axis: str, values: list[float], currency: str, *, with_zero: bool = True, target: int = 6
+) -> None:
     if values:
-        ticks, texts = money_ticks(values, currency, with_zero=with_zero)
+        ticks, texts = money_ticks(values, currency, with_zero=with_zero, target=target)
         (fig.update_xaxes if axis == "x" else fig.update_yaxes)(tickvals=ticks, ticktext=texts)
 
 
@@ -247,6 +249,6 @@ def tornado_chart(sensitivity: Sensitivity | None, currency: str = "USD", top: i
     )  # fmt: skip
     if sensitivity is not None and sensitivity.bars:
         ends = [value for bar in sensitivity.bars[:top] for value in (bar.npv_low, bar.npv_high)]
-        _money_axis(fig, "x", ends, currency, with_zero=False)
+        _money_axis(fig, "x", ends, currency, with_zero=False, target=4)  # a narrow panel: few, unrotated labels
     fig.update_xaxes(title_text=f"median NPV ({currency})")
     return fig

@@ -65,7 +65,12 @@ def input_label(key: str) -> str:
 
 
 def _shown(value: Any) -> str:
-    return "-" if value is None else clean(value)
+    """Numbers as people read them (420,000; 0.25), anything else as plain text."""
+    if value is None:
+        return "-"
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:g}"
+    return clean(value)
 
 
 def run_choices(service: RunService) -> list[tuple[str, str]]:

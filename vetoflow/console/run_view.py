@@ -97,7 +97,7 @@ def render_run_view(deps: ConsoleDeps) -> RunViewPanel:
         with gr.Column(scale=1):
             tornado = gr.Plot(show_label=False, elem_id="run-tornado")
     request_text = gr.Textbox(
-        label="The approval request", lines=12, max_lines=40, interactive=False, elem_id="run-request"
+        label="The approval request", lines=4, max_lines=60, interactive=False, elem_id="run-request"
     )
     with gr.Group(visible=False, elem_id="run-decide") as decide_box:
         gr.Markdown("### Your decision\nApprove overrules the veto; Reject upholds it; Revise re-runs the numbers.")
