@@ -77,9 +77,9 @@ bench: install
 	$(BIN)/python bench/rag_ingest.py
 	$(BIN)/python bench/rag_query.py
 
-# docs/inbox.png and docs/run_view.png, taken by the real-browser test itself.
+# docs/*.png: every console tab, taken by the real-browser test against a real `vetoflow ui` process.
 screenshots: install browser
-	VETOFLOW_SCREENSHOT_DIR=docs $(BIN)/pytest tests/test_browser.py -q
+	VETOFLOW_SCREENSHOT_DIR=docs $(BIN)/pytest tests/test_screenshots.py -q
 
 clean:
 	rm -rf $(VENV) .vetoflow .pytest_cache .mypy_cache .ruff_cache

@@ -25,7 +25,7 @@ pytestmark = pytest.mark.slow  # servers, subprocesses or a browser: left out of
 EXAMPLES = Path(__file__).resolve().parent.parent / "vetoflow" / "examples"
 MESSAGE, HEADLINE, FIGURES, CHART, REASONS, PAYLOAD = range(6)
 INVESTMENT, HORIZON, RATE, SEGMENTS, SUMMARY, HISTORY = range(6, 12)
-NPV_HISTOGRAM, TORNADO, EVIDENCE, THREAD = range(12, 16)
+REQUEST_TEXT, NPV_HISTOGRAM, TORNADO, EVIDENCE, THREAD = range(12, 17)
 
 
 @pytest.fixture(scope="module")

@@ -37,6 +37,7 @@ MAX_MONEY_INPUT = 1e12
 Money = Annotated[float, Field(allow_inf_nan=False)]
 HistoryValue = Annotated[float, Field(ge=0, le=MAX_MONEY_INPUT, allow_inf_nan=False)]
 RuleName = Literal["roi", "downside_roi", "loss_probability", "npv"]
+PeriodUnit = Literal["month", "quarter", "year"]
 MAX_POLICY_RULES = 6
 
 
@@ -120,6 +121,17 @@ class Scenario(_Strict):
     seed: int = Field(default=42, ge=0, le=2**32 - 1)
     paths: int = Field(default=5_000, ge=100, le=MAX_PATHS, description="Monte Carlo paths.")
     currency: str = Field(default="USD", min_length=3, max_length=3)
+    period_unit: PeriodUnit | None = Field(
+        default=None,
+        description="What one period is (labels only: charts and text); unset reads 'period'. Rates stay per period.",
+        # Left out of dumps while unset, so digests of runs paused by earlier releases stay equal.
+        exclude_if=lambda unit: unit is None,
+    )
+
+    @property
+    def period_word(self) -> str:
+        """ "month", "quarter", "year", or "period" when the scenario does not say."""
+        return self.period_unit or "period"
 
     @model_validator(mode="after")
     def _unique_segments(self) -> Scenario:

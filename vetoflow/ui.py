@@ -14,6 +14,7 @@ from starlette.middleware import Middleware
 from vetoflow.config import Settings, default_reviewer
 from vetoflow.console.auth import check_bind
 from vetoflow.console.common import ConsoleDeps
+from vetoflow.console.compare import render_compare
 from vetoflow.console.inbox import inbox_rows, render_inbox, selected_run_id
 from vetoflow.console.knowledge import render_knowledge
 from vetoflow.console.new_run import render_new_run
@@ -112,6 +113,8 @@ def build_console(
                 render_knowledge(deps, knowledge_tab)
             with gr.Tab("Trace", id="trace"):
                 render_trace_tab(service)
+            with gr.Tab("Compare", id="compare") as compare_tab:
+                render_compare(service, compare_tab)
 
         def open_selected(evt: gr.SelectData) -> tuple[str, Any]:
             return selected_run_id(evt), gr.Tabs(selected="run")

@@ -11,6 +11,7 @@ from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from vetoflow.api import errors, guards
 from vetoflow.api.auth import TokenTable
+from vetoflow.api.compare import router as compare_router
 from vetoflow.api.events import router as events_router
 from vetoflow.api.governance import router as governance_router
 from vetoflow.api.limits import BodyLimit
@@ -108,6 +109,7 @@ def create_app(
     app.include_router(router)
     app.include_router(events_router)
     app.include_router(governance_router)
+    app.include_router(compare_router)
     if console is not None:
         import gradio as gr
         from fastapi.responses import RedirectResponse

@@ -8,7 +8,6 @@ from rich.table import Table
 from vetoflow.cli.common import json_option, service_for
 from vetoflow.render import out
 from vetoflow.risk.compare import RunComparison
-from vetoflow.risk.compare import compare as compare_states
 
 
 def comparison_tables(result: RunComparison) -> tuple[Table, Table]:
@@ -37,8 +36,7 @@ def comparison_tables(result: RunComparison) -> tuple[Table, Table]:
 def compare(ctx: click.Context, run_a: str, run_b: str, json_mode: bool) -> None:
     """Put two runs side by side: inputs changed, ROI, P(loss), NPV range, IRR, payback."""
     with service_for(ctx) as service:
-        a, b = service.view(run_a), service.view(run_b)
-    result = compare_states(a.state, b.state)
+        result = service.compare(run_a, run_b)
     if json_mode:
         click.echo(result.model_dump_json(indent=2))
         return

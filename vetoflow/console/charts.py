@@ -1,15 +1,23 @@
-"""Console charts: the forecast fan chart, the NPV histogram of the simulated paths, and the tornado."""
+"""Console charts: the forecast fan chart with cumulative profit against the investment, the NPV histogram
+of the simulated paths, and the tornado. Axes carry the scenario's currency and period unit."""
 
 from __future__ import annotations
 
-from itertools import pairwise
+from itertools import accumulate, pairwise
 
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from vetoflow.state import Band, Forecast, Outcomes, Sensitivity
+from vetoflow.console.chart_format import compact_money, money_ticks, period_ticks
+from vetoflow.state import Band, Forecast, Outcomes, RunState, Sensitivity
 
 PALETTE = ("#2563eb", "#059669", "#d97706", "#db2777", "#7c3aed", "#0891b2", "#65a30d", "#dc2626")
+# Segments: the Okabe-Ito colour-blind-safe palette with a hatch each; 8 colours x 7 hatches never repeat a pair
+# within the 50 segments a scenario may have.
+SEGMENT_COLOURS = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#D55E00", "#56B4E9", "#000000", "#B8A000")
+HATCHES = ("/", "\\", "x", ".", "-", "|", "+")
+INVESTMENT_COLOUR = "#111827"
+ROWS = ("Cumulative profit against the investment", "Revenue and profit per {unit}", "Revenue per segment")
 
 
 def _rgba(hex_colour: str, alpha: float) -> str:
@@ -17,46 +25,128 @@ def _rgba(hex_colour: str, alpha: float) -> str:
     return f"rgba({red},{green},{blue},{alpha})"
 
 
-def _fan(fig: go.Figure, band: Band, label: str, colour: str, row: int) -> None:
+def segment_style(index: int) -> tuple[str, str]:
+    """The (colour, hatch) of the index-th segment (sorted by name)."""
+    return SEGMENT_COLOURS[index % len(SEGMENT_COLOURS)], HATCHES[index % len(HATCHES)]
+
+
+def _fan(fig: go.Figure, band: Band, label: str, colour: str, row: int, currency: str, hatch: str | None) -> None:
+    """P90 and P10 as thin dashed outlines with the band filled between them (hatched for segments), P50 solid."""
     periods = list(range(1, len(band.p50) + 1))
     group = f"{label}-{row}"
+    outline = {"color": colour, "width": 1, "dash": "dot"}
+
+    def hover(level: str, values: list[float]) -> dict[str, object]:
+        texts = [compact_money(v, currency) for v in values]
+        return {"customdata": texts, "hovertemplate": f"{level} %{{customdata}}<extra>{label}</extra>"}
+
     fig.add_trace(
-        go.Scatter(x=periods, y=band.p90, mode="lines", line={"width": 0}, legendgroup=group, showlegend=False,
-                   name=f"{label} P90", hovertemplate="P90 %{y:,.0f}<extra>" + label + "</extra>"),
+        go.Scatter(x=periods, y=band.p90, mode="lines", line=outline, legendgroup=group, showlegend=False,
+                   name=f"{label} P90", **hover("P90", band.p90)),
+        row=row, col=1,
+    )  # fmt: skip
+    pattern = {"shape": hatch, "fgcolor": colour, "solidity": 0.25} if hatch else None
+    fig.add_trace(
+        go.Scatter(x=periods, y=band.p10, mode="lines", line=outline, fill="tonexty", fillcolor=_rgba(colour, 0.15),
+                   fillpattern=pattern, legendgroup=group, showlegend=False, name=f"{label} P10",
+                   **hover("P10", band.p10)),
         row=row, col=1,
     )  # fmt: skip
     fig.add_trace(
-        go.Scatter(x=periods, y=band.p10, mode="lines", line={"width": 0}, fill="tonexty",
-                   fillcolor=_rgba(colour, 0.18), legendgroup=group, showlegend=False, name=f"{label} P10",
-                   hovertemplate="P10 %{y:,.0f}<extra>" + label + "</extra>"),
-        row=row, col=1,
-    )  # fmt: skip
-    fig.add_trace(
-        go.Scatter(x=periods, y=band.p50, mode="lines+markers", line={"color": colour, "width": 2},
+        go.Scatter(x=periods, y=band.p50, mode="lines+markers", line={"color": colour, "width": 2.5},
                    marker={"size": 5}, legendgroup=group, name=f"{label} (P50, band P10-P90)",
-                   hovertemplate="P50 %{y:,.0f}<extra>" + label + "</extra>"),
+                   **hover("P50", band.p50)),
         row=row, col=1,
     )  # fmt: skip
 
 
-def fan_chart(forecast: Forecast | None, currency: str = "USD") -> go.Figure:
-    """Top: total revenue and profit. Bottom: revenue per segment. Empty figure until a forecast exists."""
+def break_even(cumulative: list[float], investment: float) -> float | None:
+    """The (interpolated) period where cumulative profit first reaches the investment, or None within the horizon."""
+    previous = 0.0
+    for period, total in enumerate(cumulative, start=1):
+        if total >= investment:
+            step = total - previous
+            return period - 1 + ((investment - previous) / step if step > 0 else 1.0)
+        previous = total
+    return None
+
+
+def _cumulative(fig: go.Figure, forecast: Forecast, investment: float, currency: str, unit: str) -> list[float]:
+    periods = list(range(1, forecast.periods + 1))
+    cumulative = list(accumulate(forecast.profit.p50))
+    texts = [compact_money(v, currency) for v in cumulative]
+    fig.add_trace(
+        go.Scatter(x=periods, y=cumulative, mode="lines+markers", line={"color": PALETTE[1], "width": 3},
+                   name="cumulative profit (sum of P50 per period)", customdata=texts,
+                   hovertemplate="cumulative profit %{customdata}<extra></extra>"),
+        row=1, col=1,
+    )  # fmt: skip
+    fig.add_trace(
+        go.Scatter(x=[0.5, forecast.periods + 0.5], y=[investment, investment], mode="lines",
+                   line={"color": INVESTMENT_COLOUR, "width": 2, "dash": "dash"},
+                   name=f"investment {compact_money(investment, currency)}", hoverinfo="skip"),
+        row=1, col=1,
+    )  # fmt: skip
+    crossing = break_even(cumulative, investment)
+    if crossing is None:
+        fig.add_annotation(
+            text=f"no break-even within {forecast.periods} {unit}s", x=forecast.periods, y=investment,
+            xanchor="right", yanchor="bottom", showarrow=False, font={"color": "#b91c1c"}, row=1, col=1,
+        )  # fmt: skip
+    else:
+        label = f"break-even: {unit} {crossing:.1f}"
+        fig.add_trace(
+            go.Scatter(x=[crossing], y=[investment], mode="markers+text", text=[label], textposition="top left",
+                       marker={"color": "#b91c1c", "size": 12, "symbol": "diamond"}, name=label,
+                       hoverinfo="skip"),
+            row=1, col=1,
+        )  # fmt: skip
+    return [*cumulative, investment]
+
+
+def fan_chart(
+    forecast: Forecast | None, currency: str = "USD", *, investment: float | None = None, period_unit: str = "period"
+) -> go.Figure:
+    """Top: cumulative profit against the investment, break-even marked. Middle: revenue and profit per period.
+    Bottom: revenue per segment, each band its own colour and hatch. Empty figure until a forecast exists."""
     fig = make_subplots(
-        rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.1,
-        subplot_titles=("Total revenue and profit per period", "Revenue per segment"),
+        rows=3, cols=1, shared_xaxes=True, vertical_spacing=0.08,
+        subplot_titles=[title.format(unit=period_unit) for title in ROWS],
     )  # fmt: skip
     if forecast:
-        _fan(fig, forecast.revenue, "Revenue", PALETTE[0], 1)
-        _fan(fig, forecast.profit, "Profit", PALETTE[1], 1)
+        row_values: list[list[float]] = [[], [], []]
+        if investment is not None:
+            row_values[0] = _cumulative(fig, forecast, investment, currency, period_unit)
+        for band, label, colour in ((forecast.revenue, "Revenue", PALETTE[0]), (forecast.profit, "Profit", PALETTE[1])):
+            _fan(fig, band, label, colour, 2, currency, None)
+            row_values[1] += [*band.p10, *band.p90]
         for index, (name, band) in enumerate(sorted(forecast.segments.items())):
-            _fan(fig, band, name, PALETTE[(index + 2) % len(PALETTE)], 2)
+            colour, hatch = segment_style(index)
+            _fan(fig, band, name, colour, 3, currency, hatch)
+            row_values[2] += [*band.p10, *band.p90]
+        for row, values in enumerate(row_values, start=1):
+            if values:
+                ticks, texts = money_ticks(values, currency)
+                fig.update_yaxes(tickvals=ticks, ticktext=texts, row=row, col=1)
+        ticks_x, texts_x = period_ticks(forecast.periods, period_unit)
+        fig.update_xaxes(tickvals=ticks_x, ticktext=texts_x)
     fig.update_layout(
-        height=560, margin={"l": 60, "r": 20, "t": 70, "b": 40}, template="plotly_white",
-        legend={"orientation": "h", "y": -0.1}, hovermode="x unified",
+        height=820, margin={"l": 70, "r": 20, "t": 60, "b": 40}, template="plotly_white",
+        legend={"orientation": "h", "y": -0.06}, hovermode="x unified",
     )  # fmt: skip
-    fig.update_yaxes(title_text=currency, tickformat="~s")
-    fig.update_xaxes(title_text="period", row=2, col=1, dtick=1)
+    fig.update_yaxes(title_text=currency)
+    fig.update_xaxes(title_text=period_unit, row=3, col=1)
     return fig
+
+
+def run_fan_chart(state: RunState | None) -> go.Figure:
+    """The fan chart of a run: its forecast, with its scenario's currency, investment and period unit."""
+    if state is None:
+        return fan_chart(None)
+    scenario = state.scenario
+    return fan_chart(
+        state.forecast, scenario.currency, investment=scenario.investment, period_unit=scenario.period_word
+    )
 
 
 def npv_histogram(outcomes: Outcomes | None, currency: str = "USD", other: Outcomes | None = None) -> go.Figure:
@@ -81,7 +171,48 @@ def npv_histogram(outcomes: Outcomes | None, currency: str = "USD", other: Outco
         title=title, height=320, margin={"l": 60, "r": 20, "t": 60, "b": 40}, template="plotly_white",
         bargap=0.02, showlegend=other is not None,
     )  # fmt: skip
-    fig.update_xaxes(title_text=f"NPV ({currency})", tickformat="~s")
+    _money_axis(fig, "x", outcomes.npv_histogram.edges if outcomes else [], currency)
+    fig.update_xaxes(title_text=f"NPV ({currency})")
+    fig.update_yaxes(title_text="share of paths", tickformat=".0%")
+    return fig
+
+
+def _money_axis(
+    fig: go.Figure, axis: str, values: list[float], currency: str, *, with_zero: bool = True, target: int = 6
+) -> None:
+    if values:
+        ticks, texts = money_ticks(values, currency, with_zero=with_zero, target=target)
+        (fig.update_xaxes if axis == "x" else fig.update_yaxes)(tickvals=ticks, ticktext=texts)
+
+
+def npv_overlay(runs: list[tuple[str, Outcomes | None]], currency: str = "USD") -> go.Figure:
+    """Two (or more) runs' NPV distributions overlaid as outlined step areas, each named with its P(loss)."""
+    fig = go.Figure()
+    edges: list[float] = []
+    missing = []
+    for index, (name, outcomes) in enumerate(runs):
+        if outcomes is None or not outcomes.npv_histogram.counts:
+            missing.append(name)
+            continue
+        colour = (PALETTE[0], PALETTE[3], PALETTE[1], PALETTE[2])[index % 4]
+        bins = outcomes.npv_histogram
+        mids = [(a + b) / 2 for a, b in pairwise(bins.edges)]
+        shares = [c / outcomes.paths for c in bins.counts]
+        label = f"{name}: {outcomes.loss_probability:.0%} lose money"
+        fig.add_trace(go.Scatter(x=mids, y=shares, mode="lines", line={"color": colour, "width": 2, "shape": "hvh"},
+                                 fill="tozeroy", fillcolor=_rgba(colour, 0.2), name=label,
+                                 hovertemplate="%{y:.1%} of paths<extra>" + name + "</extra>"))  # fmt: skip
+        edges += bins.edges
+    fig.add_vline(x=0, line={"color": INVESTMENT_COLOUR, "width": 2, "dash": "dash"})
+    title = "NPV of the simulated paths, overlaid"
+    if missing:
+        title += f" (no distribution for {', '.join(missing)}: band-only or an older release)"
+    fig.update_layout(
+        title=title, height=360, margin={"l": 60, "r": 20, "t": 60, "b": 40}, template="plotly_white",
+        legend={"orientation": "h", "y": -0.25},
+    )  # fmt: skip
+    _money_axis(fig, "x", edges, currency)
+    fig.update_xaxes(title_text=f"NPV ({currency})")
     fig.update_yaxes(title_text="share of paths", tickformat=".0%")
     return fig
 
@@ -109,12 +240,15 @@ def tornado_chart(sensitivity: Sensitivity | None, currency: str = "USD", top: i
             fig.add_trace(go.Bar(y=names, x=values, base=base, orientation="h", name=label, hovertemplate=hover,
                                  marker={"color": colour}, customdata=[getattr(b, key) for b in bars]))  # fmt: skip
         fig.add_vline(x=base, line={"color": "#111827", "width": 1})
-        title = f"Sensitivity: median NPV {base:,.0f} {currency}, each input moved down and up"
+        title = f"Sensitivity: median NPV {compact_money(base, currency)}, each input moved down and up"
     else:
         title = "Sensitivity: not available (band-only forecast, or a run from an older release)"
     fig.update_layout(
         title=title, barmode="overlay", height=80 + 28 * min(top, len(sensitivity.bars) if sensitivity else 1),
         margin={"l": 240, "r": 20, "t": 60, "b": 40}, template="plotly_white",
     )  # fmt: skip
-    fig.update_xaxes(title_text=f"median NPV ({currency})", tickformat="~s")
+    if sensitivity is not None and sensitivity.bars:
+        ends = [value for bar in sensitivity.bars[:top] for value in (bar.npv_low, bar.npv_high)]
+        _money_axis(fig, "x", ends, currency, with_zero=False, target=4)  # a narrow panel: few, unrotated labels
+    fig.update_xaxes(title_text=f"median NPV ({currency})")
     return fig

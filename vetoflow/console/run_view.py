@@ -9,9 +9,10 @@ from typing import Any
 import gradio as gr
 
 from vetoflow.console import present, run_evidence
-from vetoflow.console.charts import fan_chart, npv_histogram, tornado_chart
+from vetoflow.console.charts import fan_chart, npv_histogram, run_fan_chart, tornado_chart
 from vetoflow.console.common import PROGRESS, ConsoleDeps, ok, problem
 from vetoflow.console.decisions import revise_overrides, segment_table
+from vetoflow.console.request_text import approval_request_text
 from vetoflow.errors import VetoflowError
 from vetoflow.graph.names import NODE_NAMES
 from vetoflow.runs.views import RunView
@@ -30,8 +31,7 @@ class RunViewPanel:
 
 def view_outputs(view: RunView | None) -> tuple[Any, ...]:
     """headline, figures, chart, reasons, payload, decide box, investment, horizon, rate, segments, summary, history,
-    then the NPV histogram and the tornado, the digest shown, the evidence and the comment thread (appended last,
-    so the earlier positions stay as they were)."""
+    the request text, the NPV histogram and the tornado, the digest shown, the evidence and the comment thread."""
     if view is None:
         hidden = gr.update(visible=False)
         return (
@@ -47,6 +47,7 @@ def view_outputs(view: RunView | None) -> tuple[Any, ...]:
             [],
             "",
             [],
+            "",
             npv_histogram(None),
             tornado_chart(None),
             None,
@@ -58,7 +59,7 @@ def view_outputs(view: RunView | None) -> tuple[Any, ...]:
     return (
         present.headline(view),
         present.figures(view),
-        fan_chart(view.state.forecast, scenario.currency),
+        run_fan_chart(view.state),
         present.reasons(view),
         view.pending,
         gr.update(visible=paused),
@@ -68,6 +69,7 @@ def view_outputs(view: RunView | None) -> tuple[Any, ...]:
         segment_table(scenario),
         present.summary(view),
         present.history_rows(view),
+        approval_request_text(view),
         npv_histogram(view.state.forecast.outcomes if view.state.forecast else None, scenario.currency),
         tornado_chart(view.state.forecast.sensitivity if view.state.forecast else None, scenario.currency),
         {"run": view.run.run_id, "digest": view.pending.get("digest")} if view.pending else None,  # sent back
@@ -99,6 +101,9 @@ def render_run_view(deps: ConsoleDeps) -> RunViewPanel:
             histogram = gr.Plot(show_label=False, elem_id="run-npv-histogram")
         with gr.Column(scale=1):
             tornado = gr.Plot(show_label=False, elem_id="run-tornado")
+    request_text = gr.Textbox(
+        label="The approval request", lines=4, max_lines=60, interactive=False, elem_id="run-request"
+    )
     with gr.Group(visible=False, elem_id="run-decide") as decide_box:
         gr.Markdown("### Your decision\nApprove overrules the veto; Reject upholds it; Revise re-runs the numbers.")
         comment = gr.Textbox(label="Comment (kept in the run's history)", lines=2, elem_id="run-comment")
@@ -122,14 +127,14 @@ def render_run_view(deps: ConsoleDeps) -> RunViewPanel:
             revise = gr.Button("Revise and re-run", elem_id="run-revise")
     evidence, thread = run_evidence.render_comment_box(deps, run_id)
     summary = gr.Markdown(elem_id="run-summary")
-    with gr.Accordion("Approval payload (what the Approval node asked)", open=False):
+    with gr.Accordion("Details for developers (the raw approval payload)", open=False):
         payload = gr.JSON(label="Approval payload", elem_id="run-payload")
     history = gr.Dataframe(
         headers=present.HISTORY_COLUMNS, type="array", interactive=False, label="Decisions", elem_id="run-history"
     )
     fields = [headline, figures, chart, reasons, payload, decide_box, investment, horizon, rate, segments, summary]
     shown_digest = gr.State(None)
-    outputs: list[Any] = [message, *fields, history, histogram, tornado, shown_digest, evidence, thread]
+    outputs: list[Any] = [message, *fields, history, request_text, histogram, tornado, shown_digest, evidence, thread]
 
     def load(run: str) -> tuple[Any, ...]:
         run = (run or "").strip()

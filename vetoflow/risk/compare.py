@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
-from vetoflow.state import Financials, RunState
+from vetoflow.state import Financials, Outcomes, RunState
 
 FIGURES: tuple[tuple[str, str, str], ...] = (
     ("decision", "decision", "text"),
@@ -39,11 +39,22 @@ class FigureRow(BaseModel):
     b_value: float | str | None
 
 
+class RunSide(BaseModel):
+    """Who one side is, and its simulated outcomes (NPV histogram included) for overlaying distributions."""
+
+    run_id: str
+    name: str
+    currency: str
+    revision: int
+    outcomes: Outcomes | None = Field(default=None, description="None for band-only and older-release runs.")
+
+
 class RunComparison(BaseModel):
     run_a: str
     run_b: str
     inputs_changed: list[Change]
     figures: list[FigureRow]
+    sides: list[RunSide] = Field(default_factory=list, description="Run A, then run B.")
 
 
 def flatten(scenario: dict[str, Any]) -> dict[str, Any]:
@@ -106,4 +117,14 @@ def compare(a: RunState, b: RunState) -> RunComparison:
                 b_value=vb,
             )
         )
-    return RunComparison(run_a=a.run_id, run_b=b.run_id, inputs_changed=changes, figures=rows)
+    sides = [
+        RunSide(
+            run_id=state.run_id,
+            name=state.scenario.name,
+            currency=state.scenario.currency,
+            revision=state.revision,
+            outcomes=state.forecast.outcomes if state.forecast else None,
+        )
+        for state in (a, b)
+    ]
+    return RunComparison(run_a=a.run_id, run_b=b.run_id, inputs_changed=changes, figures=rows, sides=sides)

@@ -27,6 +27,8 @@ from vetoflow.identity.directory import DEMO_ROLES
 from vetoflow.identity.roles import User, grants_for
 from vetoflow.llm.base import SummaryClient
 from vetoflow.nodes.approval import parse_review, why_waiting
+from vetoflow.risk.compare import RunComparison
+from vetoflow.risk.compare import compare as compare_states
 from vetoflow.runs import comments as thread_store
 from vetoflow.runs.events import SETTLED, RunEvents
 from vetoflow.runs.execution import StepCallback, stream_steps
@@ -317,6 +319,10 @@ class RunService(RunRecords):
     def view(self, run_id: str) -> RunView:
         """A queued run, or one whose executor has not written its first checkpoint yet, shows its scenario."""
         return self._queued_view(self.index.get(run_id))
+
+    def compare(self, run_a: str, run_b: str) -> RunComparison:
+        """Two runs side by side (`vetoflow compare`, the API and the console's Compare tab)."""
+        return compare_states(self.view(run_a).state, self.view(run_b).state)
 
     def reconcile(self, *, repair: bool = False) -> builtins.list[Drift]:
         """Index rows out of line with their checkpoints (after an outage); `repair` refreshes them."""

@@ -1,0 +1,232 @@
+"""Every console tab in a real browser against a real `vetoflow ui` process: the README's screenshots.
+
+Debian's Chromium (headless, driven by playwright) logs in to a `vetoflow ui` subprocess on loopback whose
+home holds the sample knowledge base and a morning's runs. Each tab is checked for the text an operator
+needs, then photographed into the test's temp dir; `make screenshots` (VETOFLOW_SCREENSHOT_DIR=docs) also
+copies the pictures into docs/ for the README.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+from playwright.sync_api import Page, expect, sync_playwright
+
+from tests.conftest import env_for
+from tests.console_helpers import ANA, USERS, ensure_chromium, free_port
+from vetoflow.config import Settings
+from vetoflow.runs.store import open_service
+from vetoflow.scenario import load_scenario
+
+pytestmark = pytest.mark.slow  # servers, subprocesses or a browser: left out of make test-fast
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "vetoflow" / "examples"
+TIMEOUT_MS = 90_000
+SHOTS = (
+    "inbox.png", "run_view.png", "run_fan_chart.png", "run_npv_histogram.png", "run_tornado.png",
+    "run_decided.png", "new_run.png", "runs.png", "knowledge.png", "trace.png", "compare.png",
+)  # fmt: skip
+
+
+@dataclass
+class Morning:
+    url: str
+    vetoed: str  # the run the operator approves
+    borderline: str
+    replay: str  # the borderline plan replayed with a smaller investment: what Compare shows
+
+
+def seed(settings: Settings) -> tuple[str, str, str]:
+    """The knowledge base (through the real `vetoflow ingest`), then the runs an operator finds in the morning."""
+    ingest = [sys.executable, "-m", "vetoflow", "ingest", str(EXAMPLES / "knowledge")]
+    done = subprocess.run(ingest, env=env_for(settings), capture_output=True, text=True, timeout=600, check=False)
+    assert done.returncode == 0, done.stderr
+    with open_service(settings) as service:
+        service.start(load_scenario(EXAMPLES / "profitable.yaml"))
+        pilot = load_scenario(EXAMPLES / "vetoed.yaml").model_copy(
+            update={"name": "Airport kiosks (pilot)", "investment": 950_000}
+        )
+        service.start(pilot)
+        borderline = service.start(load_scenario(EXAMPLES / "borderline.yaml")).run.run_id
+        overrides = {"investment": 300_000, "segments.Warehousing.margin": 0.3}
+        replay = service.replay(borderline, from_node="forecaster", overrides=overrides).new.run.run_id
+        vetoed = service.start(load_scenario(EXAMPLES / "vetoed.yaml")).run.run_id
+    return vetoed, borderline, replay
+
+
+@pytest.fixture(scope="module")
+def morning(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Morning]:
+    settings = Settings(home=tmp_path_factory.mktemp("home"), database_url=None)
+    vetoed, borderline, replay = seed(settings)
+    port = free_port()
+    env = env_for(settings) | {"VETOFLOW_UI_USERS": USERS}
+    command = [sys.executable, "-m", "vetoflow", "ui", "--port", str(port)]
+    log = (tmp_path_factory.mktemp("log") / "ui.log").open("w")
+    process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            assert process.poll() is None, f"vetoflow ui exited with {process.returncode}"
+            try:
+                if httpx.get(url, timeout=2).status_code < 500:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert time.monotonic() < deadline, "vetoflow ui did not answer within 120 s"
+            time.sleep(0.5)
+        yield Morning(url, vetoed, borderline, replay)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        log.close()
+
+
+def keep(shot: Path) -> None:
+    """Copy a screenshot to VETOFLOW_SCREENSHOT_DIR when set (how docs/*.png are made)."""
+    target = os.environ.get("VETOFLOW_SCREENSHOT_DIR")
+    if target:
+        Path(target).mkdir(parents=True, exist_ok=True)
+        shutil.copy(shot, Path(target) / shot.name)
+
+
+def snap(page: Page, folder: Path, name: str, selector: str | None = None) -> None:
+    page.wait_for_timeout(600)  # let plotly finish its transitions
+    if selector:
+        page.locator(selector).screenshot(path=folder / name)
+    else:
+        page.screenshot(path=folder / name, full_page=True)
+    keep(folder / name)
+
+
+def login(page: Page, url: str) -> None:
+    page.goto(url)
+    page.locator("input[type=text]").first.fill(ANA[0])
+    page.locator("input[type=password]").fill(ANA[1])
+    page.get_by_role("button", name="Login").click()
+    expect(page.locator("#console-banner")).to_contain_text(f"Signed in as {ANA[0]}", timeout=TIMEOUT_MS)
+
+
+def open_tab(page: Page, name: str) -> None:
+    page.get_by_role("tab", name=name, exact=True).click()
+
+
+def pick(page: Page, dropdown: str, run_id: str) -> None:
+    """Filter the dropdown to the run's own label ("name · id · status": a replay's name holds its source's id)."""
+    field = page.locator(f"{dropdown} input")
+    field.click()
+    field.fill(f"· {run_id} ·")
+    field.press("Enter")
+    expect(field).to_have_value(re.compile(re.escape(run_id)))
+
+
+def inbox_and_run_view(page: Page, morning: Morning, folder: Path) -> None:
+    """The inbox, then the vetoed run before the decision (request text, charts) and after it (summary, sources)."""
+    inbox = page.locator("#inbox-table")
+    expect(inbox).to_contain_text("Retail kiosk rollout", timeout=TIMEOUT_MS)
+    expect(inbox).to_contain_text("Airport kiosks (pilot)")
+    snap(page, folder, "inbox.png")
+
+    inbox.get_by_text("Retail kiosk rollout").first.click()
+    expect(page.locator("#run-headline")).to_contain_text("paused", timeout=TIMEOUT_MS)
+    text = page.locator("#run-request textarea").input_value(timeout=TIMEOUT_MS)
+    assert text.startswith(f"Decision asked: Retail kiosk rollout (run {morning.vetoed})")
+    assert "Figures (USD, 8 quarters)" in text
+    assert "The Accountant VETOED this plan" in text
+    chart = page.locator("#run-chart")
+    expect(chart.locator(".js-plotly-plot")).to_be_visible(timeout=TIMEOUT_MS)
+    expect(chart).to_contain_text("investment $2.5M")
+    expect(chart).to_contain_text("no break-even within 8 quarters")
+    expect(chart).to_contain_text("quarter 8")
+    expect(page.locator("#run-npv-histogram")).to_contain_text("lose money")
+    expect(page.locator("#run-tornado")).to_contain_text("Sensitivity: median NPV")
+    snap(page, folder, "run_view.png")
+    snap(page, folder, "run_fan_chart.png", "#run-chart")
+    snap(page, folder, "run_npv_histogram.png", "#run-npv-histogram")
+    snap(page, folder, "run_tornado.png", "#run-tornado")
+
+    page.locator("#run-comment textarea").fill("strategic bet: first-mover in kiosks")
+    page.locator("#run-approve").click()
+    expect(page.locator("#run-message")).to_contain_text("approve recorded", timeout=TIMEOUT_MS)
+    summary = page.locator("#run-summary")
+    expect(summary).to_contain_text("a human approved it anyway by ana", timeout=TIMEOUT_MS)
+    expect(summary).to_contain_text("Sources")
+    expect(page.locator("#run-history")).to_contain_text("strategic bet")
+    assert page.locator("#run-request textarea").input_value().startswith("Nothing is asked")
+    snap(page, folder, "run_decided.png")
+
+
+def other_tabs(page: Page, morning: Morning, folder: Path) -> None:
+    """New run, Runs, Knowledge and Trace (of the run just approved)."""
+    open_tab(page, "New run")
+    expect(page.locator("#new-start")).to_be_visible(timeout=TIMEOUT_MS)
+    snap(page, folder, "new_run.png")
+
+    open_tab(page, "Runs")
+    page.locator("#runs-refresh").click()
+    runs = page.locator("#runs-table")
+    expect(runs).to_contain_text("Logistics automation", timeout=TIMEOUT_MS)
+    expect(runs).to_contain_text("completed")
+    snap(page, folder, "runs.png")
+
+    open_tab(page, "Knowledge")
+    listed = page.get_by_text("retail-kiosks-pilot.md").filter(visible=True).first
+    expect(listed).to_be_visible(timeout=TIMEOUT_MS)
+    snap(page, folder, "knowledge.png")
+
+    open_tab(page, "Trace")
+    trace_box = page.locator("textarea[placeholder='e.g. 1e3b83d13732']:visible")
+    trace_box.fill(morning.vetoed)
+    page.get_by_role("button", name="Show trace").click()
+    expect(page.get_by_text("synthesizer").filter(visible=True).first).to_be_visible(timeout=TIMEOUT_MS)
+    expect(page.get_by_text("approve by ana").filter(visible=True).first).to_be_visible()
+    snap(page, folder, "trace.png")
+
+
+def compare_tab(page: Page, morning: Morning, folder: Path) -> None:
+    open_tab(page, "Compare")
+    page.wait_for_timeout(2_000)  # opening the tab refreshes both run lists; let that land first
+    pick(page, "#compare-a", morning.borderline)
+    pick(page, "#compare-b", morning.replay)
+    page.locator("#compare-go").click()
+    message = page.locator("#compare-message")
+    expect(message).to_contain_text(f"({morning.borderline}) against", timeout=TIMEOUT_MS)
+    expect(message).to_contain_text(f"({morning.replay})")
+    expect(page.locator("#compare-inputs")).to_contain_text("Warehousing: margin", timeout=TIMEOUT_MS)
+    expect(page.locator("#compare-inputs")).to_contain_text("420,000")
+    expect(page.locator("#compare-figures")).to_contain_text("55.2%")
+    expect(page.locator("#compare-chart")).to_contain_text(f"A {morning.borderline}: 55% lose money")
+    snap(page, folder, "compare.png")
+
+
+def test_every_tab_shows_what_an_operator_needs_and_is_photographed(morning: Morning, tmp_path: Path) -> None:
+    chromium = ensure_chromium()
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(chromium), args=["--no-sandbox", "--disable-dev-shm-usage"]
+        )
+        try:
+            page = browser.new_page(viewport={"width": 1440, "height": 900})
+            login(page, morning.url)
+            inbox_and_run_view(page, morning, tmp_path)
+            other_tabs(page, morning, tmp_path)
+            compare_tab(page, morning, tmp_path)
+        finally:
+            browser.close()
+    for name in SHOTS:
+        assert (tmp_path / name).stat().st_size > 10_000, name

@@ -1,0 +1,71 @@
+"""Numbers on chart axes as a finance reader writes them: "$1.2M", "€950k", "-300k SEK", "quarter 3".
+
+Plotly's own SI format prints "1.2G" for billions and "µ" for tiny numbers and never a currency, so the
+charts set their tick positions and texts from here.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+
+SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥"}
+SCALES = ((1e12, "T"), (1e9, "B"), (1e6, "M"), (1e3, "k"))
+
+
+def compact(value: float) -> str:
+    """1_234_000 -> "1.23M", 950_000 -> "950k", -300_000 -> "-300k", 12.5 -> "12.5" (at most 3 significant)."""
+    if not math.isfinite(value):
+        return "n/a"
+    size = abs(value)
+    for scale, suffix in SCALES:
+        if size >= scale * 0.9995:
+            return f"{_short(value / scale)}{suffix}"
+    return _short(value)
+
+
+def _short(number: float) -> str:
+    digits = max(0, 2 - math.floor(math.log10(abs(number)))) if number else 0
+    text = f"{number:.{digits}f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def compact_money(value: float, currency: str) -> str:
+    """ "$1.2M" for currencies with a well-known symbol, "1.2M SEK" for the rest."""
+    symbol = SYMBOLS.get(currency.upper())
+    text = compact(value)
+    if symbol is None:
+        return f"{text} {currency}"
+    return f"-{symbol}{text[1:]}" if text.startswith("-") else f"{symbol}{text}"
+
+
+def nice_step(span: float, target: int = 6) -> float:
+    """A 1, 2, 2.5 or 5 times a power of ten step giving about `target` ticks over `span`."""
+    if span <= 0 or not math.isfinite(span):
+        return 1.0
+    raw = span / target
+    power = 10.0 ** math.floor(math.log10(raw))
+    for factor in (1, 2, 2.5, 5, 10):
+        if raw <= factor * power:
+            return factor * power
+    return 10 * power
+
+
+def money_ticks(
+    values: Iterable[float], currency: str, *, with_zero: bool = True, target: int = 6
+) -> tuple[list[float], list[str]]:
+    """Tick positions spanning `values` (and zero, unless `with_zero` is off) with their compact currency texts."""
+    finite = [v for v in values if math.isfinite(v)] or [0.0]
+    extra = [0.0] if with_zero else []
+    low, high = min(*finite, *extra), max(*finite, *extra)
+    step = nice_step(high - low, target)
+    first, last = math.floor(low / step), math.ceil(high / step)
+    ticks = [round(i * step, 6) for i in range(first, last + 1)]
+    return ticks, [compact_money(t, currency) for t in ticks]
+
+
+def period_ticks(periods: int, unit: str) -> tuple[list[int], list[str]]:
+    """ "month 1" ... "month 12"; at most about 12 labels, so a 120-month horizon labels every 10th."""
+    every = max(1, math.ceil(periods / 12))
+    shown = [p for p in range(1, periods + 1) if p == 1 or p % every == 0]
+    return shown, [f"{unit} {p}" for p in shown]
