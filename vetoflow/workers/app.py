@@ -24,6 +24,7 @@ RUNS_QUEUE = "runs"
 MAINTENANCE_QUEUE = "maintenance"
 QUEUES = (RUNS_QUEUE, MAINTENANCE_QUEUE)
 EXECUTE_RUN = "vetoflow.execute_run"
+REPLAY_ITEM = "vetoflow.replay_item"
 RECOVER_STALLED = "vetoflow.recover_stalled"
 PRUNE_JOBS = "vetoflow.prune_jobs"
 RECOVER_EVERY_SECONDS = 2  # how often some worker looks for jobs a dead worker left behind
@@ -76,6 +77,7 @@ def make_app(settings: Settings, *, pool_size: int = 4) -> App:
     connector = PsycopgConnector(conninfo=libpq_url(settings.database_url), min_size=1, max_size=pool_size)
     app = App(connector=connector)
     app.task(name=EXECUTE_RUN, queue=RUNS_QUEUE, pass_context=True, retry=RequeueInterrupted())(tasks.execute_run)
+    app.task(name=REPLAY_ITEM, queue=RUNS_QUEUE, pass_context=True, retry=RequeueInterrupted())(tasks.replay_item)
     recover = app.task(
         name=RECOVER_STALLED,
         queue=MAINTENANCE_QUEUE,

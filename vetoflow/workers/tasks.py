@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from procrastinate import JobContext
@@ -27,6 +27,16 @@ class WorkerRuntime:
 
     settings: Settings
     service: RunService
+    by_model: dict[str, RunService] = field(default_factory=dict)  # batch replays with --llm-model
+
+    def service_for_model(self, llm_model: str | None) -> RunService:
+        if llm_model is None:
+            return self.service
+        if llm_model not in self.by_model:
+            from vetoflow.runtime import make_context
+
+            self.by_model[llm_model] = self.service.with_context(make_context(self.settings, llm_model=llm_model))
+        return self.by_model[llm_model]
 
 
 class Drained(BaseException):  # not an Exception: the service must not record it as a failure
@@ -68,6 +78,28 @@ def _resume_when_free(runtime: WorkerRuntime, context: JobContext, run_id: str, 
             if context.should_abort() or time.monotonic() > deadline:
                 raise
             time.sleep(min(1.0, runtime.service.leases.ttl / 4))
+
+
+def replay_item(context: JobContext, batch_id: str, source_run_id: str) -> None:
+    """One source run of a queued batch replay (replay.queued): replayed once, or its replay resumed."""
+    from vetoflow.replay.queued import replay_item as replay_one
+    from vetoflow.replay.report import BatchOptions
+
+    runtime: WorkerRuntime = context.additional_context["runtime"]
+    options = BatchOptions.model_validate(runtime.service.batches.get(batch_id).options)
+    service = runtime.service_for_model(options.llm_model)
+
+    def on_step(node: str, _update: dict[str, Any]) -> None:
+        if context.should_abort():
+            raise Drained(node)
+
+    try:
+        row = replay_one(service, batch_id, source_run_id, on_step)
+    except Drained as drained:
+        replay_id = runtime.service.batches.item(batch_id, source_run_id).replay_run_id
+        runtime.service.requeued(replay_id, f"worker stopping after {drained}")
+        raise JobAborted(f"worker stopping; replay of {source_run_id} requeued") from None
+    log.info("batch %s: %s -> %s", batch_id, source_run_id, row.status)
 
 
 async def recover_stalled(context: JobContext, timestamp: int) -> None:
