@@ -26,7 +26,9 @@ def saved_sources(queue_env: QueueEnv, scenario: Scenario, count: int) -> list[s
 
 def vetoflow_json(queue_env: QueueEnv, *args: str, expect: int = 0) -> dict[str, object]:
     command = [sys.executable, "-m", "vetoflow", *args, "--json"]
-    result = subprocess.run(command, env=queue_env.env, cwd=ROOT, capture_output=True, text=True, timeout=300, check=False)
+    result = subprocess.run(
+        command, env=queue_env.env, cwd=ROOT, capture_output=True, text=True, timeout=300, check=False
+    )
     assert result.returncode == expect, result.stderr
     data: dict[str, object] = json.loads(result.stdout)
     return data

@@ -12,6 +12,7 @@ from tests.api_support import wait_for
 from tests.conftest import ROOT
 from tests.queue_batch_support import enqueue, saved_sources, status
 from tests.worker_support import QueueEnv, queue_env
+from vetoflow.replay.queued import batch_report
 from vetoflow.replay.report import BatchOptions, load_report
 from vetoflow.scenario import Scenario
 
@@ -31,7 +32,7 @@ def test_a_queued_batch_is_drained_by_two_workers_once_per_run_and_a_rerun_resum
 
     queue_env.worker("a", concurrency=2)
     queue_env.worker("b", concurrency=2)
-    wait_for(lambda: status(queue_env, batch_id)["finished"], timeout=120, what="the batch to finish")
+    wait_for(lambda: batch_report(queue_env.service, batch_id)[0].finished, timeout=120, what="the batch to finish")
     done = status(queue_env, batch_id)
     assert done["summary"] == done["summary"] | {"selected": 12, "by_status": {"completed": 12}, "summary_changed": 12}
     assert queue_env.bedrock.calls == 12  # one Synthesizer call per source run
