@@ -147,7 +147,9 @@ class Settings(BaseSettings):
     worker_deliver_every: int = Field(
         default=5, ge=0, le=3600, description="Seconds between notification deliveries run by the workers; 0: off."
     )
-    worker_prune: bool = Field(default=False, description="Workers run `vetoflow prune` once a day (03:30 UTC).")
+    worker_prune_every: int = Field(
+        default=0, ge=0, le=86_400, description="Seconds between `vetoflow prune` passes run by the workers; 0: off."
+    )
     llm_max_in_flight: int = Field(
         default=0, ge=0, le=10_000, description="Cap on LLM calls at once across all processes (PostgreSQL); 0: none."
     )

@@ -6,6 +6,7 @@ import asyncio
 import logging
 import time
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from procrastinate import JobContext
@@ -133,3 +134,38 @@ async def prune_jobs(context: JobContext, timestamp: int) -> None:
     manager = context.app.job_manager
     await manager.delete_old_jobs(nb_hours=24, queue=RUNS_QUEUE)
     await manager.delete_old_jobs(nb_hours=1, queue=MAINTENANCE_QUEUE)
+
+
+GOVERNANCE_SWEEP = "vetoflow.governance_sweep"
+DELIVER_NOTIFICATIONS = "vetoflow.deliver_notifications"
+PRUNE_RUNS = "vetoflow.prune_runs"
+
+
+def governance_sweep(context: JobContext, timestamp: int) -> None:
+    """Reminders, escalations and expiries that are due (RunService.sweep); expired runs end rejected."""
+    service: RunService = context.additional_context["runtime"].service
+    if service.gate is not None:
+        report = service.sweep()
+        log.info("periodic %s for %s: %s", GOVERNANCE_SWEEP, timestamp, report)
+
+
+def deliver_notifications(context: JobContext, timestamp: int) -> None:
+    """Every notification due now (RunService.deliver_notifications); failures stay in the outbox."""
+    service: RunService = context.additional_context["runtime"].service
+    if service.gate is not None:
+        report = service.deliver_notifications()
+        log.info("periodic %s for %s: %s", DELIVER_NOTIFICATIONS, timestamp, report)
+
+
+def prune_runs(context: JobContext, timestamp: int) -> None:
+    """`vetoflow prune` with VETOFLOW_RETENTION_DAYS: finished runs shrunk to what trace and audit need."""
+    runtime: WorkerRuntime = context.additional_context["runtime"]
+    report = runtime.service.prune(timedelta(days=runtime.settings.retention_days))
+    log.info("periodic %s for %s: %s", PRUNE_RUNS, timestamp, report)
+
+
+SERVICE_PERIODICS = {
+    GOVERNANCE_SWEEP: governance_sweep,
+    DELIVER_NOTIFICATIONS: deliver_notifications,
+    PRUNE_RUNS: prune_runs,
+}
