@@ -17,6 +17,7 @@ from vetoflow.console.common import ConsoleDeps
 from vetoflow.console.inbox import inbox_rows, render_inbox, selected_run_id
 from vetoflow.console.knowledge import render_knowledge
 from vetoflow.console.new_run import render_new_run
+from vetoflow.console.queue_footer import render_queue_footer
 from vetoflow.console.run_view import render_run_view
 from vetoflow.console.runs import find_runs, render_runs
 from vetoflow.console.trace_tab import render_trace_tab
@@ -93,6 +94,7 @@ def build_console(
                 render_knowledge(settings, knowledge_tab)
             with gr.Tab("Trace", id="trace"):
                 render_trace_tab(service)
+        render_queue_footer(settings)  # queue mode only
 
         def open_selected(evt: gr.SelectData) -> tuple[str, Any]:
             return selected_run_id(evt), gr.Tabs(selected="run")
