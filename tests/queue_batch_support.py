@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 
 from tests.conftest import ROOT
@@ -20,8 +21,9 @@ def saved_sources(queue_env: QueueEnv, scenario: Scenario, count: int) -> list[s
     inline = queue_env.settings.model_copy(update={"executor": "inline", "llm": "offline"})
     small = scenario.model_copy(update={"paths": 100})
     context = replace(make_context(inline), synthesizer=OfflineSynthesizer())
-    with open_service(inline, context) as service:
-        return [service.start(small.model_copy(update={"name": f"src-{i:04d}"})).run.run_id for i in range(count)]
+    with open_service(inline, context) as service, ThreadPoolExecutor(4) as pool:
+        views = pool.map(lambda i: service.start(small.model_copy(update={"name": f"src-{i:04d}"})), range(count))
+        return [view.run.run_id for view in views]
 
 
 def vetoflow_json(queue_env: QueueEnv, *args: str, expect: int = 0) -> dict[str, object]:

@@ -94,8 +94,16 @@ def replay_item(context: JobContext, batch_id: str, source_run_id: str) -> None:
         if context.should_abort():
             raise Drained(node)
 
+    deadline = time.monotonic() + 2 * service.leases.ttl  # a dead worker's lease on the replay lapses first
     try:
-        row = replay_one(service, batch_id, source_run_id, on_step)
+        while True:
+            try:
+                row = replay_one(service, batch_id, source_run_id, on_step)
+                break
+            except RunBusyError:
+                if context.should_abort() or time.monotonic() > deadline:
+                    raise
+                time.sleep(min(1.0, service.leases.ttl / 4))
     except Drained as drained:
         replay_id = runtime.service.batches.item(batch_id, source_run_id).replay_run_id
         runtime.service.requeued(replay_id, f"worker stopping after {drained}")
