@@ -3,8 +3,8 @@
 
 Each row: a fresh PostgreSQL database, RUNS saved runs made inline in this process (offline summary, not
 timed), the batch recorded and one job per run deferred (`vetoflow replay --all --from synthesizer
---queue` does the same), then the workers started; timed from the first worker being live to the last
-replay recorded. The ideal wall time is runs x latency / total concurrency.
+--queue` does the same) once every worker is live; timed from the first job deferred to the last replay
+recorded. The ideal wall time is runs x latency / total concurrency.
 
 Usage: python bench/queue_batch.py [--runs 96] [--concurrency 4] [--latency 0.3] [--pg postgresql://...]
 """
@@ -47,19 +47,18 @@ def measure(settings: Settings, env: dict[str, str], workers: int, concurrency: 
     sources(settings, runs)
     command = [sys.executable, "-m", "vetoflow", "worker", "--concurrency", str(concurrency), "--log-level", "warning"]
     with open_service(settings.model_copy(update={"executor": "inline"})) as service:
-        queue = JobQueue(settings)
-        try:
-            ids = service.select_for_replay()
-            batch = enqueue_batch(
-                service, queue.submit_replay, BatchOptions(from_node="synthesizer"), Selection(all_runs=True), ids
-            )
-        finally:
-            queue.close()
         processes = [subprocess.Popen(command, env=env, cwd=ROOT) for _ in range(workers)]
         try:
-            while live_workers(settings.database_url) < 1:
-                time.sleep(0.02)
+            while live_workers(settings.database_url) < workers:  # all up before the batch is deferred
+                time.sleep(0.05)
             start = time.perf_counter()
+            queue = JobQueue(settings)
+            try:
+                ids = service.select_for_replay()
+                options, selection = BatchOptions(from_node="synthesizer"), Selection(all_runs=True)
+                batch = enqueue_batch(service, queue.submit_replay, options, selection, ids)
+            finally:
+                queue.close()
             while not batch_report(service, batch.batch_id)[0].finished:
                 time.sleep(0.05)
             elapsed = time.perf_counter() - start

@@ -40,5 +40,5 @@ def enqueue(queue_env: QueueEnv) -> dict[str, object]:
     return vetoflow_json(queue_env, "replay", "--all", "--from", "synthesizer", "--queue")
 
 
-def status(queue_env: QueueEnv, batch_id: str) -> dict[str, object]:
-    return vetoflow_json(queue_env, "replay", "status", batch_id)
+def status(queue_env: QueueEnv, batch_id: str, expect: int = 0) -> dict[str, object]:
+    return vetoflow_json(queue_env, "replay", "status", batch_id, expect=expect)
