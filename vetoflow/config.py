@@ -155,6 +155,18 @@ class Settings(BaseSettings):
     worker_stalled_after: float = Field(
         default=30.0, ge=1, le=3600, description="A worker silent this long is dead; its jobs are requeued."
     )
+    worker_sweep_every: int = Field(
+        default=60, ge=0, le=3600, description="Seconds between governance sweeps run by the workers; 0: off."
+    )
+    worker_deliver_every: int = Field(
+        default=5, ge=0, le=3600, description="Seconds between notification deliveries run by the workers; 0: off."
+    )
+    worker_prune_every: int = Field(
+        default=0, ge=0, le=86_400, description="Seconds between `vetoflow prune` passes run by the workers; 0: off."
+    )
+    llm_max_in_flight: int = Field(
+        default=0, ge=0, le=10_000, description="Cap on LLM calls at once across all processes (PostgreSQL); 0: none."
+    )
     api_wait_seconds: float = Field(
         default=300.0, gt=0, le=3600, description="Queue mode: longest an API call with ?wait=true waits for a worker."
     )

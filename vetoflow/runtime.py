@@ -14,6 +14,7 @@ from vetoflow.errors import VetoflowError
 from vetoflow.forecasting.budget import SizeBudget
 from vetoflow.graph.context import Context
 from vetoflow.llm.base import SummaryClient
+from vetoflow.llm.capped import CappedSynthesizer
 from vetoflow.llm.offline import OfflineSynthesizer
 from vetoflow.rag.retrieval import StoreRetriever
 
@@ -51,7 +52,29 @@ def load_context_factory(spec: str) -> Callable[[Settings], Context]:
 
 
 def make_context(settings: Settings, llm_model: str | None = None) -> Context:
-    """`llm_model` overrides the configured Bedrock model for this process only (e.g. a batch replay)."""
+    """`llm_model` overrides the configured Bedrock model for this process only (e.g. a batch replay).
+
+    With VETOFLOW_LLM_MAX_IN_FLIGHT the Synthesizer's client (custom factories' too) waits for one of
+    that many database-wide slots around each call; unset, nothing changes.
+    """
+    return cap_llm(settings, _clients(settings, llm_model))
+
+
+def cap_llm(settings: Settings, context: Context) -> Context:
+    if not settings.llm_max_in_flight or isinstance(context.synthesizer, (OfflineSynthesizer, CappedSynthesizer)):
+        return context  # no cap asked for, no LLM call to cap, or capped already (a factory calling us)
+    if not settings.database_url:
+        raise VetoflowError(
+            "VETOFLOW_LLM_MAX_IN_FLIGHT is enforced in PostgreSQL: set VETOFLOW_DATABASE_URL=postgresql://... "
+            "or unset it"
+        )
+    from vetoflow.db.llm_slots import llm_slots
+
+    slots = llm_slots(settings.database_url, settings.llm_max_in_flight)
+    return replace(context, synthesizer=CappedSynthesizer(context.synthesizer, slots))
+
+
+def _clients(settings: Settings, llm_model: str | None) -> Context:
     if settings.context_factory and llm_model is None:
         context = load_context_factory(settings.context_factory)(settings)
         if not isinstance(context, Context):

@@ -19,6 +19,7 @@ from vetoflow.console.inbox import inbox_rows, render_inbox, selected_run_id
 from vetoflow.console.knowledge import render_knowledge
 from vetoflow.console.new_run import render_new_run
 from vetoflow.console.oidc_login import AUTH_PREFIX, OidcLogin, console_login, gate_middleware
+from vetoflow.console.queue_footer import render_queue_footer
 from vetoflow.console.run_view import render_run_view
 from vetoflow.console.runs import find_runs, render_runs
 from vetoflow.console.trace_tab import render_trace_tab
@@ -115,6 +116,7 @@ def build_console(
                 render_trace_tab(service)
             with gr.Tab("Compare", id="compare") as compare_tab:
                 render_compare(service, compare_tab)
+        render_queue_footer(settings)  # queue mode only
 
         def open_selected(evt: gr.SelectData) -> tuple[str, Any]:
             return selected_run_id(evt), gr.Tabs(selected="run")

@@ -49,6 +49,8 @@ class FakeAWSServer:
     delay: float = 0.0
     script: list[Reply] = field(default_factory=list)
     requests: list[Recorded] = field(default_factory=list)
+    in_flight: int = 0
+    max_in_flight: int = 0  # the most requests ever being answered at once (LLM concurrency caps)
     _server: ThreadingHTTPServer | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -72,7 +74,12 @@ class FakeAWSServer:
                 length = int(self.headers.get("Content-Length", 0))
                 request = Recorded("POST", self.path, dict(self.headers.items()), self.rfile.read(length))
                 reply = fake._next(request)
+                with fake._lock:
+                    fake.in_flight += 1
+                    fake.max_in_flight = max(fake.max_in_flight, fake.in_flight)
                 time.sleep(fake.delay if reply.delay is None else reply.delay)
+                with fake._lock:
+                    fake.in_flight -= 1
                 payload = reply.raw if reply.raw is not None else json.dumps(reply.body).encode()
                 try:
                     self.send_response(reply.status)

@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import ExitStack, asynccontextmanager, contextmanager
 from typing import TYPE_CHECKING
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Query
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from vetoflow.api import errors, guards
@@ -27,6 +27,7 @@ from vetoflow.identity.jwt_bearer import JwtBearer
 from vetoflow.identity.oidc import OidcConfig
 from vetoflow.runs.service import RunService
 from vetoflow.version import VERSION
+from vetoflow.workers.health import queue_figures
 
 if TYPE_CHECKING:
     import gradio as gr
@@ -103,8 +104,11 @@ def create_app(
         response_model_exclude_none=True,
         summary="Liveness: answers without touching the database or waiting for the embedding model",
     )
-    def healthz() -> Health:
-        return Health(status="ok", embeddings=warmup.reported() if warmup is not None else None)
+    def healthz(
+        detail: bool = Query(False, description="Queue mode: add queue depth, jobs by status, oldest wait, workers."),
+    ) -> Health:
+        queue = queue_figures(settings) if detail else None  # only then is the database asked anything
+        return Health(status="ok", embeddings=warmup.reported() if warmup is not None else None, queue=queue)
 
     app.include_router(router)
     app.include_router(events_router)

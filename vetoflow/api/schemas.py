@@ -14,6 +14,7 @@ from vetoflow.runs.index import DecisionRow, RunRow
 from vetoflow.runs.views import RunView
 from vetoflow.scenario import Scenario
 from vetoflow.state import ReviewAction
+from vetoflow.workers.health import QueueFigures
 
 
 class _In(BaseModel):
@@ -139,6 +140,7 @@ class Health(BaseModel):
         default=None,
         description="The embedding model, when the server loads one in the background: liveness never waits for it.",
     )
+    queue: QueueFigures | None = Field(default=None, description="Queue mode, with ?detail=1: the job queue's figures.")
 
 
 def finite(value: Any) -> Any:

@@ -17,6 +17,7 @@ from vetoflow.graph.names import NODE_NAMES
 from vetoflow.plaintext import clean
 from vetoflow.render import err, out
 from vetoflow.replay import batch
+from vetoflow.replay.queued import Selection
 from vetoflow.replay.report import BatchOptions, ReportRow, load_report, save_report
 from vetoflow.state import RUN_STATUSES
 from vetoflow.trace import render
@@ -28,6 +29,7 @@ def _since(value: datetime | None) -> datetime | None:
 
 @click.command("replay")
 @click.argument("run_id", required=False)
+@click.argument("batch_id", required=False)
 @click.option("--checkpoint", "checkpoint_id", help="Fork at this checkpoint id (see `vetoflow trace`).")
 @click.option("--from", "from_node", type=click.Choice(NODE_NAMES), help="Fork just before the last time NODE ran.")
 @click.option("--set", "assignments", multiple=True, metavar="KEY=VALUE", help="Change the scenario (repeatable).")
@@ -37,7 +39,8 @@ def _since(value: datetime | None) -> datetime | None:
 @click.option("--ids", "ids_file", type=click.Path(path_type=Path, dir_okay=False), help="Batch: run ids, one a line.")
 @click.option("--llm-model", help="Model id for the Synthesizer in the replays.")
 @click.option("--concurrency", default=4, show_default=True, type=click.IntRange(1, 256))
-@click.option("--shard", help="i/n: replay only this machine's share of the batch, e.g. 0/2.")
+@click.option("--shard", help="i/n: inline batches only: replay this machine's share, e.g. 0/2 (see --queue).")
+@click.option("--queue", "on_queue", is_flag=True, help="Batch: defer one job per run to `vetoflow worker`s.")
 @click.option(
     "--out",
     "out_file",
@@ -51,6 +54,7 @@ def _since(value: datetime | None) -> datetime | None:
 def replay(
     ctx: click.Context,
     run_id: str | None,
+    batch_id: str | None,
     checkpoint_id: str | None,
     from_node: str | None,
     assignments: tuple[str, ...],
@@ -61,6 +65,7 @@ def replay(
     llm_model: str | None,
     concurrency: int,
     shard: str | None,
+    on_queue: bool,
     out_file: Path,
     json_mode: bool,
 ) -> None:
@@ -69,8 +74,17 @@ def replay(
     \b
     One run:  vetoflow replay RUN_ID --from accountant --set investment=800000
     A batch:  vetoflow replay --all --from synthesizer --llm-model ID --concurrency 16 --out report.json
+    On workers: vetoflow replay --all --from synthesizer --queue   (then: vetoflow replay status BATCH_ID)
     A replay that reaches the veto stays paused ("needs approval"); approve it like any run.
     """
+    if run_id == "status":
+        if not batch_id:
+            raise click.UsageError("vetoflow replay status BATCH_ID")
+        given = ctx.get_parameter_source("out_file") is not click.core.ParameterSource.DEFAULT
+        _status(ctx, batch_id, json_mode, out_file if given else None)
+        return
+    if batch_id:
+        raise click.UsageError(f"unexpected argument {batch_id!r}; did you mean `vetoflow replay status {batch_id}`?")
     selectors = sum([all_runs, bool(statuses), since is not None, ids_file is not None])
     if run_id and selectors:
         raise click.UsageError("give either RUN_ID or a batch selector (--all, --status, --since, --ids), not both")
@@ -109,9 +123,21 @@ def replay(
         raise click.UsageError("--checkpoint names one run's checkpoint; a batch takes --from NODE")
     if from_node is None:
         raise click.UsageError("a batch replay needs --from NODE")
+    options = BatchOptions(from_node=from_node, llm_model=llm_model, overrides=overrides)
+    if on_queue:
+        if shard:
+            raise click.UsageError("--shard splits an inline batch by machine; with --queue every worker drains it")
+        selection = Selection(
+            all_runs=all_runs,
+            statuses=sorted(statuses),
+            since=_since(since),
+            ids=batch.read_ids(ids_file) if ids_file else None,
+        )
+        _enqueue(ctx, options, selection, json_mode)
+        return
     _batch(
         ctx,
-        BatchOptions(from_node=from_node, llm_model=llm_model, overrides=overrides),
+        options,
         llm_model=llm_model,
         concurrency=concurrency,
         shard=shard,
@@ -173,8 +199,43 @@ def _batch(
     sys.exit(4 if summary.by_status.get("failed") else 0)
 
 
-def batch_table(summary: batch.BatchSummary, shard: str | None) -> Table:
-    title = f"Batch replay{f' (shard {shard})' if shard else ''}: {summary.selected} run(s)"
+def _enqueue(ctx: click.Context, options: BatchOptions, selection: Selection, json_mode: bool) -> None:
+    from vetoflow.replay.queued import enqueue_batch
+    from vetoflow.workers.dispatch import open_queue
+
+    settings = ctx.obj
+    settings.check_queue()
+    with service_for(ctx) as service, open_queue(settings, service) as queue:
+        ids = service.select_for_replay(statuses=selection.statuses, since=selection.since, ids=selection.ids)
+        enqueued = enqueue_batch(service, queue.submit_replay, options, selection, ids)
+    if json_mode:
+        click.echo(enqueued.model_dump_json(indent=2))
+        return
+    out.print(
+        f"batch {enqueued.batch_id}: {enqueued.selected} run(s), {enqueued.already_done} done before, "
+        f"{enqueued.deferred} job(s) deferred to the workers",
+        highlight=False,
+    )
+    out.print(f"progress and report: vetoflow replay status {enqueued.batch_id}", highlight=False)
+
+
+def _status(ctx: click.Context, batch_id: str, json_mode: bool, out_file: Path | None) -> None:
+    from vetoflow.replay.queued import as_json, batch_report
+
+    with service_for(ctx) as service:
+        status, report = batch_report(service, batch_id)
+    if out_file is not None:
+        save_report(report, out_file)
+    if json_mode:
+        click.echo(json.dumps(as_json(status), indent=2))
+    else:
+        out.print(batch_table(status.summary, None, title=f"Batch {batch_id}"))
+        out.print(f"pending: {status.pending}" + (" (finished)" if status.finished else ""), highlight=False)
+    sys.exit(4 if status.summary.by_status.get("failed") else 0)
+
+
+def batch_table(summary: batch.BatchSummary, shard: str | None, title: str = "Batch replay") -> Table:
+    title = f"{title}{f' (shard {shard})' if shard else ''}: {summary.selected} run(s)"
     table = Table(title=title, title_justify="left")
     table.add_column("")
     table.add_column("runs", justify="right")

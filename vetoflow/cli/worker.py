@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import sys
+from typing import NoReturn
 
 import click
 
@@ -47,12 +47,24 @@ def worker(
 
 
 def _healthcheck(settings: Settings) -> None:
-    from vetoflow.db.queue import queue_health
+    """Exit 0 when PostgreSQL and the queue schema answer, some worker is alive and this one could start."""
+    from vetoflow.errors import VetoflowError
+    from vetoflow.runtime import make_context
+    from vetoflow.workers.health import queue_figures
 
-    assert settings.database_url is not None
-    health = queue_health(settings.database_url, settings.worker_stalled_after)
-    report = health.model_dump() | {"queue_depth": health.queue_depth}
-    click.echo(json.dumps(report, sort_keys=True))
-    if not health.schema_applied or health.workers_alive < 1:
-        click.echo("unhealthy: " + ("no queue schema" if not health.schema_applied else "no live worker"), err=True)
-        sys.exit(1)
+    try:
+        figures = queue_figures(settings.model_copy(update={"executor": "queue"}))
+        assert figures is not None
+        click.echo(figures.model_dump_json())
+        make_context(settings)  # the clients a worker needs (LLM credentials, custom factory) can be built
+    except VetoflowError as exc:
+        _unhealthy(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+    if not figures.schema_applied:
+        _unhealthy("no queue schema (run `vetoflow db upgrade`)")
+    if figures.workers_alive < 1:
+        _unhealthy("no live worker")
+
+
+def _unhealthy(reason: str) -> NoReturn:
+    click.echo(f"unhealthy: {reason}", err=True)
+    sys.exit(1)

@@ -208,3 +208,26 @@ ingest_jobs_table = Table(
     Column("finished_at", DateTime(timezone=True)),
     Index("ix_vetoflow_ingest_jobs_created", "created_at"),
 )
+
+# -- batch replays on the queue (issue 14) --------------------------------------------------------
+replay_batches_table = Table(
+    "vetoflow_replay_batches",
+    metadata,
+    Column("batch_id", String(64), primary_key=True),
+    Column("selection", JSON, nullable=False),
+    Column("options", JSON, nullable=False),
+    Column("selected", Integer, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+replay_batch_items_table = Table(
+    "vetoflow_replay_batch_items",
+    metadata,
+    Column("batch_id", String(64), primary_key=True),
+    Column("source_run_id", String(64), primary_key=True),
+    Column("replay_run_id", String(64), nullable=False),
+    Column("status", String(32), nullable=False),
+    Column("result", JSON),
+    Column("attempts", Integer, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)

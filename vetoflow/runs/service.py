@@ -30,6 +30,7 @@ from vetoflow.nodes.approval import parse_review, why_waiting
 from vetoflow.risk.compare import RunComparison
 from vetoflow.risk.compare import compare as compare_states
 from vetoflow.runs import comments as thread_store
+from vetoflow.runs.batches import BatchStore
 from vetoflow.runs.events import SETTLED, RunEvents
 from vetoflow.runs.execution import StepCallback, stream_steps
 from vetoflow.runs.fork import copy_into_new_thread, find_checkpoint, refuse_late_checkpoint, start_node
@@ -79,6 +80,7 @@ class RunService(RunRecords):
         self.index = RunIndex(database.engine)
         self.lineage = Lineage(database.engine)
         self.idempotency = IdempotencyStore(database.engine)
+        self.batches = BatchStore(database.engine)  # queued batch replays (replay.queued)
 
     def with_context(self, context: Context) -> RunService:
         """The same runs, graph and database, with other clients (e.g. a batch replay's LLM model)."""
@@ -223,11 +225,13 @@ class RunService(RunRecords):
         overrides: dict[str, Any] | None = None,
         llm_model: str | None = None,
         on_step: StepCallback | None = None,
+        replay_run_id: str | None = None,
     ) -> Replayed:
         """Fork a saved checkpoint into a new run and run it on; the source run is left untouched.
 
         Default: from the last time the Forecaster was about to run, i.e. on the scenario (revisions
         included) that produced the run's current figures. Every front end gets this same default.
+        `replay_run_id` fixes the new run's id in advance (a queued batch, so a repeated job never forks twice).
         """
         source_row = self.index.get(run_id)  # RunNotFoundError for an unknown id
         from_node = start_node(from_node, checkpoint_id, overrides or {})  # never after what overrides change
@@ -245,7 +249,7 @@ class RunService(RunRecords):
         saver = self.graph.checkpointer
         if saver is None or isinstance(saver, bool):
             raise VetoflowError("replay needs a graph compiled with a durable checkpointer")
-        new_id = uuid.uuid4().hex[:12]
+        new_id = replay_run_id or uuid.uuid4().hex[:12]
         changed = scenario.model_dump(mode="json") if overrides else None
         source_cp = copy_into_new_thread(saver, source, run_id, new_id, changed)
         node = from_node or next(n for n in source.next if not n.startswith("__"))

@@ -24,6 +24,7 @@ RUNS_QUEUE = "runs"
 MAINTENANCE_QUEUE = "maintenance"
 QUEUES = (RUNS_QUEUE, MAINTENANCE_QUEUE)
 EXECUTE_RUN = "vetoflow.execute_run"
+REPLAY_ITEM = "vetoflow.replay_item"
 RECOVER_STALLED = "vetoflow.recover_stalled"
 PRUNE_JOBS = "vetoflow.prune_jobs"
 RECOVER_EVERY_SECONDS = 2  # how often some worker looks for jobs a dead worker left behind
@@ -76,6 +77,7 @@ def make_app(settings: Settings, *, pool_size: int = 4) -> App:
     connector = PsycopgConnector(conninfo=libpq_url(settings.database_url), min_size=1, max_size=pool_size)
     app = App(connector=connector)
     app.task(name=EXECUTE_RUN, queue=RUNS_QUEUE, pass_context=True, retry=RequeueInterrupted())(tasks.execute_run)
+    app.task(name=REPLAY_ITEM, queue=RUNS_QUEUE, pass_context=True, retry=RequeueInterrupted())(tasks.replay_item)
     recover = app.task(
         name=RECOVER_STALLED,
         queue=MAINTENANCE_QUEUE,
@@ -86,6 +88,7 @@ def make_app(settings: Settings, *, pool_size: int = 4) -> App:
     app.periodic(cron=f"* * * * * */{RECOVER_EVERY_SECONDS}")(recover)
     prune = app.task(name=PRUNE_JOBS, queue=MAINTENANCE_QUEUE, pass_context=True, queueing_lock=PRUNE_JOBS)
     app.periodic(cron="17 * * * *")(prune(tasks.prune_jobs))
+    _register_service_periodics(app, settings)
     for job in periodic_jobs():
         lock = f"vetoflow.periodic.{job.name}"
         task = app.task(name=lock, queue=MAINTENANCE_QUEUE, pass_context=True, lock=lock, queueing_lock=lock)(
@@ -93,6 +96,32 @@ def make_app(settings: Settings, *, pool_size: int = 4) -> App:
         )
         app.periodic(cron=job.cron)(task)
     return app
+
+
+def cron_every(seconds: int) -> str:
+    """A cron for "every `seconds`": the seconds field under a minute, then minutes, hours, or daily."""
+    if seconds < 60:
+        return f"* * * * * */{seconds}"
+    if seconds < 3600:
+        return f"*/{seconds // 60} * * * *"
+    if seconds < 86_400:
+        return f"0 */{seconds // 3600} * * *"
+    return "30 3 * * *"
+
+
+def _register_service_periodics(app: App, settings: Settings) -> None:
+    """The governance sweep, notification delivery and pruning: each once per period across all workers."""
+    every = {
+        tasks.GOVERNANCE_SWEEP: settings.worker_sweep_every,
+        tasks.DELIVER_NOTIFICATIONS: settings.worker_deliver_every,
+        tasks.PRUNE_RUNS: settings.worker_prune_every,
+    }
+    for name, seconds in every.items():
+        if seconds > 0:
+            task = app.task(name=name, queue=MAINTENANCE_QUEUE, pass_context=True, lock=name, queueing_lock=name)(
+                tasks.SERVICE_PERIODICS[name]
+            )
+            app.periodic(cron=cron_every(seconds))(task)
 
 
 def _periodic_runner(job: PeriodicJob) -> Callable[[JobContext, int], None]:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from procrastinate import App
 from procrastinate.exceptions import AlreadyEnqueued
 
 from vetoflow.config import Settings
-from vetoflow.workers.app import EXECUTE_RUN, make_app
+from vetoflow.workers.app import EXECUTE_RUN, REPLAY_ITEM, make_app
 
 log = logging.getLogger(__name__)
 
@@ -33,5 +35,28 @@ class JobQueue:
             log.info("run %s already has a job waiting; not queueing another %s", run_id, kind)
             return None
 
+    def submit_replay(self, batch_id: str, source_run_id: str) -> int | None:
+        """Defer one source run of a queued batch; None when its job already waits (a re-run of the batch)."""
+        key = f"replay:{batch_id}:{source_run_id}"
+        deferrer = self.app.configure_task(REPLAY_ITEM, lock=key, queueing_lock=key)
+        try:
+            return deferrer.defer(batch_id=batch_id, source_run_id=source_run_id)
+        except AlreadyEnqueued:
+            return None
+
     def close(self) -> None:
         self.app.close()
+
+
+@contextmanager
+def open_queue(settings: Settings, service: object | None = None) -> Iterator[JobQueue]:
+    """The service's own queue in queue mode, else one opened (and closed) for this command."""
+    dispatcher = getattr(service, "dispatcher", None)
+    if isinstance(dispatcher, JobQueue):
+        yield dispatcher
+        return
+    queue = JobQueue(settings)
+    try:
+        yield queue
+    finally:
+        queue.close()

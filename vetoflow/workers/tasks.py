@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from procrastinate import JobContext
@@ -27,6 +28,16 @@ class WorkerRuntime:
 
     settings: Settings
     service: RunService
+    by_model: dict[str, RunService] = field(default_factory=dict)  # batch replays with --llm-model
+
+    def service_for_model(self, llm_model: str | None) -> RunService:
+        if llm_model is None:
+            return self.service
+        if llm_model not in self.by_model:
+            from vetoflow.runtime import make_context
+
+            self.by_model[llm_model] = self.service.with_context(make_context(self.settings, llm_model=llm_model))
+        return self.by_model[llm_model]
 
 
 class Drained(BaseException):  # not an Exception: the service must not record it as a failure
@@ -70,6 +81,36 @@ def _resume_when_free(runtime: WorkerRuntime, context: JobContext, run_id: str, 
             time.sleep(min(1.0, runtime.service.leases.ttl / 4))
 
 
+def replay_item(context: JobContext, batch_id: str, source_run_id: str) -> None:
+    """One source run of a queued batch replay (replay.queued): replayed once, or its replay resumed."""
+    from vetoflow.replay.queued import replay_item as replay_one
+    from vetoflow.replay.report import BatchOptions
+
+    runtime: WorkerRuntime = context.additional_context["runtime"]
+    options = BatchOptions.model_validate(runtime.service.batches.get(batch_id).options)
+    service = runtime.service_for_model(options.llm_model)
+
+    def on_step(node: str, _update: dict[str, Any]) -> None:
+        if context.should_abort():
+            raise Drained(node)
+
+    deadline = time.monotonic() + 2 * service.leases.ttl  # a dead worker's lease on the replay lapses first
+    try:
+        while True:
+            try:
+                row = replay_one(service, batch_id, source_run_id, on_step)
+                break
+            except RunBusyError:
+                if context.should_abort() or time.monotonic() > deadline:
+                    raise
+                time.sleep(min(1.0, service.leases.ttl / 4))
+    except Drained as drained:
+        replay_id = runtime.service.batches.item(batch_id, source_run_id).replay_run_id
+        runtime.service.requeued(replay_id, f"worker stopping after {drained}")
+        raise JobAborted(f"worker stopping; replay of {source_run_id} requeued") from None
+    log.info("batch %s: %s -> %s", batch_id, source_run_id, row.status)
+
+
 async def recover_stalled(context: JobContext, timestamp: int) -> None:
     """Jobs still 'doing' on a worker whose heartbeat stopped go back to the queue (or fail, if cursed)."""
     runtime: WorkerRuntime = context.additional_context["runtime"]
@@ -101,3 +142,38 @@ async def prune_jobs(context: JobContext, timestamp: int) -> None:
     manager = context.app.job_manager
     await manager.delete_old_jobs(nb_hours=24, queue=RUNS_QUEUE)
     await manager.delete_old_jobs(nb_hours=1, queue=MAINTENANCE_QUEUE)
+
+
+GOVERNANCE_SWEEP = "vetoflow.governance_sweep"
+DELIVER_NOTIFICATIONS = "vetoflow.deliver_notifications"
+PRUNE_RUNS = "vetoflow.prune_runs"
+
+
+def governance_sweep(context: JobContext, timestamp: int) -> None:
+    """Reminders, escalations and expiries that are due (RunService.sweep); expired runs end rejected."""
+    service: RunService = context.additional_context["runtime"].service
+    if service.gate is not None:
+        report = service.sweep()
+        log.info("periodic %s for %s: %s", GOVERNANCE_SWEEP, timestamp, report)
+
+
+def deliver_notifications(context: JobContext, timestamp: int) -> None:
+    """Every notification due now (RunService.deliver_notifications); failures stay in the outbox."""
+    service: RunService = context.additional_context["runtime"].service
+    if service.gate is not None:
+        report = service.deliver_notifications()
+        log.info("periodic %s for %s: %s", DELIVER_NOTIFICATIONS, timestamp, report)
+
+
+def prune_runs(context: JobContext, timestamp: int) -> None:
+    """`vetoflow prune` with VETOFLOW_RETENTION_DAYS: finished runs shrunk to what trace and audit need."""
+    runtime: WorkerRuntime = context.additional_context["runtime"]
+    report = runtime.service.prune(timedelta(days=runtime.settings.retention_days))
+    log.info("periodic %s for %s: %s", PRUNE_RUNS, timestamp, report)
+
+
+SERVICE_PERIODICS = {
+    GOVERNANCE_SWEEP: governance_sweep,
+    DELIVER_NOTIFICATIONS: deliver_notifications,
+    PRUNE_RUNS: prune_runs,
+}

@@ -1,4 +1,4 @@
 """Alembic migrations for vetoflow's own tables. `HEAD` must name the newest revision (a test checks it)."""
 
-HEAD = "0008_ingest_jobs"
+HEAD = "0009_replay_batches"
 VERSION_TABLE = "vetoflow_alembic_version"  # its own name: never collides with an application's alembic_version

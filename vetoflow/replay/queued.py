@@ -1,0 +1,155 @@
+"""Batch replays on the job queue: record the batch, defer one job per source run, report from the database.
+
+Any number of `vetoflow worker` processes drain a batch, with no fixed shards. Each source run's replay
+id is fixed when the batch records it (runs.batches), and its jobs share one lock, so a job that runs
+twice (its worker died, the command was run again) resumes that replay instead of forking another.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from vetoflow.errors import RunBusyError, RunNotFoundError
+from vetoflow.replay.batch import BatchSummary, _row, summarize
+from vetoflow.replay.report import BatchOptions, Report, ReportRow
+from vetoflow.runs.batches import PENDING, RETRYABLE, BatchRecord, batch_id_for
+from vetoflow.runs.execution import StepCallback
+from vetoflow.runs.fork import NotReachedError
+from vetoflow.runs.index import utcnow
+from vetoflow.runs.service import RunService
+
+
+class Selection(BaseModel):
+    """What the command selected: the same selection and options name the same batch."""
+
+    all_runs: bool = False
+    statuses: list[str] = Field(default_factory=list)
+    since: datetime | None = None
+    ids: list[str] | None = None
+
+
+class Enqueued(BaseModel):
+    batch_id: str
+    selected: int
+    deferred: int
+    already_done: int
+
+
+class BatchStatus(BaseModel):
+    batch: BatchRecord
+    pending: int
+    summary: BatchSummary
+
+    @property
+    def finished(self) -> bool:
+        return self.pending == 0
+
+
+def enqueue_batch(
+    service: RunService,
+    submit: Callable[[str, str], int | None],
+    options: BatchOptions,
+    selection: Selection,
+    sources: Sequence[str],
+) -> Enqueued:
+    """Record the batch (or find it again) and defer a job for every run not replayed yet."""
+    batch_id = batch_id_for(selection.model_dump(mode="json"), options.model_dump(mode="json"))
+    service.batches.record(batch_id, selection.model_dump(mode="json"), options.model_dump(mode="json"), sources)
+    todo = service.batches.retryable(batch_id)
+    deferred = sum(submit(batch_id, source) is not None for source in todo)
+    total = service.batches.get(batch_id).selected
+    return Enqueued(batch_id=batch_id, selected=total, deferred=deferred, already_done=total - len(todo))
+
+
+def replay_item(
+    service: RunService, batch_id: str, source_run_id: str, on_step: StepCallback | None = None
+) -> ReportRow:
+    """What a worker does for one job: replay the source run once, or resume its replay; never forks twice.
+
+    A failed replay is retried from its own checkpoint. RunBusyError (a dead worker's lease has not
+    lapsed yet) propagates, so the job is tried again later; every other failure is a report row.
+    """
+    item = service.batches.item(batch_id, source_run_id)
+    if item.status not in RETRYABLE and item.result is not None:
+        return ReportRow.model_validate(item.result)
+    options = BatchOptions.model_validate(service.batches.get(batch_id).options)
+    service.batches.started(batch_id, source_run_id)
+    start = time.perf_counter()
+    try:
+        row = _replay_or_resume(service, source_run_id, item.replay_run_id, options, on_step=on_step, start=start)
+    except RunBusyError:
+        raise
+    except NotReachedError as exc:
+        row = ReportRow(source_run_id=source_run_id, status="skipped", error=str(exc), finished_at=utcnow())
+    except Exception as exc:  # one bad run is a failed row; re-running the batch retries it
+        row = ReportRow(
+            source_run_id=source_run_id,
+            status="failed",
+            error=f"{type(exc).__name__}: {exc}",
+            seconds=round(time.perf_counter() - start, 4),
+            finished_at=utcnow(),
+        )
+    service.batches.finish(batch_id, source_run_id, row.status, row.model_dump(mode="json"))
+    return row
+
+
+def _replay_or_resume(
+    service: RunService,
+    source_run_id: str,
+    replay_run_id: str,
+    options: BatchOptions,
+    *,
+    on_step: StepCallback | None,
+    start: float,
+) -> ReportRow:
+    try:
+        existing = service.row(replay_run_id)
+    except RunNotFoundError:
+        replayed = service.replay(
+            source_run_id,
+            from_node=options.from_node,
+            overrides=options.overrides,
+            llm_model=options.llm_model,
+            on_step=on_step,
+            replay_run_id=replay_run_id,
+        )
+        return _row(replayed.old, replayed.new, time.perf_counter() - start)
+    if existing.status == "failed":
+        new = service.retry(replay_run_id, on_step)
+    else:  # forked earlier by a job that did not finish: carry it on (a no-op when it has settled)
+        new = service.resume_pending(replay_run_id, on_step)
+    return _row(service.view(source_run_id), new, time.perf_counter() - start)
+
+
+def batch_report(service: RunService, batch_id: str) -> tuple[BatchStatus, Report]:
+    """The batch as it stands now, from the database alone: any machine, at any time."""
+    batch = service.batches.get(batch_id)
+    report = Report(options=BatchOptions.model_validate(batch.options))
+    pending = 0
+    for item in service.batches.items(batch_id):
+        if item.status == PENDING or item.result is None:
+            pending += 1
+            continue
+        report.rows[item.source_run_id] = ReportRow.model_validate(item.result)
+    sources = list(report.rows)
+    summary = summarize(report, sources, already_done=len(sources), replayed=len(sources))
+    summary.selected = batch.selected
+    return BatchStatus(batch=batch, pending=pending, summary=summary), report
+
+
+def as_json(status: BatchStatus) -> dict[str, Any]:
+    return {
+        "batch_id": status.batch.batch_id,
+        "created_at": status.batch.created_at.isoformat(),
+        "selection": status.batch.selection,
+        "options": status.batch.options,
+        "selected": status.batch.selected,
+        "pending": status.pending,
+        "finished": status.finished,
+        "summary": status.summary.model_dump(mode="json"),
+    }
