@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import gradio as gr
@@ -14,7 +15,9 @@ from starlette.middleware import Middleware
 from vetoflow.config import Settings, default_reviewer
 from vetoflow.console.auth import check_bind
 from vetoflow.console.common import ConsoleDeps
-from vetoflow.console.inbox import inbox_rows, render_inbox, selected_run_id
+from vetoflow.console.inbox import render_inbox, selected_run_id
+from vetoflow.console.keys import CSS as KEYS_CSS
+from vetoflow.console.keys import KEYS_HEAD
 from vetoflow.console.knowledge import render_knowledge
 from vetoflow.console.new_run import render_new_run
 from vetoflow.console.run_view import render_run_view
@@ -25,7 +28,8 @@ from vetoflow.identity.directory import Directory
 from vetoflow.runs.service import RunService
 
 TITLE = "vetoflow console"
-CSS = """
+CSS = (
+    """
 .gradio-container { max-width: 1400px !important; }
 .gradio-container table, .gradio-container table *, .gradio-container .cell-wrap * {
   font-family: ui-sans-serif, system-ui, "DejaVu Sans", sans-serif !important;
@@ -33,7 +37,20 @@ CSS = """
 #inbox-table td, #runs-table td { font-size: 0.9rem; }
 #run-figures table { width: 100%; }
 #run-message p, #new-upload-message p { font-size: 1rem; }
+#run-blocked { color: var(--body-text-color-subdued); }
+#run-confirm { border: 2px solid var(--color-accent); padding: 0.5rem; }
 """
+    + KEYS_CSS
+)
+
+
+RUN_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+# The address bar names the open run (so it can be copied and sent); no reload, no new history entry.
+LINK_JS = """(runId) => {
+  const url = new URL(window.location.href);
+  if (runId && runId.trim()) { url.searchParams.set("run", runId.trim()); } else { url.searchParams.delete("run"); }
+  window.history.replaceState(null, "", url);
+}"""
 
 
 def console_theme() -> gr.themes.Base:
@@ -46,10 +63,19 @@ def console_theme() -> gr.themes.Base:
 def mount_options(settings: Settings) -> dict[str, Any]:
     """Keyword arguments for `Blocks.launch` and `gr.mount_gradio_app`: logins (if any), theme and CSS."""
     check = Directory.from_settings(settings).password_checker()
-    options: dict[str, Any] = {"theme": console_theme(), "css": CSS}
+    options: dict[str, Any] = {"theme": console_theme(), "css": CSS, "head": KEYS_HEAD, "footer_links": []}
     if check is not None:
         options |= {"auth": check, "auth_message": "vetoflow console: sign in; you are the reviewer of record."}
     return options
+
+
+def deep_link(request: gr.Request | None) -> tuple[str, str] | None:
+    """`?run=ID` (as in `/console?run=ID`): the run to open and the tab to show; None without a (valid) one."""
+    params = getattr(request, "query_params", None) or {}
+    run_id = str(params.get("run") or "").strip()
+    if not RUN_ID.fullmatch(run_id):
+        return None
+    return run_id, "run"
 
 
 def _banner(deps: ConsoleDeps, request: gr.Request | None) -> str:
@@ -67,10 +93,11 @@ def build_console(
     *,
     auth_enabled: bool | None = None,
     user_label: str | None = None,
-    refresh_seconds: float = 5.0,
+    refresh_seconds: float = 3.0,
 ) -> gr.Blocks:
     """Build (not launch) the console. `auth_enabled` defaults to whether logins are configured;
-    `user_label` is the reviewer recorded when the console is open (default: $VETOFLOW_REVIEWER or the OS user).
+    `user_label` is the reviewer recorded when the console is open (default: $VETOFLOW_REVIEWER or the OS user);
+    every `refresh_seconds` each open page asks the service whether anything changed (two key reads).
     """
     directory = Directory.from_settings(settings)
     enabled = directory.has_logins if auth_enabled is None else auth_enabled
@@ -82,7 +109,7 @@ def build_console(
             banner = gr.Markdown(elem_id="console-banner")
         with gr.Tabs() as tabs:
             with gr.Tab("Inbox", id="inbox"):
-                inbox = render_inbox(deps, refresh_seconds=refresh_seconds)
+                inbox = render_inbox(deps)
             with gr.Tab("Run", id="run"):
                 run = render_run_view(deps)
             with gr.Tab("New run", id="new"):
@@ -92,7 +119,9 @@ def build_console(
             with gr.Tab("Knowledge", id="knowledge") as knowledge_tab:
                 render_knowledge(settings, knowledge_tab)
             with gr.Tab("Trace", id="trace"):
-                render_trace_tab(service)
+                trace = render_trace_tab(service)
+        seen = gr.State(None)  # the service's change marker when this page last refreshed
+        poll = gr.Timer(refresh_seconds)
 
         def open_selected(evt: gr.SelectData) -> tuple[str, Any]:
             return selected_run_id(evt), gr.Tabs(selected="run")
@@ -108,13 +137,47 @@ def build_console(
         new.open_button.click(open_id, inputs=[new.run_id], outputs=[run.run_id, tabs], **private).then(
             run.load, inputs=[run.run_id], outputs=run.outputs, **private
         )
+        run.trace_button.click(
+            lambda run_id: (run_id, gr.Tabs(selected="trace")), [run.run_id], [trace.run_id, tabs], **private
+        ).then(trace.show, inputs=[trace.run_id], outputs=trace.outputs, **private)
+        run.run_id.change(None, inputs=[run.run_id], js=LINK_JS, **private)  # the address bar names the run
+
+        lists = [inbox.table, inbox.count, runs.table, runs.count]
+
+        def refreshed_lists(show: str, statuses: list[str], search: str, request: gr.Request) -> tuple[Any, ...]:
+            return (*inbox.load(show, request), *find_runs(deps, statuses, search))
 
         def first_load(request: gr.Request) -> tuple[Any, ...]:
-            rows, count = inbox_rows(deps)
-            all_rows, all_count = find_runs(deps, [], "")
-            return _banner(deps, request), rows, count, all_rows, all_count
+            marker = service.change_marker()
+            wanted = deep_link(request)
+            if wanted is None:
+                opened: tuple[Any, ...] = (gr.skip(), gr.skip(), *(gr.skip() for _ in run.outputs))
+            else:
+                run_id, tab = wanted
+                opened = (run_id, gr.Tabs(selected=tab), *run.load(run_id, request))
+            lists_now = refreshed_lists("all", [], "", request)
+            return (_banner(deps, request), marker, *lists_now, *opened)
 
-        demo.load(first_load, outputs=[banner, inbox.table, inbox.count, runs.table, runs.count], **private)
+        load_outputs = [banner, seen, *lists, run.run_id, tabs, *run.outputs]
+        demo.load(first_load, outputs=load_outputs, **private)
+
+        def tick(  # noqa: PLR0917 (Gradio passes inputs positionally)
+            before: str | None,
+            show: str,
+            statuses: list[str],
+            search: str,
+            run_id: str,
+            watched: dict[str, Any] | None,
+            request: gr.Request,
+        ) -> tuple[Any, ...]:
+            """The change poll: nothing at all unless the service's marker moved since this page last looked."""
+            marker = service.change_marker()
+            if marker == before:
+                return tuple(gr.skip() for _ in range(1 + len(lists) + len(run.outputs)))
+            return (marker, *refreshed_lists(show, statuses, search, request), *run.watch(run_id, watched, request))
+
+        poll_inputs = [seen, inbox.show, runs.statuses, runs.search, run.run_id, run.watched]
+        poll.tick(tick, inputs=poll_inputs, outputs=[seen, *lists, *run.outputs], show_progress="hidden", **private)
     return demo
 
 
@@ -139,7 +202,6 @@ def launch(
         prevent_thread_lock=prevent_thread_lock,
         quiet=quiet,
         show_error=True,
-        footer_links=["api"],
         max_file_size=settings.max_file_bytes * 4,
         app_kwargs={"middleware": [Middleware(ClientAddressMiddleware)]},
         **mount_options(settings),
