@@ -93,11 +93,12 @@ def build_console(
     *,
     auth_enabled: bool | None = None,
     user_label: str | None = None,
-    refresh_seconds: float = 3.0,
+    refresh_seconds: float | None = None,
 ) -> gr.Blocks:
     """Build (not launch) the console. `auth_enabled` defaults to whether logins are configured;
     `user_label` is the reviewer recorded when the console is open (default: $VETOFLOW_REVIEWER or the OS user);
-    every `refresh_seconds` each open page asks the service whether anything changed (two key reads).
+    every `refresh_seconds` (default `VETOFLOW_UI_POLL_SECONDS`) each open page asks the service whether
+    anything changed (two key reads).
     """
     directory = Directory.from_settings(settings)
     enabled = directory.has_logins if auth_enabled is None else auth_enabled
@@ -121,7 +122,7 @@ def build_console(
             with gr.Tab("Trace", id="trace"):
                 trace = render_trace_tab(service)
         seen = gr.State(None)  # the service's change marker when this page last refreshed
-        poll = gr.Timer(refresh_seconds)
+        poll = gr.Timer(refresh_seconds or settings.ui_poll_seconds)
 
         def open_selected(evt: gr.SelectData) -> tuple[str, Any]:
             return selected_run_id(evt), gr.Tabs(selected="run")

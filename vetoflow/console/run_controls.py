@@ -50,6 +50,8 @@ def colleague_notice(before: dict[str, Any], view: RunView, me: str) -> str:
     """'bo approved this run while you were looking': only for what somebody else did."""
     fresh = view.decisions[before.get("decisions", 0) :]
     others = [d for d in fresh if d.reviewer != me]
+    if fresh and not others:
+        return ""  # my own decision, caught by the poll while it ran
     if others:
         last = others[-1]
         did = ACTION_WORDS.get(last.action, last.action)
