@@ -39,7 +39,8 @@ def render_knowledge(settings: Settings, tab: gr.Tab | None = None) -> Knowledge
     """Build the tab inside the caller's `gr.Tab`; given that tab, opening it lists the sources."""
     kb = KnowledgeBase(settings)
     gr.Markdown(INTRO)
-    model_box = gr.Markdown(NOT_LOADED, elem_id="knowledge-model")
+    with gr.Accordion("Details: search model (for administrators)", open=False, elem_id="knowledge-details"):
+        model_box = gr.Markdown(NOT_LOADED, elem_id="knowledge-model")
     with gr.Row():
         with gr.Column(scale=2):
             files = gr.File(label="Documents", file_count="multiple", type="filepath")
