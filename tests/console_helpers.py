@@ -61,17 +61,20 @@ def ensure_chromium() -> Path:
 
 
 @contextmanager
-def vetoflow_ui_process(settings: Settings, *, users: str = USERS, poll_seconds: float = 1.0) -> Iterator[str]:
-    """A real `vetoflow ui` process over `settings` (logins ana and bo); yields its URL, stops it on exit."""
+def vetoflow_ui_process(
+    settings: Settings, *, users: str = USERS, poll_seconds: float = 1.0, command: str = "ui"
+) -> Iterator[str]:
+    """A real `vetoflow ui` (or `vetoflow serve`, console at /console/) process over `settings`, logins ana and
+    bo; yields the console's URL, stops the process on exit."""
     import httpx
 
     from tests.conftest import env_for
 
     port = free_port()
     env = env_for(settings) | {"VETOFLOW_UI_USERS": users, "VETOFLOW_UI_POLL_SECONDS": str(poll_seconds)}
-    command = [sys.executable, "-m", "vetoflow", "ui", "--port", str(port)]
-    proc = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    url = f"http://127.0.0.1:{port}/"
+    argv = [sys.executable, "-m", "vetoflow", command, "--port", str(port)]
+    proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    url = f"http://127.0.0.1:{port}/" + ("console/" if command == "serve" else "")
     try:
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:

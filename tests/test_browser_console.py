@@ -196,3 +196,12 @@ def test_on_a_390_px_phone_every_inbox_column_is_readable(
         assert amount["height"] < 60, "the amount reads on one line, not a character per line"
         page.screenshot(path=tmp_path / "inbox_phone.png", full_page=True)
         assert (tmp_path / "inbox_phone.png").stat().st_size > 10_000
+
+
+def test_serve_s_console_opens_a_linked_run_too(home: Settings, browser: Browser, vetoed: Scenario) -> None:
+    linked = start(home, vetoed, name="Served kiosks")
+    with vetoflow_ui_process(home, command="serve") as url:
+        page = signed_in(browser, url, ANA)
+        page.goto(f"{url.removesuffix('/')}?run={linked}")  # /console?run=ID, as a notification links it
+        expect(page.locator("#run-headline")).to_contain_text("Served kiosks", timeout=TIMEOUT_MS)
+        expect(page.get_by_role("tab", name="Run", exact=True)).to_have_attribute("aria-selected", "true")
