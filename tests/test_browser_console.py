@@ -122,6 +122,7 @@ def test_a_link_opens_the_run_and_the_address_names_the_open_run(
         page = signed_in(browser, url, ANA)
         page.goto(f"{url}?run={linked}")
         expect(page.locator("#run-headline")).to_contain_text("Linked kiosks", timeout=TIMEOUT_MS)
+        expect(page.get_by_text("Use via API")).to_have_count(0)  # no developer footer for operators
         expect(page.get_by_role("tab", name="Run", exact=True)).to_have_attribute("aria-selected", "true")
         open_from_inbox(page, "Other kiosks")
         expect(page).to_have_url(re.compile(rf"\?run={other}$"), timeout=TIMEOUT_MS)
