@@ -10,7 +10,7 @@ from tests.governance_support import governed_settings, people
 from vetoflow.config import Settings
 from vetoflow.console.decisions import blocked_actions, overrule_question, overrules_veto
 from vetoflow.console.inbox import INBOX_COLUMNS, inbox_table
-from vetoflow.console.run_controls import colleague_notice, watch_record
+from vetoflow.console.run_controls import approval_line, colleague_notice, watch_record
 from vetoflow.runs.store import open_service
 from vetoflow.scenario import Scenario
 
@@ -97,3 +97,18 @@ def test_overruling_names_the_amount_and_its_currency(settings: Settings, vetoed
         question = overrule_question(view)
         assert "**4,800,000 EUR**" in question
         assert "below the veto threshold" in question
+
+
+def test_the_run_view_states_the_pause_s_rule_and_progress(
+    settings: Settings, tmp_path: Path, vetoed: Scenario
+) -> None:
+    settings = governed_settings(settings, tmp_path)
+    users = people(settings)
+    with open_service(settings) as service:
+        run = service.start(vetoed.model_copy(update={"investment": 2_500_000}), requester="an").run.run_id
+        service.decide(run, "approve", reviewer="ap1", user=users["ap1"], comment="ok")
+        line = approval_line(service.view(run))
+    assert line.startswith("**Tier large**: 2 distinct approver(s) with the role approver")
+    assert "approved so far: ap1 (1 of 2)" in line
+    assert " · due 20" in line
+    assert line.endswith("requested by an (who may not approve it)")

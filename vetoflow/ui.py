@@ -37,7 +37,7 @@ CSS = (
 #inbox-table td, #runs-table td { font-size: 0.9rem; }
 #run-figures table { width: 100%; }
 #run-message p, #new-upload-message p { font-size: 1rem; }
-#run-blocked { color: var(--body-text-color-subdued); }
+#run-approval { color: var(--body-text-color-subdued); }
 #run-confirm { border: 2px solid var(--color-accent); padding: 0.5rem; }
 """
     + KEYS_CSS

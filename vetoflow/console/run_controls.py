@@ -27,9 +27,31 @@ def controls(view: RunView | None, user: User, *, clear_comment: bool = True) ->
     blocked = blocked_actions(view, user) if view is not None else dict.fromkeys(BUTTONS, "no run is open")
     buttons = tuple(gr.update(interactive=blocked[name] is None) for name in BUTTONS)
     notes = [f"- **{name.capitalize()}** is off: {md(why)}" for name, why in blocked.items() if why]
-    note = "\n".join(notes) if view is not None and view.status == "paused" else ""
+    paused = view is not None and view.status == "paused"
+    note = "\n\n".join(filter(None, [approval_line(view), "\n".join(notes)])) if paused else ""
     comment = gr.update(value="") if clear_comment else gr.skip()
     return (comment, *buttons, note, gr.update(visible=False), "")
+
+
+def approval_line(view: RunView | None) -> str:
+    """The rule this pause is under, as the gate recorded it: tier, who may approve, how many, who did, due."""
+    approval = (view.approval if view is not None else None) or {}
+    if not approval:
+        return ""
+    approvers = approval.get("approvers") or {}
+    roles = " or ".join(approvers.get("roles") or []) or "-"
+    done = ", ".join(approval.get("approved_by") or []) or "nobody yet"
+    text = (
+        f"**Tier {md(str(approval.get('tier')))}**: {approvers.get('count', 1)} distinct approver(s) with the role "
+        f"{md(roles)} · approved so far: {md(done)} ({approval.get('progress', '')})"
+    )
+    if approval.get("due_at"):
+        text += f" · due {md(str(approval['due_at']).replace('T', ' ').replace('+00:00', ' UTC'))}"
+    if approval.get("requester"):
+        text += f" · requested by {md(str(approval['requester']))}"
+        if not approval.get("requester_may_approve", True):
+            text += " (who may not approve it)"
+    return text
 
 
 def watch_record(view: RunView | None, marker: str | None) -> dict[str, Any] | None:

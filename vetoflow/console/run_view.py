@@ -112,7 +112,7 @@ def render_run_view(deps: ConsoleDeps) -> RunViewPanel:
         with gr.Row():
             approve = gr.Button("Approve", variant="primary", elem_id="run-approve")
             reject = gr.Button("Reject", variant="stop", elem_id="run-reject")
-        blocked_note = gr.Markdown(elem_id="run-blocked")
+        blocked_note = gr.Markdown(elem_id="run-approval")
         with gr.Group(visible=False, elem_id="run-confirm") as confirm_box:
             confirm_text = gr.Markdown(elem_id="run-confirm-text")
             with gr.Row():
