@@ -5,11 +5,14 @@ from __future__ import annotations
 import os
 import socket
 import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from playwright.sync_api import Browser, Playwright
 from pydantic import SecretStr
 
 from vetoflow import ui
@@ -55,3 +58,44 @@ def ensure_chromium() -> Path:
     subprocess.run(["sh", str(ROOT / "scripts" / "install_chromium.sh")], check=True, env=os.environ.copy())
     assert CHROMIUM.exists(), f"{CHROMIUM} is still missing after scripts/install_chromium.sh"
     return CHROMIUM
+
+
+@contextmanager
+def vetoflow_ui_process(
+    settings: Settings, *, users: str = USERS, poll_seconds: float = 1.0, command: str = "ui"
+) -> Iterator[str]:
+    """A real `vetoflow ui` (or `vetoflow serve`, console at /console/) process over `settings`, logins ana and
+    bo; yields the console's URL, stops the process on exit."""
+    import httpx
+
+    from tests.conftest import env_for
+
+    port = free_port()
+    env = env_for(settings) | {"VETOFLOW_UI_USERS": users, "VETOFLOW_UI_POLL_SECONDS": str(poll_seconds)}
+    argv = [sys.executable, "-m", "vetoflow", command, "--port", str(port)]
+    proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    url = f"http://127.0.0.1:{port}/" + ("console/" if command == "serve" else "")
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            assert proc.poll() is None, f"vetoflow ui exited: {proc.stderr.read() if proc.stderr else ''}"
+            try:
+                if httpx.get(url + "config", timeout=2).status_code < 500:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.5)
+        yield url
+    finally:
+        proc.terminate()
+        proc.communicate(timeout=30)
+
+
+@contextmanager
+def chromium_browser(playwright: Playwright) -> Iterator[Browser]:
+    browser = playwright.chromium.launch(
+        executable_path=str(ensure_chromium()), args=["--no-sandbox", "--disable-dev-shm-usage"]
+    )
+    try:
+        yield browser
+    finally:
+        browser.close()

@@ -92,6 +92,8 @@ def test_operator_logs_in_opens_a_vetoed_run_and_approves_it(console: Console, t
 
             page.locator("#run-comment textarea").fill("strategic bet: first-mover in airports")
             page.locator("#run-approve").click()
+            expect(page.locator("#run-confirm-text")).to_contain_text("2,500,000 USD", timeout=TIMEOUT_MS)
+            page.locator("#run-confirm-yes").click()
             expect(page.locator("#run-message")).to_contain_text("approve recorded", timeout=TIMEOUT_MS)
             expect(headline).to_contain_text("completed")
             expect(page.locator("#run-summary")).to_contain_text("a human approved it anyway by ana")

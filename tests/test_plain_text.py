@@ -165,6 +165,9 @@ def test_a_browser_opening_a_hostile_run_fetches_nothing(
                 expect(headline).to_contain_text("leak.png?npv=2288263", timeout=TIMEOUT_MS)
                 page.locator("#run-comment textarea").fill(f"fine {image}")
                 page.locator("#run-approve").click()
+                expect(page.locator("#run-confirm-text")).to_contain_text("leak.png?npv=2288263", timeout=TIMEOUT_MS)
+                assert page.locator("#run-confirm-text img").count() == 0
+                page.locator("#run-confirm-yes").click()
                 expect(page.locator("#run-summary")).to_contain_text("Approved despite the veto", timeout=TIMEOUT_MS)
                 expect(page.locator("#run-summary")).to_contain_text("leak.png?npv=2288263")
                 expect(page.locator("#run-history")).to_contain_text("fine ![x]")

@@ -61,6 +61,9 @@ class Settings(BaseSettings):
         default=None, description='Console logins "ana:pw,bo:pw2"; without any the console is open (localhost only).'
     )
     ui_users_file: Path | None = Field(default=None, description="File of console logins, one user:password a line.")
+    ui_poll_seconds: float = Field(
+        default=3.0, ge=0.5, le=300, description="How often each open console page asks whether any run changed."
+    )
 
     # HTTP API (`vetoflow serve`)
     api_tokens: SecretStr | None = Field(

@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import gradio as gr
@@ -15,7 +16,9 @@ from vetoflow.config import Settings, default_reviewer
 from vetoflow.console.auth import check_bind
 from vetoflow.console.common import ConsoleDeps
 from vetoflow.console.compare import render_compare
-from vetoflow.console.inbox import inbox_rows, render_inbox, selected_run_id
+from vetoflow.console.inbox import render_inbox, selected_run_id
+from vetoflow.console.keys import CSS as KEYS_CSS
+from vetoflow.console.keys import KEYS_HEAD
 from vetoflow.console.knowledge import render_knowledge
 from vetoflow.console.new_run import render_new_run
 from vetoflow.console.oidc_login import AUTH_PREFIX, OidcLogin, console_login, gate_middleware
@@ -28,7 +31,8 @@ from vetoflow.identity.directory import Directory
 from vetoflow.runs.service import RunService
 
 TITLE = "vetoflow console"
-CSS = """
+CSS = (
+    """
 .gradio-container { max-width: 1400px !important; }
 .gradio-container table, .gradio-container table *, .gradio-container .cell-wrap * {
   font-family: ui-sans-serif, system-ui, "DejaVu Sans", sans-serif !important;
@@ -36,7 +40,20 @@ CSS = """
 #inbox-table td, #runs-table td { font-size: 0.9rem; }
 #run-figures table { width: 100%; }
 #run-message p, #new-upload-message p { font-size: 1rem; }
+#run-approval { color: var(--body-text-color-subdued); }
+#run-confirm { border: 2px solid var(--color-accent); padding: 0.5rem; }
 """
+    + KEYS_CSS
+)
+
+
+RUN_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+# The address bar names the open run (so it can be copied and sent); no reload, no new history entry.
+LINK_JS = """(runId) => {
+  const url = new URL(window.location.href);
+  if (runId && runId.trim()) { url.searchParams.set("run", runId.trim()); } else { url.searchParams.delete("run"); }
+  window.history.replaceState(null, "", url);
+}"""
 
 
 def console_oidc_enabled(settings: Settings) -> bool:
@@ -56,13 +73,22 @@ def mount_options(settings: Settings, oidc: OidcLogin | None = None) -> dict[str
 
     With OpenID Connect (`oidc`), Gradio asks the signed session for the user instead of showing its form.
     """
-    options: dict[str, Any] = {"theme": console_theme(), "css": CSS}
+    options: dict[str, Any] = {"theme": console_theme(), "css": CSS, "head": KEYS_HEAD, "footer_links": []}
     if oidc is not None:
         return options | {"auth_dependency": oidc.auth_dependency}
     check = Directory.from_settings(settings).password_checker()
     if check is not None:
         options |= {"auth": check, "auth_message": "vetoflow console: sign in; you are the reviewer of record."}
     return options
+
+
+def deep_link(request: gr.Request | None) -> tuple[str, str] | None:
+    """`?run=ID` (as in `/console?run=ID`): the run to open and the tab to show; None without a (valid) one."""
+    params = getattr(request, "query_params", None) or {}
+    run_id = str(params.get("run") or "").strip()
+    if not RUN_ID.fullmatch(run_id):
+        return None
+    return run_id, "run"
 
 
 def _banner(deps: ConsoleDeps, request: gr.Request | None) -> str:
@@ -81,16 +107,38 @@ def _banner(deps: ConsoleDeps, request: gr.Request | None) -> str:
     )
 
 
+def _render_tabs(deps: ConsoleDeps) -> tuple[gr.Tabs, Any, Any, Any, Any, Any]:
+    """The tabs, in the order an operator uses them; returns the panels the console wires together."""
+    with gr.Tabs() as tabs:
+        with gr.Tab("Inbox", id="inbox"):
+            inbox = render_inbox(deps)
+        with gr.Tab("Run", id="run"):
+            run = render_run_view(deps)
+        with gr.Tab("New run", id="new"):
+            new = render_new_run(deps)
+        with gr.Tab("Runs", id="runs"):
+            runs = render_runs(deps)
+        with gr.Tab("Knowledge", id="knowledge") as knowledge_tab:
+            render_knowledge(deps, knowledge_tab)
+        with gr.Tab("Trace", id="trace"):
+            trace = render_trace_tab(deps.service)
+        with gr.Tab("Compare", id="compare") as compare_tab:
+            render_compare(deps.service, compare_tab)
+    return tabs, inbox, run, new, runs, trace
+
+
 def build_console(
     service: RunService,
     settings: Settings,
     *,
     auth_enabled: bool | None = None,
     user_label: str | None = None,
-    refresh_seconds: float = 5.0,
+    refresh_seconds: float | None = None,
 ) -> gr.Blocks:
     """Build (not launch) the console. `auth_enabled` defaults to whether logins are configured;
-    `user_label` is the reviewer recorded when the console is open (default: $VETOFLOW_REVIEWER or the OS user).
+    `user_label` is the reviewer recorded when the console is open (default: $VETOFLOW_REVIEWER or the OS user);
+    every `refresh_seconds` (default `VETOFLOW_UI_POLL_SECONDS`) each open page asks the service whether
+    anything changed (two key reads).
     """
     directory = Directory.from_settings(settings)
     oidc = console_oidc_enabled(settings)
@@ -101,22 +149,10 @@ def build_console(
         with gr.Row():
             gr.Markdown("# vetoflow · operator console", elem_id="console-title")
             banner = gr.Markdown(elem_id="console-banner")
-        with gr.Tabs() as tabs:
-            with gr.Tab("Inbox", id="inbox"):
-                inbox = render_inbox(deps, refresh_seconds=refresh_seconds)
-            with gr.Tab("Run", id="run"):
-                run = render_run_view(deps)
-            with gr.Tab("New run", id="new"):
-                new = render_new_run(deps)
-            with gr.Tab("Runs", id="runs"):
-                runs = render_runs(deps)
-            with gr.Tab("Knowledge", id="knowledge") as knowledge_tab:
-                render_knowledge(deps, knowledge_tab)
-            with gr.Tab("Trace", id="trace"):
-                render_trace_tab(service)
-            with gr.Tab("Compare", id="compare") as compare_tab:
-                render_compare(service, compare_tab)
+        tabs, inbox, run, new, runs, trace = _render_tabs(deps)
         render_queue_footer(settings)  # queue mode only
+        seen = gr.State(None)  # the service's change marker when this page last refreshed
+        poll = gr.Timer(refresh_seconds or settings.ui_poll_seconds)
 
         def open_selected(evt: gr.SelectData) -> tuple[str, Any]:
             return selected_run_id(evt), gr.Tabs(selected="run")
@@ -132,13 +168,47 @@ def build_console(
         new.open_button.click(open_id, inputs=[new.run_id], outputs=[run.run_id, tabs], **private).then(
             run.load, inputs=[run.run_id], outputs=run.outputs, **private
         )
+        run.trace_button.click(
+            lambda run_id: (run_id, gr.Tabs(selected="trace")), [run.run_id], [trace.run_id, tabs], **private
+        ).then(trace.show, inputs=[trace.run_id], outputs=trace.outputs, **private)
+        run.run_id.change(None, inputs=[run.run_id], js=LINK_JS, **private)  # the address bar names the run
+
+        lists = [inbox.table, inbox.count, runs.table, runs.count]
+
+        def refreshed_lists(show: str, statuses: list[str], search: str, request: gr.Request) -> tuple[Any, ...]:
+            return (*inbox.load(show, request), *find_runs(deps, statuses, search))
 
         def first_load(request: gr.Request) -> tuple[Any, ...]:
-            rows, count = inbox_rows(deps)
-            all_rows, all_count = find_runs(deps, [], "")
-            return _banner(deps, request), rows, count, all_rows, all_count
+            marker = service.change_marker()
+            wanted = deep_link(request)
+            if wanted is None:
+                opened: tuple[Any, ...] = (gr.skip(), gr.skip(), *(gr.skip() for _ in run.outputs))
+            else:
+                run_id, tab = wanted
+                opened = (run_id, gr.Tabs(selected=tab), *run.load(run_id, request))
+            lists_now = refreshed_lists("all", [], "", request)
+            return (_banner(deps, request), marker, *lists_now, *opened)
 
-        demo.load(first_load, outputs=[banner, inbox.table, inbox.count, runs.table, runs.count], **private)
+        load_outputs = [banner, seen, *lists, run.run_id, tabs, *run.outputs]
+        demo.load(first_load, outputs=load_outputs, **private)
+
+        def tick(  # noqa: PLR0917 (Gradio passes inputs positionally)
+            before: str | None,
+            show: str,
+            statuses: list[str],
+            search: str,
+            run_id: str,
+            watched: dict[str, Any] | None,
+            request: gr.Request,
+        ) -> tuple[Any, ...]:
+            """The change poll: nothing at all unless the service's marker moved since this page last looked."""
+            marker = service.change_marker()
+            if marker == before:
+                return tuple(gr.skip() for _ in range(1 + len(lists) + len(run.outputs)))
+            return (marker, *refreshed_lists(show, statuses, search, request), *run.watch(run_id, watched, request))
+
+        poll_inputs = [seen, inbox.show, runs.statuses, runs.search, run.run_id, run.watched]
+        poll.tick(tick, inputs=poll_inputs, outputs=[seen, *lists, *run.outputs], show_progress="hidden", **private)
     return demo
 
 
@@ -167,7 +237,6 @@ def launch(
         prevent_thread_lock=prevent_thread_lock,
         quiet=quiet,
         show_error=True,
-        footer_links=["api"],
         max_file_size=settings.max_file_bytes * 4,
         app_kwargs={"middleware": middleware},
         **mount_options(settings, oidc),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -68,10 +69,23 @@ def ok(text: str) -> str:
     return f"✅ {text}"
 
 
+FIELD_PATH = re.compile(r"\b(segments|rows)\[(\d+)\]\.?")
+FIELD_WORDS = {"segments": "segment", "rows": "row"}
+
+
+def operator_words(line: str) -> str:
+    """Field paths as an operator reads them: `segments[0].margin` becomes `segment 1 margin`."""
+    field, sep, rest = line.partition(": ")
+    if not sep or " " in field.strip():
+        return line  # not a `field: message` line
+    field = FIELD_PATH.sub(lambda m: f"{FIELD_WORDS[m.group(1)]} {int(m.group(2)) + 1} ", field)
+    return field.replace("<root>", "the form").replace("_", " ").strip() + sep + rest
+
+
 def problem(text: str) -> str:
     """A user error shown in place: the first line bold, the details (one per field) as a list."""
     first, *rest = str(text).splitlines()
-    details = "".join(f"\n- `{line.strip()}`" for line in rest if line.strip())
+    details = "".join(f"\n- `{operator_words(line.strip())}`" for line in rest if line.strip())
     return f"⚠️ **{first}**{details}"
 
 

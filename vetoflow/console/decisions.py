@@ -1,4 +1,5 @@
-"""Turns the run view's form into a decision: which assumptions changed become the revise overrides."""
+"""Turns the run view's form into a decision (which assumptions changed become the revise overrides), and says
+beforehand which decisions the operator may make, and what overruling a veto means in money."""
 
 from __future__ import annotations
 
@@ -6,6 +7,10 @@ import math
 from typing import Any
 
 from vetoflow.errors import VetoflowError
+from vetoflow.formatting import money
+from vetoflow.identity.roles import User
+from vetoflow.plaintext import md
+from vetoflow.runs.views import RunView
 from vetoflow.scenario import SEGMENT_COLUMNS, Scenario
 
 TOP_FIELDS = {"investment": float, "horizon": int, "discount_rate": float}
@@ -60,3 +65,54 @@ def revise_overrides(scenario: Scenario, top: dict[str, Any], segments: list[lis
     if not overrides:
         raise VetoflowError("revise: change at least one assumption (investment, horizon, discount rate or a segment)")
     return overrides
+
+
+def _roles(user: User) -> str:
+    return ", ".join(sorted(user.roles)) or "no role"
+
+
+def blocked_actions(view: RunView, user: User) -> dict[str, str | None]:
+    """For approve, reject and revise: None when `user` may use it on this run now, else why not, in the
+    words an operator reads next to a disabled button. The gate re-checks every decision; this only shows
+    beforehand what it would refuse (from the pause record the gate keeps: `RunView.approval`)."""
+    if view.status != "paused":
+        closed = f"the run is {view.status}"
+        return {"approve": closed, "reject": closed, "revise": closed}
+    blocked: dict[str, str | None] = {"approve": None, "reject": None, "revise": None}
+    if not user.may("revise"):
+        blocked["revise"] = f"your role ({_roles(user)}) cannot revise runs"
+    if not user.may("decide"):
+        why = f"your role ({_roles(user)}) cannot decide"
+        return blocked | {"approve": why, "reject": why}
+    approval = view.approval or {}
+    roles = (approval.get("approvers") or {}).get("roles") or []
+    if roles and not set(roles) & user.roles:
+        why = f"tier {approval.get('tier')} needs the role {' or '.join(roles)}; you hold {_roles(user)}"
+        return blocked | {"approve": why, "reject": why}
+    approved_by = approval.get("approved_by") or []
+    if user.name in approved_by:
+        needed = (approval.get("approvers") or {}).get("count") or len(approved_by) + 1
+        second = "a second approver" if len(approved_by) == 1 else "another approver"
+        blocked["approve"] = f"already approved by you ({len(approved_by)} of {needed}); needs {second}"
+    elif approval.get("requester") == user.name and not approval.get("requester_may_approve", True):
+        blocked["approve"] = "you started this run; someone else must approve it (four-eyes)"
+    return blocked
+
+
+def overrules_veto(view: RunView) -> bool:
+    """Approving this run overrules the Accountant's veto (and so needs a reason and a confirmation)."""
+    decision = view.state.decision
+    return view.status == "paused" and decision is not None and decision.veto
+
+
+def overrule_question(view: RunView) -> str:
+    """What the confirmation step asks: repeats the amount and its currency, and the reason for the veto."""
+    scenario, decision = view.state.scenario, view.state.decision
+    why = md(decision.reasons[0]) if decision and decision.reasons else "the Accountant vetoed it"
+    return (
+        f"### Overrule the veto?\nYou are about to approve **{money(scenario.investment)} {md(scenario.currency)}** "
+        f"for **{md(view.run.name)}** although {why}.\n\nYour reason is recorded with your name."
+    )
+
+
+OVERRULE_NEEDS_REASON = "Overruling a veto needs a reason: write it in the comment box, then press Approve."

@@ -1,29 +1,144 @@
-"""Inbox: the paused runs waiting for a human, newest first, refreshed on a timer; a click opens one."""
+"""Inbox: the paused runs waiting for a human, for triage: amounts that sort as numbers and carry their
+currency, how long each waited and when it is due, who asked, how many approvals it has, totals per currency,
+and filters (all / assigned to me / overdue). A click (or j/k and o) opens one.
+
+The table's cells hold raw numbers (so sorting is numeric) and a display text per cell (Gradio's
+`metadata.display_value`), which is what people read.
+"""
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass
-from typing import Any
+from datetime import UTC, datetime
+from typing import Any, Literal
 
 import gradio as gr
 
-from vetoflow.console.common import RUNS_PAGE, ConsoleDeps, run_rows
+from vetoflow.console.common import RUNS_PAGE, ConsoleDeps
+from vetoflow.formatting import money, pct
+from vetoflow.identity.roles import User
+from vetoflow.plaintext import clean
+from vetoflow.runs.inbox import InboxItem
 
-INBOX_COLUMNS = ["run id", "name", "created", "investment", "ROI", "downside ROI", "NPV", "P(loss)", "why vetoed"]
+InboxFilter = Literal["all", "assigned to me", "overdue"]
+FILTERS: tuple[InboxFilter, ...] = ("all", "assigned to me", "overdue")
+INBOX_COLUMNS = ["run id", "name", "amount", "waiting", "due", "approvals", "tier", "requester", "P(loss)"]
+INBOX_COLUMNS += ["why vetoed"]
+INBOX_TYPES = ["str", "str", "number", "number", "number", "str", "str", "str", "number", "str"]
+SHORTCUTS_HELP = (
+    "Keys: **j** / **k** move down / up the inbox, **o** or **Enter** opens the marked run, **?** shows this."
+)
 
 
 @dataclass
 class InboxPanel:
     table: gr.Dataframe
     count: gr.Markdown
+    show: gr.Radio
+    load: Any  # (show, request) -> (table value, count text)
 
 
-def inbox_rows(deps: ConsoleDeps) -> tuple[list[list[Any]], str]:
-    rows = deps.service.list(["paused"], limit=RUNS_PAGE)
-    if not rows:
-        return [], "Nothing waits for a decision. New runs that the Accountant vetoes appear here."
-    noun = "run waits" if len(rows) == 1 else "runs wait"
-    return run_rows(rows, INBOX_COLUMNS), f"**{len(rows)} {noun} for a decision.** Click a row to open it."
+def duration(seconds: float) -> str:
+    """A rough age for people: '12 min', '3 h', '2 d'."""
+    seconds = abs(seconds)
+    if seconds < 3600:
+        return f"{max(1, round(seconds / 60))} min"
+    if seconds < 2 * 86400:
+        return f"{round(seconds / 3600)} h"
+    return f"{round(seconds / 86400)} d"
+
+
+def assigned_to(item: InboxItem, user: User) -> bool:
+    """Whether `user` could approve this run now: a role of its tier, not already approved, four-eyes kept."""
+    if not user.may("decide") or user.name in item.approved_by:
+        return False
+    if item.requester == user.name and not item.requester_may_approve:
+        return False
+    return not item.approver_roles or bool(set(item.approver_roles) & user.roles)
+
+
+def overdue(item: InboxItem, now: datetime) -> bool:
+    return item.due_at is not None and item.due_at < now
+
+
+def pick(items: list[InboxItem], show: str, user: User, now: datetime) -> list[InboxItem]:
+    if show == "assigned to me":
+        return [i for i in items if assigned_to(i, user)]
+    if show == "overdue":
+        return [i for i in items if overdue(i, now)]
+    return items
+
+
+def cells(item: InboxItem, now: datetime) -> tuple[list[Any], list[str]]:
+    """One row: the raw values (numbers sort as numbers) and what each cell shows."""
+    run, currency = item.run, item.currency
+    waited = (now - item.waiting_since).total_seconds()
+    due_in = (item.due_at - now).total_seconds() if item.due_at else None
+    if due_in is None:
+        due_text = "-"
+    elif due_in < 0:
+        due_text = f"⚠️ overdue {duration(due_in)}"
+    else:
+        due_text = f"in {duration(due_in)}"
+    amount = f"{money(run.investment)} {currency}".strip()
+    raw: list[Any] = [
+        run.run_id,
+        clean(run.name),
+        run.investment,
+        round(waited / 3600, 3),
+        None if due_in is None else round(due_in / 3600, 3),
+        item.progress or "-",
+        item.tier or "-",
+        clean(item.requester or "-"),
+        run.loss_probability,
+        clean(run.veto_reason or ""),
+    ]
+    shown = [str(v) if v is not None else "-" for v in raw]
+    shown[2], shown[3], shown[4], shown[8] = amount, duration(waited), due_text, pct(run.loss_probability)
+    return raw, shown
+
+
+def totals(items: list[InboxItem]) -> str:
+    """'2 runs · 6,600,000 EUR; 1 run · 950,000 USD': never adds different currencies together."""
+    sums: dict[str, float] = defaultdict(float)
+    counts: dict[str, int] = defaultdict(int)
+    for item in items:
+        sums[item.currency] += item.run.investment or 0.0
+        counts[item.currency] += 1
+    return "; ".join(
+        f"{counts[c]} run{'s' if counts[c] != 1 else ''} · {money(sums[c])} {c}".strip() for c in sorted(sums)
+    )
+
+
+def inbox_table(
+    items: list[InboxItem], show: str, user: User, now: datetime | None = None
+) -> tuple[dict[str, Any], str]:
+    """The Dataframe value (raw data plus display text) and the line above it."""
+    now = now or datetime.now(UTC)
+    chosen = pick(items, show, user, now)
+    rows = [cells(item, now) for item in chosen]
+    value = {
+        "headers": INBOX_COLUMNS,
+        "data": [raw for raw, _ in rows],
+        "metadata": {"display_value": [shown for _, shown in rows], "styling": [[""] * len(INBOX_COLUMNS)] * len(rows)}
+        if rows
+        else None,
+    }
+    if not items:
+        return value, "Nothing waits for a decision. New runs that the Accountant vetoes appear here."
+    late = sum(overdue(i, now) for i in items)
+    noun = "run waits" if len(items) == 1 else "runs wait"
+    head = f"**{len(items)} {noun} for a decision** ({totals(items)})"
+    if late:
+        head += f" · ⚠️ {late} overdue"
+    if show != "all":
+        head += f" · showing {len(chosen)} {show}: {totals(chosen) or 'none'}"
+    return value, head + ". Click a row (or press **o**) to open it."
+
+
+def inbox_rows(deps: ConsoleDeps, show: str = "all", request: gr.Request | None = None) -> tuple[dict[str, Any], str]:
+    return inbox_table(deps.service.inbox(limit=RUNS_PAGE), show, deps.user(request))
 
 
 def selected_run_id(evt: gr.SelectData) -> str:
@@ -32,24 +147,27 @@ def selected_run_id(evt: gr.SelectData) -> str:
     return str(row[0]) if row else ""
 
 
-def render_inbox(deps: ConsoleDeps, *, refresh_seconds: float = 5.0) -> InboxPanel:
+def render_inbox(deps: ConsoleDeps) -> InboxPanel:
+    with gr.Row(elem_id="inbox-bar"):
+        show = gr.Radio(list(FILTERS), value="all", label="Show", elem_id="inbox-filter", scale=3)
+        refresh = gr.Button("Refresh", size="sm", elem_id="inbox-refresh", scale=1)
     count = gr.Markdown(elem_id="inbox-count")
     table = gr.Dataframe(
         headers=INBOX_COLUMNS,
-        datatype="str",
+        datatype=INBOX_TYPES,  # type: ignore[arg-type]
         type="array",
         interactive=False,
         wrap=True,
         label="Paused runs",
         elem_id="inbox-table",
-        column_widths=["11%", "16%", "12%", "9%", "7%", "8%", "9%", "28%"],
+        max_height=720,
     )
-    refresh = gr.Button("Refresh", size="sm", elem_id="inbox-refresh")
-    timer = gr.Timer(refresh_seconds)
+    with gr.Accordion("Keyboard shortcuts", open=False, elem_id="inbox-keys"):
+        gr.Markdown(SHORTCUTS_HELP)
 
-    def load() -> tuple[list[list[Any]], str]:
-        return inbox_rows(deps)
+    def load(choice: str, request: gr.Request) -> tuple[dict[str, Any], str]:
+        return inbox_rows(deps, choice or "all", request)
 
-    refresh.click(load, outputs=[table, count], api_name="inbox")
-    timer.tick(load, outputs=[table, count], api_visibility="private", show_progress="hidden", queue=False)
-    return InboxPanel(table=table, count=count)
+    refresh.click(load, inputs=[show], outputs=[table, count], api_name="inbox")
+    show.change(load, inputs=[show], outputs=[table, count], api_visibility="private")
+    return InboxPanel(table=table, count=count, show=show, load=load)

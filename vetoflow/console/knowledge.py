@@ -56,7 +56,8 @@ def render_knowledge(deps: ConsoleDeps, tab: gr.Tab | None = None) -> KnowledgeB
     kb = KnowledgeBase(settings)
     uploads = UploadService(settings, IngestJobs(deps.service.database.engine), kb.store)
     gr.Markdown(INTRO)
-    model_box = gr.Markdown(NOT_LOADED, elem_id="knowledge-model")
+    with gr.Accordion("Details: search model (for administrators)", open=False, elem_id="knowledge-details"):
+        model_box = gr.Markdown(NOT_LOADED, elem_id="knowledge-model")
     with gr.Row():
         with gr.Column(scale=2):
             files = gr.File(label="Documents", file_count="multiple", type="filepath")

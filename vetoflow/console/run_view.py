@@ -11,8 +11,15 @@ import gradio as gr
 from vetoflow.console import present, run_evidence
 from vetoflow.console.charts import fan_chart, npv_histogram, run_fan_chart, tornado_chart
 from vetoflow.console.common import PROGRESS, ConsoleDeps, ok, problem
-from vetoflow.console.decisions import revise_overrides, segment_table
+from vetoflow.console.decisions import (
+    OVERRULE_NEEDS_REASON,
+    overrule_question,
+    overrules_veto,
+    revise_overrides,
+    segment_table,
+)
 from vetoflow.console.request_text import approval_request_text
+from vetoflow.console.run_controls import colleague_notice, controls, watch_record
 from vetoflow.errors import VetoflowError
 from vetoflow.graph.names import NODE_NAMES
 from vetoflow.runs.views import RunView
@@ -25,8 +32,11 @@ NODE_LABELS = {name: name.capitalize() for name in NODE_NAMES}
 @dataclass
 class RunViewPanel:
     run_id: gr.Textbox
-    outputs: list[Any]  # the message first, then everything `view_outputs` fills
-    load: Callable[[str], tuple[Any, ...]]
+    outputs: list[Any]  # the message first, then everything `view_outputs` fills, then the controls
+    load: Callable[..., tuple[Any, ...]]
+    watch: Callable[..., tuple[Any, ...]]  # the change poll: reloads only when the open run changed
+    watched: gr.State
+    trace_button: gr.Button
 
 
 def view_outputs(view: RunView | None) -> tuple[Any, ...]:
@@ -87,6 +97,7 @@ def render_run_view(deps: ConsoleDeps) -> RunViewPanel:
     with gr.Row():
         run_id = gr.Textbox(label="Run id", scale=4, elem_id="run-id", placeholder="e.g. 1e3b83d13732")
         open_button = gr.Button("Open", scale=1, elem_id="run-open")
+        trace_button = gr.Button("Trace of this run", scale=1, size="sm", elem_id="run-trace-link")
     message = gr.Markdown(PICK_A_RUN, elem_id="run-message")
     headline = gr.Markdown(elem_id="run-headline")
     with gr.Row(equal_height=False):
@@ -106,10 +117,18 @@ def render_run_view(deps: ConsoleDeps) -> RunViewPanel:
     )
     with gr.Group(visible=False, elem_id="run-decide") as decide_box:
         gr.Markdown("### Your decision\nApprove overrules the veto; Reject upholds it; Revise re-runs the numbers.")
-        comment = gr.Textbox(label="Comment (kept in the run's history)", lines=2, elem_id="run-comment")
+        comment = gr.Textbox(
+            label="Comment (kept in the run's history; required to overrule a veto)", lines=2, elem_id="run-comment"
+        )
         with gr.Row():
             approve = gr.Button("Approve", variant="primary", elem_id="run-approve")
             reject = gr.Button("Reject", variant="stop", elem_id="run-reject")
+        blocked_note = gr.Markdown(elem_id="run-approval")
+        with gr.Group(visible=False, elem_id="run-confirm") as confirm_box:
+            confirm_text = gr.Markdown(elem_id="run-confirm-text")
+            with gr.Row():
+                confirm = gr.Button("Yes, overrule the veto and approve", variant="primary", elem_id="run-confirm-yes")
+                cancel = gr.Button("Cancel", elem_id="run-confirm-cancel")
         with gr.Accordion("Revise assumptions and re-run the Forecaster and Accountant", open=False):
             with gr.Row():
                 investment = gr.Number(label="Investment", elem_id="revise-investment")
@@ -134,17 +153,56 @@ def render_run_view(deps: ConsoleDeps) -> RunViewPanel:
     )
     fields = [headline, figures, chart, reasons, payload, decide_box, investment, horizon, rate, segments, summary]
     shown_digest = gr.State(None)
-    outputs: list[Any] = [message, *fields, history, request_text, histogram, tornado, shown_digest, evidence, thread]
+    watched = gr.State(None)
+    control_fields = [comment, approve, reject, revise, blocked_note, confirm_box, confirm_text]
+    outputs: list[Any] = [
+        message,
+        *fields,
+        history,
+        request_text,
+        histogram,
+        tornado,
+        shown_digest,
+        evidence,
+        thread,
+        *control_fields,
+        watched,
+    ]
+    keep_rest = tuple(gr.skip() for _ in outputs[1:])
 
-    def load(run: str) -> tuple[Any, ...]:
+    def shown(view: RunView | None, request: gr.Request | None, *, clear_comment: bool = True) -> tuple[Any, ...]:
+        """Everything after the message for `view` as this operator sees it."""
+        marker = deps.service.run_marker(view.run.run_id) if view is not None else None
+        user = deps.user(request)
+        return (
+            *view_outputs(view),
+            *controls(view, user, clear_comment=clear_comment),
+            watch_record(view, marker),
+        )
+
+    def load(run: str, request: gr.Request | None = None) -> tuple[Any, ...]:
         run = (run or "").strip()
         if not run:
-            return (PICK_A_RUN, *view_outputs(None))
+            return (PICK_A_RUN, *shown(None, request))
         try:
             view = deps.service.view(run)
         except VetoflowError as exc:
-            return (problem(str(exc)), *view_outputs(None))
-        return ("", *view_outputs(view))
+            return (problem(str(exc)), *shown(None, request))
+        return ("", *shown(view, request))
+
+    def watch(run: str, before: dict[str, Any] | None, request: gr.Request | None = None) -> tuple[Any, ...]:
+        """The change poll's part for the open run: nothing unless it changed; then reload and say who did it."""
+        run = (run or "").strip()
+        if not run or not before or before.get("run") != run:
+            return (gr.skip(), *keep_rest)
+        try:
+            if deps.service.run_marker(run) == before.get("marker"):
+                return (gr.skip(), *keep_rest)
+            view = deps.service.view(run)
+        except VetoflowError:
+            return (gr.skip(), *keep_rest)
+        notice = colleague_notice(before, view, deps.reviewer(request))
+        return (notice or gr.skip(), *shown(view, request, clear_comment=view.status != "paused"))
 
     def decide(run: str, action: str, request: gr.Request | None, progress: gr.Progress, **kw: Any) -> tuple[Any, ...]:
         run = (run or "").strip()
@@ -158,24 +216,48 @@ def render_run_view(deps: ConsoleDeps) -> RunViewPanel:
             view = deps.service.decide(run, action, reviewer=reviewer, on_step=on_step, user=user, via="console", **kw)
         except VetoflowError as exc:  # includes DecisionConflictError: says who decided, and when
             try:
-                current = view_outputs(deps.service.view(run)) if run else view_outputs(None)
+                current = deps.service.view(run) if run else None
             except VetoflowError:
-                current = view_outputs(None)
-            return (problem(str(exc)), *current)
+                current = None
+            return (problem(str(exc)), *shown(current, request, clear_comment=False))
         if view.status == "paused" and action == "approve" and view.approval:
             text = f"approval {view.approval['progress']} recorded for {run} by {reviewer}; more approvers needed."
-            return (ok(text), *view_outputs(view))
-        return (ok(f"{action} recorded for {run} by {reviewer}; the run is now {view.status}."), *view_outputs(view))
+            return (ok(text), *shown(view, request))
+        return (ok(f"{action} recorded for {run} by {reviewer}; the run is now {view.status}."), *shown(view, request))
+
+    def ask_approve(
+        run: str, note: str, shown_figures: dict[str, Any] | None, request: gr.Request, progress: gr.Progress = PROGRESS
+    ) -> tuple[Any, ...]:
+        """Approve button: overruling a veto needs a reason, then a confirmation that repeats the amount."""
+        try:
+            view = deps.service.view((run or "").strip())
+        except VetoflowError as exc:
+            return (problem(str(exc)), *keep_rest)
+        if not overrules_veto(view):
+            return do_approve(run, note, shown_figures, request, progress)
+        if not (note or "").strip():
+            return (problem(OVERRULE_NEEDS_REASON), *keep_rest)
+        confirm_at = outputs.index(confirm_box) - 1
+        rest = list(keep_rest)
+        rest[confirm_at], rest[confirm_at + 1] = gr.update(visible=True), overrule_question(view)
+        return ("", *rest)
 
     def do_approve(
-        run: str, note: str, shown: dict[str, Any] | None, request: gr.Request, progress: gr.Progress = PROGRESS
+        run: str, note: str, shown_figures: dict[str, Any] | None, request: gr.Request, progress: gr.Progress = PROGRESS
     ) -> tuple[Any, ...]:
-        return decide(run, "approve", request, progress, comment=note or "", digest=shown_for(run, shown))
+        try:
+            vetoed = overrules_veto(deps.service.view((run or "").strip()))
+        except VetoflowError:
+            vetoed = False  # decide() says what is wrong with the run id
+        if vetoed and not (note or "").strip():
+            return (problem(OVERRULE_NEEDS_REASON), *keep_rest)
+        digest = shown_for(run, shown_figures)
+        return decide(run, "approve", request, progress, comment=(note or "").strip(), digest=digest)
 
     def do_reject(
-        run: str, note: str, shown: dict[str, Any] | None, request: gr.Request, progress: gr.Progress = PROGRESS
+        run: str, note: str, shown_figures: dict[str, Any] | None, request: gr.Request, progress: gr.Progress = PROGRESS
     ) -> tuple[Any, ...]:
-        return decide(run, "reject", request, progress, comment=note or "", digest=shown_for(run, shown))
+        return decide(run, "reject", request, progress, comment=note or "", digest=shown_for(run, shown_figures))
 
     def do_revise(
         run: str,
@@ -184,7 +266,7 @@ def render_run_view(deps: ConsoleDeps) -> RunViewPanel:
         new_horizon: float | None,
         new_rate: float | None,
         new_segments: list[list[Any]] | None,
-        shown: dict[str, Any] | None,
+        shown_figures: dict[str, Any] | None,
         request: gr.Request,
         progress: gr.Progress = PROGRESS,
     ) -> tuple[Any, ...]:
@@ -193,15 +275,24 @@ def render_run_view(deps: ConsoleDeps) -> RunViewPanel:
             top = {"investment": new_investment, "horizon": new_horizon, "discount_rate": new_rate}
             overrides = revise_overrides(scenario, top, new_segments)
         except VetoflowError as exc:
-            return (problem(str(exc)), *[gr.skip() for _ in outputs[1:]])
-        digest = shown_for(run, shown)
+            return (problem(str(exc)), *keep_rest)
+        digest = shown_for(run, shown_figures)
         return decide(run, "revise", request, progress, comment=note or "", overrides=overrides, digest=digest)
 
+    def hide_confirm() -> tuple[Any, Any]:
+        return gr.update(visible=False), ""
+
     decide_options: dict[str, Any] = {"concurrency_limit": 4, "concurrency_id": "decide", "outputs": outputs}
+    private: dict[str, Any] = {"api_visibility": "private"}
     open_button.click(load, inputs=[run_id], outputs=outputs, api_name="open_run")
-    run_id.submit(load, inputs=[run_id], outputs=outputs, api_visibility="private")
-    approve.click(do_approve, inputs=[run_id, comment, shown_digest], api_name="approve", **decide_options)
-    reject.click(do_reject, inputs=[run_id, comment, shown_digest], api_name="reject", **decide_options)
+    run_id.submit(load, inputs=[run_id], outputs=outputs, **private)
+    decision_inputs = [run_id, comment, shown_digest]
+    approve.click(ask_approve, inputs=decision_inputs, **private, **decide_options)
+    confirm.click(do_approve, inputs=decision_inputs, api_name="approve", **decide_options)
+    cancel.click(hide_confirm, outputs=[confirm_box, confirm_text], **private)
+    reject.click(do_reject, inputs=decision_inputs, api_name="reject", **decide_options)
     revise_inputs = [run_id, comment, investment, horizon, rate, segments, shown_digest]
     revise.click(do_revise, inputs=revise_inputs, api_name="revise", **decide_options)
-    return RunViewPanel(run_id=run_id, outputs=outputs, load=load)
+    return RunViewPanel(
+        run_id=run_id, outputs=outputs, load=load, watch=watch, watched=watched, trace_button=trace_button
+    )

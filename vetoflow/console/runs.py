@@ -19,6 +19,8 @@ SEARCH_WINDOW = 2000
 class RunsPanel:
     table: gr.Dataframe
     count: gr.Markdown
+    statuses: gr.CheckboxGroup
+    search: gr.Textbox
 
 
 def find_runs(deps: ConsoleDeps, statuses: list[str] | None, search: str | None) -> tuple[list[list[Any]], str]:
@@ -49,4 +51,4 @@ def render_runs(deps: ConsoleDeps) -> RunsPanel:
     refresh.click(load, inputs=[statuses, search], outputs=[table, count], api_name="list_runs")
     search.submit(load, inputs=[statuses, search], outputs=[table, count], api_visibility="private")
     statuses.change(load, inputs=[statuses, search], outputs=[table, count], api_visibility="private")
-    return RunsPanel(table=table, count=count)
+    return RunsPanel(table=table, count=count, statuses=statuses, search=search)

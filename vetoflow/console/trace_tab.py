@@ -7,6 +7,8 @@ The handler `trace_outputs` is plain Python so it can be tested without a browse
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import gradio as gr
@@ -90,7 +92,16 @@ def trace_outputs(
     return headline(trace), timeline_rows(trace), image, mermaid_md, trace.model_dump(mode="json")
 
 
-def render_trace_tab(service: RunService) -> None:
+@dataclass
+class TracePanel:
+    """What other tabs need to open a run's trace: the run id box, the outputs and the handler filling them."""
+
+    run_id: gr.Textbox
+    outputs: list[Any]
+    show: Callable[[str], tuple[Any, ...]]
+
+
+def render_trace_tab(service: RunService) -> TracePanel:
     with gr.Row():
         run_id = gr.Textbox(label="Run id", placeholder="e.g. 1e3b83d13732", scale=4)
         show = gr.Button("Show trace", variant="primary", scale=1)
@@ -107,3 +118,4 @@ def render_trace_tab(service: RunService) -> None:
     outputs = [header, timeline, picture, mermaid, raw]
     show.click(lambda rid: trace_outputs(service, rid), run_id, outputs, api_name="trace")
     run_id.submit(lambda rid: trace_outputs(service, rid), run_id, outputs, api_visibility="private")
+    return TracePanel(run_id=run_id, outputs=outputs, show=lambda rid: trace_outputs(service, rid))

@@ -19,6 +19,7 @@ from vetoflow.runs.comments import CommentRow
 from vetoflow.runs.delivery import DeliveryReport, deliver_due
 from vetoflow.runs.events import RunEvent
 from vetoflow.runs.history import CheckpointRecord, records, thread_config
+from vetoflow.runs.inbox import InboxItem, change_marker, inbox_items, run_marker
 from vetoflow.runs.index import DecisionRow, RunRow
 from vetoflow.runs.lineage import ReplayRow
 from vetoflow.runs.retention import PruneReport
@@ -51,6 +52,18 @@ class RunRecords:
 
     def list(self, statuses: Sequence[str] = (), limit: int = 50, offset: int = 0) -> list[RunRow]:
         return self.index.list_runs(statuses, limit=limit, offset=offset)
+
+    def inbox(self, limit: int = 200) -> builtins.list[InboxItem]:
+        """The paused runs, newest first, each with its currency, requester, tier, approvals and due time."""
+        return inbox_items(self.database.engine, self.index.list_runs(["paused"], limit=limit))
+
+    def change_marker(self) -> str:
+        """An opaque token that changes whenever any run or governance record changes (for change polls)."""
+        return change_marker(self.database.engine)
+
+    def run_marker(self, run_id: str) -> str:
+        """An opaque token that changes whenever this run changes (a step, a decision, an approval)."""
+        return run_marker(self.database.engine, run_id)
 
     # -- retention ----------------------------------------------------------------------------
     def prune(self, older_than: timedelta, *, dry_run: bool = False, now: datetime | None = None) -> PruneReport:

@@ -1,0 +1,208 @@
+"""The operator console as a finance lead uses it, in Debian's Chromium against a real `vetoflow ui` process:
+the comment belongs to the run shown, overruling a veto asks for a reason and a confirmation naming the
+amount, a link opens a run, a colleague's decision shows up without a reload, the inbox sorts money as
+numbers with its currency, and a 390 px phone can read it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from tests.console_helpers import ANA, BO, chromium_browser, vetoflow_ui_process
+from vetoflow.config import Settings
+from vetoflow.runs.store import open_service
+from vetoflow.scenario import Scenario
+
+pytestmark = pytest.mark.slow  # servers, subprocesses or a browser: left out of make test-fast
+
+TIMEOUT_MS = 60_000
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Settings:
+    return Settings(home=tmp_path / "home", database_url=None)
+
+
+@pytest.fixture
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright, chromium_browser(playwright) as launched:
+        yield launched
+
+
+def start(settings: Settings, scenario: Scenario, **update: object) -> str:
+    with open_service(settings) as service:
+        view = service.start(scenario.model_copy(update=update))
+    assert view.status == "paused"
+    return view.run.run_id
+
+
+def signed_in(browser: Browser, url: str, who: tuple[str, str], width: int = 1440) -> Page:
+    page = browser.new_context(viewport={"width": width, "height": 900}).new_page()
+    page.goto(url)
+    page.locator("input[type=text]").first.fill(who[0])
+    page.locator("input[type=password]").fill(who[1])
+    page.get_by_role("button", name="Login").click()
+    expect(page.locator("#console-banner")).to_contain_text(f"Signed in as {who[0]}", timeout=TIMEOUT_MS)
+    return page
+
+
+def open_from_inbox(page: Page, name: str) -> None:
+    page.get_by_role("tab", name="Inbox").click()
+    page.locator("#inbox-table [role=gridcell]").filter(has_text=name).first.click()
+    expect(page.locator("#run-headline")).to_contain_text(name, timeout=TIMEOUT_MS)
+
+
+def decisions(settings: Settings, run_id: str) -> list[tuple[str, str, str]]:
+    with open_service(settings) as service:
+        return [(d.reviewer, d.action, d.comment) for d in service.view(run_id).decisions]
+
+
+def test_the_comment_never_carries_over_to_the_next_run(home: Settings, browser: Browser, vetoed: Scenario) -> None:
+    first = start(home, vetoed, name="First kiosks")
+    second = start(home, vetoed, name="Second kiosks")
+    with vetoflow_ui_process(home) as url:
+        page = signed_in(browser, url, ANA)
+        comment = page.locator("#run-comment textarea")
+        open_from_inbox(page, "First kiosks")
+        comment.fill("typed on the first run, never sent")
+        open_from_inbox(page, "Second kiosks")
+        expect(comment).to_have_value("")  # opening another run empties the box
+
+        open_from_inbox(page, "First kiosks")
+        comment.fill("margins too thin")
+        page.locator("#run-reject").click()
+        expect(page.locator("#run-message")).to_contain_text("reject recorded", timeout=TIMEOUT_MS)
+        open_from_inbox(page, "Second kiosks")
+        expect(comment).to_have_value("")  # the first run's reason is not waiting here for the next click
+        page.locator("#run-reject").click()
+        expect(page.locator("#run-message")).to_contain_text("reject recorded", timeout=TIMEOUT_MS)
+    assert decisions(home, first) == [("ana", "reject", "margins too thin")]
+    assert decisions(home, second) == [("ana", "reject", "")]
+
+
+def test_overruling_a_veto_needs_a_reason_and_a_confirmation_naming_the_amount(
+    home: Settings, browser: Browser, vetoed: Scenario
+) -> None:
+    run_id = start(home, vetoed, name="Airport kiosks", investment=4_800_000, currency="EUR")
+    with vetoflow_ui_process(home) as url:
+        page = signed_in(browser, url, ANA)
+        open_from_inbox(page, "Airport kiosks")
+        page.locator("#run-approve").click()
+        expect(page.locator("#run-message")).to_contain_text("needs a reason", timeout=TIMEOUT_MS)
+        expect(page.locator("#run-confirm-yes")).to_be_hidden()
+
+        page.locator("#run-comment textarea").fill("first mover in airports")
+        page.locator("#run-approve").click()
+        confirm = page.locator("#run-confirm-text")
+        expect(page.locator("#run-confirm-yes")).to_be_visible(timeout=TIMEOUT_MS)
+        expect(confirm).to_contain_text("4,800,000 EUR")
+        page.locator("#run-confirm-cancel").click()
+        expect(page.locator("#run-confirm-yes")).to_be_hidden(timeout=TIMEOUT_MS)
+        assert decisions(home, run_id) == [], "nothing is recorded before the confirmation"
+
+        page.locator("#run-approve").click()
+        expect(confirm).to_contain_text("4,800,000 EUR", timeout=TIMEOUT_MS)
+        page.locator("#run-confirm-yes").click()
+        expect(page.locator("#run-message")).to_contain_text("approve recorded", timeout=TIMEOUT_MS)
+        expect(page.locator("#run-headline")).to_contain_text("completed")
+    assert decisions(home, run_id) == [("ana", "approve", "first mover in airports")]
+
+
+def test_a_link_opens_the_run_and_the_address_names_the_open_run(
+    home: Settings, browser: Browser, vetoed: Scenario
+) -> None:
+    linked = start(home, vetoed, name="Linked kiosks")
+    other = start(home, vetoed, name="Other kiosks")
+    with vetoflow_ui_process(home) as url:
+        page = signed_in(browser, url, ANA)
+        page.goto(f"{url}?run={linked}")
+        expect(page.locator("#run-headline")).to_contain_text("Linked kiosks", timeout=TIMEOUT_MS)
+        expect(page.get_by_text("Use via API")).to_have_count(0)  # no developer footer for operators
+        expect(page.get_by_role("tab", name="Run", exact=True)).to_have_attribute("aria-selected", "true")
+        open_from_inbox(page, "Other kiosks")
+        expect(page).to_have_url(re.compile(rf"\?run={other}$"), timeout=TIMEOUT_MS)
+        page.locator("#run-trace-link").click()
+        expect(page.get_by_role("tab", name="Trace", exact=True)).to_have_attribute("aria-selected", "true")
+        expect(page.get_by_role("heading", name=f"Other kiosks {other}")).to_be_visible(timeout=TIMEOUT_MS)
+
+
+def test_a_colleague_s_decision_appears_in_an_open_run_view_without_a_reload(
+    home: Settings, browser: Browser, vetoed: Scenario
+) -> None:
+    run_id = start(home, vetoed, name="Contested kiosks")
+    with vetoflow_ui_process(home) as url:
+        mine = signed_in(browser, url, ANA)
+        mine.goto(f"{url}?run={run_id}")
+        expect(mine.locator("#run-headline")).to_contain_text("paused", timeout=TIMEOUT_MS)
+        mine.locator("#run-comment textarea").fill("I was about to approve")
+
+        theirs = signed_in(browser, url, BO)
+        theirs.goto(f"{url}?run={run_id}")
+        theirs.locator("#run-comment textarea").fill("too risky")
+        theirs.locator("#run-reject").click()
+        expect(theirs.locator("#run-message")).to_contain_text("reject recorded", timeout=TIMEOUT_MS)
+
+        expect(mine.locator("#run-message")).to_contain_text("bo rejected this run", timeout=20_000)
+        expect(mine.locator("#run-headline")).to_contain_text("rejected")
+        expect(mine.locator("#run-history")).to_contain_text("too risky")
+        expect(mine.locator("#run-decide")).to_be_hidden()
+
+
+def test_the_inbox_sorts_money_as_numbers_with_its_currency_and_keys_open_a_run(
+    home: Settings, browser: Browser, vetoed: Scenario
+) -> None:
+    start(home, vetoed, name="Big EUR plan", investment=4_800_000, currency="EUR")
+    start(home, vetoed, name="Small USD plan", investment=950_000, currency="USD")
+    start(home, vetoed, name="Middle EUR plan", investment=1_800_000, currency="EUR")
+    with vetoflow_ui_process(home) as url:
+        page = signed_in(browser, url, ANA)
+        expect(page.locator("#inbox-count")).to_contain_text("2 runs · 6,600,000 EUR; 1 run · 950,000 USD")
+        amounts = page.locator("#inbox-table [role=gridcell][data-col='2']")
+        expect(amounts).to_have_count(3, timeout=TIMEOUT_MS)
+        header = page.locator("#inbox-table [role=columnheader]").filter(has_text="amount").first
+        header.hover()
+        header.locator("button.cell-menu-button").click()
+        page.get_by_text("Sort ascending").click()
+        expect(amounts.first).to_have_text("950,000 USD", timeout=TIMEOUT_MS)  # as text it would come last
+        assert amounts.all_inner_texts() == ["950,000 USD", "1,800,000 EUR", "4,800,000 EUR"]
+
+        page.locator("body").click(position={"x": 5, "y": 5})
+        page.keyboard.press("j")
+        page.keyboard.press("j")
+        page.keyboard.press("o")
+        expect(page.locator("#run-headline")).to_contain_text("Middle EUR plan", timeout=TIMEOUT_MS)
+
+
+def test_on_a_390_px_phone_every_inbox_column_is_readable(
+    home: Settings, browser: Browser, vetoed: Scenario, tmp_path: Path
+) -> None:
+    start(home, vetoed, name="A plan with a long descriptive name for phones", investment=950_000)
+    with vetoflow_ui_process(home) as url:
+        page = signed_in(browser, url, ANA, width=390)
+        cells = page.locator("#inbox-table [role=gridcell]")
+        expect(cells.first).to_be_visible(timeout=TIMEOUT_MS)
+        headers = page.locator("#inbox-table [role=columnheader]")
+        assert headers.count() == 10
+        for locator in (*headers.all(), *cells.all()):
+            box = locator.bounding_box()
+            assert box is not None
+            assert box["width"] >= 90, f"{locator.inner_text()!r} is squeezed to {box['width']:.0f} px"
+        amount = cells.filter(has_text="950,000").first.bounding_box()
+        assert amount is not None
+        assert amount["height"] < 60, "the amount reads on one line, not a character per line"
+        page.screenshot(path=tmp_path / "inbox_phone.png", full_page=True)
+        assert (tmp_path / "inbox_phone.png").stat().st_size > 10_000
+
+
+def test_serve_s_console_opens_a_linked_run_too(home: Settings, browser: Browser, vetoed: Scenario) -> None:
+    linked = start(home, vetoed, name="Served kiosks")
+    with vetoflow_ui_process(home, command="serve") as url:
+        page = signed_in(browser, url, ANA)
+        page.goto(f"{url.removesuffix('/')}?run={linked}")  # /console?run=ID, as a notification links it
+        expect(page.locator("#run-headline")).to_contain_text("Served kiosks", timeout=TIMEOUT_MS)
+        expect(page.get_by_role("tab", name="Run", exact=True)).to_have_attribute("aria-selected", "true")

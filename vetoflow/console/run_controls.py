@@ -1,0 +1,89 @@
+"""The run view's decision controls and its watch on the open run, as plain functions (tested without a browser).
+
+- The comment box belongs to the run shown: every open and every decision empties it.
+- A button the operator may not use is disabled, with the reason beside it.
+- The change poll compares a cheap per-run marker; when a colleague decided (or approved) while the
+  operator was looking, the view reloads and says so.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gradio as gr
+
+from vetoflow.console.decisions import blocked_actions
+from vetoflow.identity.roles import User
+from vetoflow.plaintext import md
+from vetoflow.runs.views import RunView
+
+ACTION_WORDS = {"approve": "approved", "reject": "rejected", "revise": "revised"}
+BUTTONS = ("approve", "reject", "revise")
+
+
+def controls(view: RunView | None, user: User, *, clear_comment: bool = True) -> tuple[Any, ...]:
+    """comment, approve, reject, revise buttons, the note saying why some are off, the (hidden) confirm box
+    and its text."""
+    blocked = blocked_actions(view, user) if view is not None else dict.fromkeys(BUTTONS, "no run is open")
+    buttons = tuple(gr.update(interactive=blocked[name] is None) for name in BUTTONS)
+    notes = [f"- **{name.capitalize()}** is off: {md(why)}" for name, why in blocked.items() if why]
+    paused = view is not None and view.status == "paused"
+    note = "\n\n".join(filter(None, [approval_line(view), "\n".join(notes)])) if paused else ""
+    comment = gr.update(value="") if clear_comment else gr.skip()
+    return (comment, *buttons, note, gr.update(visible=False), "")
+
+
+def approval_line(view: RunView | None) -> str:
+    """The rule this pause is under, as the gate recorded it: tier, who may approve, how many, who did, due."""
+    approval = (view.approval if view is not None else None) or {}
+    if not approval:
+        return ""
+    approvers = approval.get("approvers") or {}
+    roles = " or ".join(approvers.get("roles") or []) or "-"
+    done = ", ".join(approval.get("approved_by") or []) or "nobody yet"
+    text = (
+        f"**Tier {md(str(approval.get('tier')))}**: {approvers.get('count', 1)} distinct approver(s) with the role "
+        f"{md(roles)} · approved so far: {md(done)} ({approval.get('progress', '')})"
+    )
+    if approval.get("due_at"):
+        text += f" · due {md(str(approval['due_at']).replace('T', ' ').replace('+00:00', ' UTC'))}"
+    if approval.get("requester"):
+        text += f" · requested by {md(str(approval['requester']))}"
+        if not approval.get("requester_may_approve", True):
+            text += " (who may not approve it)"
+    return text
+
+
+def watch_record(view: RunView | None, marker: str | None) -> dict[str, Any] | None:
+    """What the poll remembers about the run on screen, to tell afterwards what changed and who did it."""
+    if view is None:
+        return None
+    approval = view.approval or {}
+    return {
+        "run": view.run.run_id,
+        "marker": marker,
+        "status": view.status,
+        "decisions": len(view.decisions),
+        "approved_by": list(approval.get("approved_by") or []),
+    }
+
+
+def colleague_notice(before: dict[str, Any], view: RunView, me: str) -> str:
+    """'bo approved this run while you were looking': only for what somebody else did."""
+    fresh = view.decisions[before.get("decisions", 0) :]
+    others = [d for d in fresh if d.reviewer != me]
+    if fresh and not others:
+        return ""  # my own decision, caught by the poll while it ran
+    if others:
+        last = others[-1]
+        did = ACTION_WORDS.get(last.action, last.action)
+        text = f"🔔 **{md(last.reviewer)} {did} this run** while you were looking ({last.decided_at:%H:%M} UTC)"
+        return text + f"; it is now **{view.status}**. The view below is up to date."
+    approved_now = list((view.approval or {}).get("approved_by") or [])
+    new = [name for name in approved_now if name not in before.get("approved_by", []) and name != me]
+    if new:
+        progress = (view.approval or {}).get("progress", "")
+        return f"🔔 **{md(', '.join(new))} approved this run** while you were looking ({progress} approvals)."
+    if view.status != before.get("status"):
+        return f"🔔 This run changed while you were looking: it is now **{view.status}**."
+    return ""

@@ -1,0 +1,108 @@
+"""What an approver's inbox needs about each paused run, read in three queries, and the change markers
+that let a console poll cheaply ("has anything changed since I last looked?") instead of reloading.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import datetime
+
+from pydantic import BaseModel, Field
+from sqlalchemy import Engine, func, select
+
+from vetoflow.db.tables import approvals_table, audit_head_table, events_table, pauses_table, runs_table
+from vetoflow.errors import VetoflowError
+from vetoflow.governance.policy import Policy
+from vetoflow.runs.index import RunRow, aware
+
+
+class InboxItem(BaseModel):
+    """One paused run with its money (and currency), who asked, and where its approval stands."""
+
+    run: RunRow
+    currency: str = Field(description="The scenario's currency code, e.g. EUR.")
+    requester: str | None = None
+    tier: str | None = Field(default=None, description="The policy tier of the open pause (None without a gate).")
+    approver_roles: list[str] = Field(default_factory=list, description="Roles that may approve under the tier.")
+    requester_may_approve: bool = True
+    needed: int | None = None
+    approved_by: list[str] = Field(default_factory=list)
+    waiting_since: datetime = Field(description="When the run paused (its last update without a pause record).")
+    due_at: datetime | None = None
+
+    @property
+    def progress(self) -> str | None:
+        return None if self.needed is None else f"{len(self.approved_by)} of {self.needed}"
+
+
+def _currencies(engine: Engine, ids: Sequence[str]) -> dict[str, str]:
+    query = select(runs_table.c.run_id, runs_table.c.scenario).where(runs_table.c.run_id.in_(list(ids)))
+    with engine.connect() as conn:
+        rows = conn.execute(query).all()
+    found: dict[str, str] = {}
+    for run_id, scenario in rows:
+        data = json.loads(scenario) if isinstance(scenario, str) else (scenario or {})
+        found[run_id] = str(data.get("currency") or "")
+    return found
+
+
+def inbox_items(engine: Engine, rows: Sequence[RunRow]) -> list[InboxItem]:
+    """Decorate the paused runs' rows with their open pause (tier, approvals, due) and currency."""
+    ids = [row.run_id for row in rows]
+    if not ids:
+        return []
+    pause_query = select(pauses_table).where(pauses_table.c.run_id.in_(ids), pauses_table.c.status == "open")
+    approval_query = (
+        select(approvals_table.c.run_id, approvals_table.c.pause_id, approvals_table.c.reviewer)
+        .where(approvals_table.c.run_id.in_(ids))
+        .order_by(approvals_table.c.approved_at)
+    )
+    with engine.connect() as conn:
+        pauses = {row["run_id"]: row for row in conn.execute(pause_query).mappings().all()}
+        approvals = conn.execute(approval_query).all()
+    currencies = _currencies(engine, ids)
+    items = []
+    for row in rows:
+        pause = pauses.get(row.run_id)
+        item = InboxItem(run=row, currency=currencies.get(row.run_id, ""), waiting_since=row.updated_at)
+        if pause is not None:
+            try:
+                tier = Policy.model_validate(json.loads(pause["policy"])).tier(pause["tier"])
+                roles, own = list(tier.approvers.roles), tier.requester_may_approve
+            except (VetoflowError, ValueError):
+                roles, own = [], False
+            item = item.model_copy(
+                update={
+                    "requester": pause["requester"],
+                    "tier": pause["tier"],
+                    "approver_roles": roles,
+                    "requester_may_approve": own,
+                    "needed": pause["needed"],
+                    "approved_by": [r for run, p, r in approvals if run == row.run_id and p == pause["pause_id"]],
+                    "waiting_since": aware(pause["opened_at"]),
+                    "due_at": aware(pause["due_at"]),
+                }
+            )
+        items.append(item)
+    return items
+
+
+def change_marker(engine: Engine) -> str:
+    """Moves whenever any run progresses (run events) or any governance record is written (the audit head):
+    two primary-key reads, cheap enough for every open console to ask every few seconds."""
+    with engine.connect() as conn:
+        event = conn.execute(select(func.max(events_table.c.id))).scalar()
+        seq = conn.execute(select(audit_head_table.c.seq).where(audit_head_table.c.id == 1)).scalar()
+    return f"{event or 0}:{seq or 0}"
+
+
+def run_marker(engine: Engine, run_id: str) -> str:
+    """Moves when this one run changes: its row, its newest event, or an approval recorded on it."""
+    with engine.connect() as conn:
+        updated = conn.execute(select(runs_table.c.updated_at).where(runs_table.c.run_id == run_id)).scalar()
+        event = conn.execute(select(func.max(events_table.c.id)).where(events_table.c.run_id == run_id)).scalar()
+        approved = conn.execute(
+            select(func.count()).select_from(approvals_table).where(approvals_table.c.run_id == run_id)
+        ).scalar()
+    return f"{updated}:{event or 0}:{approved or 0}"
