@@ -16,7 +16,7 @@ from vetoflow.runs import audit, outbox
 from vetoflow.runs.delivery import DeliveryReport, deliver_due
 from vetoflow.runs.events import RunEvent
 from vetoflow.runs.history import CheckpointRecord, records, thread_config
-from vetoflow.runs.index import DecisionRow, RunRow
+from vetoflow.runs.index import DecisionRow, RunPage, RunRow
 from vetoflow.runs.lineage import ReplayRow
 from vetoflow.runs.retention import PruneReport
 from vetoflow.runs.retention import prune as prune_runs
@@ -46,8 +46,18 @@ class RunRecords:
         """The index row alone: cheap, never reads a checkpoint."""
         return self.index.get(run_id)
 
-    def list(self, statuses: Sequence[str] = (), limit: int = 50, offset: int = 0) -> list[RunRow]:
-        return self.index.list_runs(statuses, limit=limit, offset=offset)
+    def list(
+        self, statuses: Sequence[str] = (), limit: int = 50, offset: int = 0, *, after: str | None = None
+    ) -> list[RunRow]:
+        """Newest first; `after` is the `next_cursor` of the previous page (see `page`)."""
+        return self.index.list_runs(statuses, limit=limit, offset=offset, after=after)
+
+    def page(
+        self, statuses: Sequence[str] = (), limit: int = 50, offset: int = 0, *, after: str | None = None
+    ) -> RunPage:
+        """One page and the cursor of the next: every run shows exactly once across pages, even while
+        runs are being added (they sort before the first page's cursor)."""
+        return self.index.page(statuses, limit=limit, offset=offset, after=after)
 
     # -- retention ----------------------------------------------------------------------------
     def prune(self, older_than: timedelta, *, dry_run: bool = False, now: datetime | None = None) -> PruneReport:
