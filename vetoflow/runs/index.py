@@ -64,6 +64,10 @@ class DecisionRow(BaseModel):
     decided_at: datetime
 
 
+ROW_COLUMNS = tuple(c for c in runs_table.c if c.name != "scenario")  # a listing never reads the input back
+ROW_TIMES = ("created_at", "updated_at", "lease_expires_at")
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC)
 
@@ -116,14 +120,14 @@ class RunIndex:
     def update(self, run_id: str, **fields: Any) -> RunRow:
         query = update(runs_table).where(runs_table.c.run_id == run_id).values(updated_at=utcnow(), **fields)
         with self.engine.begin() as conn:
-            row = conn.execute(query.returning(runs_table)).mappings().first()
+            row = conn.execute(query.returning(*ROW_COLUMNS)).mappings().first()
         if row is None:
             raise RunNotFoundError(f"no run with id {run_id!r} (list runs with: vetoflow runs)")
         return self._row(row)
 
     def get(self, run_id: str) -> RunRow:
         with self.engine.connect() as conn:
-            row = conn.execute(select(runs_table).where(runs_table.c.run_id == run_id)).mappings().first()
+            row = conn.execute(select(*ROW_COLUMNS).where(runs_table.c.run_id == run_id)).mappings().first()
         if row is None:
             raise RunNotFoundError(f"no run with id {run_id!r} (list runs with: vetoflow runs)")
         return self._row(row)
@@ -142,7 +146,7 @@ class RunIndex:
         if after is not None and offset:
             raise UsageError("give either a cursor or an offset, not both")
         order = (runs_table.c.created_at.desc(), runs_table.c.run_id.desc())
-        query = select(runs_table).order_by(*order)
+        query = select(*ROW_COLUMNS).order_by(*order)
         if statuses:
             now = utcnow()
             query = query.where(or_(*(status_condition(status, now) for status in dict.fromkeys(statuses))))
@@ -150,8 +154,10 @@ class RunIndex:
             created_at, run_id = parse_cursor(after)
             query = query.where(tuple_(runs_table.c.created_at, runs_table.c.run_id) < tuple_(created_at, run_id))
         with self.engine.connect() as conn:
-            rows = conn.execute(query.limit(limit + 1).offset(offset)).mappings().all()
-        runs = [self._row(r) for r in rows[:limit]]
+            result = conn.execute(query.limit(limit + 1).offset(offset))
+            keys, rows = tuple(result.keys()), result.all()
+        now = utcnow()
+        runs = [self._row(dict(zip(keys, r, strict=True)), now) for r in rows[:limit]]
         more = len(rows) > limit and runs
         return RunPage(runs=runs, next_cursor=cursor_of(runs[-1]) if more else None)
 
@@ -202,11 +208,11 @@ class RunIndex:
             return [r[0] for r in conn.execute(query)]
 
     @staticmethod
-    def _row(row: Any) -> RunRow:
-        data = decoded(row, times=("created_at", "updated_at", "lease_expires_at"))
-        if data["status"] == "running" and (data["lease_expires_at"] is None or data["lease_expires_at"] < utcnow()):
+    def _row(row: Any, now: datetime | None = None) -> RunRow:
+        data = decoded(row, times=ROW_TIMES)
+        expires = data["lease_expires_at"]
+        if data["status"] == "running" and (expires is None or expires < (now or utcnow())):
             data["status"] = "stalled"
-        data.pop("scenario", None)
         return RunRow.model_validate(data)
 
     @staticmethod
