@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import BaseModel, Field
-from sqlalchemy import Engine, and_, insert, or_, select, tuple_, update
+from sqlalchemy import Connection, Engine, and_, insert, or_, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -118,9 +118,13 @@ class RunIndex:
         return json.loads(value) if isinstance(value, str) else value
 
     def update(self, run_id: str, **fields: Any) -> RunRow:
-        query = update(runs_table).where(runs_table.c.run_id == run_id).values(updated_at=utcnow(), **fields)
         with self.engine.begin() as conn:
-            row = conn.execute(query.returning(*ROW_COLUMNS)).mappings().first()
+            return self.update_in(conn, run_id, **fields)
+
+    def update_in(self, conn: Connection, run_id: str, **fields: Any) -> RunRow:
+        """`update` inside the caller's transaction (with the events that go with it)."""
+        query = update(runs_table).where(runs_table.c.run_id == run_id).values(updated_at=utcnow(), **fields)
+        row = conn.execute(query.returning(*ROW_COLUMNS)).mappings().first()
         if row is None:
             raise RunNotFoundError(f"no run with id {run_id!r} (list runs with: vetoflow runs)")
         return self._row(row)
