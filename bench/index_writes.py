@@ -34,7 +34,7 @@ def counting(engine: Engine) -> Iterator[Counter[str]]:
     """Counts `KIND table` per statement and `COMMIT` per committed transaction while the block runs."""
     counts: Counter[str] = Counter()
 
-    def statement(conn: Any, cursor: Any, sql: str, params: Any, context: Any, many: bool) -> None:
+    def statement(conn: Any, cursor: Any, sql: str, *_: Any) -> None:
         match = TABLE.match(sql)
         if match:
             kind = match.group(1).split()[0].upper()

@@ -47,6 +47,33 @@ class RunEvents:
     def batch(self, run_id: str) -> EventBatch:
         return EventBatch(self, run_id)
 
+    def since(self, run_id: str, after: int = 0, limit: int = MAX_BATCH) -> list[RunEvent]:
+        """Events of `run_id` with an id above `after`, oldest first."""
+        query = (
+            select(events_table)
+            .where(events_table.c.run_id == run_id, events_table.c.id > after)
+            .order_by(events_table.c.id)
+            .limit(min(limit, MAX_BATCH))
+        )
+        with self.engine.connect() as conn:
+            rows = conn.execute(query).mappings().all()
+        return [_event(row) for row in rows]
+
+    def latest(self, run_id: str) -> RunEvent | None:
+        query = select(events_table).where(events_table.c.run_id == run_id).order_by(events_table.c.id.desc())
+        with self.engine.connect() as conn:
+            row = conn.execute(query.limit(1)).mappings().first()
+        return _event(row) if row else None
+
+
+def _event(row: Any) -> RunEvent:
+    data = dict(row)
+    if isinstance(data["data"], str):
+        data["data"] = json.loads(data["data"])
+    if data["at"].tzinfo is None:  # SQLite hands datetimes back naive; everything stored is UTC
+        data["at"] = data["at"].replace(tzinfo=UTC)
+    return RunEvent.model_validate(data)
+
 
 class EventBatch:
     """A run's events held until the next one a reader waits for, then written in one transaction.
@@ -76,30 +103,3 @@ class EventBatch:
 
 def event_values(run_id: str, kind: EventKind, node: str | None, data: dict[str, Any]) -> dict[str, Any]:
     return {"run_id": run_id, "kind": kind, "node": node, "at": utcnow(), "data": data}
-
-    def since(self, run_id: str, after: int = 0, limit: int = MAX_BATCH) -> list[RunEvent]:
-        """Events of `run_id` with an id above `after`, oldest first."""
-        query = (
-            select(events_table)
-            .where(events_table.c.run_id == run_id, events_table.c.id > after)
-            .order_by(events_table.c.id)
-            .limit(min(limit, MAX_BATCH))
-        )
-        with self.engine.connect() as conn:
-            rows = conn.execute(query).mappings().all()
-        return [_event(row) for row in rows]
-
-    def latest(self, run_id: str) -> RunEvent | None:
-        query = select(events_table).where(events_table.c.run_id == run_id).order_by(events_table.c.id.desc())
-        with self.engine.connect() as conn:
-            row = conn.execute(query.limit(1)).mappings().first()
-        return _event(row) if row else None
-
-
-def _event(row: Any) -> RunEvent:
-    data = dict(row)
-    if isinstance(data["data"], str):
-        data["data"] = json.loads(data["data"])
-    if data["at"].tzinfo is None:  # SQLite hands datetimes back naive; everything stored is UTC
-        data["at"] = data["at"].replace(tzinfo=UTC)
-    return RunEvent.model_validate(data)

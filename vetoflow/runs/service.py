@@ -271,7 +271,8 @@ class RunService(RunRecords):
         fields = {"status": status} | ({"error": data["error"]} if "error" in data else {})
         with self.database.engine.begin() as conn:
             row = self.index.update_in(conn, run_id, **fields)
-            self.events.write(conn, [event_values(run_id, kind, None, {k: v for k, v in data.items() if v is not None})])
+            detail = {k: v for k, v in data.items() if v is not None}
+            self.events.write(conn, [event_values(run_id, kind, None, detail)])
         return row
 
     def _was_unsettled(self, run_id: str) -> bool:
