@@ -66,14 +66,15 @@ class _Report:
             return
         write = terminalreporter.write_line
         terminalreporter.section("vetoflow reliability")
-        write(f"{'case':<66} {'scenarios':>9} {'faults':>7} {'lost':>5} {'dup':>4}")
-        for case, scenarios, faults, lost, duplicated in TALLY.rows:
-            write(f"{case[:66]:<66} {scenarios:>9} {faults:>7} {lost:>5} {duplicated:>4}")
-        write(f"{'TOTAL':<66} {TALLY.scenarios:>9} {TALLY.faults:>7} {TALLY.lost:>5} {TALLY.duplicated:>4}")
-        write(
-            f"scenarios tried: {TALLY.scenarios}; faults injected: {TALLY.faults}; "
-            f"runs lost: {TALLY.lost}; duplicated decisions: {TALLY.duplicated}"
-        )
+        if TALLY.rows:
+            write(f"{'case':<66} {'scenarios':>9} {'faults':>7} {'lost':>5} {'dup':>4}")
+            for case, scenarios, faults, lost, duplicated in TALLY.rows:
+                write(f"{case[:66]:<66} {scenarios:>9} {faults:>7} {lost:>5} {duplicated:>4}")
+            write(f"{'TOTAL':<66} {TALLY.scenarios:>9} {TALLY.faults:>7} {TALLY.lost:>5} {TALLY.duplicated:>4}")
+            write(
+                f"scenarios tried: {TALLY.scenarios}; faults injected: {TALLY.faults}; "
+                f"runs lost: {TALLY.lost}; duplicated decisions: {TALLY.duplicated}"
+            )
         for name, figure in TALLY.notes.items():
             if name != GROUNDING:
                 write(f"{name}: {figure}")

@@ -115,6 +115,7 @@ def test_a_killed_run_shows_stalled_within_the_lease_and_one_retry_completes_it(
     env |= {"AWS_ENDPOINT_URL_BEDROCK_RUNTIME": bedrock.url}
     if killed_in == "llm call":
         bedrock.script = [replace(converse_reply("The plan pays back [1]."), delay=60)]  # still answering at the kill
+    settings.home.mkdir(parents=True, exist_ok=True)  # the Forecaster's log goes there (PostgreSQL makes no file)
     scenario_file = settings.home.parent / "plan.json"
     scenario_file.write_text(profitable.model_copy(update={"name": "killed"}).model_dump_json())
     slow = {"VETOFLOW_TEST_SLOW_SECONDS": "30" if killed_in == "forecaster" else "0"}

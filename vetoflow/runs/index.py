@@ -158,7 +158,7 @@ class RunIndex:
             created_at, run_id = parse_cursor(after)
             query = query.where(tuple_(runs_table.c.created_at, runs_table.c.run_id) < tuple_(created_at, run_id))
         with self.engine.connect() as conn:
-            result = conn.execute(query.limit(limit + 1).offset(offset))
+            result = conn.execute(query.limit(limit + 1).offset(offset or None))
             keys, rows = tuple(result.keys()), result.all()
         now = utcnow()
         runs = [self._row(dict(zip(keys, r, strict=True)), now) for r in rows[:limit]]
