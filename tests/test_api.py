@@ -298,7 +298,7 @@ def test_unknown_query_parameters_are_refused(api: ApiEnv) -> None:
     with client(api.url) as http:
         typo = http.get("/runs", params={"statuss": "paused"})
         assert typo.status_code == 422
-        assert typo.json()["error"] == "unknown query parameter(s) 'statuss'; allowed: limit, offset, status"
+        assert typo.json()["error"] == "unknown query parameter(s) 'statuss'; allowed: cursor, limit, offset, status"
         assert http.get("/runs/abc", params={"x": "1"}).json()["error"].endswith("allowed: none")
 
 

@@ -8,18 +8,23 @@ import subprocess
 import sys
 import threading
 import time
-from pathlib import Path
+from dataclasses import replace
 
 import pytest
 
-from tests.conftest import env_for
+from tests.conftest import ROOT, env_for
+from tests.fakes.bedrock_server import BedrockServer, converse_reply
 from tests.helpers import CountingSynthesizer
+from tests.reliability import Tally, tally
+from tests.worker_clients import forecaster_log
 from vetoflow.config import Settings
 from vetoflow.errors import RunBusyError, VetoflowError
 from vetoflow.graph import Context
 from vetoflow.runs.store import open_service
 from vetoflow.scenario import Scenario
 from vetoflow.state import RunState, Summary
+
+__all__ = ["tally"]  # the fixture
 
 
 class GatedSynthesizer(CountingSynthesizer):
@@ -37,7 +42,7 @@ class GatedSynthesizer(CountingSynthesizer):
         return super().summarize(state)
 
 
-def test_concurrent_retries_run_the_graph_once(settings: Settings, profitable: Scenario) -> None:
+def test_concurrent_retries_run_the_graph_once(settings: Settings, profitable: Scenario, tally: Tally) -> None:
     llm = GatedSynthesizer()
     with open_service(settings.model_copy(update={"lease_seconds": 3.0}), Context(synthesizer=llm)) as service:
         run_id = service.start(profitable).run.run_id
@@ -63,6 +68,7 @@ def test_concurrent_retries_run_the_graph_once(settings: Settings, profitable: S
             thread.join(30)
         llm.gate.set()
         first.join(30)
+        tally.count(retries=len(outcomes), retry_llm_calls=llm.calls - 1)  # the first call was the run's own
         assert sorted(outcomes) == ["busy"] * 9 + ["completed"]
         assert llm.calls == 2  # the failed first call and exactly one retry
         assert service.row(run_id).status == "completed"
@@ -92,33 +98,54 @@ def test_a_busy_run_names_who_holds_it_and_the_lease_is_renewed(settings: Settin
         assert service.row(row.run_id).status == "completed"
 
 
+def _vetoflow(env: dict[str, str], *args: str) -> subprocess.Popen[bytes]:
+    return subprocess.Popen([sys.executable, "-m", "vetoflow", *args], env=env, cwd=ROOT)
+
+
 @pytest.mark.slow
-def test_a_killed_run_shows_stalled_and_one_retry_completes_it(settings: Settings, profitable: Scenario) -> None:
-    env = env_for(settings) | {"VETOFLOW_TEST_SLOW_SECONDS": "30", "VETOFLOW_LEASE_SECONDS": "2"}
-    env["VETOFLOW_CONTEXT_FACTORY"] = "tests.slow_clients:make_context"
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(Path.cwd()), env.get("PYTHONPATH", "")]))
+@pytest.mark.parametrize("killed_in", ["forecaster", "llm call"])
+def test_a_killed_run_shows_stalled_within_the_lease_and_one_retry_completes_it(
+    settings: Settings, profitable: Scenario, bedrock: BedrockServer, tally: Tally, killed_in: str
+) -> None:
+    """kill -9 of `vetoflow run` mid-Forecaster or while its LLM call is in flight; LLM calls are counted
+    at the loopback Bedrock server: one in all, or two when the kill caught the call in flight."""
+    lease = 2.0
+    env = env_for(settings) | {"VETOFLOW_LEASE_SECONDS": str(lease), "PYTHONPATH": str(ROOT)}
+    env |= {"VETOFLOW_CONTEXT_FACTORY": "tests.worker_clients:make_context", "VETOFLOW_LLM": "bedrock"}
+    env |= {"AWS_ENDPOINT_URL_BEDROCK_RUNTIME": bedrock.url}
+    if killed_in == "llm call":
+        bedrock.script = [replace(converse_reply("The plan pays back [1]."), delay=60)]  # still answering at the kill
+    settings.home.mkdir(parents=True, exist_ok=True)  # the Forecaster's log goes there (PostgreSQL makes no file)
     scenario_file = settings.home.parent / "plan.json"
     scenario_file.write_text(profitable.model_copy(update={"name": "killed"}).model_dump_json())
-    runner = subprocess.Popen([sys.executable, "-m", "vetoflow", "run", str(scenario_file)], env=env)
-    marks = settings.home / "marks"
+    slow = {"VETOFLOW_TEST_SLOW_SECONDS": "30" if killed_in == "forecaster" else "0"}
+    runner = _vetoflow(env | slow, "run", str(scenario_file))
     deadline = time.monotonic() + 60
-    while not (marks / "synthesizer-killed").exists():
-        assert time.monotonic() < deadline, "the run never reached the Synthesizer"
-        time.sleep(0.1)
+    while not (forecaster_log(settings.home) if killed_in == "forecaster" else bedrock.calls):
+        assert runner.poll() is None, "the run ended before the kill"
+        assert time.monotonic() < deadline, f"the run never reached the {killed_in}"
+        time.sleep(0.05)
     runner.send_signal(signal.SIGKILL)
     runner.wait(10)
-    with open_service(settings.model_copy(update={"lease_seconds": 2.0}), Context()) as service:
-        [row] = service.list()
-        deadline = time.monotonic() + 10
+    killed_at = time.monotonic()
+    tally.count(runs_killed=1)
+    with open_service(settings.model_copy(update={"lease_seconds": lease}), Context()) as service:
+        rows = service.list()
+        tally.count(runs_lost=1 - len(rows))
+        [row] = rows
         while service.row(row.run_id).status != "stalled":
-            assert time.monotonic() < deadline, "the run never showed as stalled"
-            time.sleep(0.2)
+            assert time.monotonic() - killed_at < lease + 1.0, "not stalled within the lease time"
+            time.sleep(0.1)
         assert [r.run_id for r in service.list(["stalled"])] == [row.run_id]
         assert service.list(["running"]) == []
-        llm = CountingSynthesizer()
-        retried = service.with_synthesizer(llm).retry(row.run_id)
-    assert retried.status == "completed"
-    assert llm.calls == 1
+    calls_before_retry = bedrock.calls
+    retry = _vetoflow(env | {"VETOFLOW_TEST_SLOW_SECONDS": "0"}, "retry", row.run_id)
+    assert retry.wait(120) == 0
+    with open_service(settings, Context()) as service:
+        assert service.row(row.run_id).status == "completed"
+    tally.count(runs_recovered=1)
+    assert calls_before_retry == (1 if killed_in == "llm call" else 0)  # the call in flight at the kill
+    assert bedrock.calls - calls_before_retry == 1  # the retry's: exactly one LLM call
 
 
 def test_doctor_brings_rows_an_outage_left_behind_back_in_line(settings: Settings, vetoed: Scenario) -> None:

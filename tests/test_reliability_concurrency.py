@@ -48,6 +48,8 @@ def test_twenty_clients_deciding_one_pause(api: ApiEnv, tally: Tally) -> None:
         ),
     )
     codes = sorted(r.status_code for r in responses)
+    winners = codes.count(200)
+    tally.count(deciders=len(responses), decision_winners=winners, decision_llm_calls=api.synthesizer.calls)
     assert codes == [200] + [409] * 19, [r.text for r in responses if r.status_code not in (200, 409)]
     winner = next(r.json() for r in responses if r.status_code == 200)
     who = winner["decisions"][0]["reviewer"]

@@ -76,6 +76,8 @@ def test_kill9_mid_graph_and_paused_loses_nothing(settings: Settings, tally: Tal
             names = sorted(r["name"] for r in rows)
             expected = sorted([*paused, *mid])
             lost = len(set(expected) - set(names))
+            killed = ["deciding", *mid]  # the runs an executor was driving at the kill
+            tally.count(runs_killed=len(killed), runs_lost=len(set(killed) - set(names)))
             assert names == expected  # nothing lost, nothing duplicated
             by_name = {r["name"]: r for r in rows}
             for name in ("paused-a", "paused-b"):
@@ -83,12 +85,13 @@ def test_kill9_mid_graph_and_paused_loses_nothing(settings: Settings, tally: Tal
                 assert view["run"]["status"] == "paused"
                 assert view["pending"] == paused[name]["pending"]
                 assert view["pause_id"] == paused[name]["pause_id"]
-            for name in ["deciding", *mid]:
+            for name in killed:
                 assert by_name[name]["status"] == "stalled", name  # its executor died: the lease lapsed
                 resumed = http.post(f"/runs/{by_name[name]['run_id']}/retry")
                 assert resumed.status_code == 200, resumed.text
                 want = "paused" if mid.get(name) else "completed"
                 assert resumed.json()["run"]["status"] == want, name
+                tally.count(runs_recovered=1)
             decided = http.get(f"/runs/{deciding}").json()
             assert [(d["reviewer"], d["action"]) for d in decided["decisions"]] == [("ana", "approve")]
             assert len(decided["state"]["reviews"]) == 1

@@ -79,7 +79,14 @@ def test_openapi_schema_holds_under_generated_requests(sqlite_url: str, mode: Ge
         sent = case.headers or {}
         dropped = mode is GenerationMode.NEGATIVE and "Authorization" not in sent
         headers = {} if dropped else {"Authorization": f"Bearer {ANA}"}
-        case.call_and_validate(headers=headers, checks=CHECKS)
+        response = case.call(headers=headers)
+        tally.count(hostile_tried=1, hostile_crashed=int(response.status_code >= 500))
+        if mode is GenerationMode.NEGATIVE:
+            try:  # invalid data answered 2xx: counted, then reported by the full check below
+                case.validate_response(response, checks=[negative_data_rejection], headers=headers)
+            except Exception:
+                tally.count(hostile_accepted=1)
+        case.validate_response(response, checks=CHECKS, headers=headers, transport_kwargs={"headers": headers})
 
     check()
     assert len(set(tried)) >= 7  # every operation was exercised
@@ -147,6 +154,8 @@ def test_hypothesis_scenarios_get_a_run_or_a_clear_422(sqlite_url: str, tally: T
             body = _json_safe({"scenario": data})
             response = http.post("/runs", content=body, headers={"content-type": "application/json"})
             seen.append(response.status_code)
+            wrong = response.status_code == 201 and wrongly_accepted(data, response.json())
+            tally.count(hostile_tried=1, hostile_crashed=int(response.status_code >= 500), hostile_accepted=int(wrong))
             assert response.status_code in (201, 400, 422), response.text
             if response.status_code == 400:  # a NUL character anywhere: refused before the handler
                 assert "NUL characters are not allowed" in response.json()["error"]
@@ -161,6 +170,32 @@ def test_hypothesis_scenarios_get_a_run_or_a_clear_422(sqlite_url: str, tally: T
         check()
     assert {201, 422} <= set(seen)  # both kinds were generated: the property is not vacuous
     tally.record("hypothesis scenarios through POST /runs", scenarios=len(seen))
+
+
+def numbers_in(value: Any) -> Iterator[float]:
+    if isinstance(value, bool):
+        return
+    if isinstance(value, int | float):
+        yield float(value)
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from numbers_in(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from numbers_in(item)
+
+
+def wrongly_accepted(sent: dict[str, Any], run: dict[str, Any]) -> bool:
+    """A run accepted although what was sent is outside the README's promises: a non-finite number, a
+    boolean or text where a number belongs, or a run completed without a human on non-finite figures."""
+    numeric = ("investment", "horizon", "discount_rate", "paths", "veto_threshold")
+    fields = [sent.get(k) for k in numeric if k in sent]
+    for segment in sent.get("segments") or []:
+        fields += [segment.get(k) for k in ("base_revenue", "margin", "growth_mean", "volatility") if k in segment]
+    if any(isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v) for v in fields):
+        return True
+    figures = list(numbers_in(run["state"].get("financials") or {}))
+    return run["run"]["status"] == "completed" and not all(math.isfinite(v) for v in figures)
 
 
 def _json_safe(value: Any) -> bytes:

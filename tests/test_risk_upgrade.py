@@ -9,7 +9,7 @@ from pathlib import Path
 from rich.console import Console
 
 from tests.test_cli import vetoflow
-from tests.test_upgrade import release1_sqlite
+from tests.test_upgrade import POSTGRES_PAUSED, release1_postgres, release1_sqlite
 from vetoflow.config import Settings
 from vetoflow.console.common import run_rows
 from vetoflow.render import run_panel
@@ -58,6 +58,42 @@ def test_replaying_an_old_run_from_the_forecaster_gives_path_wise_figures(tmp_pa
         assert side_by_side["method"].b == "path-wise"
         assert side_by_side["loss_probability"].a == "-"
         assert PATH_WISE in rendered(replayed.new)
+
+
+def test_old_postgres_runs_load_show_compare_and_replay(tmp_path: Path, postgres_url: str) -> None:
+    """The first release's PostgreSQL database: its runs show their old figures marked as the older method
+    (no path-wise figures, none invented), and replay and compare beside the new figures."""
+    with open_service(release1_postgres(tmp_path, postgres_url)) as service:
+        old_rows = service.list(limit=100)
+        assert {r.run_id for r in old_rows if r.status == "paused"} == POSTGRES_PAUSED
+        for row in old_rows:
+            old = service.view(row.run_id)
+            assert old.state.financials is not None
+            assert old.state.financials.method == "per_period_bands"
+            assert old.state.financials.loss_probability is None  # absent, not made up
+            assert old.state.forecast is not None
+            assert old.state.forecast.outcomes is None
+            assert row.loss_probability is None
+            text = rendered(old)
+            assert OLDER_METHOD in text
+            assert "P(loss)" not in text
+            assert service.trace_inputs(row.run_id).checkpoints  # its history still reads
+        paused = sorted(POSTGRES_PAUSED)[0]
+        replayed = service.replay(paused, from_node="forecaster")
+        new = replayed.new.state
+        assert new.financials is not None
+        assert new.financials.method == "path_wise"
+        assert new.financials.loss_probability is not None
+        assert 0.0 <= new.financials.loss_probability <= 1.0
+        assert new.scenario == replayed.old.state.scenario  # the same plan, figured the new way
+        side_by_side = {row.key: row for row in compare(replayed.old.state, new).figures}
+        assert side_by_side["method"].a == "older method (per-period bands)"
+        assert side_by_side["method"].b == "path-wise"
+        assert side_by_side["loss_probability"].a == "-"
+        assert side_by_side["loss_probability"].b != "-"
+        assert PATH_WISE in rendered(replayed.new)
+        assert service.view(paused).status == "paused"  # the source run is untouched and still decidable
+        assert service.decide(paused, "approve", reviewer="ana").status == "completed"
 
 
 def test_the_inbox_shows_p_loss_from_the_index(service: RunService, examples: Path) -> None:

@@ -222,10 +222,13 @@ def list_runs(
     _who: Reviewer,
     status: Annotated[list[RunStatus] | None, Query(description="Filter by status (repeatable).")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+    offset: Annotated[int, Query(ge=0, le=1_000_000, description="Deprecated: prefer `cursor`.")] = 0,
+    cursor: Annotated[
+        str | None, Query(max_length=128, description="The `next_cursor` of the previous page (keyset paging).")
+    ] = None,
 ) -> RunList:
-    rows = service_of(request).list(status or (), limit=limit, offset=offset)
-    return RunList(runs=rows, limit=limit, offset=offset)
+    page = service_of(request).page(status or (), limit=limit, offset=offset, after=cursor)
+    return RunList(runs=page.runs, limit=limit, offset=offset, next_cursor=page.next_cursor)
 
 
 @router.get("/runs/{run_id}", response_model=RunOut, summary="One run: state, pause, decisions, summary")

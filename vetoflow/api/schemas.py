@@ -115,6 +115,7 @@ class RunList(BaseModel):
     runs: list[RunRow]
     limit: int
     offset: int
+    next_cursor: str | None = Field(default=None, description="Send as `cursor` for the next page; null on the last.")
 
 
 class Step(BaseModel):

@@ -46,7 +46,7 @@ COMMANDS = {
 # Gradio, LangGraph). tests/test_cli_imports.py checks it against each command's own docstring.
 SHORT_HELP = {
     "run": "Start a run from a scenario file (YAML or JSON).",
-    "runs": "List runs, newest first.",
+    "runs": "List runs, newest first, a page at a time (the next page's command goes to stderr).",
     "show": "Show one run: figures, forecast, the Accountant's reasons, decisions and the summary.",
     "approve": "Overrule the Accountant's veto: the run goes on to the Synthesizer.",
     "reject": "Uphold the veto: the run ends as rejected; no LLM is called.",

@@ -50,18 +50,22 @@ def run(ctx: click.Context, scenario: Path, requester: str, json_mode: bool) -> 
 @click.command()
 @click.option("--status", "-s", "statuses", multiple=True, type=click.Choice(RUN_STATUSES), help="Filter (repeatable).")
 @click.option("--limit", "-n", default=50, show_default=True, type=click.IntRange(1, 10_000))
+@click.option("--after", metavar="CURSOR", default=None, help="The next page: the cursor the previous page printed.")
 @json_option
 @click.pass_context
-def runs(ctx: click.Context, statuses: tuple[str, ...], limit: int, json_mode: bool) -> None:
-    """List runs, newest first."""
+def runs(ctx: click.Context, statuses: tuple[str, ...], limit: int, after: str | None, json_mode: bool) -> None:
+    """List runs, newest first, a page at a time (the next page's command goes to stderr)."""
     from vetoflow.runs.listing import open_listing  # the run index alone: no graph, no checkpointer
 
     with open_listing(ctx.obj) as listing:
-        rows = listing.list(statuses, limit=limit)
+        page = listing.page(statuses, limit=limit, after=after)
     if json_mode:
-        click.echo(json.dumps([row.model_dump(mode="json") for row in rows], indent=2))
+        click.echo(json.dumps([row.model_dump(mode="json") for row in page.runs], indent=2))
     else:
-        out.print(render.runs_table(rows))
+        out.print(render.runs_table(page.runs))
+    if page.next_cursor:
+        filters = "".join(f" -s {status}" for status in statuses)
+        err.print(plain(f"more: vetoflow runs{filters} -n {limit} --after {page.next_cursor}"), soft_wrap=True)
 
 
 @click.command()

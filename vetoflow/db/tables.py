@@ -32,8 +32,9 @@ runs_table = Table(
     Column("lease_owner", String(80)),  # who executes the run now (host:pid:tag); NULL when nobody does
     Column("lease_expires_at", DateTime(timezone=True)),  # renewed while executing; past it, the run is stalled
     Column("plausibility", JSON),  # the run's plausibility flags [{code, message}]; NULL before 0007 or unjudged
-    Index("ix_vetoflow_runs_status_created", "status", "created_at"),
-    Index("ix_vetoflow_runs_created", "created_at"),
+    # the listing's sort key (created_at, run_id) under each status: keyset pages seek, never scan
+    Index("ix_vetoflow_runs_status_page", "status", "created_at", "run_id"),
+    Index("ix_vetoflow_runs_page", "created_at", "run_id"),
 )
 
 decisions_table = Table(

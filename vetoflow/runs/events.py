@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
-from sqlalchemy import Engine, insert, select
+from sqlalchemy import Connection, Engine, insert, select
 
 from vetoflow.db.tables import events_table
 from vetoflow.runs.index import utcnow
@@ -35,9 +35,17 @@ class RunEvents:
         self.engine = engine
 
     def record(self, run_id: str, kind: EventKind, *, node: str | None = None, **data: Any) -> None:
-        values = {"run_id": run_id, "kind": kind, "node": node, "at": utcnow(), "data": data}
         with self.engine.begin() as conn:
-            conn.execute(insert(events_table).values(**values))
+            self.write(conn, [event_values(run_id, kind, node, data)])
+
+    @staticmethod
+    def write(conn: Connection, values: list[dict[str, Any]]) -> None:
+        """Append events inside the caller's transaction (several in one statement)."""
+        if values:
+            conn.execute(insert(events_table), values)
+
+    def batch(self, run_id: str) -> EventBatch:
+        return EventBatch(self, run_id)
 
     def since(self, run_id: str, after: int = 0, limit: int = MAX_BATCH) -> list[RunEvent]:
         """Events of `run_id` with an id above `after`, oldest first."""
@@ -65,3 +73,33 @@ def _event(row: Any) -> RunEvent:
     if data["at"].tzinfo is None:  # SQLite hands datetimes back naive; everything stored is UTC
         data["at"] = data["at"].replace(tzinfo=UTC)
     return RunEvent.model_validate(data)
+
+
+class EventBatch:
+    """A run's events held until the next one a reader waits for, then written in one transaction.
+
+    Each event keeps the time it happened. `node_finished` is held until the next node starts (an
+    instant later, after its checkpoint) or until the index refresh that ends the step, which writes
+    what is held with the row and the settled event: a run's events cost one commit per node, not two.
+    """
+
+    def __init__(self, events: RunEvents, run_id: str) -> None:
+        self.events = events
+        self.run_id = run_id
+        self.pending: list[dict[str, Any]] = []
+
+    def add(self, kind: EventKind, *, node: str | None = None, **data: Any) -> None:
+        self.pending.append(event_values(self.run_id, kind, node, data))
+
+    def flush(self, conn: Connection | None = None) -> None:
+        """Write what is held: inside `conn`'s transaction, or in one of its own."""
+        pending, self.pending = self.pending, []
+        if conn is not None:
+            self.events.write(conn, pending)
+        elif pending:
+            with self.events.engine.begin() as own:
+                self.events.write(own, pending)
+
+
+def event_values(run_id: str, kind: EventKind, node: str | None, data: dict[str, Any]) -> dict[str, Any]:
+    return {"run_id": run_id, "kind": kind, "node": node, "at": utcnow(), "data": data}

@@ -9,18 +9,20 @@ from vetoflow.runs.history import thread_config
 
 if TYPE_CHECKING:
     from vetoflow.graph.context import Context
-    from vetoflow.runs.events import RunEvents
+    from vetoflow.runs.events import EventBatch
     from vetoflow.runs.service import Graph
 
 StepCallback = Callable[[str, dict[str, Any]], None]
 
 
 def stream_steps(
-    graph: Graph, run_id: str, graph_input: Any, *, context: Context, events: RunEvents, on_step: StepCallback | None
+    graph: Graph, run_id: str, graph_input: Any, *, context: Context, events: EventBatch, on_step: StepCallback | None
 ) -> None:
     """Run until the graph pauses or ends, each step checkpointed before the next (durability "sync").
 
-    `tasks` chunks mark a node's start (the chunk carries its input); `updates` chunks its result.
+    `tasks` chunks mark a node's start (the chunk carries its input); `updates` chunks its result. A
+    start is written at once, with whatever the batch holds; a result is held for the next write (the
+    caller writes the last ones with the index refresh).
     """
     stream: Any = graph.stream(
         graph_input, thread_config(run_id), context=context, stream_mode=["updates", "tasks"], durability="sync"
@@ -28,11 +30,12 @@ def stream_steps(
     for mode, chunk in stream:
         if mode == "tasks":
             if "input" in chunk and not chunk["name"].startswith("__"):
-                events.record(run_id, "node_started", node=chunk["name"])
+                events.add("node_started", node=chunk["name"])
+                events.flush()
             continue
         for node, update in chunk.items():
             if node.startswith("__"):
                 continue
-            events.record(run_id, "node_finished", node=node, wrote=sorted(update or {}))
+            events.add("node_finished", node=node, wrote=sorted(update or {}))
             if on_step:
                 on_step(node, update or {})

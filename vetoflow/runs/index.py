@@ -6,18 +6,21 @@ drives. The decisions table is the lock that lets exactly one human decide each 
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
+import re
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import BaseModel, Field
-from sqlalchemy import Engine, and_, insert, or_, select, update
+from sqlalchemy import Connection, Engine, and_, insert, or_, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql.elements import ColumnElement
 
 from vetoflow.db.tables import decisions_table, replays_table, runs_table
-from vetoflow.errors import DecisionConflictError, RunNotFoundError
+from vetoflow.errors import DecisionConflictError, RunNotFoundError, UsageError
 from vetoflow.state import PlausibilityFlag, RunStatus
 
 
@@ -45,6 +48,15 @@ class RunRow(BaseModel):
     )
 
 
+class RunPage(BaseModel):
+    """One page of a listing, newest first; `next_cursor` fetches the page after it (None: the last page)."""
+
+    runs: list[RunRow]
+    next_cursor: str | None = Field(
+        default=None, description="Pass back as `cursor` (API) or `--after` (CLI) for the next page."
+    )
+
+
 class DecisionRow(BaseModel):
     run_id: str
     pause_id: str
@@ -53,6 +65,10 @@ class DecisionRow(BaseModel):
     comment: str
     payload: dict[str, Any]
     decided_at: datetime
+
+
+ROW_COLUMNS = tuple(c for c in runs_table.c if c.name != "scenario")  # a listing never reads the input back
+ROW_TIMES = ("created_at", "updated_at", "lease_expires_at")
 
 
 def utcnow() -> datetime:
@@ -105,28 +121,52 @@ class RunIndex:
         return json.loads(value) if isinstance(value, str) else value
 
     def update(self, run_id: str, **fields: Any) -> RunRow:
-        query = update(runs_table).where(runs_table.c.run_id == run_id).values(updated_at=utcnow(), **fields)
         with self.engine.begin() as conn:
-            row = conn.execute(query.returning(runs_table)).mappings().first()
+            return self.update_in(conn, run_id, **fields)
+
+    def update_in(self, conn: Connection, run_id: str, **fields: Any) -> RunRow:
+        """`update` inside the caller's transaction (with the events that go with it)."""
+        query = update(runs_table).where(runs_table.c.run_id == run_id).values(updated_at=utcnow(), **fields)
+        row = conn.execute(query.returning(*ROW_COLUMNS)).mappings().first()
         if row is None:
             raise RunNotFoundError(f"no run with id {run_id!r} (list runs with: vetoflow runs)")
         return self._row(row)
 
     def get(self, run_id: str) -> RunRow:
         with self.engine.connect() as conn:
-            row = conn.execute(select(runs_table).where(runs_table.c.run_id == run_id)).mappings().first()
+            row = conn.execute(select(*ROW_COLUMNS).where(runs_table.c.run_id == run_id)).mappings().first()
         if row is None:
             raise RunNotFoundError(f"no run with id {run_id!r} (list runs with: vetoflow runs)")
         return self._row(row)
 
-    def list_runs(self, statuses: Sequence[str] = (), limit: int = 50, offset: int = 0) -> list[RunRow]:
-        query = select(runs_table).order_by(runs_table.c.created_at.desc(), runs_table.c.run_id.desc())
+    def list_runs(
+        self, statuses: Sequence[str] = (), limit: int = 50, offset: int = 0, *, after: str | None = None
+    ) -> list[RunRow]:
+        return self.page(statuses, limit, offset, after=after).runs
+
+    def page(
+        self, statuses: Sequence[str] = (), limit: int = 50, offset: int = 0, *, after: str | None = None
+    ) -> RunPage:
+        """Newest first. `after` (a cursor from the previous page) seeks past it through the index, so
+        page 400 costs what page 1 does and runs created meanwhile neither repeat nor shift a row;
+        `offset` is kept for old callers (it rescans every row it skips)."""
+        if after is not None and offset:
+            raise UsageError("give either a cursor or an offset, not both")
+        order = (runs_table.c.created_at.desc(), runs_table.c.run_id.desc())
+        query = select(*ROW_COLUMNS).order_by(*order)
         if statuses:
             now = utcnow()
             query = query.where(or_(*(status_condition(status, now) for status in dict.fromkeys(statuses))))
+        if after is not None:
+            created_at, run_id = parse_cursor(after)
+            query = query.where(tuple_(runs_table.c.created_at, runs_table.c.run_id) < tuple_(created_at, run_id))
         with self.engine.connect() as conn:
-            rows = conn.execute(query.limit(limit).offset(offset)).mappings().all()
-        return [self._row(r) for r in rows]
+            result = conn.execute(query.limit(limit + 1).offset(offset or None))
+            keys, rows = tuple(result.keys()), result.all()
+        now = utcnow()
+        runs = [self._row(dict(zip(keys, r, strict=True)), now) for r in rows[:limit]]
+        more = len(rows) > limit and runs
+        return RunPage(runs=runs, next_cursor=cursor_of(runs[-1]) if more else None)
 
     def claim_decision(self, run_id: str, pause_id: str, payload: dict[str, Any]) -> None:
         """Record the decision for one pause; the primary key makes the first claimant the only one."""
@@ -175,12 +215,12 @@ class RunIndex:
             return [r[0] for r in conn.execute(query)]
 
     @staticmethod
-    def _row(row: Any) -> RunRow:
-        data = decoded(row, json_columns=("plausibility",), times=("created_at", "updated_at", "lease_expires_at"))
+    def _row(row: Any, now: datetime | None = None) -> RunRow:
+        data = decoded(row, json_columns=("plausibility",), times=ROW_TIMES)
         data["plausibility"] = data.get("plausibility") or []
-        if data["status"] == "running" and (data["lease_expires_at"] is None or data["lease_expires_at"] < utcnow()):
+        expires = data["lease_expires_at"]
+        if data["status"] == "running" and (expires is None or expires < (now or utcnow())):
             data["status"] = "stalled"
-        data.pop("scenario", None)
         return RunRow.model_validate(data)
 
     @staticmethod
@@ -198,6 +238,33 @@ def decoded(row: Any, *, json_columns: Sequence[str] = (), times: Sequence[str] 
         if data.get(column) is not None:
             data[column] = aware(data[column])
     return data
+
+
+CURSOR_TEXT = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}\|[A-Za-z0-9_-]{1,64}$")
+
+
+def cursor_of(row: RunRow) -> str:
+    """Opaque to callers: the last row's (created_at, run_id), the listing's sort key, in URL-safe base64."""
+    stamp = row.created_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")
+    return base64.urlsafe_b64encode(f"{stamp}|{row.run_id}".encode()).decode().rstrip("=")
+
+
+def parse_cursor(cursor: str) -> tuple[datetime, str]:
+    """The sort key a cursor names; anything that `cursor_of` did not make is refused (UsageError)."""
+    refused = UsageError(f"invalid cursor {cursor[:80]!r}: pass back the next_cursor of a listing unchanged")
+    if len(cursor) > 128:
+        raise refused
+    try:
+        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode("ascii")
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        raise refused from None
+    if not CURSOR_TEXT.match(text):
+        raise refused
+    stamp, run_id = text.split("|")
+    try:
+        return datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%S.%f").replace(tzinfo=UTC), run_id
+    except ValueError:
+        raise refused from None
 
 
 def already_decided(run_id: str, decision: DecisionRow | None) -> str:

@@ -11,17 +11,24 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
 from vetoflow.config import Settings
-from vetoflow.runs.index import RunIndex, RunRow
+from vetoflow.runs.index import RunIndex, RunPage, RunRow
 
 
 class RunListing:
-    """The read side of RunService that needs no graph (its `list` is the same query)."""
+    """The read side of RunService that needs no graph (its `list` and `page` are the same queries)."""
 
     def __init__(self, index: RunIndex) -> None:
         self.index = index
 
-    def list(self, statuses: Sequence[str] = (), limit: int = 50, offset: int = 0) -> list[RunRow]:
-        return self.index.list_runs(statuses, limit=limit, offset=offset)
+    def list(
+        self, statuses: Sequence[str] = (), limit: int = 50, offset: int = 0, *, after: str | None = None
+    ) -> list[RunRow]:
+        return self.index.list_runs(statuses, limit=limit, offset=offset, after=after)
+
+    def page(
+        self, statuses: Sequence[str] = (), limit: int = 50, offset: int = 0, *, after: str | None = None
+    ) -> RunPage:
+        return self.index.page(statuses, limit=limit, offset=offset, after=after)
 
 
 @contextmanager

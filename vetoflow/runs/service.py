@@ -31,7 +31,7 @@ from vetoflow.risk.compare import RunComparison
 from vetoflow.risk.compare import compare as compare_states
 from vetoflow.runs import comments as thread_store
 from vetoflow.runs.batches import BatchStore
-from vetoflow.runs.events import SETTLED, RunEvents
+from vetoflow.runs.events import SETTLED, EventBatch, EventKind, RunEvents, event_values
 from vetoflow.runs.execution import StepCallback, stream_steps
 from vetoflow.runs.fork import copy_into_new_thread, find_checkpoint, refuse_late_checkpoint, start_node
 from vetoflow.runs.gate import Gate
@@ -292,21 +292,27 @@ class RunService(RunRecords):
 
     def requeued(self, run_id: str, why: str) -> None:
         """A worker handed the run back (draining, or its worker died): it waits for the next one."""
-        self.index.update(run_id, status="queued")
-        self.events.record(run_id, "queued", why=why)
+        self._mark(run_id, "queued", status="queued", why=why)
 
     def abandon(self, run_id: str, error: str) -> None:
         """Workers keep dying on this run: stop retrying it; `retry` (by a human) still resumes it."""
-        self.index.update(run_id, status="failed", error=error)
-        self.events.record(run_id, "failed", error=error)
+        self._mark(run_id, "failed", status="failed", error=error)
+
+    def _mark(self, run_id: str, kind: EventKind, *, status: RunStatus, **data: Any) -> RunRow:
+        """Set the row's status and record the event that says so, in one transaction."""
+        fields = {"status": status} | ({"error": data["error"]} if "error" in data else {})
+        with self.database.engine.begin() as conn:
+            row = self.index.update_in(conn, run_id, **fields)
+            detail = {k: v for k, v in data.items() if v is not None}
+            self.events.write(conn, [event_values(run_id, kind, None, detail)])
+        return row
 
     def _was_unsettled(self, run_id: str) -> bool:
         return self.index.get(run_id).status in UNSETTLED
 
     def _enqueue(self, run_id: str, kind: str) -> RunView:
         assert self.dispatcher is not None
-        row = self.index.update(run_id, status="queued", error=None)
-        self.events.record(run_id, "queued", job=kind)
+        row = self._mark(run_id, "queued", status="queued", error=None, job=kind)
         self.dispatcher.submit(run_id, kind)
         return self._queued_view(row)
 
@@ -345,13 +351,16 @@ class RunService(RunRecords):
             pending["digest"] = run_digest(snapshot.values)  # what a decision sends back (governance.digest)
             pause = self.gate.pause(row.run_id, interrupt.id) if self.gate else None
             approval = pause.summary() if pause else None
+        state = RunState.model_validate(snapshot.values)
+        # a decision is claimed at a pause and lands in state.reviews: with neither, there is none to read
+        decided = interrupt is not None or bool(state.reviews)
         return RunView(
             run=row,
-            state=RunState.model_validate(snapshot.values),
+            state=state,
             pending=pending,
             pause_id=interrupt.id if interrupt else None,
             next_nodes=list(snapshot.next),
-            decisions=self.index.decisions(row.run_id),
+            decisions=self.index.decisions(row.run_id) if decided else [],
             approval=approval,
             comments=thread_store.thread(self.database.engine, row.run_id),
         )
@@ -381,14 +390,15 @@ class RunService(RunRecords):
                 raise
             if resume_with is NOTHING:
                 return self.refresh(run_id, None, announce=announce)
-            self.events.record(run_id, "running")
+            events = self.events.batch(run_id)
+            events.add("running")  # written with the first node's start
             error: str | None = None
             try:
-                stream_steps(self.graph, run_id, resume_with, context=self.context, events=self.events, on_step=on_step)
+                stream_steps(self.graph, run_id, resume_with, context=self.context, events=events, on_step=on_step)
             except Exception as exc:  # the node's error is kept in the index and the checkpoint; retry resumes
                 error = f"{type(exc).__name__}: {exc}"
                 log.error("run %s failed: %s", run_id, error, exc_info=exc)
-            return self.refresh(run_id, error)
+            return self.refresh(run_id, error, events=events)
 
     def _give_back(self, run_id: str) -> None:
         """Release a lease taken for nothing (a refused resume); the row says what the checkpoint says."""
@@ -396,8 +406,11 @@ class RunService(RunRecords):
         status: RunStatus = derive_status(snapshot) if snapshot.values else "failed"
         self.index.update(run_id, lease_owner=None, lease_expires_at=None, status=status)
 
-    def refresh(self, run_id: str, error: str | None, *, announce: bool = True) -> RunView:
-        """Rewrite the run's index row from its checkpoint, and give back any lease."""
+    def refresh(
+        self, run_id: str, error: str | None, *, announce: bool = True, events: EventBatch | None = None
+    ) -> RunView:
+        """Rewrite the run's index row from its checkpoint and give back any lease, in one transaction with
+        the events still held (`events`, from the steps just run) and the settled event."""
         snapshot = self.graph.get_state(thread_config(run_id))
         state = RunState.model_validate(snapshot.values)
         status: RunStatus = "failed" if error else derive_status(snapshot)
@@ -413,10 +426,13 @@ class RunService(RunRecords):
         fields["plausibility"] = [flag.model_dump(mode="json") for flag in state.plausibility]
         if state.reviews:
             fields |= {"reviewer": state.reviews[-1].reviewer, "last_action": state.reviews[-1].action}
-        row = self.index.update(run_id, **fields)
-        if announce and status != "stalled" and status in SETTLED:
-            detail = {"error": error} if error else {"reason": row.veto_reason} if status == "paused" else {}
-            self.events.record(run_id, status, **detail)
+        batch = events or self.events.batch(run_id)
+        with self.database.engine.begin() as conn:
+            row = self.index.update_in(conn, run_id, **fields)
+            if announce and status != "stalled" and status in SETTLED:
+                detail = {"error": error} if error else {"reason": row.veto_reason} if status == "paused" else {}
+                batch.add(status, **detail)
+            batch.flush(conn)
         if self.gate is not None:
             self._governance_events(snapshot, status, error)
         return self._view(row, snapshot)
