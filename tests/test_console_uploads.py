@@ -15,7 +15,15 @@ from vetoflow.console.knowledge_uploads import (
     submit_uploads,
 )
 from vetoflow.errors import VetoflowError
+from vetoflow.identity.roles import PermissionDeniedError, User, grants_for
 from vetoflow.rag.embeddings import LocalEmbeddings
+
+
+def person(name: str, *roles: str) -> User:
+    return User(name, frozenset(roles), grants_for(frozenset(roles), {}), "users-file")
+
+
+ANA, BO, VIC, ROOT = person("ana", "analyst"), person("bo", "analyst"), person("vic", "viewer"), person("root", "admin")
 
 
 def test_upload_returns_at_once_refuses_the_oversized_file_and_shows_everyones_progress(
@@ -27,8 +35,8 @@ def test_upload_returns_at_once_refuses_the_oversized_file_and_shows_everyones_p
     twin = prose(tmp_path / "again" / "notes.md", 1_000)
     with upload_service(tmp_path / "home", embeddings, ingest_max_chunks=500) as (service, store):
         with pytest.raises(VetoflowError, match="Choose one or more files"):
-            submit_uploads(service, [], "ana")
-        message, rows = submit_uploads(service, [str(big), str(notes), str(twin)], "ana")
+            submit_uploads(service, [], ANA)
+        message, rows = submit_uploads(service, [str(big), str(notes), str(twin)], ANA)
         first, refused = message.split("\n\n")
         assert first == "✅ 1 file(s) queued: progress shows below, and you can keep working."
         assert refused.startswith("⚠️ **2 file(s) refused**:\n- export.csv\\: 3,000,")
@@ -51,16 +59,20 @@ def test_upload_returns_at_once_refuses_the_oversized_file_and_shows_everyones_p
         assert store.count() == total
 
 
-def test_cancel_from_another_user_stops_the_upload_and_says_so(tmp_path: Path, embeddings: LocalEmbeddings) -> None:
+def test_an_admin_cancelling_someone_elses_upload_stops_it_and_says_so(
+    tmp_path: Path, embeddings: LocalEmbeddings
+) -> None:
     long = prose(tmp_path / "long.md", 60_000)
     with upload_service(tmp_path / "home", embeddings) as (service, store):
-        submit_uploads(service, [str(long)], "ana")
+        submit_uploads(service, [str(long)], ANA)
         [job] = service.recent()
         assert cancel_choices(service.recent()) == [(f"long.md ({job.status}, by ana)", job.job_id)]
         wait_for(embedding_started(service, job.job_id))
         with pytest.raises(VetoflowError, match="pick an upload to cancel"):
-            cancel_upload(service, None, "bo")
-        message = cancel_upload(service, job.job_id, "bo")
+            cancel_upload(service, None, ROOT)
+        with pytest.raises(PermissionDeniedError, match="bo may not cancel ana's upload"):
+            cancel_upload(service, job.job_id, BO)
+        message = cancel_upload(service, job.job_id, ROOT)
         assert message == "✅ Stopping **long.md**: it ends at its next batch, and nothing of it is kept."
         ended = service.wait(job.job_id, 60)
         done, total = ended.chunks_done, ended.chunks_total or 0
@@ -68,8 +80,23 @@ def test_cancel_from_another_user_stops_the_upload_and_says_so(tmp_path: Path, e
         assert job_rows([ended])[0][1:4] == [
             "cancelled",
             f"{done} / {total} chunks ({round(100 * done / total)}%)",
-            "cancelled by bo; nothing was written",
+            "cancelled by root; nothing was written",
         ]
         assert store.count() == 0
         with pytest.raises(VetoflowError, match=r"long\.md is cancelled already; nothing to cancel"):
-            cancel_upload(service, job.job_id, "bo")
+            cancel_upload(service, job.job_id, ROOT)
+
+
+def test_a_viewer_may_not_upload_and_an_uploader_may_cancel_their_own(
+    tmp_path: Path, embeddings: LocalEmbeddings
+) -> None:
+    long = prose(tmp_path / "long.md", 60_000)
+    with upload_service(tmp_path / "home", embeddings) as (service, store):
+        with pytest.raises(PermissionDeniedError, match=r"vic \(viewer\) may not start runs"):
+            submit_uploads(service, [str(long)], VIC)
+        assert service.recent() == []
+        submit_uploads(service, [str(long)], BO)
+        [job] = service.recent()
+        assert cancel_upload(service, job.job_id, BO).startswith("✅")
+        assert service.wait(job.job_id, 60).status == "cancelled"
+        assert store.count() == 0

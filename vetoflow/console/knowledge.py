@@ -116,14 +116,14 @@ def render_knowledge(deps: ConsoleDeps, tab: gr.Tab | None = None) -> KnowledgeB
 
     def add(paths: list[str] | None, request: gr.Request) -> tuple[Any, ...]:
         try:
-            text, rows = submit_uploads(uploads, list(paths or []), deps.reviewer(request))
+            text, rows = submit_uploads(uploads, list(paths or []), deps.user(request))
         except VetoflowError as exc:
             raise gr.Error(str(exc)) from None
         return text, rows, gr.Dropdown(choices=cancel_choices(uploads.recent(SHOWN_JOBS)))
 
     def stop(job_id: str | None, request: gr.Request) -> tuple[Any, ...]:
         try:
-            text = cancel_upload(uploads, job_id, deps.reviewer(request))
+            text = cancel_upload(uploads, job_id, deps.user(request))
         except VetoflowError as exc:
             text = problem(str(exc))
         recent = uploads.recent(SHOWN_JOBS)
@@ -138,8 +138,9 @@ def render_knowledge(deps: ConsoleDeps, tab: gr.Tab | None = None) -> KnowledgeB
             return job_rows(recent), choices, finished, *listing()
         return job_rows(recent), choices, finished, gr.skip(), gr.skip(), gr.skip()
 
-    def drop_source(source: str | None, progress: gr.Progress = PROGRESS) -> tuple[Any, ...]:
+    def drop_source(source: str | None, request: gr.Request, progress: gr.Progress = PROGRESS) -> tuple[Any, ...]:
         try:
+            deps.require(request, "start")  # what later runs cite: analysts and admins only
             text = remove(kb, source, progress)
         except VetoflowError as exc:
             text = problem(str(exc))

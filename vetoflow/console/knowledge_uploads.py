@@ -13,6 +13,7 @@ from vetoflow.console.knowledge_base import plan_uploads
 from vetoflow.db.ingest_jobs import IngestJob
 from vetoflow.errors import VetoflowError
 from vetoflow.formatting import when
+from vetoflow.identity.roles import PermissionDeniedError, User, require
 from vetoflow.plaintext import md
 from vetoflow.rag.upload_jobs import Upload, UploadService
 
@@ -42,8 +43,13 @@ def cancel_choices(jobs: list[IngestJob]) -> list[tuple[str, str]]:
     return [(f"{job.file_name} ({job.status}, by {job.requested_by})", job.job_id) for job in jobs if job.active]
 
 
-def submit_uploads(service: UploadService, paths: list[str], who: str) -> tuple[str, list[list[Any]]]:
-    """Record one job per file and return at once; files over the budget are refused here with the estimate."""
+def submit_uploads(service: UploadService, paths: list[str], user: User) -> tuple[str, list[list[Any]]]:
+    """Record one job per file and return at once; files over the budget are refused here with the estimate.
+
+    Adding to the knowledge base changes what every later run cites: it needs the `start` grant (analysts).
+    """
+    require(user, "start")
+    who = user.name
     if not paths:
         raise VetoflowError("Choose one or more files: Markdown, text, PDF or CSV.")
     labels, duplicates = plan_uploads(paths)
@@ -59,10 +65,14 @@ def submit_uploads(service: UploadService, paths: list[str], who: str) -> tuple[
     return "\n\n".join(parts), job_rows(service.recent(SHOWN_JOBS))
 
 
-def cancel_upload(service: UploadService, job_id: str | None, who: str) -> str:
+def cancel_upload(service: UploadService, job_id: str | None, user: User) -> str:
+    """Whoever started an upload may cancel it; someone else's upload only an admin."""
     if not job_id:
         raise VetoflowError("pick an upload to cancel (only queued and running ones can be)")
-    job = service.cancel(job_id, who)
+    owner = next((job.requested_by for job in service.recent(200) if job.job_id == job_id), None)
+    if owner is not None and owner != user.name and not user.may("admin"):
+        raise PermissionDeniedError(f"{user.name} may not cancel {owner}'s upload: only its uploader or an admin may")
+    job = service.cancel(job_id, user.name)
     if job.status == "cancelled":
         return f"✅ Cancelled **{md(Path(job.file_name).name)}** before it started."
     return f"✅ Stopping **{md(job.file_name)}**: it ends at its next batch, and nothing of it is kept."
