@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import builtins
 import logging
-import time
 import uuid
 from collections.abc import Callable
 from dataclasses import replace as replace_dataclass
-from typing import Any, Protocol
+from typing import Any
 
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import Command, StateSnapshot
@@ -31,7 +30,7 @@ from vetoflow.risk.compare import RunComparison
 from vetoflow.risk.compare import compare as compare_states
 from vetoflow.runs import comments as thread_store
 from vetoflow.runs.batches import BatchStore
-from vetoflow.runs.events import SETTLED, EventBatch, EventKind, RunEvents, event_values
+from vetoflow.runs.events import SETTLED, EventBatch, RunEvents
 from vetoflow.runs.execution import StepCallback, stream_steps
 from vetoflow.runs.fork import copy_into_new_thread, find_checkpoint, refuse_late_checkpoint, start_node
 from vetoflow.runs.gate import Gate
@@ -40,6 +39,7 @@ from vetoflow.runs.idempotency import IdempotencyStore
 from vetoflow.runs.index import RunIndex, RunRow, already_decided, utcnow
 from vetoflow.runs.lease import Leases, new_owner
 from vetoflow.runs.lineage import Lineage, new_row
+from vetoflow.runs.queueing import JobDispatcher, QueueSide
 from vetoflow.runs.records import RunRecords
 from vetoflow.runs.sweep import SweepReport, sweep
 from vetoflow.runs.views import Drift, Replayed, RunView
@@ -49,17 +49,10 @@ from vetoflow.state import Review, RunState, RunStatus
 log = logging.getLogger(__name__)
 
 Graph = CompiledStateGraph[RunState, Context, RunState, RunState]
-UNSETTLED: frozenset[str] = frozenset({"queued", "running"})
 NOTHING = object()  # what `_resume_input` gives when there is nothing to run: paused for a human, or finished
 
 
-class JobDispatcher(Protocol):
-    """Queue mode: hands a run to the workers (vetoflow.workers.dispatch.JobQueue)."""
-
-    def submit(self, run_id: str, kind: str) -> int | None: ...
-
-
-class RunService(RunRecords):
+class RunService(QueueSide, RunRecords):
     def __init__(
         self,
         graph: Graph,
@@ -282,39 +275,6 @@ class RunService(RunRecords):
             claimed = self.index.decision_for(run_id, snapshot.interrupts[0].id)
             return NOTHING if claimed is None else Command(resume=claimed.payload)  # a human's, or recorded
         return None if snapshot.next else NOTHING  # carry on, or already finished
-
-    def wait_settled(self, run_id: str, timeout: float) -> RunView:
-        """Queue mode, for scripts (`?wait=true`): poll until a worker has paused, ended or failed the run."""
-        deadline = time.monotonic() + timeout
-        while self.index.get(run_id).status in UNSETTLED and time.monotonic() < deadline:
-            time.sleep(0.05)
-        return self.view(run_id)
-
-    def requeued(self, run_id: str, why: str) -> None:
-        """A worker handed the run back (draining, or its worker died): it waits for the next one."""
-        self._mark(run_id, "queued", status="queued", why=why)
-
-    def abandon(self, run_id: str, error: str) -> None:
-        """Workers keep dying on this run: stop retrying it; `retry` (by a human) still resumes it."""
-        self._mark(run_id, "failed", status="failed", error=error)
-
-    def _mark(self, run_id: str, kind: EventKind, *, status: RunStatus, **data: Any) -> RunRow:
-        """Set the row's status and record the event that says so, in one transaction."""
-        fields = {"status": status} | ({"error": data["error"]} if "error" in data else {})
-        with self.database.engine.begin() as conn:
-            row = self.index.update_in(conn, run_id, **fields)
-            detail = {k: v for k, v in data.items() if v is not None}
-            self.events.write(conn, [event_values(run_id, kind, None, detail)])
-        return row
-
-    def _was_unsettled(self, run_id: str) -> bool:
-        return self.index.get(run_id).status in UNSETTLED
-
-    def _enqueue(self, run_id: str, kind: str) -> RunView:
-        assert self.dispatcher is not None
-        row = self._mark(run_id, "queued", status="queued", error=None, job=kind)
-        self.dispatcher.submit(run_id, kind)
-        return self._queued_view(row)
 
     def _queued_view(self, row: RunRow) -> RunView:
         snapshot = self.graph.get_state(thread_config(row.run_id))

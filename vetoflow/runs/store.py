@@ -11,7 +11,8 @@ from vetoflow.governance.policy import load_policy
 from vetoflow.graph import Context, build_graph
 from vetoflow.identity.directory import Directory
 from vetoflow.runs.gate import Gate
-from vetoflow.runs.service import JobDispatcher, RunService
+from vetoflow.runs.queueing import JobDispatcher
+from vetoflow.runs.service import RunService
 
 
 @contextmanager

@@ -1,0 +1,76 @@
+"""Queue mode's side of `RunService`: hand a run to the workers, mark it queued or failed, wait for it.
+
+Split from runs/service.py; `RunService` inherits it. Workers call `requeued` and `abandon`; the API's
+`?wait=true` calls `wait_settled`.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Any, Protocol
+
+from vetoflow.runs.events import EventKind, event_values
+from vetoflow.runs.index import RunRow
+from vetoflow.runs.views import RunView
+from vetoflow.state import RunStatus
+
+if TYPE_CHECKING:
+    from vetoflow.db import Database
+    from vetoflow.runs.events import RunEvents
+    from vetoflow.runs.index import RunIndex
+
+UNSETTLED: frozenset[str] = frozenset({"queued", "running"})
+
+
+class JobDispatcher(Protocol):
+    """Queue mode: hands a run to the workers (vetoflow.workers.dispatch.JobQueue)."""
+
+    def submit(self, run_id: str, kind: str) -> int | None: ...
+
+
+class QueueSide:
+    """Mixed into `RunService`, which provides the attributes and the two views declared here."""
+
+    database: Database
+    index: RunIndex
+    events: RunEvents
+    dispatcher: JobDispatcher | None
+
+    def view(self, run_id: str) -> RunView:
+        raise NotImplementedError
+
+    def _queued_view(self, row: RunRow) -> RunView:
+        raise NotImplementedError
+
+    def wait_settled(self, run_id: str, timeout: float) -> RunView:
+        """Queue mode, for scripts (`?wait=true`): poll until a worker has paused, ended or failed the run."""
+        deadline = time.monotonic() + timeout
+        while self.index.get(run_id).status in UNSETTLED and time.monotonic() < deadline:
+            time.sleep(0.05)
+        return self.view(run_id)
+
+    def requeued(self, run_id: str, why: str) -> None:
+        """A worker handed the run back (draining, or its worker died): it waits for the next one."""
+        self._mark(run_id, "queued", status="queued", why=why)
+
+    def abandon(self, run_id: str, error: str) -> None:
+        """Workers keep dying on this run: stop retrying it; `retry` (by a human) still resumes it."""
+        self._mark(run_id, "failed", status="failed", error=error)
+
+    def _mark(self, run_id: str, kind: EventKind, *, status: RunStatus, **data: Any) -> RunRow:
+        """Set the row's status and record the event that says so, in one transaction."""
+        fields = {"status": status} | ({"error": data["error"]} if "error" in data else {})
+        with self.database.engine.begin() as conn:
+            row = self.index.update_in(conn, run_id, **fields)
+            detail = {k: v for k, v in data.items() if v is not None}
+            self.events.write(conn, [event_values(run_id, kind, None, detail)])
+        return row
+
+    def _was_unsettled(self, run_id: str) -> bool:
+        return self.index.get(run_id).status in UNSETTLED
+
+    def _enqueue(self, run_id: str, kind: str) -> RunView:
+        assert self.dispatcher is not None
+        row = self._mark(run_id, "queued", status="queued", error=None, job=kind)
+        self.dispatcher.submit(run_id, kind)
+        return self._queued_view(row)
