@@ -91,7 +91,7 @@ def test_the_console_shows_two_runs_side_by_side_with_overlaid_histograms(
     assert names[0] == f"A {a}: 55% lose money"
     assert names[1].startswith(f"B {b}: ")
     listed = {(value, label.rsplit(" · ", 1)[1]) for label, value in run_choices(service)}
-    assert {(a, "paused"), (b, "completed")} <= listed
+    assert {(a, "paused"), (b, "paused")} <= listed  # a replay with changed inputs of a vetoed run waits too
 
 
 def test_the_console_says_what_is_missing_instead_of_failing(service: RunService, pair: tuple[str, str]) -> None:

@@ -38,7 +38,9 @@ def test_replay_from_accountant_with_changed_investment_forks_and_leaves_origina
     run_id = approved(service, vetoed)
     before_history, before_row = history(service, run_id), service.index.get(run_id)
 
-    new = service.replay(run_id, from_node="accountant", overrides={"investment": 100_000}).new
+    paused = service.replay(run_id, from_node="accountant", overrides={"investment": 100_000}).new
+    assert paused.status == "paused", "changed inputs of a vetoed run wait for a human (the veto is sticky)"
+    new = service.decide(paused.run.run_id, "approve", reviewer="dee", comment="new investment checked")
 
     assert new.run.run_id != run_id
     assert new.status == "completed"
@@ -60,7 +62,7 @@ def test_replay_from_accountant_with_changed_investment_forks_and_leaves_origina
         {"investment": 100_000},
     )
     trace = build_trace(service.trace_inputs(new.run.run_id))
-    assert [s.node for s in trace.steps] == ["accountant", "evidence", "synthesizer"]
+    assert [s.node for s in trace.steps] == ["accountant", "evidence", "approval", "synthesizer"]
     assert trace.forked_from is not None
     assert [r.replay_run_id for r in build_trace(service.trace_inputs(run_id)).replays] == [new.run.run_id]
 
@@ -125,11 +127,12 @@ def test_replay_cli_prints_old_against_new(settings: Settings, examples: Path) -
     subprocess.run([*run, "approve", run_id, "--reviewer", "ana"], env=env, check=True, capture_output=True)
     args = ["replay", run_id, "--from", "accountant", "--set", "investment=100000"]
     shown = subprocess.run([*run, *args], env=env, capture_output=True, text=True, check=False)
-    assert shown.returncode == 0, shown.stderr
+    assert shown.returncode == 3, shown.stderr  # changed inputs of a vetoed run: the replay waits for a human
     assert "Original against replay" in shown.stdout
     assert "veto" in shown.stdout
     assert "pass" in shown.stdout
-    assert "+The Accountant found no reason to veto." in shown.stdout
+    assert "it needs approval: vetoflow approve" in shown.stdout
+    assert "no reason to veto" not in shown.stdout
     doc = subprocess.run(
         [*run, "replay", run_id, "--from", "accountant", "--json"], env=env, capture_output=True, text=True, check=False
     )

@@ -130,3 +130,27 @@ def test_plausibility_flags_growth_and_revenue_far_outside_sensible_ranges(
     assert view.status == "paused"
     assert route_after_evidence(view.state) == "approval"
     assert plausibility.MIN_REVENUE_SHARE == 0.01
+
+
+def test_a_replay_that_changes_a_vetoed_runs_inputs_waits_for_approval(service: RunService, vetoed: Scenario) -> None:
+    source = service.start(vetoed).run.run_id
+    replayed = service.replay(source, from_node="forecaster", overrides=PASSING_REVISE).new
+    assert replayed.state.decision is not None
+    assert replayed.state.decision.veto is False, "the changed figures pass the Accountant"
+    assert replayed.status == "paused", "but the veto of the run it copies is not laundered by a replay"
+    reason = f"replay of vetoed run {source} with changed inputs: a human must approve its figures"
+    assert replayed.run.veto_reason == reason
+    assert replayed.pending is not None
+    assert replayed.pending["why_waiting"] == [reason]
+    done = service.decide(replayed.run.run_id, "approve", reviewer="dee", comment="checked the new inputs")
+    assert done.status == "completed"
+    assert done.state.summary is not None
+    assert "no reason to veto" not in done.state.summary.text
+    assert service.view(source).status == "paused", "the source run still waits for its own decision"
+
+
+def test_a_replay_that_changes_a_passing_runs_inputs_runs_through(service: RunService, profitable: Scenario) -> None:
+    source = service.start(profitable).run.run_id
+    replayed = service.replay(source, from_node="forecaster", overrides={"investment": 400_000}).new
+    assert replayed.status == "completed"
+    assert replayed.state.inherited_veto is None

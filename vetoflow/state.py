@@ -232,11 +232,16 @@ class RunState(BaseModel):
     revisions: Annotated[list[Revision], operator.add] = Field(
         default_factory=list, description="Each revise at a pause, oldest first (the sticky veto reads it)."
     )
+    inherited_veto: str | None = Field(
+        default=None,
+        max_length=400,
+        description="A replay with changed inputs of a vetoed run carries its veto: it waits for a human.",
+    )
 
     @property
     def vetoed_once(self) -> bool:
         """The Accountant vetoed this run at some revision (now, or before a revise)."""
-        if (self.decision and self.decision.veto) or any(r.vetoed for r in self.revisions):
+        if (self.decision and self.decision.veto) or any(r.vetoed for r in self.revisions) or self.inherited_veto:
             return True
         # older releases paused only on a veto and kept no revision records: a revise there followed a veto
         return not self.revisions and any(r.action == "revise" for r in self.reviews)

@@ -45,6 +45,8 @@ def why_waiting(state: RunState) -> list[str]:
     assert state.decision is not None
     reasons = list(state.decision.reasons) if state.decision.veto else []
     reasons += [flag.message for flag in state.plausibility]
+    if state.inherited_veto and not state.decision.veto:
+        reasons.append(state.inherited_veto)
     if state.revised_at_pause and not state.decision.veto:
         before = "a veto" if state.vetoed_once else "a pause"
         reasons.append(f"revised after {before}: a human must approve the revised figures")

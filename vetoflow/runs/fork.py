@@ -100,9 +100,18 @@ def find_checkpoint(
 
 
 def copy_into_new_thread(
-    saver: BaseCheckpointSaver[str], source: StateSnapshot, run_id: str, new_id: str, scenario: dict[str, Any] | None
+    saver: BaseCheckpointSaver[str],
+    source: StateSnapshot,
+    run_id: str,
+    new_id: str,
+    scenario: dict[str, Any] | None,
+    *,
+    inherited_veto: str | None = None,
 ) -> str:
-    """Write `source` as the first checkpoint of thread `new_id`; returns the source checkpoint id."""
+    """Write `source` as the first checkpoint of thread `new_id`; returns the source checkpoint id.
+
+    `inherited_veto` is written as a channel of its own, with a version, so every checkpointer stores it.
+    """
     saved = saver.get_tuple(source.config)
     assert saved is not None
     checkpoint = copy_checkpoint(saved.checkpoint)
@@ -111,6 +120,9 @@ def copy_into_new_thread(
     checkpoint["channel_values"]["run_id"] = new_id  # the state names its own run (approval payloads show it)
     if scenario is not None:
         checkpoint["channel_values"]["scenario"] = scenario
+    if inherited_veto is not None:
+        checkpoint["channel_values"]["inherited_veto"] = inherited_veto
+        checkpoint["channel_versions"]["inherited_veto"] = max(checkpoint["channel_versions"].values())
     source_cp = checkpoint_id_of(source)
     metadata: Any = {
         "source": "fork",

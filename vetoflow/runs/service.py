@@ -244,12 +244,16 @@ class RunService(QueueSide, RunRecords):
             raise VetoflowError("replay needs a graph compiled with a durable checkpointer")
         new_id = replay_run_id or uuid.uuid4().hex[:12]
         changed = scenario.model_dump(mode="json") if overrides else None
-        source_cp = copy_into_new_thread(saver, source, run_id, new_id, changed)
+        latest_state = RunState.model_validate(latest.values)
+        inherited = None  # changed inputs must not launder a veto: the replay waits for a human like a revise
+        if overrides and latest_state.vetoed_once:
+            inherited = f"replay of vetoed run {run_id} with changed inputs: a human must approve its figures"
+        source_cp = copy_into_new_thread(saver, source, run_id, new_id, changed, inherited_veto=inherited)
         node = from_node or next(n for n in source.next if not n.startswith("__"))
         name = f"{source_row.name[:150]} (replay of {run_id})"  # tells replays apart in `vetoflow runs`
         lineage = new_row(run_id, new_id, source_cp, node, overrides=overrides or {}, llm_model=llm_model)
         self.lineage.record_with_run(lineage, name, scenario.investment)
-        old = RunView(run=source_row, state=RunState.model_validate(latest.values), next_nodes=list(latest.next))
+        old = RunView(run=source_row, state=latest_state, next_nodes=list(latest.next))
         if self.dispatcher:
             return Replayed(old=old, new=self._enqueue(new_id, "replay"))
         return Replayed(old=old, new=self._advance(new_id, lambda: None, on_step))
