@@ -211,8 +211,9 @@ def test_console_sign_in_through_the_provider_in_a_real_browser(served: Served, 
             vic.locator("#run-id textarea, #run-id input").first.fill(run_id)
             vic.locator("#run-open").click()
             expect(vic.locator("#run-headline")).to_contain_text("Console sign-in", timeout=TIMEOUT_MS)
-            vic.locator("#run-approve").click()
-            expect(vic.locator("#run-message")).to_contain_text("may not approve", timeout=TIMEOUT_MS)
+            expect(vic.locator("#run-approve")).to_be_disabled(timeout=TIMEOUT_MS)  # roles from the groups claim
+            expect(vic.locator("#run-approval")).to_contain_text("your role (viewer) cannot decide")
+            assert served.service.view(run_id).status == "paused"
 
             nora = sign_in(browser, served.url, "nora")
             expect(nora.locator("#no-role")).to_contain_text("You signed in as nora", timeout=TIMEOUT_MS)

@@ -41,7 +41,7 @@ def test_two_hundred_runs_through_two_api_servers_and_three_workers_finish_exact
     for run_id in run_ids:
         kinds = [event.kind for event in queue_env.service.events_since(run_id, 0)]
         assert kinds.count("completed") == 1
-        assert kinds.count("node_finished") == 3  # forecaster, accountant, synthesizer: each once
+        assert kinds.count("node_finished") == 4  # forecaster, accountant, evidence, synthesizer: each once
     assert queue_env.settings.database_url is not None
     with psycopg.connect(queue_env.settings.database_url, autocommit=True) as conn:
         row = conn.execute(

@@ -161,7 +161,9 @@ def inbox_and_run_view(page: Page, morning: Morning, folder: Path) -> None:
     snap(page, folder, "run_tornado.png", "#run-tornado")
 
     page.locator("#run-comment textarea").fill("strategic bet: first-mover in kiosks")
-    page.locator("#run-approve").click()
+    page.locator("#run-approve").click()  # overruling a veto: the console asks to confirm the amount first
+    expect(page.locator("#run-confirm-text")).to_contain_text("2,500,000", timeout=TIMEOUT_MS)
+    page.locator("#run-confirm-yes").click()
     expect(page.locator("#run-message")).to_contain_text("approve recorded", timeout=TIMEOUT_MS)
     summary = page.locator("#run-summary")
     expect(summary).to_contain_text("a human approved it anyway by ana", timeout=TIMEOUT_MS)

@@ -11,9 +11,11 @@ from tests.helpers import CountingSynthesizer
 from vetoflow.config import Settings
 from vetoflow.errors import DecisionConflictError, RunNotFoundError, VetoflowError
 from vetoflow.graph import Context
+from vetoflow.runs.history import thread_config
 from vetoflow.runs.service import RunService
 from vetoflow.runs.store import open_service
 from vetoflow.scenario import Scenario
+from vetoflow.state import RunState
 
 
 def test_profitable_completes_and_is_indexed(service: RunService, profitable: Scenario) -> None:
@@ -107,6 +109,30 @@ def test_retry_starts_a_run_that_crashed_before_its_first_checkpoint(service: Ru
     assert view.status == "completed"
     assert view.state.run_id == "crashed00001"
     assert view.state.scenario == profitable
+
+
+def test_a_run_stopped_right_after_its_input_checkpoint_shows_its_scenario_and_retries(
+    service: RunService, profitable: Scenario
+) -> None:
+    """LangGraph writes an input checkpoint before the first step; it holds only the list channels' defaults
+    (`reviews`, `revisions`). A view read in that window (a worker mid-start, or one killed there) must show
+    the stored scenario, not fail validating an empty state."""
+    run_id = "inputonly001"
+    scenario = profitable.model_dump(mode="json")
+    service.index.create(run_id, profitable.name, profitable.investment, scenario)
+    events = service.graph.stream(
+        RunState(run_id=run_id, scenario=profitable),
+        thread_config(run_id),
+        stream_mode="checkpoints",
+        context=service.context,
+        durability="sync",
+    )
+    first = next(iter(events))  # the input checkpoint is written; the process stops before the first step
+    assert first["metadata"]["source"] == "input"
+    assert "scenario" not in first["values"]
+    shown = service.view(run_id)
+    assert (shown.status, shown.state.scenario, shown.state.forecast) == ("stalled", profitable, None)
+    assert service.retry(run_id).status == "completed"
 
 
 def test_listing_by_status_newest_first(service: RunService, profitable: Scenario, vetoed: Scenario) -> None:

@@ -57,7 +57,7 @@ def test_trace_tab_in_a_launched_app(app: tuple[str, RunService], vetoed: Scenar
     header, table, image, mermaid, raw = client.predict(run_id, api_name="/trace")
     assert "**paused**" in header
     assert [row[1] for row in table["data"]] == ["forecaster", "accountant", "evidence", "approval"]
-    assert table["data"][2][4] == "paused"
+    assert table["data"][3][4] == "paused"
     assert Path(image).read_bytes().startswith(b"\x89PNG")
     assert "```mermaid" in mermaid
     assert raw["next_nodes"] == ["approval"]

@@ -84,6 +84,12 @@ def status_of(*, paused: bool, failed: bool, finished: bool, outcome: str | None
     return "running"
 
 
+def has_state(snapshot: StateSnapshot) -> bool:
+    """The checkpoint holds a run's state. The input checkpoint written before the first step holds only the
+    defaults of the list channels (`reviews`, `revisions`), so a non-empty `values` is not enough."""
+    return snapshot.values.get("scenario") is not None
+
+
 def derive_status(snapshot: StateSnapshot) -> RunStatus:
     return status_of(
         paused=bool(snapshot.interrupts),
@@ -113,7 +119,7 @@ def record(snapshot: StateSnapshot) -> CheckpointRecord:
         created_at=datetime.fromisoformat(snapshot.created_at),
         step=metadata.get("step"),
         source=metadata.get("source"),
-        state=RunState.model_validate(snapshot.values) if snapshot.values.get("scenario") else None,
+        state=RunState.model_validate(snapshot.values) if has_state(snapshot) else None,
         next=list(snapshot.next),
         tasks=tasks,
     )

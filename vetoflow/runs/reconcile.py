@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from vetoflow.runs.history import derive_status, thread_config
+from vetoflow.runs.history import derive_status, has_state, thread_config
 from vetoflow.runs.views import Drift
 
 if TYPE_CHECKING:
@@ -22,7 +22,7 @@ def reconcile(service: RunService, *, repair: bool = False) -> list[Drift]:
         if row.status == "running":
             continue  # a live lease: someone is executing it right now
         snapshot = service.graph.get_state(thread_config(row.run_id))
-        if not snapshot.values:
+        if not has_state(snapshot):
             continue  # crashed before its first checkpoint: retry starts it from the stored scenario
         truth = derive_status(snapshot)
         if truth == "running":

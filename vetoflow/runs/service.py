@@ -34,7 +34,7 @@ from vetoflow.runs.events import SETTLED, EventBatch, RunEvents
 from vetoflow.runs.execution import StepCallback, stream_steps
 from vetoflow.runs.fork import copy_into_new_thread, find_checkpoint, refuse_late_checkpoint, start_node
 from vetoflow.runs.gate import Gate
-from vetoflow.runs.history import derive_status, thread_config
+from vetoflow.runs.history import derive_status, has_state, thread_config
 from vetoflow.runs.idempotency import IdempotencyStore
 from vetoflow.runs.index import RunIndex, RunRow, already_decided, utcnow
 from vetoflow.runs.lease import Leases, new_owner
@@ -195,7 +195,7 @@ class RunService(QueueSide, RunRecords):
 
         Refused (RunBusyError) while another executor's lease is live; a stalled run is taken over.
         """
-        if not self.graph.get_state(thread_config(run_id)).values:  # crashed before its first checkpoint
+        if not has_state(self.graph.get_state(thread_config(run_id))):  # crashed before its first checkpoint
             self.index.get(run_id)  # RunNotFoundError for an unknown id
             if self.index.scenario_of(run_id) is None:
                 raise VetoflowError(f"run {run_id} has no checkpoint and no stored scenario; start it again")
@@ -269,7 +269,7 @@ class RunService(QueueSide, RunRecords):
         return self._advance(run_id, lambda: self._resume_input(run_id), on_step, announce=announce)
 
     def _resume_input(self, run_id: str) -> Any:
-        if not self.graph.get_state(thread_config(run_id)).values:  # queued, or crashed before a checkpoint
+        if not has_state(self.graph.get_state(thread_config(run_id))):  # queued, or crashed before a checkpoint
             scenario = self.index.scenario_of(run_id)
             if scenario is None:
                 raise VetoflowError(f"run {run_id} has no checkpoint and no stored scenario; start it again")
@@ -282,7 +282,7 @@ class RunService(QueueSide, RunRecords):
 
     def _queued_view(self, row: RunRow) -> RunView:
         snapshot = self.graph.get_state(thread_config(row.run_id))
-        if snapshot.values:
+        if has_state(snapshot):
             return self._view(row, snapshot)
         scenario = self.index.scenario_of(row.run_id)
         if scenario is None:
@@ -331,7 +331,7 @@ class RunService(QueueSide, RunRecords):
 
     def _snapshot(self, run_id: str) -> StateSnapshot:
         snapshot = self.graph.get_state(thread_config(run_id))
-        if not snapshot.values:
+        if not has_state(snapshot):
             self.index.get(run_id)  # raises RunNotFoundError with a helpful message
             raise VetoflowError(f"run {run_id} has no checkpoint yet; start it again")
         return snapshot
@@ -367,7 +367,7 @@ class RunService(QueueSide, RunRecords):
     def _give_back(self, run_id: str) -> None:
         """Release a lease taken for nothing (a refused resume); the row says what the checkpoint says."""
         snapshot = self.graph.get_state(thread_config(run_id))
-        status: RunStatus = derive_status(snapshot) if snapshot.values else "failed"
+        status: RunStatus = derive_status(snapshot) if has_state(snapshot) else "failed"
         self.index.update(run_id, lease_owner=None, lease_expires_at=None, status=status)
 
     def refresh(
