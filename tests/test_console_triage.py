@@ -54,6 +54,13 @@ def test_the_inbox_carries_numbers_for_sorting_and_money_with_its_currency(
         assert [row[0] for row in mine["data"]] == [big.run.run_id], "ap2 started the small one (four-eyes)"
         assert inbox_table(items, "assigned to me", users["vi"])[0]["data"] == [], "a viewer is assigned nothing"
 
+        replay = service.replay(big.run.run_id, from_node="forecaster", overrides={"investment": 300_000}).new
+        assert replay.status == "paused"
+        value, head = inbox_table(service.inbox(), "all", users["ap1"])
+        shown = {row[0]: row for row in value["metadata"]["display_value"]}
+        assert shown[replay.run.run_id][AMOUNT] == "300,000 EUR", "a replay keeps its currency"
+        assert "2 runs · 5,100,000 EUR" in head
+
 
 def test_buttons_say_why_they_are_off_from_the_gate_s_records(
     settings: Settings, tmp_path: Path, vetoed: Scenario

@@ -252,7 +252,7 @@ class RunService(QueueSide, RunRecords):
         node = from_node or next(n for n in source.next if not n.startswith("__"))
         name = f"{source_row.name[:150]} (replay of {run_id})"  # tells replays apart in `vetoflow runs`
         lineage = new_row(run_id, new_id, source_cp, node, overrides=overrides or {}, llm_model=llm_model)
-        self.lineage.record_with_run(lineage, name, scenario.investment)
+        self.lineage.record_with_run(lineage, name, scenario.investment, scenario.model_dump(mode="json"))
         old = RunView(run=source_row, state=latest_state, next_nodes=list(latest.next))
         if self.dispatcher:
             return Replayed(old=old, new=self._enqueue(new_id, "replay"))
