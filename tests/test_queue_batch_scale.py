@@ -3,6 +3,8 @@ killed with SIGKILL halfway; the LLM cap holds across the worker processes throu
 
 from __future__ import annotations
 
+import time
+
 import psycopg
 import pytest
 
@@ -35,7 +37,13 @@ def test_a_thousand_runs_replayed_by_three_workers_once_each_with_a_worker_kille
     batch_id = str(enqueue(queue_env)["batch_id"])
     workers = [queue_env.worker(name, concurrency=PER_WORKER) for name in ("w1", "w2", "w3")]
     wait_for(lambda: finished(queue_env, batch_id) >= RUNS // 2, timeout=900, what="half the batch")
+    before_kill = queue_env.bedrock.restart_max_in_flight()
     workers[0].kill9()  # mid-batch: its job threads were inside replays
+    # The dead worker's slots free as soon as PostgreSQL drops its session, while the loopback server is still
+    # answering the requests it had sent (up to one latency): that window is left out, then counting starts
+    # again. The cap binds the live processes before and after it.
+    time.sleep(queue_env.bedrock.delay + 1.0)
+    queue_env.bedrock.restart_max_in_flight()
     wait_for(lambda: finished(queue_env, batch_id) == RUNS, timeout=900, what="the whole batch")
 
     status, report = batch_report(queue_env.service, batch_id)
@@ -58,5 +66,6 @@ def test_a_thousand_runs_replayed_by_three_workers_once_each_with_a_worker_kille
     assert completions == (RUNS, RUNS)
     # One LLM call per replay, plus at most the calls the killed worker had in flight (they run again).
     assert RUNS <= queue_env.bedrock.calls <= RUNS + PER_WORKER
+    assert before_kill <= CAP
     assert queue_env.bedrock.max_in_flight <= CAP
     assert enqueue(queue_env)["deferred"] == 0  # the same command again: nothing left to do

@@ -58,6 +58,12 @@ class FakeAWSServer:
     def calls(self) -> int:
         return len(self.requests)
 
+    def restart_max_in_flight(self) -> int:
+        """Start counting the most requests at once afresh (from those in flight now); returns the old maximum."""
+        with self._lock:
+            before, self.max_in_flight = self.max_in_flight, self.in_flight
+        return before
+
     @property
     def url(self) -> str:
         assert self._server is not None
