@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -23,7 +22,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.queue_throughput import DEFAULT_PG, ROOT, WORKERS, drop, environment, fresh_database, live_workers, plan
+from bench.queue_throughput import DEFAULT_PG, WORKERS, drop, environment, fresh_database, plan, running_workers
 from tests.fakes.bedrock_server import bedrock_server
 from vetoflow.config import Settings
 from vetoflow.llm.offline import OfflineSynthesizer
@@ -45,31 +44,22 @@ def sources(settings: Settings, runs: int) -> None:
 def measure(settings: Settings, env: dict[str, str], workers: int, concurrency: int, runs: int) -> float:
     assert settings.database_url is not None
     sources(settings, runs)
-    command = [sys.executable, "-m", "vetoflow", "worker", "--concurrency", str(concurrency), "--log-level", "warning"]
-    with open_service(settings.model_copy(update={"executor": "inline"})) as service:
-        processes = [subprocess.Popen(command, env=env, cwd=ROOT) for _ in range(workers)]
+    inline = settings.model_copy(update={"executor": "inline"})
+    with open_service(inline) as service, running_workers(settings, env, workers, concurrency):
+        start = time.perf_counter()  # all workers up before the batch is deferred
+        queue = JobQueue(settings)
         try:
-            while live_workers(settings.database_url) < workers:  # all up before the batch is deferred
-                time.sleep(0.05)
-            start = time.perf_counter()
-            queue = JobQueue(settings)
-            try:
-                ids = service.select_for_replay()
-                options, selection = BatchOptions(from_node="synthesizer"), Selection(all_runs=True)
-                batch = enqueue_batch(service, queue.submit_replay, options, selection, ids)
-            finally:
-                queue.close()
-            while not batch_report(service, batch.batch_id)[0].finished:
-                time.sleep(0.05)
-            elapsed = time.perf_counter() - start
-            status = batch_report(service, batch.batch_id)[0]
-            assert status.summary.by_status == {"completed": runs}, status.summary.by_status
-            return elapsed
+            ids = service.select_for_replay()
+            options, selection = BatchOptions(from_node="synthesizer"), Selection(all_runs=True)
+            batch = enqueue_batch(service, queue.submit_replay, options, selection, ids)
         finally:
-            for process in processes:
-                process.terminate()
-            for process in processes:
-                process.wait(timeout=30)
+            queue.close()
+        while not batch_report(service, batch.batch_id)[0].finished:
+            time.sleep(0.05)
+        elapsed = time.perf_counter() - start
+        status = batch_report(service, batch.batch_id)[0]
+        assert status.summary.by_status == {"completed": runs}, status.summary.by_status
+        return elapsed
 
 
 def main() -> None:

@@ -18,6 +18,8 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg
@@ -80,30 +82,37 @@ def live_workers(url: str) -> int:
     return int(row[0]) if row else 0
 
 
+@contextmanager
+def running_workers(settings: Settings, env: dict[str, str], workers: int, concurrency: int) -> Iterator[None]:
+    """`workers` worker processes, all registered before the body runs; terminated after it."""
+    assert settings.database_url is not None
+    command = [sys.executable, "-m", "vetoflow", "worker", "--concurrency", str(concurrency), "--log-level", "warning"]
+    processes = [subprocess.Popen(command, env=env, cwd=ROOT) for _ in range(workers)]
+    try:
+        deadline = time.monotonic() + 60
+        while live_workers(settings.database_url) < workers:
+            if time.monotonic() > deadline:
+                raise RuntimeError("workers did not start")
+            time.sleep(0.1)
+        yield
+    finally:
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            process.wait(timeout=30)
+
+
 def measure(settings: Settings, env: dict[str, str], workers: int, concurrency: int, runs: int) -> float:
     """Seconds from the first job deferred (workers already up) to the last run completed."""
-    command = [sys.executable, "-m", "vetoflow", "worker", "--concurrency", str(concurrency), "--log-level", "warning"]
-    assert settings.database_url is not None
-    with open_service(settings) as service:  # migrates the fresh database (queue schema included) first
-        processes = [subprocess.Popen(command, env=env, cwd=ROOT) for _ in range(workers)]
-        try:
-            deadline = time.monotonic() + 60
-            while live_workers(settings.database_url) < workers:
-                if time.monotonic() > deadline:
-                    raise RuntimeError("workers did not start")
-                time.sleep(0.1)
-            start = time.perf_counter()
-            ids = [service.start(validate_scenario(plan(f"bench {i}"))).run.run_id for i in range(runs)]
-            while len(service.list(["completed"], limit=runs + 1)) < runs:
-                time.sleep(0.05)
-            elapsed = time.perf_counter() - start
-            assert all(service.row(run_id).status == "completed" for run_id in ids)
-            return elapsed
-        finally:
-            for process in processes:
-                process.terminate()
-            for process in processes:
-                process.wait(timeout=30)
+    with open_service(settings) as service, running_workers(settings, env, workers, concurrency):
+        # open_service migrates the fresh database (queue schema included) before the workers start
+        start = time.perf_counter()
+        ids = [service.start(validate_scenario(plan(f"bench {i}"))).run.run_id for i in range(runs)]
+        while len(service.list(["completed"], limit=runs + 1)) < runs:
+            time.sleep(0.05)
+        elapsed = time.perf_counter() - start
+        assert all(service.row(run_id).status == "completed" for run_id in ids)
+        return elapsed
 
 
 def main() -> None:
