@@ -69,8 +69,8 @@ def cancel_upload(service: UploadService, job_id: str | None, user: User) -> str
     """Whoever started an upload may cancel it; someone else's upload only an admin."""
     if not job_id:
         raise VetoflowError("pick an upload to cancel (only queued and running ones can be)")
-    owner = next((job.requested_by for job in service.recent(200) if job.job_id == job_id), None)
-    if owner is not None and owner != user.name and not user.may("admin"):
+    owner = service.get(job_id).requested_by
+    if owner != user.name and not user.may("admin"):
         raise PermissionDeniedError(f"{user.name} may not cancel {owner}'s upload: only its uploader or an admin may")
     job = service.cancel(job_id, user.name)
     if job.status == "cancelled":

@@ -105,11 +105,14 @@ class UploadService:
         chunks = self.budget.estimate(upload.path, upload.label).chunks
         return chunks, self.budget.refusal(upload.label, size, chunks)
 
-    def cancel(self, job_id: str, who: str) -> IngestJob:
+    def get(self, job_id: str) -> IngestJob:
         try:
-            job = self.jobs.get(job_id)
+            return self.jobs.get(job_id)
         except Exception:
             raise VetoflowError(f"no upload {job_id!r}; pick one from the list") from None
+
+    def cancel(self, job_id: str, who: str) -> IngestJob:
+        job = self.get(job_id)
         if not job.active:
             raise VetoflowError(f"{job.file_name} is {job.status} already; nothing to cancel")
         return self.jobs.request_cancel(job_id, who)
