@@ -28,6 +28,7 @@ from vetoflow.config import Settings
 from vetoflow.llm.offline import OfflineSynthesizer
 from vetoflow.replay.queued import Selection, batch_report, enqueue_batch
 from vetoflow.replay.report import BatchOptions
+from vetoflow.runs.batches import PENDING
 from vetoflow.runs.store import open_service
 from vetoflow.runtime import make_context
 from vetoflow.scenario import validate_scenario
@@ -51,10 +52,10 @@ def measure(settings: Settings, env: dict[str, str], workers: int, concurrency: 
         try:
             ids = service.select_for_replay()
             options, selection = BatchOptions(from_node="synthesizer"), Selection(all_runs=True)
-            batch = enqueue_batch(service, queue.submit_replay, options, selection, ids)
+            batch = enqueue_batch(service, queue.submit_replays, options, selection, ids)
         finally:
             queue.close()
-        while not batch_report(service, batch.batch_id)[0].finished:
+        while service.batches.counts(batch.batch_id).get(PENDING, 0):  # one COUNT, not the whole report
             time.sleep(0.05)
         elapsed = time.perf_counter() - start
         status = batch_report(service, batch.batch_id)[0]

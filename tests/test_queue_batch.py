@@ -31,6 +31,7 @@ def test_a_queued_batch_is_drained_by_two_workers_once_per_run_and_a_rerun_retri
     batch_id = str(first["batch_id"])
     queued = status(queue_env, batch_id)
     assert (queued["pending"], queued["finished"]) == (12, False)  # nothing runs without a worker
+    assert enqueue(queue_env)["deferred"] == 0  # run again while its jobs wait: none is queued twice
 
     queue_env.worker("a", concurrency=2)
     queue_env.worker("b", concurrency=2)

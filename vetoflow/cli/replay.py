@@ -207,7 +207,7 @@ def _enqueue(ctx: click.Context, options: BatchOptions, selection: Selection, js
     settings.check_queue()
     with service_for(ctx) as service, open_queue(settings, service) as queue:
         ids = service.select_for_replay(statuses=selection.statuses, since=selection.since, ids=selection.ids)
-        enqueued = enqueue_batch(service, queue.submit_replay, options, selection, ids)
+        enqueued = enqueue_batch(service, queue.submit_replays, options, selection, ids)
     if json_mode:
         click.echo(enqueued.model_dump_json(indent=2))
         return

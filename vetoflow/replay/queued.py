@@ -52,7 +52,7 @@ class BatchStatus(BaseModel):
 
 def enqueue_batch(
     service: RunService,
-    submit: Callable[[str, str], int | None],
+    submit: Callable[[str, Sequence[str]], int],
     options: BatchOptions,
     selection: Selection,
     sources: Sequence[str],
@@ -61,7 +61,7 @@ def enqueue_batch(
     batch_id = batch_id_for(selection.model_dump(mode="json"), options.model_dump(mode="json"))
     service.batches.record(batch_id, selection.model_dump(mode="json"), options.model_dump(mode="json"), sources)
     todo = service.batches.retryable(batch_id)
-    deferred = sum(submit(batch_id, source) is not None for source in todo)
+    deferred = submit(batch_id, todo)
     total = service.batches.get(batch_id).selected
     return Enqueued(batch_id=batch_id, selected=total, deferred=deferred, already_done=total - len(todo))
 
