@@ -15,36 +15,36 @@ from dataclasses import replace as replace_dataclass
 from typing import Any
 
 from langgraph.graph.state import CompiledStateGraph
-from langgraph.types import Command, StateSnapshot
+from langgraph.types import Command
 from pydantic import ValidationError
 
 from vetoflow.db import Database
 from vetoflow.errors import DecisionConflictError, VetoflowError, describe_validation_error
-from vetoflow.governance.digest import run_digest
 from vetoflow.graph.context import Context
 from vetoflow.identity.directory import DEMO_ROLES
 from vetoflow.identity.roles import User, grants_for
 from vetoflow.llm.base import SummaryClient
-from vetoflow.nodes.approval import parse_review, why_waiting
+from vetoflow.nodes.approval import parse_review
 from vetoflow.risk.compare import RunComparison
 from vetoflow.risk.compare import compare as compare_states
 from vetoflow.runs import comments as thread_store
 from vetoflow.runs.batches import BatchStore
-from vetoflow.runs.events import SETTLED, EventBatch, RunEvents
+from vetoflow.runs.events import RunEvents
 from vetoflow.runs.execution import StepCallback, stream_steps
-from vetoflow.runs.fork import copy_into_new_thread, find_checkpoint, refuse_late_checkpoint, start_node
 from vetoflow.runs.gate import Gate
 from vetoflow.runs.history import derive_status, has_state, thread_config
 from vetoflow.runs.idempotency import IdempotencyStore
 from vetoflow.runs.index import RunIndex, RunRow, already_decided, utcnow
 from vetoflow.runs.lease import Leases, new_owner
-from vetoflow.runs.lineage import Lineage, new_row
+from vetoflow.runs.lineage import Lineage
 from vetoflow.runs.queueing import JobDispatcher, QueueSide
 from vetoflow.runs.records import RunRecords
+from vetoflow.runs.replaying import Replaying
+from vetoflow.runs.settling import Settling
 from vetoflow.runs.sweep import SweepReport, sweep
-from vetoflow.runs.views import Drift, Replayed, RunView
-from vetoflow.scenario import Scenario, apply_overrides
-from vetoflow.state import Review, RunState, RunStatus
+from vetoflow.runs.views import Drift, RunView
+from vetoflow.scenario import Scenario
+from vetoflow.state import Review, RunState
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +52,7 @@ Graph = CompiledStateGraph[RunState, Context, RunState, RunState]
 NOTHING = object()  # what `_resume_input` gives when there is nothing to run: paused for a human, or finished
 
 
-class RunService(QueueSide, RunRecords):
+class RunService(Settling, QueueSide, Replaying, RunRecords):
     def __init__(
         self,
         graph: Graph,
@@ -209,55 +209,6 @@ class RunService(QueueSide, RunRecords):
             return self._enqueue(run_id, "retry")
         return self.resume_pending(run_id, on_step)
 
-    def replay(
-        self,
-        run_id: str,
-        *,
-        checkpoint_id: str | None = None,
-        from_node: str | None = None,
-        overrides: dict[str, Any] | None = None,
-        llm_model: str | None = None,
-        on_step: StepCallback | None = None,
-        replay_run_id: str | None = None,
-    ) -> Replayed:
-        """Fork a saved checkpoint into a new run and run it on; the source run is left untouched.
-
-        Default: from the last time the Forecaster was about to run, i.e. on the scenario (revisions
-        included) that produced the run's current figures. Every front end gets this same default.
-        `replay_run_id` fixes the new run's id in advance (a queued batch, so a repeated job never forks twice).
-        """
-        source_row = self.index.get(run_id)  # RunNotFoundError for an unknown id
-        from_node = start_node(from_node, checkpoint_id, overrides or {})  # never after what overrides change
-        latest, source = find_checkpoint(
-            self.graph.get_state_history(thread_config(run_id)),
-            run_id,
-            checkpoint_id=checkpoint_id,
-            from_node=from_node,
-        )
-        refuse_late_checkpoint(source, run_id, checkpoint_id, overrides or {})
-        scenario = RunState.model_validate(source.values).scenario
-        if overrides:
-            scenario = apply_overrides(scenario, overrides)  # VetoflowError naming the bad key or value
-        self.context.budget.check(scenario)
-        saver = self.graph.checkpointer
-        if saver is None or isinstance(saver, bool):
-            raise VetoflowError("replay needs a graph compiled with a durable checkpointer")
-        new_id = replay_run_id or uuid.uuid4().hex[:12]
-        changed = scenario.model_dump(mode="json") if overrides else None
-        latest_state = RunState.model_validate(latest.values)
-        inherited = None  # changed inputs must not launder a veto: the replay waits for a human like a revise
-        if overrides and latest_state.vetoed_once:
-            inherited = f"replay of vetoed run {run_id} with changed inputs: a human must approve its figures"
-        source_cp = copy_into_new_thread(saver, source, run_id, new_id, changed, inherited_veto=inherited)
-        node = from_node or next(n for n in source.next if not n.startswith("__"))
-        name = f"{source_row.name[:150]} (replay of {run_id})"  # tells replays apart in `vetoflow runs`
-        lineage = new_row(run_id, new_id, source_cp, node, overrides=overrides or {}, llm_model=llm_model)
-        self.lineage.record_with_run(lineage, name, scenario.investment, scenario.model_dump(mode="json"))
-        old = RunView(run=source_row, state=latest_state, next_nodes=list(latest.next))
-        if self.dispatcher:
-            return Replayed(old=old, new=self._enqueue(new_id, "replay"))
-        return Replayed(old=old, new=self._advance(new_id, lambda: None, on_step))
-
     def resume_pending(self, run_id: str, on_step: StepCallback | None = None) -> RunView:
         """Carry a run as far as it goes from wherever it stands; a no-op when paused undecided or finished.
 
@@ -304,38 +255,6 @@ class RunService(QueueSide, RunRecords):
 
         return reconcile(self, repair=repair)
 
-    # -- governance records -----------------------------------------------------------------
-
-    # -- internals ----------------------------------------------------------------------------
-    def _view(self, row: RunRow, snapshot: StateSnapshot) -> RunView:
-        interrupt = snapshot.interrupts[0] if snapshot.interrupts else None
-        pending = dict(interrupt.value) if interrupt and isinstance(interrupt.value, dict) else None
-        approval = None
-        if interrupt is not None and pending is not None:
-            pending["digest"] = run_digest(snapshot.values)  # what a decision sends back (governance.digest)
-            pause = self.gate.pause(row.run_id, interrupt.id) if self.gate else None
-            approval = pause.summary() if pause else None
-        state = RunState.model_validate(snapshot.values)
-        # a decision is claimed at a pause and lands in state.reviews: with neither, there is none to read
-        decided = interrupt is not None or bool(state.reviews)
-        return RunView(
-            run=row,
-            state=state,
-            pending=pending,
-            pause_id=interrupt.id if interrupt else None,
-            next_nodes=list(snapshot.next),
-            decisions=self.index.decisions(row.run_id) if decided else [],
-            approval=approval,
-            comments=thread_store.thread(self.database.engine, row.run_id),
-        )
-
-    def _snapshot(self, run_id: str) -> StateSnapshot:
-        snapshot = self.graph.get_state(thread_config(run_id))
-        if not has_state(snapshot):
-            self.index.get(run_id)  # raises RunNotFoundError with a helpful message
-            raise VetoflowError(f"run {run_id} has no checkpoint yet; start it again")
-        return snapshot
-
     def _advance(
         self,
         run_id: str,
@@ -363,53 +282,6 @@ class RunService(QueueSide, RunRecords):
                 error = f"{type(exc).__name__}: {exc}"
                 log.error("run %s failed: %s", run_id, error, exc_info=exc)
             return self.refresh(run_id, error, events=events)
-
-    def _give_back(self, run_id: str) -> None:
-        """Release a lease taken for nothing (a refused resume); the row says what the checkpoint says."""
-        snapshot = self.graph.get_state(thread_config(run_id))
-        status: RunStatus = derive_status(snapshot) if has_state(snapshot) else "failed"
-        self.index.update(run_id, lease_owner=None, lease_expires_at=None, status=status)
-
-    def refresh(
-        self, run_id: str, error: str | None, *, announce: bool = True, events: EventBatch | None = None
-    ) -> RunView:
-        """Rewrite the run's index row from its checkpoint and give back any lease, in one transaction with
-        the events still held (`events`, from the steps just run) and the settled event."""
-        snapshot = self.graph.get_state(thread_config(run_id))
-        state = RunState.model_validate(snapshot.values)
-        status: RunStatus = "failed" if error else derive_status(snapshot)
-        fields: dict[str, Any] = {"status": status, "error": error, "revision": state.revision}
-        fields |= {"lease_owner": None, "lease_expires_at": None}  # the lease goes back with the refresh
-        fields["investment"] = state.scenario.investment
-        if state.financials:
-            fields |= {"roi": state.financials.roi, "downside_roi": state.financials.downside_roi}
-            fields |= {"npv": state.financials.npv, "loss_probability": state.financials.loss_probability}
-        if state.decision:
-            waiting = why_waiting(state) if status == "paused" else []  # a flag or a sticky veto, in plain words
-            fields |= {"veto": state.decision.veto, "veto_reason": (waiting or state.decision.reasons)[0]}
-        fields["plausibility"] = [flag.model_dump(mode="json") for flag in state.plausibility]
-        if state.reviews:
-            fields |= {"reviewer": state.reviews[-1].reviewer, "last_action": state.reviews[-1].action}
-        batch = events or self.events.batch(run_id)
-        with self.database.engine.begin() as conn:
-            row = self.index.update_in(conn, run_id, **fields)
-            if announce and status != "stalled" and status in SETTLED:
-                detail = {"error": error} if error else {"reason": row.veto_reason} if status == "paused" else {}
-                batch.add(status, **detail)
-            batch.flush(conn)
-        if self.gate is not None:
-            self._governance_events(snapshot, status, error)
-        return self._view(row, snapshot)
-
-    def _governance_events(self, snapshot: StateSnapshot, status: RunStatus, error: str | None) -> None:
-        """Open the pause (which tells the approvers), or say that the run completed or failed."""
-        assert self.gate is not None
-        values = dict(snapshot.values)
-        if status == "paused":
-            self.gate.open_pause(values, snapshot.interrupts[0].id)
-        elif status in ("completed", "failed"):
-            details = {"error": error} if error else {}
-            self.gate.run_event(f"run.{status}", values, actor="system", via="system", details=details)
 
     def sweep(self) -> SweepReport:
         """Reminders, escalations and expiries that are due (governance.sweep); expired runs end rejected."""

@@ -1,0 +1,100 @@
+"""`RunService.replay`: fork a saved checkpoint into a new run, the source left untouched.
+
+Split from runs/service.py; `RunService` inherits it. Every front end (CLI, API, console, batch jobs)
+gets the same default checkpoint and the same veto inheritance from here.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from vetoflow.errors import VetoflowError
+from vetoflow.runs.execution import StepCallback
+from vetoflow.runs.fork import copy_into_new_thread, find_checkpoint, refuse_late_checkpoint, start_node
+from vetoflow.runs.history import thread_config
+from vetoflow.runs.lineage import new_row
+from vetoflow.runs.views import Replayed, RunView
+from vetoflow.scenario import apply_overrides
+from vetoflow.state import RunState
+
+if TYPE_CHECKING:
+    from vetoflow.graph.context import Context
+    from vetoflow.runs.index import RunIndex
+    from vetoflow.runs.lineage import Lineage
+    from vetoflow.runs.queueing import JobDispatcher
+    from vetoflow.runs.service import Graph
+
+
+class Replaying:
+    """Mixed into `RunService`, which provides the attributes and the two methods declared here."""
+
+    graph: Graph
+    context: Context
+    index: RunIndex
+    lineage: Lineage
+    dispatcher: JobDispatcher | None
+
+    if TYPE_CHECKING:
+
+        def _enqueue(self, run_id: str, kind: str) -> RunView: ...
+
+        def _advance(
+            self,
+            run_id: str,
+            graph_input: Callable[[], Any],
+            on_step: StepCallback | None,
+            *,
+            owner: str | None = None,
+            announce: bool = True,
+        ) -> RunView: ...
+
+    def replay(
+        self,
+        run_id: str,
+        *,
+        checkpoint_id: str | None = None,
+        from_node: str | None = None,
+        overrides: dict[str, Any] | None = None,
+        llm_model: str | None = None,
+        on_step: StepCallback | None = None,
+        replay_run_id: str | None = None,
+    ) -> Replayed:
+        """Fork a saved checkpoint into a new run and run it on; the source run is left untouched.
+
+        Default: from the last time the Forecaster was about to run, i.e. on the scenario (revisions
+        included) that produced the run's current figures. Every front end gets this same default.
+        `replay_run_id` fixes the new run's id in advance (a queued batch, so a repeated job never forks twice).
+        """
+        source_row = self.index.get(run_id)  # RunNotFoundError for an unknown id
+        from_node = start_node(from_node, checkpoint_id, overrides or {})  # never after what overrides change
+        latest, source = find_checkpoint(
+            self.graph.get_state_history(thread_config(run_id)),
+            run_id,
+            checkpoint_id=checkpoint_id,
+            from_node=from_node,
+        )
+        refuse_late_checkpoint(source, run_id, checkpoint_id, overrides or {})
+        scenario = RunState.model_validate(source.values).scenario
+        if overrides:
+            scenario = apply_overrides(scenario, overrides)  # VetoflowError naming the bad key or value
+        self.context.budget.check(scenario)
+        saver = self.graph.checkpointer
+        if saver is None or isinstance(saver, bool):
+            raise VetoflowError("replay needs a graph compiled with a durable checkpointer")
+        new_id = replay_run_id or uuid.uuid4().hex[:12]
+        changed = scenario.model_dump(mode="json") if overrides else None
+        latest_state = RunState.model_validate(latest.values)
+        inherited = None  # changed inputs must not launder a veto: the replay waits for a human like a revise
+        if overrides and latest_state.vetoed_once:
+            inherited = f"replay of vetoed run {run_id} with changed inputs: a human must approve its figures"
+        source_cp = copy_into_new_thread(saver, source, run_id, new_id, changed, inherited_veto=inherited)
+        node = from_node or next(n for n in source.next if not n.startswith("__"))
+        name = f"{source_row.name[:150]} (replay of {run_id})"  # tells replays apart in `vetoflow runs`
+        lineage = new_row(run_id, new_id, source_cp, node, overrides=overrides or {}, llm_model=llm_model)
+        self.lineage.record_with_run(lineage, name, scenario.investment, scenario.model_dump(mode="json"))
+        old = RunView(run=source_row, state=latest_state, next_nodes=list(latest.next))
+        if self.dispatcher:
+            return Replayed(old=old, new=self._enqueue(new_id, "replay"))
+        return Replayed(old=old, new=self._advance(new_id, lambda: None, on_step))

@@ -1,0 +1,115 @@
+"""How `RunService` turns a checkpoint into what front ends read: the view, and the index row refreshed
+from the checkpoint after every step, with its events and governance records.
+
+Split from runs/service.py; `RunService` inherits it. The checkpoint stays the source of truth: the row,
+the settled event and the pause's governance records are all derived from it here, in one place.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from langgraph.types import StateSnapshot
+
+from vetoflow.errors import VetoflowError
+from vetoflow.governance.digest import run_digest
+from vetoflow.nodes.approval import why_waiting
+from vetoflow.runs import comments as thread_store
+from vetoflow.runs.events import SETTLED, EventBatch
+from vetoflow.runs.history import derive_status, has_state, thread_config
+from vetoflow.runs.index import RunRow
+from vetoflow.runs.views import RunView
+from vetoflow.state import RunState, RunStatus
+
+if TYPE_CHECKING:
+    from vetoflow.db import Database
+    from vetoflow.runs.events import RunEvents
+    from vetoflow.runs.gate import Gate
+    from vetoflow.runs.index import RunIndex
+    from vetoflow.runs.service import Graph
+
+
+class Settling:
+    """Mixed into `RunService`, which provides the attributes declared here."""
+
+    graph: Graph
+    database: Database
+    gate: Gate | None
+    index: RunIndex
+    events: RunEvents
+
+    def _view(self, row: RunRow, snapshot: StateSnapshot) -> RunView:
+        interrupt = snapshot.interrupts[0] if snapshot.interrupts else None
+        pending = dict(interrupt.value) if interrupt and isinstance(interrupt.value, dict) else None
+        approval = None
+        if interrupt is not None and pending is not None:
+            pending["digest"] = run_digest(snapshot.values)  # what a decision sends back (governance.digest)
+            pause = self.gate.pause(row.run_id, interrupt.id) if self.gate else None
+            approval = pause.summary() if pause else None
+        state = RunState.model_validate(snapshot.values)
+        # a decision is claimed at a pause and lands in state.reviews: with neither, there is none to read
+        decided = interrupt is not None or bool(state.reviews)
+        return RunView(
+            run=row,
+            state=state,
+            pending=pending,
+            pause_id=interrupt.id if interrupt else None,
+            next_nodes=list(snapshot.next),
+            decisions=self.index.decisions(row.run_id) if decided else [],
+            approval=approval,
+            comments=thread_store.thread(self.database.engine, row.run_id),
+        )
+
+    def _snapshot(self, run_id: str) -> StateSnapshot:
+        snapshot = self.graph.get_state(thread_config(run_id))
+        if not has_state(snapshot):
+            self.index.get(run_id)  # raises RunNotFoundError with a helpful message
+            raise VetoflowError(f"run {run_id} has no checkpoint yet; start it again")
+        return snapshot
+
+    def _give_back(self, run_id: str) -> None:
+        """Release a lease taken for nothing (a refused resume); the row says what the checkpoint says."""
+        snapshot = self.graph.get_state(thread_config(run_id))
+        status: RunStatus = derive_status(snapshot) if has_state(snapshot) else "failed"
+        self.index.update(run_id, lease_owner=None, lease_expires_at=None, status=status)
+
+    def refresh(
+        self, run_id: str, error: str | None, *, announce: bool = True, events: EventBatch | None = None
+    ) -> RunView:
+        """Rewrite the run's index row from its checkpoint and give back any lease, in one transaction with
+        the events still held (`events`, from the steps just run) and the settled event."""
+        snapshot = self.graph.get_state(thread_config(run_id))
+        state = RunState.model_validate(snapshot.values)
+        status: RunStatus = "failed" if error else derive_status(snapshot)
+        fields: dict[str, Any] = {"status": status, "error": error, "revision": state.revision}
+        fields |= {"lease_owner": None, "lease_expires_at": None}  # the lease goes back with the refresh
+        fields["investment"] = state.scenario.investment
+        if state.financials:
+            fields |= {"roi": state.financials.roi, "downside_roi": state.financials.downside_roi}
+            fields |= {"npv": state.financials.npv, "loss_probability": state.financials.loss_probability}
+        if state.decision:
+            waiting = why_waiting(state) if status == "paused" else []  # a flag or a sticky veto, in plain words
+            fields |= {"veto": state.decision.veto, "veto_reason": (waiting or state.decision.reasons)[0]}
+        fields["plausibility"] = [flag.model_dump(mode="json") for flag in state.plausibility]
+        if state.reviews:
+            fields |= {"reviewer": state.reviews[-1].reviewer, "last_action": state.reviews[-1].action}
+        batch = events or self.events.batch(run_id)
+        with self.database.engine.begin() as conn:
+            row = self.index.update_in(conn, run_id, **fields)
+            if announce and status != "stalled" and status in SETTLED:
+                detail = {"error": error} if error else {"reason": row.veto_reason} if status == "paused" else {}
+                batch.add(status, **detail)
+            batch.flush(conn)
+        if self.gate is not None:
+            self._governance_events(snapshot, status, error)
+        return self._view(row, snapshot)
+
+    def _governance_events(self, snapshot: StateSnapshot, status: RunStatus, error: str | None) -> None:
+        """Open the pause (which tells the approvers), or say that the run completed or failed."""
+        assert self.gate is not None
+        values = dict(snapshot.values)
+        if status == "paused":
+            self.gate.open_pause(values, snapshot.interrupts[0].id)
+        elif status in ("completed", "failed"):
+            details = {"error": error} if error else {}
+            self.gate.run_event(f"run.{status}", values, actor="system", via="system", details=details)
