@@ -11,7 +11,8 @@ from pydantic import SecretStr
 
 from vetoflow.api import create_app
 from vetoflow.config import Settings
-from vetoflow.console.compare import compare_outputs, input_label, run_choices
+from vetoflow.console.compare import compare_outputs, run_choices
+from vetoflow.console.words import input_label
 from vetoflow.risk.compare import RunComparison
 from vetoflow.runs.service import RunService
 from vetoflow.runs.store import open_service

@@ -144,7 +144,7 @@ def test_revise_reruns_with_only_the_changed_assumptions(console: Console, ana: 
     assert "revise recorded" in out[MESSAGE], out[MESSAGE]
     [decision] = table(out[HISTORY])
     assert decision[1:4] == ["ana", "revise", "cheaper kiosks"]
-    assert decision[4] == "investment=900000.0, segments.Kiosks.margin=0.9"
+    assert decision[4] == "investment → 900,000; Kiosks: margin → 0.9"
     view = console.service.view(run_id)
     assert view.run.revision == 1
     assert view.state.scenario.investment == 900_000
@@ -273,7 +273,7 @@ def test_uploads_fill_the_form(console: Console, ana: Client, tmp_path: Path) ->
             "combined.yaml",
             "name: x\ninvestment: 1000\nhorizon: 4\ndiscount_rate: 0.1\nveto_policy: {any_of: [roi, npv]}\n"
             "segments: [{name: a, base_revenue: 100, margin: 0.2}]\n",
-            "veto policy (any_of(roi, npv), loss_limit 0.3, npv_floor 0.0) cannot be shown in this form",
+            "veto policy (any of (ROI (P50), median NPV), loss limit 30%, NPV floor 0) cannot be shown in this form",
         ),
     ],
 )
@@ -313,4 +313,5 @@ def test_run_view_shows_the_npv_histogram_and_the_tornado(console: Console, ana:
     histogram, tornado = (json.loads(plot["plot"]) for plot in opened[NPV_HISTOGRAM : TORNADO + 1])
     assert "100% lose money (NPV < 0)" in histogram["layout"]["title"]["text"]
     assert tornado["layout"]["title"]["text"].startswith("Sensitivity: median NPV")
-    assert "segments.Kiosks.margin" in tornado["data"][0]["y"]
+    assert "Kiosks: margin" in tornado["data"][0]["y"]
+    assert not any(label.startswith("segments.") for label in tornado["data"][0]["y"])

@@ -18,7 +18,7 @@ from gradio_client.exceptions import AppError
 
 from tests.console_helpers import ANA, Console, serve_console
 from vetoflow.config import Settings
-from vetoflow.console.knowledge_base import NOT_LOADED, upload_label
+from vetoflow.console.knowledge_base import NOT_LOADED, SUBSTITUTE_MODEL, upload_label
 from vetoflow.rag.embeddings import LocalEmbeddings
 
 pytestmark = pytest.mark.slow  # servers, subprocesses or a browser: left out of make test-fast
@@ -77,11 +77,12 @@ def test_knowledge_tab_uploads_lists_replaces_queries_and_removes(
 ) -> None:
 
     # Nothing is opened until first use: listing an absent store does not load a model or create files.
-    table, _, note = ana.predict(api_name="/knowledge_sources")
+    table, _, details, note = ana.predict(api_name="/knowledge_sources")
     assert rows(table) == []
-    assert note == NOT_LOADED
-    header, hits, note = ana.predict("kiosks?", 4, api_name="/knowledge_query")
-    assert (header, rows(hits), note) == ("The knowledge store is empty: upload documents first.", [], NOT_LOADED)
+    assert (details, note) == (NOT_LOADED, "")
+    header, hits, details, note = ana.predict("kiosks?", 4, api_name="/knowledge_query")
+    assert (header, rows(hits), details) == ("The knowledge store is empty: upload documents first.", [], NOT_LOADED)
+    assert note == ""
     assert not (console.settings.home / "chroma").exists()
     with pytest.raises(AppError, match="Choose one or more files"):
         ana.predict([], api_name="/knowledge_upload")
@@ -103,19 +104,20 @@ def test_knowledge_tab_uploads_lists_replaces_queries_and_removes(
         "refused",
         f"big.md: 5,000 bytes; the limit is {MAX_INGEST:,} (VETOFLOW_MAX_INGEST_BYTES)",
     )
-    sources, _, note = ana.predict(api_name="/knowledge_sources")
+    sources, _, details, note = ana.predict(api_name="/knowledge_sources")
     listed = {row[0]: row for row in rows(sources)}
     assert set(listed) == set(GOOD)
     assert listed["board-memo-kiosks.pdf"][4] == "board-memo-kiosks.pdf"  # the label, not Gradio's temp path
     assert listed["retail-kiosks-pilot.md"][3].startswith("20")  # added (UTC)
-    assert "FALLBACK embedding model `sentence-transformers/all-MiniLM-L6-v2`" in note
+    assert "FALLBACK embedding model `sentence-transformers/all-MiniLM-L6-v2`" in details  # loud, behind Details
+    assert note == SUBSTITUTE_MODEL  # what the operator reads
     chunks = sum(row[2] for row in listed.values())
 
     # Re-uploading the same files embeds nothing; a changed file under the same name replaces its chunks.
     ana.predict([handle_file(str(KNOWLEDGE / n)) for n in GOOD], api_name="/knowledge_upload")
     again = finished_uploads(ana)
     assert {again[n][3] for n in GOOD} == {"unchanged: the same content is in the store already"}
-    sources, _, _ = ana.predict(api_name="/knowledge_sources")
+    sources, *_ = ana.predict(api_name="/knowledge_sources")
     assert sum(row[2] for row in rows(sources)) == chunks
     changed = tmp_path / "changed" / "coffee-green-bean-prices.md"
     changed.parent.mkdir()
@@ -128,23 +130,27 @@ def test_knowledge_tab_uploads_lists_replaces_queries_and_removes(
 
 
 def query_then_remove(ana: Client) -> None:
-    """The query finds the right document and names the model; removing it takes it out of both lists."""
-    header, hits, _ = ana.predict("What did the board say about the kiosk rollout?", 3, api_name="/knowledge_query")
-    assert "answered by **sentence-transformers/all-MiniLM-L6-v2**" in header
+    """The query finds the right document (the model is named in the details); removing it takes it out of both
+    lists."""
+    question = "What did the board say about the kiosk rollout?"
+    header, hits, details, note = ana.predict(question, 3, api_name="/knowledge_query")
+    assert header == "3 passage(s) closest in meaning to the question, best match first."
+    assert "**sentence-transformers/all-MiniLM-L6-v2**" in details
+    assert note == SUBSTITUTE_MODEL
     found = rows(hits)
     assert found[0][2] == "board-memo-kiosks.pdf", found
     assert [row[0] for row in found] == [1, 2, 3]
     assert float(found[0][1]) > float(found[-1][1])
     assert found[0][4] == 1  # the PDF's page
-    header, hits, _ = ana.predict("How do we hedge arabica futures?", 1, api_name="/knowledge_query")
+    header, hits, *_ = ana.predict("How do we hedge arabica futures?", 1, api_name="/knowledge_query")
     assert "hedge six months ahead" in rows(hits)[0][6]
     with pytest.raises(AppError, match="type a question"):
         ana.predict("  ", 3, api_name="/knowledge_query")
 
-    message, sources, _, _ = ana.predict("board-memo-kiosks.pdf", api_name="/knowledge_remove")
+    message, sources, *_ = ana.predict("board-memo-kiosks.pdf", api_name="/knowledge_remove")
     assert message == "✅ Removed **board-memo-kiosks.pdf** (1 chunk(s))."
     assert "board-memo-kiosks.pdf" not in {row[0] for row in rows(sources)}
-    _, hits, _ = ana.predict("What did the board say about the kiosk rollout?", 5, api_name="/knowledge_query")
+    _, hits, *_ = ana.predict(question, 5, api_name="/knowledge_query")
     assert "board-memo-kiosks.pdf" not in {row[2] for row in rows(hits)}
     message, *_ = ana.predict("board-memo-kiosks.pdf", api_name="/knowledge_remove")
     assert "no source 'board-memo-kiosks.pdf' in the store" in message
@@ -163,6 +169,6 @@ def test_a_hostile_upload_name_is_only_a_plain_label(console: Console, ana: Clie
     assert ".." not in Path(server_path).parts
     ana.predict([handle_file(server_path)], api_name="/knowledge_upload")
     assert finished_uploads(ana)["evil.md"][1:4] == ["done", "1 / 1 chunks (100%)", "1 chunk(s) added"]
-    sources, _, _ = ana.predict(api_name="/knowledge_sources")
+    sources, *_ = ana.predict(api_name="/knowledge_sources")
     assert "evil.md" in {row[4] for row in rows(sources)}
     assert not (tmp_path.parent / "evil.md").exists()

@@ -10,6 +10,7 @@ from tests.rag_helpers import decided_state
 from tests.test_cli import vetoflow
 from vetoflow.config import Settings
 from vetoflow.console.charts import npv_histogram, tornado_chart
+from vetoflow.console.words import input_label
 from vetoflow.llm.grounding import check
 from vetoflow.llm.offline import OfflineSynthesizer
 from vetoflow.llm.prompt import figures_payload
@@ -59,7 +60,8 @@ def test_tornado_chart_puts_the_widest_swing_on_top(borderline: Scenario) -> Non
     sensitivity = state.forecast.sensitivity
     assert sensitivity is not None
     figure = tornado_chart(sensitivity, "USD")
-    assert list(figure.data[0].y)[-1] == sensitivity.bars[0].input  # plotly's last category is drawn on top
+    top = input_label(sensitivity.bars[0].input)  # in words: "Warehousing: margin", not the override key
+    assert list(figure.data[0].y)[-1] == top  # plotly's last category is drawn on top
     assert list(figure.data[1].customdata)[-1] == sensitivity.bars[0].npv_high
 
 

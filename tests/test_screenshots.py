@@ -2,8 +2,8 @@
 
 Debian's Chromium (headless, driven by playwright) logs in to a `vetoflow ui` subprocess on loopback whose
 home holds the sample knowledge base and a morning's runs. Each tab is checked for the text an operator
-needs, then photographed into the test's temp dir; `make screenshots` (VETOFLOW_SCREENSHOT_DIR=docs) also
-copies the pictures into docs/ for the README.
+needs, then photographed into the test's temp dir; the inbox is also read and photographed at phone width
+(390 px). `make screenshots` (VETOFLOW_SCREENSHOT_DIR=docs) also copies the pictures into docs/ for the README.
 """
 
 from __future__ import annotations
@@ -20,10 +20,10 @@ from pathlib import Path
 
 import httpx
 import pytest
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import Page, ViewportSize, expect, sync_playwright
 
 from tests.conftest import env_for
-from tests.console_helpers import ANA, USERS, ensure_chromium, free_port
+from tests.console_helpers import ANA, USERS, chromium_browser, ensure_chromium, free_port
 from vetoflow.config import Settings
 from vetoflow.runs.store import open_service
 from vetoflow.scenario import load_scenario
@@ -33,6 +33,8 @@ pytestmark = pytest.mark.slow  # servers, subprocesses or a browser: left out of
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "vetoflow" / "examples"
 TIMEOUT_MS = 90_000
+PHONE: ViewportSize = {"width": 390, "height": 844}  # an iPhone 12-14 viewport, CSS pixels
+READABLE_PX = 90  # the narrowest an inbox column may get on a phone: "⚠️ overdue 2 h" still reads
 SHOTS = (
     "inbox.png", "run_view.png", "run_fan_chart.png", "run_npv_histogram.png", "run_tornado.png",
     "run_decided.png", "new_run.png", "runs.png", "knowledge.png", "trace.png", "compare.png",
@@ -214,6 +216,26 @@ def compare_tab(page: Page, morning: Morning, folder: Path) -> None:
     expect(page.locator("#compare-figures")).to_contain_text("55.2%")
     expect(page.locator("#compare-chart")).to_contain_text(f"A {morning.borderline}: 55% lose money")
     snap(page, folder, "compare.png")
+
+
+def test_on_a_390_px_phone_every_inbox_column_is_readable_and_photographed(morning: Morning, tmp_path: Path) -> None:
+    """The inbox keeps every column readable at phone width (the table scrolls sideways instead of squeezing)."""
+    with sync_playwright() as playwright, chromium_browser(playwright) as browser:
+        page = browser.new_context(viewport=PHONE).new_page()
+        login(page, morning.url)
+        cells = page.locator("#inbox-table [role=gridcell]")
+        expect(cells.filter(has_text="Airport kiosks (pilot)").first).to_be_visible(timeout=TIMEOUT_MS)
+        headers = page.locator("#inbox-table [role=columnheader]")
+        assert headers.count() == 10
+        for locator in (*headers.all(), *cells.all()):
+            box = locator.bounding_box()
+            assert box is not None
+            assert box["width"] >= READABLE_PX, f"{locator.inner_text()!r} is squeezed to {box['width']:.0f} px"
+        amount = cells.filter(has_text="950,000").first.bounding_box()
+        assert amount is not None
+        assert amount["height"] < 60, "the amount reads on one line, not a character per line"
+        snap(page, tmp_path, "inbox_phone.png")
+    assert (tmp_path / "inbox_phone.png").stat().st_size > 10_000
 
 
 def test_every_tab_shows_what_an_operator_needs_and_is_photographed(morning: Morning, tmp_path: Path) -> None:

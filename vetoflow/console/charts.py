@@ -9,6 +9,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from vetoflow.console.chart_format import compact_money, money_ticks, period_ticks
+from vetoflow.console.words import input_label
 from vetoflow.state import Band, Forecast, Outcomes, RunState, Sensitivity
 
 PALETTE = ("#2563eb", "#059669", "#d97706", "#db2777", "#7c3aed", "#0891b2", "#65a30d", "#dc2626")
@@ -232,7 +233,7 @@ def tornado_chart(sensitivity: Sensitivity | None, currency: str = "USD", top: i
     fig = go.Figure()
     if sensitivity is not None and sensitivity.bars:
         bars = list(reversed(sensitivity.bars[:top]))  # plotly draws the first category at the bottom
-        names = [bar.input for bar in bars]
+        names = [input_label(bar.input) for bar in bars]  # "Kiosks: margin", not the override key
         base = sensitivity.npv_p50
         for key, label, colour in (("npv_low", "input down", "#dc2626"), ("npv_high", "input up", PALETTE[1])):
             values = [getattr(bar, key) - base for bar in bars]

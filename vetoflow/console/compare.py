@@ -14,6 +14,7 @@ import plotly.graph_objects as go
 
 from vetoflow.console.charts import npv_overlay
 from vetoflow.console.common import problem
+from vetoflow.console.words import input_label, shown_value
 from vetoflow.errors import VetoflowError
 from vetoflow.plaintext import clean, md
 from vetoflow.risk.compare import RunComparison
@@ -23,22 +24,6 @@ CHOICES_LIMIT = 200
 PICK_TWO = "Pick two runs (a run and its revision or replay, or two plans), then press **Compare**."
 INPUT_COLUMNS = ["input", "run A", "run B"]
 FIGURE_COLUMNS = ["figure", "run A", "run B"]
-FIELD_LABELS = {
-    "investment": "investment",
-    "horizon": "horizon",
-    "discount_rate": "discount rate per period",
-    "veto_threshold": "veto threshold",
-    "veto_policy": "veto policy",
-    "loss_limit": "loss limit",
-    "npv_floor": "NPV floor",
-    "paths": "simulated paths",
-    "seed": "random seed",
-    "currency": "currency",
-    "name": "name",
-    "period_unit": "period unit",
-}
-SEGMENT_FIELDS = {"base_revenue": "base revenue", "growth_mean": "growth", "volatility": "volatility"}
-SEGMENT_FIELDS |= {"margin": "margin", "history": "revenue history"}
 
 
 @dataclass
@@ -54,25 +39,6 @@ class CompareOutputs:
         return self.message, self.inputs, self.figures, self.chart
 
 
-def input_label(key: str) -> str:
-    """`segments.Kiosks.margin` -> "Kiosks: margin"; top-level fields in words."""
-    parts = key.split(".")
-    if parts[0] == "segments" and len(parts) == 3:
-        return f"{parts[1]}: {SEGMENT_FIELDS.get(parts[2], parts[2])}"
-    if parts[0] == "segments" and len(parts) == 2:
-        return f"segment {parts[1]}"
-    return FIELD_LABELS.get(key, key)
-
-
-def _shown(value: Any) -> str:
-    """Numbers as people read them (420,000; 0.25), anything else as plain text."""
-    if value is None:
-        return "-"
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:g}"
-    return clean(value)
-
-
 def run_choices(service: RunService) -> list[tuple[str, str]]:
     """(label, run id) for the newest runs, labelled "name · id · status"."""
     return [
@@ -81,7 +47,7 @@ def run_choices(service: RunService) -> list[tuple[str, str]]:
 
 
 def _tables(result: RunComparison) -> tuple[list[list[str]], list[list[str]]]:
-    inputs = [[clean(input_label(c.key)), _shown(c.a), _shown(c.b)] for c in result.inputs_changed]
+    inputs = [[clean(input_label(c.key)), shown_value(c.a), shown_value(c.b)] for c in result.inputs_changed]
     figures = [[row.label, clean(row.a), clean(row.b)] for row in result.figures]
     return inputs or [["(no input changed)", "", ""]], figures
 

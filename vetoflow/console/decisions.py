@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from vetoflow.console.words import SEGMENT_FIELDS, input_label
 from vetoflow.errors import VetoflowError
 from vetoflow.formatting import money
 from vetoflow.identity.roles import User
@@ -41,9 +42,9 @@ def revise_overrides(scenario: Scenario, top: dict[str, Any], segments: list[lis
     for field, kind in TOP_FIELDS.items():
         if top.get(field) is None or top.get(field) == "":
             continue
-        value = _number(top[field], field)
+        value = _number(top[field], input_label(field))
         if kind is int and value != int(value):
-            raise VetoflowError(f"{field}: must be a whole number of periods, got {value}")
+            raise VetoflowError(f"{input_label(field)}: must be a whole number of periods, got {value}")
         if _changed(getattr(scenario, field), value):
             overrides[field] = int(value) if kind is int else value
     by_name = {seg.name: seg for seg in scenario.segments}
@@ -59,7 +60,7 @@ def revise_overrides(scenario: Scenario, top: dict[str, Any], segments: list[lis
         for column, cell in zip(SEGMENT_COLUMNS[1:], row[1:], strict=False):
             if cell is None or cell == "":
                 continue
-            value = _number(cell, f"segments row {position} ({name}), column {column}")
+            value = _number(cell, f"segments row {position} ({name}), {SEGMENT_FIELDS[column]}")
             if _changed(getattr(by_name[name], column), value):
                 overrides[f"segments.{name}.{column}"] = value
     if not overrides:

@@ -44,9 +44,9 @@ INTRO = (
 )
 UPLOADS_NOTE = (
     "Uploads run in the background: you can keep working, everyone sees their progress, and Cancel leaves the "
-    "knowledge base as it was. A file too large to embed in a few minutes is refused at once, with its estimate "
-    "(limit: {limit:,} chunks per file, `VETOFLOW_INGEST_MAX_CHUNKS`)."
+    "knowledge base as it was. A file too large to add in a few minutes is refused at once, with its estimate."
 )
+LIMIT_NOTE = "Upload limit: {limit:,} chunks per file (`VETOFLOW_INGEST_MAX_CHUNKS`)."
 POLL_SECONDS = 2.0
 
 
@@ -56,14 +56,16 @@ def render_knowledge(deps: ConsoleDeps, tab: gr.Tab | None = None) -> KnowledgeB
     kb = KnowledgeBase(settings)
     uploads = UploadService(settings, IngestJobs(deps.service.database.engine), kb.store)
     gr.Markdown(INTRO)
+    search_note = gr.Markdown(elem_id="knowledge-search-note")  # plain words; the model itself is in Details
     with gr.Accordion("Details: search model (for administrators)", open=False, elem_id="knowledge-details"):
         model_box = gr.Markdown(NOT_LOADED, elem_id="knowledge-model")
+        gr.Markdown(LIMIT_NOTE.format(limit=settings.ingest_max_chunks))
     with gr.Row():
         with gr.Column(scale=2):
             files = gr.File(label="Documents", file_count="multiple", type="filepath")
             upload = gr.Button("Add to the knowledge base", variant="primary")
             message = gr.Markdown(elem_id="knowledge-message")
-            gr.Markdown(UPLOADS_NOTE.format(limit=settings.ingest_max_chunks))
+            gr.Markdown(UPLOADS_NOTE)
         with gr.Column(scale=3):
             sources = gr.Dataframe(
                 headers=SOURCE_COLUMNS,
@@ -92,24 +94,25 @@ def render_knowledge(deps: ConsoleDeps, tab: gr.Tab | None = None) -> KnowledgeB
     gr.Markdown("### Try a query")
     with gr.Row():
         question = gr.Textbox(label="Question", placeholder="e.g. Why did the kiosk pilot fail?", scale=4)
-        k = gr.Slider(1, 20, value=settings.rag_top_k, step=1, label="chunks (k)", scale=1)
+        k = gr.Slider(1, 20, value=settings.rag_top_k, step=1, label="passages to show", scale=1)
         ask = gr.Button("Search", variant="primary", scale=1)
     answer = gr.Markdown(elem_id="knowledge-answer")
     hits = gr.Dataframe(
         headers=HIT_COLUMNS,
-        label="Retrieved chunks",
+        label="Passages found",
         interactive=False,
         wrap=True,
         column_widths=["4%", "7%", "15%", "15%", "5%", "6%", "48%"],
     )
 
-    def listing(progress: Any = None) -> tuple[list[list[Any]], Any, str]:
-        """Sources, the remove choices and the model note; a store that cannot open is an error toast."""
+    def listing(progress: Any = None) -> tuple[list[list[Any]], Any, str, str]:
+        """Sources, the remove choices, the model details and the operator's note; a store that cannot open is
+        an error toast."""
         try:
             rows = source_rows(kb, progress)
         except VetoflowError as exc:
             raise gr.Error(str(exc)) from None
-        return rows, gr.Dropdown(choices=source_choices(rows), value=None), kb.model_note()
+        return rows, gr.Dropdown(choices=source_choices(rows), value=None), kb.model_note(), kb.search_note()
 
     def list_sources(progress: gr.Progress = PROGRESS) -> tuple[Any, ...]:
         return listing(progress)
@@ -136,7 +139,7 @@ def render_knowledge(deps: ConsoleDeps, tab: gr.Tab | None = None) -> KnowledgeB
         choices = gr.Dropdown(choices=cancel_choices(recent))
         if finished != finished_before and kb.opened:
             return job_rows(recent), choices, finished, *listing()
-        return job_rows(recent), choices, finished, gr.skip(), gr.skip(), gr.skip()
+        return job_rows(recent), choices, finished, *(gr.skip() for _ in listed)
 
     def drop_source(source: str | None, request: gr.Request, progress: gr.Progress = PROGRESS) -> tuple[Any, ...]:
         try:
@@ -146,14 +149,14 @@ def render_knowledge(deps: ConsoleDeps, tab: gr.Tab | None = None) -> KnowledgeB
             text = problem(str(exc))
         return text, *listing()
 
-    def search(text: str, count: float, progress: gr.Progress = PROGRESS) -> tuple[str, list[list[Any]], str]:
+    def search(text: str, count: float, progress: gr.Progress = PROGRESS) -> tuple[str, list[list[Any]], str, str]:
         try:
             header, found = query(kb, text, int(count), progress)
         except VetoflowError as exc:
             raise gr.Error(str(exc)) from None
-        return header, hit_rows(found), kb.model_note()
+        return header, hit_rows(found), kb.model_note(), kb.search_note()
 
-    listed = [sources, choice, model_box]
+    listed = [sources, choice, model_box, search_note]
     finished = gr.State(0)
     quick: dict[str, Any] = {"concurrency_limit": None}  # table reads and writes only: never queue behind a run
     upload.click(add, files, [message, jobs, to_cancel], api_name="knowledge_upload", **quick)
@@ -164,8 +167,9 @@ def render_knowledge(deps: ConsoleDeps, tab: gr.Tab | None = None) -> KnowledgeB
     refresh.click(list_sources, None, listed, api_name="knowledge_sources")
     writes: dict[str, Any] = {"concurrency_id": "knowledge-write", "concurrency_limit": 1}  # one remover at a time
     drop.click(drop_source, choice, [message, *listed], api_name="knowledge_remove", **writes)
-    ask.click(search, [question, k], [answer, hits, model_box], api_name="knowledge_query")
-    question.submit(search, [question, k], [answer, hits, model_box], api_visibility="private")
+    answered = [answer, hits, model_box, search_note]
+    ask.click(search, [question, k], answered, api_name="knowledge_query")
+    question.submit(search, [question, k], answered, api_visibility="private")
     if tab is not None:
         tab.select(list_sources, None, listed, api_visibility="private")
     return kb

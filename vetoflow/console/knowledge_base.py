@@ -29,6 +29,10 @@ NOT_LOADED = (
     "Embedding model: loads on first use (listing, uploading or searching); that takes a few seconds on a "
     "small CPU and happens once per console process."
 )
+SUBSTITUTE_MODEL = (
+    "⚠️ Search uses a substitute language model, so results may be less precise. Your administrator can "
+    "change this (what is used is under **Details** below)."
+)
 MAX_LABEL = 120
 UNSAFE = re.compile(r"[^\w.()+,@ -]+")  # \w is Unicode-aware: accented names stay readable
 SOURCE_COLUMNS = ["file", "title", "chunks", "added (UTC)", "source"]
@@ -64,8 +68,15 @@ class KnowledgeBase:
                 self._store = open_store(self.settings, configured_embeddings(self.settings))
             return self._store
 
+    def search_note(self) -> str:
+        """What an operator needs to know about the model, in plain words: only that a substitute is in use."""
+        if self._store is not None and self._store.embeddings.resolved.fallback:
+            return SUBSTITUTE_MODEL
+        return ""
+
     def model_note(self) -> str:
-        """Which model answers, said loudly when it is the packaged fallback rather than bge-small."""
+        """For the Details accordion: which model answers, said loudly when it is the packaged fallback rather
+        than bge-small (with the package, the model it stands in for and the setting that chooses)."""
         if self._store is None:
             return NOT_LOADED
         from vetoflow.rag.embeddings import DEFAULT_MODEL, FALLBACK_PACKAGE
@@ -156,7 +167,7 @@ def query(kb: KnowledgeBase, question: str, k: int, progress: Progress | None = 
         return "The knowledge store is empty: upload documents first.", []
     store = kb.store()
     hits = search(store, question, max(1, min(int(k), 20)))
-    return f"{len(hits)} chunk(s) by cosine similarity, answered by **{store.embeddings.name}**.", hits
+    return f"{len(hits)} passage(s) closest in meaning to the question, best match first.", hits
 
 
 def hit_rows(hits: list[Source]) -> list[list[Any]]:

@@ -12,12 +12,13 @@ import gradio as gr
 
 from vetoflow.console.common import PROGRESS, ConsoleDeps, ok, problem
 from vetoflow.console.uploads import form_segments, read_upload, segment_rows
+from vetoflow.console.words import POLICY_CHOICES, SEGMENT_HEADERS, plain_error, policy_words
 from vetoflow.errors import VetoflowError
 from vetoflow.formatting import money, pct
 from vetoflow.plaintext import md
 from vetoflow.risk.policy import describe
 from vetoflow.runs.views import RunView
-from vetoflow.scenario import SEGMENT_COLUMNS, Scenario, validate_scenario
+from vetoflow.scenario import Scenario, validate_scenario
 
 STEPS = ("forecaster", "accountant", "approval", "synthesizer")
 STEP_TEXT = {
@@ -43,7 +44,9 @@ def _outcome(view: RunView) -> str:
     if view.status == "completed":
         summary = view.state.summary.text if view.state.summary else ""
         return f"🟢 **Completed: no veto** ({figures}).\n\n" + "\n\n".join(md(line) for line in summary.splitlines())
-    return f"**{md(run.name)} is {view.status}.** {md(run.error or '')}"
+    if run.error:
+        return f"**{md(run.name)} is {view.status}:** {md(plain_error(run.error))}. Open it for the details."
+    return f"**{md(run.name)} is {view.status}.**"
 
 
 def form_cannot_show(scenario: Scenario) -> str | None:
@@ -54,9 +57,9 @@ def form_cannot_show(scenario: Scenario) -> str | None:
     ):
         return None
     return (
-        f"This scenario's veto policy ({describe(scenario.veto_policy)}, loss_limit {scenario.loss_limit}, "
-        f"npv_floor {scenario.npv_floor}) cannot be shown in this form; start it with `vetoflow run FILE` "
-        "or the API."
+        f"This scenario's veto policy ({policy_words(describe(scenario.veto_policy))}, loss limit "
+        f"{scenario.loss_limit:.0%}, NPV floor {money(scenario.npv_floor)}) cannot be shown in this form; "
+        "ask an administrator to start it from the file."
     )
 
 
@@ -71,18 +74,13 @@ def render_new_run(deps: ConsoleDeps) -> NewRunPanel:
         rate = gr.Number(label="Discount rate per period", value=0.02, elem_id="new-rate")
     with gr.Row():
         threshold = gr.Number(label="Veto threshold (0.1 = 10% ROI)", value=0.0, elem_id="new-threshold")
-        policy = gr.Radio(
-            ["roi", "downside_roi", "loss_probability", "npv"],
-            value="roi",
-            label="Veto policy (loss_probability: P(loss) above 30%; npv: median NPV below 0)",
-            elem_id="new-policy",
-        )
+        policy = gr.Radio(POLICY_CHOICES, value="roi", label="Veto when", elem_id="new-policy")
         seed = gr.Number(label="Seed", value=42, precision=0)
         paths = gr.Number(label="Monte Carlo paths", value=5000, precision=0)
         currency = gr.Textbox(label="Currency", value="USD", max_length=3)
     segments = gr.Dataframe(
         value=DEFAULT_SEGMENTS,
-        headers=list(SEGMENT_COLUMNS),
+        headers=list(SEGMENT_HEADERS),
         datatype=["str", "number", "number", "number", "number"],
         type="array",
         interactive=True,

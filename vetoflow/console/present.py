@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from vetoflow.console.words import changes_text, plain_error, policy_words
 from vetoflow.formatting import money, pct, when
 from vetoflow.plaintext import clean, md
 from vetoflow.risk.words import method_note, risk_rows
@@ -10,13 +11,14 @@ from vetoflow.runs.views import RunView
 STATUS_BADGE = {
     "queued": "⚪ queued: waiting for a worker",
     "running": "🔵 running",
-    "stalled": "🟠 stalled: its process stopped; Retry resumes it from the last checkpoint",
+    "stalled": "🟠 stalled: its process stopped; an administrator can resume it from the last checkpoint",
     "paused": "🟡 paused: waiting for a decision",
     "completed": "🟢 completed",
     "rejected": "🟣 rejected",
     "failed": "🔴 failed",
 }
 HISTORY_COLUMNS = ["when", "who", "what", "comment", "changes"]
+RESUME_NOTE = "An administrator can resume it from where it stopped (the details below say how)."
 
 
 def headline(view: RunView) -> str:
@@ -25,9 +27,16 @@ def headline(view: RunView) -> str:
     text = f"## {md(run.name)}\n{md(run.run_id)} · {STATUS_BADGE.get(run.status, run.status)}{revision}"
     text += f" · created {when(run.created_at)}"
     if run.error:
-        resume = md(f"vetoflow retry {run.run_id}")
-        text += f"\n\n🔴 **Error:** {md(run.error)}. Resume it from its last checkpoint: {resume}"
+        text += f"\n\n🔴 **It stopped with an error:** {md(plain_error(run.error))}. {RESUME_NOTE}"
     return text
+
+
+def error_details(view: RunView | None) -> str:
+    """The developer's side of a failed run (under "Details for developers"): the error as raised, and the retry."""
+    if view is None or not view.run.error:
+        return ""
+    retry = md(f"vetoflow retry {view.run.run_id}")
+    return f"**Error, as raised:** {md(view.run.error)}\n\nResume it from its last checkpoint: {retry}"
 
 
 def figures(view: RunView) -> str:
@@ -62,7 +71,7 @@ def reasons(view: RunView) -> str:
         policy = "ROI (P50)" if decision.policy == "roi" else "downside ROI (P10)"
         against = f"{policy} {pct(decision.measured)} against a threshold of {pct(decision.threshold)}"
     else:
-        against = f"veto policy {decision.policy}"
+        against = f"veto policy {policy_words(decision.policy)}"
     text = f"The Accountant **{verdict}**: {against}.\n\n"
     text += "\n".join(f"- {md(reason)}" for reason in decision.reasons)
     if view.pending and view.pending.get("error"):
@@ -93,7 +102,7 @@ def history_rows(view: RunView) -> list[list[str]]:
     rows = []
     for decision in view.decisions:
         overrides = decision.payload.get("overrides") or {}
-        changes = ", ".join(f"{k}={v}" for k, v in overrides.items())
+        changes = changes_text(overrides)
         row = [when(decision.decided_at), decision.reviewer, decision.action, decision.comment, changes]
         rows.append([clean(cell, multiline=True) for cell in row])
     return rows

@@ -13,6 +13,7 @@ from typing import Any
 import gradio as gr
 
 from vetoflow.console.common import ConsoleDeps, ok, problem
+from vetoflow.console.words import changes_text
 from vetoflow.errors import VetoflowError
 from vetoflow.formatting import money, pct, when
 from vetoflow.plaintext import md
@@ -45,7 +46,7 @@ def evidence(view: RunView | None) -> str:
     elif view.state.plausibility:
         parts.append("**Plausibility flags**\n" + "\n".join(f"- {md(f.message)}" for f in view.state.plausibility))
     if revised := pending.get("revised"):
-        changes = ", ".join(f"{k}={v}" for k, v in (revised.get("overrides") or {}).items())
+        changes = changes_text(revised.get("overrides") or {})
         rows = "\n".join(
             f"| {LABELS.get(name, name)} | {_figure(name, d['old'], currency)} | {_figure(name, d['new'], currency)} |"
             for name, d in (revised.get("deltas") or {}).items()

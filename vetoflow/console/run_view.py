@@ -20,10 +20,10 @@ from vetoflow.console.decisions import (
 )
 from vetoflow.console.request_text import approval_request_text
 from vetoflow.console.run_controls import colleague_notice, controls, watch_record
+from vetoflow.console.words import SEGMENT_HEADERS
 from vetoflow.errors import VetoflowError
 from vetoflow.graph.names import NODE_NAMES
 from vetoflow.runs.views import RunView
-from vetoflow.scenario import SEGMENT_COLUMNS
 
 PICK_A_RUN = "Pick a run in the **Inbox** or **Runs** tab (or paste its id and press Open)."
 NODE_LABELS = {name: name.capitalize() for name in NODE_NAMES}
@@ -41,7 +41,8 @@ class RunViewPanel:
 
 def view_outputs(view: RunView | None) -> tuple[Any, ...]:
     """headline, figures, chart, reasons, payload, decide box, investment, horizon, rate, segments, summary, history,
-    the request text, the NPV histogram and the tornado, the digest shown, the evidence and the comment thread."""
+    the request text, the NPV histogram and the tornado, the digest shown, the evidence, the comment thread and
+    the error as raised (for developers)."""
     if view is None:
         hidden = gr.update(visible=False)
         return (
@@ -63,6 +64,7 @@ def view_outputs(view: RunView | None) -> tuple[Any, ...]:
             None,
             run_evidence.evidence(None),
             run_evidence.thread(None),
+            "",
         )
     scenario = view.state.scenario
     paused = view.status == "paused"
@@ -85,6 +87,7 @@ def view_outputs(view: RunView | None) -> tuple[Any, ...]:
         {"run": view.run.run_id, "digest": view.pending.get("digest")} if view.pending else None,  # sent back
         run_evidence.evidence(view),
         run_evidence.thread(view),
+        present.error_details(view),
     )
 
 
@@ -135,7 +138,7 @@ def render_run_view(deps: ConsoleDeps) -> RunViewPanel:
                 horizon = gr.Number(label="Horizon (periods)", precision=0, elem_id="revise-horizon")
                 rate = gr.Number(label="Discount rate per period", elem_id="revise-rate")
             segments = gr.Dataframe(
-                headers=list(SEGMENT_COLUMNS),
+                headers=list(SEGMENT_HEADERS),
                 datatype=["str", "number", "number", "number", "number"],
                 type="array",
                 interactive=True,
@@ -146,7 +149,8 @@ def render_run_view(deps: ConsoleDeps) -> RunViewPanel:
             revise = gr.Button("Revise and re-run", elem_id="run-revise")
     evidence, thread = run_evidence.render_comment_box(deps, run_id)
     summary = gr.Markdown(elem_id="run-summary")
-    with gr.Accordion("Details for developers (the raw approval payload)", open=False):
+    with gr.Accordion("Details for developers (the raw approval payload, the error as raised)", open=False):
+        error_details = gr.Markdown(elem_id="run-error-details")
         payload = gr.JSON(label="Approval payload", elem_id="run-payload")
     history = gr.Dataframe(
         headers=present.HISTORY_COLUMNS, type="array", interactive=False, label="Decisions", elem_id="run-history"
@@ -165,6 +169,7 @@ def render_run_view(deps: ConsoleDeps) -> RunViewPanel:
         shown_digest,
         evidence,
         thread,
+        error_details,
         *control_fields,
         watched,
     ]
