@@ -52,6 +52,11 @@ Graph = CompiledStateGraph[RunState, Context, RunState, RunState]
 NOTHING = object()  # what `_resume_input` gives when there is nothing to run: paused for a human, or finished
 
 
+def new_run_id() -> str:
+    """A fresh run id; a front end that follows a run from its first event picks it before `start`."""
+    return uuid.uuid4().hex[:12]
+
+
 class RunService(QueueSide, RunRecords):
     def __init__(
         self,
@@ -99,7 +104,7 @@ class RunService(QueueSide, RunRecords):
         requester: str | None = None,
     ) -> RunView:
         self.context.budget.check(scenario)  # the one size budget: refused before anything is stored
-        run_id = run_id or uuid.uuid4().hex[:12]
+        run_id = run_id or new_run_id()
         state = RunState(run_id=run_id, scenario=scenario, requester=requester).model_dump(mode="json")
         if self.dispatcher:
             self.index.create(run_id, scenario.name, scenario.investment, state["scenario"], status="queued")
@@ -242,7 +247,7 @@ class RunService(QueueSide, RunRecords):
         saver = self.graph.checkpointer
         if saver is None or isinstance(saver, bool):
             raise VetoflowError("replay needs a graph compiled with a durable checkpointer")
-        new_id = replay_run_id or uuid.uuid4().hex[:12]
+        new_id = replay_run_id or new_run_id()
         changed = scenario.model_dump(mode="json") if overrides else None
         latest_state = RunState.model_validate(latest.values)
         inherited = None  # changed inputs must not launder a veto: the replay waits for a human like a revise
