@@ -1,20 +1,25 @@
 """The operator console as a finance lead uses it, in Debian's Chromium against a real `vetoflow ui` process:
 the comment belongs to the run shown, overruling a veto asks for a reason and a confirmation naming the
-amount, a link opens a run, a colleague's decision shows up without a reload, the inbox sorts money as
-numbers with its currency. (A 390 px phone reading the inbox is in tests/test_screenshots.py, which photographs
-it for the README.)
+amount, a link opens a run, a colleague's decision shows up without a reload, a run executing in another
+process shows its nodes as they go, the inbox sorts money as numbers with its currency. (A 390 px phone
+reading the inbox is in tests/test_screenshots.py, which photographs it for the README.)
 """
 
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
+from tests.api_support import stop_process, wait_for
+from tests.conftest import ROOT, env_for
 from tests.console_helpers import ANA, BO, chromium_browser, vetoflow_ui_process
+from tests.fakes.bedrock_server import BedrockServer
 from vetoflow.config import Settings
 from vetoflow.runs.store import open_service
 from vetoflow.scenario import Scenario
@@ -152,6 +157,44 @@ def test_a_colleague_s_decision_appears_in_an_open_run_view_without_a_reload(
         expect(mine.locator("#run-headline")).to_contain_text("rejected")
         expect(mine.locator("#run-history")).to_contain_text("too risky")
         expect(mine.locator("#run-decide")).to_be_hidden()
+
+
+def test_a_run_started_in_another_process_shows_its_nodes_then_how_it_ended_without_a_reload(
+    home: Settings, browser: Browser, profitable: Scenario, bedrock: BedrockServer
+) -> None:
+    """`vetoflow run` in its own process, with a Forecaster that takes 10 s and a loopback Bedrock that takes 6 s
+    to answer the Synthesizer; the console, opened on the run by its link, follows the run's event log."""
+    bedrock.delay = 6.0
+    home.home.mkdir(parents=True, exist_ok=True)
+    plan = home.home.parent / "watched.json"
+    plan.write_text(profitable.model_copy(update={"name": "Watched kiosks"}).model_dump_json())
+    env = env_for(home) | {"PYTHONPATH": str(ROOT), "VETOFLOW_TEST_SLOW_SECONDS": "10", "VETOFLOW_LLM": "bedrock"}
+    env |= {"VETOFLOW_CONTEXT_FACTORY": "tests.worker_clients:make_context"}
+    env |= {"AWS_ENDPOINT_URL_BEDROCK_RUNTIME": bedrock.url}
+    with vetoflow_ui_process(home) as url, open_service(home) as service:
+        page = signed_in(browser, url, ANA)
+        command = [sys.executable, "-m", "vetoflow", "run", str(plan)]
+        runner = subprocess.Popen(command, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            wait_for(service.list, timeout=60, what="the run's row")
+            [row] = service.list()
+            page.goto(f"{url}?run={row.run_id}")
+            page.evaluate("window.openedOnce = true")  # gone if the page reloads
+            live = page.locator("#run-progress")
+            expect(live).to_contain_text("Forecaster: simulating revenue paths", timeout=TIMEOUT_MS)
+            expect(page.locator("#run-headline")).to_contain_text("running")
+            expect(live).to_contain_text("Synthesizer: writing the summary", timeout=TIMEOUT_MS)
+            expect(live).to_contain_text("✓ Forecaster: revenue paths simulated")
+            expect(live).to_contain_text("✓ Accountant: ROI, NPV, payback computed")
+            expect(live).to_contain_text("Completed in", timeout=TIMEOUT_MS)
+            expect(live).to_contain_text("✓ Synthesizer: summary written")
+            expect(page.locator("#run-headline")).to_contain_text("completed")
+            expect(page.locator("#run-message")).to_contain_text("it is now completed")
+            expect(page.locator("#run-summary")).to_contain_text("The plan pays back")
+            assert page.evaluate("window.openedOnce") is True
+            assert runner.wait(60) == 0
+        finally:
+            stop_process(runner)
 
 
 def test_the_inbox_sorts_money_as_numbers_with_its_currency_and_keys_open_a_run(

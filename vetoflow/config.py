@@ -171,7 +171,10 @@ class Settings(BaseSettings):
         default=0, ge=0, le=10_000, description="Cap on LLM calls at once across all processes (PostgreSQL); 0: none."
     )
     api_wait_seconds: float = Field(
-        default=300.0, gt=0, le=3600, description="Queue mode: longest an API call with ?wait=true waits for a worker."
+        default=300.0,
+        gt=0,
+        le=3600,
+        description="Queue mode: longest an API call with ?wait=true, or the console's New run, waits for a worker.",
     )
 
     # -- remote forecast (SageMaker) ------------------------------------------------------------

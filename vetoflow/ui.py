@@ -201,10 +201,11 @@ def build_console(
             watched: dict[str, Any] | None,
             request: gr.Request,
         ) -> tuple[Any, ...]:
-            """The change poll: nothing at all unless the service's marker moved since this page last looked."""
+            """The change poll: nothing unless the service's marker moved since this page last looked (but the
+            progress panel of a queued or running run, whose elapsed times move)."""
             marker = service.change_marker()
             if marker == before:
-                return tuple(gr.skip() for _ in range(1 + len(lists) + len(run.outputs)))
+                return (*(gr.skip() for _ in range(1 + len(lists))), *run.unchanged(run_id, watched))
             return (marker, *refreshed_lists(show, statuses, search, request), *run.watch(run_id, watched, request))
 
         poll_inputs = [seen, inbox.show, runs.statuses, runs.search, run.run_id, run.watched]

@@ -16,7 +16,6 @@ from fastapi import APIRouter, Header, Request
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from vetoflow.api.routes import ERRORS, Reviewer, RunId, no_unknown_query, service_of
-from vetoflow.runs.events import SETTLED
 from vetoflow.runs.service import RunService
 
 POLL_SECONDS = 0.2
@@ -55,14 +54,6 @@ async def _stream(service: RunService, run_id: str, after: int) -> AsyncIterator
         for event in events:
             after = event.id
             yield ServerSentEvent(data=event.model_dump_json(), event=event.kind, id=str(event.id))
-        if not events and await anyio.to_thread.run_sync(_settled, service, run_id, after):
+        if not events and await anyio.to_thread.run_sync(service.settled_after, run_id, after):
             return
         await anyio.sleep(0 if events else POLL_SECONDS)
-
-
-def _settled(service: RunService, run_id: str, after: int) -> bool:
-    """Nothing more will come unless someone acts: the run settled and its settling event was sent."""
-    latest = service.latest_event(run_id)
-    return (
-        service.row(run_id).status in SETTLED and latest is not None and latest.id <= after and latest.kind in SETTLED
-    )

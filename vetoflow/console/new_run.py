@@ -1,33 +1,39 @@
-"""New run: a scenario form (or an uploaded file) that starts a run and streams each node as it finishes."""
+"""New run: a scenario form (or an uploaded file) that starts a run and follows it node by node.
+
+Progress comes from the run's event log (console/follow.py), not from a callback in this process, so a
+run executed by a worker (queue mode) is followed exactly like one executed here (inline).
+"""
 
 from __future__ import annotations
 
-import queue
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import gradio as gr
 
 from vetoflow.console.common import PROGRESS, ConsoleDeps, ok, problem
+from vetoflow.console.follow import Launch, follow, launch
+from vetoflow.console.progress import run_progress
 from vetoflow.console.uploads import form_segments, read_upload, segment_rows
 from vetoflow.console.words import POLICY_CHOICES, SEGMENT_HEADERS, plain_error, policy_words
 from vetoflow.errors import VetoflowError
 from vetoflow.formatting import money, pct
 from vetoflow.plaintext import md
 from vetoflow.risk.policy import describe
+from vetoflow.runs.events import SETTLED
+from vetoflow.runs.service import RunService
 from vetoflow.runs.views import RunView
 from vetoflow.scenario import Scenario, validate_scenario
 
-STEPS = ("forecaster", "accountant", "approval", "synthesizer")
-STEP_TEXT = {
-    "forecaster": "Forecaster: revenue paths simulated, P10/P50/P90 per period",
-    "accountant": "Accountant: ROI, NPV, payback computed; veto checked",
-    "approval": "Approval: decision applied",
-    "synthesizer": "Synthesizer: summary written",
-}
 DEFAULT_SEGMENTS = [["Retail", 120000, 0.03, 0.1, 0.25], ["Online", 80000, 0.05, 0.15, 0.3]]
+FINISH_SECONDS = 30.0  # inline: how long to let `start` finish its bookkeeping after the run settled
+
+
+class ProgressBar(Protocol):
+    """What `gr.Progress` is to a handler: `progress((done, total), desc=...)`."""
+
+    def __call__(self, progress: tuple[int, int], desc: str | None = None) -> Any: ...
 
 
 @dataclass
@@ -37,16 +43,74 @@ class NewRunPanel:
 
 
 def _outcome(view: RunView) -> str:
+    """What the run came to, under its progress (which already says how it settled, and why)."""
     run = view.run
     figures = f"ROI {pct(run.roi)}, downside ROI {pct(run.downside_roi)}, NPV {money(run.npv)}"
     if view.status == "paused":
-        return f"🟡 **Vetoed: {md(run.name)} waits in the Inbox** ({figures}).\n\n_{md(run.veto_reason)}_"
+        return f"🟡 **Vetoed: {md(run.name)} waits in the Inbox** ({figures})."
     if view.status == "completed":
         summary = view.state.summary.text if view.state.summary else ""
         return f"🟢 **Completed: no veto** ({figures}).\n\n" + "\n\n".join(md(line) for line in summary.splitlines())
     if run.error:
         return f"**{md(run.name)} is {view.status}:** {md(plain_error(run.error))}. Open it for the details."
     return f"**{md(run.name)} is {view.status}.**"
+
+
+def start_new_run(
+    deps: ConsoleDeps, data: dict[str, Any], request: gr.Request | None, progress: ProgressBar | None = None
+) -> Iterator[tuple[str, str]]:
+    """The Start run button: check the form, start the run, then (progress text, run id) as it goes."""
+    try:
+        deps.require(request, "start")
+        scenario = deps.service.context.budget.check(validate_scenario(data, source="the form"))
+    except VetoflowError as exc:
+        yield problem(str(exc)) + "\n\nNo run was started.", ""
+        return
+    launched = launch(deps.service, scenario, deps.reviewer(request))
+    header = f"⏳ **{md(scenario.name)}** started ({scenario.paths:,} paths x {scenario.horizon} periods)"
+    wait = deps.settings.api_wait_seconds if deps.service.queued else None
+    yield from follow_new_run(deps.service, launched, header, progress, max_seconds=wait)
+
+
+def follow_new_run(
+    service: RunService,
+    launched: Launch,
+    header: str,
+    progress: ProgressBar | None = None,
+    *,
+    max_seconds: float | None = None,
+) -> Iterator[tuple[str, str]]:
+    """The run's progress from its event log, one update per event, then what it came to."""
+    text = header
+    for events in follow(service, launched, max_seconds=max_seconds):
+        shown = run_progress(events)
+        if progress is not None:
+            progress(shown.bar(), desc=shown.bar_label())
+        text = f"{header}\n\n{shown.text}"
+        yield text, launched.run_id if events else ""
+    launched.done.wait(FINISH_SECONDS)  # inline: `start` ends with the governance records of the pause
+    if launched.error is not None:
+        yield f"{text}\n\n{problem(str(launched.error))}", launched.run_id if _exists(service, launched) else ""
+        return
+    view = launched.view if launched.view is not None and launched.view.status in SETTLED else None
+    try:
+        view = view or service.view(launched.run_id)
+    except VetoflowError as exc:
+        yield f"{text}\n\n{problem(str(exc))}", launched.run_id
+        return
+    if view.status in SETTLED:
+        yield f"{text}\n\n{_outcome(view)}", launched.run_id
+        return
+    later = "It goes on without this page: **Open this run** follows it in the Run view."
+    yield f"{text}\n\n⏳ {later}", launched.run_id
+
+
+def _exists(service: RunService, launched: Launch) -> bool:
+    try:
+        service.row(launched.run_id)
+    except VetoflowError:
+        return False
+    return True
 
 
 def form_cannot_show(scenario: Scenario) -> str | None:
@@ -145,41 +209,11 @@ def render_new_run(deps: ConsoleDeps) -> NewRunPanel:
         for segment in data.get("segments", []):
             if history := (run_histories or {}).get(segment.get("name", "")):
                 segment["history"] = history
-        try:
-            deps.require(request, "start")
-            scenario = deps.service.context.budget.check(validate_scenario(data, source="the form"))
-        except VetoflowError as exc:
-            yield problem(str(exc)) + "\n\nNo run was started.", ""
-            return
-        events: queue.Queue[str | None] = queue.Queue()
-        result: dict[str, Any] = {}
-
-        def work() -> None:
-            try:
-                result["view"] = deps.service.start(
-                    scenario, on_step=lambda node, _u: events.put(node), requester=deps.reviewer(request)
-                )
-            except Exception as exc:  # shown to the operator; the service keeps failed runs resumable
-                result["error"] = exc
-            finally:
-                events.put(None)
-
-        threading.Thread(target=work, name="vetoflow-new-run", daemon=True).start()
-        lines = [f"⏳ **{md(scenario.name)}** started ({scenario.paths:,} paths x {scenario.horizon} periods)"]
-        progress((0, len(STEPS)), desc="starting")
-        yield "\n\n".join(lines), ""
-        done = 0
-        while (node := events.get()) is not None:
-            done += 1
-            lines.append(f"✓ {STEP_TEXT.get(node, node)}")
-            progress((min(done, len(STEPS)), len(STEPS)), desc=node)
-            yield "\n\n".join(lines), ""
-        if "error" in result:
-            yield "\n\n".join([*lines, problem(str(result["error"]))]), ""
-            return
-        view: RunView = result["view"]
-        yield "\n\n".join([*lines, _outcome(view)]), view.run.run_id
+        yield from start_new_run(deps, data, request, progress)
 
     upload.upload(load_upload, inputs=[upload], outputs=[upload_message, *form, histories], api_name="load_upload")
-    start.click(start_run, inputs=[*form, histories], outputs=[progress_box, run_id], api_name="start_run")
+    # queue mode: the handler only polls the event log while a worker executes, so it needs no slot of its own
+    limit = None if deps.service.queued else "default"
+    outputs = [progress_box, run_id]
+    start.click(start_run, inputs=[*form, histories], outputs=outputs, api_name="start_run", concurrency_limit=limit)
     return NewRunPanel(run_id=run_id, open_button=open_button)

@@ -15,6 +15,7 @@ import gradio as gr
 from vetoflow.console.decisions import blocked_actions
 from vetoflow.identity.roles import User
 from vetoflow.plaintext import md
+from vetoflow.runs.queueing import UNSETTLED
 from vetoflow.runs.views import RunView
 
 ACTION_WORDS = {"approve": "approved", "reject": "rejected", "revise": "revised"}
@@ -84,6 +85,6 @@ def colleague_notice(before: dict[str, Any], view: RunView, me: str) -> str:
     if new:
         progress = (view.approval or {}).get("progress", "")
         return f"🔔 **{md(', '.join(new))} approved this run** while you were looking ({progress} approvals)."
-    if view.status != before.get("status"):
+    if view.status != before.get("status") and not {view.status, before.get("status")} <= UNSETTLED:
         return f"🔔 This run changed while you were looking: it is now **{view.status}**."
     return ""

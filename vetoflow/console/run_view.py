@@ -18,11 +18,13 @@ from vetoflow.console.decisions import (
     revise_overrides,
     segment_table,
 )
+from vetoflow.console.follow import moving_progress, progress_panel
 from vetoflow.console.request_text import approval_request_text
 from vetoflow.console.run_controls import colleague_notice, controls, watch_record
 from vetoflow.console.words import SEGMENT_HEADERS
 from vetoflow.errors import VetoflowError
 from vetoflow.graph.names import NODE_NAMES
+from vetoflow.runs.queueing import UNSETTLED
 from vetoflow.runs.views import RunView
 
 PICK_A_RUN = "Pick a run in the **Inbox** or **Runs** tab (or paste its id and press Open)."
@@ -35,6 +37,7 @@ class RunViewPanel:
     outputs: list[Any]  # the message first, then everything `view_outputs` fills, then the controls
     load: Callable[..., tuple[Any, ...]]
     watch: Callable[..., tuple[Any, ...]]  # the change poll: reloads only when the open run changed
+    unchanged: Callable[..., tuple[Any, ...]]  # the poll when nothing changed: only a live progress panel moves
     watched: gr.State
     trace_button: gr.Button
 
@@ -103,6 +106,7 @@ def render_run_view(deps: ConsoleDeps) -> RunViewPanel:
         trace_button = gr.Button("Trace of this run", scale=1, size="sm", elem_id="run-trace-link")
     message = gr.Markdown(PICK_A_RUN, elem_id="run-message")
     headline = gr.Markdown(elem_id="run-headline")
+    live = gr.Markdown(visible=False, elem_id="run-progress")
     with gr.Row(equal_height=False):
         with gr.Column(scale=1, min_width=280):
             figures = gr.Markdown(elem_id="run-figures")
@@ -172,10 +176,13 @@ def render_run_view(deps: ConsoleDeps) -> RunViewPanel:
         error_details,
         *control_fields,
         watched,
+        live,
     ]
     keep_rest = tuple(gr.skip() for _ in outputs[1:])
 
-    def shown(view: RunView | None, request: gr.Request | None, *, clear_comment: bool = True) -> tuple[Any, ...]:
+    def shown(
+        view: RunView | None, request: gr.Request | None, *, clear_comment: bool = True, watched_active: bool = False
+    ) -> tuple[Any, ...]:
         """Everything after the message for `view` as this operator sees it."""
         marker = deps.service.run_marker(view.run.run_id) if view is not None else None
         user = deps.user(request)
@@ -183,6 +190,7 @@ def render_run_view(deps: ConsoleDeps) -> RunViewPanel:
             *view_outputs(view),
             *controls(view, user, clear_comment=clear_comment),
             watch_record(view, marker),
+            progress_panel(deps.service, view, watched_active=watched_active),
         )
 
     def load(run: str, request: gr.Request | None = None) -> tuple[Any, ...]:
@@ -195,6 +203,10 @@ def render_run_view(deps: ConsoleDeps) -> RunViewPanel:
             return (problem(str(exc)), *shown(None, request))
         return ("", *shown(view, request))
 
+    def unchanged(run: str, before: dict[str, Any] | None) -> tuple[Any, ...]:
+        """Nothing to reload; a queued or running run's progress panel still moves (its elapsed times)."""
+        return (gr.skip(), *keep_rest[:-1], moving_progress(deps.service, run, before))
+
     def watch(run: str, before: dict[str, Any] | None, request: gr.Request | None = None) -> tuple[Any, ...]:
         """The change poll's part for the open run: nothing unless it changed; then reload and say who did it."""
         run = (run or "").strip()
@@ -202,12 +214,14 @@ def render_run_view(deps: ConsoleDeps) -> RunViewPanel:
             return (gr.skip(), *keep_rest)
         try:
             if deps.service.run_marker(run) == before.get("marker"):
-                return (gr.skip(), *keep_rest)
+                return unchanged(run, before)
             view = deps.service.view(run)
         except VetoflowError:
             return (gr.skip(), *keep_rest)
         notice = colleague_notice(before, view, deps.reviewer(request))
-        return (notice or gr.skip(), *shown(view, request, clear_comment=view.status != "paused"))
+        active = before.get("status") in UNSETTLED  # the operator watched it run: keep its progress in view
+        keep_comment = view.status == "paused"
+        return (notice or gr.skip(), *shown(view, request, clear_comment=not keep_comment, watched_active=active))
 
     def decide(run: str, action: str, request: gr.Request | None, progress: gr.Progress, **kw: Any) -> tuple[Any, ...]:
         run = (run or "").strip()
@@ -299,5 +313,11 @@ def render_run_view(deps: ConsoleDeps) -> RunViewPanel:
     revise_inputs = [run_id, comment, investment, horizon, rate, segments, shown_digest]
     revise.click(do_revise, inputs=revise_inputs, api_name="revise", **decide_options)
     return RunViewPanel(
-        run_id=run_id, outputs=outputs, load=load, watch=watch, watched=watched, trace_button=trace_button
+        run_id=run_id,
+        outputs=outputs,
+        load=load,
+        watch=watch,
+        unchanged=unchanged,
+        watched=watched,
+        trace_button=trace_button,
     )

@@ -10,6 +10,7 @@ import base64
 import binascii
 import json
 import re
+import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -69,6 +70,11 @@ class DecisionRow(BaseModel):
 
 ROW_COLUMNS = tuple(c for c in runs_table.c if c.name != "scenario")  # a listing never reads the input back
 ROW_TIMES = ("created_at", "updated_at", "lease_expires_at")
+
+
+def new_run_id() -> str:
+    """A fresh run id; a front end that follows a run from its first event picks it before `start`."""
+    return uuid.uuid4().hex[:12]
 
 
 def utcnow() -> datetime:

@@ -17,7 +17,7 @@ from vetoflow.runs import audit, outbox
 from vetoflow.runs import comments as thread_store
 from vetoflow.runs.comments import CommentRow
 from vetoflow.runs.delivery import DeliveryReport, deliver_due
-from vetoflow.runs.events import RunEvent
+from vetoflow.runs.events import SETTLED, RunEvent
 from vetoflow.runs.history import CheckpointRecord, records, thread_config
 from vetoflow.runs.inbox import InboxItem, change_marker, inbox_items, run_marker
 from vetoflow.runs.index import DecisionRow, RunPage, RunRow
@@ -104,6 +104,14 @@ class RunRecords:
 
     def latest_event(self, run_id: str) -> RunEvent | None:
         return self.events.latest(run_id)
+
+    def settled_after(self, run_id: str, after: int) -> bool:
+        """Nothing more will come unless someone acts: the run has settled (paused, completed, rejected,
+        failed) and its settling event is at or before event id `after`. The one test that ends the SSE
+        stream and the console's follow of a run."""
+        latest = self.events.latest(run_id)
+        settled = latest is not None and latest.id <= after and latest.kind in SETTLED
+        return settled and self.index.get(run_id).status in SETTLED
 
     def replay_of(self, run_id: str) -> ReplayRow | None:
         return self.lineage.get(run_id)

@@ -6,7 +6,6 @@ gets the same default checkpoint and the same veto inheritance from here.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -14,6 +13,7 @@ from vetoflow.errors import VetoflowError
 from vetoflow.runs.execution import StepCallback
 from vetoflow.runs.fork import copy_into_new_thread, find_checkpoint, refuse_late_checkpoint, start_node
 from vetoflow.runs.history import thread_config
+from vetoflow.runs.index import new_run_id
 from vetoflow.runs.lineage import new_row
 from vetoflow.runs.views import Replayed, RunView
 from vetoflow.scenario import apply_overrides
@@ -83,7 +83,7 @@ class Replaying:
         saver = self.graph.checkpointer
         if saver is None or isinstance(saver, bool):
             raise VetoflowError("replay needs a graph compiled with a durable checkpointer")
-        new_id = replay_run_id or uuid.uuid4().hex[:12]
+        new_id = replay_run_id or new_run_id()
         changed = scenario.model_dump(mode="json") if overrides else None
         latest_state = RunState.model_validate(latest.values)
         inherited = None  # changed inputs must not launder a veto: the replay waits for a human like a revise

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import builtins
 import logging
-import uuid
 from collections.abc import Callable
 from dataclasses import replace as replace_dataclass
 from typing import Any
@@ -34,7 +33,7 @@ from vetoflow.runs.execution import StepCallback, stream_steps
 from vetoflow.runs.gate import Gate
 from vetoflow.runs.history import derive_status, has_state, thread_config
 from vetoflow.runs.idempotency import IdempotencyStore
-from vetoflow.runs.index import RunIndex, RunRow, already_decided, utcnow
+from vetoflow.runs.index import RunIndex, RunRow, already_decided, new_run_id, utcnow
 from vetoflow.runs.lease import Leases, new_owner
 from vetoflow.runs.lineage import Lineage
 from vetoflow.runs.queueing import JobDispatcher, QueueSide
@@ -99,7 +98,7 @@ class RunService(Settling, QueueSide, Replaying, RunRecords):
         requester: str | None = None,
     ) -> RunView:
         self.context.budget.check(scenario)  # the one size budget: refused before anything is stored
-        run_id = run_id or uuid.uuid4().hex[:12]
+        run_id = run_id or new_run_id()
         state = RunState(run_id=run_id, scenario=scenario, requester=requester).model_dump(mode="json")
         if self.dispatcher:
             self.index.create(run_id, scenario.name, scenario.investment, state["scenario"], status="queued")
