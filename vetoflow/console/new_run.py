@@ -12,11 +12,12 @@ import gradio as gr
 
 from vetoflow.console.common import PROGRESS, ConsoleDeps, ok, problem
 from vetoflow.console.uploads import form_segments, read_upload, segment_rows
-from vetoflow.console.words import POLICY_CHOICES, SEGMENT_HEADERS, plain_error, policy_words
+from vetoflow.console.words import POLICY_CHOICES, SEGMENT_HEADERS, plain_error
 from vetoflow.errors import VetoflowError
 from vetoflow.formatting import money, pct
 from vetoflow.plaintext import md
 from vetoflow.risk.policy import describe
+from vetoflow.risk.words import policy_words
 from vetoflow.runs.views import RunView
 from vetoflow.scenario import Scenario, validate_scenario
 
