@@ -1,8 +1,14 @@
 """The operator console as a finance lead uses it, in Debian's Chromium against a real `vetoflow ui` process:
 the comment belongs to the run shown, overruling a veto asks for a reason and a confirmation naming the
+<<<<<<< HEAD
 amount, a link opens a run, a colleague's decision shows up without a reload, a run executing in another
 process shows its nodes as they go, the inbox sorts money as numbers with its currency. (A 390 px phone
 reading the inbox is in tests/test_screenshots.py, which photographs it for the README.)
+=======
+amount, a link opens a run (whose chart draws a segment named like a link as text), a colleague's decision
+shows up without a reload, the inbox sorts money as numbers with its currency. (A 390 px phone reading the
+inbox is in tests/test_screenshots.py, which photographs it for the README.)
+>>>>>>> plain13
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ from vetoflow.scenario import Scenario
 pytestmark = pytest.mark.slow  # servers, subprocesses or a browser: left out of make test-fast
 
 TIMEOUT_MS = 60_000
+EVIL_LINK = '<a href="https://evil.example">x</a>'
 
 
 @pytest.fixture
@@ -122,12 +129,18 @@ def test_overruling_a_veto_needs_a_reason_and_a_confirmation_naming_the_amount(
 def test_a_link_opens_the_run_and_the_address_names_the_open_run(
     home: Settings, browser: Browser, vetoed: Scenario
 ) -> None:
-    linked = start(home, vetoed, name="Linked kiosks")
+    hostile = [vetoed.segments[0].model_copy(update={"name": EVIL_LINK}), *vetoed.segments[1:]]
+    linked = start(home, vetoed, name="Linked kiosks", segments=hostile)
     other = start(home, vetoed, name="Other kiosks")
     with vetoflow_ui_process(home) as url:
         page = signed_in(browser, url, ANA)
         page.goto(f"{url}?run={linked}")
         expect(page.locator("#run-headline")).to_contain_text("Linked kiosks", timeout=TIMEOUT_MS)
+        chart = page.locator("#run-chart")
+        expect(chart.locator(".js-plotly-plot")).to_be_visible(timeout=TIMEOUT_MS)
+        expect(chart).to_contain_text(f"{EVIL_LINK} (P50, band P10-P90)")  # a segment's name, drawn as written
+        # plotly draws a link as an SVG <a xlink:href> (which a[href*=...] never matches): none in the chart
+        expect(chart.locator("svg a")).to_have_count(0)
         expect(page.get_by_text("Use via API")).to_have_count(0)  # no developer footer for operators
         expect(page.get_by_role("tab", name="Run", exact=True)).to_have_attribute("aria-selected", "true")
         open_from_inbox(page, "Other kiosks")

@@ -76,7 +76,13 @@ def test_revisions_sensitivity_and_veto_rules_read_in_words_not_state_keys(
     service: RunService, vetoed: Scenario
 ) -> None:
     rules = Scenario.model_validate(vetoed.model_dump() | {"veto_policy": {"any_of": ["roi", "loss_probability"]}})
-    run = service.start(rules).run.run_id
+    started = service.start(rules).run
+    assert started.veto_reason is not None  # what the inbox's "why vetoed" shows: said by the core, in words
+    assert started.veto_reason.startswith("Vetoed: ")
+    assert (
+        "the veto policy, any of (ROI (P50), probability of loss), vetoes when any rule fails." in started.veto_reason
+    )
+    run = started.run_id
     overrides = {"investment": 900_000.0, "segments.Kiosks.margin": 0.9}
     view = service.decide(run, "revise", reviewer="ana", comment="cheaper kiosks", overrides=overrides)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -11,8 +12,11 @@ from tests.helpers import CountingSynthesizer
 from tests.test_graph import compile_graph, start
 from vetoflow.forecasting.montecarlo import run_forecast
 from vetoflow.graph import Context
+from vetoflow.risk.policy import describe
 from vetoflow.scenario import Scenario, load_scenario, validate_scenario
 from vetoflow.state import Forecast, RunState
+
+KEYS = re.compile(r"\b(roi|downside_roi|loss_probability|npv|npv_floor|loss_limit|any_of|all_of)\b|\w_\w")
 
 
 def borderline(examples: Path, **changes: Any) -> Scenario:
@@ -49,18 +53,20 @@ def run(scenario: Scenario, context: Context | None = None) -> tuple[RunState, s
         (
             {"veto_policy": {"any_of": ["roi", "loss_probability"]}},
             "approval",
-            "Veto policy any_of(roi, loss_probability) (veto when any rule fails): 1 of 2 rules fail",
+            "Vetoed: 1 of 2 rules fail (probability of loss); the veto policy, any of (ROI (P50), probability of "
+            "loss), vetoes when any rule fails.",
         ),
         (
             {"veto_policy": {"all_of": ["roi", "loss_probability"]}},
             "synthesizer",
-            "Veto policy all_of(roi, loss_probability) (veto only when every rule fails): 1 of 2 rules fail, "
-            "so the plan is passed.",
+            "Passed: 1 of 2 rules fail (probability of loss); the veto policy, all of (ROI (P50), probability of "
+            "loss), vetoes only when every rule fails.",
         ),
         (
             {"veto_policy": {"all_of": ["npv", {"any_of": ["roi", "downside_roi"]}]}},
             "approval",
-            "all_of(npv, any_of(roi, downside_roi))",
+            "2 of 3 rules fail (median NPV, downside ROI (P10)); the veto policy, "
+            "all of (median NPV, any of (ROI (P50), downside ROI (P10))), vetoes only when every rule fails.",
         ),
     ],
 )
@@ -71,6 +77,8 @@ def test_each_policy_routes_as_documented(examples: Path, changes: dict[str, Any
     assert state.decision.veto == (route == "approval")
     assert any(words in reason for reason in state.decision.reasons), state.decision.reasons
     assert all(rule.text in state.decision.reasons for rule in state.decision.rules)
+    assert not KEYS.search(" ".join(state.decision.reasons)), "operators read rule names, not the scenario's keys"
+    assert state.decision.policy == describe(state.scenario.veto_policy)  # the stored key is unchanged
 
 
 def test_every_rule_of_a_combination_is_recorded_with_its_measured_value(examples: Path) -> None:
@@ -100,6 +108,8 @@ def test_a_probability_of_loss_that_cannot_be_computed_vetoes(examples: Path, po
     assert went == "approval"
     assert state.decision is not None
     assert any("The probability of loss could not be computed" in r for r in state.decision.reasons)
+    if not isinstance(policy, str):  # an all_of passes on one rule alone, but not when a figure is unknown
+        assert "A figure it needs could not be computed, so a human must review." in state.decision.reasons[0]
     assert state.financials is not None
     assert state.financials.method == "per_period_bands"
 

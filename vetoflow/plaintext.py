@@ -4,7 +4,8 @@ Names, currencies, comments, errors and summaries come from people and models. I
 wrapped in rich `Text` (no markup parsing, so `[/]` is just two characters) with control characters,
 bidirectional overrides and zero-width characters shown as visible escapes (`\\x1b`), so nothing can
 move the cursor, recolour the screen or hide text. In the console they become escaped HTML with no
-Markdown: no links, no images, nothing fetched.
+Markdown: no links, no images, nothing fetched. In its plotly charts they become `chart_text`: plotly
+renders `<b>`, `<a href>` and `<span style>` in titles, ticks, legends and hovers, and fills `%{...}`.
 """
 
 from __future__ import annotations
@@ -47,3 +48,12 @@ def md(value: object, *, multiline: bool = False) -> str:
     """User text inside one of vetoflow's Markdown templates: every Markdown and HTML character is
     backslash-escaped, so it prints as written (no links, no images fetched, no emphasis, no tags)."""
     return MARKDOWN_SPECIAL.sub(r"\\\1", clean(value, multiline=multiline))
+
+
+def chart_text(value: object) -> str:
+    """User text for a plotly figure (names, legends, ticks, hover labels, hover templates), shown as written.
+
+    `&`, `<` and `>` become entities, so plotly draws a tag as its characters instead of a link or bold text;
+    `%` becomes `&#37;`, so `%{x}` in a name is never filled in by a hover template or a `meta` reference.
+    Plotly turns the entities back into the characters on screen (`html.unescape` reads them back)."""
+    return html.escape(clean(value), quote=False).replace("%", "&#37;")

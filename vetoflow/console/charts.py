@@ -1,5 +1,9 @@
 """Console charts: the forecast fan chart with cumulative profit against the investment, the NPV histogram
-of the simulated paths, and the tornado. Axes carry the scenario's currency and period unit."""
+of the simulated paths, and the tornado. Axes carry the scenario's currency and period unit.
+
+Plotly renders HTML tags and fills `%{...}` in the text it draws, so every public builder passes the user
+text it is given (segment and run names, currency, unit, tornado labels) through `chart_text` first, once.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +14,7 @@ from plotly.subplots import make_subplots
 
 from vetoflow.console.chart_format import compact_money, money_ticks, period_ticks
 from vetoflow.console.words import input_label
+from vetoflow.plaintext import chart_text
 from vetoflow.state import Band, Forecast, Outcomes, RunState, Sensitivity
 
 PALETTE = ("#2563eb", "#059669", "#d97706", "#db2777", "#7c3aed", "#0891b2", "#65a30d", "#dc2626")
@@ -110,6 +115,7 @@ def fan_chart(
 ) -> go.Figure:
     """Top: cumulative profit against the investment, break-even marked. Middle: revenue and profit per period.
     Bottom: revenue per segment, each band its own colour and hatch. Empty figure until a forecast exists."""
+    currency, period_unit = chart_text(currency), chart_text(period_unit)
     fig = make_subplots(
         rows=3, cols=1, shared_xaxes=True, vertical_spacing=0.08,
         subplot_titles=[title.format(unit=period_unit) for title in ROWS],
@@ -123,7 +129,7 @@ def fan_chart(
             row_values[1] += [*band.p10, *band.p90]
         for index, (name, band) in enumerate(sorted(forecast.segments.items())):
             colour, hatch = segment_style(index)
-            _fan(fig, band, name, colour, 3, currency, hatch)
+            _fan(fig, band, chart_text(name), colour, 3, currency, hatch)
             row_values[2] += [*band.p10, *band.p90]
         for row, values in enumerate(row_values, start=1):
             if values:
@@ -155,6 +161,7 @@ def npv_histogram(outcomes: Outcomes | None, currency: str = "USD", other: Outco
 
     With `other`, a second run's distribution is overlaid as a line, for comparing two runs.
     """
+    currency = chart_text(currency)
     fig = go.Figure()
     if outcomes is not None and outcomes.npv_histogram.counts:
         _npv_bars(fig, outcomes, "this run" if other else "paths")
@@ -188,6 +195,8 @@ def _money_axis(
 
 def npv_overlay(runs: list[tuple[str, Outcomes | None]], currency: str = "USD") -> go.Figure:
     """Two (or more) runs' NPV distributions overlaid as outlined step areas, each named with its P(loss)."""
+    currency = chart_text(currency)
+    runs = [(chart_text(name), outcomes) for name, outcomes in runs]
     fig = go.Figure()
     edges: list[float] = []
     missing = []
@@ -230,10 +239,11 @@ def _npv_bars(fig: go.Figure, outcomes: Outcomes, name: str) -> None:
 
 def tornado_chart(sensitivity: Sensitivity | None, currency: str = "USD", top: int = 10) -> go.Figure:
     """Median NPV with each input moved down (left colour) and up (right colour), widest swing on top."""
+    currency = chart_text(currency)
     fig = go.Figure()
     if sensitivity is not None and sensitivity.bars:
         bars = list(reversed(sensitivity.bars[:top]))  # plotly draws the first category at the bottom
-        names = [input_label(bar.input) for bar in bars]  # "Kiosks: margin", not the override key
+        names = [chart_text(input_label(bar.input)) for bar in bars]  # "Kiosks: margin", not the override key
         base = sensitivity.npv_p50
         for key, label, colour in (("npv_low", "input down", "#dc2626"), ("npv_high", "input up", PALETTE[1])):
             values = [getattr(bar, key) - base for bar in bars]

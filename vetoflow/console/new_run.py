@@ -16,11 +16,12 @@ from vetoflow.console.common import PROGRESS, ConsoleDeps, ok, problem
 from vetoflow.console.follow import Launch, follow, launch
 from vetoflow.console.progress import run_progress
 from vetoflow.console.uploads import form_segments, read_upload, segment_rows
-from vetoflow.console.words import POLICY_CHOICES, SEGMENT_HEADERS, plain_error, policy_words
+from vetoflow.console.words import POLICY_CHOICES, SEGMENT_HEADERS, plain_error
 from vetoflow.errors import VetoflowError
 from vetoflow.formatting import money, pct
 from vetoflow.plaintext import md
 from vetoflow.risk.policy import describe
+from vetoflow.risk.words import policy_words
 from vetoflow.runs.events import SETTLED
 from vetoflow.runs.service import RunService
 from vetoflow.runs.views import RunView

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from vetoflow.console.words import changes_text, plain_error, policy_words
+from vetoflow.console.words import changes_text, plain_error
 from vetoflow.formatting import money, pct, when
 from vetoflow.plaintext import clean, md
-from vetoflow.risk.words import method_note, risk_rows
+from vetoflow.risk.words import RULE_WORDS, method_note, policy_words, risk_rows
 from vetoflow.runs.views import RunView
 
 STATUS_BADGE = {
@@ -68,8 +68,8 @@ def reasons(view: RunView) -> str:
         return "_The Accountant has not judged this run yet._"
     verdict = "vetoed" if decision.veto else "did not veto"
     if decision.policy in ("roi", "downside_roi"):
-        policy = "ROI (P50)" if decision.policy == "roi" else "downside ROI (P10)"
-        against = f"{policy} {pct(decision.measured)} against a threshold of {pct(decision.threshold)}"
+        rule = RULE_WORDS[decision.policy]
+        against = f"{rule} {pct(decision.measured)} against a threshold of {pct(decision.threshold)}"
     else:
         against = f"veto policy {policy_words(decision.policy)}"
     text = f"The Accountant **{verdict}**: {against}.\n\n"

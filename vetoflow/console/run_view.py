@@ -9,18 +9,16 @@ from typing import Any
 import gradio as gr
 
 from vetoflow.console import present, run_evidence
-from vetoflow.console.charts import fan_chart, npv_histogram, run_fan_chart, tornado_chart
 from vetoflow.console.common import PROGRESS, ConsoleDeps, ok, problem
 from vetoflow.console.decisions import (
     OVERRULE_NEEDS_REASON,
     overrule_question,
     overrules_veto,
     revise_overrides,
-    segment_table,
 )
 from vetoflow.console.follow import moving_progress, progress_panel
-from vetoflow.console.request_text import approval_request_text
 from vetoflow.console.run_controls import colleague_notice, controls, watch_record
+from vetoflow.console.run_outputs import view_outputs
 from vetoflow.console.words import SEGMENT_HEADERS
 from vetoflow.errors import VetoflowError
 from vetoflow.graph.names import NODE_NAMES
@@ -40,58 +38,6 @@ class RunViewPanel:
     unchanged: Callable[..., tuple[Any, ...]]  # the poll when nothing changed: only a live progress panel moves
     watched: gr.State
     trace_button: gr.Button
-
-
-def view_outputs(view: RunView | None) -> tuple[Any, ...]:
-    """headline, figures, chart, reasons, payload, decide box, investment, horizon, rate, segments, summary, history,
-    the request text, the NPV histogram and the tornado, the digest shown, the evidence, the comment thread and
-    the error as raised (for developers)."""
-    if view is None:
-        hidden = gr.update(visible=False)
-        return (
-            "",
-            "",
-            fan_chart(None),
-            "",
-            None,
-            hidden,
-            None,
-            None,
-            None,
-            [],
-            "",
-            [],
-            "",
-            npv_histogram(None),
-            tornado_chart(None),
-            None,
-            run_evidence.evidence(None),
-            run_evidence.thread(None),
-            "",
-        )
-    scenario = view.state.scenario
-    paused = view.status == "paused"
-    return (
-        present.headline(view),
-        present.figures(view),
-        run_fan_chart(view.state),
-        present.reasons(view),
-        view.pending,
-        gr.update(visible=paused),
-        scenario.investment,
-        scenario.horizon,
-        scenario.discount_rate,
-        segment_table(scenario),
-        present.summary(view),
-        present.history_rows(view),
-        approval_request_text(view),
-        npv_histogram(view.state.forecast.outcomes if view.state.forecast else None, scenario.currency),
-        tornado_chart(view.state.forecast.sensitivity if view.state.forecast else None, scenario.currency),
-        {"run": view.run.run_id, "digest": view.pending.get("digest")} if view.pending else None,  # sent back
-        run_evidence.evidence(view),
-        run_evidence.thread(view),
-        present.error_details(view),
-    )
 
 
 def shown_for(run: str, shown: dict[str, Any] | None) -> str | None:

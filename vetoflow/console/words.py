@@ -1,8 +1,8 @@
 """Operator words for what the graph stores as keys: scenario fields, revise overrides, veto rules and errors.
 
-The state, the CLI and the API keep `segments.Kiosks.margin`, `loss_probability` and `RuntimeError: boom`;
-the console's operator tabs show "Kiosks: margin", "probability of loss" and "boom". The exact keys stay in
-the Trace tab and the "Details for developers" accordions.
+The state, the CLI and the API keep `segments.Kiosks.margin` and `RuntimeError: boom`; the console's operator
+tabs show "Kiosks: margin" and "boom". The exact keys stay in the Trace tab and the "Details for developers"
+accordions. Veto rules are named in the core (`risk.words.RULE_WORDS`), so every adapter says them alike.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ import re
 from typing import Any
 
 from vetoflow.plaintext import clean
+from vetoflow.risk.words import RULE_WORDS
 
 FIELD_LABELS = {
     "investment": "investment",
@@ -30,20 +31,13 @@ SEGMENT_FIELDS = {"base_revenue": "base revenue", "growth_mean": "growth", "vola
 SEGMENT_FIELDS |= {"margin": "margin", "history": "revenue history"}
 SEGMENT_HEADERS = ["segment", "base revenue", "growth", "volatility", "margin"]
 """The segments tables' column titles, in `scenario.SEGMENT_COLUMNS` order (the tables hand back plain rows)."""
-RULE_WORDS = {
-    "roi": "ROI (P50)",
-    "downside_roi": "downside ROI (P10)",
-    "loss_probability": "probability of loss",
-    "npv": "median NPV",
-}
 POLICY_CHOICES = [
-    ("ROI (P50) below the threshold", "roi"),
-    ("downside ROI (P10) below the threshold", "downside_roi"),
-    ("probability of loss above 30%", "loss_probability"),
-    ("median NPV below 0", "npv"),
+    (f"{RULE_WORDS['roi']} below the threshold", "roi"),
+    (f"{RULE_WORDS['downside_roi']} below the threshold", "downside_roi"),
+    (f"{RULE_WORDS['loss_probability']} above 30%", "loss_probability"),
+    (f"{RULE_WORDS['npv']} below 0", "npv"),
 ]
 """The New run form's veto rules: (what the operator reads, the value the scenario stores)."""
-RULE_TOKEN = re.compile(r"\b(any_of|all_of|downside_roi|loss_probability|roi|npv)\b")
 ERROR_CLASS = re.compile(
     r"^(?:[A-Za-z_]\w*\.)*[A-Z]\w*(?:Error|Exception|Timeout|Interrupt|Exit|Warning|Failure|Fault):(?:\s|$)"
 )
@@ -72,12 +66,6 @@ def shown_value(value: Any) -> str:
 def changes_text(overrides: dict[str, Any]) -> str:
     """A revise's overrides as one line: "investment → 900,000; Kiosks: margin → 0.9"."""
     return "; ".join(f"{input_label(key)} → {shown_value(value)}" for key, value in overrides.items())
-
-
-def policy_words(policy: str) -> str:
-    """`any_of(roi, loss_probability)` -> "any of (ROI (P50), probability of loss)"."""
-    spaced = re.sub(r"\b(any_of|all_of)\(", r"\1 (", policy)
-    return RULE_TOKEN.sub(lambda m: RULE_WORDS.get(m.group(1), m.group(1).replace("_", " ")), spaced)
 
 
 def plain_error(error: str) -> str:

@@ -1,13 +1,15 @@
 """Veto policies: single rules on the measured figures and `any_of` / `all_of` combinations of them.
 
-Every rule reports its measured value in words. A rule whose figure this forecast cannot give (the
-probability of loss from a band-only forecaster) vetoes the whole policy: unknown never passes.
+Every rule reports its measured value in words (the rule names of `risk.words.RULE_WORDS`, never the keys
+the scenario stores). A rule whose figure this forecast cannot give (the probability of loss from a band-only
+forecaster) vetoes the whole policy: unknown never passes.
 """
 
 from __future__ import annotations
 
 import math
 
+from vetoflow.risk.words import RULE_WORDS, policy_words, sentence_start
 from vetoflow.scenario import PolicyCombination, RuleName, Scenario, VetoPolicy
 from vetoflow.state import Decision, Financials, RuleOutcome
 
@@ -19,7 +21,7 @@ def _money(value: float, currency: str) -> str:
 def rule_outcome(rule: RuleName, numbers: Financials, scenario: Scenario) -> RuleOutcome:
     if rule in ("roi", "downside_roi"):
         measured = numbers.roi if rule == "roi" else numbers.downside_roi
-        label = "ROI (P50)" if rule == "roi" else "Downside ROI (P10)"
+        label = sentence_start(RULE_WORDS[rule])
         limit = scenario.veto_threshold
         veto = measured < limit
         text = f"{label} is {measured:.1%}, {'below' if veto else 'at or above'} the veto threshold of {limit:.1%}."
@@ -47,7 +49,8 @@ def rule_outcome(rule: RuleName, numbers: Financials, scenario: Scenario) -> Rul
 
 
 def describe(policy: VetoPolicy) -> str:
-    """`roi`, or `any_of(roi, loss_probability)`, nested as written."""
+    """`roi`, or `any_of(roi, loss_probability)`, nested as written: the decision record's key (`policy_words`
+    says it in words)."""
     if isinstance(policy, str):
         return policy
     return f"{policy.kind}({', '.join(describe(r) for r in policy.rules)})"
@@ -75,12 +78,16 @@ def evaluate(numbers: Financials, scenario: Scenario) -> tuple[bool, list[RuleOu
 
 
 def combination_reason(policy: PolicyCombination, veto: bool, outcomes: list[RuleOutcome]) -> str:
-    failing = sum(r.veto for r in outcomes)
-    rule = "veto when any rule fails" if policy.kind == "any_of" else "veto only when every rule fails"
-    verdict = "vetoed" if veto else "passed"
-    return (
-        f"Veto policy {describe(policy)} ({rule}): {failing} of {len(outcomes)} rules fail, so the plan is {verdict}."
-    )
+    """ "Vetoed: 1 of 2 rules fail (probability of loss); the veto policy, any of (ROI (P50), probability of
+    loss), vetoes when any rule fails." The inbox's "why vetoed" shows this line first."""
+    failing = [RULE_WORDS[r.rule] for r in outcomes if r.veto]
+    named = f" ({', '.join(failing)})" if failing else ""
+    rule = "vetoes when any rule fails" if policy.kind == "any_of" else "vetoes only when every rule fails"
+    text = f"{'Vetoed' if veto else 'Passed'}: {len(failing)} of {len(outcomes)} rules fail{named}; "
+    text += f"the veto policy, {policy_words(describe(policy))}, {rule}."
+    if veto and any(r.measured is None for r in outcomes):
+        text += " A figure it needs could not be computed, so a human must review."
+    return text
 
 
 def decision(numbers: Financials, scenario: Scenario) -> tuple[Decision, list[str]]:

@@ -1,11 +1,40 @@
-"""How the risk figures read, shared by the CLI and the console (plain text, no markup)."""
+"""How the risk figures and veto rules read, shared by the core's reasons, the CLI and the console (plain text).
+
+The scenario and the decision record keep the rule keys (`loss_probability`, `any_of(roi, npv)`); every
+sentence an operator reads names them with `RULE_WORDS`, so the CLI, the API, the console and notifications
+say the same.
+"""
 
 from __future__ import annotations
+
+import re
 
 from vetoflow.state import Financials, Sensitivity
 
 OLDER_METHOD = "older method: sums of per-period percentiles (no simulated paths kept)"
 PATH_WISE = "path-wise: percentiles over the simulated paths"
+RULE_WORDS = {
+    "roi": "ROI (P50)",
+    "downside_roi": "downside ROI (P10)",
+    "loss_probability": "probability of loss",
+    "npv": "median NPV",
+}
+"""Each veto rule as an operator names it, mid-sentence (`sentence_start` capitalises it)."""
+COMBINATION_WORDS = {"any_of": "any of", "all_of": "all of"}
+POLICY_KEYS = RULE_WORDS | COMBINATION_WORDS
+POLICY_TOKEN = re.compile(rf"\b({'|'.join(POLICY_KEYS)})\b")
+
+
+def sentence_start(words: str) -> str:
+    """ "downside ROI (P10)" -> "Downside ROI (P10)"."""
+    return words[:1].upper() + words[1:]
+
+
+def policy_words(policy: str) -> str:
+    """A policy as `risk.policy.describe` writes it and the decision stores it, in words:
+    `any_of(roi, loss_probability)` -> "any of (ROI (P50), probability of loss)"; `roi` -> "ROI (P50)"."""
+    spaced = re.sub(r"\b(any_of|all_of)\(", r"\1 (", policy)
+    return POLICY_TOKEN.sub(lambda m: POLICY_KEYS[m.group(1)], spaced)
 
 
 def method_note(financials: Financials) -> str:
