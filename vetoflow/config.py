@@ -192,6 +192,7 @@ class Settings(BaseSettings):
     context_factory: str | None = Field(
         default=None,
         pattern=r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$",
+        json_schema_extra={"allowed": "`module:function`"},
         description="module:function(settings) -> Context: custom LLM/forecast/retriever clients for every front end.",
     )
 
@@ -232,18 +233,21 @@ class Settings(BaseSettings):
         default="openid profile email",
         max_length=500,
         pattern=r"^[\x21-\x7e]{1,100}( [\x21-\x7e]{1,100}){0,19}$",
+        json_schema_extra={"allowed": "1-20 printable ASCII words"},
         description="Scopes the console asks for, space-separated; must include openid.",
     )
     oidc_groups_claim: str = Field(
         default="groups",
         max_length=200,
         pattern=OIDC_CLAIM_PATTERN,
+        json_schema_extra={"allowed": "a claim name, up to 6 dotted parts"},
         description="Claim with the user's groups, e.g. cognito:groups; dots walk into objects (realm_access.roles).",
     )
     oidc_name_claim: str = Field(
         default="preferred_username",
         max_length=400,
         pattern=OIDC_CLAIM_PATTERN.removesuffix("$") + r"(,[A-Za-z0-9_:/#@$.-]{1,200}){0,2}$",
+        json_schema_extra={"allowed": "1-3 claim names, comma-separated"},
         description="Claim(s) naming the user (the reviewer of record), comma-separated, first present wins; "
         "then `sub`.",
     )
@@ -261,6 +265,7 @@ class Settings(BaseSettings):
         default=None,
         max_length=500,
         pattern=r"^https?://[^\s]+/console-auth/callback$",
+        json_schema_extra={"allowed": "`https://HOST/console-auth/callback`"},
         description="Callback registered at the provider (https://HOST/console-auth/callback); default: from the "
         "request's host.",
     )

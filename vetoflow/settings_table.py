@@ -38,8 +38,9 @@ def _allowed(name: str) -> str:
         for attr, sign in (("ge", ">="), ("gt", ">"), ("le", "<="), ("lt", "<")):
             if getattr(item, attr, None) is not None:
                 bounds.append(f"{sign} {getattr(item, attr):,}")
-        if getattr(item, "pattern", None):
-            bounds.append("`module:function`")
+    extra = field.json_schema_extra if isinstance(field.json_schema_extra, dict) else {}
+    if "allowed" in extra:  # a pattern's meaning in words (the regex itself is in config.py)
+        bounds.append(str(extra["allowed"]))
     return ", ".join(bounds) or "-"
 
 
