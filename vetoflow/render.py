@@ -13,7 +13,7 @@ from rich.text import Text
 
 from vetoflow.formatting import money, pct
 from vetoflow.plaintext import clean, plain
-from vetoflow.risk.words import method_note, risk_rows, tornado_lines
+from vetoflow.risk.words import DELTA_LABELS, delta_value, method_note, risk_rows, tornado_lines
 
 if TYPE_CHECKING:  # annotations only: `vetoflow runs` renders index rows without loading LangGraph
     from vetoflow.runs.index import RunRow
@@ -147,21 +147,6 @@ def flags_and_comments(view: RunView) -> list[RenderableType]:
     return parts
 
 
-DELTA_LABELS = {
-    "investment": "investment",
-    "roi": "ROI (P50)",
-    "downside_roi": "downside ROI (P10)",
-    "npv": "NPV (P50)",
-    "loss_probability": "P(loss)",
-}
-
-
-def _figure(name: str, value: object, currency: str) -> str:
-    if not isinstance(value, int | float):
-        return "-"
-    return money(value) + f" {currency}" if name in ("investment", "npv") else pct(value)
-
-
 def pause_parts(pending: dict[str, object], currency: str) -> list[RenderableType]:
     """What the approver decides on, besides the figures: why it waits, flags, old against new, the evidence."""
     parts: list[RenderableType] = []
@@ -178,8 +163,8 @@ def pause_parts(pending: dict[str, object], currency: str) -> list[RenderableTyp
         for name, delta in dict(revised.get("deltas") or {}).items():
             table.add_row(
                 DELTA_LABELS.get(name, name),
-                _figure(name, delta["old"], currency),
-                _figure(name, delta["new"], currency),
+                plain(delta_value(name, delta["old"], currency)),
+                plain(delta_value(name, delta["new"], currency)),
             )
         parts.append(table)
     sources = pending.get("sources")

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from vetoflow.console.words import changes_text, plain_error
-from vetoflow.formatting import money, pct, when
+from vetoflow.formatting import pct, when
 from vetoflow.plaintext import clean, md
-from vetoflow.risk.words import RULE_WORDS, method_note, policy_words, risk_rows
+from vetoflow.risk.words import RULE_WORDS, figure_rows, method_note, policy_words
 from vetoflow.runs.views import RunView
 
 STATUS_BADGE = {
@@ -50,12 +50,7 @@ def figures(view: RunView) -> str:
     if run.last_action:
         verdict += f" → {run.last_action} by {md(run.reviewer)}"
     rows = [
-        ("Investment", f"{money(fin.investment)} {currency}"),
-        ("ROI (P50)", pct(fin.roi)),
-        ("Downside ROI (P10)", pct(fin.downside_roi)),
-        ("NPV", f"{money(fin.npv)} {currency}"),
-        ("Payback", payback),
-        *risk_rows(fin, currency),
+        *figure_rows(fin, currency, payback),
         ("Figures", method_note(fin)),
         ("Decision", verdict),
     ]

@@ -11,9 +11,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from vetoflow.formatting import money, pct, when
+from vetoflow.formatting import when
 from vetoflow.plaintext import clean
-from vetoflow.risk.words import method_note, risk_rows
+from vetoflow.risk.words import figure_rows, method_note
 from vetoflow.runs.views import RunView
 from vetoflow.state import RunState
 
@@ -51,12 +51,7 @@ def _figures(state: RunState) -> list[str]:
         else f"{fin.payback_period:.1f} {unit}s"
     )
     rows = [
-        ("Investment", f"{money(fin.investment)} {currency}"),
-        ("ROI (P50)", pct(fin.roi)),
-        ("Downside ROI (P10)", pct(fin.downside_roi)),
-        ("NPV", f"{money(fin.npv)} {currency}"),
-        ("Payback", payback),
-        *risk_rows(fin, currency),
+        *figure_rows(fin, currency, payback),
     ]
     lines = [_row(label, value) for label, value in rows]
     return [*lines, f"  Figures computed: {method_note(fin)}."]

@@ -15,30 +15,17 @@ import gradio as gr
 from vetoflow.console.common import ConsoleDeps, ok, problem
 from vetoflow.console.words import changes_text
 from vetoflow.errors import VetoflowError
-from vetoflow.formatting import money, pct, when
+from vetoflow.formatting import when
 from vetoflow.plaintext import md
+from vetoflow.risk.words import DELTA_LABELS, delta_value
 from vetoflow.runs.views import RunView
-
-LABELS = {
-    "investment": "Investment",
-    "roi": "ROI (P50)",
-    "downside_roi": "Downside ROI (P10)",
-    "npv": "NPV",
-    "loss_probability": "P(loss)",
-}
-
-
-def _figure(name: str, value: Any, currency: str) -> str:
-    if not isinstance(value, int | float):
-        return "-"
-    return f"{money(value)} {md(currency)}" if name in ("investment", "npv") else pct(value)
 
 
 def evidence(view: RunView | None) -> str:
     """Why the run waits, flags, the latest revise (old against new), and the sources with their passages."""
     if view is None:
         return ""
-    currency = view.state.scenario.currency
+    safe = md(view.state.scenario.currency)
     pending = view.pending or {}
     parts: list[str] = []
     if why := pending.get("why_waiting"):
@@ -47,10 +34,11 @@ def evidence(view: RunView | None) -> str:
         parts.append("**Plausibility flags**\n" + "\n".join(f"- {md(f.message)}" for f in view.state.plausibility))
     if revised := pending.get("revised"):
         changes = changes_text(revised.get("overrides") or {})
-        rows = "\n".join(
-            f"| {LABELS.get(name, name)} | {_figure(name, d['old'], currency)} | {_figure(name, d['new'], currency)} |"
+        cells = [
+            (DELTA_LABELS.get(name, name), delta_value(name, d["old"], safe), delta_value(name, d["new"], safe))
             for name, d in (revised.get("deltas") or {}).items()
-        )
+        ]
+        rows = "\n".join(f"| {label} | {old} | {new} |" for label, old, new in cells)
         head = f"**Revision {revised['revision']} by {md(revised['reviewer'])}**: {md(changes)}"
         parts.append(f"{head}\n\n| Figure | Before | After |\n|---|---|---|\n{rows}")
     sources = pending.get("sources") if view.pending else None

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 
+from vetoflow.formatting import money, pct
 from vetoflow.state import Financials, Sensitivity
 
 OLDER_METHOD = "older method: sums of per-period percentiles (no simulated paths kept)"
@@ -40,6 +41,39 @@ def policy_words(policy: str) -> str:
 def method_note(financials: Financials) -> str:
     """Which method computed these figures; runs of older releases carry no `method` and used the older one."""
     return PATH_WISE if financials.method == "path_wise" else OLDER_METHOD
+
+
+DELTA_LABELS = {
+    "investment": "Investment",
+    "roi": "ROI (P50)",
+    "downside_roi": "Downside ROI (P10)",
+    "npv": "NPV (P50)",
+    "loss_probability": "P(loss)",
+}
+"""The figures a revise compares, old against new (the pause payload's `revised.deltas`)."""
+
+
+def delta_value(name: str, value: object, currency: str) -> str:
+    """One side of a revise's old-against-new row; `currency` arrives already made safe for where it is shown."""
+    if not isinstance(value, int | float):
+        return "-"
+    return f"{money(value)} {currency}" if name in ("investment", "npv") else pct(value)
+
+
+def figure_rows(fin: Financials, currency: str, payback: str) -> list[tuple[str, str]]:
+    """The figures a decision is made on, as label/value rows: the headline four, payback, then the risk rows.
+
+    One list for the run view's table and the approval request's text, so both show the same figures in
+    the same order. `currency` arrives already made safe for where it is shown.
+    """
+    return [
+        ("Investment", f"{money(fin.investment)} {currency}"),
+        ("ROI (P50)", pct(fin.roi)),
+        ("Downside ROI (P10)", pct(fin.downside_roi)),
+        ("NPV", f"{money(fin.npv)} {currency}"),
+        ("Payback", payback),
+        *risk_rows(fin, currency),
+    ]
 
 
 def risk_rows(fin: Financials, currency: str) -> list[tuple[str, str]]:

@@ -14,21 +14,30 @@ from vetoflow.config import Settings
 from vetoflow.runs.index import RunIndex, RunPage, RunRow
 
 
-class RunListing:
-    """The read side of RunService that needs no graph (its `list` and `page` are the same queries)."""
+class ListingQueries:
+    """`list` and `page`: the same queries for RunService (which inherits them) and RunListing."""
 
-    def __init__(self, index: RunIndex) -> None:
-        self.index = index
+    index: RunIndex
 
     def list(
         self, statuses: Sequence[str] = (), limit: int = 50, offset: int = 0, *, after: str | None = None
     ) -> list[RunRow]:
+        """Newest first; `after` is the `next_cursor` of the previous page (see `page`)."""
         return self.index.list_runs(statuses, limit=limit, offset=offset, after=after)
 
     def page(
         self, statuses: Sequence[str] = (), limit: int = 50, offset: int = 0, *, after: str | None = None
     ) -> RunPage:
+        """One page and the cursor of the next: every run shows exactly once across pages, even while
+        runs are being added (they sort before the first page's cursor)."""
         return self.index.page(statuses, limit=limit, offset=offset, after=after)
+
+
+class RunListing(ListingQueries):
+    """The read side of RunService that needs no graph."""
+
+    def __init__(self, index: RunIndex) -> None:
+        self.index = index
 
 
 @contextmanager

@@ -20,8 +20,9 @@ from vetoflow.runs.delivery import DeliveryReport, deliver_due
 from vetoflow.runs.events import SETTLED, RunEvent
 from vetoflow.runs.history import CheckpointRecord, records, thread_config
 from vetoflow.runs.inbox import InboxItem, change_marker, inbox_items, run_marker
-from vetoflow.runs.index import DecisionRow, RunPage, RunRow
+from vetoflow.runs.index import DecisionRow, RunRow
 from vetoflow.runs.lineage import ReplayRow
+from vetoflow.runs.listing import ListingQueries
 from vetoflow.runs.retention import PruneReport
 from vetoflow.runs.retention import prune as prune_runs
 from vetoflow.runs.views import TraceInputs
@@ -35,7 +36,7 @@ if TYPE_CHECKING:
     from vetoflow.runs.service import Graph
 
 
-class RunRecords:
+class RunRecords(ListingQueries):
     """Queries and records over the service's runs; mixed into `RunService`."""
 
     graph: Graph
@@ -49,19 +50,6 @@ class RunRecords:
     def row(self, run_id: str) -> RunRow:
         """The index row alone: cheap, never reads a checkpoint."""
         return self.index.get(run_id)
-
-    def list(
-        self, statuses: Sequence[str] = (), limit: int = 50, offset: int = 0, *, after: str | None = None
-    ) -> list[RunRow]:
-        """Newest first; `after` is the `next_cursor` of the previous page (see `page`)."""
-        return self.index.list_runs(statuses, limit=limit, offset=offset, after=after)
-
-    def page(
-        self, statuses: Sequence[str] = (), limit: int = 50, offset: int = 0, *, after: str | None = None
-    ) -> RunPage:
-        """One page and the cursor of the next: every run shows exactly once across pages, even while
-        runs are being added (they sort before the first page's cursor)."""
-        return self.index.page(statuses, limit=limit, offset=offset, after=after)
 
     def inbox(self, limit: int = 200) -> builtins.list[InboxItem]:
         """The paused runs, newest first, each with its currency, requester, tier, approvals and due time."""
