@@ -46,7 +46,7 @@ test: install browser
 test-fast: install
 	$(BIN)/ruff check vetoflow tests bench
 	$(BIN)/mypy vetoflow tests
-	$(BIN)/pytest -m "not slow and not postgres" -q
+	$(BIN)/pytest -m "not slow and not postgres" -q -n 2  # two workers: the lane is CPU-bound on 2 cores
 
 lint:
 	$(BIN)/ruff check vetoflow tests bench

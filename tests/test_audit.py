@@ -104,6 +104,7 @@ def vetoflow(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]
     )
 
 
+@pytest.mark.slow  # whole `vetoflow` processes (or a browser): the full suite runs it
 def test_cli_exports_and_verify_catches_an_edit(settings: Settings, engine: Engine) -> None:
     fill(engine, 3)
     exported = vetoflow(settings, "audit", "export", "--format", "csv", "--since", "2000-01-01")

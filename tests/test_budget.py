@@ -44,6 +44,7 @@ def test_the_memory_per_cell_the_budget_assumes_is_measured() -> None:
     assert peak / cells(plan) <= BYTES_PER_CELL * 1.15, f"{peak / cells(plan):.1f} bytes per cell"
 
 
+@pytest.mark.slow  # whole `vetoflow` processes (or a browser): the full suite runs it
 def test_cli_run_revise_and_replay_respect_the_budget(tmp_path: Path) -> None:
     settings = Settings(home=tmp_path / "home", database_url=None)
     data = _wide(load_scenario(EXAMPLES / "vetoed.yaml")).model_dump_json()

@@ -197,6 +197,7 @@ def test_a_pooling_the_onnx_path_cannot_reproduce_is_refused_by_name(model_copy:
         SentenceConfig.read(model_copy)
 
 
+@pytest.mark.slow  # whole `vetoflow` processes (or a browser): the full suite runs it
 @pytest.mark.parametrize("mode", ["mean", "cls", "max", "mean_sqrt_len_tokens"])
 def test_each_pooling_mode_equals_sentence_transformers_pooling(mode: Pooling) -> None:
     import torch

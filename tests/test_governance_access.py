@@ -47,6 +47,7 @@ def cli_decide(settings: Settings, *args: str) -> subprocess.CompletedProcess[st
     )
 
 
+@pytest.mark.slow  # whole `vetoflow` processes (or a browser): the full suite runs it
 def test_cli_refuses_a_viewer_and_an_unknown_reviewer(
     governed: tuple[Settings, dict[str, str]], vetoed: Scenario
 ) -> None:

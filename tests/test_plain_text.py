@@ -77,6 +77,7 @@ def _hostile_plan(tmp_path: Path) -> Path:
     return path
 
 
+@pytest.mark.slow  # whole `vetoflow` processes (or a browser): the full suite runs it
 def test_cli_prints_markup_and_escape_sequences_in_user_text_as_text(local: Settings, tmp_path: Path) -> None:
     settings = local
     started = vetoflow(settings, "run", _hostile_plan(tmp_path))
@@ -103,6 +104,7 @@ def test_cli_prints_markup_and_escape_sequences_in_user_text_as_text(local: Sett
     assert as_json(vetoflow(settings, "show", run_id, "--json"))["run"]["status"] == "completed"
 
 
+@pytest.mark.slow  # whole `vetoflow` processes (or a browser): the full suite runs it
 def test_cli_error_messages_carry_no_raw_escape(local: Settings, tmp_path: Path) -> None:
     settings = local
     started = vetoflow(settings, "run", _hostile_plan(tmp_path), "--json")
@@ -142,6 +144,7 @@ def test_console_renders_names_and_summaries_without_markdown(
     assert leak.hits == []
 
 
+@pytest.mark.slow  # whole `vetoflow` processes (or a browser): the full suite runs it
 def test_a_browser_opening_a_hostile_run_fetches_nothing(
     local: Settings, bedrock: BedrockServer, leak: LeakServer, tmp_path: Path
 ) -> None:

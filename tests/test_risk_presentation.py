@@ -23,6 +23,7 @@ def borderline(examples: Path) -> Scenario:
     return load_scenario(examples / "borderline.yaml")
 
 
+@pytest.mark.slow  # whole `vetoflow` processes (or a browser): the full suite runs it
 def test_show_prints_the_risk_block_and_a_text_tornado(settings: Settings, examples: Path) -> None:
     assert vetoflow(settings, "run", examples / "borderline.yaml").returncode == 3
     run_id = vetoflow(settings, "runs", "--json").stdout.split('"run_id": "')[1][:12]

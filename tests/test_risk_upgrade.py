@@ -6,6 +6,7 @@ import json
 import shutil
 from pathlib import Path
 
+import pytest
 from rich.console import Console
 
 from tests.test_cli import vetoflow
@@ -105,6 +106,7 @@ def test_the_inbox_shows_p_loss_from_the_index(service: RunService, examples: Pa
     assert run_rows([row], ["P(loss)"])[0][0] == "55.2%"
 
 
+@pytest.mark.slow  # whole `vetoflow` processes (or a browser): the full suite runs it
 def test_compare_command_puts_two_runs_side_by_side(settings: Settings, examples: Path, tmp_path: Path) -> None:
     cheaper = tmp_path / "cheaper.yaml"
     shutil.copy(examples / "borderline.yaml", cheaper)

@@ -108,6 +108,7 @@ def test_set_keeps_numbers_and_refuses_a_key_given_twice() -> None:
         apply_overrides(load_scenario(EXAMPLES / "vetoed.yaml"), {"horizon": 2e3})
 
 
+@pytest.mark.slow  # whole `vetoflow` processes (or a browser): the full suite runs it
 def test_revise_with_yes_is_refused_and_the_run_stays_paused(settings: Settings) -> None:
     started = vetoflow(settings, "run", EXAMPLES / "vetoed.yaml", "--json")
     run_id = as_json(started)["run"]["run_id"]
