@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 
@@ -175,3 +176,14 @@ def test_two_concurrent_decisions_exactly_one_wins(settings: Settings, vetoed: S
     assert len(decisions) == 1
     assert f"{decisions[0].action} by {decisions[0].reviewer}" in losses[0]
     assert llm.calls == (1 if decisions[0].action == "approve" else 0)
+
+
+def test_carrying_a_finished_run_on_again_records_its_completion_once(service: RunService, profitable: Scenario) -> None:
+    """A worker's job that runs twice (or a retried no-op) must not append a second run.completed to the audit."""
+    run_id = service.start(profitable).run.run_id
+    again = service.resume_pending(run_id)  # what a repeated worker job does: nothing left to run
+    assert again.status == "completed"
+    events = [json.loads(line)["event"] for line in "".join(service.audit_export("jsonl")).splitlines()]
+    runs = [json.loads(line)["run_id"] for line in "".join(service.audit_export("jsonl")).splitlines()]
+    assert [e for e, r in zip(events, runs, strict=True) if r == run_id] == ["run.completed"]
+    assert service.audit_verify().ok

@@ -164,10 +164,21 @@ class Gate:
             return found
 
     def run_event(
-        self, event: str, state: Mapping[str, Any], *, actor: str, via: str, details: Mapping[str, Any]
+        self,
+        event: str,
+        state: Mapping[str, Any],
+        *,
+        actor: str,
+        via: str,
+        details: Mapping[str, Any],
+        conn: Connection | None = None,
     ) -> None:
-        with self.engine.begin() as conn:
+        """Append the event (and queue its notifications) in `conn`'s transaction, or in one of its own."""
+        if conn is not None:
             emit(conn, event, self.policy, self.info(state, None), actor=actor, via=via, details=details)
+            return
+        with self.engine.begin() as own:
+            emit(own, event, self.policy, self.info(state, None), actor=actor, via=via, details=details)
 
     # -- deciding -----------------------------------------------------------------------------
     def lock(self, conn: Connection, run_id: str, pause_id: str) -> Pause:

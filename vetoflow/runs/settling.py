@@ -99,17 +99,11 @@ class Settling:
             if announce and status != "stalled" and status in SETTLED:
                 detail = {"error": error} if error else {"reason": row.veto_reason} if status == "paused" else {}
                 batch.add(status, **detail)
+                if self.gate is not None and status in ("completed", "failed"):  # with the row that says so
+                    details = {"error": error} if error else {}
+                    event, values = f"run.{status}", dict(snapshot.values)
+                    self.gate.run_event(event, values, actor="system", via="system", details=details, conn=conn)
             batch.flush(conn)
-        if self.gate is not None:
-            self._governance_events(snapshot, status, error)
+        if self.gate is not None and status == "paused":  # idempotent: opened (and announced) once per pause
+            self.gate.open_pause(dict(snapshot.values), snapshot.interrupts[0].id)
         return self._view(row, snapshot)
-
-    def _governance_events(self, snapshot: StateSnapshot, status: RunStatus, error: str | None) -> None:
-        """Open the pause (which tells the approvers), or say that the run completed or failed."""
-        assert self.gate is not None
-        values = dict(snapshot.values)
-        if status == "paused":
-            self.gate.open_pause(values, snapshot.interrupts[0].id)
-        elif status in ("completed", "failed"):
-            details = {"error": error} if error else {}
-            self.gate.run_event(f"run.{status}", values, actor="system", via="system", details=details)
