@@ -178,7 +178,9 @@ def test_two_concurrent_decisions_exactly_one_wins(settings: Settings, vetoed: S
     assert llm.calls == (1 if decisions[0].action == "approve" else 0)
 
 
-def test_carrying_a_finished_run_on_again_records_its_completion_once(service: RunService, profitable: Scenario) -> None:
+def test_carrying_a_finished_run_on_again_records_its_completion_once(
+    service: RunService, profitable: Scenario
+) -> None:
     """A worker's job that runs twice (or a retried no-op) must not append a second run.completed to the audit."""
     run_id = service.start(profitable).run.run_id
     again = service.resume_pending(run_id)  # what a repeated worker job does: nothing left to run
