@@ -92,3 +92,16 @@ def test_runs_on_a_new_database_creates_it_and_lists_nothing(tmp_path: Path, hom
     assert done.returncode == 0, done.stderr[-2000:]
     assert json.loads(done.stdout) == []
     assert (home / "vetoflow.db").is_file()
+
+
+# `vetoflow run` needs the graph and the database, never the servers or the torch reference embeddings.
+RUN_FORBIDDEN = ("torch", "sentence_transformers", "transformers", "gradio", "fastapi", "uvicorn", "starlette")
+
+
+def test_run_loads_no_server_and_no_torch(tmp_path: Path) -> None:
+    done, modules = imports_of(
+        env_for(Settings(home=tmp_path / "home", database_url=None)), "run", str(EXAMPLES / "profitable.yaml")
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "langgraph" in modules  # the check sees what the process imported
+    assert sorted(modules & set(RUN_FORBIDDEN)) == []

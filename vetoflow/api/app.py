@@ -10,7 +10,6 @@ from fastapi import FastAPI, Query
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from vetoflow.api import errors, guards
-from vetoflow.api.auth import TokenTable
 from vetoflow.api.compare import router as compare_router
 from vetoflow.api.events import router as events_router
 from vetoflow.api.governance import router as governance_router
@@ -25,6 +24,7 @@ from vetoflow.identity.address import ClientAddressMiddleware
 from vetoflow.identity.directory import Directory
 from vetoflow.identity.jwt_bearer import JwtBearer
 from vetoflow.identity.oidc import OidcConfig
+from vetoflow.identity.tokens import TokenTable
 from vetoflow.runs.service import RunService
 from vetoflow.version import VERSION
 from vetoflow.workers.health import queue_figures

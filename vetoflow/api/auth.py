@@ -7,61 +7,19 @@ which case only loopback clients are let in, as the reviewer `local`.
 
 from __future__ import annotations
 
-import hmac
-from dataclasses import dataclass
-
 from fastapi import HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from vetoflow.config import Settings
-from vetoflow.errors import VetoflowError
 from vetoflow.identity.directory import DEMO_ROLES, Directory
 from vetoflow.identity.jwt_bearer import InvalidBearerError, JwtBearer, looks_like_jwt
 from vetoflow.identity.roles import User, grants_for, require
 from vetoflow.netloc import is_loopback
 
-MIN_TOKEN_LENGTH = 16
 OPEN_REVIEWER = "local"
 bearer = HTTPBearer(
     auto_error=False,
     description="A users-file token (vft_...), a JWT from the OpenID provider, or a demo token; it names the reviewer.",
 )
-
-
-@dataclass(frozen=True)
-class TokenTable:
-    entries: tuple[tuple[bytes, str], ...]
-
-    @classmethod
-    def parse(cls, text: str, source: str) -> TokenTable:
-        entries: list[tuple[bytes, str]] = []
-        for number, raw in enumerate(text.replace(",", "\n").splitlines(), start=1):
-            item = raw.strip()
-            if not item or item.startswith("#"):
-                continue
-            token, sep, reviewer = item.rpartition(":")
-            if not sep or not token or not reviewer.strip():
-                raise VetoflowError(f"{source} entry {number}: expected 'token:reviewer'")
-            if len(token) < MIN_TOKEN_LENGTH:
-                raise VetoflowError(f"{source} entry {number}: tokens need at least {MIN_TOKEN_LENGTH} characters")
-            entries.append((token.encode(), reviewer.strip()[:120]))
-        return cls(tuple(entries))
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> TokenTable:
-        entries: tuple[tuple[bytes, str], ...] = ()
-        texts = settings.credential_texts(settings.api_tokens, settings.api_tokens_file, "VETOFLOW_API_TOKENS")
-        for text, source in texts:
-            entries += cls.parse(text, source).entries
-        return cls(entries)
-
-    def reviewer_for(self, token: str) -> str | None:
-        given = token.encode()
-        found: str | None = None
-        for secret, reviewer in self.entries:
-            if hmac.compare_digest(given, secret) and found is None:
-                found = reviewer
-        return found
 
 
 def _refuse(message: str) -> HTTPException:

@@ -17,8 +17,8 @@ def check_exposure(settings: Settings, host: str, *, console: bool = False) -> s
     Without tokens the API alone is pointless, so it is refused; beside the console (which has its own
     logins, e.g. on Lambda) it is allowed, and every JSON request then answers 401.
     """
-    from vetoflow.api.auth import TokenTable
     from vetoflow.identity.directory import Directory
+    from vetoflow.identity.tokens import TokenTable
     from vetoflow.netloc import is_loopback
 
     if settings.api_open and not is_loopback(host):

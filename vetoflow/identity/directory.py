@@ -52,8 +52,8 @@ class Directory:
     def from_settings(
         cls, settings: Settings, throttle: LoginThrottle | None = None, *, quiet: bool = False
     ) -> Directory:
-        from vetoflow.api.auth import TokenTable
         from vetoflow.console.auth import load_users
+        from vetoflow.identity.tokens import TokenTable
 
         users_file = load_users_file(users_file_path(settings))
         passwords = load_users(settings)
