@@ -74,6 +74,12 @@ def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
 
 
 @pytest.fixture
+def home(tmp_path: Path) -> Settings:
+    """SQLite only, for tests about a front end rather than the backends (the console, the browser)."""
+    return Settings(home=tmp_path / "home", database_url=None)
+
+
+@pytest.fixture
 def service(settings: Settings) -> Iterator[RunService]:
     with open_service(settings) as svc:
         yield svc

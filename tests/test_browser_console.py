@@ -17,7 +17,6 @@ import re
 import subprocess
 import sys
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
@@ -34,11 +33,6 @@ pytestmark = pytest.mark.slow  # servers, subprocesses or a browser: left out of
 
 TIMEOUT_MS = 60_000
 EVIL_LINK = '<a href="https://evil.example">x</a>'
-
-
-@pytest.fixture
-def home(tmp_path: Path) -> Settings:
-    return Settings(home=tmp_path / "home", database_url=None)
 
 
 @pytest.fixture

@@ -22,11 +22,6 @@ TOKEN = "compare-token-0123456789abcdef"
 
 
 @pytest.fixture
-def home(tmp_path: Path) -> Settings:
-    return Settings(home=tmp_path / "home", database_url=None)
-
-
-@pytest.fixture
 def service(home: Settings) -> Iterator[RunService]:
     with open_service(home) as opened:
         yield opened

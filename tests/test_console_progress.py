@@ -7,7 +7,6 @@ import re
 import threading
 from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import gradio as gr
@@ -26,11 +25,6 @@ from vetoflow.runs.service import RunService
 from vetoflow.runs.store import open_service
 from vetoflow.scenario import Scenario
 from vetoflow.state import RunState, Summary
-
-
-@pytest.fixture
-def home(tmp_path: Path) -> Settings:
-    return Settings(home=tmp_path / "home", database_url=None)
 
 
 @pytest.fixture
