@@ -1,8 +1,8 @@
 """Bearer tokens from configuration: the token names the reviewer, so the body never can.
 
-Tokens are compared with `hmac.compare_digest` against every configured token (no early exit), and are
-never logged or echoed. Without a token a request is refused, unless the server was started open, in
-which case only loopback clients are let in, as the reviewer `local`.
+Demo tokens are compared with `hmac.compare_digest` against every configured token, no early exit
+(`identity/tokens.py`); no token is ever logged or echoed. Without a token a request is refused, unless
+the server was started open, in which case only loopback clients are let in, as the reviewer `local`.
 """
 
 from __future__ import annotations
