@@ -12,7 +12,7 @@ from typing import Any
 import gradio as gr
 import pytest
 
-from tests.helpers import CountingSynthesizer
+from tests.helpers import CountingSynthesizer, HeldSynthesizer, wait_for_start
 from vetoflow.config import Settings
 from vetoflow.console.common import ConsoleDeps
 from vetoflow.console.follow import moving_progress, progress_panel
@@ -31,19 +31,6 @@ from vetoflow.state import RunState, Summary
 def service(home: Settings) -> Iterator[RunService]:
     with open_service(home) as opened:
         yield opened
-
-
-class HeldSynthesizer(CountingSynthesizer):
-    """Holds the Synthesizer until the test lets it go, so the run is seen `running` mid-graph."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.entered, self.release = threading.Event(), threading.Event()
-
-    def summarize(self, state: RunState) -> Summary:
-        self.entered.set()
-        assert self.release.wait(30)
-        return super().summarize(state)
 
 
 class MarkupFailure(CountingSynthesizer):
@@ -162,6 +149,7 @@ def test_the_run_view_follows_a_run_executing_elsewhere_then_shows_how_it_ended(
         elsewhere.start()
         assert held.entered.wait(30)
         [row] = service.list()
+        wait_for_start(service, row.run_id, "synthesizer")
         panel = run_view(service, home)
         opened = panel.load(row.run_id, None)
         live, watched = opened[-1], opened[-2]

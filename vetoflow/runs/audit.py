@@ -49,12 +49,13 @@ def append(
     at: datetime | None = None,
 ) -> int:
     """Add one entry inside the caller's transaction; returns its sequence number."""
-    locked = conn.execute(update(audit_head_table).where(audit_head_table.c.id == 1).values(seq=audit_head_table.c.seq))
-    if locked.rowcount == 0:
+    # lock the chain's head and read it in one statement: concurrent appends queue here, one at a time
+    lock = update(audit_head_table).where(audit_head_table.c.id == 1).values(seq=audit_head_table.c.seq)
+    head = conn.execute(lock.returning(audit_head_table.c.seq, audit_head_table.c.hash)).first()
+    if head is None:
         conn.execute(insert(audit_head_table).values(id=1, seq=0, hash=GENESIS))
-    head = conn.execute(select(audit_head_table.c.seq, audit_head_table.c.hash).where(audit_head_table.c.id == 1)).one()
-    seq: int = head.seq + 1
-    prev: str = head.hash
+    seq: int = head.seq + 1 if head else 1
+    prev: str = head.hash if head else GENESIS
     stamp = (at or datetime.now(UTC)).astimezone(UTC).isoformat(timespec="microseconds")
     text = canonical(details)
     digest = row_hash(prev, seq, (stamp, event, run_id, actor[:120], via, text))

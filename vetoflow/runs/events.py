@@ -7,6 +7,7 @@ replica can stream any run. Ids increase across the table: a client resumes with
 from __future__ import annotations
 
 import json
+import threading
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -15,10 +16,12 @@ from sqlalchemy import Connection, Engine, insert, select
 
 from vetoflow.db.tables import events_table
 from vetoflow.runs.index import utcnow
+from vetoflow.runs.ticker import Chore, Ticker, default_ticker
 
 EventKind = Literal["queued", "running", "node_started", "node_finished", "paused", "completed", "rejected", "failed"]
 SETTLED: frozenset[str] = frozenset({"paused", "completed", "rejected", "failed"})  # a stream may end here
 MAX_BATCH = 500
+FLUSH_DELAY = 0.1  # seconds a step runs before its start is written on its own (EventBatch.flush_soon)
 
 
 class RunEvent(BaseModel):
@@ -76,27 +79,68 @@ def _event(row: Any) -> RunEvent:
 
 
 class EventBatch:
-    """A run's events held until the next one a reader waits for, then written in one transaction.
+    """A run's events held, then written together: one transaction for a fast run, not one per node.
 
-    Each event keeps the time it happened. `node_finished` is held until the next node starts (an
-    instant later, after its checkpoint) or until the index refresh that ends the step, which writes
-    what is held with the row and the settled event: a run's events cost one commit per node, not two.
+    Each event keeps the time it happened. What is held is written with the index refresh that ends the
+    step (in its transaction, with the row and the settled event), or by the process's ticker once a
+    step has run `delay` seconds (`flush_soon`), so a long step's start is in the log while it runs.
     """
 
-    def __init__(self, events: RunEvents, run_id: str) -> None:
+    def __init__(
+        self, events: RunEvents, run_id: str, ticker: Ticker | None = None, delay: float = FLUSH_DELAY
+    ) -> None:
         self.events = events
         self.run_id = run_id
+        self.ticker = ticker or default_ticker()
+        self.delay = delay
         self.pending: list[dict[str, Any]] = []
+        self._lock = threading.Lock()  # the ticker's write and the refresh's never interleave or reorder
+        self._soon: Chore | None = None
 
     def add(self, kind: EventKind, *, node: str | None = None, **data: Any) -> None:
-        self.pending.append(event_values(self.run_id, kind, node, data))
+        with self._lock:
+            self.pending.append(event_values(self.run_id, kind, node, data))
+
+    def flush_soon(self) -> None:
+        """Have what is held written `delay` seconds from now, unless the refresh writes it first."""
+        with self._lock:
+            if self._soon is None:
+                self._soon = self.ticker.after(self.delay, self._flush_due)
+
+    def _flush_due(self) -> None:
+        with self._lock:
+            if self._soon is None or self._soon.cancelled:
+                return
+            self._soon = None
+            pending, self.pending = self.pending, []
+            self._write_own(pending)  # under the lock: a refresh waits for it, so ids stay in time order
 
     def flush(self, conn: Connection | None = None) -> None:
-        """Write what is held: inside `conn`'s transaction, or in one of its own."""
-        pending, self.pending = self.pending, []
-        if conn is not None:
-            self.events.write(conn, pending)
-        elif pending:
+        """Write what is held: inside `conn`'s transaction, or in one of its own.
+
+        Call it without `conn`, or `settle` first: a ticker write waiting on the database while the
+        caller's transaction holds it would wait for that transaction.
+        """
+        with self._lock:
+            self._cancel_soon()
+            pending, self.pending = self.pending, []
+            if conn is not None:
+                self.events.write(conn, pending)
+            else:
+                self._write_own(pending)
+
+    def settle(self) -> None:
+        """Stop the ticker's pending write (one under way finishes first): the caller writes what is held."""
+        with self._lock:
+            self._cancel_soon()
+
+    def _cancel_soon(self) -> None:
+        if self._soon is not None:
+            self._soon.cancel()
+            self._soon = None
+
+    def _write_own(self, pending: list[dict[str, Any]]) -> None:
+        if pending:
             with self.events.engine.begin() as own:
                 self.events.write(own, pending)
 

@@ -1,17 +1,17 @@
 """Run leases: whoever executes a run holds a lease, renewed while it works, so a crash is recognisable.
 
 A command, an API request or a worker takes the lease (one UPDATE that succeeds only when nobody holds a
-live one) before driving the graph, renews it every third of its time to live from a background thread,
-and gives it back with the index refresh that ends the step. A process killed with SIGKILL stops
-renewing: once the lease expires the run lists as `stalled`, and `retry` (or any executor) takes it over.
-Concurrent retries therefore run the graph once; the others are told the run is busy.
+live one) before driving the graph, renews it every third of its time to live from the process's
+ticker thread (runs/ticker.py), and gives it back with the index refresh that ends the step. A process
+killed with SIGKILL stops renewing: once the lease expires the run lists as `stalled`, and `retry` (or
+any executor) takes it over. Concurrent retries therefore run the graph once; the others are told the
+run is busy.
 """
 
 from __future__ import annotations
 
 import os
 import socket
-import threading
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -22,6 +22,7 @@ from sqlalchemy import Engine, or_, select, update
 from vetoflow.db.tables import runs_table
 from vetoflow.errors import RunBusyError, RunNotFoundError
 from vetoflow.runs.index import aware, lease_is_free, utcnow
+from vetoflow.runs.ticker import Ticker, default_ticker
 
 
 def new_owner() -> str:
@@ -30,9 +31,10 @@ def new_owner() -> str:
 
 
 class Leases:
-    def __init__(self, engine: Engine, ttl: float) -> None:
+    def __init__(self, engine: Engine, ttl: float, ticker: Ticker | None = None) -> None:
         self.engine = engine
         self.ttl = ttl
+        self.ticker = ticker or default_ticker()
 
     def expiry(self) -> datetime:
         return utcnow() + timedelta(seconds=self.ttl)
@@ -74,19 +76,8 @@ class Leases:
         """Hold the lease for the block, renewing it in the background (released by the index refresh)."""
         if not acquired:
             self.acquire(run_id, owner)
-        stop = threading.Event()
-
-        def renew_until_stopped() -> None:
-            while not stop.wait(self.ttl / 3):
-                try:
-                    self.renew(run_id, owner)
-                except Exception:  # a database blip: the next beat tries again; expiry is the safety net
-                    continue
-
-        beat = threading.Thread(target=renew_until_stopped, name=f"lease-{run_id}", daemon=True)
-        beat.start()
+        beat = self.ticker.every(self.ttl / 3, lambda: self.renew(run_id, owner))
         try:
             yield
         finally:
-            stop.set()
-            beat.join()
+            beat.cancel()  # a beat already under way is harmless: it renews only while `owner` holds the lease

@@ -38,7 +38,8 @@ class Settling:
     index: RunIndex
     events: RunEvents
 
-    def _view(self, row: RunRow, snapshot: StateSnapshot) -> RunView:
+    def _view(self, row: RunRow, snapshot: StateSnapshot, state: RunState | None = None) -> RunView:
+        """`state`: the snapshot's values already validated, when the caller has them."""
         interrupt = snapshot.interrupts[0] if snapshot.interrupts else None
         pending = dict(interrupt.value) if interrupt and isinstance(interrupt.value, dict) else None
         approval = None
@@ -46,7 +47,7 @@ class Settling:
             pending["digest"] = run_digest(snapshot.values)  # what a decision sends back (governance.digest)
             pause = self.gate.pause(row.run_id, interrupt.id) if self.gate else None
             approval = pause.summary() if pause else None
-        state = RunState.model_validate(snapshot.values)
+        state = state or RunState.model_validate(snapshot.values)
         # a decision is claimed at a pause and lands in state.reviews: with neither, there is none to read
         decided = interrupt is not None or bool(state.reviews)
         return RunView(
@@ -94,6 +95,7 @@ class Settling:
         if state.reviews:
             fields |= {"reviewer": state.reviews[-1].reviewer, "last_action": state.reviews[-1].action}
         batch = events or self.events.batch(run_id)
+        batch.settle()  # before the transaction: a ticker write would wait on it (EventBatch.flush)
         with self.database.engine.begin() as conn:
             row = self.index.update_in(conn, run_id, **fields)
             if announce and status != "stalled" and status in SETTLED:
@@ -106,4 +108,4 @@ class Settling:
             batch.flush(conn)
         if self.gate is not None and status == "paused":  # idempotent: opened (and announced) once per pause
             self.gate.open_pause(dict(snapshot.values), snapshot.interrupts[0].id)
-        return self._view(row, snapshot)
+        return self._view(row, snapshot, state)
