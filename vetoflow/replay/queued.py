@@ -7,6 +7,7 @@ twice (its worker died, the command was run again) resumes that replay instead o
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable, Sequence
 from datetime import datetime
@@ -67,21 +68,29 @@ def enqueue_batch(
 
 
 def replay_item(
-    service: RunService, batch_id: str, source_run_id: str, on_step: StepCallback | None = None
+    service: RunService,
+    batch_id: str,
+    source_run_id: str,
+    on_step: StepCallback | None = None,
+    *,
+    options: BatchOptions | None = None,
 ) -> ReportRow:
     """What a worker does for one job: replay the source run once, or resume its replay; never forks twice.
 
-    A failed replay is retried from its own checkpoint. RunBusyError (a dead worker's lease has not
-    lapsed yet) propagates, so the job is tried again later; every other failure is a report row.
+    `options`: the batch's, when the caller has read them already. A failed replay is retried from its
+    own checkpoint. RunBusyError (a dead worker's lease has not lapsed yet) propagates, so the job is
+    tried again later; every other failure is a report row.
     """
-    item = service.batches.item(batch_id, source_run_id)
+    item = service.batches.take(batch_id, source_run_id)
     if item.status not in RETRYABLE and item.result is not None:
         return ReportRow.model_validate(item.result)
-    options = BatchOptions.model_validate(service.batches.get(batch_id).options)
-    service.batches.started(batch_id, source_run_id)
+    options = options or BatchOptions.model_validate(service.batches.get(batch_id).options)
     start = time.perf_counter()
+    first = item.attempts == 1  # no job took it before: its replay cannot exist yet
     try:
-        row = _replay_or_resume(service, source_run_id, item.replay_run_id, options, on_step=on_step, start=start)
+        row = _replay_or_resume(
+            service, source_run_id, item.replay_run_id, options, on_step=on_step, start=start, first=first
+        )
     except RunBusyError:
         raise
     except NotReachedError as exc:
@@ -106,10 +115,13 @@ def _replay_or_resume(
     *,
     on_step: StepCallback | None,
     start: float,
+    first: bool,
 ) -> ReportRow:
-    try:
-        existing = service.row(replay_run_id)
-    except RunNotFoundError:
+    existing = None
+    if not first:  # a job that took the item first forks its replay after taking it: look for that one
+        with contextlib.suppress(RunNotFoundError):
+            existing = service.row(replay_run_id)
+    if existing is None:
         replayed = service.replay(
             source_run_id,
             from_node=options.from_node,

@@ -118,10 +118,17 @@ class BatchStore:
         with self.engine.connect() as conn:
             return {str(status): int(count) for status, count in conn.execute(query).all()}
 
-    def started(self, batch_id: str, source_run_id: str) -> None:
+    def take(self, batch_id: str, source_run_id: str) -> BatchItem:
+        """A job takes its item: counted as an attempt unless it is settled (then returned as it stands).
+
+        One statement: `attempts` comes back as counted, so 1 means no job has touched the replay before.
+        """
         where = (items.c.batch_id == batch_id) & (items.c.source_run_id == source_run_id)
+        open_ = items.c.status.in_(RETRYABLE) | items.c.result.is_(None)
+        query = update(items).where(where & open_).values(attempts=items.c.attempts + 1, updated_at=utcnow())
         with self.engine.begin() as conn:
-            conn.execute(update(items).where(where).values(attempts=items.c.attempts + 1, updated_at=utcnow()))
+            row = conn.execute(query.returning(*items.c)).mappings().first()
+        return _item(row) if row is not None else self.item(batch_id, source_run_id)
 
     def finish(self, batch_id: str, source_run_id: str, status: str, result: dict[str, Any]) -> None:
         where = (items.c.batch_id == batch_id) & (items.c.source_run_id == source_run_id)

@@ -98,7 +98,7 @@ def replay_item(context: JobContext, batch_id: str, source_run_id: str) -> None:
     try:
         while True:
             try:
-                row = replay_one(service, batch_id, source_run_id, on_step)
+                row = replay_one(service, batch_id, source_run_id, on_step, options=options)
                 break
             except RunBusyError:
                 if context.should_abort() or time.monotonic() > deadline:
