@@ -30,13 +30,24 @@ class Lineage:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
-    def record_with_run(self, row: ReplayRow, name: str, investment: float, scenario: dict[str, Any]) -> None:
+    def record_with_run(
+        self,
+        row: ReplayRow,
+        name: str,
+        investment: float,
+        scenario: dict[str, Any],
+        *,
+        lease: tuple[str, datetime] | None = None,
+    ) -> None:
         """The lineage row and the replay's run-index row in one transaction: neither exists without the other.
 
-        The row keeps the replay's scenario like any run's (listings read its currency from it)."""
+        The row keeps the replay's scenario like any run's (listings read its currency from it) and is born
+        with the lease of the process about to execute it, as a started run's is (RunIndex.create)."""
         now = utcnow()
         run = {"run_id": row.replay_run_id, "name": name, "status": "running", "investment": investment}
         run["scenario"] = scenario
+        if lease is not None:
+            run |= {"lease_owner": lease[0], "lease_expires_at": lease[1]}
         with self.engine.begin() as conn:
             conn.execute(insert(replays_table).values(**row.model_dump()))
             conn.execute(insert(runs_table).values(**run, created_at=now, updated_at=now, revision=0))

@@ -14,6 +14,7 @@ from vetoflow.runs.execution import StepCallback
 from vetoflow.runs.fork import copy_into_new_thread, find_checkpoint, refuse_late_checkpoint, start_node
 from vetoflow.runs.history import thread_config
 from vetoflow.runs.index import new_run_id
+from vetoflow.runs.lease import new_owner
 from vetoflow.runs.lineage import new_row
 from vetoflow.runs.views import Replayed, RunView
 from vetoflow.scenario import apply_overrides
@@ -22,6 +23,7 @@ from vetoflow.state import RunState
 if TYPE_CHECKING:
     from vetoflow.graph.context import Context
     from vetoflow.runs.index import RunIndex
+    from vetoflow.runs.lease import Leases
     from vetoflow.runs.lineage import Lineage
     from vetoflow.runs.queueing import JobDispatcher
     from vetoflow.runs.service import Graph
@@ -33,6 +35,7 @@ class Replaying:
     graph: Graph
     context: Context
     index: RunIndex
+    leases: Leases
     lineage: Lineage
     dispatcher: JobDispatcher | None
 
@@ -93,8 +96,10 @@ class Replaying:
         node = from_node or next(n for n in source.next if not n.startswith("__"))
         name = f"{source_row.name[:150]} (replay of {run_id})"  # tells replays apart in `vetoflow runs`
         lineage = new_row(run_id, new_id, source_cp, node, overrides=overrides or {}, llm_model=llm_model)
-        self.lineage.record_with_run(lineage, name, scenario.investment, scenario.model_dump(mode="json"))
+        owner = None if self.dispatcher else new_owner()  # executed here: the row is born with our lease
+        lease = (owner, self.leases.expiry()) if owner else None
+        self.lineage.record_with_run(lineage, name, scenario.investment, scenario.model_dump(mode="json"), lease=lease)
         old = RunView(run=source_row, state=latest_state, next_nodes=list(latest.next))
         if self.dispatcher:
             return Replayed(old=old, new=self._enqueue(new_id, "replay"))
-        return Replayed(old=old, new=self._advance(new_id, lambda: None, on_step))
+        return Replayed(old=old, new=self._advance(new_id, lambda: None, on_step, owner=owner))

@@ -15,6 +15,7 @@ from procrastinate.jobs import Status
 
 from vetoflow.config import Settings
 from vetoflow.errors import RunBusyError, VetoflowError
+from vetoflow.replay.report import BatchOptions
 from vetoflow.runs.service import RunService
 from vetoflow.runs.views import RunView
 
@@ -29,6 +30,13 @@ class WorkerRuntime:
     settings: Settings
     service: RunService
     by_model: dict[str, RunService] = field(default_factory=dict)  # batch replays with --llm-model
+    batch_options: dict[str, BatchOptions] = field(default_factory=dict)  # a batch's id is its options' hash
+
+    def options_of(self, batch_id: str) -> BatchOptions:
+        """A batch's options, read once per worker process: they never change (they name the batch)."""
+        if batch_id not in self.batch_options:
+            self.batch_options[batch_id] = BatchOptions.model_validate(self.service.batches.get(batch_id).options)
+        return self.batch_options[batch_id]
 
     def service_for_model(self, llm_model: str | None) -> RunService:
         if llm_model is None:
@@ -84,10 +92,9 @@ def _resume_when_free(runtime: WorkerRuntime, context: JobContext, run_id: str, 
 def replay_item(context: JobContext, batch_id: str, source_run_id: str) -> None:
     """One source run of a queued batch replay (replay.queued): replayed once, or its replay resumed."""
     from vetoflow.replay.queued import replay_item as replay_one
-    from vetoflow.replay.report import BatchOptions
 
     runtime: WorkerRuntime = context.additional_context["runtime"]
-    options = BatchOptions.model_validate(runtime.service.batches.get(batch_id).options)
+    options = runtime.options_of(batch_id)
     service = runtime.service_for_model(options.llm_model)
 
     def on_step(node: str, _update: dict[str, Any]) -> None:

@@ -1,6 +1,7 @@
-"""A run's progress events are held and written together (one commit for a fast run's row and events),
-yet a long step's start reaches the log while the step runs; the process's one ticker thread does the
-timed writes and renews leases, so executing a run starts no thread of its own."""
+"""What executing a run writes, and how often: a run or a replay is born with its executor's lease and
+settles in one more commit (its row, every held progress event and the audit entry together), yet a long
+step's start reaches the event log while the step runs; the process's one ticker thread does the timed
+writes and renews leases, so executing a run starts no thread of its own."""
 
 from __future__ import annotations
 
@@ -51,6 +52,17 @@ def test_a_fast_run_writes_its_row_then_its_events_with_the_settled_row_in_one_c
     ]  # fmt: skip
     times = [e.at for e in service.events_since(view.run.run_id)]
     assert times == sorted(times), "each event keeps the moment it happened"
+
+
+def test_a_replay_is_born_with_its_lease_and_settles_in_one_more_commit(
+    service: RunService, profitable: Scenario, commits: list[str]
+) -> None:
+    source = service.start(profitable).run.run_id
+    commits.clear()
+    replayed = service.replay(source, from_node="synthesizer")
+    assert replayed.new.run.status == "completed"
+    assert len(commits) == 2, "the lineage with the row and its lease, then the refresh"
+    assert replayed.new.run.lease_owner is None, "the lease went back with the refresh"
 
 
 def test_a_long_steps_start_is_in_the_log_while_it_runs(home: Settings, profitable: Scenario) -> None:
