@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from pydantic import BaseModel, Field
-from sqlalchemy import Engine, insert, select
+from sqlalchemy import Connection, Engine, insert, select
 
 from vetoflow.db.tables import comments_table
 from vetoflow.errors import VetoflowError
@@ -68,9 +68,12 @@ def add(
     return CommentRow(id=new_id, **values)
 
 
-def thread(engine: Engine, run_id: str) -> list[CommentRow]:
-    """The run's comments, oldest first."""
+def thread(source: Engine | Connection, run_id: str) -> list[CommentRow]:
+    """The run's comments, oldest first; read on `source` when it is a connection (the caller's transaction)."""
     query = select(comments_table).where(comments_table.c.run_id == run_id).order_by(comments_table.c.id)
-    with engine.connect() as conn:
-        rows = conn.execute(query).mappings().all()
+    if isinstance(source, Connection):
+        rows = source.execute(query).mappings().all()
+    else:
+        with source.connect() as conn:
+            rows = conn.execute(query).mappings().all()
     return [CommentRow.model_validate({**row, "created_at": aware(row["created_at"])}) for row in rows]

@@ -15,6 +15,7 @@ from vetoflow.errors import VetoflowError
 from vetoflow.governance.digest import run_digest
 from vetoflow.nodes.approval import why_waiting
 from vetoflow.runs import comments as thread_store
+from vetoflow.runs.comments import CommentRow
 from vetoflow.runs.events import SETTLED, EventBatch
 from vetoflow.runs.history import derive_status, has_state, thread_config
 from vetoflow.runs.index import RunRow
@@ -38,8 +39,14 @@ class Settling:
     index: RunIndex
     events: RunEvents
 
-    def _view(self, row: RunRow, snapshot: StateSnapshot, state: RunState | None = None) -> RunView:
-        """`state`: the snapshot's values already validated, when the caller has them."""
+    def _view(
+        self,
+        row: RunRow,
+        snapshot: StateSnapshot,
+        state: RunState | None = None,
+        comments: list[CommentRow] | None = None,
+    ) -> RunView:
+        """`state` and `comments`: the snapshot's values validated and the run's thread, when the caller has them."""
         interrupt = snapshot.interrupts[0] if snapshot.interrupts else None
         pending = dict(interrupt.value) if interrupt and isinstance(interrupt.value, dict) else None
         approval = None
@@ -58,7 +65,7 @@ class Settling:
             next_nodes=list(snapshot.next),
             decisions=self.index.decisions(row.run_id) if decided else [],
             approval=approval,
-            comments=thread_store.thread(self.database.engine, row.run_id),
+            comments=thread_store.thread(self.database.engine, row.run_id) if comments is None else comments,
         )
 
     def _snapshot(self, run_id: str) -> StateSnapshot:
@@ -106,6 +113,7 @@ class Settling:
                     event, values = f"run.{status}", dict(snapshot.values)
                     self.gate.run_event(event, values, actor="system", via="system", details=details, conn=conn)
             batch.flush(conn)
+            comments = thread_store.thread(conn, run_id)  # for the view, without another round trip
         if self.gate is not None and status == "paused":  # idempotent: opened (and announced) once per pause
             self.gate.open_pause(dict(snapshot.values), snapshot.interrupts[0].id)
-        return self._view(row, snapshot, state)
+        return self._view(row, snapshot, state, comments)
