@@ -69,6 +69,7 @@ typecheck:
 
 bench: install
 	$(BIN)/python bench/graph_overhead.py
+	$(BIN)/python bench/langgraph_floor.py
 	$(BIN)/python bench/list_runs.py
 	$(BIN)/python bench/console.py
 	$(BIN)/python bench/batch_replay.py
