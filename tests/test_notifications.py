@@ -117,6 +117,10 @@ def test_webhooks_are_signed_retried_on_500_and_keep_their_id(
     )
     fields = next(b["fields"] for b in slack["blocks"] if "fields" in b)
     assert {"type": "mrkdwn", "text": "*Approvals*\n0 of 2"} in fields
+    currency = paused_state["scenario"]["currency"]
+    assert body["run"]["currency"] == currency
+    investment = f"{paused_state['scenario']['investment']:,.0f} {currency}"
+    assert {"type": "mrkdwn", "text": f"*Investment*\n{investment}"} in fields, "money says its currency"
     listed = {row["id"]: row for row in outbox.listing(engine)}
     assert [t["outcome"] for t in listed[hook_id]["tries"]] == ["retry", "sent"]
     assert listed[hook_id]["tries"][0]["detail"] == "HTTP 500"
@@ -200,6 +204,8 @@ def test_email_goes_out_over_starttls_with_a_login(
         assert "Tier: standard" in text
         assert f"?run={paused_state['run_id']}" in text
         assert f"{paused_state['financials']['roi']:.1%}" in text
+        npv, currency = paused_state["financials"]["npv"], paused_state["scenario"]["currency"]
+        assert f"NPV: {npv:,.0f} {currency}" in text
 
 
 KILLED_WRITER = """

@@ -28,10 +28,12 @@ def _escape(text: Any) -> str:
     return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def _figure(value: Any, kind: str) -> str:
+def _figure(value: Any, kind: str, currency: str) -> str:
     if not isinstance(value, int | float):
         return "-"
-    return f"{value:.1%}" if kind == "pct" else f"{value:,.0f}"
+    if kind == "pct":
+        return f"{value:.1%}"
+    return f"{value:,.0f} {currency}".rstrip()  # notifications queued by an older release carry no currency
 
 
 def headline(payload: dict[str, Any]) -> str:
@@ -42,7 +44,8 @@ def headline(payload: dict[str, Any]) -> str:
 def facts(payload: dict[str, Any]) -> list[tuple[str, str]]:
     run, details = payload.get("run", {}), payload.get("details", {})
     figures = run.get("figures") or {}
-    rows = [(label, _figure(figures.get(key), kind)) for key, label, kind in FIGURE_LABELS]
+    currency = str(run.get("currency") or "")
+    rows = [(label, _figure(figures.get(key), kind, currency)) for key, label, kind in FIGURE_LABELS]
     for key, label in (("tier", "Tier"), ("approvals", "Approvals"), ("due_at", "Due")):
         if run.get(key):
             rows.append((label, str(run[key])))

@@ -33,6 +33,7 @@ def run_info(
         "name": state["scenario"]["name"],
         "revision": state.get("revision", 0),
         "figures": figures,
+        "currency": state["scenario"].get("currency", "USD"),
         "url": f"{console_url}?run={quote(run_id)}",
         "digest": run_digest(state) if financials else None,
     }
