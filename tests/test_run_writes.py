@@ -8,14 +8,16 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
-from sqlalchemy import event
+from sqlalchemy import create_engine, event
 
 from tests.helpers import HeldSynthesizer, wait_for_start
 from vetoflow.config import Settings
+from vetoflow.db.tables import events_table, metadata
 from vetoflow.graph.context import Context
-from vetoflow.runs.events import FLUSH_DELAY
+from vetoflow.runs.events import FLUSH_DELAY, EventBatch, RunEvents
 from vetoflow.runs.service import RunService
 from vetoflow.runs.store import open_service
 from vetoflow.runs.ticker import Ticker
@@ -130,3 +132,22 @@ def test_executing_runs_starts_no_thread_per_run(service: RunService, profitable
         threading.Thread.start = original  # type: ignore[method-assign]
     assert [name for name in started if name.startswith(("lease-", "vetoflow-ticker"))] == []
     assert len(started) <= 3, f"at most LangGraph's one checkpoint writer per run: {started}"
+
+
+def test_events_the_ticker_could_not_write_are_kept_for_the_refresh(tmp_path: Path) -> None:
+    engine = create_engine(f"sqlite:///{tmp_path / 'no-tables-yet.db'}")
+    batch = EventBatch(RunEvents(engine), "r1", ticker=Ticker(), delay=0.01)
+    batch.add("running")
+    batch.add("node_started", node="forecaster")
+    batch.flush_soon()
+    deadline = time.monotonic() + 5
+    while batch._soon is not None:  # the ticker took its turn (and failed: there is no events table)
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    assert [event["kind"] for event in batch.pending] == ["running", "node_started"]
+    metadata.create_all(engine, tables=[events_table])  # the database is back
+    batch.flush()
+    assert [(e.kind, e.node) for e in RunEvents(engine).since("r1")] == [
+        ("running", None),
+        ("node_started", "forecaster"),
+    ]

@@ -113,7 +113,11 @@ class EventBatch:
                 return
             self._soon = None
             pending, self.pending = self.pending, []
-            self._write_own(pending)  # under the lock: a refresh waits for it, so ids stay in time order
+            try:
+                self._write_own(pending)  # under the lock: a refresh waits for it, so ids stay in time order
+            except Exception:
+                self.pending = pending + self.pending  # kept for the refresh to write; the ticker logs the error
+                raise
 
     def flush(self, conn: Connection | None = None) -> None:
         """Write what is held: inside `conn`'s transaction, or in one of its own.

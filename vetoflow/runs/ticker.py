@@ -11,6 +11,7 @@ from __future__ import annotations
 import heapq
 import itertools
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -33,6 +34,10 @@ class Chore:
 
 class Ticker:
     def __init__(self) -> None:
+        self._reset()
+        os.register_at_fork(after_in_child=self._reset)  # a forked child has no ticker thread and a fresh lock
+
+    def _reset(self) -> None:
         self._lock = threading.Condition()
         self._due: list[tuple[float, int, Chore]] = []
         self._order = itertools.count()
