@@ -141,7 +141,10 @@ def test_events_the_ticker_could_not_write_are_kept_for_the_refresh(tmp_path: Pa
     batch.add("node_started", node="forecaster")
     batch.flush_soon()
     deadline = time.monotonic() + 5
-    while batch._soon is not None:  # the ticker took its turn (and failed: there is no events table)
+    while True:  # until the ticker has taken its turn (and failed: there is no events table)
+        with batch._lock:  # the ticker holds it from taking its turn until the events are back
+            if batch._soon is None:
+                break
         assert time.monotonic() < deadline
         time.sleep(0.01)
     assert [event["kind"] for event in batch.pending] == ["running", "node_started"]
