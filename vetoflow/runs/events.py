@@ -109,7 +109,7 @@ class EventBatch:
 
     def _flush_due(self) -> None:
         with self._lock:
-            if self._soon is None or self._soon.cancelled:
+            if self._soon is None:  # the refresh took over (settle or flush cancels and clears it)
                 return
             self._soon = None
             pending, self.pending = self.pending, []
@@ -119,19 +119,13 @@ class EventBatch:
                 self.pending = pending + self.pending  # kept for the refresh to write; the ticker logs the error
                 raise
 
-    def flush(self, conn: Connection | None = None) -> None:
-        """Write what is held: inside `conn`'s transaction, or in one of its own.
-
-        Call it without `conn`, or `settle` first: a ticker write waiting on the database while the
-        caller's transaction holds it would wait for that transaction.
-        """
+    def flush(self, conn: Connection) -> None:
+        """Write what is held inside `conn`'s transaction. Call `settle` before opening it: a ticker write
+        waiting on the database while that transaction holds it would wait for the transaction."""
         with self._lock:
             self._cancel_soon()
             pending, self.pending = self.pending, []
-            if conn is not None:
-                self.events.write(conn, pending)
-            else:
-                self._write_own(pending)
+            self.events.write(conn, pending)
 
     def settle(self) -> None:
         """Stop the ticker's pending write (one under way finishes first): the caller writes what is held."""

@@ -171,14 +171,10 @@ class Gate:
         actor: str,
         via: str,
         details: Mapping[str, Any],
-        conn: Connection | None = None,
+        conn: Connection,
     ) -> None:
-        """Append the event (and queue its notifications) in `conn`'s transaction, or in one of its own."""
-        if conn is not None:
-            emit(conn, event, self.policy, self.info(state, None), actor=actor, via=via, details=details)
-            return
-        with self.engine.begin() as own:
-            emit(own, event, self.policy, self.info(state, None), actor=actor, via=via, details=details)
+        """Append the event (and queue its notifications) in `conn`'s transaction, with the row that says so."""
+        emit(conn, event, self.policy, self.info(state, None), actor=actor, via=via, details=details)
 
     # -- deciding -----------------------------------------------------------------------------
     def lock(self, conn: Connection, run_id: str, pause_id: str) -> Pause:

@@ -99,6 +99,11 @@ def aware(value: datetime) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
+def lease_columns(lease: tuple[str, datetime] | None) -> dict[str, Any]:
+    """A new row's lease columns: held by (owner, expiry), or none (a queued run)."""
+    return {} if lease is None else {"lease_owner": lease[0], "lease_expires_at": lease[1]}
+
+
 class RunIndex:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
@@ -116,8 +121,7 @@ class RunIndex:
         """A new run's row, with the lease of the process about to execute it (none while queued)."""
         now = utcnow()
         values = {"name": name, "status": status, "created_at": now, "updated_at": now, "investment": investment}
-        if lease is not None:
-            values |= {"lease_owner": lease[0], "lease_expires_at": lease[1]}
+        values |= lease_columns(lease)
         with self.engine.begin() as conn:
             conn.execute(insert(runs_table).values(run_id=run_id, scenario=scenario, **values))
 

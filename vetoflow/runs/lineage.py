@@ -13,7 +13,7 @@ from pydantic import BaseModel
 from sqlalchemy import Engine, insert, select
 
 from vetoflow.db.tables import replays_table, runs_table
-from vetoflow.runs.index import decoded, utcnow
+from vetoflow.runs.index import decoded, lease_columns, utcnow
 
 
 class ReplayRow(BaseModel):
@@ -46,8 +46,7 @@ class Lineage:
         now = utcnow()
         run = {"run_id": row.replay_run_id, "name": name, "status": "running", "investment": investment}
         run["scenario"] = scenario
-        if lease is not None:
-            run |= {"lease_owner": lease[0], "lease_expires_at": lease[1]}
+        run |= lease_columns(lease)
         with self.engine.begin() as conn:
             conn.execute(insert(replays_table).values(**row.model_dump()))
             conn.execute(insert(runs_table).values(**run, created_at=now, updated_at=now, revision=0))

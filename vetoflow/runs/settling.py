@@ -102,7 +102,7 @@ class Settling:
         if state.reviews:
             fields |= {"reviewer": state.reviews[-1].reviewer, "last_action": state.reviews[-1].action}
         batch = events or self.events.batch(run_id)
-        batch.settle()  # before the transaction: a ticker write would wait on it (EventBatch.flush)
+        batch.settle()  # before the transaction: a ticker write would wait on it
         with self.database.engine.begin() as conn:
             row = self.index.update_in(conn, run_id, **fields)
             if announce and status != "stalled" and status in SETTLED:

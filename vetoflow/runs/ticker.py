@@ -22,8 +22,7 @@ log = logging.getLogger(__name__)
 class Chore:
     """A scheduled call; `cancel` stops it (a call already running finishes)."""
 
-    def __init__(self, ticker: Ticker, func: Callable[[], object], every: float | None) -> None:
-        self.ticker = ticker
+    def __init__(self, func: Callable[[], object], every: float | None) -> None:
         self.func = func
         self.every = every
         self.cancelled = False
@@ -45,11 +44,11 @@ class Ticker:
 
     def after(self, delay: float, func: Callable[[], object]) -> Chore:
         """Call `func` once, `delay` seconds from now."""
-        return self._schedule(Chore(self, func, None), delay)
+        return self._schedule(Chore(func, None), delay)
 
     def every(self, interval: float, func: Callable[[], object]) -> Chore:
         """Call `func` every `interval` seconds, the first time one interval from now, until cancelled."""
-        return self._schedule(Chore(self, func, interval), interval)
+        return self._schedule(Chore(func, interval), interval)
 
     def _schedule(self, chore: Chore, delay: float) -> Chore:
         with self._lock:
