@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Request
 
-from vetoflow.api.routes import ERRORS, Reviewer, RunId, no_unknown_query, service_of
+from vetoflow.api.deps import ERRORS, Reviewer, RunId, no_unknown_query, service_of
 from vetoflow.risk.compare import RunComparison
 
 router = APIRouter(responses=ERRORS, dependencies=[Depends(no_unknown_query)])

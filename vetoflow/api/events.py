@@ -15,7 +15,7 @@ import anyio
 from fastapi import APIRouter, Header, Request
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
-from vetoflow.api.routes import ERRORS, Reviewer, RunId, no_unknown_query, service_of
+from vetoflow.api.deps import ERRORS, Reviewer, RunId, no_unknown_query, service_of
 from vetoflow.runs.service import RunService
 
 POLL_SECONDS = 0.2

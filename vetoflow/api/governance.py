@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import StreamingResponse
 
-from vetoflow.api.routes import ERRORS, Reviewer, allow, no_unknown_query, service_of
+from vetoflow.api.deps import ERRORS, Reviewer, allow, no_unknown_query, service_of
 from vetoflow.runs.audit import since_text
 
 router = APIRouter(responses=ERRORS, dependencies=[Depends(no_unknown_query)])

@@ -2,26 +2,31 @@
 
 from __future__ import annotations
 
-import contextlib
-import json
 import re
 import tempfile
-from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
-from fastapi import APIRouter, Depends, File, Header, Query, Request, UploadFile
-from fastapi import Path as PathParam
-from fastapi.security import HTTPAuthorizationCredentials
-from pydantic import BaseModel
+from fastapi import APIRouter, Depends, File, Query, Request, UploadFile
 
-from vetoflow.api.auth import bearer, current_reviewer
+from vetoflow.api.deps import (
+    ERRORS,
+    QUEUED,
+    IdempotencyKey,
+    Reviewer,
+    RunId,
+    Wait,
+    allow,
+    no_unknown_query,
+    service_of,
+    settings_of,
+)
+from vetoflow.api.replies import accepted, idempotent, queued_status, settled
 from vetoflow.api.schemas import (
     CommentIn,
     CommentsOut,
     CreateRunIn,
     DecisionIn,
-    ErrorOut,
     History,
     ReplayIn,
     RunList,
@@ -30,127 +35,14 @@ from vetoflow.api.schemas import (
     Step,
 )
 from vetoflow.config import Settings
-from vetoflow.db.errors import DATABASE_ERRORS
 from vetoflow.errors import VetoflowError
-from vetoflow.identity.roles import Action, require
 from vetoflow.runs.comments import CommentRow
-from vetoflow.runs.idempotency import StoredResponse, fingerprint
-from vetoflow.runs.service import RunService
-from vetoflow.runs.views import RunView
 from vetoflow.scenario import Scenario, load_scenario
 from vetoflow.state import RunStatus
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
-ERRORS: dict[int | str, dict[str, Any]] = {
-    code: {"model": ErrorOut, "description": why}
-    for code, why in {
-        400: "the body could not be parsed (not JSON, not UTF-8, or a broken multipart form)",
-        401: "missing or invalid bearer token",
-        403: "your role does not allow this action (the message names the role needed)",
-        404: "no such run",
-        409: "the pause was already decided (by whom and when), or its figures changed since you opened it",
-        413: "request body too large",
-        422: "invalid input (the message names the field and what is allowed)",
-        503: "the run database is unavailable; retry shortly",
-    }.items()
-}
-
-
-def reviewer(request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> str:
-    return current_reviewer(request, credentials)
-
-
-Reviewer = Annotated[str, Depends(reviewer)]
-RunId = Annotated[str, PathParam(pattern=r"^[A-Za-z0-9_-]{1,64}$", description="The run's id.")]
-Wait = Annotated[
-    bool,
-    Query(description="Queue mode: answer once a worker has paused, ended or failed the run (as inline mode)."),
-]
-IdempotencyKey = Annotated[
-    str | None,
-    Header(alias="Idempotency-Key", min_length=1, max_length=200, description="Same key, same first result."),
-]
-
-
-def no_unknown_query(request: Request) -> None:
-    """A misspelt filter (`?statuss=paused`) is refused rather than silently ignored."""
-    route = request.scope.get("route")
-    dependant = getattr(route, "dependant", None)
-    allowed = {param.alias for param in dependant.query_params} if dependant else set()
-    unknown = sorted(set(request.query_params) - allowed)
-    if unknown:
-        shown = ", ".join(repr(name[:40]) for name in unknown[:5])
-        raise VetoflowError(f"unknown query parameter(s) {shown}; allowed: {', '.join(sorted(allowed)) or 'none'}")
-
-
-QUEUED: dict[int | str, dict[str, Any]] = {
-    202: {"model": RunOut, "description": "queue mode: recorded and queued for a worker; `Location` is the run"}
-}
 router = APIRouter(responses=ERRORS, dependencies=[Depends(no_unknown_query)])
-
-
-def allow(request: Request, action: Action) -> None:
-    """The permission check for this request's user (set by the `Reviewer` dependency); 403 if refused."""
-    require(request.state.user, action)
-
-
-def service_of(request: Request) -> RunService:
-    service: RunService = request.app.state.service
-    return service
-
-
-def settings_of(request: Request) -> Settings:
-    settings: Settings = request.app.state.settings
-    return settings
-
-
-def idempotent(
-    request: Request, who: str, key: str | None, parts: Any, *, status: int, action: Callable[[], BaseModel]
-) -> SafeJSONResponse:
-    """Run `action` once per (reviewer, key); a repeat gets the stored first result, errors included."""
-    if key is None:
-        return SafeJSONResponse(action().model_dump(mode="json"), status_code=status)
-    store = service_of(request).idempotency
-    first = store.claim(who, key, fingerprint(request.url.path, parts))
-    if first is not None:
-        return _replayed(first)
-    try:
-        result = StoredResponse(status, action().model_dump_json())
-    except VetoflowError as exc:
-        result = StoredResponse(exc.http_status, ErrorOut(error=str(exc)).model_dump_json())
-    except BaseException:
-        store.release(who, key)
-        raise
-    with contextlib.suppress(*DATABASE_ERRORS):  # the command is done; only its replay record is missing
-        store.finish(who, key, result)
-    return _replayed(result, replayed=False)
-
-
-def _replayed(stored: StoredResponse, *, replayed: bool = True) -> SafeJSONResponse:
-    headers = {"Idempotent-Replayed": "true"} if replayed else None
-    return SafeJSONResponse(json.loads(stored.body), status_code=stored.status_code, headers=headers)
-
-
-def accepted(request: Request, response: SafeJSONResponse) -> SafeJSONResponse:
-    """202 Accepted (queue mode) says where to follow the run: `Location` is the run's own URL."""
-    if response.status_code == 202:
-        body = json.loads(bytes(response.body))
-        run_id = body.get("run", {}).get("run_id") if isinstance(body, dict) else None
-        if isinstance(run_id, str):
-            response.headers["Location"] = str(request.url_for("get_run", run_id=run_id))
-    return response
-
-
-def settled(request: Request, view: RunView, wait: bool) -> RunView:
-    service = service_of(request)
-    if wait and service.queued:
-        return service.wait_settled(view.run.run_id, settings_of(request).api_wait_seconds)
-    return view
-
-
-def queued_status(request: Request, wait: bool, inline: int) -> int:
-    return 202 if service_of(request).queued and not wait else inline
 
 
 def scenario_from_path(settings: Settings, relative: str) -> Scenario:
