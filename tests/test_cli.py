@@ -77,6 +77,9 @@ def test_show_and_table_output(settings: Settings, examples: Path) -> None:
     assert shown.returncode == 0
     for text in ("ROI (P50)", "NPV", "VETO", f"vetoflow approve {run_id}", "Total revenue forecast"):
         assert text in shown.stdout
+    # the veto's reasons are why it waits: printed once, under the verdict, and referred to at the pause
+    assert shown.stdout.count("below the veto threshold") == 1, shown.stdout
+    assert "Why it waits for you: the Accountant's reasons above." in shown.stdout
     table = vetoflow(settings, "runs")
     assert run_id in table.stdout
     assert "paused" in table.stdout

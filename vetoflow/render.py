@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Collection
 from typing import TYPE_CHECKING
 
 from rich.console import Console, Group, RenderableType
@@ -124,7 +125,8 @@ def run_panel(view: RunView) -> RenderableType:
             parts.append(Text(f"  tier {clean(approval['tier'])}: {progress}; due {approval['due_at']}"))
         if digest := view.pending.get("digest"):
             parts.append(Text(f"  digest {digest} (pass it with --digest to bind your decision to these figures)"))
-        parts.extend(pause_parts(view.pending, currency))
+        shown = set(state.decision.reasons) if state.decision else set()
+        parts.extend(pause_parts(view.pending, currency, shown=shown))
     parts.extend(flags_and_comments(view))
     if summary := state.summary:
         title = plain(f"Summary ({summary.model})")
@@ -147,13 +149,19 @@ def flags_and_comments(view: RunView) -> list[RenderableType]:
     return parts
 
 
-def pause_parts(pending: dict[str, object], currency: str) -> list[RenderableType]:
-    """What the approver decides on, besides the figures: why it waits, flags, old against new, the evidence."""
+def pause_parts(pending: dict[str, object], currency: str, *, shown: Collection[str] = ()) -> list[RenderableType]:
+    """What the approver decides on, besides the figures: why it waits, flags, old against new, the evidence.
+
+    Reasons already printed under the Accountant's verdict (`shown`) are referred to, not printed twice.
+    """
     parts: list[RenderableType] = []
     why = pending.get("why_waiting")
     if isinstance(why, list) and why:
-        parts.append(Text("  Why it waits for you:", style="bold"))
-        parts.extend(plain(f"    - {reason}") for reason in why)
+        fresh = [reason for reason in why if reason not in shown]
+        again = "the Accountant's reasons above" if len(fresh) < len(why) else ""
+        head = "  Why it waits for you:" + (f" {again}" + ("; and" if fresh else ".") if again else "")
+        parts.append(Text(head, style="bold"))
+        parts.extend(plain(f"    - {reason}") for reason in fresh)
     revised = pending.get("revised")
     if isinstance(revised, dict):
         changes = ", ".join(f"{k}={v}" for k, v in dict(revised.get("overrides") or {}).items())
