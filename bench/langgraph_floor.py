@@ -4,8 +4,10 @@ The same four nodes of a profitable run (100 paths, so the node work is small) r
 plain calls (the baseline); the compiled graph with no checkpointer; with LangGraph's in-memory
 checkpointer (its bookkeeping, no storage); with the SQLite checkpointer vetoflow uses, durability
 "sync"; the same with `max_concurrency=1`, as vetoflow runs it (one checkpoint-writer thread); and, to
-size a change we would offer upstream, the same with one executor kept for the process instead of a
-thread pool made and torn down for every invocation (patched in this bench only, never in vetoflow).
+size two changes we would offer upstream (patched in this bench only, never in vetoflow): one executor
+kept for the process instead of a thread pool made and torn down for every invocation, and, with
+durability "sync" (where the loop waits for each checkpoint anyway), the checkpoint writes run in the
+loop's own thread instead of being handed to a writer thread one by one.
 
 CPU time of the whole process, medians. Usage: python bench/langgraph_floor.py [--runs 100] [--rounds 9]
 """
@@ -13,6 +15,7 @@ CPU time of the whole process, medians. Usage: python bench/langgraph_floor.py [
 from __future__ import annotations
 
 import argparse
+import concurrent.futures
 import itertools
 import sqlite3
 import statistics
@@ -40,6 +43,19 @@ from vetoflow.scenario import load_scenario
 from vetoflow.state import RunState
 
 ROOT = Path(__file__).resolve().parent.parent
+EXECUTOR_FACTORY = "get_executor_for_config"  # what LangGraph's loop calls for its checkpoint writer
+
+
+class InlineExecutor(concurrent.futures.Executor):
+    """Runs each submitted call at once, in the caller's thread: the writes of durability "sync" inline."""
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> concurrent.futures.Future[Any]:
+        future: concurrent.futures.Future[Any] = concurrent.futures.Future()
+        try:
+            future.set_result(fn(*args, **kwargs))
+        except BaseException as exc:  # handed to the caller through the future, as a pool would
+            future.set_exception(exc)
+        return future
 
 
 def measure(kinds: dict[str, Callable[[], None]], runs: int, rounds: int) -> dict[str, list[float]]:
@@ -98,13 +114,20 @@ def main() -> None:
         def kept(_config: Any) -> Iterator[ContextThreadPoolExecutor]:
             yield shared
 
-        def with_kept_executor() -> None:
-            original = langgraph_executor.get_executor_for_config
-            langgraph_executor.get_executor_for_config = kept  # type: ignore[assignment]
-            try:
-                durable_one()
-            finally:
-                langgraph_executor.get_executor_for_config = original
+        @contextmanager
+        def inline(_config: Any) -> Iterator[InlineExecutor]:
+            yield InlineExecutor()
+
+        def patched(executor: Callable[[Any], Any]) -> Callable[[], None]:
+            def invoke() -> None:
+                original = getattr(langgraph_executor, EXECUTOR_FACTORY)
+                setattr(langgraph_executor, EXECUTOR_FACTORY, executor)
+                try:
+                    durable_one()
+                finally:
+                    setattr(langgraph_executor, EXECUTOR_FACTORY, original)
+
+            return invoke
 
         durable_one = graph(durable, max_concurrency=1)
         kinds: dict[str, Callable[[], None]] = {
@@ -113,7 +136,8 @@ def main() -> None:
             "graph + in-memory checkpointer": graph(memory),
             "graph + SQLite checkpointer (durability sync)": graph(durable),
             "  the same, max_concurrency=1 (as vetoflow runs it)": durable_one,
-            "  the same, one executor kept for the process (upstream idea)": with_kept_executor,
+            "  the same, one executor kept for the process (upstream idea)": patched(kept),
+            "  the same, writes in the loop's thread (upstream idea)": patched(inline),
         }
         samples = measure(kinds, args.runs, args.rounds)
         shared.shutdown()
