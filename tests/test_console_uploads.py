@@ -65,8 +65,9 @@ def test_an_admin_cancelling_someone_elses_upload_stops_it_and_says_so(
     long = prose(tmp_path / "long.md", 60_000)
     with upload_service(tmp_path / "home", embeddings) as (service, store):
         submit_uploads(service, [str(long)], ANA)
-        [job] = service.recent()
-        assert cancel_choices(service.recent()) == [(f"long.md ({job.status}, by ana)", job.job_id)]
+        listed = service.recent()  # one snapshot: the job may move from queued to running at any moment
+        [job] = listed
+        assert cancel_choices(listed) == [(f"long.md ({job.status}, by ana)", job.job_id)]
         wait_for(embedding_started(service, job.job_id))
         with pytest.raises(VetoflowError, match="pick an upload to cancel"):
             cancel_upload(service, None, ROOT)
