@@ -67,6 +67,11 @@ def enqueue_batch(
     return Enqueued(batch_id=batch_id, selected=total, deferred=deferred, already_done=total - len(todo))
 
 
+def batch_options(service: RunService, batch_id: str) -> BatchOptions:
+    """The options a batch was recorded with (they name it: its id is their hash)."""
+    return BatchOptions.model_validate(service.batches.get(batch_id).options)
+
+
 def replay_item(
     service: RunService,
     batch_id: str,
@@ -84,7 +89,7 @@ def replay_item(
     item = service.batches.take(batch_id, source_run_id)
     if item.status not in RETRYABLE and item.result is not None:
         return ReportRow.model_validate(item.result)
-    options = options or BatchOptions.model_validate(service.batches.get(batch_id).options)
+    options = options or batch_options(service, batch_id)
     start = time.perf_counter()
     first = item.attempts == 1  # no job took it before: its replay cannot exist yet
     try:

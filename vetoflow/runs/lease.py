@@ -39,6 +39,10 @@ class Leases:
     def expiry(self) -> datetime:
         return utcnow() + timedelta(seconds=self.ttl)
 
+    def fresh(self) -> tuple[str, datetime]:
+        """A lease for a row about to be created and executed by this process: (owner, expiry)."""
+        return new_owner(), self.expiry()
+
     def acquire(self, run_id: str, owner: str) -> None:
         """Take the run's lease and mark it running; RunBusyError while another executor's lease is live."""
         now = utcnow()

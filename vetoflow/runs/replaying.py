@@ -14,7 +14,6 @@ from vetoflow.runs.execution import StepCallback
 from vetoflow.runs.fork import copy_into_new_thread, find_checkpoint, refuse_late_checkpoint, start_node
 from vetoflow.runs.history import thread_config
 from vetoflow.runs.index import new_run_id
-from vetoflow.runs.lease import new_owner
 from vetoflow.runs.lineage import new_row
 from vetoflow.runs.views import Replayed, RunView
 from vetoflow.scenario import apply_overrides
@@ -96,10 +95,9 @@ class Replaying:
         node = from_node or next(n for n in source.next if not n.startswith("__"))
         name = f"{source_row.name[:150]} (replay of {run_id})"  # tells replays apart in `vetoflow runs`
         lineage = new_row(run_id, new_id, source_cp, node, overrides=overrides or {}, llm_model=llm_model)
-        owner = None if self.dispatcher else new_owner()  # executed here: the row is born with our lease
-        lease = (owner, self.leases.expiry()) if owner else None
+        lease = None if self.dispatcher else self.leases.fresh()  # executed here: the row is born with our lease
         self.lineage.record_with_run(lineage, name, scenario.investment, scenario.model_dump(mode="json"), lease=lease)
         old = RunView(run=source_row, state=latest_state, next_nodes=list(latest.next))
         if self.dispatcher:
             return Replayed(old=old, new=self._enqueue(new_id, "replay"))
-        return Replayed(old=old, new=self._advance(new_id, lambda: None, on_step, owner=owner))
+        return Replayed(old=old, new=self._advance(new_id, lambda: None, on_step, owner=lease[0] if lease else None))

@@ -103,10 +103,9 @@ class RunService(Settling, QueueSide, Replaying, RunRecords):
         if self.dispatcher:
             self.index.create(run_id, scenario.name, scenario.investment, state["scenario"], status="queued")
             return self._enqueue(run_id, "start")
-        owner = new_owner()  # the row is born with this process's lease: nobody else executes it meanwhile
-        lease = (owner, self.leases.expiry())
+        lease = self.leases.fresh()  # the row is born with this process's lease: nobody else executes it meanwhile
         self.index.create(run_id, scenario.name, scenario.investment, state["scenario"], lease=lease)
-        return self._advance(run_id, lambda: state, on_step, owner=owner)
+        return self._advance(run_id, lambda: state, on_step, owner=lease[0])
 
     def decide(
         self,

@@ -34,8 +34,10 @@ class WorkerRuntime:
 
     def options_of(self, batch_id: str) -> BatchOptions:
         """A batch's options, read once per worker process: they never change (they name the batch)."""
+        from vetoflow.replay.queued import batch_options
+
         if batch_id not in self.batch_options:
-            self.batch_options[batch_id] = BatchOptions.model_validate(self.service.batches.get(batch_id).options)
+            self.batch_options[batch_id] = batch_options(self.service, batch_id)
         return self.batch_options[batch_id]
 
     def service_for_model(self, llm_model: str | None) -> RunService:
