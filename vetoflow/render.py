@@ -158,8 +158,9 @@ def pause_parts(pending: dict[str, object], currency: str, *, shown: Collection[
     why = pending.get("why_waiting")
     if isinstance(why, list) and why:
         fresh = [reason for reason in why if reason not in shown]
-        again = "the Accountant's reasons above" if len(fresh) < len(why) else ""
-        head = "  Why it waits for you:" + (f" {again}" + ("; and" if fresh else ".") if again else "")
+        head = "  Why it waits for you:"
+        if len(fresh) < len(why):
+            head += " the Accountant's reasons above" + ("; and" if fresh else ".")
         parts.append(Text(head, style="bold"))
         parts.extend(plain(f"    - {reason}") for reason in fresh)
     revised = pending.get("revised")
