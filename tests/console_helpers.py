@@ -17,7 +17,7 @@ from pydantic import SecretStr
 
 from vetoflow import ui
 from vetoflow.config import Settings
-from vetoflow.graph.context import Context
+from vetoflow.context import Context
 from vetoflow.runs.service import RunService
 from vetoflow.runs.store import open_service
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from vetoflow.config import Settings
-from vetoflow.graph.context import Context
+from vetoflow.context import Context
 from vetoflow.llm.offline import OfflineSynthesizer
 from vetoflow.state import RunState, Summary
 

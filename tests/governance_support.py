@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from vetoflow.config import Settings
-from vetoflow.graph.context import Context
+from vetoflow.context import Context
 from vetoflow.identity.directory import Directory
 from vetoflow.identity.roles import User
 from vetoflow.identity.users_file import add_user, load_users_file

@@ -11,8 +11,8 @@ import time
 from pathlib import Path
 
 from vetoflow.config import Settings
+from vetoflow.context import Context
 from vetoflow.forecasting.montecarlo import run_forecast
-from vetoflow.graph.context import Context
 from vetoflow.llm.offline import OfflineSynthesizer
 from vetoflow.scenario import Scenario
 from vetoflow.state import Forecast, RunState, Summary

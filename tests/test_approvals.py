@@ -12,10 +12,10 @@ from sqlalchemy import func, select
 from tests.governance_support import governed_service, governed_settings, people
 from tests.helpers import CountingSynthesizer
 from vetoflow.config import Settings
+from vetoflow.context import Context
 from vetoflow.db.tables import approvals_table
 from vetoflow.errors import DecisionConflictError, VetoflowError
 from vetoflow.governance.rules import ApprovalRefusedError
-from vetoflow.graph.context import Context
 from vetoflow.identity.roles import PermissionDeniedError
 from vetoflow.runs import audit
 from vetoflow.runs.gate import FIGURES_CHANGED, DigestMismatchError

@@ -12,8 +12,8 @@ from tests.fakes.bedrock_server import BedrockServer, converse_reply, error
 from tests.rag_helpers import KNOWLEDGE, decided_state, store_in
 from tests.reliability import Tally, tally
 from vetoflow.config import Settings
+from vetoflow.context import Context
 from vetoflow.errors import TransientLLMError, VetoflowError
-from vetoflow.graph.context import Context
 from vetoflow.llm.bedrock import BedrockSynthesizer
 from vetoflow.llm.offline import OfflineSynthesizer
 from vetoflow.rag.embeddings import LocalEmbeddings

@@ -17,10 +17,10 @@ from tests.reliability import Tally, tally
 from tests.test_cli import as_json, vetoflow
 from tests.test_console import form
 from vetoflow.config import Settings
+from vetoflow.context import Context
 from vetoflow.errors import VetoflowError
 from vetoflow.forecasting.budget import BYTES_PER_CELL, SizeBudget, cells
 from vetoflow.forecasting.montecarlo import run_forecast
-from vetoflow.graph.context import Context
 from vetoflow.runs.store import open_service
 from vetoflow.scenario import Scenario, load_scenario
 

@@ -17,7 +17,7 @@ from tests.conftest import PG_ADMIN_URL
 from tests.console_helpers import ANA, BO, Console, serve_console
 from tests.helpers import CountingSynthesizer
 from vetoflow.config import Settings
-from vetoflow.graph.context import Context
+from vetoflow.context import Context
 from vetoflow.scenario import load_scenario
 
 pytestmark = pytest.mark.slow  # servers, subprocesses or a browser: left out of make test-fast

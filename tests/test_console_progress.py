@@ -19,7 +19,7 @@ from vetoflow.console.follow import moving_progress, progress_panel
 from vetoflow.console.new_run import start_new_run
 from vetoflow.console.progress import run_progress, seconds
 from vetoflow.console.run_view import RunViewPanel, render_run_view
-from vetoflow.graph.context import Context
+from vetoflow.context import Context
 from vetoflow.plaintext import md
 from vetoflow.runs.service import RunService
 from vetoflow.runs.store import open_service

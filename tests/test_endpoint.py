@@ -10,9 +10,9 @@ import pytest
 
 from tests.fakes.bedrock_server import FakeAWSServer, Recorded, Reply, error
 from vetoflow.config import Settings
+from vetoflow.context import Context
 from vetoflow.errors import VetoflowError
 from vetoflow.forecasting.endpoint import EndpointForecaster
-from vetoflow.graph.context import Context
 from vetoflow.runs.store import open_service
 from vetoflow.runtime import make_context
 from vetoflow.scenario import Scenario

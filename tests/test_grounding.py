@@ -11,7 +11,7 @@ from rich.console import Console
 from tests.fakes.bedrock_server import BedrockServer, converse_reply
 from tests.rag_helpers import KNOWLEDGE, decided_state, store_in
 from vetoflow.config import Settings
-from vetoflow.graph.context import Context
+from vetoflow.context import Context
 from vetoflow.llm.bedrock import BedrockSynthesizer
 from vetoflow.llm.grounding import check
 from vetoflow.llm.prompt import build_messages

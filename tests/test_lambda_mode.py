@@ -22,11 +22,12 @@ from tests.lambda_sandbox import (
     outside_tmp,
     sandboxed,
 )
-from vetoflow.config import LAMBDA_HOME, SQLITE_ON_LAMBDA, Settings
+from vetoflow.config import LAMBDA_HOME, Settings
 from vetoflow.errors import VetoflowError
 from vetoflow.lambda_env import prepare_environment
 from vetoflow.rag.store import chroma_path
 from vetoflow.runs.store import open_service
+from vetoflow.setting_rules import SQLITE_ON_LAMBDA
 
 pytestmark = pytest.mark.slow  # servers, subprocesses or a browser: left out of make test-fast
 

@@ -20,7 +20,7 @@ from tests.test_cli import as_json, vetoflow
 from vetoflow.config import Settings
 from vetoflow.console import present
 from vetoflow.console.new_run import _outcome
-from vetoflow.graph.context import Context
+from vetoflow.context import Context
 from vetoflow.llm.bedrock import BedrockSynthesizer
 from vetoflow.plaintext import clean, md
 from vetoflow.runs.store import open_service

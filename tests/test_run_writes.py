@@ -15,8 +15,8 @@ from sqlalchemy import create_engine, event
 
 from tests.helpers import HeldSynthesizer, wait_for_start
 from vetoflow.config import Settings
+from vetoflow.context import Context
 from vetoflow.db.tables import events_table, metadata
-from vetoflow.graph.context import Context
 from vetoflow.runs.events import FLUSH_DELAY, EventBatch, RunEvents
 from vetoflow.runs.service import RunService
 from vetoflow.runs.store import open_service

@@ -14,8 +14,8 @@ from dataclasses import replace
 from pathlib import Path
 
 from vetoflow.config import Settings
+from vetoflow.context import Context
 from vetoflow.forecasting.montecarlo import run_forecast
-from vetoflow.graph.context import Context
 from vetoflow.runtime import make_context as real_context
 from vetoflow.scenario import Scenario
 from vetoflow.state import Forecast

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit, urlunsplit
@@ -12,21 +11,15 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from vetoflow.errors import ConfigurationError, VetoflowError
 from vetoflow.lambda_env import on_lambda
+from vetoflow.setting_rules import (
+    OIDC_CLAIM_PATTERN,
+    QUEUE_NEEDS_POSTGRES,
+    SQLITE_ON_LAMBDA,
+    check_oidc_settings,
+    check_role_map,
+)
 
-ROLE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")  # as identity.roles.NAME_PATTERN
 LAMBDA_HOME = Path("/tmp/vetoflow")  # the only writable place on Lambda
-SQLITE_ON_LAMBDA = (
-    "Refusing to keep runs in SQLite on AWS Lambda: /tmp is wiped when the instance is recycled, and "
-    "paused runs must outlive it. Set VETOFLOW_DATABASE_URL=postgresql://USER:PASSWORD@HOST:5432/DBNAME "
-    "(Amazon RDS or Aurora PostgreSQL). For a throwaway demo only, set VETOFLOW_ALLOW_SQLITE_ON_LAMBDA=true."
-)
-QUEUE_NEEDS_POSTGRES = (
-    "VETOFLOW_EXECUTOR=queue and `vetoflow worker` need PostgreSQL: the job queue lives in the same database as "
-    "the runs. Set VETOFLOW_DATABASE_URL=postgresql://USER:PASSWORD@HOST:5432/DBNAME, or unset VETOFLOW_EXECUTOR "
-    "(default: inline) to run in this process with SQLite."
-)
-
-OIDC_CLAIM_PATTERN = r"^[A-Za-z0-9_:/#@$-]{1,100}(\.[A-Za-z0-9_:/#@$-]{1,100}){0,5}$"
 
 # USD per million tokens (input, output), on-demand list prices; keys match the id without its geo prefix.
 DEFAULT_PRICES: dict[str, tuple[float, float]] = {
@@ -290,21 +283,11 @@ class Settings(BaseSettings):
     @field_validator("oidc_role_map")
     @classmethod
     def _role_map(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
-        if len(value) > 500:
-            raise ValueError("at most 500 groups")
-        for group, roles in value.items():
-            if not 1 <= len(group) <= 256 or not 1 <= len(roles) <= 20:
-                raise ValueError(f"group {group[:40]!r}: a name of 1-256 characters mapped to 1-20 roles")
-            for role in roles:
-                if not ROLE_NAME.fullmatch(role):
-                    raise ValueError(f"group {group[:40]!r}: role {role[:40]!r} is not a role name")
-        return value
+        return check_role_map(value)
 
     @model_validator(mode="after")
     def _oidc_complete(self) -> Settings:
         """OIDC settings that cannot work together are refused at start, naming the setting to fix."""
-        from vetoflow.identity.oidc import check_oidc_settings
-
         check_oidc_settings(self)
         return self
 

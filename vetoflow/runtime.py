@@ -10,9 +10,9 @@ from collections.abc import Callable
 from dataclasses import replace
 
 from vetoflow.config import Settings
+from vetoflow.context import Context
 from vetoflow.errors import VetoflowError
 from vetoflow.forecasting.budget import SizeBudget
-from vetoflow.graph.context import Context
 from vetoflow.llm.base import SummaryClient
 from vetoflow.llm.capped import CappedSynthesizer
 from vetoflow.llm.offline import OfflineSynthesizer

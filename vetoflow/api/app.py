@@ -19,12 +19,12 @@ from vetoflow.api.routes import router
 from vetoflow.api.schemas import Health, SafeJSONResponse
 from vetoflow.config import Settings
 from vetoflow.governance.policy import load_policy
-from vetoflow.governance.pump import Pump
 from vetoflow.identity.address import ClientAddressMiddleware
 from vetoflow.identity.directory import Directory
 from vetoflow.identity.jwt_bearer import JwtBearer
 from vetoflow.identity.oidc import OidcConfig
 from vetoflow.identity.tokens import TokenTable
+from vetoflow.runs.pump import Pump
 from vetoflow.runs.service import RunService
 from vetoflow.version import VERSION
 from vetoflow.workers.health import queue_figures

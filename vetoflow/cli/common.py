@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 if TYPE_CHECKING:
-    from vetoflow.graph.context import Context
+    from vetoflow.context import Context
     from vetoflow.identity.roles import Action, User
     from vetoflow.runs.service import RunService
     from vetoflow.runs.views import RunView

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
 import click
@@ -13,18 +13,16 @@ from rich.table import Table
 from rich.text import Text
 
 from vetoflow.cli.common import STATUS_EXIT, json_option, parse_assignments, progress, service_for
+from vetoflow.clock import aware
 from vetoflow.graph.names import NODE_NAMES
 from vetoflow.plaintext import clean
 from vetoflow.render import err, out
 from vetoflow.replay import batch
+from vetoflow.replay import render as replay_render
 from vetoflow.replay.queued import Selection
 from vetoflow.replay.report import BatchOptions, ReportRow, load_report, save_report
 from vetoflow.state import RUN_STATUSES
 from vetoflow.trace import render
-
-
-def _since(value: datetime | None) -> datetime | None:
-    return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
 
 
 @click.command("replay")
@@ -110,9 +108,9 @@ def replay(
         if json_mode:
             click.echo(result.model_dump_json(indent=2))
         else:
-            out.print(render.comparison_table(result.old, result.new))
+            out.print(replay_render.comparison_table(result.old, result.new))
             if result.summary_diff:
-                out.print(render.summary_diff(result.summary_diff))
+                out.print(replay_render.summary_diff(result.summary_diff))
             out.print(f"replay stored as run {new.run.run_id}: vetoflow trace {new.run.run_id}", highlight=False)
             if new.status == "paused":
                 out.print(f"it needs approval: vetoflow approve {new.run.run_id} --comment '...'", highlight=False)
@@ -130,7 +128,7 @@ def replay(
         selection = Selection(
             all_runs=all_runs,
             statuses=sorted(statuses),
-            since=_since(since),
+            since=aware(since),
             ids=batch.read_ids(ids_file) if ids_file else None,
         )
         _enqueue(ctx, options, selection, json_mode)
@@ -168,7 +166,7 @@ def _batch(
 
     with service_for(ctx, make_context(ctx.obj, llm_model=llm_model)) as service:
         ids = batch.read_ids(ids_file) if ids_file else None
-        run_ids = service.select_for_replay(statuses=statuses, since=_since(since), ids=ids)
+        run_ids = service.select_for_replay(statuses=statuses, since=aware(since), ids=ids)
         if shard_spec:
             run_ids = [r for r in run_ids if batch.shard_of(r, shard_spec[1]) == shard_spec[0]]
         todo = len(run_ids) - len(report.done_ids() & set(run_ids))

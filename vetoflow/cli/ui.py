@@ -22,8 +22,8 @@ def ui(ctx: click.Context, host: str, port: int, root_path: str) -> None:
     """
     from vetoflow.console.auth import check_bind
     from vetoflow.governance.policy import load_policy
-    from vetoflow.governance.pump import Pump
     from vetoflow.identity.directory import Directory
+    from vetoflow.runs.pump import Pump
     from vetoflow.runs.store import open_service
 
     settings: Settings = ctx.obj

@@ -13,8 +13,8 @@ from typing import Any, Literal, cast
 
 from sqlalchemy import Engine, insert, select, update
 
+from vetoflow.clock import aware, utcnow
 from vetoflow.db.tables import ingest_jobs_table as jobs
-from vetoflow.runs.index import aware, utcnow
 
 JobStatus = Literal["queued", "running", "done", "failed", "cancelled", "refused"]
 ACTIVE: tuple[JobStatus, ...] = ("queued", "running")

@@ -10,7 +10,7 @@ import warnings
 import numpy as np
 from numpy.typing import NDArray
 
-from vetoflow.forecasting.growth import segment_revenue
+from vetoflow.growth import segment_revenue
 from vetoflow.risk.outcomes import path_outcomes
 from vetoflow.risk.summary import summarize
 from vetoflow.risk.tornado import tornado

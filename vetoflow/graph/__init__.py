@@ -1,6 +1,6 @@
 """Graph assembly: `build_graph()` returns the uncompiled builder; callers compile with their checkpointer."""
 
-from vetoflow.graph.builder import build_graph
-from vetoflow.graph.context import Context
+from vetoflow.context import Context
+from vetoflow.graph.builder import Graph, build_graph
 
-__all__ = ["Context", "build_graph"]
+__all__ = ["Context", "Graph", "build_graph"]

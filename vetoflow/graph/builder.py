@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from langgraph.graph import END, START, StateGraph
+from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import RetryPolicy
 
+from vetoflow.context import Context
 from vetoflow.errors import TransientLLMError
-from vetoflow.graph.context import Context
 from vetoflow.graph.routing import route_after_evidence
 from vetoflow.nodes.accountant import accountant
 from vetoflow.nodes.approval import approval
@@ -15,6 +16,7 @@ from vetoflow.nodes.forecaster import forecaster
 from vetoflow.nodes.synthesizer import synthesizer
 from vetoflow.state import RunState
 
+Graph = CompiledStateGraph[RunState, Context, RunState, RunState]  # what build_graph().compile() gives
 LLM_RETRY = RetryPolicy(retry_on=TransientLLMError, max_attempts=4, initial_interval=0.5, backoff_factor=2.0)
 
 

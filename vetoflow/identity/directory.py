@@ -52,7 +52,7 @@ class Directory:
     def from_settings(
         cls, settings: Settings, throttle: LoginThrottle | None = None, *, quiet: bool = False
     ) -> Directory:
-        from vetoflow.console.auth import load_users
+        from vetoflow.identity.demo_logins import load_users
         from vetoflow.identity.tokens import TokenTable
 
         users_file = load_users_file(users_file_path(settings))

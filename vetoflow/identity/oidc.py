@@ -11,11 +11,9 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
 from vetoflow.errors import VetoflowError
 from vetoflow.identity.roles import BUILTIN_ROLES, NAME_PATTERN, NAME_RULE, Action, User, grants_for
-from vetoflow.netloc import is_loopback
 
 if TYPE_CHECKING:
     from vetoflow.config import Settings
@@ -29,41 +27,6 @@ class OidcClaimsError(VetoflowError):
 
     exit_code = 2
     http_status = 401
-
-
-def check_issuer(issuer: str, variable: str = "VETOFLOW_OIDC_ISSUER") -> str:
-    """https, or http on a loopback host (a provider in a test or on this machine); no query or fragment."""
-    parts = urlsplit(issuer)
-    secure = parts.scheme == "https" or (parts.scheme == "http" and is_loopback(parts.hostname))
-    if not parts.hostname or not secure or parts.query or parts.fragment or parts.username:
-        raise ValueError(
-            f"{variable}: {issuer[:80]!r} must be an https:// URL with a host (http:// only on localhost), "
-            "without query, fragment or credentials"
-        )
-    return issuer
-
-
-def check_oidc_settings(settings: Settings) -> None:
-    """Refuse combinations that cannot work (raised as ValueError so `load_settings` prints one line)."""
-    used = [
-        name
-        for name in ("oidc_client_id", "oidc_client_secret", "oidc_audience", "oidc_redirect_uri")
-        if getattr(settings, name) is not None
-    ]
-    if settings.oidc_issuer is None:
-        if used:
-            raise ValueError(f"VETOFLOW_OIDC_ISSUER: required when VETOFLOW_{used[0].upper()} is set")
-        return
-    check_issuer(settings.oidc_issuer)
-    if settings.oidc_client_id is None and settings.oidc_audience is None:
-        raise ValueError(
-            "VETOFLOW_OIDC_CLIENT_ID: set it (console login) and/or VETOFLOW_OIDC_AUDIENCE (API bearer JWTs) "
-            "when VETOFLOW_OIDC_ISSUER is set"
-        )
-    if settings.oidc_client_secret is not None and settings.oidc_client_id is None:
-        raise ValueError("VETOFLOW_OIDC_CLIENT_ID: required when VETOFLOW_OIDC_CLIENT_SECRET is set")
-    if "openid" not in settings.oidc_scopes.split():
-        raise ValueError(f"VETOFLOW_OIDC_SCOPES: must include openid (got {settings.oidc_scopes[:80]!r})")
 
 
 @dataclass(frozen=True)

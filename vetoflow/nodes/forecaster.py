@@ -6,7 +6,7 @@ from typing import Any
 
 from langgraph.runtime import Runtime
 
-from vetoflow.graph.context import Context
+from vetoflow.context import Context
 from vetoflow.state import RunState
 
 

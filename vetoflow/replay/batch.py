@@ -15,11 +15,11 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field
 
+from vetoflow.clock import utcnow
 from vetoflow.errors import VetoflowError
 from vetoflow.replay.compare import NEEDS_APPROVAL, compare
 from vetoflow.replay.report import BatchOptions, Report, ReportRow
 from vetoflow.runs.fork import NotReachedError
-from vetoflow.runs.index import utcnow
 from vetoflow.runs.service import RunService
 from vetoflow.runs.views import RunView
 

@@ -15,13 +15,13 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from vetoflow.clock import utcnow
 from vetoflow.errors import RunBusyError, RunNotFoundError
 from vetoflow.replay.batch import BatchSummary, _row, summarize
 from vetoflow.replay.report import BatchOptions, Report, ReportRow
 from vetoflow.runs.batches import PENDING, RETRYABLE, BatchRecord, batch_id_for
 from vetoflow.runs.execution import StepCallback
 from vetoflow.runs.fork import NotReachedError
-from vetoflow.runs.index import utcnow
 from vetoflow.runs.service import RunService
 
 

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from vetoflow.forecasting.growth import segment_revenue
+from vetoflow.growth import segment_revenue
 from vetoflow.risk.outcomes import Vector
 from vetoflow.scenario import Scenario
 from vetoflow.state import Sensitivity, TornadoBar

@@ -18,10 +18,11 @@ from sqlalchemy import Engine, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from vetoflow.clock import utcnow
 from vetoflow.db.tables import replay_batch_items_table as items
 from vetoflow.db.tables import replay_batches_table as batches
 from vetoflow.errors import RunNotFoundError
-from vetoflow.runs.index import decoded, utcnow
+from vetoflow.runs.index import decoded
 
 PENDING = "pending"
 RETRYABLE = frozenset({PENDING, "failed"})  # what a re-run of the batch defers again

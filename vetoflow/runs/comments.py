@@ -12,10 +12,10 @@ from datetime import UTC, datetime
 from pydantic import BaseModel, Field
 from sqlalchemy import Connection, Engine, insert, select
 
+from vetoflow.clock import aware
 from vetoflow.db.tables import comments_table
 from vetoflow.errors import VetoflowError
 from vetoflow.runs import audit
-from vetoflow.runs.index import aware
 
 MAX_COMMENT = 4000
 """Characters in one comment (as a decision's comment)."""

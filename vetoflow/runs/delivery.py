@@ -10,12 +10,13 @@ import logging
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
 from sqlalchemy import Engine, and_, insert, or_, select, update
 
+from vetoflow.clock import utcnow
 from vetoflow.config import Settings
 from vetoflow.db.tables import attempts_table, outbox_table
 from vetoflow.governance import messages, webhook
@@ -24,10 +25,6 @@ from vetoflow.governance.email import DeliveryError, send_email
 log = logging.getLogger(__name__)
 RETRY_STATUSES = frozenset({408, 425, 429})
 MAX_BACKOFF = 3600.0
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass

@@ -14,8 +14,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 from sqlalchemy import Connection, Engine, insert, select
 
+from vetoflow.clock import utcnow
 from vetoflow.db.tables import events_table
-from vetoflow.runs.index import utcnow
 from vetoflow.runs.ticker import Chore, Ticker, default_ticker
 
 EventKind = Literal["queued", "running", "node_started", "node_finished", "paused", "completed", "rejected", "failed"]

@@ -8,9 +8,9 @@ from typing import TYPE_CHECKING, Any
 from vetoflow.runs.history import thread_config
 
 if TYPE_CHECKING:
-    from vetoflow.graph.context import Context
+    from vetoflow.context import Context
+    from vetoflow.graph import Graph
     from vetoflow.runs.events import EventBatch
-    from vetoflow.runs.service import Graph
 
 StepCallback = Callable[[str, dict[str, Any]], None]
 

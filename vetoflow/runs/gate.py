@@ -12,12 +12,13 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, Engine, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from vetoflow.clock import aware, utcnow
 from vetoflow.config import Settings
 from vetoflow.db.tables import approvals_table, decisions_table, pauses_table
 from vetoflow.errors import DecisionConflictError, VetoflowError
@@ -36,17 +37,6 @@ class DigestMismatchError(VetoflowError):
 
     exit_code = 6
     http_status = 409
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
-def _aware(value: datetime | None) -> datetime | None:
-    """SQLite hands datetimes back naive; everything stored is UTC."""
-    if value is None or value.tzinfo is not None:
-        return value
-    return value.replace(tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -116,8 +106,8 @@ class Gate:
         policy = Policy.model_validate(json.loads(row["policy"]))
         return Pause(
             run_id, pause_id, row["status"], policy.tier(row["tier"]), policy, row["needed"], tuple(approved),
-            row["requester"], row["digest"], _aware(row["opened_at"]) or self.clock(),
-            _aware(row["due_at"]) or self.clock(), _aware(row["next_reminder_at"]),
+            row["requester"], row["digest"], aware(row["opened_at"]) or self.clock(),
+            aware(row["due_at"]) or self.clock(), aware(row["next_reminder_at"]),
         )  # fmt: skip
 
     def pause(self, run_id: str, pause_id: str) -> Pause | None:

@@ -17,9 +17,9 @@ from typing import Any
 from sqlalchemy import Engine, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from vetoflow.clock import aware, utcnow
 from vetoflow.db.tables import idempotency_table as keys_table
 from vetoflow.errors import DecisionConflictError, VetoflowError
-from vetoflow.runs.index import aware, utcnow
 
 
 @dataclass(frozen=True)

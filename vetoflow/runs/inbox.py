@@ -11,10 +11,11 @@ from datetime import datetime
 from pydantic import BaseModel, Field
 from sqlalchemy import Engine, func, select
 
+from vetoflow.clock import aware
 from vetoflow.db.tables import approvals_table, audit_head_table, events_table, pauses_table, runs_table
 from vetoflow.errors import VetoflowError
 from vetoflow.governance.policy import Policy
-from vetoflow.runs.index import RunRow, aware
+from vetoflow.runs.index import RunRow
 
 
 class InboxItem(BaseModel):

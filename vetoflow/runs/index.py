@@ -20,6 +20,7 @@ from sqlalchemy import Connection, Engine, and_, insert, or_, select, tuple_, up
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql.elements import ColumnElement
 
+from vetoflow.clock import aware, utcnow
 from vetoflow.db.tables import decisions_table, replays_table, runs_table
 from vetoflow.errors import DecisionConflictError, RunNotFoundError, UsageError
 from vetoflow.state import PlausibilityFlag, RunStatus
@@ -77,10 +78,6 @@ def new_run_id() -> str:
     return uuid.uuid4().hex[:12]
 
 
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
 def lease_is_free(now: datetime) -> ColumnElement[bool]:
     return or_(runs_table.c.lease_expires_at.is_(None), runs_table.c.lease_expires_at < now)
 
@@ -92,11 +89,6 @@ def status_condition(status: str, now: datetime) -> ColumnElement[bool]:
     if status == "running":
         return and_(runs_table.c.status == "running", runs_table.c.lease_expires_at >= now)
     return runs_table.c.status == status
-
-
-def aware(value: datetime) -> datetime:
-    """SQLite hands datetimes back naive; everything stored is UTC."""
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def lease_columns(lease: tuple[str, datetime] | None) -> dict[str, Any]:

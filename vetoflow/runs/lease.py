@@ -19,9 +19,10 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Engine, or_, select, update
 
+from vetoflow.clock import aware, utcnow
 from vetoflow.db.tables import runs_table
 from vetoflow.errors import RunBusyError, RunNotFoundError
-from vetoflow.runs.index import aware, lease_is_free, utcnow
+from vetoflow.runs.index import lease_is_free
 from vetoflow.runs.ticker import Ticker, default_ticker
 
 

@@ -12,8 +12,9 @@ from typing import Any
 from pydantic import BaseModel
 from sqlalchemy import Engine, insert, select
 
+from vetoflow.clock import utcnow
 from vetoflow.db.tables import replays_table, runs_table
-from vetoflow.runs.index import decoded, lease_columns, utcnow
+from vetoflow.runs.index import decoded, lease_columns
 
 
 class ReplayRow(BaseModel):

@@ -29,11 +29,11 @@ from vetoflow.runs.views import TraceInputs
 
 if TYPE_CHECKING:
     from vetoflow.db import Database
+    from vetoflow.graph import Graph
     from vetoflow.runs.events import RunEvents
     from vetoflow.runs.gate import Gate
     from vetoflow.runs.index import RunIndex
     from vetoflow.runs.lineage import Lineage
-    from vetoflow.runs.service import Graph
 
 
 class RunRecords(ListingQueries):

@@ -20,12 +20,12 @@ from vetoflow.scenario import apply_overrides
 from vetoflow.state import RunState
 
 if TYPE_CHECKING:
-    from vetoflow.graph.context import Context
+    from vetoflow.context import Context
+    from vetoflow.graph import Graph
     from vetoflow.runs.index import RunIndex
     from vetoflow.runs.lease import Leases
     from vetoflow.runs.lineage import Lineage
     from vetoflow.runs.queueing import JobDispatcher
-    from vetoflow.runs.service import Graph
 
 
 class Replaying:

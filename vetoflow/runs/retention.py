@@ -20,8 +20,8 @@ from typing import Any
 
 from sqlalchemy import BindParameter, Engine, bindparam, select, text
 
+from vetoflow.clock import utcnow
 from vetoflow.db.tables import runs_table
-from vetoflow.runs.index import utcnow
 
 FINISHED = ("completed", "rejected")
 KEPT_CHANNELS = ("__interrupt__", "__error__")

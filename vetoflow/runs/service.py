@@ -13,13 +13,14 @@ from collections.abc import Callable
 from dataclasses import replace as replace_dataclass
 from typing import Any
 
-from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import Command
 from pydantic import ValidationError
 
+from vetoflow.clock import utcnow
+from vetoflow.context import Context
 from vetoflow.db import Database
 from vetoflow.errors import DecisionConflictError, VetoflowError, describe_validation_error
-from vetoflow.graph.context import Context
+from vetoflow.graph import Graph
 from vetoflow.identity.directory import DEMO_ROLES
 from vetoflow.identity.roles import User, grants_for
 from vetoflow.llm.base import SummaryClient
@@ -33,7 +34,7 @@ from vetoflow.runs.execution import StepCallback, stream_steps
 from vetoflow.runs.gate import Gate
 from vetoflow.runs.history import derive_status, has_state, thread_config
 from vetoflow.runs.idempotency import IdempotencyStore
-from vetoflow.runs.index import RunIndex, RunRow, already_decided, new_run_id, utcnow
+from vetoflow.runs.index import RunIndex, RunRow, already_decided, new_run_id
 from vetoflow.runs.lease import Leases, new_owner
 from vetoflow.runs.lineage import Lineage
 from vetoflow.runs.queueing import JobDispatcher, QueueSide
@@ -47,7 +48,6 @@ from vetoflow.state import Review, RunState
 
 log = logging.getLogger(__name__)
 
-Graph = CompiledStateGraph[RunState, Context, RunState, RunState]
 NOTHING = object()  # what `_resume_input` gives when there is nothing to run: paused for a human, or finished
 
 
@@ -251,7 +251,7 @@ class RunService(Settling, QueueSide, Replaying, RunRecords):
         """Index rows out of line with their checkpoints (after an outage); `repair` refreshes them."""
         from vetoflow.runs.reconcile import reconcile
 
-        return reconcile(self, repair=repair)
+        return reconcile(self.index, self.graph, self.refresh, repair=repair)
 
     def _advance(
         self,

@@ -24,10 +24,10 @@ from vetoflow.state import RunState, RunStatus
 
 if TYPE_CHECKING:
     from vetoflow.db import Database
+    from vetoflow.graph import Graph
     from vetoflow.runs.events import RunEvents
     from vetoflow.runs.gate import Gate
     from vetoflow.runs.index import RunIndex
-    from vetoflow.runs.service import Graph
 
 
 class Settling:

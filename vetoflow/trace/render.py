@@ -1,4 +1,4 @@
-"""Rich renderings of traces, replay comparisons and batch summaries for the terminal."""
+"""Rich renderings of a run's trace for the terminal."""
 
 from __future__ import annotations
 
@@ -6,10 +6,8 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from vetoflow.formatting import money, pct
 from vetoflow.plaintext import clean, plain
 from vetoflow.render import status_text
-from vetoflow.replay.compare import Side
 from vetoflow.trace.extras import LlmInfo
 from vetoflow.trace.timeline import Trace, TraceStep
 
@@ -107,36 +105,3 @@ def trace_view(trace: Trace) -> RenderableType:
             step_details(step),
         )
     return Group(head, table)
-
-
-def comparison_table(old: Side, new: Side) -> Table:
-    table = Table(title="Original against replay", title_justify="left")
-    for header in ("", "original", "replay"):
-        table.add_column(header)
-    rows = [
-        ("run", old.run_id, new.run_id),
-        ("status", old.status, new.status),
-        ("investment", money(old.investment), money(new.investment)),
-        ("decision", _veto(old.veto), _veto(new.veto)),
-        ("ROI (P50)", pct(old.roi), pct(new.roi)),
-        ("NPV", money(old.npv), money(new.npv)),
-        ("model", old.model or "-", new.model or "-"),
-        ("tokens", str(old.tokens or "-"), str(new.tokens or "-")),
-        ("grounding flags", ", ".join(old.grounding_flags) or "-", ", ".join(new.grounding_flags) or "-"),
-    ]
-    for row in rows:
-        style = "bold" if row[1] != row[2] else None
-        table.add_row(*(plain(cell) for cell in row), style=style)
-    return table
-
-
-def _veto(value: bool | None) -> str:
-    return "-" if value is None else ("veto" if value else "pass")
-
-
-def summary_diff(lines: list[str]) -> Text:
-    text = Text()
-    for line in lines:
-        style = "green" if line.startswith("+") else "red" if line.startswith("-") else "dim"
-        text.append(clean(line) + "\n", style=style)
-    return text

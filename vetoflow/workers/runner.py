@@ -15,7 +15,7 @@ from typing import Any
 from procrastinate import App
 
 from vetoflow.config import Settings
-from vetoflow.graph.context import Context
+from vetoflow.context import Context
 from vetoflow.runs.store import open_service
 from vetoflow.workers.app import make_app
 from vetoflow.workers.tasks import WorkerRuntime

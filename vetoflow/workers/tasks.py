@@ -20,6 +20,8 @@ from vetoflow.runs.service import RunService
 from vetoflow.runs.views import RunView
 
 log = logging.getLogger(__name__)
+RUNS_QUEUE = "runs"  # graph work: runs and replays
+MAINTENANCE_QUEUE = "maintenance"  # periodic upkeep: sweeps, deliveries, pruning
 MAX_WORKER_DEATHS = 5  # a run that takes its worker down this often is failed, not retried forever
 
 
@@ -146,8 +148,6 @@ async def recover_stalled(context: JobContext, timestamp: int) -> None:
 
 async def prune_jobs(context: JobContext, timestamp: int) -> None:
     """Finished jobs are history the run index already holds: keep a day of run jobs, an hour of sweeps."""
-    from vetoflow.workers.app import MAINTENANCE_QUEUE, RUNS_QUEUE
-
     manager = context.app.job_manager
     await manager.delete_old_jobs(nb_hours=24, queue=RUNS_QUEUE)
     await manager.delete_old_jobs(nb_hours=1, queue=MAINTENANCE_QUEUE)
