@@ -25,8 +25,13 @@ from vetoflow.scenario import Scenario
 
 
 @pytest.fixture
-def commits(service: RunService) -> Iterator[list[str]]:
-    """The run index's commits (the checkpointer has its own connection and is not counted)."""
+def commits(service: RunService, monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+    """The run index's commits (the checkpointer has its own connection and is not counted).
+
+    These tests are about fast runs: on a loaded machine a step can pass FLUSH_DELAY, and its start is then
+    rightly written on its own (one more commit, tested below), so the delay is raised out of reach here.
+    """
+    monkeypatch.setattr("vetoflow.runs.events.FLUSH_DELAY", 60.0)
     seen: list[str] = []
 
     def count(conn: object) -> None:

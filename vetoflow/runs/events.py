@@ -87,12 +87,12 @@ class EventBatch:
     """
 
     def __init__(
-        self, events: RunEvents, run_id: str, ticker: Ticker | None = None, delay: float = FLUSH_DELAY
+        self, events: RunEvents, run_id: str, ticker: Ticker | None = None, delay: float | None = None
     ) -> None:
         self.events = events
         self.run_id = run_id
         self.ticker = ticker or default_ticker()
-        self.delay = delay
+        self.delay = FLUSH_DELAY if delay is None else delay
         self.pending: list[dict[str, Any]] = []
         self._lock = threading.Lock()  # the ticker's write and the refresh's never interleave or reorder
         self._soon: Chore | None = None
