@@ -18,7 +18,8 @@ from pathlib import Path
 from rag_corpus import write_corpus
 
 from vetoflow.config import Settings
-from vetoflow.rag.embeddings import BATCH_SIZE, load_embeddings
+from vetoflow.rag.embedding_model import BATCH_SIZE
+from vetoflow.rag.embeddings import load_embeddings
 from vetoflow.rag.ingest import ingest, split_file
 from vetoflow.rag.reference import ReferenceEmbeddings
 from vetoflow.rag.store import open_store

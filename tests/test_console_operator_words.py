@@ -17,7 +17,8 @@ from vetoflow.console.run_evidence import evidence
 from vetoflow.console.words import input_label, plain_error
 from vetoflow.graph import Context
 from vetoflow.plaintext import md
-from vetoflow.rag.embeddings import FALLBACK_PACKAGE, LocalEmbeddings
+from vetoflow.rag.embedding_model import FALLBACK_PACKAGE
+from vetoflow.rag.embeddings import LocalEmbeddings
 from vetoflow.rag.ingest import ingest
 from vetoflow.runs.service import RunService
 from vetoflow.runs.store import open_service

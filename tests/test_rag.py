@@ -15,7 +15,8 @@ import pytest
 
 from tests.rag_helpers import KNOWLEDGE, decided_state, store_in
 from vetoflow.errors import VetoflowError
-from vetoflow.rag.embeddings import FALLBACK_PACKAGE, LocalEmbeddings, resolve_model
+from vetoflow.rag.embedding_model import FALLBACK_PACKAGE, resolve_model
+from vetoflow.rag.embeddings import LocalEmbeddings
 from vetoflow.rag.ingest import ingest, list_sources, remove_source
 from vetoflow.rag.retrieval import StoreRetriever, build_query, search
 from vetoflow.rag.store import open_store
@@ -41,7 +42,7 @@ def test_model_resolution_falls_back_loudly_and_honours_explicit_paths(caplog: p
 
 
 def test_bge_models_get_the_query_instruction() -> None:
-    from vetoflow.rag.embeddings import BGE_QUERY_INSTRUCTION, ResolvedModel
+    from vetoflow.rag.embedding_model import BGE_QUERY_INSTRUCTION, ResolvedModel
 
     assert ResolvedModel("BAAI/bge-small-en-v1.5", "/x").query_instruction == BGE_QUERY_INSTRUCTION
     assert ResolvedModel("sentence-transformers/all-MiniLM-L6-v2", "/x").query_instruction == ""

@@ -96,7 +96,7 @@ class Settings(BaseSettings):
     # -- knowledge base (RAG) ------------------------------------------------------------------
     embedding_model: str | None = Field(
         default=None,
-        description="Local model directory or hub id; default BAAI/bge-small-en-v1.5 (see rag.embeddings).",
+        description="Local model directory or hub id; default BAAI/bge-small-en-v1.5 (see rag.embedding_model).",
     )
     embedding_threads: int | None = Field(
         default=None,

@@ -79,7 +79,7 @@ class KnowledgeBase:
         than bge-small (with the package, the model it stands in for and the setting that chooses)."""
         if self._store is None:
             return NOT_LOADED
-        from vetoflow.rag.embeddings import DEFAULT_MODEL, FALLBACK_PACKAGE
+        from vetoflow.rag.embedding_model import DEFAULT_MODEL, FALLBACK_PACKAGE
 
         store, model = self._store, self._store.embeddings
         note = (

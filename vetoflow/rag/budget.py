@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from vetoflow.errors import VetoflowError
-from vetoflow.rag.ingest import CHUNK_OVERLAP, CHUNK_SIZE, CSV_ROWS_PER_PAGE, SUPPORTED
+from vetoflow.rag.chunks import CHUNK_OVERLAP, CHUNK_SIZE, CSV_ROWS_PER_PAGE, SUPPORTED
 
 SECONDS_PER_CHUNK = 0.15  # a cautious figure for a loaded 2-core machine; see the module docstring
 DEFAULT_MAX_CHUNKS = 2_000  # about 5 minutes of embedding at SECONDS_PER_CHUNK

@@ -23,16 +23,12 @@ from typing import TYPE_CHECKING
 
 from langchain_text_splitters import Language, RecursiveCharacterTextSplitter
 
+from vetoflow.rag.chunks import CHUNK_OVERLAP, CHUNK_SIZE, CSV_ROWS_PER_PAGE, SUPPORTED, Chunk
 from vetoflow.rag.store import KnowledgeStore
 from vetoflow.rag.write import Progress, embed_chunks, write_chunks
 
 if TYPE_CHECKING:
     from vetoflow.rag.budget import IngestBudget
-
-SUPPORTED = {".md": "markdown", ".markdown": "markdown", ".txt": "text", ".pdf": "pdf", ".csv": "csv"}
-CHUNK_SIZE = 800
-CHUNK_OVERLAP = 120
-CSV_ROWS_PER_PAGE = 20
 
 
 class SkipFileError(Exception):
@@ -41,13 +37,6 @@ class SkipFileError(Exception):
 
 class OverBudgetError(SkipFileError):
     """The file would make more chunks than the budget allows; refused before embedding."""
-
-
-@dataclass
-class Chunk:
-    id: str
-    text: str
-    metadata: dict[str, str | int]
 
 
 @dataclass

@@ -193,7 +193,7 @@ def export_model(model_dir: Path, directory: Path) -> Export:
 def main(argv: list[str] | None = None) -> None:
     """`python -m vetoflow.rag.onnx_export`: the install/build step that makes the export."""
     from vetoflow.config import Settings
-    from vetoflow.rag.embeddings import resolve_model
+    from vetoflow.rag.embedding_model import resolve_model
 
     parser = argparse.ArgumentParser(description="Export the embedding model to ONNX fp32 (needs torch).")
     parser.add_argument("--model", help="model directory or hub id (default: VETOFLOW_EMBEDDING_MODEL's resolution)")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from vetoflow.rag.embeddings import BATCH_SIZE, ModelEmbeddings, ResolvedModel
+from vetoflow.rag.embedding_model import BATCH_SIZE, ModelEmbeddings, ResolvedModel
 
 
 class ReferenceEmbeddings(ModelEmbeddings):

@@ -21,7 +21,7 @@ from vetoflow.errors import VetoflowError
 if TYPE_CHECKING:  # langchain-chroma pulls in chromadb (~0.4 s): store_exists (health) must stay cheap
     from langchain_chroma import Chroma
 
-    from vetoflow.rag.embeddings import ModelEmbeddings
+    from vetoflow.rag.embedding_model import ModelEmbeddings
 
 log = logging.getLogger(__name__)
 SQLITE_FILE = "chroma.sqlite3"

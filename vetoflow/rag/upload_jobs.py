@@ -28,7 +28,8 @@ from vetoflow.config import Settings
 from vetoflow.db.ingest_jobs import IngestJob, IngestJobs, JobStatus
 from vetoflow.errors import VetoflowError
 from vetoflow.rag.budget import IngestBudget, readable_seconds
-from vetoflow.rag.ingest import SUPPORTED, OverBudgetError, SkipFileError, plan_file
+from vetoflow.rag.chunks import SUPPORTED
+from vetoflow.rag.ingest import OverBudgetError, SkipFileError, plan_file
 from vetoflow.rag.store import KnowledgeStore
 from vetoflow.rag.write import CancelledError, embed_chunks, write_chunks
 

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from vetoflow.rag.ingest import Chunk
+    from vetoflow.rag.chunks import Chunk
     from vetoflow.rag.store import KnowledgeStore
 
 EMBED_BATCH = 256
