@@ -25,6 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.queue_throughput import DEFAULT_PG, WORKERS, drop, environment, fresh_database, plan, running_workers
 from tests.fakes.bedrock_server import bedrock_server
 from vetoflow.config import Settings
+from vetoflow.db.job_queue import JobQueue
 from vetoflow.llm.offline import OfflineSynthesizer
 from vetoflow.replay.queued import Selection, batch_report, enqueue_batch
 from vetoflow.replay.report import BatchOptions
@@ -32,7 +33,6 @@ from vetoflow.runs.batches import PENDING
 from vetoflow.runs.store import open_service
 from vetoflow.runtime import make_context
 from vetoflow.scenario import validate_scenario
-from vetoflow.workers.dispatch import JobQueue
 
 
 def sources(settings: Settings, runs: int) -> None:

@@ -15,10 +15,10 @@ from tests.api_support import stop_process, wait_for
 from tests.conftest import ROOT, env_for
 from tests.fakes.bedrock_server import BedrockServer
 from vetoflow.config import Settings
+from vetoflow.db.job_queue import JobQueue
 from vetoflow.runs.service import RunService
 from vetoflow.runs.store import open_service
 from vetoflow.scenario import Scenario
-from vetoflow.workers.dispatch import JobQueue
 
 HEARTBEAT = 0.5
 STALLED_AFTER = 3.0

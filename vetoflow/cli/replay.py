@@ -198,8 +198,8 @@ def _batch(
 
 
 def _enqueue(ctx: click.Context, options: BatchOptions, selection: Selection, json_mode: bool) -> None:
+    from vetoflow.db.job_queue import open_queue
     from vetoflow.replay.queued import enqueue_batch
-    from vetoflow.workers.dispatch import open_queue
 
     settings = ctx.obj
     settings.check_queue()

@@ -16,6 +16,12 @@ from pydantic import BaseModel
 
 from vetoflow.errors import DatabaseUnavailableError
 
+# The contract between whoever defers a job and the workers that run it: task names and queues.
+EXECUTE_RUN = "vetoflow.execute_run"
+REPLAY_ITEM = "vetoflow.replay_item"
+RUNS_QUEUE = "runs"  # graph work: runs and replays
+MAINTENANCE_QUEUE = "maintenance"  # periodic upkeep: sweeps, deliveries, pruning
+
 
 def libpq_url(database_url: str) -> str:
     """psycopg wants plain `postgresql://`; SQLAlchemy's driver suffix is not part of a libpq URL."""

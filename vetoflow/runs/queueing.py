@@ -23,7 +23,7 @@ UNSETTLED: frozenset[str] = frozenset({"queued", "running"})
 
 
 class JobDispatcher(Protocol):
-    """Queue mode: hands a run to the workers (vetoflow.workers.dispatch.JobQueue)."""
+    """Queue mode: hands a run to the workers (vetoflow.db.job_queue.JobQueue)."""
 
     def submit(self, run_id: str, kind: str) -> int | None: ...
 

@@ -29,7 +29,7 @@ def open_service(
     with ExitStack() as stack, open_database(settings) as database:
         dispatcher: JobDispatcher | None = None
         if dispatch if dispatch is not None else settings.executor == "queue":
-            from vetoflow.workers.dispatch import JobQueue
+            from vetoflow.db.job_queue import JobQueue
 
             settings.check_queue()
             queue = JobQueue(settings)

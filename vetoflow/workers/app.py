@@ -16,12 +16,10 @@ from procrastinate.exceptions import JobAborted
 from procrastinate.jobs import Job
 
 from vetoflow.config import Settings
-from vetoflow.db.queue import libpq_url
+from vetoflow.db.queue import EXECUTE_RUN, MAINTENANCE_QUEUE, REPLAY_ITEM, RUNS_QUEUE, libpq_url
 from vetoflow.errors import VetoflowError
 from vetoflow.workers import tasks
 
-EXECUTE_RUN = "vetoflow.execute_run"
-REPLAY_ITEM = "vetoflow.replay_item"
 RECOVER_STALLED = "vetoflow.recover_stalled"
 PRUNE_JOBS = "vetoflow.prune_jobs"
 RECOVER_EVERY_SECONDS = 2  # how often some worker looks for jobs a dead worker left behind
@@ -73,22 +71,22 @@ def make_app(settings: Settings, *, pool_size: int = 4) -> App:
     assert settings.database_url is not None
     connector = PsycopgConnector(conninfo=libpq_url(settings.database_url), min_size=1, max_size=pool_size)
     app = App(connector=connector)
-    app.task(name=EXECUTE_RUN, queue=tasks.RUNS_QUEUE, pass_context=True, retry=RequeueInterrupted())(tasks.execute_run)
-    app.task(name=REPLAY_ITEM, queue=tasks.RUNS_QUEUE, pass_context=True, retry=RequeueInterrupted())(tasks.replay_item)
+    app.task(name=EXECUTE_RUN, queue=RUNS_QUEUE, pass_context=True, retry=RequeueInterrupted())(tasks.execute_run)
+    app.task(name=REPLAY_ITEM, queue=RUNS_QUEUE, pass_context=True, retry=RequeueInterrupted())(tasks.replay_item)
     recover = app.task(
         name=RECOVER_STALLED,
-        queue=tasks.MAINTENANCE_QUEUE,
+        queue=MAINTENANCE_QUEUE,
         pass_context=True,
         lock=RECOVER_STALLED,  # one sweep at a time, so no job is requeued twice
         queueing_lock=RECOVER_STALLED,
     )(tasks.recover_stalled)
     app.periodic(cron=f"* * * * * */{RECOVER_EVERY_SECONDS}")(recover)
-    prune = app.task(name=PRUNE_JOBS, queue=tasks.MAINTENANCE_QUEUE, pass_context=True, queueing_lock=PRUNE_JOBS)
+    prune = app.task(name=PRUNE_JOBS, queue=MAINTENANCE_QUEUE, pass_context=True, queueing_lock=PRUNE_JOBS)
     app.periodic(cron="17 * * * *")(prune(tasks.prune_jobs))
     _register_service_periodics(app, settings)
     for job in periodic_jobs():
         lock = f"vetoflow.periodic.{job.name}"
-        task = app.task(name=lock, queue=tasks.MAINTENANCE_QUEUE, pass_context=True, lock=lock, queueing_lock=lock)(
+        task = app.task(name=lock, queue=MAINTENANCE_QUEUE, pass_context=True, lock=lock, queueing_lock=lock)(
             _periodic_runner(job)
         )
         app.periodic(cron=job.cron)(task)
@@ -115,7 +113,7 @@ def _register_service_periodics(app: App, settings: Settings) -> None:
     }
     for name, seconds in every.items():
         if seconds > 0:
-            task = app.task(name=name, queue=tasks.MAINTENANCE_QUEUE, pass_context=True, lock=name, queueing_lock=name)(
+            task = app.task(name=name, queue=MAINTENANCE_QUEUE, pass_context=True, lock=name, queueing_lock=name)(
                 tasks.SERVICE_PERIODICS[name]
             )
             app.periodic(cron=cron_every(seconds))(task)

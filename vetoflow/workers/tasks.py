@@ -14,14 +14,13 @@ from procrastinate.exceptions import JobAborted
 from procrastinate.jobs import Status
 
 from vetoflow.config import Settings
+from vetoflow.db.queue import MAINTENANCE_QUEUE, RUNS_QUEUE
 from vetoflow.errors import RunBusyError, VetoflowError
 from vetoflow.replay.report import BatchOptions
 from vetoflow.runs.service import RunService
 from vetoflow.runs.views import RunView
 
 log = logging.getLogger(__name__)
-RUNS_QUEUE = "runs"  # graph work: runs and replays
-MAINTENANCE_QUEUE = "maintenance"  # periodic upkeep: sweeps, deliveries, pruning
 MAX_WORKER_DEATHS = 5  # a run that takes its worker down this often is failed, not retried forever
 
 

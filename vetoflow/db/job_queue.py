@@ -1,4 +1,8 @@
-"""Hands runs to the workers: one `execute_run` job per request, with the run id as its lock."""
+"""Hands runs to the workers: one `execute_run` job per request, with the run id as its lock.
+
+Jobs are deferred by task name and queue (db/queue.py), on an App with no tasks registered: a process
+that only hands work over (CLI, console, API) never imports the workers' code.
+"""
 
 from __future__ import annotations
 
@@ -6,13 +10,13 @@ import logging
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
-from procrastinate import App
+from procrastinate import App, PsycopgConnector
 from procrastinate.exceptions import AlreadyEnqueued
 from procrastinate.jobs import JobDeferrer
 from procrastinate.types import JSONValue
 
 from vetoflow.config import Settings
-from vetoflow.workers.app import EXECUTE_RUN, REPLAY_ITEM, make_app
+from vetoflow.db.queue import EXECUTE_RUN, REPLAY_ITEM, RUNS_QUEUE, libpq_url
 
 log = logging.getLogger(__name__)
 DEFER_CHUNK = 500  # jobs per INSERT when a batch is deferred
@@ -21,8 +25,11 @@ DEFER_CHUNK = 500  # jobs per INSERT when a batch is deferred
 class JobQueue:
     """Defers run jobs from a synchronous process (CLI, console, API replica); RunService's dispatcher."""
 
-    def __init__(self, settings: Settings) -> None:
-        self.app: App = make_app(settings)
+    def __init__(self, settings: Settings, *, pool_size: int = 4) -> None:
+        settings.check_queue()
+        assert settings.database_url is not None
+        connector = PsycopgConnector(conninfo=libpq_url(settings.database_url), min_size=1, max_size=pool_size)
+        self.app = App(connector=connector)
         self.app.open()
 
     def submit(self, run_id: str, kind: str) -> int | None:
@@ -31,7 +38,7 @@ class JobQueue:
         `lock=run_id`: jobs of one run execute one at a time, in order, on whichever worker is free.
         `queueing_lock=run_id`: at most one of them waits, since each carries the run as far as it goes.
         """
-        deferrer = self.app.configure_task(EXECUTE_RUN, lock=run_id, queueing_lock=run_id)
+        deferrer = self.app.configure_task(EXECUTE_RUN, queue=RUNS_QUEUE, lock=run_id, queueing_lock=run_id)
         try:
             return deferrer.defer(run_id=run_id, kind=kind)
         except AlreadyEnqueued:
@@ -67,7 +74,7 @@ class JobQueue:
 
     def _replay_deferrer(self, batch_id: str, source_run_id: str) -> JobDeferrer:
         key = f"replay:{batch_id}:{source_run_id}"
-        return self.app.configure_task(REPLAY_ITEM, lock=key, queueing_lock=key)
+        return self.app.configure_task(REPLAY_ITEM, queue=RUNS_QUEUE, lock=key, queueing_lock=key)
 
     def close(self) -> None:
         self.app.close()
