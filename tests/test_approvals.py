@@ -141,3 +141,30 @@ def test_twenty_concurrent_approvers_give_two_approvals_and_one_resume(
         final = service.view(run_id)
         assert final.status == "completed"
         assert len(final.decisions) == 1
+
+
+def test_a_replay_is_requested_by_whoever_asked_for_it_and_they_cannot_approve_it(
+    settings: Settings, tmp_path: Path, vetoed: Scenario
+) -> None:
+    settings = governed_settings(settings, tmp_path)
+    users = people(settings)
+    with governed_service(settings) as service:
+        source = service.start(vetoed, requester="an").run.run_id
+        replay = service.replay(source, overrides={"investment": 450_000}, requester="ap1").new
+        assert replay.status == "paused"
+        assert replay.state.requester == "ap1"
+        assert replay.approval is not None
+        assert replay.approval["requester"] == "ap1"
+        digest = replay.pending["digest"]  # type: ignore[index]
+        with pytest.raises(ApprovalRefusedError, match=r"four-eyes\): ap1 started this run"):
+            service.decide(replay.run.run_id, "approve", reviewer="ap1", user=users["ap1"], digest=digest)
+        done = service.decide(replay.run.run_id, "approve", reviewer="ap2", user=users["ap2"], digest=digest)
+        assert done.status == "completed"
+        paused = next(e for e in audit.entries(service.index.engine, run_id=replay.run.run_id))
+        assert (paused["event"], paused["details"]["requester"]) == ("run.paused", "ap1")
+        assert service.view(source).state.requester == "an", "the source run is untouched"
+        unnamed = service.replay(source).new  # a caller that names nobody: the source's requester stays
+        assert unnamed.state.requester == "an"
+        seen = unnamed.pending["digest"]  # type: ignore[index]
+        with pytest.raises(ApprovalRefusedError, match=r"four-eyes\): an started this run"):
+            service.decide(unnamed.run.run_id, "approve", reviewer="an", user=users["an"], digest=seen)

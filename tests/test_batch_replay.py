@@ -161,6 +161,24 @@ def test_report_refuses_other_options_and_reads_csv(tmp_path: Path) -> None:
         load_report(tmp_path / "r.txt", BatchOptions(from_node="accountant"))
 
 
+def test_a_batch_is_named_by_what_it_replays_not_by_who_asked_so_anyone_resumes_it(
+    service: RunService, vetoed: Scenario, tmp_path: Path
+) -> None:
+    source = service.start(vetoed, requester="an").run.run_id
+    path = tmp_path / "r.json"
+    first = load_report(path, BatchOptions(from_node="forecaster", overrides={"investment": 450_000}, requester="bo"))
+    batch.run_batch(service, [source], first, concurrency=1)
+    save_report(first, path)
+    replay_id = first.rows[source].replay_run_id
+    assert replay_id is not None
+    assert service.view(replay_id).state.requester == "bo", "each replay is requested by who ran the batch"
+    again = load_report(path, BatchOptions(from_node="forecaster", overrides={"investment": 450_000}, requester="cy"))
+    assert again.done_ids() == {source}, "another person resumes the same batch"
+    # a batch's options as the last release recorded them: its id must not change
+    recorded_before: dict[str, object] = {"from_node": "forecaster", "llm_model": None, "overrides": {}}
+    assert BatchOptions(from_node="forecaster", requester="cy").identity() == recorded_before, "old batch ids hold"
+
+
 def test_selection_by_status_date_and_ids(service: RunService, vetoed: Scenario, profitable: Scenario) -> None:
     paused = service.start(vetoed).run.run_id
     done = service.start(profitable).run.run_id

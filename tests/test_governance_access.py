@@ -101,3 +101,34 @@ def test_console_refuses_a_viewer_with_the_reason(tmp_path: Path, vetoed: Scenar
         assert "approve recorded" in approver.predict(run_id, "ok", api_name="/approve")[0]
         with pytest.raises(ValueError, match=r"(?i)could not login|incorrect"):
             Client(console.url, auth=("ana", "pw-ana"), verbose=False)  # plain-text demo logins are ignored now
+
+
+def test_a_replay_is_requested_by_the_api_caller_or_the_cli_requester_who_then_cannot_approve_it(
+    governed: tuple[Settings, dict[str, str]], vetoed: Scenario
+) -> None:
+    settings, _ = governed
+    runner = CliRunner()
+    home = ["--home", str(settings.home)]
+    added = runner.invoke(
+        cli, [*home, "users", "add", "both", "--role", "analyst", "--role", "approver", "--password-stdin"],
+        input=PASSWORD,
+    )  # fmt: skip
+    assert added.exit_code == 0, added.output
+    token = runner.invoke(cli, [*home, "users", "token", "both"]).output.strip()
+    with open_service(settings) as service, live_server(create_app(settings, service=service)) as url:
+        source = service.start(vetoed, requester="vi").run.run_id
+        with client(url, token) as both:
+            replayed = both.post(f"/runs/{source}/replay", json={"overrides": {"investment": 450_000}})
+            assert replayed.status_code == 201, replayed.text
+            assert replayed.json()["state"]["requester"] == "both"
+            refused = both.post(f"/runs/{replayed.json()['run']['run_id']}/decision", json={"action": "approve"})
+            assert refused.status_code == 403
+            assert "four-eyes" in refused.json()["error"]
+    env = env_for(settings)  # the same backend (CliRunner sets the variables for the call)
+    by_cli = runner.invoke(cli, ["replay", source, "--requester", "both", "--set", "investment=460000"], env=env)
+    assert by_cli.exit_code == 3, by_cli.output  # paused: it needs approval
+    with open_service(settings) as service:
+        replay_id = service.list()[0].run_id
+        assert service.view(replay_id).state.requester == "both"
+    refused_cli = runner.invoke(cli, ["replay", source, "--requester", "vi"], env=env)
+    assert refused_cli.exit_code == 7, refused_cli.output  # a viewer may not start runs, replays included

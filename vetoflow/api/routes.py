@@ -173,7 +173,7 @@ def retry(run_id: RunId, request: Request, _who: Reviewer, wait: Wait = False) -
     "/runs/{run_id}/replay", status_code=201, response_model=RunOut, summary="Replay as a new run", responses=QUEUED
 )
 def replay(
-    run_id: RunId, request: Request, _who: Reviewer, body: ReplayIn | None = None, wait: Wait = False
+    run_id: RunId, request: Request, who: Reviewer, body: ReplayIn | None = None, wait: Wait = False
 ) -> SafeJSONResponse:
     """Forks a checkpoint of the run into a new run and runs it on; the original run and its history stay.
 
@@ -187,6 +187,7 @@ def replay(
         checkpoint_id=body.checkpoint_id,
         from_node=body.from_node,
         overrides=body.overrides or None,
+        requester=who,  # the replay is theirs: four-eyes keeps them from approving it
     )
     view = settled(request, replayed.new, wait)
     response = SafeJSONResponse(RunOut.of(view).model_dump(mode="json"), status_code=queued_status(request, wait, 201))

@@ -12,7 +12,15 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from rich.text import Text
 
-from vetoflow.cli.common import STATUS_EXIT, json_option, parse_assignments, progress, service_for
+from vetoflow.cli.common import (
+    STATUS_EXIT,
+    acting_user,
+    default_reviewer,
+    json_option,
+    parse_assignments,
+    progress,
+    service_for,
+)
 from vetoflow.clock import aware
 from vetoflow.graph.names import NODE_NAMES
 from vetoflow.plaintext import clean
@@ -36,6 +44,12 @@ from vetoflow.trace import render
 @click.option("--since", type=click.DateTime(["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S"]), help="Batch: created since (UTC).")
 @click.option("--ids", "ids_file", type=click.Path(path_type=Path, dir_okay=False), help="Batch: run ids, one a line.")
 @click.option("--llm-model", help="Model id for the Synthesizer in the replays.")
+@click.option(
+    "--requester",
+    default=default_reviewer,
+    show_default="$VETOFLOW_REVIEWER or your login",
+    help="Who asks for the replays (recorded as their requester; four-eyes: they cannot approve them).",
+)
 @click.option("--concurrency", default=4, show_default=True, type=click.IntRange(1, 256))
 @click.option("--shard", help="i/n: inline batches only: replay this machine's share, e.g. 0/2 (see --queue).")
 @click.option("--queue", "on_queue", is_flag=True, help="Batch: defer one job per run to `vetoflow worker`s.")
@@ -61,6 +75,7 @@ def replay(
     since: datetime | None,
     ids_file: Path | None,
     llm_model: str | None,
+    requester: str,
     concurrency: int,
     shard: str | None,
     on_queue: bool,
@@ -92,6 +107,7 @@ def replay(
     from vetoflow.runtime import make_context
 
     overrides = parse_assignments(assignments)
+    user = acting_user(ctx, requester, "start")
     context = make_context(ctx.obj, llm_model=llm_model)
     if run_id:
         with service_for(ctx, context) as service:
@@ -102,6 +118,7 @@ def replay(
                 overrides=overrides,
                 llm_model=llm_model,
                 on_step=progress(json_mode),
+                requester=user.name,
             )
         new = replayed.new
         result = compare(replayed.old, new)
@@ -121,7 +138,7 @@ def replay(
         raise click.UsageError("--checkpoint names one run's checkpoint; a batch takes --from NODE")
     if from_node is None:
         raise click.UsageError("a batch replay needs --from NODE")
-    options = BatchOptions(from_node=from_node, llm_model=llm_model, overrides=overrides)
+    options = BatchOptions(from_node=from_node, llm_model=llm_model, overrides=overrides, requester=user.name)
     if on_queue:
         if shard:
             raise click.UsageError("--shard splits an inline batch by machine; with --queue every worker drains it")

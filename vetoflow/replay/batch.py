@@ -69,7 +69,11 @@ def replay_one(service: RunService, source_id: str, options: BatchOptions, previ
         if retried is not None:
             return _row(service.view(source_id), retried, time.perf_counter() - start)
         replayed = service.replay(
-            source_id, from_node=options.from_node, overrides=options.overrides, llm_model=options.llm_model
+            source_id,
+            from_node=options.from_node,
+            overrides=options.overrides,
+            llm_model=options.llm_model,
+            requester=options.requester,
         )
         return _row(replayed.old, replayed.new, time.perf_counter() - start)
     except NotReachedError as exc:

@@ -59,7 +59,7 @@ def enqueue_batch(
     sources: Sequence[str],
 ) -> Enqueued:
     """Record the batch (or find it again) and defer a job for every run not replayed yet."""
-    batch_id = batch_id_for(selection.model_dump(mode="json"), options.model_dump(mode="json"))
+    batch_id = batch_id_for(selection.model_dump(mode="json"), options.identity())
     service.batches.record(batch_id, selection.model_dump(mode="json"), options.model_dump(mode="json"), sources)
     todo = service.batches.retryable(batch_id)
     deferred = submit(batch_id, todo)
@@ -134,6 +134,7 @@ def _replay_or_resume(
             llm_model=options.llm_model,
             on_step=on_step,
             replay_run_id=replay_run_id,
+            requester=options.requester,
         )
         return _row(replayed.old, replayed.new, time.perf_counter() - start)
     if existing.status == "failed":

@@ -48,6 +48,11 @@ class BatchOptions(BaseModel):
     from_node: str
     llm_model: str | None = None
     overrides: dict[str, Any] = Field(default_factory=dict)
+    requester: str | None = None  # who launched the batch: each replay's requester (not part of its identity)
+
+    def identity(self) -> dict[str, Any]:
+        """What names the batch: resuming it (by anyone) finds the same batch and the same replays."""
+        return self.model_dump(mode="json", exclude={"requester"})
 
 
 class Report(BaseModel):
@@ -74,7 +79,7 @@ def load_report(path: Path, options: BatchOptions) -> Report:
         if kind == "json":
             data = json.loads(path.read_text())
             saved = BatchOptions.model_validate(data.get("options", {}))
-            if saved != options:
+            if saved.identity() != options.identity():
                 raise VetoflowError(
                     f"--out: {path} was written for {saved.model_dump()}, not {options.model_dump()}; "
                     "use another report file to start a new batch"

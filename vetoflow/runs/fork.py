@@ -107,10 +107,12 @@ def copy_into_new_thread(
     scenario: dict[str, Any] | None,
     *,
     inherited_veto: str | None = None,
+    requester: str | None = None,
 ) -> str:
     """Write `source` as the first checkpoint of thread `new_id`; returns the source checkpoint id.
 
-    `inherited_veto` is written as a channel of its own, with a version, so every checkpointer stores it.
+    `inherited_veto` and `requester` (who asked for the replay: four-eyes applies to them) are written as
+    channels of their own, with a version, so every checkpointer stores them.
     """
     saved = saver.get_tuple(source.config)
     assert saved is not None
@@ -120,9 +122,10 @@ def copy_into_new_thread(
     checkpoint["channel_values"]["run_id"] = new_id  # the state names its own run (approval payloads show it)
     if scenario is not None:
         checkpoint["channel_values"]["scenario"] = scenario
-    if inherited_veto is not None:
-        checkpoint["channel_values"]["inherited_veto"] = inherited_veto
-        checkpoint["channel_versions"]["inherited_veto"] = max(checkpoint["channel_versions"].values())
+    for channel, value in (("inherited_veto", inherited_veto), ("requester", requester)):
+        if value is not None:
+            checkpoint["channel_values"][channel] = value
+            checkpoint["channel_versions"][channel] = max(checkpoint["channel_versions"].values())
     source_cp = checkpoint_id_of(source)
     metadata: Any = {
         "source": "fork",

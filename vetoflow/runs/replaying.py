@@ -62,12 +62,15 @@ class Replaying:
         llm_model: str | None = None,
         on_step: StepCallback | None = None,
         replay_run_id: str | None = None,
+        requester: str | None = None,
     ) -> Replayed:
         """Fork a saved checkpoint into a new run and run it on; the source run is left untouched.
 
         Default: from the last time the Forecaster was about to run, i.e. on the scenario (revisions
         included) that produced the run's current figures. Every front end gets this same default.
         `replay_run_id` fixes the new run's id in advance (a queued batch, so a repeated job never forks twice).
+        `requester`: who asked for the replay, recorded as the new run's requester (four-eyes: they cannot
+        approve it); without one the source run's requester stays, so nobody gets around the rule by omission.
         """
         source_row = self.index.get(run_id)  # RunNotFoundError for an unknown id
         from_node = start_node(from_node, checkpoint_id, overrides or {})  # never after what overrides change
@@ -91,7 +94,9 @@ class Replaying:
         inherited = None  # changed inputs must not launder a veto: the replay waits for a human like a revise
         if overrides and latest_state.vetoed_once:
             inherited = f"replay of vetoed run {run_id} with changed inputs: a human must approve its figures"
-        source_cp = copy_into_new_thread(saver, source, run_id, new_id, changed, inherited_veto=inherited)
+        source_cp = copy_into_new_thread(
+            saver, source, run_id, new_id, changed, inherited_veto=inherited, requester=requester
+        )
         node = from_node or next(n for n in source.next if not n.startswith("__"))
         name = f"{source_row.name[:150]} (replay of {run_id})"  # tells replays apart in `vetoflow runs`
         lineage = new_row(run_id, new_id, source_cp, node, overrides=overrides or {}, llm_model=llm_model)
