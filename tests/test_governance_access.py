@@ -132,3 +132,24 @@ def test_a_replay_is_requested_by_the_api_caller_or_the_cli_requester_who_then_c
         assert service.view(replay_id).state.requester == "both"
     refused_cli = runner.invoke(cli, ["replay", source, "--requester", "vi"], env=env)
     assert refused_cli.exit_code == 7, refused_cli.output  # a viewer may not start runs, replays included
+
+
+def test_a_running_api_refuses_a_revoked_token_and_a_demoted_approver_at_once(
+    governed: tuple[Settings, dict[str, str]], vetoed: Scenario
+) -> None:
+    settings, tokens = governed
+    runner = CliRunner()
+    home = ["--home", str(settings.home)]
+    second = runner.invoke(cli, [*home, "users", "token", "vi"]).output.strip()
+    with open_service(settings) as service, live_server(create_app(settings, service=service)) as url:
+        run_id = service.start(vetoed).run.run_id
+        with client(url, tokens["vi"]) as viewer, client(url, second) as other, client(url, tokens["ap"]) as approver:
+            assert viewer.get("/runs").status_code == 200
+            vi_first = tokens["vi"].removeprefix("vft_").split("_")[0]
+            assert runner.invoke(cli, [*home, "users", "revoke", "vi", "--token", vi_first]).exit_code == 0
+            assert viewer.get("/runs").status_code == 401, "the revoked token, with no restart"
+            assert other.get("/runs").status_code == 200, "the user's other token still works"
+            assert runner.invoke(cli, [*home, "users", "roles", "ap", "--role", "viewer"]).exit_code == 0
+            refused = approver.post(f"/runs/{run_id}/decision", json={"action": "approve"})
+            assert refused.status_code == 403, refused.text
+            assert service.view(run_id).status == "paused"

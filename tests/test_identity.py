@@ -167,3 +167,56 @@ def test_plain_text_logins_still_work_as_a_warned_demo(tmp_path: Path, caplog: p
     directory = Directory.from_settings(settings)
     assert directory.login("ana", "pw-ana") is None, "with a users file, plain-text logins are ignored"
     assert "are ignored" in caplog.text
+
+
+def test_a_directory_in_use_sees_revoked_tokens_changed_roles_and_removed_users_at_once(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    assert run_cli(home, "add", "ana", "--role", "approver", "--password-stdin", stdin=STRONG).exit_code == 0
+    first, second = (run_cli(home, "token", "ana").output.strip() for _ in range(2))
+    directory = Directory.from_settings(Settings(home=home))  # what a running server holds
+    assert directory.by_token(first) is not None
+    listed = run_cli(home, "list").output
+    first_id = first.removeprefix("vft_").split("_")[0]
+    assert f"2 token(s): {first_id}, " in listed, "ids are listed, never hashes"
+
+    assert run_cli(home, "revoke", "ana", "--token", first_id).exit_code == 0
+    assert directory.by_token(first) is None, "revoked: refused without a restart"
+    assert directory.by_token(second) is not None
+    unknown = run_cli(home, "revoke", "ana", "--token", "nope")
+    assert unknown.exit_code == 1
+    assert "--token nope: ana has no such token" in unknown.output
+    assert run_cli(home, "revoke", "ana").exit_code == 2, "--token ID or --all"
+
+    assert run_cli(home, "roles", "ana", "--role", "viewer").exit_code == 0
+    demoted = directory.by_token(second)
+    assert demoted is not None
+    assert not demoted.may("decide")
+    assert run_cli(home, "roles", "ana", "--role", "auditor").exit_code == 1, "unknown roles are refused"
+
+    assert run_cli(home, "remove", "ana").exit_code == 0
+    assert directory.by_token(second) is None
+    assert directory.login("ana", STRONG) is None
+    assert directory.user("ana") is None
+
+
+def test_a_users_file_that_breaks_or_empties_lets_nobody_in_and_never_brings_back_demo_logins(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    home = tmp_path / "home"
+    assert run_cli(home, "add", "ana", "--role", "approver", "--password-stdin", stdin=STRONG).exit_code == 0
+    token = run_cli(home, "token", "ana").output.strip()
+    settings = Settings(home=home, api_tokens=SecretStr("demo-token-0123456789:bo"))
+    directory = Directory.from_settings(settings)
+    path = home / "users.yaml"
+    good = path.read_text()
+    path.write_text("users: [not, a, mapping]\n")
+    assert directory.by_token(token) is None
+    assert directory.by_token("demo-token-0123456789") is None
+    assert "nobody is let in until it is fixed" in caplog.text
+    path.write_text(good + "\n")  # fixed (and a different size: the change is seen)
+    assert directory.by_token(token) is not None
+    path.write_text("users: {}\n")
+    assert directory.by_token(token) is None
+    assert directory.by_token("demo-token-0123456789") is None, "emptying the file is not demo mode"
+    with pytest.raises(VetoflowError, match="--reviewer bo: no such user"):
+        directory.reviewer("bo")  # nor does the CLI's reviewer get demo roles

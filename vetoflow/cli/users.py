@@ -1,4 +1,5 @@
-"""`vetoflow users add/passwd/token/list`: writes the users file (hashes only, never a secret)."""
+"""`vetoflow users add/passwd/roles/token/revoke/remove/list`: writes the users file (hashes only, never a
+secret). Every change replaces the file atomically; running servers apply it at their next request."""
 
 from __future__ import annotations
 
@@ -11,7 +12,15 @@ from vetoflow.config import Settings
 from vetoflow.errors import VetoflowError
 from vetoflow.identity.directory import users_file_path
 from vetoflow.identity.passwords import MAX_LENGTH, check_strength, hash_password
-from vetoflow.identity.users_file import add_user, load_users_file, new_token, set_password
+from vetoflow.identity.users_file import (
+    add_user,
+    load_users_file,
+    new_token,
+    remove_user,
+    revoke_tokens,
+    set_password,
+    set_roles,
+)
 
 
 def _read_password(name: str, from_stdin: bool) -> str:
@@ -65,11 +74,48 @@ def token(ctx: click.Context, name: str) -> None:
     click.echo(new_token(users_file_path(ctx.obj), name))
 
 
+@users.command("roles")
+@click.argument("name")
+@click.option("--role", "roles", multiple=True, required=True, help="The user's roles from now on (repeatable).")
+@click.pass_context
+def roles(ctx: click.Context, name: str, roles: tuple[str, ...]) -> None:
+    """Replace NAME's roles (e.g. take `approver` away)."""
+    path = users_file_path(ctx.obj)
+    set_roles(path, name, list(roles))
+    click.echo(f"{name} now has the roles {', '.join(dict.fromkeys(roles))} in {path}", err=True)
+
+
+@users.command("revoke")
+@click.argument("name")
+@click.option("--token", "token_id", help="The token's id (the part after vft_, as `users list` shows it).")
+@click.option("--all", "all_tokens", is_flag=True, help="Every token of NAME.")
+@click.pass_context
+def revoke(ctx: click.Context, name: str, token_id: str | None, all_tokens: bool) -> None:
+    """Revoke one API token of NAME, or all of them."""
+    if bool(token_id) == all_tokens:
+        raise click.UsageError("give --token ID or --all")
+    path = users_file_path(ctx.obj)
+    count = revoke_tokens(path, name, token_id)
+    click.echo(f"revoked {count} token(s) of {name} in {path}", err=True)
+
+
+@users.command("remove")
+@click.argument("name")
+@click.pass_context
+def remove(ctx: click.Context, name: str) -> None:
+    """Remove NAME (password and tokens); runs and audit entries naming them stay."""
+    path = users_file_path(ctx.obj)
+    remove_user(path, name)
+    click.echo(f"removed {name} from {path}", err=True)
+
+
 @users.command("list")
 @click.pass_context
 def list_users(ctx: click.Context) -> None:
-    """Names and roles (never hashes)."""
+    """Names, roles and token ids (never hashes)."""
     users_file = load_users_file(users_file_path(ctx.obj))
     for record in users_file.users.values():
         login = "password" if record.password else "no password"
-        click.echo(f"{record.name}\t{','.join(record.roles)}\t{login}\t{len(record.tokens)} token(s)")
+        ids = ", ".join(t.id for t in record.tokens)
+        tokens = f"{len(record.tokens)} token(s)" + (f": {ids}" if ids else "")
+        click.echo(f"{record.name}\t{','.join(record.roles)}\t{login}\t{tokens}")

@@ -3,12 +3,18 @@
 With a users file present, only it counts (plain-text variables are then ignored, with a warning). Without
 one, `VETOFLOW_UI_USERS` / `VETOFLOW_API_TOKENS` still work as a demo: loudly warned, every such user
 gets the analyst and approver roles (what any login could do before roles existed).
+
+A running server sees the file change at its next lookup (`vetoflow users ...` replaces it atomically):
+a revoked token, a removed user or a lost role counts at once, without a restart. Fail closed: a file
+that becomes unreadable lets nobody in until it is fixed, and emptying it never brings back demo mode.
 """
 
 from __future__ import annotations
 
 import hmac
 import logging
+import os
+import threading
 from collections.abc import Callable
 from contextvars import ContextVar
 from pathlib import Path
@@ -33,6 +39,17 @@ def users_file_path(settings: Settings) -> Path:
     return settings.users_file or settings.home / "users.yaml"
 
 
+def file_stamp(path: Path | None) -> tuple[int, int, int] | None:
+    """What changes when the file is replaced or edited (inode, size, mtime); None when it is absent."""
+    if path is None:
+        return None
+    try:
+        found = os.stat(path)
+    except OSError:
+        return None
+    return (found.st_ino, found.st_size, found.st_mtime_ns)
+
+
 class Directory:
     """Looks users up and checks their secrets; `active` is False when no identity is configured at all."""
 
@@ -42,7 +59,12 @@ class Directory:
         demo_passwords: dict[str, str] | None = None,
         demo_tokens: dict[str, str] | None = None,
         throttle: LoginThrottle | None = None,
+        *,
+        path: Path | None = None,
     ) -> None:
+        self.path = path or (users_file.path if users_file else None)  # watched for changes
+        self._stamp = file_stamp(self.path)
+        self._reload_lock = threading.Lock()
         self.users_file = users_file if users_file and users_file.users else None
         self.demo_passwords = {} if self.users_file else dict(demo_passwords or {})
         self.demo_tokens = {} if self.users_file else dict(demo_tokens or {})
@@ -64,7 +86,26 @@ class Directory:
             log.warning("users file %s is in use: VETOFLOW_UI_USERS / VETOFLOW_API_TOKENS are ignored", users_file.path)
         elif passwords or tokens:
             log.warning(DEMO_WARNING.format(source="VETOFLOW_UI_USERS / VETOFLOW_API_TOKENS"))
-        return cls(users_file, passwords, tokens, throttle)
+        return cls(users_file, passwords, tokens, throttle, path=users_file.path)
+
+    def refresh(self) -> None:
+        """Re-read the users file if it changed since it was read (one stat per lookup)."""
+        stamp = file_stamp(self.path)
+        if stamp == self._stamp or self.path is None:
+            return
+        with self._reload_lock:
+            if stamp == self._stamp:
+                return
+            broken = False
+            try:
+                loaded = load_users_file(self.path)
+            except VetoflowError as exc:  # fail closed: nobody until the file is fixed
+                log.error("users file changed and cannot be read; nobody is let in until it is fixed: %s", exc)
+                loaded, broken = UsersFile(self.path), True
+            if loaded.users or broken or self.users_file is not None:  # once a users file counts, it always does
+                self.users_file, self.demo_passwords, self.demo_tokens = loaded, {}, {}
+                log.info("users file %s reloaded: %d user(s)", self.path, len(loaded.users))
+            self._stamp = stamp
 
     @property
     def active(self) -> bool:
@@ -86,6 +127,7 @@ class Directory:
         return self.login_count > 0
 
     def user(self, name: str) -> User | None:
+        self.refresh()
         if self.users_file:
             record = self.users_file.users.get(name)
             if record is None:
@@ -100,6 +142,7 @@ class Directory:
         """Check a password; throttled per user and per address (a throttled try is refused unchecked)."""
         name = name.strip()[:64]
         address = address or client_address.get()
+        self.refresh()
         if self.throttle.wait_seconds(name, address) > 0:
             log.warning("login throttled for user %r from %s", name, address or "unknown address")
             return None
@@ -120,6 +163,7 @@ class Directory:
         return self.user(name)
 
     def by_token(self, token: str) -> User | None:
+        self.refresh()
         if self.users_file:
             record = self.users_file.find_token(token)
             return self.user(record.name) if record else None
@@ -137,6 +181,7 @@ class Directory:
 
     def reviewer(self, name: str) -> User:
         """The CLI's `--reviewer`: must name a user of the users file when one exists."""
+        self.refresh()
         if self.users_file is None:
             return User(name, DEMO_ROLES, grants_for(DEMO_ROLES, {}), "cli")
         user = self.user(name)

@@ -154,13 +154,49 @@ def add_user(path: Path, name: str, roles: list[str], password_hash: str | None)
     check_name(name)
     with editing(path) as users_file:
         if name in users_file.users:
-            raise VetoflowError(f"user {name!r} already exists in {path} (use `vetoflow users passwd` or edit roles)")
-        for role in roles:
-            check_name(role, "role")
-            if role not in BUILTIN_ROLES and role not in users_file.roles:
-                known = ", ".join([*BUILTIN_ROLES, *users_file.roles])
-                raise VetoflowError(f"--role {role}: unknown role; known: {known} (define more under roles: in {path})")
-        users_file.users[name] = UserRecord(name, tuple(dict.fromkeys(roles)), password_hash)
+            raise VetoflowError(
+                f"user {name!r} already exists in {path} (change it with `vetoflow users passwd` or `users roles`)"
+            )
+        users_file.users[name] = UserRecord(name, _known_roles(users_file, roles), password_hash)
+
+
+def set_roles(path: Path, name: str, roles: list[str]) -> None:
+    """Replace a user's roles; a running server applies them at its next request."""
+    with editing(path) as users_file:
+        record = _existing(users_file, name)
+        users_file.users[name] = replace(record, roles=_known_roles(users_file, roles))
+
+
+def revoke_tokens(path: Path, name: str, token_id: str | None) -> int:
+    """Remove one token (by its id, the part after `vft_`) or, with None, all of them; returns how many."""
+    with editing(path) as users_file:
+        record = _existing(users_file, name)
+        kept = tuple(t for t in record.tokens if token_id is not None and t.id != token_id)
+        if token_id is not None and len(kept) == len(record.tokens):
+            known = ", ".join(t.id for t in record.tokens) or "none"
+            raise VetoflowError(f"--token {token_id[:40]}: {name} has no such token (their token ids: {known})")
+        users_file.users[name] = replace(record, tokens=kept)
+        return len(record.tokens) - len(kept)
+
+
+def remove_user(path: Path, name: str) -> None:
+    """Remove a user with their password and tokens; the runs and audit entries naming them stay."""
+    with editing(path) as users_file:
+        _existing(users_file, name)
+        del users_file.users[name]
+
+
+def _known_roles(users_file: UsersFile, roles: list[str]) -> tuple[str, ...]:
+    if not roles:
+        raise VetoflowError("--role: give at least one role")
+    for role in roles:
+        check_name(role, "role")
+        if role not in BUILTIN_ROLES and role not in users_file.roles:
+            known = ", ".join([*BUILTIN_ROLES, *users_file.roles])
+            raise VetoflowError(
+                f"--role {role}: unknown role; known: {known} (define more under roles: in {users_file.path})"
+            )
+    return tuple(dict.fromkeys(roles))
 
 
 def set_password(path: Path, name: str, password_hash: str) -> None:
