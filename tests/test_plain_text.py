@@ -71,7 +71,7 @@ def leak() -> Iterator[LeakServer]:
 
 def _hostile_plan(tmp_path: Path) -> Path:
     data = load_scenario(EXAMPLES / "vetoed.yaml").model_dump(mode="json")
-    data.update(name=HOSTILE_NAME, currency="[/]")
+    data.update(name=HOSTILE_NAME)  # (a hostile currency is refused at start since the currency is a code)
     path = tmp_path / "hostile.json"
     path.write_text(json.dumps(data))
     return path

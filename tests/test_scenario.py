@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from vetoflow.errors import VetoflowError
+from vetoflow.runs.service import RunService
 from vetoflow.scenario import apply_overrides, load_scenario, validate_scenario
 
 
@@ -142,3 +143,31 @@ def test_overrides_apply_and_are_validated() -> None:
         apply_overrides(scenario, {"name": "other"})
     with pytest.raises(VetoflowError, match="investment: Input should be greater than or equal to 1"):
         apply_overrides(scenario, {"investment": -1})
+
+
+def test_a_segment_whose_name_has_dots_can_be_revised() -> None:
+    data = base()
+    data["segments"][0]["name"] = "emea.north"
+    revised = apply_overrides(validate_scenario(data), {"segments.emea.north.margin": 0.3})
+    assert revised.segments[0].margin == 0.3
+    with pytest.raises(VetoflowError, match="no segment named 'emea'"):
+        apply_overrides(validate_scenario(data), {"segments.emea.north": 0.3})  # no field named: the last part is
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"currency": "usd"}, "currency: 'usd' must be three capital letters"),
+        ({"currency": "12$"}, "currency: '12\\$' must be three capital letters"),
+        ({"currency": "€€€"}, "an ISO 4217 code"),
+        ({"name": "plan\x00b"}, "name: must not contain NUL characters"),
+        ({"segments": [{"name": "a\x00b", "base_revenue": 100, "margin": 0.2}]}, r"segments\[0\]\.name: must not"),
+    ],
+)
+def test_a_new_run_needs_a_currency_code_and_names_without_nul_and_leaves_nothing_when_refused(
+    service: RunService, change: dict[str, Any], message: str
+) -> None:
+    scenario = validate_scenario(base() | change)  # the model still reads such values: earlier runs hold them
+    with pytest.raises(VetoflowError, match=message):
+        service.start(scenario)
+    assert service.list() == []

@@ -9,6 +9,7 @@ import csv
 import io
 import json
 import math
+import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -144,6 +145,24 @@ class Scenario(_Strict):
         return self
 
 
+CURRENCY_CODE = re.compile(r"[A-Z]{3}")
+
+
+def check_new_scenario(scenario: Scenario) -> None:
+    """What a new run's scenario must also be, checked when it starts (RunService.start) rather than by
+    the model, so runs stored by earlier releases (which allowed any three characters) still load: an
+    ISO 4217 currency code, and names without NUL (PostgreSQL cannot store it; every other character is
+    kept and shown as written, control characters as visible escapes)."""
+    if not CURRENCY_CODE.fullmatch(scenario.currency):
+        raise VetoflowError(
+            f"currency: {scenario.currency!r} must be three capital letters, an ISO 4217 code such as USD, EUR or GBP"
+        )
+    named = [("name", scenario.name)] + [(f"segments[{i}].name", s.name) for i, s in enumerate(scenario.segments)]
+    for field, text in named:
+        if "\x00" in text:
+            raise VetoflowError(f"{field}: must not contain NUL characters")
+
+
 def validate_scenario(data: Any, *, source: str = "scenario") -> Scenario:
     """Validate plain data into a Scenario, turning pydantic's errors into one readable VetoflowError."""
     if not isinstance(data, dict):
@@ -262,22 +281,24 @@ def load_scenario(path: str | Path, *, max_bytes: int = MAX_FILE_BYTES) -> Scena
 
 
 def apply_overrides(scenario: Scenario, overrides: dict[str, Any]) -> Scenario:
-    """A revised copy: top-level fields by name, segment fields as `segments.<name>.<field>`."""
+    """A revised copy: top-level fields by name, segment fields as `segments.<name>.<field>` (a segment's
+    name may itself contain dots: the field is the last part)."""
     data = scenario.model_dump(mode="json")
     by_name = {segment["name"]: segment for segment in data["segments"]}
     for key, value in overrides.items():
         parts = key.split(".")
-        if parts[0] == "segments" and len(parts) == 3:
-            if parts[1] not in by_name:
-                raise VetoflowError(f"{key}: no segment named {parts[1]!r}; segments are {', '.join(by_name)}")
-            if parts[2] not in SEGMENT_COLUMNS[1:]:
-                raise VetoflowError(f"{key}: revisable segment fields are {', '.join(SEGMENT_COLUMNS[1:])}")
-            by_name[parts[1]][parts[2]] = value
+        if parts[0] == "segments" and len(parts) >= 3:
+            name, field = ".".join(parts[1:-1]), parts[-1]
+            if name not in by_name:
+                raise VetoflowError(f"{key[:200]}: no segment named {name[:64]!r}; segments are {', '.join(by_name)}")
+            if field not in SEGMENT_COLUMNS[1:]:
+                raise VetoflowError(f"{key[:200]}: revisable segment fields are {', '.join(SEGMENT_COLUMNS[1:])}")
+            by_name[name][field] = value
         elif len(parts) == 1 and parts[0] in REVISABLE_FIELDS:
             data[parts[0]] = value
         else:
             raise VetoflowError(
-                f"{key}: cannot be revised; allowed: {', '.join(REVISABLE_FIELDS)}, segments.<name>.<field>"
+                f"{key[:200]}: cannot be revised; allowed: {', '.join(REVISABLE_FIELDS)}, segments.<name>.<field>"
             )
     return validate_scenario(data, source="revised scenario")
 

@@ -43,7 +43,7 @@ from vetoflow.runs.replaying import Replaying
 from vetoflow.runs.settling import Settling
 from vetoflow.runs.sweep import SweepReport, sweep
 from vetoflow.runs.views import Drift, RunView
-from vetoflow.scenario import Scenario
+from vetoflow.scenario import Scenario, check_new_scenario
 from vetoflow.state import Review, RunState
 
 log = logging.getLogger(__name__)
@@ -97,6 +97,7 @@ class RunService(Settling, QueueSide, Replaying, RunRecords):
         on_step: StepCallback | None = None,
         requester: str | None = None,
     ) -> RunView:
+        check_new_scenario(scenario)  # currency code and printable names, for new runs only
         self.context.budget.check(scenario)  # the one size budget: refused before anything is stored
         run_id = run_id or new_run_id()
         state = RunState(run_id=run_id, scenario=scenario, requester=requester).model_dump(mode="json")
