@@ -96,3 +96,22 @@ def test_the_console_says_what_is_missing_instead_of_failing(service: RunService
     assert "no run with id 'nope'" in refused.message
     assert refused.figures == []
     assert input_label("segments.Warehousing.growth_mean") == "Warehousing: growth"
+
+
+def test_the_cli_comparison_prints_names_and_segment_keys_as_written(home: Settings, examples: Path) -> None:
+    from click.testing import CliRunner
+
+    from vetoflow.cli import cli
+
+    hostile = "[bold red]X[/] \x1b[31mRED \u202eevil"
+    base = load_scenario(examples / "borderline.yaml")
+    segments = [s.model_copy(update={"name": f"[link=http://x]{s.name}[/link]"}) for s in base.segments]
+    with open_service(home) as service:
+        first = service.start(base.model_copy(update={"name": hostile, "segments": segments})).run.run_id
+        key = f"segments.{segments[0].name}.margin"
+        second = service.replay(first, from_node="forecaster", overrides={key: 0.3}).new.run.run_id
+    shown = CliRunner().invoke(cli, ["--home", str(home.home), "compare", first, second])
+    assert shown.exit_code == 0, shown.output
+    assert "\x1b" not in shown.output
+    assert "\u202e" not in shown.output
+    assert f"{key}" in shown.output.replace("\n", ""), "the segment key as written, markup and all"

@@ -132,6 +132,8 @@ def test_a_replay_is_requested_by_the_api_caller_or_the_cli_requester_who_then_c
         assert service.view(replay_id).state.requester == "both"
     refused_cli = runner.invoke(cli, ["replay", source, "--requester", "vi"], env=env)
     assert refused_cli.exit_code == 7, refused_cli.output  # a viewer may not start runs, replays included
+    stranger = runner.invoke(cli, ["replay", source, "--requester", "ghost"], env=env)
+    assert "--requester ghost: no such user" in stranger.output, "the error names the option the command has"
 
 
 def test_a_running_api_refuses_a_revoked_token_and_a_demoted_approver_at_once(

@@ -53,12 +53,13 @@ def reviewer_option(func: F) -> F:
     )(func)
 
 
-def acting_user(ctx: click.Context, name: str, action: Action) -> User:
-    """The CLI acts as NAME, who must be a user of the users file when one exists, allowed to do `action`."""
+def acting_user(ctx: click.Context, name: str, action: Action, option: str = "--reviewer") -> User:
+    """The CLI acts as NAME (given by `option`), who must be a user of the users file when one exists,
+    allowed to do `action`."""
     from vetoflow.identity.directory import Directory
     from vetoflow.identity.roles import require
 
-    return require(Directory.from_settings(ctx.obj).reviewer(name), action)
+    return require(Directory.from_settings(ctx.obj).reviewer(name, option), action)
 
 
 @contextmanager

@@ -6,25 +6,25 @@ import click
 from rich.table import Table
 
 from vetoflow.cli.common import json_option, service_for
+from vetoflow.plaintext import plain
 from vetoflow.render import out
 from vetoflow.risk.compare import RunComparison
 
 
 def comparison_tables(result: RunComparison) -> tuple[Table, Table]:
+    """Every cell is user text (names, segment keys, values): plain, never markup or escape sequences."""
     inputs = Table(title="Inputs changed", title_justify="left")
     for column in ("input", result.run_a, result.run_b):
-        inputs.add_column(column, overflow="fold")
+        inputs.add_column(plain(column), overflow="fold")
     for change in result.inputs_changed:
-        inputs.add_row(
-            change.key, "-" if change.a is None else str(change.a), "-" if change.b is None else str(change.b)
-        )
+        inputs.add_row(*(plain("-" if value is None else value) for value in (change.key, change.a, change.b)))
     if not result.inputs_changed:
         inputs.add_row("(none)", "", "")
     figures = Table(title="Figures", title_justify="left")
     for column in ("figure", result.run_a, result.run_b):
-        figures.add_column(column, justify="left" if column == "figure" else "right")
+        figures.add_column(plain(column), justify="left" if column == "figure" else "right")
     for row in result.figures:
-        figures.add_row(row.label, row.a, row.b)
+        figures.add_row(plain(row.label), plain(row.a), plain(row.b))
     return inputs, figures
 
 

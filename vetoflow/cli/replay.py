@@ -107,7 +107,7 @@ def replay(
     from vetoflow.runtime import make_context
 
     overrides = parse_assignments(assignments)
-    user = acting_user(ctx, requester, "start")
+    user = acting_user(ctx, requester, "start", "--requester")
     context = make_context(ctx.obj, llm_model=llm_model)
     if run_id:
         with service_for(ctx, context) as service:

@@ -40,7 +40,7 @@ from vetoflow.state import RUN_STATUSES
 @click.pass_context
 def run(ctx: click.Context, scenario: Path, requester: str, json_mode: bool) -> None:
     """Start a run from a scenario file (YAML or JSON)."""
-    user = acting_user(ctx, requester, "start")
+    user = acting_user(ctx, requester, "start", "--requester")
     parsed = load_scenario(scenario, max_bytes=ctx.obj.max_file_bytes)
     with service_for(ctx) as service:
         view = service.start(parsed, on_step=progress(json_mode), requester=user.name)

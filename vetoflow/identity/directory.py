@@ -179,12 +179,12 @@ class Directory:
             return None
         return lambda name, password: self.login(name, password) is not None
 
-    def reviewer(self, name: str) -> User:
-        """The CLI's `--reviewer`: must name a user of the users file when one exists."""
+    def reviewer(self, name: str, option: str = "--reviewer") -> User:
+        """The CLI's `--reviewer` (or `--requester`): must name a user of the users file when one exists."""
         self.refresh()
         if self.users_file is None:
             return User(name, DEMO_ROLES, grants_for(DEMO_ROLES, {}), "cli")
         user = self.user(name)
         if user is None:
-            raise VetoflowError(f"--reviewer {name}: no such user in {self.users_file.path} (see `vetoflow users add`)")
+            raise VetoflowError(f"{option} {name}: no such user in {self.users_file.path} (see `vetoflow users add`)")
         return User(user.name, user.roles, user.grants, "cli")
