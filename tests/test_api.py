@@ -100,9 +100,9 @@ def test_user_errors_are_clear_4xx(api: ApiEnv) -> None:
         assert "exactly one of scenario or scenario_path" in both.json()["error"]
         done = http.post("/runs", json={"scenario": scenario("done")}).json()["run"]["run_id"]
         not_paused = http.post(f"/runs/{done}/decision", json={"action": "approve"})
-        assert not_paused.status_code == 422
+        assert not_paused.status_code == 409, "a conflict with the run's state, not bad input"
         assert "not waiting for a decision (status: completed)" in not_paused.json()["error"]
-        assert http.post(f"/runs/{done}/retry").status_code == 422
+        assert http.post(f"/runs/{done}/retry").status_code == 409
         assert http.get("/runs/..%2Fetc").status_code in (404, 422)
     assert len(api.service.list()) == 1  # refused requests left nothing behind
 

@@ -33,6 +33,13 @@ class DecisionConflictError(VetoflowError):
     http_status = 409
 
 
+class RunStateError(VetoflowError):
+    """The run is not in a state that allows this (not paused for a decision, already finished): a
+    conflict with the run, not bad input (HTTP 409; exit code 1 as before)."""
+
+    http_status = 409
+
+
 class RunBusyError(VetoflowError):
     """Another process holds the run's live lease: it is executing the run right now."""
 

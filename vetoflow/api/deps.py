@@ -22,7 +22,8 @@ ERRORS: dict[int | str, dict[str, Any]] = {
         401: "missing or invalid bearer token",
         403: "your role does not allow this action (the message names the role needed)",
         404: "no such run",
-        409: "the pause was already decided (by whom and when), or its figures changed since you opened it",
+        409: "a conflict with the run's state: the pause was already decided (by whom and when), its figures "
+        "changed since you opened it, it is not waiting for a decision, it has finished, or it is executing elsewhere",
         413: "request body too large",
         422: "invalid input (the message names the field and what is allowed)",
         503: "the run database is unavailable; retry shortly",

@@ -19,7 +19,7 @@ from pydantic import ValidationError
 from vetoflow.clock import utcnow
 from vetoflow.context import Context
 from vetoflow.db import Database
-from vetoflow.errors import DecisionConflictError, VetoflowError, describe_validation_error
+from vetoflow.errors import DecisionConflictError, RunStateError, VetoflowError, describe_validation_error
 from vetoflow.graph import Graph
 from vetoflow.identity.directory import DEMO_ROLES
 from vetoflow.identity.roles import User, grants_for
@@ -167,7 +167,7 @@ class RunService(Settling, QueueSide, Replaying, RunRecords):
             if decisions:
                 status = derive_status(snapshot)
                 raise DecisionConflictError(f"{already_decided(run_id, decisions[-1])}; the run is now {status}")
-            raise VetoflowError(f"run {run_id} is not waiting for a decision (status: {derive_status(snapshot)})")
+            raise RunStateError(f"run {run_id} is not waiting for a decision (status: {derive_status(snapshot)})")
         payload = review.model_dump(mode="json")
         scenario = RunState.model_validate(snapshot.values).scenario
         _, revised = parse_review(payload, scenario)  # bad overrides: refused before anything is recorded
@@ -201,9 +201,9 @@ class RunService(Settling, QueueSide, Replaying, RunRecords):
         else:
             snapshot = self._snapshot(run_id)
             if snapshot.interrupts and self.index.decision_for(run_id, snapshot.interrupts[0].id) is None:
-                raise VetoflowError(f"run {run_id} is paused for a decision; approve, reject or revise it")
+                raise RunStateError(f"run {run_id} is paused for a decision; approve, reject or revise it")
             if not snapshot.interrupts and not snapshot.next:
-                raise VetoflowError(f"run {run_id} has already finished ({derive_status(snapshot)}); nothing to retry")
+                raise RunStateError(f"run {run_id} has already finished ({derive_status(snapshot)}); nothing to retry")
         if self.dispatcher:
             return self._enqueue(run_id, "retry")
         return self.resume_pending(run_id, on_step)
