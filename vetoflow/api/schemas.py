@@ -72,7 +72,8 @@ class DecisionIn(_In):
 
 
 class ReplayIn(_In):
-    """Where to fork the replay from (default: the run's very first checkpoint) and what to change."""
+    """Where to fork the replay from and what to change. Default: the last time the Forecaster was about
+    to run, i.e. the scenario (revisions included) behind the run's current figures, as `vetoflow replay`."""
 
     from_node: NodeName | None = Field(
         default=None, description="Replay from the last time this node was about to run."
