@@ -28,6 +28,8 @@ from vetoflow.console.charts import npv_histogram, tornado_chart
 from vetoflow.console.run_outputs import view_outputs
 from vetoflow.console.trace_tab import trace_outputs
 from vetoflow.forecasting.montecarlo import forecast_from_paths, simulate_history, simulate_revenue
+from vetoflow.governance.digest import json_safe
+from vetoflow.governance.messages import facts
 from vetoflow.graph import Context
 from vetoflow.render import out, run_panel
 from vetoflow.risk import guard, policy
@@ -43,8 +45,6 @@ SHORT_SERIES = {
     "linear": [100.0, 110.0, 120.0, 130.0],
     "noisy": [100.0, 105.0, 98.0, 120.0],
     "zeros": [0.0, 0.0, 0.0, 0.0],
-    "flat, 5 rows": [100.0] * 5,
-    "linear, 5 rows": [100.0, 110.0, 120.0, 130.0, 140.0],
 }
 
 
@@ -96,6 +96,27 @@ def test_a_four_row_history_forecasts_from_its_last_value_with_its_own_trend_and
     assert np.array_equal(noisy, simulate_history([100.0, 105.0, 98.0, 120.0], 12, 4000, 7))  # same seed, same paths
 
 
+def holt(history: list[float], horizon: int, paths: int, seed: int) -> NDArray[np.float64]:
+    """statsmodels' Holt fit and simulation as the Forecaster calls them (on 4 rows: NaN paths)."""
+    from statsmodels.tsa.holtwinters import ExponentialSmoothing
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fit = ExponentialSmoothing(np.asarray(history), trend="add", initialization_method="estimated").fit()
+        sims = fit.simulate(horizon, repetitions=paths, error="add", random_state=seed)
+    return np.asarray(sims, dtype=np.float64).reshape(horizon, paths).T
+
+
+def test_only_four_rows_leave_holt_s_fit_and_longer_histories_keep_their_numbers(examples: Path) -> None:
+    assert np.isnan(holt(FLAT, 6, 50, 7)).all()  # the defect: 4 parameters from 4 rows, 0/0 for the noise
+    assert np.isfinite(simulate_history(FLAT, 6, 50, 7)).all()
+    sample = load_scenario(examples / "with_history.yaml").segments[0].history
+    for history in (sample, [100.0] * 5, [100.0, 110.0, 120.0, 130.0, 140.0]):
+        assert history is not None
+        expected = np.clip(holt(history, 8, 200, 3), 0.0, None)
+        assert np.array_equal(simulate_history(history, 8, 200, 3), expected)  # runs saved earlier replay the same
+
+
 def test_a_four_row_history_csv_runs_from_the_cli(settings: Settings, tmp_path: Path) -> None:
     (tmp_path / "h.csv").write_text("revenue\n100\n100\n100\n100\n")
     (tmp_path / "h8.yaml").write_text(
@@ -112,23 +133,12 @@ def test_a_four_row_history_csv_runs_from_the_cli(settings: Settings, tmp_path: 
 # -- figures that cannot be computed -------------------------------------------------------------
 
 
-def holt_on_four_rows(history: list[float], horizon: int, paths: int, seed: int) -> NDArray[np.float64]:
-    """What the Forecaster's statsmodels fit gave on a 4-row history before the fix: NaN paths."""
-    from statsmodels.tsa.holtwinters import ExponentialSmoothing
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        fit = ExponentialSmoothing(np.asarray(history), trend="add", initialization_method="estimated").fit()
-        sims = fit.simulate(horizon, repetitions=paths, error="add", random_state=seed)
-    return np.asarray(sims, dtype=np.float64).reshape(horizon, paths).T
-
-
 def unfittable(scenario: Scenario) -> Forecast:
-    """The real Forecaster, its history segment fitted as the old fit did: a forecast that cannot be computed."""
+    """The real Forecaster, its 4-row history fitted by Holt as before the fix: a forecast that cannot be computed."""
     revenue, methods = simulate_revenue(scenario)
     history = scenario.segments[0].history
     assert history is not None
-    revenue[0] = holt_on_four_rows(history, scenario.horizon, scenario.paths, scenario.seed)
+    revenue[0] = holt(history, scenario.horizon, scenario.paths, scenario.seed)
     assert np.isnan(revenue[0]).all()
     return forecast_from_paths(scenario, revenue, methods, "exponential_smoothing")
 
@@ -197,8 +207,8 @@ def cli_output(settings: Settings, *args: str) -> tuple[int, str]:
     return result.exit_code, result.output
 
 
-def test_the_cli_shows_trace_lists_and_approves_a_run_whose_figures_cannot_be_computed(
-    settings: Settings, uncomputable: tuple[RunService, str]
+def test_the_cli_shows_traces_compares_and_approves_a_run_whose_figures_cannot_be_computed(
+    settings: Settings, uncomputable: tuple[RunService, str], profitable: Scenario
 ) -> None:
     _, run_id = uncomputable
     code, shown = cli_output(settings, "show", run_id)
@@ -216,6 +226,12 @@ def test_the_cli_shows_trace_lists_and_approves_a_run_whose_figures_cannot_be_co
 
     assert cli_output(settings, "runs")[0] == 0
     assert cli_output(settings, "trace", run_id)[0] == 0
+    with open_service(settings) as service:
+        computable = service.start(profitable).run.run_id
+    code, compared = cli_output(settings, "compare", run_id, computable)
+    assert code == 0
+    assert "n/a" in compared
+    assert "nan" not in compared
     code, approved = cli_output(settings, "approve", run_id, "--reviewer", "ana", "-m", "ok")
     assert code == 0, approved
     assert "completed" in approved
@@ -238,6 +254,10 @@ def test_the_console_draws_a_run_whose_figures_cannot_be_computed(uncomputable: 
     assert "nan" not in outputs[12]
     trace_outputs(service, run_id)
 
+    assert paused.state.financials is not None
+    notice = dict(facts({"event": "run.paused", "run": {"figures": json_safe(paused.state.financials.model_dump())}}))
+    assert notice["NPV"] == notice["ROI"] == "n/a"
+
     done = service.decide(run_id, "approve", reviewer="ana", comment="ok")
     assert done.status == "completed"
     view_outputs(done)
@@ -256,19 +276,3 @@ def test_runs_saved_with_such_figures_still_render(uncomputable: tuple[RunServic
     out.print(run_panel(stored))
     view_outputs(stored)
     assert guard.problems(stored.state.forecast, old, stored.state.scenario.horizon)
-
-
-def test_the_sample_with_history_is_unchanged(examples: Path) -> None:
-    """Histories of 5 rows and more keep Holt's fit: runs saved earlier replay to the same figures."""
-    scenario = load_scenario(examples / "with_history.yaml")
-    history = scenario.segments[0].history
-    assert history is not None
-    assert len(history) > 4
-    paths = simulate_history(history, scenario.horizon, 200, 3)
-    from statsmodels.tsa.holtwinters import ExponentialSmoothing
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        fit = ExponentialSmoothing(np.asarray(history), trend="add", initialization_method="estimated").fit()
-        sims = fit.simulate(scenario.horizon, repetitions=200, error="add", random_state=3)
-    assert np.array_equal(paths, np.clip(np.asarray(sims).reshape(scenario.horizon, 200).T, 0.0, None))

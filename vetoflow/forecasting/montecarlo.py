@@ -75,7 +75,8 @@ def drift_paths(series: NDArray[np.float64], horizon: int, paths: int, seed: int
 
 
 def _band(values: NDArray[np.float64]) -> Band:
-    p10, p50, p90 = np.percentile(values, PERCENTILES, axis=0)
+    with np.errstate(invalid="ignore"):  # infinite paths (beyond the documented bounds): the guard reports them
+        p10, p50, p90 = np.percentile(values, PERCENTILES, axis=0)
     return Band(p10=_rounded(p10), p50=_rounded(p50), p90=_rounded(p90))
 
 
