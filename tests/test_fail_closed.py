@@ -63,7 +63,7 @@ def test_an_overflowing_history_forecast_pauses_for_a_human_with_the_reason() ->
     assert state.decision is not None
     assert state.decision.veto
     assert state.decision.reasons[0].startswith("The figures could not be computed")
-    assert "nan" in state.decision.reasons[1]
+    assert "could not be computed (a value is not a number)" in state.decision.reasons[1]
 
 
 def test_figures_beyond_the_credible_range_pause_even_from_valid_inputs() -> None:

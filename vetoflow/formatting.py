@@ -22,5 +22,19 @@ def money(value: float | None) -> str:
     return f"{value:,.0f}"
 
 
+def figure(value: float | None, spec: str) -> str:
+    """`format(value, spec)` for a finite figure; "n/a" for one that could not be computed, "-" for none."""
+    if value is None:
+        return "-"
+    if not math.isfinite(value):
+        return "n/a"
+    return format(value, spec)
+
+
+def periods(value: float | None, unit: str, never: str) -> str:
+    """A payback as read: "3.2 quarters"; `never` when there is none; "n/a quarters" when it could not be computed."""
+    return never if value is None else f"{figure(value, '.1f')} {unit}s"
+
+
 def when(moment: datetime | None) -> str:
     return moment.strftime("%Y-%m-%d %H:%M UTC") if moment else "-"

@@ -12,7 +12,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from vetoflow.formatting import money, pct
+from vetoflow.formatting import money, pct, periods
 from vetoflow.plaintext import clean, plain
 from vetoflow.risk.words import DELTA_LABELS, delta_value, method_note, risk_rows, tornado_lines
 
@@ -89,11 +89,10 @@ def run_panel(view: RunView) -> RenderableType:
     figures.add_row("status", status_text(run.status))
     figures.add_row("investment", plain(f"{money(run.investment)} {currency}"))
     if fin := state.financials:
-        payback = "never (within horizon)" if fin.payback_period is None else f"{fin.payback_period:.1f} periods"
         figures.add_row("ROI (P50)", pct(fin.roi))
         figures.add_row("downside ROI (P10)", pct(fin.downside_roi))
         figures.add_row("NPV (P50)", plain(f"{money(fin.npv)} {currency}"))
-        figures.add_row("payback", payback)
+        figures.add_row("payback", periods(fin.payback_period, "period", "never (within horizon)"))
         for label, value in risk_rows(fin, currency):
             figures.add_row(label, plain(value))
         figures.add_row("figures", method_note(fin))

@@ -57,7 +57,7 @@ def money_ticks(
     """Tick positions spanning `values` (and zero, unless `with_zero` is off) with their compact currency texts."""
     finite = [v for v in values if math.isfinite(v)] or [0.0]
     extra = [0.0] if with_zero else []
-    low, high = min(*finite, *extra), max(*finite, *extra)
+    low, high = min([*finite, *extra]), max([*finite, *extra])  # one value alone is a list too
     step = nice_step(high - low, target)
     first, last = math.floor(low / step), math.ceil(high / step)
     ticks = [round(i * step, 6) for i in range(first, last + 1)]

@@ -7,6 +7,7 @@ text it is given (segment and run names, currency, unit, tornado labels) through
 
 from __future__ import annotations
 
+import math
 from itertools import accumulate, pairwise
 
 import plotly.graph_objects as go
@@ -14,6 +15,7 @@ from plotly.subplots import make_subplots
 
 from vetoflow.console.chart_format import compact_money, money_ticks, period_ticks
 from vetoflow.console.words import input_label
+from vetoflow.formatting import figure
 from vetoflow.plaintext import chart_text
 from vetoflow.state import Band, Forecast, Outcomes, RunState, Sensitivity
 
@@ -23,6 +25,7 @@ PALETTE = ("#2563eb", "#059669", "#d97706", "#db2777", "#7c3aed", "#0891b2", "#6
 SEGMENT_COLOURS = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#D55E00", "#56B4E9", "#000000", "#B8A000")
 HATCHES = ("/", "\\", "x", ".", "-", "|", "+")
 INVESTMENT_COLOUR = "#111827"
+NOT_COMPUTABLE = "could not be computed (the figures are not finite numbers; the run waits for a human)"
 ROWS = ("Cumulative profit against the investment", "Revenue and profit per {unit}", "Revenue per segment")
 
 
@@ -94,7 +97,12 @@ def _cumulative(fig: go.Figure, forecast: Forecast, investment: float, currency:
         row=1, col=1,
     )  # fmt: skip
     crossing = break_even(cumulative, investment)
-    if crossing is None:
+    if not all(math.isfinite(v) for v in cumulative):
+        fig.add_annotation(
+            text=f"cumulative profit {NOT_COMPUTABLE}", x=forecast.periods, y=investment,
+            xanchor="right", yanchor="bottom", showarrow=False, font={"color": "#b91c1c"}, row=1, col=1,
+        )  # fmt: skip
+    elif crossing is None:
         fig.add_annotation(
             text=f"no break-even within {forecast.periods} {unit}s", x=forecast.periods, y=investment,
             xanchor="right", yanchor="bottom", showarrow=False, font={"color": "#b91c1c"}, row=1, col=1,
@@ -172,7 +180,9 @@ def npv_histogram(outcomes: Outcomes | None, currency: str = "USD", other: Outco
             fig.add_trace(go.Scatter(x=mids, y=shares, mode="lines+markers", name="other run",
                                      line={"color": PALETTE[4], "width": 2}))  # fmt: skip
         fig.add_vline(x=0, line={"color": "#111827", "width": 2, "dash": "dash"})
-        title = f"NPV of the simulated paths: {outcomes.loss_probability:.0%} lose money (NPV < 0)"
+        title = f"NPV of the simulated paths: {figure(outcomes.loss_probability, '.0%')} lose money (NPV < 0)"
+    elif outcomes is not None:
+        title = f"NPV distribution: {NOT_COMPUTABLE}"
     else:
         title = "NPV distribution: not available (band-only forecast, or a run from an older release)"
     fig.update_layout(
@@ -208,7 +218,7 @@ def npv_overlay(runs: list[tuple[str, Outcomes | None]], currency: str = "USD") 
         bins = outcomes.npv_histogram
         mids = [(a + b) / 2 for a, b in pairwise(bins.edges)]
         shares = [c / outcomes.paths for c in bins.counts]
-        label = f"{name}: {outcomes.loss_probability:.0%} lose money"
+        label = f"{name}: {figure(outcomes.loss_probability, '.0%')} lose money"
         fig.add_trace(go.Scatter(x=mids, y=shares, mode="lines", line={"color": colour, "width": 2, "shape": "hvh"},
                                  fill="tozeroy", fillcolor=_rgba(colour, 0.2), name=label,
                                  hovertemplate="%{y:.1%} of paths<extra>" + name + "</extra>"))  # fmt: skip
@@ -216,7 +226,7 @@ def npv_overlay(runs: list[tuple[str, Outcomes | None]], currency: str = "USD") 
     fig.add_vline(x=0, line={"color": INVESTMENT_COLOUR, "width": 2, "dash": "dash"})
     title = "NPV of the simulated paths, overlaid"
     if missing:
-        title += f" (no distribution for {', '.join(missing)}: band-only or an older release)"
+        title += f" (no distribution for {', '.join(missing)}: band-only, an older release, or not computable)"
     fig.update_layout(
         title=title, height=360, margin={"l": 60, "r": 20, "t": 60, "b": 40}, template="plotly_white",
         legend={"orientation": "h", "y": -0.25},
@@ -241,7 +251,9 @@ def tornado_chart(sensitivity: Sensitivity | None, currency: str = "USD", top: i
     """Median NPV with each input moved down (left colour) and up (right colour), widest swing on top."""
     currency = chart_text(currency)
     fig = go.Figure()
-    if sensitivity is not None and sensitivity.bars:
+    if sensitivity is not None and sensitivity.bars and not math.isfinite(sensitivity.npv_p50):
+        title = f"Sensitivity: {NOT_COMPUTABLE}"
+    elif sensitivity is not None and sensitivity.bars:
         bars = list(reversed(sensitivity.bars[:top]))  # plotly draws the first category at the bottom
         names = [chart_text(input_label(bar.input)) for bar in bars]  # "Kiosks: margin", not the override key
         base = sensitivity.npv_p50

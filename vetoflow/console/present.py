@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from vetoflow.console.words import changes_text, plain_error
-from vetoflow.formatting import pct, when
+from vetoflow.formatting import pct, periods, when
 from vetoflow.plaintext import clean, md
 from vetoflow.risk.words import RULE_WORDS, figure_rows, method_note, policy_words
 from vetoflow.runs.views import RunView
@@ -45,7 +45,7 @@ def figures(view: RunView) -> str:
     fin, decision = state.financials, state.decision
     if not fin:
         return "_No figures yet._"
-    payback = "never (within the horizon)" if fin.payback_period is None else f"{fin.payback_period:.1f} periods"
+    payback = periods(fin.payback_period, "period", "never (within the horizon)")
     verdict = "-" if not decision else ("**VETO**" if decision.veto else "no veto")
     if run.last_action:
         verdict += f" → {run.last_action} by {md(run.reviewer)}"

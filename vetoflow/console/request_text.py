@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from vetoflow.formatting import when
+from vetoflow.formatting import periods, when
 from vetoflow.plaintext import clean
 from vetoflow.risk.words import figure_rows, method_note
 from vetoflow.runs.views import RunView
@@ -45,11 +45,7 @@ def _figures(state: RunState) -> list[str]:
     if fin is None:
         return ["  (no figures yet)"]
     currency, unit = clean(scenario.currency), scenario.period_word
-    payback = (
-        f"never within {scenario.horizon} {unit}s"
-        if fin.payback_period is None
-        else f"{fin.payback_period:.1f} {unit}s"
-    )
+    payback = periods(fin.payback_period, unit, f"never within {scenario.horizon} {unit}s")
     rows = [
         *figure_rows(fin, currency, payback),
     ]

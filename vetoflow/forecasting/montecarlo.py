@@ -36,11 +36,21 @@ def revenue_from_draws(segments: list[Segment], draws: NDArray[np.float64]) -> N
     return paths_
 
 
+HOLT_PARAMETERS = 4
+"""Holt's fit estimates the level and trend smoothing and the initial level and trend. statsmodels takes the
+noise's variance from the residuals over `len(history) - HOLT_PARAMETERS` degrees of freedom: on 4 points
+that is 0/0, NaN (issue: a 4-row history, the documented minimum, gave NaN figures)."""
+
+
 def simulate_history(history: list[float], horizon: int, paths: int, seed: int) -> NDArray[np.float64]:
-    """Revenue paths (paths, horizon) from Holt's additive-trend exponential smoothing fitted on history."""
+    """Revenue paths (paths, horizon) fitted on history: Holt's additive-trend exponential smoothing when the
+    series leaves the fit residual degrees of freedom, a random walk with drift (Holt with level smoothing 1
+    and a fixed trend) on the shortest series the scenario allows."""
+    series = np.asarray(history, dtype=float)
+    if series.size <= HOLT_PARAMETERS:
+        return drift_paths(series, horizon, paths, seed)
     from statsmodels.tsa.holtwinters import ExponentialSmoothing
 
-    series = np.asarray(history, dtype=float)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # statsmodels warns on short series; the fit is still the best we have
         fit = ExponentialSmoothing(series, trend="add", initialization_method="estimated").fit()
@@ -49,8 +59,24 @@ def simulate_history(history: list[float], horizon: int, paths: int, seed: int) 
     return np.clip(paths_, 0.0, None)
 
 
+def drift_paths(series: NDArray[np.float64], horizon: int, paths: int, seed: int) -> NDArray[np.float64]:
+    """Random walk with drift: each period adds the mean past change plus noise with the past changes' spread.
+
+    Two parameters from `len(series) - 1` changes (the drift uses one degree of freedom, so 4 points leave
+    2 for the spread); a flat series gives a flat forecast. Paths start from the last observed value.
+    """
+    changes = np.diff(series)
+    with np.errstate(over="ignore", invalid="ignore"):  # beyond the documented bounds: the guard reports it
+        drift = float(np.mean(changes))
+        spread = float(np.std(changes, ddof=1)) if changes.size > 1 else 0.0
+        steps = drift + spread * np.random.default_rng(seed).standard_normal((paths, horizon))
+        paths_: NDArray[np.float64] = series[-1] + np.cumsum(steps, axis=1)
+    return np.clip(paths_, 0.0, None)
+
+
 def _band(values: NDArray[np.float64]) -> Band:
-    p10, p50, p90 = np.percentile(values, PERCENTILES, axis=0)
+    with np.errstate(invalid="ignore"):  # infinite paths (beyond the documented bounds): the guard reports them
+        p10, p50, p90 = np.percentile(values, PERCENTILES, axis=0)
     return Band(p10=_rounded(p10), p50=_rounded(p50), p90=_rounded(p90))
 
 

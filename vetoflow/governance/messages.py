@@ -5,6 +5,7 @@ User text (names, comments, reasons) is escaped for Slack's mrkdwn (`&`, `<`, `>
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 TITLES = {
@@ -16,6 +17,8 @@ TITLES = {
     "run.completed": "completed",
     "run.failed": "failed",
 }
+NOT_FINITE = ("NaN", "Infinity", "-Infinity")
+"""How `digest.json_safe` writes a figure that is not a finite number."""
 FIGURE_LABELS = (
     ("investment", "Investment", "money"),
     ("roi", "ROI", "pct"),
@@ -29,6 +32,8 @@ def _escape(text: Any) -> str:
 
 
 def _figure(value: Any, kind: str, currency: str) -> str:
+    if value in NOT_FINITE or (isinstance(value, float) and not math.isfinite(value)):
+        return "n/a"  # a figure that could not be computed (`json_safe` wrote it as a string)
     if not isinstance(value, int | float):
         return "-"
     if kind == "pct":

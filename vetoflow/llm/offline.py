@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from vetoflow.formatting import figure
 from vetoflow.state import RunState, Summary
 
 OFFLINE_LABEL = "[offline summary: generated from the figures without an LLM]"
@@ -17,18 +18,19 @@ class OfflineSynthesizer:
         cur = scenario.currency
         lines = [
             OFFLINE_LABEL,
-            f"{scenario.name}: invest {numbers.investment:,.0f} {cur} over {scenario.horizon} periods "
+            f"{scenario.name}: invest {figure(numbers.investment, ',.0f')} {cur} over {scenario.horizon} periods "
             f"across {len(scenario.segments)} segment(s) ({', '.join(s.name for s in scenario.segments)}).",
-            f"Median (P50) profit {numbers.profit_p50:,.0f} {cur} gives ROI {numbers.roi:.1%}; "
-            f"the downside case (P10) gives {numbers.downside_roi:.1%}. NPV {numbers.npv:,.0f} {cur}.",
+            f"Median (P50) profit {figure(numbers.profit_p50, ',.0f')} {cur} gives ROI {figure(numbers.roi, '.1%')}; "
+            f"the downside case (P10) gives {figure(numbers.downside_roi, '.1%')}. "
+            f"NPV {figure(numbers.npv, ',.0f')} {cur}.",
         ]
         if numbers.loss_probability is not None and numbers.npv_p10 is not None and numbers.npv_p90 is not None:
             lines.append(
-                f"{numbers.loss_probability:.0%} of simulated outcomes lose money; NPV ranges from "
-                f"{numbers.npv_p10:,.0f} (P10) to {numbers.npv_p90:,.0f} {cur} (P90)."
+                f"{figure(numbers.loss_probability, '.0%')} of simulated outcomes lose money; NPV ranges from "
+                f"{figure(numbers.npv_p10, ',.0f')} (P10) to {figure(numbers.npv_p90, ',.0f')} {cur} (P90)."
             )
         if numbers.payback_period is not None:
-            lines.append(f"Payback after {numbers.payback_period:.1f} periods.")
+            lines.append(f"Payback after {figure(numbers.payback_period, '.1f')} periods.")
         else:
             lines.append("The investment is not paid back within the horizon.")
         lines.append(verdict_line(state))

@@ -6,6 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from vetoflow.formatting import figure
 from vetoflow.state import Financials, Outcomes, RunState
 
 FIGURES: tuple[tuple[str, str, str], ...] = (
@@ -76,10 +77,10 @@ def _text(value: float | str | None, kind: str, currency: str) -> str:
     if isinstance(value, str):
         return value
     if kind == "pct":
-        return f"{value:.1%}"
+        return figure(value, ".1%")
     if kind == "money":
-        return f"{value:,.0f} {currency}"
-    return f"{value:.1f}"
+        return f"{figure(value, ',.0f')} {currency}"
+    return figure(value, ".1f")
 
 
 def _value(state: RunState, key: str) -> float | str | None:

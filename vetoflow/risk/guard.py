@@ -25,13 +25,32 @@ def _first_bad(values: Iterable[float], bound: float) -> float | None:
     return next((v for v in values if _bad(v, bound)), None)
 
 
+def _not_finite(value: float) -> str:
+    return "not a number" if math.isnan(value) else "infinite"
+
+
+def _why(value: float, bound: str) -> str:
+    """ "could not be computed (not a number)" for a value that is not finite, else how it is out of range."""
+    return (
+        f"could not be computed ({_not_finite(value)})"
+        if not math.isfinite(value)
+        else f"is {value:.3g}, outside {bound}"
+    )
+
+
+def _money_range() -> str:
+    return f"the credible range of ±{MAX_MONEY:.0e}"
+
+
 def _forecast_problems(forecast: Forecast) -> Iterator[str]:
     bands = {"total revenue": forecast.revenue, "total profit": forecast.profit}
     bands |= {f"revenue of segment {name}": band for name, band in forecast.segments.items()}
     for label, band in bands.items():
         bad = _first_bad([*band.p10, *band.p50, *band.p90], MAX_MONEY)
-        if bad is not None:
-            yield f"the forecast of {label} holds {bad:.3g}, outside the credible range of ±{MAX_MONEY:.0e}"
+        if bad is not None and not math.isfinite(bad):
+            yield f"the forecast of {label} could not be computed (a value is {_not_finite(bad)})"
+        elif bad is not None:
+            yield f"the forecast of {label} holds {bad:.3g}, outside {_money_range()}"
 
 
 def _outcome_problems(out: Outcomes) -> Iterator[str]:
@@ -43,9 +62,13 @@ def _outcome_problems(out: Outcomes) -> Iterator[str]:
     }
     for label, (dist, bound) in dists.items():
         bad = None if dist is None else _first_bad(dist.model_dump().values(), bound)
-        if bad is not None:
+        if bad is not None and not math.isfinite(bad):
+            yield f"the {label} distribution could not be computed (a value is {_not_finite(bad)})"
+        elif bad is not None:
             yield f"the {label} distribution holds {bad:.3g}, outside the credible range of ±{bound:.0e}"
     yield from _money_problems({"expected shortfall": out.expected_shortfall})
+    if out.payback_p50 is not None and not math.isfinite(out.payback_p50):
+        yield f"the median payback {_why(out.payback_p50, '')}"
     bad = _first_bad(out.npv_histogram.edges, MAX_MONEY)
     if bad is not None or not out.npv_histogram.counts:
         yield "the NPV histogram could not be computed"
@@ -62,13 +85,13 @@ def _outcome_problems(out: Outcomes) -> Iterator[str]:
 def _money_problems(values: dict[str, float | None]) -> Iterator[str]:
     for label, value in values.items():
         if value is not None and _bad(value, MAX_MONEY):
-            yield f"{label} is {value:.3g}, outside the credible range of ±{MAX_MONEY:.0e}"
+            yield f"{label} {_why(value, _money_range())}"
 
 
 def _share_problems(values: dict[str, float | None]) -> Iterator[str]:
     for label, value in values.items():
         if value is not None and not (math.isfinite(value) and 0 <= value <= 1):
-            yield f"{label} is {value:.3g}, outside 0-1"
+            yield f"{label} {_why(value, '0-1')}"
 
 
 def _financial_problems(numbers: Financials, horizon: int) -> Iterator[str]:
@@ -86,7 +109,7 @@ def _financial_problems(numbers: Financials, horizon: int) -> Iterator[str]:
     ratios = {"ROI (P50)": numbers.roi, "downside ROI (P10)": numbers.downside_roi, "IRR (P50)": numbers.irr}
     for label, value in ratios.items():
         if value is not None and _bad(value, MAX_RATIO):
-            yield f"{label} is {value:.3g}, outside the credible range of ±{MAX_RATIO:.0e}"
+            yield f"{label} {_why(value, f'the credible range of ±{MAX_RATIO:.0e}')}"
     yield from _share_problems(
         {
             "the probability of loss": numbers.loss_probability,
@@ -96,7 +119,7 @@ def _financial_problems(numbers: Financials, horizon: int) -> Iterator[str]:
     )
     payback = numbers.payback_period
     if payback is not None and (not math.isfinite(payback) or not 0 <= payback <= horizon):
-        yield f"the payback period is {payback:.3g}, outside 0-{horizon} periods"
+        yield f"the payback period {_why(payback, f'0-{horizon} periods')}"
 
 
 def problems(forecast: Forecast | None, numbers: Financials | None, horizon: int) -> list[str]:
@@ -108,11 +131,13 @@ def problems(forecast: Forecast | None, numbers: Financials | None, horizon: int
         found += _outcome_problems(forecast.outcomes)
     if forecast.sensitivity:
         bars = forecast.sensitivity.bars
-        values = [forecast.sensitivity.npv_p50, *(v for b in bars for v in (b.npv_low, b.npv_high, b.swing))]
-        bad = _first_bad(values, MAX_MONEY)
-        if bad is not None:
-            found.append(f"the sensitivity analysis holds {bad:.3g}, outside the credible range of ±{MAX_MONEY:.0e}")
-    return found
+        ends = (v for b in bars for v in (b.low, b.high, b.npv_low, b.npv_high, b.swing))
+        bad = _first_bad([forecast.sensitivity.npv_p50, *ends], MAX_MONEY)
+        if bad is not None and not math.isfinite(bad):
+            found.append(f"the sensitivity analysis (tornado) could not be computed ({_not_finite(bad)})")
+        elif bad is not None:
+            found.append(f"the sensitivity analysis holds {bad:.3g}, outside {_money_range()}")
+    return list(dict.fromkeys(found))  # a figure both Financials and Outcomes carry is named once
 
 
 def unmeasurable(found: list[str], policy: str, threshold: float) -> Decision:

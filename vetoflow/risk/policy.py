@@ -19,6 +19,23 @@ def _money(value: float, currency: str) -> str:
 
 
 def rule_outcome(rule: RuleName, numbers: Financials, scenario: Scenario) -> RuleOutcome:
+    """The rule's verdict on its figure; a figure that is not a finite number vetoes (`nan < limit` is false,
+    so comparing it would pass). The guard stops such figures first; this keeps the policy closed on its own."""
+    figure = {
+        "roi": numbers.roi,
+        "downside_roi": numbers.downside_roi,
+        "npv": numbers.npv,
+        "loss_probability": numbers.loss_probability,
+    }[rule]
+    if figure is not None and not math.isfinite(figure):
+        limits = {"npv": scenario.npv_floor, "loss_probability": scenario.loss_limit}
+        limit = limits.get(rule, scenario.veto_threshold)
+        text = f"{sentence_start(RULE_WORDS[rule])} could not be computed ({figure}), so a human must review."
+        return RuleOutcome(rule=rule, measured=None, limit=limit, veto=True, text=text)
+    return _measured_outcome(rule, numbers, scenario)
+
+
+def _measured_outcome(rule: RuleName, numbers: Financials, scenario: Scenario) -> RuleOutcome:
     if rule in ("roi", "downside_roi"):
         measured = numbers.roi if rule == "roi" else numbers.downside_roi
         label = sentence_start(RULE_WORDS[rule])

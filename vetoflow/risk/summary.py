@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
+from numpy.typing import NDArray
 
 from vetoflow.risk.outcomes import PathOutcomes, Vector
 from vetoflow.state import Distribution, Histogram, Outcomes
@@ -39,7 +42,20 @@ def expected_shortfall(npv: Vector, tail: float = TAIL) -> float:
 
 
 def summarize(outcomes: PathOutcomes, roi_threshold: float, investment: float, discount_rate: float) -> Outcomes:
+    """Percentiles, shares and the histogram of the paths' outcomes.
+
+    A share over paths some of which have no finite outcome (a forecast that could not be computed) is
+    not computable either: it is NaN, never the share of the comparisons that happen to be false
+    (`nan < 0` is false, so P(loss) over NaN NPVs would read 0%). The guard reports every NaN.
+    """
     paths = outcomes.npv.size
+    computable = bool(
+        np.isfinite(outcomes.npv).all() and np.isfinite(outcomes.roi).all() and np.isfinite(outcomes.total_profit).all()
+    )
+
+    def share(hits: NDArray[np.bool_]) -> float:
+        return round(float(hits.mean()), 6) if computable else math.nan
+
     has_irr = np.isfinite(outcomes.irr)
     never = np.isnan(outcomes.payback)
     with np.errstate(invalid="ignore"):  # the median between a finite and a never-paying path is inf
@@ -52,12 +68,12 @@ def summarize(outcomes: PathOutcomes, roi_threshold: float, investment: float, d
         roi=distribution(outcomes.roi, 6),
         total_profit=distribution(outcomes.total_profit, 2),
         irr=distribution(outcomes.irr[has_irr], 6) if has_irr.any() else None,
-        irr_missing_share=round(float(1.0 - has_irr.mean()), 6),
-        loss_probability=round(float(np.mean(outcomes.npv < 0)), 6),
+        irr_missing_share=share(~has_irr),
+        loss_probability=share(outcomes.npv < 0),
         roi_threshold=roi_threshold,
-        roi_below_threshold=round(float(np.mean(outcomes.roi < roi_threshold)), 6),
-        expected_shortfall=round(expected_shortfall(outcomes.npv), 2),
-        payback_p50=round(payback_p50, 4) if np.isfinite(payback_p50) else None,
-        never_payback_share=round(float(never.mean()), 6),
-        npv_histogram=histogram(outcomes.npv),
+        roi_below_threshold=share(outcomes.roi < roi_threshold),
+        expected_shortfall=round(expected_shortfall(outcomes.npv), 2) if computable else math.nan,
+        payback_p50=(round(payback_p50, 4) if np.isfinite(payback_p50) else None) if computable else math.nan,
+        never_payback_share=share(never),
+        npv_histogram=histogram(outcomes.npv) if computable else Histogram(edges=[], counts=[]),
     )

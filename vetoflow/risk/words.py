@@ -7,9 +7,10 @@ say the same.
 
 from __future__ import annotations
 
+import math
 import re
 
-from vetoflow.formatting import money, pct
+from vetoflow.formatting import figure, money, pct
 from vetoflow.state import Financials, Sensitivity
 
 OLDER_METHOD = "older method: sums of per-period percentiles (no simulated paths kept)"
@@ -80,13 +81,18 @@ def risk_rows(fin: Financials, currency: str) -> list[tuple[str, str]]:
     """Label/value rows for the path-wise figures; empty for figures computed by the older method."""
     if fin.method != "path_wise":
         return []
-    rows = [("P(loss) = P(NPV < 0)", f"{fin.loss_probability or 0.0:.1%}")]
-    rows.append(("NPV P10 to P90", f"{fin.npv_p10 or 0.0:,.0f} to {fin.npv_p90 or 0.0:,.0f} {currency}"))
-    missing = fin.irr_missing_share or 0.0
-    irr_text = "none (no path has a single IRR)" if fin.irr is None else f"{fin.irr:.1%} per period (median)"
-    rows.append(("IRR", irr_text + (f"; {missing:.0%} of paths have no single IRR" if missing else "")))
-    rows.append(("expected shortfall", f"{fin.expected_shortfall or 0.0:,.0f} {currency} (mean NPV, worst 10%)"))
-    rows.append(("never pay back", f"{fin.never_payback_share or 0.0:.0%} of paths"))
+    rows = [("P(loss) = P(NPV < 0)", figure(fin.loss_probability, ".1%"))]
+    rows.append(("NPV P10 to P90", f"{money(fin.npv_p10)} to {money(fin.npv_p90)} {currency}"))
+    missing = fin.irr_missing_share
+    if missing is not None and not math.isfinite(missing):
+        irr_text = "n/a (the paths could not be computed)"
+    else:
+        irr_text = f"{figure(fin.irr, '.1%')} per period (median)"
+        irr_text = "none (no path has a single IRR)" if fin.irr is None else irr_text
+        irr_text += f"; {missing:.0%} of paths have no single IRR" if missing else ""
+    rows.append(("IRR", irr_text))
+    rows.append(("expected shortfall", f"{money(fin.expected_shortfall)} {currency} (mean NPV, worst 10%)"))
+    rows.append(("never pay back", f"{figure(fin.never_payback_share or 0.0, '.0%')} of paths"))
     return rows
 
 
@@ -95,13 +101,14 @@ def tornado_lines(sensitivity: Sensitivity | None, currency: str, top: int = 8, 
     if sensitivity is None or not sensitivity.bars:
         return []
     bars = sensitivity.bars[:top]
-    widest = max(bar.swing for bar in bars) or 1.0
+    widest = max((bar.swing for bar in bars if math.isfinite(bar.swing)), default=0.0) or 1.0
     label = max(len(bar.input) for bar in bars)
-    lines = [f"Sensitivity of median NPV ({sensitivity.npv_p50:,.0f} {currency}), widest swing first:"]
+    lines = [f"Sensitivity of median NPV ({money(sensitivity.npv_p50)} {currency}), widest swing first:"]
     for bar in bars:
-        cells = max(1, round(width * bar.swing / widest)) if bar.swing else 0
-        ends = f"{bar.npv_low:,.0f} .. {bar.npv_high:,.0f}"
-        lines.append(f"  {bar.input:<{label}}  {'#' * cells:<{width}}  {ends} ({bar.low:g} .. {bar.high:g})")
+        cells = max(1, round(width * bar.swing / widest)) if bar.swing and math.isfinite(bar.swing) else 0
+        ends = f"{money(bar.npv_low)} .. {money(bar.npv_high)}"
+        moved = f"{figure(bar.low, 'g')} .. {figure(bar.high, 'g')}"
+        lines.append(f"  {bar.input:<{label}}  {'#' * cells:<{width}}  {ends} ({moved})")
     if len(sensitivity.bars) > top:
         lines.append(f"  ... and {len(sensitivity.bars) - top} smaller")
     return lines
