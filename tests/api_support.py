@@ -1,4 +1,5 @@
-"""Real HTTP on loopback for API tests: an in-process uvicorn server, or a `vetoflow serve` subprocess."""
+"""API tests: real HTTP on loopback (an in-process uvicorn server, or a `vetoflow serve` subprocess), or
+the app in-process through FastAPI's TestClient for what the adapter itself answers."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ import httpx
 import pytest
 import uvicorn
 from fastapi import FastAPI
+from fastapi.testclient import TestClient
 from pydantic import SecretStr
 
 from tests.conftest import ROOT, env_for
@@ -168,3 +170,20 @@ def api(settings: Settings) -> Iterator[ApiEnv]:
         live_server(create_app(settings, service=service)) as url,
     ):
         yield ApiEnv(url, service, synthesizer, settings)
+
+
+@dataclass
+class LocalApi:
+    http: TestClient
+    service: RunService
+
+
+@pytest.fixture
+def local_api(home: Settings) -> Iterator[LocalApi]:
+    """The app in-process (TestClient, SQLite) as `serve` builds it on 127.0.0.1, signed in as ana."""
+    settings = home.model_copy(update={"api_tokens": SecretStr(TOKENS)})
+    with open_service(settings) as service:
+        app = create_app(settings, service=service, bind_host="127.0.0.1")
+        headers = {"Authorization": f"Bearer {ANA}"}
+        with TestClient(app, base_url="http://127.0.0.1", client=("127.0.0.1", 5000), headers=headers) as http:
+            yield LocalApi(http, service)

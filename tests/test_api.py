@@ -156,8 +156,13 @@ def test_upload_with_attachments_and_hostile_names(api: ApiEnv, examples: object
         escaping = b"name: x\ninvestment: 1\nhorizon: 2\ndiscount_rate: 0.1\nsegments_csv: ../../etc/passwd\n"
         refused = http.post("/runs/upload", files=[("scenario", ("plan.yaml", escaping))])
         assert refused.status_code == 422
-        assert "segments_csv: '../../etc/passwd' must be a path inside" in refused.json()["error"]
-        assert "/tmp" not in refused.json()["error"]
+        assert refused.json()["error"] == "segments_csv: '../../etc/passwd' must be a path inside <upload>"
+        without_csv = http.post("/runs/upload", files=[("scenario", ("plan.yaml", plan))])
+        assert without_csv.status_code == 422
+        assert without_csv.json() == {"error": "segments.csv: no such file"}
+        csv_as_plan = http.post("/runs/upload", files=[("scenario", ("a.yaml", segments))])
+        assert csv_as_plan.status_code == 422
+        assert csv_as_plan.json() == {"error": "a.yaml: expected a mapping of scenario fields at the top level"}
     assert len(api.service.list()) == 1
 
 
@@ -300,6 +305,10 @@ def test_unknown_query_parameters_are_refused(api: ApiEnv) -> None:
         assert typo.status_code == 422
         assert typo.json()["error"] == "unknown query parameter(s) 'statuss'; allowed: cursor, limit, offset, status"
         assert http.get("/runs/abc", params={"x": "1"}).json()["error"].endswith("allowed: none")
+        health = http.get("/healthz", params={"x": "1"})
+        assert health.status_code == 422
+        assert health.json()["error"] == "unknown query parameter(s) 'x'; allowed: detail"
+        assert http.get("/healthz", params={"detail": "false"}).json() == {"status": "ok"}
 
 
 def test_serve_mounts_the_console_and_keeps_the_api_closed_without_tokens(settings: Settings) -> None:

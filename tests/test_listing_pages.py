@@ -9,10 +9,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from sqlalchemy import text, update
 
-from tests.api_support import ApiEnv, api, client  # noqa: F401  (api: the loopback API fixture)
+from tests.api_support import ApiEnv, LocalApi, api, client, local_api  # noqa: F401  (the API fixtures)
+from tests.conftest import env_for
 from tests.test_cli import vetoflow
+from vetoflow.cli import cli
 from vetoflow.config import Settings
 from vetoflow.db.tables import runs_table
 from vetoflow.errors import UsageError
@@ -142,6 +145,18 @@ def test_api_pages_with_a_cursor_and_says_when_there_are_no_more(api: ApiEnv) ->
     assert "invalid cursor" in refused.text
     assert both.status_code == 422
     assert "either a cursor or an offset" in both.text
+
+
+def test_an_empty_cursor_is_the_first_page_in_the_api_and_the_cli(local_api: LocalApi, home: Settings) -> None:  # noqa: F811
+    newest_first = create_runs(local_api.service, 3, status="paused")[::-1]
+    listed = local_api.http.get("/runs?status=paused&limit=2&cursor=")
+    assert listed.status_code == 200, listed.text
+    assert [r["run_id"] for r in listed.json()["runs"]] == newest_first[:2]
+    assert listed.json()["next_cursor"] == local_api.http.get("/runs?status=paused&limit=2").json()["next_cursor"]
+    args = ["runs", "-s", "paused", "-n", "2", "--after", "", "--json"]
+    result = CliRunner().invoke(cli, args, env=env_for(home))
+    assert result.exit_code == 0, result.output
+    assert [r["run_id"] for r in json.loads(result.stdout)] == newest_first[:2]
 
 
 @pytest.mark.slow

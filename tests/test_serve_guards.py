@@ -1,5 +1,6 @@
 """What `serve` exposes (issue 12, defects 2 and 12): one auth story, trusted hosts and origins, clean 4xx
-for NUL and deep nesting, and a deadline for half-sent requests. Real HTTP on loopback throughout."""
+for NUL, deep nesting and bodies that are not JSON, and a deadline for half-sent requests. Real HTTP on
+loopback, and the app in-process (TestClient) for what the guards answer."""
 
 from __future__ import annotations
 
@@ -13,13 +14,19 @@ from pathlib import Path
 
 import httpx
 import pytest
+from fastapi.testclient import TestClient
 
-from tests.api_support import ANA, TOKENS, ApiEnv, ServeProcess, api, client, scenario
+from tests.api_support import ANA, TOKENS, ApiEnv, LocalApi, ServeProcess, api, client, local_api, scenario
 from tests.conftest import ROOT, env_for
 from tests.reliability import Tally, tally
+from vetoflow.api import create_app
 from vetoflow.config import Settings
+from vetoflow.runs.store import open_service
 
-__all__ = ["api", "tally"]
+__all__ = ["api", "local_api", "tally"]
+
+REPEATED = b'{"scenario_path": "vetoed.yaml", "scenario_path": "profitable.yaml"}'
+NUL = b'{"scenario_path": "vetoed\\u0000.yaml"}'
 
 
 @pytest.fixture
@@ -65,12 +72,76 @@ def test_deep_nesting_and_repeated_keys_get_a_400(api: ApiEnv, tally: Tally) -> 
     tally.record("hostile requests: deep nesting, repeated keys (400, nothing stored)", scenarios=3)
 
 
+@pytest.mark.parametrize(
+    ("headers", "body", "named"),
+    [
+        ([("Content-Type", "Application/JSON")], REPEATED, "key 'scenario_path' appears twice"),
+        ([("Content-Type", "APPLICATION/JSON; Charset=UTF-8")], REPEATED, "key 'scenario_path' appears twice"),
+        ([("Content-Type", "Application/Json")], NUL, "NUL characters are not allowed"),
+        ([("Content-Type", "application/problem+JSON")], REPEATED, "key 'scenario_path' appears twice"),
+        ([("Content-Type", "application/json"), ("Content-Type", "text/plain")], REPEATED, "appears twice"),
+        ([("Content-Type", "application/json")], b"\xef\xbb\xbf" + REPEATED, "key 'scenario_path' appears twice"),
+    ],
+    ids=["mixed-case", "upper-case-with-charset", "nul-mixed-case", "plus-json", "two-content-types", "utf8-bom"],
+)
+def test_repeated_keys_and_nul_get_a_400_however_the_json_body_is_labelled(
+    local_api: LocalApi, headers: list[tuple[str, str]], body: bytes, named: str
+) -> None:
+    answer = local_api.http.post("/runs", content=body, headers=headers)
+    assert answer.status_code == 400, answer.text
+    assert named in answer.json()["error"]
+    assert local_api.service.list() == []
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        (b'{"a":1,}', "Expecting property name enclosed in double quotes at line 1 column 8"),
+        (b"not json", "Expecting value at line 1 column 1"),
+        (b'{\n  "scenario_path": "vetoed.yaml"\n  "x": 1\n}', "Expecting ',' delimiter at line 3 column 3"),
+    ],
+)
+def test_a_body_that_is_not_json_gets_a_400_saying_why_and_where(local_api: LocalApi, body: bytes, reason: str) -> None:
+    answer = local_api.http.post("/runs", content=body, headers={"Content-Type": "application/json"})
+    assert answer.status_code == 400
+    assert answer.json() == {"error": f"body is not valid JSON: {reason}"}
+    assert local_api.service.list() == []
+
+
+def test_a_json_body_with_a_wrong_field_is_still_a_422_naming_the_field(local_api: LocalApi) -> None:
+    answer = local_api.http.post("/runs", json={"scenario_path": 7})
+    assert answer.status_code == 422
+    assert answer.json()["error"].startswith("invalid request:\nbody.scenario_path: Input should be a valid string")
+
+
+def test_a_foreign_host_gets_a_json_400_on_every_route(local_api: LocalApi) -> None:
+    assert local_api.http.get("/runs").status_code == 200
+    for path in ("/runs", "/healthz", "/openapi.json", "/nowhere"):
+        refused = local_api.http.get(path, headers={"Host": "attacker.example"})
+        assert refused.status_code == 400, path
+        assert refused.headers["content-type"] == "application/json"
+        assert refused.json() == {
+            "error": "invalid Host header: not a host name this server answers to (VETOFLOW_ALLOWED_HOSTS)"
+        }
+
+
+def test_a_bare_host_name_is_still_redirected_to_its_allowed_www_name(home: Settings) -> None:
+    settings = home.model_copy(update={"api_open": True, "allowed_hosts": "www.example.com"})
+    with open_service(settings) as service, TestClient(create_app(settings, service=service)) as http:
+        moved = http.get("http://example.com/healthz", follow_redirects=False)
+        served = http.get("http://www.example.com/healthz")
+    assert moved.status_code == 307
+    assert moved.headers["location"] == "http://www.example.com/healthz"
+    assert served.json() == {"status": "ok"}
+
+
 def test_foreign_hosts_and_cross_site_origins_are_refused(served: ServeProcess) -> None:
     auth = {"Authorization": f"Bearer {ANA}"}
     with httpx.Client(base_url=served.url, timeout=60) as http:
         assert http.get("/runs", headers=auth).status_code == 200
         rebound = http.get("/runs", headers=auth | {"Host": "attacker.example"})
         assert rebound.status_code == 400
+        assert rebound.json()["error"].startswith("invalid Host header")
         body = {"scenario": scenario("x")}
         foreign = http.post("/runs", json=body, headers=auth | {"Origin": "http://attacker.example"})
         assert foreign.status_code == 403
@@ -81,7 +152,9 @@ def test_foreign_hosts_and_cross_site_origins_are_refused(served: ServeProcess) 
         assert console_call.status_code == 403
         same = http.post("/runs", json=body, headers=auth | {"Origin": served.url})
         assert same.status_code == 201, same.text
-        assert http.get("/console/", headers={"Host": "evil.example:80"}).status_code == 400
+        console_page = http.get("/console/", headers={"Host": "evil.example:80"})
+        assert console_page.status_code == 400
+        assert console_page.json()["error"].startswith("invalid Host header")
 
 
 def _serve(settings: Settings, *args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
@@ -122,7 +195,9 @@ def _exchange(server: ServeProcess, sent: bytes) -> tuple[bytes, float]:
 def test_half_sent_requests_are_answered_408_and_closed(served: ServeProcess, sent: bytes, tally: Tally) -> None:
     received, took = _exchange(served, sent)
     assert received.startswith(b"HTTP/1.1 408"), received
-    assert b"send the whole request promptly" in received
+    head, _, body = received.partition(b"\r\n\r\n")
+    assert b"content-type: application/json" in head.lower()
+    assert json.loads(body) == {"error": "request not received in time; send the whole request promptly"}
     assert took < 10
     with httpx.Client(base_url=served.url, timeout=30) as http:  # the server still serves everyone else
         assert http.get("/runs", headers={"Authorization": f"Bearer {ANA}"}).status_code == 200

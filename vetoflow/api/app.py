@@ -6,13 +6,14 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import ExitStack, asynccontextmanager, contextmanager
 from typing import TYPE_CHECKING
 
-from fastapi import FastAPI, Query
-from starlette.middleware.trustedhost import TrustedHostMiddleware
+from fastapi import Depends, FastAPI, Query
 
 from vetoflow.api import errors, guards
 from vetoflow.api.compare import router as compare_router
+from vetoflow.api.deps import no_unknown_query
 from vetoflow.api.events import router as events_router
 from vetoflow.api.governance import router as governance_router
+from vetoflow.api.hosts import TrustedHosts
 from vetoflow.api.limits import BodyLimit
 from vetoflow.api.openapi import with_nullable_figures
 from vetoflow.api.routes import router
@@ -100,6 +101,7 @@ def create_app(
 
     @app.get(
         "/healthz",
+        dependencies=[Depends(no_unknown_query)],  # `?detail=1` only: a misspelt flag is refused, as everywhere
         response_model=Health,
         response_model_exclude_none=True,
         summary="Liveness: answers without touching the database or waiting for the embedding model",
@@ -136,5 +138,5 @@ def create_app(
     hosts = guards.allowed_hosts((settings.allowed_hosts or "").split(","), bind_host or "")
     guards.install(app, hosts)  # innermost: NUL, depth, repeated keys, cross-site Origin
     app.add_middleware(BodyLimit, max_bytes=settings.api_max_body_bytes)  # before any body is buffered
-    app.add_middleware(TrustedHostMiddleware, allowed_hosts=hosts)  # outermost: DNS rebinding
+    app.add_middleware(TrustedHosts, allowed_hosts=hosts)  # outermost: DNS rebinding (400 as JSON)
     return app

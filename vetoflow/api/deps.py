@@ -18,7 +18,8 @@ from vetoflow.runs.service import RunService
 ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": ErrorOut, "description": why}
     for code, why in {
-        400: "the body could not be parsed (not JSON, not UTF-8, or a broken multipart form)",
+        400: "the body could not be parsed (not JSON: the reason, line and column; not UTF-8; a broken multipart "
+        "form), or the request was refused before any handler (NUL, deep nesting, a repeated key, a foreign Host)",
         401: "missing or invalid bearer token",
         403: "your role does not allow this action (the message names the role needed)",
         404: "no such run",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Mapping
 from typing import Any
@@ -32,6 +33,23 @@ def describe_request_errors(errors: Any) -> str:
     return "invalid request:\n" + "\n".join(lines)
 
 
+def unparseable_body(errors: Any, body: Any) -> str | None:
+    """The 400 message when the body is not JSON at all, else None (then it is a 422 naming fields).
+
+    FastAPI reports a JSON syntax error as a validation error at `body.<offset>`; the client needs the
+    parser's reason and where it is, as json words it (line and column).
+    """
+    if len(errors) != 1 or errors[0].get("type") != "json_invalid":
+        return None
+    loc, reason = tuple(errors[0].get("loc", ())), errors[0].get("ctx", {}).get("error", "JSON decode error")
+    if len(loc) != 2 or loc[0] != "body" or not isinstance(loc[1], int):
+        return None  # a `Json` field's text inside a parsed body: a field error like any other
+    if not isinstance(body, str):
+        return f"body is not valid JSON: {reason}"
+    where = json.JSONDecodeError(reason, body, loc[1])
+    return f"body is not valid JSON: {reason} at line {where.lineno} column {where.colno}"
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(VetoflowError)
     async def _user_error(_request: Request, exc: VetoflowError) -> JSONResponse:
@@ -41,6 +59,8 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        if unparseable := unparseable_body(exc.errors(), exc.body):
+            return error_response(400, unparseable)
         return error_response(422, describe_request_errors(exc.errors()))
 
     @app.exception_handler(StarletteHTTPException)

@@ -5,7 +5,7 @@
 * JSON nested deeper than `MAX_DEPTH`, or with a key repeated in one object: 400, before the parser
   recurses (Python's json would raise RecursionError, a 500).
 * A `Host` header that is not one of the allowed hosts (DNS rebinding): 400, by Starlette's
-  TrustedHostMiddleware around everything (see api.app), with `allowed_hosts` below.
+  TrustedHostMiddleware (answering as JSON: api.hosts) around everything (see api.app), with `allowed_hosts` below.
 * A state-changing request (POST, PUT, PATCH, DELETE) whose `Origin` names another site: 403. Browsers
   send `Origin` on such requests, so another page cannot drive the console (or an open API) from a
   visitor's browser; clients without a browser send none and are judged by their token or login.
@@ -66,15 +66,30 @@ def check_body(body: bytes) -> str | None:
         return "the request body contains a NUL byte; NUL characters are not allowed"
     if json_depth(body) > MAX_DEPTH:
         return f"the JSON body is nested deeper than {MAX_DEPTH} levels; flatten it"
-    try:  # NaN and Infinity pass here: the typed model refuses them with a 422 naming the field
-        parsed = json.loads(body.decode("utf-8"), object_pairs_hook=no_repeats)
+    try:  # bytes, as the app parses them (a UTF-8 BOM included); NaN and Infinity are the model's to refuse (422)
+        parsed = json.loads(body, object_pairs_hook=no_repeats)
     except VetoflowError as exc:
         return f"invalid JSON body: {exc}"
-    except (ValueError, UnicodeDecodeError):
+    except ValueError:  # UnicodeDecodeError included
         return None
     if _has_nul(parsed):
         return "a string in the JSON body contains a NUL character (\\u0000); NUL characters are not allowed"
     return None
+
+
+def is_json(content_types: list[bytes]) -> bool:
+    """Whether the app may parse the body as JSON: no (or an empty) Content-Type, or any naming `json`/`*+json`.
+
+    Media types are case-insensitive and their parameters are not part of them, so `Application/JSON;
+    charset=utf-8` is JSON; every Content-Type header counts, as the app reads the first and a proxy may add one.
+    """
+    media_types = [value.decode("latin-1").split(";", 1)[0].strip().lower() for value in content_types]
+    return not media_types or any(_json_media(media) for media in media_types)
+
+
+def _json_media(media: str) -> bool:
+    subtype = media.rpartition("/")[2].strip()
+    return not media or subtype == "json" or subtype.endswith("+json")
 
 
 def check_target(scope: Scope) -> str | None:
@@ -120,9 +135,8 @@ class RequestGuard:
         if not _origin_ok(scope, self.trusted):
             await _answer(send, 403, "cross-site request refused: the Origin header names another site")
             return
-        headers = dict(scope.get("headers") or [])
-        is_json = b"json" in headers.get(b"content-type", b"") or not headers.get(b"content-type")
-        if scope["method"] not in UNSAFE_METHODS or not is_json or scope["path"].startswith(self.skip):
+        content_types = [value for name, value in scope.get("headers") or [] if name.lower() == b"content-type"]
+        if scope["method"] not in UNSAFE_METHODS or not is_json(content_types) or scope["path"].startswith(self.skip):
             await self.app(scope, receive, send)
             return
         chunks: list[bytes] = []
@@ -165,5 +179,5 @@ def allowed_hosts(configured: Iterable[str], bind_host: str) -> list[str]:
 
 
 def install(app: Any, hosts: list[str]) -> None:
-    """Add the request guard; the caller adds the body limit and then TrustedHostMiddleware around it."""
+    """Add the request guard; the caller adds the body limit and then the Host check (api.hosts) around it."""
     app.add_middleware(RequestGuard, trusted=hosts)

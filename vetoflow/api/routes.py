@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import tempfile
 from pathlib import Path
@@ -58,6 +59,13 @@ def scenario_from_path(settings: Settings, relative: str) -> Scenario:
         raise VetoflowError(str(exc).replace(str(base), "<scenarios>")) from None
 
 
+def without_folder(message: str, folder: str) -> str:
+    """The upload's temporary folder is the server's business: files are named as uploaded (`segments.csv`)."""
+    for form in sorted({str(Path(folder).resolve()), folder}, key=len, reverse=True):
+        message = message.replace(f"{form}{os.sep}", "").replace(form, "<upload>")
+    return message
+
+
 @router.post("/runs", status_code=201, response_model=RunOut, summary="Start a run", responses=QUEUED)
 def create_run(
     body: CreateRunIn, request: Request, who: Reviewer, key: IdempotencyKey = None, wait: Wait = False
@@ -102,7 +110,7 @@ def upload_run(
         try:
             parsed = load_scenario(Path(folder) / (scenario.filename or ""), max_bytes=settings.max_file_bytes)
         except VetoflowError as exc:
-            raise VetoflowError(str(exc).replace(str(Path(folder).resolve()), "").replace(folder, "")) from None
+            raise VetoflowError(without_folder(str(exc), folder)) from None
     view = settled(request, service_of(request).start(parsed, requester=who), wait)
     response = SafeJSONResponse(RunOut.of(view).model_dump(mode="json"), status_code=queued_status(request, wait, 201))
     return accepted(request, response)

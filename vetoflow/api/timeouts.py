@@ -3,16 +3,18 @@
 uvicorn times out idle keep-alive connections, but not a client that connects and sends nothing, nor one
 that sends half its headers or half its body and stalls (slowloris). `timed_protocol(seconds)` is
 uvicorn's httptools protocol with one timer per request: armed when the connection opens and when a new
-request begins, cancelled once the whole request (headers and body) has arrived.
+request begins, cancelled once the whole request (headers and body) has arrived. The 408 is written here,
+below the app, but reads like every other error: `{"error": "..."}`.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-TIMEOUT_BODY = b"request not received in time; send the whole request promptly"
+TIMEOUT_BODY = json.dumps({"error": "request not received in time; send the whole request promptly"}).encode()
 
 
 class TimedHttpToolsProtocol(HttpToolsProtocol):
@@ -53,7 +55,7 @@ class TimedHttpToolsProtocol(HttpToolsProtocol):
             cycle.disconnected = True  # the app's receive() now answers http.disconnect
             cycle.message_event.set()
         if cycle is None or not cycle.response_started:
-            head = b"HTTP/1.1 408 Request Timeout\r\ncontent-type: text/plain; charset=utf-8\r\n"
+            head = b"HTTP/1.1 408 Request Timeout\r\ncontent-type: application/json\r\n"
             head += b"content-length: " + str(len(TIMEOUT_BODY)).encode() + b"\r\nconnection: close\r\n\r\n"
             self.transport.write(head + TIMEOUT_BODY)
         self.transport.close()

@@ -50,7 +50,12 @@ def run(ctx: click.Context, scenario: Path, requester: str, json_mode: bool) -> 
 @click.command()
 @click.option("--status", "-s", "statuses", multiple=True, type=click.Choice(RUN_STATUSES), help="Filter (repeatable).")
 @click.option("--limit", "-n", default=50, show_default=True, type=click.IntRange(1, 10_000))
-@click.option("--after", metavar="CURSOR", default=None, help="The next page: the cursor the previous page printed.")
+@click.option(
+    "--after",
+    metavar="CURSOR",
+    default=None,
+    help="The next page: the cursor the previous page printed (empty: the first page).",
+)
 @json_option
 @click.pass_context
 def runs(ctx: click.Context, statuses: tuple[str, ...], limit: int, after: str | None, json_mode: bool) -> None:

@@ -151,7 +151,9 @@ class RunIndex:
     ) -> RunPage:
         """Newest first. `after` (a cursor from the previous page) seeks past it through the index, so
         page 400 costs what page 1 does and runs created meanwhile neither repeat nor shift a row;
-        `offset` is kept for old callers (it rescans every row it skips)."""
+        `offset` is kept for old callers (it rescans every row it skips). An empty cursor (`cursor=`, `--after ''`)
+        is the first page, as a client that fills in "no cursor yet" sends it."""
+        after = after or None
         if after is not None and offset:
             raise UsageError("give either a cursor or an offset, not both")
         order = (runs_table.c.created_at.desc(), runs_table.c.run_id.desc())
