@@ -13,7 +13,6 @@ from click.testing import CliRunner
 from sqlalchemy import text, update
 
 from tests.api_support import ApiEnv, LocalApi, api, client, local_api  # noqa: F401  (the API fixtures)
-from tests.conftest import env_for
 from tests.test_cli import vetoflow
 from vetoflow.cli import cli
 from vetoflow.config import Settings
@@ -153,8 +152,8 @@ def test_an_empty_cursor_is_the_first_page_in_the_api_and_the_cli(local_api: Loc
     assert listed.status_code == 200, listed.text
     assert [r["run_id"] for r in listed.json()["runs"]] == newest_first[:2]
     assert listed.json()["next_cursor"] == local_api.http.get("/runs?status=paused&limit=2").json()["next_cursor"]
-    args = ["runs", "-s", "paused", "-n", "2", "--after", "", "--json"]
-    result = CliRunner().invoke(cli, args, env=env_for(home))
+    args = ["--home", str(home.home), "runs", "-s", "paused", "-n", "2", "--after", "", "--json"]
+    result = CliRunner().invoke(cli, args)
     assert result.exit_code == 0, result.output
     assert [r["run_id"] for r in json.loads(result.stdout)] == newest_first[:2]
 
