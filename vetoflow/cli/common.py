@@ -93,4 +93,19 @@ def parse_assignments(assignments: tuple[str, ...]) -> dict[str, Any]:
     """`--set KEY=VALUE` pairs, typed strictly (no YAML 1.1 coercions), as revise/replay overrides."""
     from vetoflow.inputs import parse_assignments as parse
 
-    return parse(assignments)
+    return parse(assignments, check_key=revisable_key)
+
+
+def revisable_key(key: str) -> None:
+    """A `--set` key names a revisable field (which segments exist is checked against the run)."""
+    from vetoflow.errors import VetoflowError
+    from vetoflow.scenario import REVISABLE_FIELDS, SEGMENT_COLUMNS
+
+    parts = key.split(".")
+    if parts[0] == "segments" and len(parts) >= 3:
+        if parts[-1] not in SEGMENT_COLUMNS[1:]:
+            fields = ", ".join(SEGMENT_COLUMNS[1:])
+            raise VetoflowError(f"--set {key[:200]}: revisable segment fields are {fields}")
+    elif key not in REVISABLE_FIELDS:
+        allowed = f"{', '.join(REVISABLE_FIELDS)}, segments.<name>.<field>"
+        raise VetoflowError(f"--set {key[:200]}: cannot be revised; allowed: {allowed}")
