@@ -41,8 +41,9 @@ class _StrictYamlLoader(yaml.SafeLoader):
         self._depth += 1
         try:
             if self._depth > MAX_DEPTH:
-                raise too_deep(f" (line {self.peek_event().start_mark.line + 1})")
-            node: yaml.Node | None = super().compose_node(parent, index)  # type: ignore[no-untyped-call]
+                event = self.peek_event()  # type: ignore[no-untyped-call]
+                raise too_deep(f" (line {event.start_mark.line + 1})")
+            node: yaml.Node | None = super().compose_node(parent, index)
             return node
         finally:
             self._depth -= 1

@@ -61,7 +61,7 @@ SHORT_HELP = {
     "ingest": "Add Markdown, text, PDF and CSV files (or folders of them) to the knowledge base.",
     "sources": "List the documents in the knowledge base, or remove one.",
     "prune": "Remove what finished runs no longer need; paused, running and failed runs are never touched.",
-    "db": "Database schema: show the version, upgrade in place.",
+    "db": "Database schema: upgrade it in place (`vetoflow db upgrade`; every start does it too).",
     "users": "Manage the users file (VETOFLOW_USERS_FILE, default $VETOFLOW_HOME/users.yaml).",
     "audit": "The hash-chained decision log.",
     "notifications": "The notification outbox: what was sent, is waiting for a retry, or is dead (with each try).",
