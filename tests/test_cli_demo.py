@@ -28,12 +28,13 @@ def run_count(settings: Settings) -> int:
 
 def test_demo_records_its_requester_and_lists_newest_first(home: Settings, tmp_path: Path) -> None:
     folder = samples(tmp_path, "profitable.yaml", "vetoed.yaml")  # run in this order
-    result = invoke(home, "demo", "--examples", folder, "--requester", "an", COLUMNS="200")
+    result = invoke(home, "demo", "--examples", folder, "--requester", "an")
     assert result.exit_code == 0, result.output
-    table = result.stdout.split("newest first", 1)[1]
-    assert table.index("Retail kiosk rollout") < table.index("Nordic SaaS expansion")  # vetoed.yaml ran last
     with open_service(home) as service:
-        assert {service.view(row.run_id).state.requester for row in service.list()} == {"an"}
+        ids = {row.name: row.run_id for row in service.list()}
+        assert {service.view(run_id).state.requester for run_id in ids.values()} == {"an"}
+    table = result.stdout.split("newest first", 1)[1]  # run ids never wrap, whatever the terminal's width
+    assert table.index(ids["Retail kiosk rollout"]) < table.index(ids["Nordic SaaS expansion"])  # vetoed ran last
 
 
 def test_demo_checks_the_start_permission(home: Settings, tmp_path: Path) -> None:
