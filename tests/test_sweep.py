@@ -94,14 +94,16 @@ def test_reminders_escalation_and_expiry_happen_once_under_concurrent_sweeps(
 
 
 def test_the_sweep_command_expires_with_a_given_time(settings: Settings, tmp_path: Path, vetoed: Scenario) -> None:
+    """The pause opened three days ago (its 48h are over); `--now` may name the present, never the future."""
     settings = governed_settings(settings, tmp_path)
     with governed_service(settings) as service:
+        assert service.gate is not None
+        service.gate.clock = lambda: datetime.now(UTC) - timedelta(days=3)
         run_id = service.start(vetoed.model_copy(update={"investment": 2_000_000.0})).run.run_id
         assert service.view(run_id).approval is not None
     env = env_for(settings) | {"VETOFLOW_POLICY": str(settings.policy)}
-    later = (datetime.now(UTC) + timedelta(days=3)).isoformat()
     done = subprocess.run(
-        [sys.executable, "-m", "vetoflow", "sweep", "--now", later],
+        [sys.executable, "-m", "vetoflow", "sweep", "--now", datetime.now(UTC).isoformat()],
         env=env,
         capture_output=True,
         text=True,

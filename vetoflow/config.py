@@ -15,6 +15,7 @@ from vetoflow.setting_rules import (
     OIDC_CLAIM_PATTERN,
     QUEUE_NEEDS_POSTGRES,
     SQLITE_ON_LAMBDA,
+    check_database_url,
     check_oidc_settings,
     check_role_map,
 )
@@ -38,7 +39,9 @@ class Settings(BaseSettings):
 
     home: Path = Field(default=Path(".vetoflow"), description="Data directory (SQLite, Chroma).")
     database_url: str | None = Field(
-        default=None, description="postgresql://... to keep checkpoints and the run index in PostgreSQL."
+        default=None,
+        json_schema_extra={"allowed": "a `postgresql://` or `postgresql+psycopg://` URL (`postgres://` too)"},
+        description="postgresql://... to keep checkpoints and the run index in PostgreSQL.",
     )
     db_pool_size: int = Field(
         default=20, ge=1, le=200, description="PostgreSQL connections per pool (checkpoints, run index)."
@@ -279,6 +282,11 @@ class Settings(BaseSettings):
     def on_lambda(self) -> bool:
         """Lambda sets LAMBDA_TASK_ROOT in every function's environment."""
         return on_lambda()
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, value: str | None) -> str | None:
+        return check_database_url(value)
 
     @field_validator("oidc_role_map")
     @classmethod

@@ -57,6 +57,13 @@ class DatabaseUnavailableError(VetoflowError):
     http_status = 503
 
 
+def database_unreachable(cause: BaseException) -> DatabaseUnavailableError:
+    """The one message for a PostgreSQL that does not answer (psycopg's reason names host and port, never the
+    password)."""
+    reason = " ".join(str(cause).split())  # libpq's hint on a second line joins the first: one line
+    return DatabaseUnavailableError(f"cannot reach PostgreSQL at VETOFLOW_DATABASE_URL: {reason}")
+
+
 class TransientLLMError(Exception):
     """A retryable failure of the LLM backend (throttling, 5xx, timeouts)."""
 

@@ -28,6 +28,14 @@ QUEUE_NEEDS_POSTGRES = (
     "(default: inline) to run in this process with SQLite."
 )
 
+# libpq's schemes, and SQLAlchemy's spelling of the psycopg 3 driver (normalised to libpq's on load).
+DATABASE_SCHEMES = {"postgresql": "postgresql", "postgres": "postgres", "postgresql+psycopg": "postgresql",
+                    "postgres+psycopg": "postgres"}  # fmt: skip
+DATABASE_URL_FORMS = (
+    "postgresql://USER:PASSWORD@HOST:5432/DBNAME (or postgres://, postgresql+psycopg://); unset it to keep runs "
+    "in SQLite under VETOFLOW_HOME"
+)
+
 OIDC_CLAIM_PATTERN = r"^[A-Za-z0-9_:/#@$-]{1,100}(\.[A-Za-z0-9_:/#@$-]{1,100}){0,5}$"
 
 
@@ -40,6 +48,20 @@ class OidcFields(Protocol):
     oidc_audience: str | None
     oidc_redirect_uri: str | None
     oidc_scopes: str
+
+
+def check_database_url(value: str | None) -> str | None:
+    """VETOFLOW_DATABASE_URL: PostgreSQL through psycopg 3 only (no driver for MySQL, say, is installed).
+
+    The message shows the scheme alone: the rest of the URL may hold a password.
+    """
+    if not value:
+        return value
+    scheme, sep, rest = value.partition("://")
+    if not sep or scheme not in DATABASE_SCHEMES:
+        shown = f"{scheme[:40]!r}" if sep else "a URL without a scheme"
+        raise ValueError(f"{shown} is not supported; allowed: {DATABASE_URL_FORMS}")
+    return f"{DATABASE_SCHEMES[scheme]}://{rest}"  # every consumer (psycopg, SQLAlchemy) starts from libpq's form
 
 
 def check_role_map(value: dict[str, list[str]]) -> dict[str, list[str]]:

@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from vetoflow.cli.common import EXIT_CODES
+from vetoflow.cli.common import EXIT_CODES, not_empty
 from vetoflow.errors import VetoflowError
 
 # name -> "module:attribute"; a command's module is imported only when that command runs.
@@ -61,7 +61,7 @@ SHORT_HELP = {
     "ingest": "Add Markdown, text, PDF and CSV files (or folders of them) to the knowledge base.",
     "sources": "List the documents in the knowledge base, or remove one.",
     "prune": "Remove what finished runs no longer need; paused, running and failed runs are never touched.",
-    "db": "Database schema: show the version, upgrade in place.",
+    "db": "Database schema: upgrade it in place (`vetoflow db upgrade`; every start does it too).",
     "users": "Manage the users file (VETOFLOW_USERS_FILE, default $VETOFLOW_HOME/users.yaml).",
     "audit": "The hash-chained decision log.",
     "notifications": "The notification outbox: what was sent, is waiting for a retry, or is dead (with each try).",
@@ -111,8 +111,26 @@ class VetoflowGroup(click.Group):
             raise error_type(clean(str(exc), multiline=True)) from None
 
 
+def home_directory(ctx: click.Context, param: click.Parameter, value: str | None) -> Path | None:
+    """`--home`: a directory, created when missing; a file in the way or an unwritable place is one line."""
+    if value is None:
+        return None
+    home = Path(not_empty(ctx, param, value))
+    try:
+        home.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        why = "a file is in the way" if isinstance(exc, FileExistsError | NotADirectoryError) else exc.strerror
+        raise click.BadParameter(f"{value!r} is not a directory we can create/use ({why})", param=param) from None
+    return home
+
+
 @click.group(cls=VetoflowGroup, epilog=EXIT_CODES, context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--home", type=click.Path(path_type=Path), help="Data directory. Env: VETOFLOW_HOME (./.vetoflow).")
+@click.option(
+    "--home",
+    type=click.Path(),
+    callback=home_directory,
+    help="Data directory, created if missing. Env: VETOFLOW_HOME (./.vetoflow).",
+)
 @click.version_option(package_name="vetoflow")
 @click.pass_context
 def cli(ctx: click.Context, home: Path | None) -> None:
@@ -126,7 +144,7 @@ def cli(ctx: click.Context, home: Path | None) -> None:
     """
     from vetoflow.config import load_settings
 
-    ctx.obj = load_settings(home=home) if home else load_settings()
+    ctx.obj = load_settings(home=home) if home is not None else load_settings()
     ctx.obj.check_executor()
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -31,10 +32,35 @@ Exit codes:
 STATUS_EXIT = {"completed": 0, "rejected": 0, "paused": 3, "failed": 4, "running": 4, "stalled": 4, "queued": 8}
 F = TypeVar("F", bound=Callable[..., Any])
 
+
+def not_empty(_ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+    """Option callback: `--opt ''` is refused, never read as "not given" (a blank name, checkpoint, digest)."""
+    if isinstance(value, str) and not value.strip():
+        raise click.BadParameter("cannot be empty; give a value or leave the option out", param=param)
+    return value
+
+
+PREFIX = re.compile(r"(/[A-Za-z0-9._~!$&'()*+,;=:@%-]+)+")
+
+
+def url_prefix(_ctx: click.Context, param: click.Parameter, value: str) -> str:
+    """`--root-path`: empty (served at /), or a path such as /console or /ops/vetoflow."""
+    if value and not PREFIX.fullmatch(value):
+        raise click.BadParameter(
+            f"{value[:80]!r} is not a URL path prefix: it must start with / and name one or more path "
+            "segments, without a trailing /, query or spaces (e.g. /console)",
+            param=param,
+        )
+    return value
+
+
 json_option = click.option("--json", "json_mode", is_flag=True, help="Print machine-readable JSON.")
 comment_option = click.option("--comment", "-m", default="", help="Why; kept in the run's history.")
 digest_option = click.option(
-    "--digest", default=None, help="pending.digest from `vetoflow show --json`: refuse if the figures changed since."
+    "--digest",
+    default=None,
+    callback=not_empty,
+    help="pending.digest from `vetoflow show --json`: refuse if the figures changed since.",
 )
 
 
@@ -44,10 +70,22 @@ def default_reviewer() -> str:
     return reviewer()
 
 
+def requester_option(help_text: str) -> Callable[[F], F]:
+    """`--requester` of `run`, `demo` and `replay`: who starts the run(s)."""
+    return click.option(
+        "--requester",
+        default=default_reviewer,
+        callback=not_empty,
+        show_default="$VETOFLOW_REVIEWER or your login",
+        help=help_text,
+    )
+
+
 def reviewer_option(func: F) -> F:
     return click.option(
         "--reviewer",
         default=default_reviewer,
+        callback=not_empty,
         show_default="$VETOFLOW_REVIEWER or your login",
         help="Who decides (recorded).",
     )(func)
@@ -94,4 +132,19 @@ def parse_assignments(assignments: tuple[str, ...]) -> dict[str, Any]:
     """`--set KEY=VALUE` pairs, typed strictly (no YAML 1.1 coercions), as revise/replay overrides."""
     from vetoflow.inputs import parse_assignments as parse
 
-    return parse(assignments)
+    return parse(assignments, check_key=revisable_key)
+
+
+def revisable_key(key: str) -> None:
+    """A `--set` key names a revisable field (which segments exist is checked against the run)."""
+    from vetoflow.errors import VetoflowError
+    from vetoflow.scenario import REVISABLE_FIELDS, SEGMENT_COLUMNS
+
+    parts = key.split(".")
+    if parts[0] == "segments" and len(parts) >= 3:
+        if parts[-1] not in SEGMENT_COLUMNS[1:]:
+            fields = ", ".join(SEGMENT_COLUMNS[1:])
+            raise VetoflowError(f"--set {key[:200]}: revisable segment fields are {fields}")
+    elif key not in REVISABLE_FIELDS:
+        allowed = f"{', '.join(REVISABLE_FIELDS)}, segments.<name>.<field>"
+        raise VetoflowError(f"--set {key[:200]}: cannot be revised; allowed: {allowed}")

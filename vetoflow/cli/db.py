@@ -1,4 +1,4 @@
-"""`vetoflow db`: the database's schema version, and upgrading it in place (also done at every start)."""
+"""`vetoflow db upgrade`: bring the database's schema to the newest version in place (also done at every start)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import click
 
 @click.group()
 def db() -> None:
-    """Database schema: show the version, upgrade in place."""
+    """Database schema: upgrade it in place (`vetoflow db upgrade`; every start does it too)."""
 
 
 @db.command()

@@ -4,21 +4,40 @@ from __future__ import annotations
 
 import json
 import sys
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import click
 import yaml
 
-from vetoflow.cli.common import service_for
+from vetoflow.cli.common import not_empty, service_for
+from vetoflow.clock import utcnow
 from vetoflow.config import Settings
-from vetoflow.errors import VetoflowError
+from vetoflow.errors import UsageError, VetoflowError
 from vetoflow.governance.policy import load_policy
 from vetoflow.runs.audit import since_text
 
+CLOCK_SKEW = timedelta(minutes=5)  # how far ahead of this machine's clock `sweep --now` may be
 
-def _since(value: str | None) -> str | None:
+
+def _when(option: str, value: str | None) -> str | None:
     """An ISO date or date-time (UTC unless it says otherwise), as the audit log's timestamps are written."""
-    return since_text(value, f"--since {value!r}: a date or date-time like 2026-11-01 or 2026-11-01T09:00:00")
+    refusal = f"{option} {str(value)[:60]!r}: a date or date-time like 2026-11-01 or 2026-11-01T09:00:00"
+    try:
+        return since_text(value, refusal)
+    except VetoflowError as exc:
+        raise UsageError(str(exc)) from None  # a malformed option value: exit 2, as click's own
+
+
+def _sweep_time(value: str) -> datetime:
+    """`sweep --now`: a time no later than now (a little clock skew aside); deadlines are never faked forward."""
+    at = datetime.fromisoformat(_when("--now", value) or "")
+    latest = utcnow() + CLOCK_SKEW
+    if at > latest:
+        raise UsageError(
+            f"--now {value[:60]!r} is in the future ({at:%Y-%m-%d %H:%M} UTC): a sweep records what it does at "
+            "that time, so it may be at most 5 minutes ahead of this machine's clock; leave --now out to use it"
+        )
+    return at
 
 
 @click.group()
@@ -32,7 +51,7 @@ def audit() -> None:
 @click.pass_context
 def export(ctx: click.Context, since: str | None, fmt: str) -> None:
     """Every entry, oldest first, to standard output."""
-    start = _since(since)
+    start = _when("--since", since)
     with service_for(ctx) as service:
         for chunk in service.audit_export(fmt, start):
             sys.stdout.write(chunk)
@@ -50,7 +69,7 @@ def verify(ctx: click.Context) -> None:
 
 
 @click.command()
-@click.option("--run", "run_id", help="Only this run's notifications.")
+@click.option("--run", "run_id", callback=not_empty, help="Only this run's notifications (exit 5: no such run).")
 @click.option("--limit", "-n", default=50, show_default=True, type=click.IntRange(1, 10_000))
 @click.option("--deliver", is_flag=True, help="First try every notification that is due.")
 @click.option("--json", "json_mode", is_flag=True, help="Print machine-readable JSON.")
@@ -58,6 +77,8 @@ def verify(ctx: click.Context) -> None:
 def notifications(ctx: click.Context, run_id: str | None, limit: int, deliver: bool, json_mode: bool) -> None:
     """The notification outbox: what was sent, is waiting for a retry, or is dead (with each try)."""
     with service_for(ctx) as service:
+        if run_id is not None:
+            service.index.get(run_id)  # an unknown run is exit 5, as for every other command naming one
         if deliver:
             report = service.deliver_notifications()
             click.echo(f"sent {len(report.sent)}, retrying {len(report.retried)}, dead {len(report.dead)}", err=True)
@@ -82,7 +103,11 @@ def policy(ctx: click.Context) -> None:
 
 
 @click.command()
-@click.option("--now", "now_text", help="Act as if it were this time (ISO 8601, UTC unless it says otherwise).")
+@click.option(
+    "--now",
+    "now_text",
+    help="Act as if it were this time, at most 5 minutes ahead of the clock (ISO 8601, UTC unless it says otherwise).",
+)
 @click.option("--no-deliver", is_flag=True, help="Only queue notifications; do not send them now.")
 @click.option("--json", "json_mode", is_flag=True, help="Print machine-readable JSON.")
 @click.pass_context
@@ -91,7 +116,7 @@ def sweep(ctx: click.Context, now_text: str | None, no_deliver: bool, json_mode:
 
     Run it every minute or so (cron, a systemd timer, a worker); several may run at once.
     """
-    at = datetime.fromisoformat(_since(now_text) or "") if now_text else None
+    at = _sweep_time(now_text) if now_text is not None else None
     with service_for(ctx) as service:
         assert service.gate is not None
         if at is not None:

@@ -15,10 +15,11 @@ from rich.text import Text
 from vetoflow.cli.common import (
     STATUS_EXIT,
     acting_user,
-    default_reviewer,
     json_option,
+    not_empty,
     parse_assignments,
     progress,
+    requester_option,
     service_for,
 )
 from vetoflow.clock import aware
@@ -36,7 +37,9 @@ from vetoflow.trace import render
 @click.command("replay")
 @click.argument("run_id", required=False)
 @click.argument("batch_id", required=False)
-@click.option("--checkpoint", "checkpoint_id", help="Fork at this checkpoint id (see `vetoflow trace`).")
+@click.option(
+    "--checkpoint", "checkpoint_id", callback=not_empty, help="Fork at this checkpoint id (see `vetoflow trace`)."
+)
 @click.option("--from", "from_node", type=click.Choice(NODE_NAMES), help="Fork just before the last time NODE ran.")
 @click.option("--set", "assignments", multiple=True, metavar="KEY=VALUE", help="Change the scenario (repeatable).")
 @click.option("--all", "all_runs", is_flag=True, help="Batch: every saved run (replays excluded).")
@@ -44,12 +47,7 @@ from vetoflow.trace import render
 @click.option("--since", type=click.DateTime(["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S"]), help="Batch: created since (UTC).")
 @click.option("--ids", "ids_file", type=click.Path(path_type=Path, dir_okay=False), help="Batch: run ids, one a line.")
 @click.option("--llm-model", help="Model id for the Synthesizer in the replays.")
-@click.option(
-    "--requester",
-    default=default_reviewer,
-    show_default="$VETOFLOW_REVIEWER or your login",
-    help="Who asks for the replays (recorded as their requester; four-eyes: they cannot approve them).",
-)
+@requester_option("Who asks for the replays (recorded as their requester; four-eyes: they cannot approve them).")
 @click.option("--concurrency", default=4, show_default=True, type=click.IntRange(1, 256))
 @click.option("--shard", help="i/n: inline batches only: replay this machine's share, e.g. 0/2 (see --queue).")
 @click.option("--queue", "on_queue", is_flag=True, help="Batch: defer one job per run to `vetoflow worker`s.")

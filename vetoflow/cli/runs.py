@@ -13,29 +13,25 @@ from vetoflow import render
 from vetoflow.cli.common import (
     acting_user,
     comment_option,
-    default_reviewer,
     digest_option,
     emit,
     json_option,
     parse_assignments,
     progress,
+    requester_option,
     reviewer_option,
     service_for,
 )
+from vetoflow.errors import VetoflowError
 from vetoflow.plaintext import clean, plain
 from vetoflow.render import err, out
-from vetoflow.scenario import load_scenario
+from vetoflow.scenario import Scenario, load_scenario
 from vetoflow.state import RUN_STATUSES
 
 
 @click.command()
 @click.argument("scenario", type=click.Path(path_type=Path))
-@click.option(
-    "--requester",
-    default=default_reviewer,
-    show_default="$VETOFLOW_REVIEWER or your login",
-    help="Who starts the run (recorded; four-eyes: they cannot approve it).",
-)
+@requester_option("Who starts the run (recorded; four-eyes: they cannot approve it).")
 @json_option
 @click.pass_context
 def run(ctx: click.Context, scenario: Path, requester: str, json_mode: bool) -> None:
@@ -159,23 +155,23 @@ def retry(ctx: click.Context, run_id: str, json_mode: bool) -> None:
 @click.command()
 @click.option(
     "--examples",
-    type=click.Path(path_type=Path, file_okay=False),
+    type=click.Path(path_type=Path, exists=True, file_okay=False),
     default=None,
     help="Folder of scenarios (default: the samples shipped with vetoflow).",
 )
+@requester_option("Who starts the runs (recorded; four-eyes: they cannot approve them).")
 @click.pass_context
-def demo(ctx: click.Context, examples: Path | None) -> None:
+def demo(ctx: click.Context, examples: Path | None, requester: str) -> None:
     """Run every sample scenario and say which runs wait for approval."""
+    user = acting_user(ctx, requester, "start", "--requester")
     folder = examples or Path(__file__).resolve().parent.parent / "examples"
-    files = sorted(p for p in folder.iterdir() if p.suffix in (".yaml", ".yml", ".json"))
-    if not files:
-        raise click.ClickException(f"no scenarios in {folder}")
+    scenarios = _load_all(folder, ctx.obj.max_file_bytes)  # every file checked before any run is saved
     views = []
     with service_for(ctx) as service:
-        for path in files:
+        for path, scenario in scenarios:
             err.print(plain(path.name, style="bold"))
-            views.append(service.start(load_scenario(path), on_step=progress(False)))
-        out.print(render.runs_table([v.run for v in views]))
+            views.append(service.start(scenario, on_step=progress(False), requester=user.name))
+        out.print(render.runs_table([v.run for v in reversed(views)]))  # newest first, as `vetoflow runs`
     for view in views:
         summary, retrieval = view.state.summary, view.state.retrieval
         if summary and retrieval and retrieval.sources:
@@ -187,3 +183,21 @@ def demo(ctx: click.Context, examples: Path | None) -> None:
             command = f'vetoflow approve {view.run.run_id} --reviewer ana --comment "strategic bet"'
             out.print(Text.assemble("  approve it with: ", (command, "bold")), soft_wrap=True)
     out.print(f"Runs are stored in {ctx.obj.redacted_database()}")
+
+
+def _load_all(folder: Path, max_bytes: int) -> list[tuple[Path, Scenario]]:
+    """Every scenario in `folder`, or one error naming each file that is not valid (and nothing run)."""
+    files = sorted(p for p in folder.iterdir() if p.suffix in (".yaml", ".yml", ".json"))
+    if not files:
+        raise click.ClickException(f"no scenarios in {folder}")
+    loaded, problems = [], []
+    for path in files:
+        try:
+            loaded.append((path, load_scenario(path, max_bytes=max_bytes)))
+        except VetoflowError as exc:
+            problems.append(str(exc))
+    if problems:
+        raise VetoflowError(
+            f"{len(problems)} of {len(files)} scenario(s) invalid; nothing was run:\n" + "\n".join(problems)
+        )
+    return loaded

@@ -7,6 +7,7 @@ from typing import Any
 
 import click
 
+from vetoflow.cli.common import url_prefix
 from vetoflow.config import Settings
 from vetoflow.errors import VetoflowError
 
@@ -55,7 +56,7 @@ def check_exposure(settings: Settings, host: str, *, console: bool = False) -> s
 )
 @click.option("--log-level", default="info", show_default=True, type=click.Choice(["debug", "info", "warning"]))
 @click.option("--console/--no-console", default=True, show_default=True, help="Mount the operator console at /console.")
-@click.option("--root-path", default="", help="Path prefix when served behind a proxy.")
+@click.option("--root-path", default="", callback=url_prefix, help="Path prefix when served behind a proxy, e.g. /ops.")
 @click.pass_context
 def serve(
     ctx: click.Context,

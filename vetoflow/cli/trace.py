@@ -34,6 +34,10 @@ def trace(ctx: click.Context, run_id: str, json_mode: bool) -> None:
 @click.pass_context
 def graph(ctx: click.Context, png_file: Path | None, run_id: str | None) -> None:
     """Print the graph as mermaid, or draw it as a PNG without any web service."""
+    if png_file is not None and not png_file.parent.is_dir():  # before drawing: say it now, not after the work
+        raise click.BadParameter(
+            f"{str(png_file)!r}: no folder {str(png_file.parent)!r} to write it in", param_hint="--png"
+        )
     from vetoflow.graph import build_graph
     from vetoflow.trace import build_trace, drawing
 
@@ -47,5 +51,9 @@ def graph(ctx: click.Context, png_file: Path | None, run_id: str | None) -> None
     if png_file is None:
         click.echo(drawing.mermaid(compiled, path, finished, from_start), nl=False)
         return
-    png_file.write_bytes(drawing.png(compiled, path, finished, from_start))
+    picture = drawing.png(compiled, path, finished, from_start)
+    try:
+        png_file.write_bytes(picture)
+    except OSError as exc:
+        raise click.ClickException(f"--png: cannot write {png_file}: {exc.strerror}") from None
     err.print(f"wrote {png_file}")

@@ -4,13 +4,19 @@ from __future__ import annotations
 
 import click
 
+from vetoflow.cli.common import url_prefix
 from vetoflow.config import Settings
 
 
 @click.command("ui")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind; non-local needs logins.")
 @click.option("--port", default=7860, show_default=True, type=click.IntRange(1, 65535))
-@click.option("--root-path", default="", help="URL prefix when served behind a proxy or on Lambda, e.g. /console.")
+@click.option(
+    "--root-path",
+    default="",
+    callback=url_prefix,
+    help="URL prefix when served behind a proxy or on Lambda, e.g. /console.",
+)
 @click.pass_context
 def ui(ctx: click.Context, host: str, port: int, root_path: str) -> None:
     """Serve the operator console: inbox of paused runs, run view with Approve/Reject/Revise, new runs.

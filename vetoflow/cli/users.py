@@ -48,6 +48,10 @@ def users() -> None:
 @click.pass_context
 def add(ctx: click.Context, name: str, roles: tuple[str, ...], password_stdin: bool, no_password: bool) -> None:
     """Add a user with one or more roles and (unless --no-password) a password."""
+    if password_stdin and no_password:
+        raise click.UsageError(
+            "--password-stdin and --no-password are alternatives: give one (or neither, to be asked)"
+        )
     settings: Settings = ctx.obj
     digest = None if no_password else hash_password(_read_password(name, password_stdin))
     path = users_file_path(settings)

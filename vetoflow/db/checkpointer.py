@@ -9,7 +9,7 @@ from langgraph.checkpoint.base import BaseCheckpointSaver
 
 from vetoflow.config import Settings
 from vetoflow.db.engine import connect_sqlite
-from vetoflow.errors import DatabaseUnavailableError
+from vetoflow.errors import database_unreachable
 
 
 @contextmanager
@@ -46,7 +46,7 @@ def _postgres(url: str, pool_size: int) -> Iterator[BaseCheckpointSaver[str]]:
         pool.open(wait=True, timeout=10)
     except Exception as exc:  # psycopg_pool raises PoolTimeout with the cause chained
         pool.close()
-        raise DatabaseUnavailableError(f"cannot reach PostgreSQL at VETOFLOW_DATABASE_URL: {exc}") from None
+        raise database_unreachable(exc) from None
     try:
         saver = PostgresSaver(pool)  # type: ignore[arg-type]
         saver.setup()

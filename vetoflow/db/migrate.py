@@ -20,7 +20,7 @@ from sqlalchemy import Connection, Engine, inspect, text
 
 from vetoflow.config import Settings
 from vetoflow.db.migrations import HEAD, VERSION_TABLE
-from vetoflow.errors import DatabaseUnavailableError
+from vetoflow.errors import DatabaseUnavailableError, database_unreachable
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 LOCK_KEY = 0x7665746F  # "veto": the advisory-lock key every vetoflow process agrees on
@@ -68,7 +68,7 @@ def schema_lock(settings: Settings) -> Iterator[None]:
         try:
             conn = psycopg.connect(settings.database_url, autocommit=True, connect_timeout=10)
         except psycopg.OperationalError as exc:
-            raise DatabaseUnavailableError(f"cannot reach PostgreSQL at VETOFLOW_DATABASE_URL: {exc}") from None
+            raise database_unreachable(exc) from None
         with conn:
             _poll_for_lock(conn)
             try:

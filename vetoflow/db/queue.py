@@ -14,7 +14,7 @@ import psycopg
 from procrastinate.schema import SchemaManager
 from pydantic import BaseModel
 
-from vetoflow.errors import DatabaseUnavailableError
+from vetoflow.errors import database_unreachable
 
 # The contract between whoever defers a job and the workers that run it: task names and queues.
 EXECUTE_RUN = "vetoflow.execute_run"
@@ -56,11 +56,11 @@ class QueueHealth(BaseModel):
 
 
 def queue_health(database_url: str, stalled_after: float) -> QueueHealth:
-    """One short connection; DatabaseUnavailableError when PostgreSQL cannot be reached."""
+    """One short connection; DatabaseUnavailableError (database_unreachable) when PostgreSQL cannot be reached."""
     try:
         conn = psycopg.connect(libpq_url(database_url), autocommit=True, connect_timeout=5)
     except psycopg.OperationalError as exc:
-        raise DatabaseUnavailableError(f"cannot reach PostgreSQL at VETOFLOW_DATABASE_URL: {exc}") from None
+        raise database_unreachable(exc) from None
     with conn:
         if not queue_schema_present(conn):
             return QueueHealth(schema_applied=False)

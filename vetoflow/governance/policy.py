@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from vetoflow.errors import VetoflowError
 from vetoflow.governance.durations import Duration
+from vetoflow.inputs import load_yaml
 
 Event = Literal[
     "run.paused", "run.reminder", "run.escalated", "run.expired", "run.decided", "run.completed", "run.failed"
@@ -173,10 +174,12 @@ def _lines(node: yaml.Node, path: tuple[Any, ...], found: dict[tuple[Any, ...], 
 def parse_policy(text: str, source: str) -> Policy:
     """Parse and validate; every error names `source:line` and the field path."""
     try:
-        data = yaml.safe_load(text)
+        data = load_yaml(text)  # bounded nesting, text keys, no repeats: before the recursive compose below
         root = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.YAMLError as exc:
         raise VetoflowError(f"{source}: not valid YAML: {exc}") from None
+    except VetoflowError as exc:
+        raise VetoflowError(f"{source}: {exc}") from None
     lines: dict[tuple[Any, ...], int] = {}
     if root is not None:
         _lines(root, (), lines)

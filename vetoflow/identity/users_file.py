@@ -24,6 +24,7 @@ import yaml
 
 from vetoflow.errors import VetoflowError
 from vetoflow.identity.roles import BUILTIN_ROLES, Action, check_name, parse_custom_roles
+from vetoflow.inputs import load_yaml
 
 TOKEN_PREFIX = "vft_"
 MAX_TOKENS = 20
@@ -100,9 +101,11 @@ def load_users_file(path: Path) -> UsersFile:
     if path.stat().st_size > MAX_FILE_BYTES:
         raise VetoflowError(f"{path}: larger than {MAX_FILE_BYTES} bytes")
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        data = load_yaml(path.read_text(encoding="utf-8")) or {}
     except yaml.YAMLError as exc:
         raise VetoflowError(f"{path}: not valid YAML: {exc}") from None
+    except VetoflowError as exc:  # nested too deep, a key that is not text, a key given twice
+        raise VetoflowError(f"{path}: {exc}") from None
     if not isinstance(data, dict) or set(data) - {"users", "roles"}:
         raise VetoflowError(f"{path}: expected a mapping with 'users' and optionally 'roles'")
     raw_users = data.get("users") or {}

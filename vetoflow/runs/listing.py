@@ -42,15 +42,23 @@ class RunListing(ListingQueries):
 
 @contextmanager
 def open_listing(settings: Settings) -> Iterator[RunListing]:
+    from sqlalchemy.exc import OperationalError
+
     from vetoflow.db.engine import make_engine
     from vetoflow.db.migrate import current_revision
     from vetoflow.db.migrations import HEAD
+    from vetoflow.errors import database_unreachable
 
     settings.check_durable_store()
     engine = make_engine(settings)
     try:
-        with engine.connect() as conn:
-            current = current_revision(conn)
+        try:
+            with engine.connect() as conn:
+                current = current_revision(conn)
+        except OperationalError as exc:  # as `run` and `show` say it, not SQLAlchemy's traceback
+            if not settings.database_url:
+                raise
+            raise database_unreachable(exc.orig or exc) from None
         if current != HEAD:  # new or behind: the full open creates and migrates it, under the schema lock
             from vetoflow.db import open_database
 
