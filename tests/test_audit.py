@@ -120,4 +120,4 @@ def test_cli_exports_and_verify_catches_an_edit(settings: Settings, engine: Engi
     bad = vetoflow(settings, "audit", "verify")
     assert bad.returncode == 1
     assert "row seq 2 (run.decided, run run1) was edited" in bad.stderr
-    assert vetoflow(settings, "audit", "export", "--since", "yesterday").returncode == 1
+    assert vetoflow(settings, "audit", "export", "--since", "yesterday").returncode == 2  # a bad option value: usage
