@@ -10,6 +10,7 @@ import io
 import json
 import math
 import re
+from collections.abc import Collection
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -280,26 +281,32 @@ def load_scenario(path: str | Path, *, max_bytes: int = MAX_FILE_BYTES) -> Scena
     return validate_scenario(data, source=str(path))
 
 
+def override_target(key: str, segments: Collection[str] | None = None) -> tuple[str | None, str]:
+    """(segment name or None, field) that an override key names: a top-level field by name, a segment's as
+    `segments.<name>.<field>` (the name may itself contain dots: the field is the last part). With the
+    scenario's `segments`, an unknown segment is named first; without, only the key's form is checked."""
+    parts = key.split(".")
+    if parts[0] == "segments" and len(parts) >= 3:
+        name, field = ".".join(parts[1:-1]), parts[-1]
+        if segments is not None and name not in segments:
+            raise VetoflowError(f"{key[:200]}: no segment named {name[:64]!r}; segments are {', '.join(segments)}")
+        if field not in SEGMENT_COLUMNS[1:]:
+            raise VetoflowError(f"{key[:200]}: revisable segment fields are {', '.join(SEGMENT_COLUMNS[1:])}")
+        return name, field
+    if key in REVISABLE_FIELDS:
+        return None, key
+    raise VetoflowError(
+        f"{key[:200]}: cannot be revised; allowed: {', '.join(REVISABLE_FIELDS)}, segments.<name>.<field>"
+    )
+
+
 def apply_overrides(scenario: Scenario, overrides: dict[str, Any]) -> Scenario:
-    """A revised copy: top-level fields by name, segment fields as `segments.<name>.<field>` (a segment's
-    name may itself contain dots: the field is the last part)."""
+    """A revised copy, each key as `override_target` reads it."""
     data = scenario.model_dump(mode="json")
     by_name = {segment["name"]: segment for segment in data["segments"]}
     for key, value in overrides.items():
-        parts = key.split(".")
-        if parts[0] == "segments" and len(parts) >= 3:
-            name, field = ".".join(parts[1:-1]), parts[-1]
-            if name not in by_name:
-                raise VetoflowError(f"{key[:200]}: no segment named {name[:64]!r}; segments are {', '.join(by_name)}")
-            if field not in SEGMENT_COLUMNS[1:]:
-                raise VetoflowError(f"{key[:200]}: revisable segment fields are {', '.join(SEGMENT_COLUMNS[1:])}")
-            by_name[name][field] = value
-        elif len(parts) == 1 and parts[0] in REVISABLE_FIELDS:
-            data[parts[0]] = value
-        else:
-            raise VetoflowError(
-                f"{key[:200]}: cannot be revised; allowed: {', '.join(REVISABLE_FIELDS)}, segments.<name>.<field>"
-            )
+        name, field = override_target(key, by_name)
+        (data if name is None else by_name[name])[field] = value
     return validate_scenario(data, source="revised scenario")
 
 

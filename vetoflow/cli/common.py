@@ -138,13 +138,9 @@ def parse_assignments(assignments: tuple[str, ...]) -> dict[str, Any]:
 def revisable_key(key: str) -> None:
     """A `--set` key names a revisable field (which segments exist is checked against the run)."""
     from vetoflow.errors import VetoflowError
-    from vetoflow.scenario import REVISABLE_FIELDS, SEGMENT_COLUMNS
+    from vetoflow.scenario import override_target
 
-    parts = key.split(".")
-    if parts[0] == "segments" and len(parts) >= 3:
-        if parts[-1] not in SEGMENT_COLUMNS[1:]:
-            fields = ", ".join(SEGMENT_COLUMNS[1:])
-            raise VetoflowError(f"--set {key[:200]}: revisable segment fields are {fields}")
-    elif key not in REVISABLE_FIELDS:
-        allowed = f"{', '.join(REVISABLE_FIELDS)}, segments.<name>.<field>"
-        raise VetoflowError(f"--set {key[:200]}: cannot be revised; allowed: {allowed}")
+    try:
+        override_target(key)
+    except VetoflowError as exc:
+        raise VetoflowError(f"--set {exc}") from None
