@@ -4,6 +4,7 @@ refusal looks like: the documented exit code, one `Error:` line, no exception es
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 from click.testing import CliRunner, Result
@@ -30,3 +31,13 @@ def refused(result: Result, exit_code: int, *expected: str) -> str:
         assert text in errors[0], result.stderr
     assert "Traceback" not in result.output
     return errors[0]
+
+
+def issued_token(home: Path, name: str) -> str:
+    """`vetoflow users token NAME`'s token, read from stdout alone (click's `output` mixes in stderr, where
+    anything another thread happens to print during the call would land)."""
+    result = CliRunner().invoke(cli, ["--home", str(home), "users", "token", name])
+    assert result.exit_code == 0, result.output
+    token = result.stdout.strip()
+    assert re.fullmatch(r"vft_[0-9a-f]{8}_[A-Za-z0-9_-]{43}", token), result.output
+    return token

@@ -11,6 +11,7 @@ from click.testing import CliRunner
 from gradio_client import Client
 
 from tests.api_support import client, live_server
+from tests.cli_support import issued_token
 from tests.conftest import env_for
 from tests.console_helpers import serve_console
 from vetoflow.api import create_app
@@ -31,7 +32,7 @@ def add_users(home: Path) -> dict[str, str]:
             cli, ["--home", str(home), "users", "add", name, "--role", role, "--password-stdin"], input=PASSWORD
         )
         assert added.exit_code == 0, added.output
-        tokens[name] = runner.invoke(cli, ["--home", str(home), "users", "token", name]).output.strip()
+        tokens[name] = issued_token(home, name)
     return tokens
 
 
@@ -114,7 +115,7 @@ def test_a_replay_is_requested_by_the_api_caller_or_the_cli_requester_who_then_c
         input=PASSWORD,
     )  # fmt: skip
     assert added.exit_code == 0, added.output
-    token = runner.invoke(cli, [*home, "users", "token", "both"]).output.strip()
+    token = issued_token(settings.home, "both")
     with open_service(settings) as service, live_server(create_app(settings, service=service)) as url:
         source = service.start(vetoed, requester="vi").run.run_id
         with client(url, token) as both:
@@ -142,7 +143,7 @@ def test_a_running_api_refuses_a_revoked_token_and_a_demoted_approver_at_once(
     settings, tokens = governed
     runner = CliRunner()
     home = ["--home", str(settings.home)]
-    second = runner.invoke(cli, [*home, "users", "token", "vi"]).output.strip()
+    second = issued_token(settings.home, "vi")
     with open_service(settings) as service, live_server(create_app(settings, service=service)) as url:
         run_id = service.start(vetoed).run.run_id
         with client(url, tokens["vi"]) as viewer, client(url, second) as other, client(url, tokens["ap"]) as approver:

@@ -12,6 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from tests.api_support import client, live_server
+from tests.cli_support import issued_token
 from tests.governance_support import POLICY
 from tests.receivers import HookReceiver, hook_receiver
 from vetoflow.api import create_app
@@ -28,7 +29,7 @@ def tokens(home: Path) -> dict[str, str]:
     for name, role in (("an", "analyst"), ("ap1", "approver"), ("ap2", "approver"), ("ad", "admin")):
         added = runner.invoke(cli, ["--home", str(home), "users", "add", name, "--role", role, "--no-password"])
         assert added.exit_code == 0, added.output
-        found[name] = runner.invoke(cli, ["--home", str(home), "users", "token", name]).output.strip()
+        found[name] = issued_token(home, name)
     return found
 
 

@@ -12,6 +12,7 @@ import yaml
 from click.testing import CliRunner, Result
 from pydantic import SecretStr
 
+from tests.cli_support import issued_token
 from tests.conftest import env_for
 from vetoflow.cli import cli
 from vetoflow.config import Settings
@@ -172,7 +173,7 @@ def test_plain_text_logins_still_work_as_a_warned_demo(tmp_path: Path, caplog: p
 def test_a_directory_in_use_sees_revoked_tokens_changed_roles_and_removed_users_at_once(tmp_path: Path) -> None:
     home = tmp_path / "home"
     assert run_cli(home, "add", "ana", "--role", "approver", "--password-stdin", stdin=STRONG).exit_code == 0
-    first, second = (run_cli(home, "token", "ana").output.strip() for _ in range(2))
+    first, second = (issued_token(home, "ana") for _ in range(2))
     directory = Directory.from_settings(Settings(home=home))  # what a running server holds
     assert directory.by_token(first) is not None
     listed = run_cli(home, "list").output
@@ -204,7 +205,7 @@ def test_a_users_file_that_breaks_or_empties_lets_nobody_in_and_never_brings_bac
 ) -> None:
     home = tmp_path / "home"
     assert run_cli(home, "add", "ana", "--role", "approver", "--password-stdin", stdin=STRONG).exit_code == 0
-    token = run_cli(home, "token", "ana").output.strip()
+    token = issued_token(home, "ana")
     settings = Settings(home=home, api_tokens=SecretStr("demo-token-0123456789:bo"))
     directory = Directory.from_settings(settings)
     path = home / "users.yaml"
