@@ -85,3 +85,19 @@ def test_replay_defaults_to_the_revised_scenario_from_the_cli_and_the_api(
     assert scenarios == {900_000}
     assert from_api["state"]["scenario"]["investment"] == revised.state.scenario.investment
     assert [view.state.financials for view in replays] == [revised.state.financials] * 2
+
+
+def test_a_bad_replay_names_the_input_as_each_front_end_spells_it(
+    house: Settings, vetoed: Scenario, api: TestClient
+) -> None:
+    run_id = paused_run(house, vetoed)
+    missing = f"run {run_id} has no checkpoint 'abc'"
+    by_cli = CliRunner().invoke(cli, ["replay", run_id, "--checkpoint", "abc"], env=cli_env(house))
+    assert by_cli.exit_code == 1
+    assert f"Error: --checkpoint: {missing}" in by_cli.stderr
+    by_api = api.post(f"/runs/{run_id}/replay", json={"checkpoint_id": "abc"})
+    assert by_api.status_code == 422
+    assert by_api.json()["error"] == f"checkpoint_id: {missing} (its history lists them)"
+    unreached = CliRunner().invoke(cli, ["replay", run_id, "--from", "synthesizer"], env=cli_env(house))
+    assert f"Error: --from: run {run_id} never reached synthesizer" in unreached.stderr
+    assert "vetoflow" not in api.post(f"/runs/{run_id}/replay", json={"from_node": "synthesizer"}).json()["error"]

@@ -69,7 +69,7 @@ def test_an_explicit_later_checkpoint_with_new_inputs_is_refused(service: RunSer
     with pytest.raises(VetoflowError) as refused:
         service.replay(run_id, checkpoint_id=checkpoint, overrides={"investment": 900_000})
     message = str(refused.value)
-    assert f"--checkpoint {checkpoint} starts at synthesizer, after the accountant" in message
+    assert f"checkpoint_id: {checkpoint} starts at synthesizer, after the accountant" in message
     assert "any approval would be kept" in message
-    assert f"vetoflow replay {run_id} --from accountant" in message
+    assert "from the accountant instead (no checkpoint, from_node accountant)" in message
     assert len(service.list()) == before

@@ -9,10 +9,26 @@ from pydantic import ValidationError
 
 
 class VetoflowError(Exception):
-    """A problem the user can fix (bad input, wrong state, missing configuration)."""
+    """A problem the user can fix (bad input, wrong state, missing configuration).
+
+    `field` names the service parameter at fault (`checkpoint_id`, `from_node`): each edge words it in its
+    own dialect (the API and console by that name, the CLI by its option, `--checkpoint`), so no message
+    names another front end's syntax."""
 
     exit_code = 1
     http_status = 422
+
+    def __init__(self, message: str = "", *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+    def __str__(self) -> str:
+        return f"{self.field}: {self.message}" if self.field else self.message
+
+    def named(self, names: Mapping[str, str]) -> str:
+        """The message with the field as `names` calls it (unlisted fields keep their own name)."""
+        return f"{names.get(self.field, self.field)}: {self.message}" if self.field else self.message
 
 
 class UsageError(VetoflowError):

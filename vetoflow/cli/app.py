@@ -12,6 +12,7 @@ from vetoflow.cli.common import EXIT_CODES, not_empty
 from vetoflow.errors import VetoflowError
 
 # name -> "module:attribute"; a command's module is imported only when that command runs.
+OPTION_NAMES = {"checkpoint_id": "--checkpoint", "from_node": "--from"}  # a service field as the CLI spells it
 COMMANDS = {
     "run": "vetoflow.cli.runs:run",
     "runs": "vetoflow.cli.runs:runs",
@@ -108,7 +109,7 @@ class VetoflowGroup(click.Group):
             error_type = type("VetoflowCliError", (click.ClickException,), {"exit_code": exc.exit_code})
             from vetoflow.plaintext import clean
 
-            raise error_type(clean(str(exc), multiline=True)) from None
+            raise error_type(clean(exc.named(OPTION_NAMES), multiline=True)) from None
 
 
 def home_directory(ctx: click.Context, param: click.Parameter, value: str | None) -> Path | None:

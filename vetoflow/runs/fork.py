@@ -57,9 +57,10 @@ def refuse_late_checkpoint(
     starts = next((n for n in source.next if n in NODE_NAMES), None)
     if needed and checkpoint_id and starts and NODE_NAMES.index(starts) > NODE_NAMES.index(needed):
         raise VetoflowError(
-            f"--checkpoint {checkpoint_id} starts at {starts}, after the {needed}, which the overrides "
+            f"{checkpoint_id} starts at {starts}, after the {needed}, which the overrides "
             f"({', '.join(overrides)}) change: the old figures and any approval would be kept under the "
-            f"new scenario. Replay from {needed} instead: vetoflow replay {run_id} --from {needed}"
+            f"new scenario. Replay run {run_id} from the {needed} instead (no checkpoint, from_node {needed})",
+            field="checkpoint_id",
         )
 
 
@@ -76,7 +77,7 @@ def find_checkpoint(
     """
     node = from_node or "forecaster"
     if checkpoint_id is None and node not in NODE_NAMES:
-        raise VetoflowError(f"--from: unknown node {node!r}; allowed: {', '.join(NODE_NAMES)}")
+        raise VetoflowError(f"unknown node {node!r}; allowed: {', '.join(NODE_NAMES)}", field="from_node")
     seen: list[StateSnapshot] = []
     for snap in history:
         seen.append(snap)
@@ -90,12 +91,13 @@ def find_checkpoint(
         raise VetoflowError(f"run {run_id} has no checkpoints to replay")
     if checkpoint_id:
         raise VetoflowError(
-            f"--checkpoint: run {run_id} has no checkpoint {checkpoint_id!r} (see: vetoflow trace {run_id})"
+            f"run {run_id} has no checkpoint {checkpoint_id!r} (its history lists them)", field="checkpoint_id"
         )
     ran = [n for snap in reversed(seen) for n in snap.next if not n.startswith("__")]
     raise NotReachedError(
-        f"--from {node}: run {run_id} never reached {node} (its path: {' -> '.join(ran) or 'none'}); "
-        f"pick a node it ran, or a checkpoint from: vetoflow trace {run_id}"
+        f"run {run_id} never reached {node} (its path: {' -> '.join(ran) or 'none'}); "
+        f"pick a node it ran, or a checkpoint from its history",
+        field="from_node",
     )
 
 
