@@ -13,6 +13,7 @@ from tests.helpers import CountingSynthesizer
 from vetoflow.api import create_app
 from vetoflow.cli import cli
 from vetoflow.config import Settings, load_settings
+from vetoflow.db.engine import make_engine
 from vetoflow.errors import (
     ConfigurationError,
     DatabaseUnavailableError,
@@ -117,3 +118,24 @@ def test_an_unreachable_database_is_a_clear_error_and_503_over_http(tmp_path: Pa
             service.index.get = original  # type: ignore[method-assign]
     assert answer.status_code == 503
     assert answer.json() == {"error": "cannot reach the run database"}
+
+
+@pytest.mark.parametrize("below", ["", "sub"], ids=["home-is-a-file", "a-file-above-home"])
+def test_a_home_that_cannot_be_a_directory_is_one_line_naming_the_variable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, below: str
+) -> None:
+    in_the_way = tmp_path / "notes.txt"
+    in_the_way.write_text("not a directory")
+    monkeypatch.setenv("VETOFLOW_HOME", str(in_the_way / below) if below else str(in_the_way))
+    monkeypatch.delenv("VETOFLOW_DATABASE_URL", raising=False)
+    result = CliRunner().invoke(cli, ["runs"])
+    assert result.exit_code == 1
+    assert result.stderr.startswith("Error: invalid setting: VETOFLOW_HOME: "), result.output
+    assert f"{in_the_way} is a file" in result.stderr or "(it is a file)" in result.stderr
+    assert in_the_way.read_text() == "not a directory"
+
+
+def test_a_home_that_cannot_be_created_is_one_line_at_first_use() -> None:
+    settings = Settings(home=Path("/proc/vetoflow-home"), database_url=None)  # nobody, root included, can
+    with pytest.raises(ConfigurationError, match=r"^VETOFLOW_HOME: cannot create '/proc/vetoflow-home' \("):
+        make_engine(settings)

@@ -16,6 +16,7 @@ from vetoflow.setting_rules import (
     QUEUE_NEEDS_POSTGRES,
     SQLITE_ON_LAMBDA,
     check_database_url,
+    check_home,
     check_oidc_settings,
     check_role_map,
 )
@@ -282,6 +283,11 @@ class Settings(BaseSettings):
     def on_lambda(self) -> bool:
         """Lambda sets LAMBDA_TASK_ROOT in every function's environment."""
         return on_lambda()
+
+    @field_validator("home")
+    @classmethod
+    def _home(cls, value: Path) -> Path:
+        return check_home(value)
 
     @field_validator("database_url")
     @classmethod

@@ -7,11 +7,13 @@ one home. Raised as ValueError: `load_settings` turns them into one line naming 
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Protocol
 from urllib.parse import urlsplit
 
 from pydantic import SecretStr
 
+from vetoflow.errors import ConfigurationError
 from vetoflow.netloc import is_loopback
 
 ROLE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")  # as identity.roles.NAME_PATTERN
@@ -62,6 +64,26 @@ def check_database_url(value: str | None) -> str | None:
         shown = f"{scheme[:40]!r}" if sep else "a URL without a scheme"
         raise ValueError(f"{shown} is not supported; allowed: {DATABASE_URL_FORMS}")
     return f"{DATABASE_SCHEMES[scheme]}://{rest}"  # every consumer (psycopg, SQLAlchemy) starts from libpq's form
+
+
+def check_home(value: Path) -> Path:
+    """VETOFLOW_HOME: a directory, or a place one can be made; a file on the way is refused at start."""
+    for place in (value, *value.parents):
+        if place.exists():
+            if not place.is_dir():
+                where = "it is a file" if place == value else f"{place} is a file"
+                raise ValueError(f"{str(value)!r} must be a directory ({where})")
+            break
+    return value
+
+
+def ensure_home(home: Path) -> Path:
+    """Create the data directory at its first use; a place that cannot be made is one line, not a traceback."""
+    try:
+        home.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigurationError(f"VETOFLOW_HOME: cannot create {str(home)!r} ({exc.strerror})") from None
+    return home
 
 
 def check_role_map(value: dict[str, list[str]]) -> dict[str, list[str]]:

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event
 
 from vetoflow.config import Settings
+from vetoflow.setting_rules import ensure_home
 
 # WAL lets a second process (the approver) read and write while another run is in flight;
 # synchronous=NORMAL in WAL mode survives a process crash, which is the failure we design for.
@@ -26,7 +27,7 @@ def make_engine(settings: Settings) -> Engine:
     if settings.database_url:
         url = sqlalchemy_url(settings.database_url)
         return create_engine(url, pool_pre_ping=True, pool_size=settings.db_pool_size, max_overflow=10)
-    settings.home.mkdir(parents=True, exist_ok=True)
+    ensure_home(settings.home)
     engine = create_engine(f"sqlite:///{settings.sqlite_path}", connect_args={"timeout": 30})
 
     @event.listens_for(engine, "connect")
@@ -41,7 +42,7 @@ def make_engine(settings: Settings) -> Engine:
 
 def connect_sqlite(settings: Settings) -> sqlite3.Connection:
     """The checkpointer's own connection to the same file, with the same PRAGMAs."""
-    settings.home.mkdir(parents=True, exist_ok=True)
+    ensure_home(settings.home)
     conn = sqlite3.connect(settings.sqlite_path, check_same_thread=False, timeout=30.0)
     for pragma in SQLITE_PRAGMAS:
         conn.execute(pragma)

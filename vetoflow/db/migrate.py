@@ -21,6 +21,7 @@ from sqlalchemy import Connection, Engine, inspect, text
 from vetoflow.config import Settings
 from vetoflow.db.migrations import HEAD, VERSION_TABLE
 from vetoflow.errors import DatabaseUnavailableError, database_unreachable
+from vetoflow.setting_rules import ensure_home
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 LOCK_KEY = 0x7665746F  # "veto": the advisory-lock key every vetoflow process agrees on
@@ -76,7 +77,7 @@ def schema_lock(settings: Settings) -> Iterator[None]:
             finally:
                 conn.execute("SELECT pg_advisory_unlock(%s)", (LOCK_KEY,))
         return
-    settings.home.mkdir(parents=True, exist_ok=True)
+    ensure_home(settings.home)
     with open(settings.sqlite_path.with_suffix(".migrate.lock"), "a") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:

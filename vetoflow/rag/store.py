@@ -17,6 +17,7 @@ from urllib.parse import urlparse
 
 from vetoflow.config import Settings
 from vetoflow.errors import VetoflowError
+from vetoflow.setting_rules import ensure_home
 
 if TYPE_CHECKING:  # langchain-chroma pulls in chromadb (~0.4 s): store_exists (health) must stay cheap
     from langchain_chroma import Chroma
@@ -68,7 +69,7 @@ def chroma_path(settings: Settings) -> Path:
         return path
     if not (baked / SQLITE_FILE).is_file():
         raise VetoflowError(f"VETOFLOW_BAKED_CHROMA={baked}: no Chroma store there (expected {SQLITE_FILE})")
-    settings.home.mkdir(parents=True, exist_ok=True)
+    ensure_home(settings.home)
     staging = Path(tempfile.mkdtemp(prefix=".chroma-", dir=settings.home))
     try:
         shutil.copytree(baked, staging / "chroma", copy_function=shutil.copyfile)  # files: no read-only bits
