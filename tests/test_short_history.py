@@ -31,6 +31,7 @@ from vetoflow.forecasting.montecarlo import forecast_from_paths, simulate_histor
 from vetoflow.governance.digest import json_safe
 from vetoflow.governance.messages import facts
 from vetoflow.graph import Context
+from vetoflow.llm.prompt import NOT_COMPUTABLE, build_messages
 from vetoflow.render import out, run_panel
 from vetoflow.risk import guard, policy
 from vetoflow.runs.service import RunService
@@ -276,3 +277,20 @@ def test_runs_saved_with_such_figures_still_render(uncomputable: tuple[RunServic
     out.print(run_panel(stored))
     view_outputs(stored)
     assert guard.problems(stored.state.forecast, old, stored.state.scenario.horizon)
+
+
+def test_the_llm_is_told_which_figures_could_not_be_computed_never_shown_nan(
+    uncomputable: tuple[RunService, str],
+) -> None:
+    service, run_id = uncomputable
+    done = service.decide(run_id, "approve", reviewer="ana", comment="ok")
+    system, _ = build_messages(done.state)
+    shown = json.loads(system.rsplit("<figures>", 1)[1].split("</figures>")[0], parse_constant=refuse_constant)
+    assert shown["financials"]["npv"] == shown["financials"]["loss_probability"] == NOT_COMPUTABLE
+    assert shown["financials"]["investment"] == done.state.scenario.investment, "computable figures stay numbers"
+    assert "NaN" not in system
+    assert 'given as "not computable" could not be computed' in system
+
+
+def refuse_constant(name: str) -> float:
+    raise AssertionError(f"{name} in the figures the LLM is shown")
