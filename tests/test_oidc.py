@@ -9,14 +9,18 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from click.testing import CliRunner
+from fastapi.testclient import TestClient
 from joserfc import jwt
 from joserfc.jwk import OctKey, RSAKey
 from pydantic import SecretStr
 
+from vetoflow.api import create_app
 from vetoflow.cli import cli
 from vetoflow.config import Settings, load_settings
 from vetoflow.errors import ConfigurationError
@@ -224,3 +228,29 @@ def test_a_discovery_document_naming_another_issuer_is_refused(idp: FakeIdp) -> 
     idp.claimed_issuer = "https://someone-else.example.test"
     with pytest.raises(ProviderUnavailableError, match="names issuer"):
         bearer_for(idp).user(token(idp))
+
+
+def test_an_edited_custom_role_applies_to_a_provider_user_at_the_next_request(idp: FakeIdp, tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    assert (
+        CliRunner()
+        .invoke(cli, ["--home", str(home), "users", "add", "ap", "--role", "approver", "--no-password"])
+        .exit_code
+        == 0
+    )
+    users_file = home / "users.yaml"
+
+    def define_auditor(*actions: str) -> None:
+        data = yaml.safe_load(users_file.read_text())
+        users_file.write_text(yaml.safe_dump(data | {"roles": {"auditor": list(actions)}}))
+
+    define_auditor("read", "audit")
+    settings = Settings(home=home, database_url=None, oidc_issuer=idp.issuer, oidc_audience=AUDIENCE, oidc_leeway=0)
+    with TestClient(create_app(settings)) as api:
+        headers = {"Authorization": f"Bearer {token(idp, groups=['auditor'])}"}
+        assert api.get("/audit", headers=headers).status_code == 200
+        define_auditor("read")
+        refused = api.get("/audit", headers=headers)
+        assert refused.status_code == 403, "the grant taken from the role is gone without a restart"
+        users_file.write_text("roles: [not, a, mapping]\n")
+        assert api.get("/runs", headers=headers).status_code == 403, "an unreadable file defines no role"

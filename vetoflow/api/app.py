@@ -53,7 +53,7 @@ def jwt_bearer_for(settings: Settings, directory: Directory) -> JwtBearer | None
     config = OidcConfig.from_settings(settings)
     if config is None or config.audience is None:
         return None
-    return JwtBearer(config, directory.users_file.roles if directory.users_file else {})
+    return JwtBearer(config, directory.custom_roles)
 
 
 def create_app(

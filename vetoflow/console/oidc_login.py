@@ -14,6 +14,7 @@ import html
 import logging
 import secrets
 import time
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from authlib.integrations.starlette_client import OAuth, OAuthError  # type: ignore[import-untyped]
@@ -46,7 +47,9 @@ def _page(title: str, body: str, status: int = 200) -> HTMLResponse:
 class OidcLogin:
     """The provider client and the session format; one per console app."""
 
-    def __init__(self, config: OidcConfig, settings: Settings, custom_roles: dict[str, frozenset[Action]]) -> None:
+    def __init__(
+        self, config: OidcConfig, settings: Settings, custom_roles: Callable[[], Mapping[str, frozenset[Action]]]
+    ) -> None:
         self.config, self.custom_roles = config, custom_roles
         self.session_seconds = int(settings.oidc_session_hours * 3600)
         secret = settings.oidc_client_secret
@@ -96,7 +99,7 @@ class OidcLogin:
     async def callback(self, request: Request, console_path: str) -> Response:
         try:
             claims = await self.claims(request)
-            user = user_from_claims(claims, self.config, self.custom_roles)
+            user = user_from_claims(claims, self.config, self.custom_roles())
         except (OAuthError, OidcClaimsError) as exc:
             log.warning("console sign-in refused: %s", getattr(exc, "description", None) or exc)
             return _page(
@@ -151,7 +154,7 @@ class OidcLogin:
         if not isinstance(name, str) or not isinstance(roles, list) or not all(isinstance(r, str) for r in roles):
             return None
         held = frozenset(roles)
-        return User(name, held, grants_for(held, self.custom_roles), "oidc")
+        return User(name, held, grants_for(held, self.custom_roles()), "oidc")
 
     def auth_dependency(self, request: Request) -> str | None:
         """Gradio's `auth_dependency`: the user's name, with the `User` kept on the request's state."""
@@ -220,8 +223,7 @@ def console_login(settings: Settings) -> OidcLogin | None:
         return None
     from vetoflow.identity.directory import Directory
 
-    users_file = Directory.from_settings(settings, quiet=True).users_file
-    return OidcLogin(config, settings, dict(users_file.roles) if users_file else {})
+    return OidcLogin(config, settings, Directory.from_settings(settings, quiet=True).custom_roles)
 
 
 def gate_middleware(login: OidcLogin, settings: Settings, console_path: str) -> list[Middleware]:

@@ -22,7 +22,7 @@ from pathlib import Path
 from vetoflow.config import Settings
 from vetoflow.errors import VetoflowError
 from vetoflow.identity.passwords import dummy_verify, verify_password
-from vetoflow.identity.roles import User, grants_for
+from vetoflow.identity.roles import Action, User, grants_for
 from vetoflow.identity.throttle import LoginThrottle
 from vetoflow.identity.users_file import UsersFile, load_users_file
 
@@ -106,6 +106,12 @@ class Directory:
                 self.users_file, self.demo_passwords, self.demo_tokens = loaded, {}, {}
                 log.info("users file %s reloaded: %d user(s)", self.path, len(loaded.users))
             self._stamp = stamp
+
+    def custom_roles(self) -> dict[str, frozenset[Action]]:
+        """The users file's own roles as they are now: a provider's users (OIDC, JWT) get an edited role's
+        grants at their next request, like the file's users (an unreadable file defines none)."""
+        self.refresh()
+        return dict(self.users_file.roles) if self.users_file else {}
 
     @property
     def active(self) -> bool:

@@ -118,14 +118,14 @@ class JwtBearer:
     def __init__(
         self,
         config: OidcConfig,
-        custom_roles: Mapping[str, frozenset[Action]] | None = None,
+        custom_roles: Callable[[], Mapping[str, frozenset[Action]]] = dict,
         keys: ProviderKeys | None = None,
         now: Callable[[], float] = time.time,
     ) -> None:
         if config.audience is None:
             raise VetoflowError("VETOFLOW_OIDC_AUDIENCE: required for the API to accept the provider's JWTs")
         self.config, self.audience = config, config.audience
-        self.custom_roles = dict(custom_roles or {})
+        self.custom_roles = custom_roles  # read at each request: an edited role applies at once
         self.keys = keys or ProviderKeys(config)
         self.now = now
 
@@ -167,6 +167,6 @@ class JwtBearer:
 
     def user(self, token: str) -> User:
         try:
-            return user_from_claims(self.claims(token), self.config, self.custom_roles)
+            return user_from_claims(self.claims(token), self.config, self.custom_roles())
         except OidcClaimsError as exc:
             raise InvalidBearerError(str(exc)) from None
