@@ -54,7 +54,8 @@ def simulate_history(history: list[float], horizon: int, paths: int, seed: int) 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # statsmodels warns on short series; the fit is still the best we have
         fit = ExponentialSmoothing(series, trend="add", initialization_method="estimated").fit()
-        sims = fit.simulate(horizon, repetitions=paths, error="add", random_state=seed)
+        # RandomState, as statsmodels made of an int seed until 0.15: saved runs replay to the same draws
+        sims = fit.simulate(horizon, repetitions=paths, error="add", rng=np.random.RandomState(seed))
     paths_: NDArray[np.float64] = np.asarray(sims, dtype=np.float64).reshape(horizon, paths).T
     return np.clip(paths_, 0.0, None)
 
