@@ -48,7 +48,11 @@ def test_replay_from_accountant_with_changed_investment_forks_and_leaves_origina
     assert service.view(run_id).state.run_id == run_id
     assert new.state.scenario.investment == 100_000
     assert new.state.decision.veto is False
-    assert new.state.forecast == service.view(run_id).state.forecast  # the Forecaster did not re-run
+    source_forecast, new_forecast = service.view(run_id).state.forecast, new.state.forecast
+    assert source_forecast is not None
+    assert new_forecast is not None
+    assert new_forecast.revenue == source_forecast.revenue, "the same draws: the seed and segments are unchanged"
+    assert new_forecast.outcomes != source_forecast.outcomes, "each path's NPV re-made for the new investment"
     assert history(service, run_id) == before_history
     assert service.index.get(run_id) == before_row
     assert service.view(run_id).state.scenario.investment == vetoed.investment
@@ -58,11 +62,11 @@ def test_replay_from_accountant_with_changed_investment_forks_and_leaves_origina
     assert lineage is not None
     assert (lineage.source_run_id, lineage.from_node, lineage.overrides) == (
         run_id,
-        "accountant",
+        "forecaster",  # where it really started: the investment is in every path's outcome
         {"investment": 100_000},
     )
     trace = build_trace(service.trace_inputs(new.run.run_id))
-    assert [s.node for s in trace.steps] == ["accountant", "evidence", "approval", "synthesizer"]
+    assert [s.node for s in trace.steps] == ["forecaster", "accountant", "evidence", "approval", "synthesizer"]
     assert trace.forked_from is not None
     assert [r.replay_run_id for r in build_trace(service.trace_inputs(run_id)).replays] == [new.run.run_id]
 

@@ -24,7 +24,9 @@ def _synthesizer_checkpoint(service: RunService, run_id: str) -> str:
 
 def test_overrides_name_the_first_node_they_change() -> None:
     assert first_affected({}) is None
-    assert first_affected({"investment": 1.0, "discount_rate": 0.1}) == "accountant"
+    assert first_affected({"veto_policy": "npv", "loss_limit": 0.2, "npv_floor": 0.0}) == "accountant"
+    assert first_affected({"investment": 1.0}) == first_affected({"discount_rate": 0.1}) == "forecaster"
+    assert first_affected({"veto_threshold": 0.1}) == "forecaster", "P(ROI < threshold) is a path-wise figure"
     assert first_affected({"investment": 1.0, "paths": 500}) == "forecaster"
     assert first_affected({"segments.Kiosks.margin": 0.3}) == "forecaster"
 
@@ -69,7 +71,22 @@ def test_an_explicit_later_checkpoint_with_new_inputs_is_refused(service: RunSer
     with pytest.raises(VetoflowError) as refused:
         service.replay(run_id, checkpoint_id=checkpoint, overrides={"investment": 900_000})
     message = str(refused.value)
-    assert f"checkpoint_id: {checkpoint} starts at synthesizer, after the accountant" in message
+    assert f"checkpoint_id: {checkpoint} starts at synthesizer, after the forecaster" in message
     assert "any approval would be kept" in message
-    assert "from the accountant instead (no checkpoint, from_node accountant)" in message
+    assert "from the forecaster instead (no checkpoint, from_node forecaster)" in message
     assert len(service.list()) == before
+
+
+def test_a_replay_from_the_accountant_with_a_new_investment_has_the_figures_of_a_fresh_run(
+    service: RunService, vetoed: Scenario
+) -> None:
+    run_id = service.start(vetoed).run.run_id
+    replay = service.replay(run_id, from_node="accountant", overrides={"investment": 300_000}).new
+    fresh = service.start(vetoed.model_copy(update={"investment": 300_000.0}))
+    assert replay.state.financials is not None
+    assert replay.state.financials.method == "path_wise", "the paths' outcomes, not the older band method"
+    assert replay.state.financials == fresh.state.financials
+    assert replay.state.forecast is not None
+    assert fresh.state.forecast is not None
+    assert replay.state.forecast.outcomes == fresh.state.forecast.outcomes, "histogram and P(loss) included"
+    assert replay.state.forecast.sensitivity == fresh.state.forecast.sensitivity

@@ -24,12 +24,15 @@ from vetoflow.errors import VetoflowError
 from vetoflow.graph.names import NODE_NAMES
 from vetoflow.runs.history import checkpoint_id as checkpoint_id_of
 
-ACCOUNTANT_INPUTS = ("investment", "discount_rate", "veto_threshold", "veto_policy")
+ACCOUNTANT_INPUTS = ("veto_policy", "loss_limit", "npv_floor")
+"""What only the Accountant's rules read. The investment, discount rate and veto threshold are not here:
+the Forecaster turns every path into NPV, ROI, IRR and P(ROI < threshold) with them, so a replay that
+changes them from the Accountant would judge new inputs on the old paths' figures."""
 
 
 def first_affected(overrides: dict[str, Any]) -> str | None:
-    """The first node whose result the overrides change: the Forecaster for what it simulates (paths,
-    horizon, seed, segments), the Accountant for what only the arithmetic uses (investment, rate)."""
+    """The first node whose result the overrides change: the Accountant for its rules alone, the
+    Forecaster for everything else (what it simulates, and what its per-path outcomes are made from)."""
     if not overrides:
         return None
     if all(key in ACCOUNTANT_INPUTS for key in overrides):
