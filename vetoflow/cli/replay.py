@@ -83,7 +83,7 @@ def replay(
     """Re-run saved runs from a checkpoint as forks; the originals stay untouched.
 
     \b
-    One run:  vetoflow replay RUN_ID --from accountant --set investment=800000
+    One run:  vetoflow replay RUN_ID --set investment=800000
     A batch:  vetoflow replay --all --from synthesizer --llm-model ID --concurrency 16 --out report.json
     On workers: vetoflow replay --all --from synthesizer --queue   (then: vetoflow replay status BATCH_ID)
     A replay that reaches the veto stays paused ("needs approval"); approve it like any run.
