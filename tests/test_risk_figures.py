@@ -12,6 +12,7 @@ from numpy.typing import NDArray
 from vetoflow.finance import financials, payback_period
 from vetoflow.forecasting.montecarlo import run_forecast, simulate_history
 from vetoflow.risk.outcomes import irr, path_outcomes
+from vetoflow.risk.summary import summarize
 from vetoflow.scenario import Scenario, load_scenario, validate_scenario
 from vetoflow.state import Financials, Forecast, RunState
 
@@ -96,16 +97,56 @@ def test_irr_matches_numpy_financial_on_known_cash_flows() -> None:
     assert irr(flows) == pytest.approx([npf.irr(row) for row in flows], abs=1e-9)
 
 
-def test_paths_without_a_single_irr_get_none_and_are_counted() -> None:
+def test_paths_that_earn_nothing_have_no_irr_and_rank_below_every_rate() -> None:
     flows = np.array([[-100.0, -5, -5, -5], [-100, 120, -50, 40], [-100, 60, 60, 0]])
     got = irr(flows)
     assert np.isnan(got[0])  # no sign change: no IRR (numpy-financial agrees)
     assert np.isnan(npf.irr(flows[0]))
-    assert np.isnan(got[1])  # three sign changes: several IRRs, none chosen
+    assert np.isnan(got[1])  # three sign changes: the cash-flow function alone does not choose
     assert got[2] == pytest.approx(npf.irr(flows[2]), abs=1e-9)
-    profit = flows[:, 1:]
-    outcomes = path_outcomes(profit, 100.0, 0.0)
-    assert np.isnan(outcomes.irr).sum() == 2
+    outcomes = path_outcomes(flows[:, 1:], 100.0, 0.0)
+    assert outcomes.never_earns.tolist() == [True, False, False]
+    # -100 + 120x - 50x^2 + 40x^3 rises monotonically in x = 1/(1+r): one root, agreeing with NPV 10 > 0 at 0%
+    assert outcomes.irr[1] == pytest.approx(npf.irr(flows[1]), abs=1e-9)
+    assert outcomes.irr[1] > 0
+    assert np.isnan(outcomes.irr[0])
+    summary = summarize(outcomes, 0.0, 100.0, 0.0)
+    assert summary.irr is not None
+    ranked = sorted([-1.0, *outcomes.irr[1:]])  # the path earning nothing ranks as -100%, below every IRR
+    assert summary.irr.p50 == pytest.approx(ranked[1], abs=1e-6)
+    assert summary.irr.p5 == pytest.approx(np.percentile(ranked, 5), abs=1e-6)
+    assert summary.irr_missing_share == pytest.approx(1 / 3, abs=1e-6)
+
+
+def extreme_irr_plan() -> Scenario:
+    """Wild growth: a third of the paths earn nothing, many change sign often (from an audit of the release)."""
+    segment = {"name": "Bet", "base_revenue": 100_000, "growth_mean": -0.3, "volatility": 1.5, "margin": 1}
+    plan = {"name": "wild", "investment": 200_000, "horizon": 8, "discount_rate": 0.02, "seed": 5, "paths": 2000}
+    return validate_scenario(plan | {"segments": [segment]})
+
+
+@pytest.mark.parametrize("name", [*SCENARIOS, "extreme"])
+def test_the_median_irr_tells_what_the_median_npv_tells(name: str, examples: Path) -> None:
+    scenario = {"mixed": mixed, "extreme": lambda _: extreme_irr_plan()}.get(name, lambda e: load_scenario(e / name))(
+        examples
+    )
+    numbers = financials(run_forecast(scenario), scenario.investment, scenario.discount_rate)
+    assert numbers.irr is not None
+    assert (numbers.irr > scenario.discount_rate) == (numbers.npv > 0), (numbers.irr, numbers.npv)
+
+
+@pytest.mark.parametrize("name", [*SCENARIOS, "extreme"])
+def test_the_histogram_bins_left_of_zero_hold_exactly_the_losing_paths(name: str, examples: Path) -> None:
+    scenario = {"mixed": mixed, "extreme": lambda _: extreme_irr_plan()}.get(name, lambda e: load_scenario(e / name))(
+        examples
+    )
+    out = run_forecast(scenario).outcomes
+    assert out is not None
+    bins = out.npv_histogram
+    losing = sum(count for count, right in zip(bins.counts, bins.edges[1:], strict=True) if right <= 0)
+    straddling = [left for left, right in zip(bins.edges, bins.edges[1:], strict=False) if left < 0 < right]
+    assert straddling == [], "no bin holds losses and gains together"
+    assert losing / scenario.paths == pytest.approx(out.loss_probability, abs=1e-9)
 
 
 def test_a_band_only_forecast_keeps_the_older_method_and_says_so(profitable: Scenario) -> None:

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from vetoflow.errors import VetoflowError
 from vetoflow.forecasting.montecarlo import run_forecast
 from vetoflow.risk.tornado import DISCOUNT_STEP, moved
 from vetoflow.scenario import Scenario, apply_overrides, load_scenario, validate_scenario
@@ -58,3 +59,22 @@ def test_steps_are_the_documented_ones_and_stay_in_range(profitable: Scenario) -
     assert sensitivity is not None
     rate = next(b for b in sensitivity.bars if b.input == "discount_rate")
     assert (rate.low, rate.high) == pytest.approx((0.0, 0.01 + DISCOUNT_STEP))
+
+
+def test_a_segment_forecast_from_its_history_gets_only_the_bars_that_move_it(examples: Path) -> None:
+    scenario = load_scenario(examples / "with_history.yaml")
+    fitted = [s.name for s in scenario.segments if s.history]
+    assert fitted
+    sensitivity = run_forecast(scenario).sensitivity
+    assert sensitivity is not None
+    inputs = {bar.input for bar in sensitivity.bars}
+    for name in fitted:
+        assert f"segments.{name}.margin" in inputs
+        assert not inputs & {f"segments.{name}.{field}" for field in ("base_revenue", "growth_mean", "volatility")}
+    for bar in sensitivity.bars:  # every bar is what a rerun with the moved input gives
+        for value, npv in ((bar.low, bar.npv_low), (bar.high, bar.npv_high)):
+            rerun = run_forecast(apply_overrides(scenario, {bar.input: value})).outcomes
+            assert rerun is not None
+            assert npv == pytest.approx(rerun.npv.p50, abs=0.02), bar.input
+    with pytest.raises(VetoflowError, match=rf"segments\.{fitted[0]}\.base_revenue: segment .* its history"):
+        apply_overrides(scenario, {f"segments.{fitted[0]}.base_revenue": 1.0})

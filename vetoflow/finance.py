@@ -77,7 +77,7 @@ def band_financials(forecast: Forecast, investment: float, discount_rate: float)
 def decide(numbers: Financials, scenario: Scenario) -> Decision:
     """The veto policy's verdict, with every rule's measured value and the other figures in words."""
     verdict, reasons = policy.decision(numbers, scenario)
-    currency, horizon = scenario.currency, scenario.horizon
+    currency, horizon, unit = scenario.currency, scenario.horizon, scenario.period_word
     if numbers.method == "path_wise":
         assert numbers.npv_p10 is not None
         assert numbers.npv_p90 is not None
@@ -92,10 +92,10 @@ def decide(numbers: Financials, scenario: Scenario) -> Decision:
         reasons.append(f"NPV is {numbers.npv:,.0f} {currency}.")
     never = f"; {numbers.never_payback_share:.0%} of paths never pay back" if numbers.never_payback_share else ""
     if numbers.payback_period is None:
-        reasons.append(f"The investment is not paid back within the {horizon}-period horizon{never}.")
+        reasons.append(f"The investment is not paid back within the {horizon}-{unit} horizon{never}.")
     else:
         median = "Median payback" if numbers.method == "path_wise" else "Payback"
-        reasons.append(f"{median} after {numbers.payback_period:.1f} of {horizon} periods{never}.")
+        reasons.append(f"{median} after {numbers.payback_period:.1f} of {horizon} {unit}s{never}.")
     if numbers.method == "per_period_bands":
         reasons.append("Figures by the older per-period method: no simulated outcomes exist for these inputs.")
     if numbers.downside_roi < 0 <= numbers.roi:

@@ -92,8 +92,9 @@ def run_panel(view: RunView) -> RenderableType:
         figures.add_row("ROI (P50)", pct(fin.roi))
         figures.add_row("downside ROI (P10)", pct(fin.downside_roi))
         figures.add_row("NPV (P50)", plain(f"{money(fin.npv)} {currency}"))
-        figures.add_row("payback", periods(fin.payback_period, "period", "never (within horizon)"))
-        for label, value in risk_rows(fin, currency):
+        unit = state.scenario.period_word
+        figures.add_row("payback", periods(fin.payback_period, unit, "never (within horizon)"))
+        for label, value in risk_rows(fin, currency, unit):
             figures.add_row(label, plain(value))
         figures.add_row("figures", method_note(fin))
     if run.revision:

@@ -306,8 +306,17 @@ def apply_overrides(scenario: Scenario, overrides: dict[str, Any]) -> Scenario:
     by_name = {segment["name"]: segment for segment in data["segments"]}
     for key, value in overrides.items():
         name, field = override_target(key, by_name)
+        if name is not None and by_name[name].get("history") and field in FITTED_FIELDS:
+            raise VetoflowError(
+                f"{key[:200]}: segment {name[:64]!r} is forecast from its history, which sets its level, growth "
+                "and spread; only its margin can be revised"
+            )
         (data if name is None else by_name[name])[field] = value
     return validate_scenario(data, source="revised scenario")
+
+
+FITTED_FIELDS = ("base_revenue", "growth_mean", "volatility")
+"""What a segment's history replaces: a revision of them would change nothing, silently."""
 
 
 REVISABLE_FIELDS = ("investment", "horizon", "discount_rate", "paths", "seed")

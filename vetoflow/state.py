@@ -59,8 +59,12 @@ class Outcomes(BaseModel):
     npv: Distribution
     roi: Distribution
     total_profit: Distribution
-    irr: Distribution | None = Field(default=None, description="Over the paths that have a single IRR.")
-    irr_missing_share: float = Field(description="Share of paths with no IRR (no sign change, or several).")
+    irr: Distribution | None = Field(
+        default=None,
+        description="Over the paths with an IRR and those that never earn anything (ranked as -100%); paths "
+        "whose several sign changes give no IRR agreeing with their NPV are left out.",
+    )
+    irr_missing_share: float = Field(description="Share of paths with no IRR (no profit at all, or several roots).")
     loss_probability: float = Field(description="P(NPV < 0).")
     roi_threshold: float
     roi_below_threshold: float = Field(description="P(ROI < roi_threshold).")

@@ -45,12 +45,13 @@ def figures(view: RunView) -> str:
     fin, decision = state.financials, state.decision
     if not fin:
         return "_No figures yet._"
-    payback = periods(fin.payback_period, "period", "never (within the horizon)")
+    unit = state.scenario.period_word
+    payback = periods(fin.payback_period, unit, "never (within the horizon)")
     verdict = "-" if not decision else ("**VETO**" if decision.veto else "no veto")
     if run.last_action:
         verdict += f" → {run.last_action} by {md(run.reviewer)}"
     rows = [
-        *figure_rows(fin, currency, payback),
+        *figure_rows(fin, currency, payback, unit),
         ("Figures", method_note(fin)),
         ("Decision", verdict),
     ]

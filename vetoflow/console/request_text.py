@@ -47,7 +47,7 @@ def _figures(state: RunState) -> list[str]:
     currency, unit = clean(scenario.currency), scenario.period_word
     payback = periods(fin.payback_period, unit, f"never within {scenario.horizon} {unit}s")
     rows = [
-        *figure_rows(fin, currency, payback),
+        *figure_rows(fin, currency, payback, unit),
     ]
     lines = [_row(label, value) for label, value in rows]
     return [*lines, f"  Figures computed: {method_note(fin)}."]

@@ -18,13 +18,15 @@ Vector = NDArray[np.float64]
 
 @dataclass(frozen=True)
 class PathOutcomes:
-    """One value per simulated path. `payback` and `irr` are NaN where a path has none."""
+    """One value per simulated path. `payback` and `irr` are NaN where a path has none; `never_earns` marks
+    the paths with no profit at all (no IRR, ranked as -100% in the IRR's percentiles)."""
 
     total_profit: Vector
     npv: Vector
     roi: Vector
     payback: Vector
     irr: Vector
+    never_earns: NDArray[np.bool_]
 
 
 def npv(profit: Vector, rate: float, investment: float) -> Vector:
@@ -87,24 +89,40 @@ def irr(cash_flows: Vector) -> Vector:
 
 
 def profit_irr(profit: Vector, investment: float) -> Vector:
-    """`irr` of [-investment, profit...] per path, without building the (paths, periods + 1) array."""
-    pos, neg = profit > 0, profit < 0
-    has_pos = pos.any(axis=1)
-    first_pos = pos.argmax(axis=1)
-    last_neg = np.where(neg.any(axis=1), profit.shape[1] - 1 - neg[:, ::-1].argmax(axis=1), -1)
-    del pos, neg
-    usable = np.isfinite(profit).all(axis=1) & has_pos & (last_neg < first_pos)
+    """`irr` of [-investment, profit...] per path with any profit after the investment, without building
+    the (paths, periods + 1) array. A path whose flows change sign more than once gets the root pyxirr
+    finds; `path_outcomes` keeps it only where it agrees with the path's NPV."""
+    usable = np.isfinite(profit).all(axis=1) & (profit > 0).any(axis=1)
     head = np.array([-investment])
     return _irr_rows(np.flatnonzero(usable), lambda row: np.concatenate((head, profit[row])), profit.shape[0])
+
+
+def agreeing_irr(irr: Vector, npv: Vector, rate: float) -> Vector:
+    """An IRR is kept where it tells what the NPV tells (above the discount rate exactly when NPV > 0):
+    always so with one sign change; with several it is one of possibly many roots, kept only then."""
+    with np.errstate(invalid="ignore"):
+        disagrees = np.isfinite(irr) & ((irr > rate + 1e-9) != (npv > 0)) & (np.abs(irr - rate) > 1e-9)
+    result: Vector = np.where(disagrees, np.nan, irr)
+    return result
+
+
+def never_earns(profit: Vector) -> NDArray[np.bool_]:
+    """Paths with no profit in any period: their flows never change sign, so no rate makes the NPV zero;
+    they rank below every IRR (as -100%) rather than drop out of the IRR's percentiles."""
+    finite = np.all(np.isfinite(profit), axis=1)
+    earns = np.any(profit > 0, axis=1)
+    return np.asarray(finite & ~earns, dtype=np.bool_)
 
 
 def path_outcomes(profit: Vector, investment: float, rate: float) -> PathOutcomes:
     """Outcomes of a (paths, periods) array of profit for an up-front investment."""
     total = profit.sum(axis=1)
+    values = npv(profit, rate, investment)
     return PathOutcomes(
         total_profit=total,
-        npv=npv(profit, rate, investment),
+        npv=values,
         roi=(total - investment) / investment,
         payback=payback(profit, investment),
-        irr=profit_irr(profit, investment),
+        irr=agreeing_irr(profit_irr(profit, investment), values, rate),
+        never_earns=never_earns(profit),
     )

@@ -12,6 +12,8 @@ from vetoflow.state import Distribution, Histogram, Outcomes
 
 LEVELS = (5, 10, 25, 50, 75, 90, 95)
 HISTOGRAM_BINS = 30
+TOTAL_LOSS_IRR = -1.0
+"""Where a path that never earns anything ranks among the IRRs: below every rate a path can have."""
 TAIL = 0.10
 """Expected shortfall is the mean NPV of this worst share of paths."""
 
@@ -31,8 +33,19 @@ def histogram(values: Vector) -> Histogram:
     scale = max(1.0, abs(low), abs(high))
     if high - low < scale * 1e-6:  # (nearly) one value: widen so the bins stay distinct
         low, high = low - scale * 1e-6, high + scale * 1e-6
-    counts, edges = np.histogram(finite, bins=HISTOGRAM_BINS, range=(low, high))
+    counts, edges = np.histogram(finite, bins=bin_edges(low, high))
     return Histogram(edges=[round(float(e), 2) for e in edges], counts=[int(c) for c in counts])
+
+
+def bin_edges(low: float, high: float) -> Vector:
+    """HISTOGRAM_BINS equal bins over [low, high]; when the values straddle zero, zero is an edge, so the
+    bins left of it hold exactly the losing paths (a bin across zero would show part of P(loss) as gain)."""
+    if not low < 0 < high:
+        return np.linspace(low, high, HISTOGRAM_BINS + 1)
+    width = (high - low) / (HISTOGRAM_BINS - 1)
+    start = math.floor(low / width)  # in bin widths: start * width <= low < (start + 1) * width
+    edges: Vector = width * np.arange(start, start + HISTOGRAM_BINS + 1, dtype=np.float64)
+    return edges
 
 
 def expected_shortfall(npv: Vector, tail: float = TAIL) -> float:
@@ -57,6 +70,7 @@ def summarize(outcomes: PathOutcomes, roi_threshold: float, investment: float, d
         return round(float(hits.mean()), 6) if computable else math.nan
 
     has_irr = np.isfinite(outcomes.irr)
+    ranked_irr = np.concatenate((outcomes.irr[has_irr], np.full(int(outcomes.never_earns.sum()), TOTAL_LOSS_IRR)))
     never = np.isnan(outcomes.payback)
     with np.errstate(invalid="ignore"):  # the median between a finite and a never-paying path is inf
         payback_p50 = float(np.percentile(np.where(never, np.inf, outcomes.payback), 50))
@@ -67,7 +81,7 @@ def summarize(outcomes: PathOutcomes, roi_threshold: float, investment: float, d
         npv=distribution(outcomes.npv, 2),
         roi=distribution(outcomes.roi, 6),
         total_profit=distribution(outcomes.total_profit, 2),
-        irr=distribution(outcomes.irr[has_irr], 6) if has_irr.any() else None,
+        irr=distribution(ranked_irr, 6) if ranked_irr.size else None,
         irr_missing_share=share(~has_irr),
         loss_probability=share(outcomes.npv < 0),
         roi_threshold=roi_threshold,

@@ -45,14 +45,14 @@ def _segment_bars(scenario: Scenario, revenue: Vector, npv: Vector, discount: Ve
         draws = rng.standard_normal((scenario.paths, scenario.horizon))
         key = f"segments.{seg.name}"
         base_npv = (revenue[i] @ discount) * seg.margin
-        for field in ("margin", "base_revenue") if seg.history else tuple(STEPS):
+        for field in ("margin",) if seg.history else tuple(STEPS):  # the history sets the rest
             values = moved(getattr(seg, field), field)
             npvs = []
             for value in values:
                 if field == "margin":
                     changed = (revenue[i] @ discount) * value
                 elif field == "base_revenue":
-                    changed = base_npv * (value / seg.base_revenue if seg.base_revenue else 1.0)
+                    changed = base_npv * (value / seg.base_revenue if seg.base_revenue else 1.0)  # linear
                 else:
                     moved_seg = seg.model_copy(update={field: value})
                     changed = (segment_revenue(moved_seg, draws) @ discount) * seg.margin

@@ -61,11 +61,12 @@ def delta_value(name: str, value: object, currency: str) -> str:
     return f"{money(value)} {currency}" if name in ("investment", "npv") else pct(value)
 
 
-def figure_rows(fin: Financials, currency: str, payback: str) -> list[tuple[str, str]]:
+def figure_rows(fin: Financials, currency: str, payback: str, unit: str = "period") -> list[tuple[str, str]]:
     """The figures a decision is made on, as label/value rows: the headline four, payback, then the risk rows.
 
     One list for the run view's table and the approval request's text, so both show the same figures in
-    the same order. `currency` arrives already made safe for where it is shown.
+    the same order. `currency` arrives already made safe for where it is shown; `unit` is the scenario's period
+    word (rates such as the IRR are per period: per quarter on a quarterly plan).
     """
     return [
         ("Investment", f"{money(fin.investment)} {currency}"),
@@ -73,11 +74,11 @@ def figure_rows(fin: Financials, currency: str, payback: str) -> list[tuple[str,
         ("Downside ROI (P10)", pct(fin.downside_roi)),
         ("NPV", f"{money(fin.npv)} {currency}"),
         ("Payback", payback),
-        *risk_rows(fin, currency),
+        *risk_rows(fin, currency, unit),
     ]
 
 
-def risk_rows(fin: Financials, currency: str) -> list[tuple[str, str]]:
+def risk_rows(fin: Financials, currency: str, unit: str = "period") -> list[tuple[str, str]]:
     """Label/value rows for the path-wise figures; empty for figures computed by the older method."""
     if fin.method != "path_wise":
         return []
@@ -87,9 +88,11 @@ def risk_rows(fin: Financials, currency: str) -> list[tuple[str, str]]:
     if missing is not None and not math.isfinite(missing):
         irr_text = "n/a (the paths could not be computed)"
     else:
-        irr_text = f"{figure(fin.irr, '.1%')} per period (median)"
+        irr_text = f"{figure(fin.irr, '.1%')} per {unit} (median)"
         irr_text = "none (no path has a single IRR)" if fin.irr is None else irr_text
-        irr_text += f"; {missing:.0%} of paths have no single IRR" if missing else ""
+        irr_text += (
+            f"; {missing:.0%} of paths have no single IRR (those earning nothing rank as -100%)" if missing else ""
+        )
     rows.append(("IRR", irr_text))
     rows.append(("expected shortfall", f"{money(fin.expected_shortfall)} {currency} (mean NPV, worst 10%)"))
     rows.append(("never pay back", f"{figure(fin.never_payback_share or 0.0, '.0%')} of paths"))
