@@ -125,11 +125,15 @@ def extreme_irr_plan() -> Scenario:
     return validate_scenario(plan | {"segments": [segment]})
 
 
+def plan(name: str, examples: Path) -> Scenario:
+    if name == "extreme":
+        return extreme_irr_plan()
+    return mixed(examples) if name == "mixed" else load_scenario(examples / name)
+
+
 @pytest.mark.parametrize("name", [*SCENARIOS, "extreme"])
 def test_the_median_irr_tells_what_the_median_npv_tells(name: str, examples: Path) -> None:
-    scenario = {"mixed": mixed, "extreme": lambda _: extreme_irr_plan()}.get(name, lambda e: load_scenario(e / name))(
-        examples
-    )
+    scenario = plan(name, examples)
     numbers = financials(run_forecast(scenario), scenario.investment, scenario.discount_rate)
     assert numbers.irr is not None
     assert (numbers.irr > scenario.discount_rate) == (numbers.npv > 0), (numbers.irr, numbers.npv)
@@ -137,9 +141,7 @@ def test_the_median_irr_tells_what_the_median_npv_tells(name: str, examples: Pat
 
 @pytest.mark.parametrize("name", [*SCENARIOS, "extreme"])
 def test_the_histogram_bins_left_of_zero_hold_exactly_the_losing_paths(name: str, examples: Path) -> None:
-    scenario = {"mixed": mixed, "extreme": lambda _: extreme_irr_plan()}.get(name, lambda e: load_scenario(e / name))(
-        examples
-    )
+    scenario = plan(name, examples)
     out = run_forecast(scenario).outcomes
     assert out is not None
     bins = out.npv_histogram

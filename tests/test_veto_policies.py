@@ -119,3 +119,19 @@ def test_band_only_forecasts_still_decide_roi_policies_the_older_way(examples: P
     assert went == "synthesizer"
     assert state.decision is not None
     assert state.decision.rules[0].rule == "roi"
+
+
+def test_a_veto_by_a_hair_shows_the_measured_value_apart_from_the_limit(examples: Path) -> None:
+    plain, _ = run(borderline(examples, veto_policy="loss_probability"))
+    assert plain.financials is not None
+    loss = plain.financials.loss_probability
+    assert loss is not None
+    limit = loss - 0.001
+    assert f"{loss:.0%}" == f"{limit:.0%}", "the same whole percentage: the case this is about"
+    state, route = run(borderline(examples, veto_policy="loss_probability", loss_limit=limit))
+    assert route == "approval"
+    assert state.decision is not None
+    [rule] = state.decision.rules
+    numbers = re.findall(r"\d+(?:\.\d+)?%", rule.text)
+    assert len(numbers) == 2
+    assert numbers[0] != numbers[1], rule.text

@@ -41,7 +41,8 @@ def _measured_outcome(rule: RuleName, numbers: Financials, scenario: Scenario) -
         label = sentence_start(RULE_WORDS[rule])
         limit = scenario.veto_threshold
         veto = measured < limit
-        text = f"{label} is {measured:.1%}, {'below' if veto else 'at or above'} the veto threshold of {limit:.1%}."
+        shown, bound = apart(measured, limit, 1)
+        text = f"{label} is {shown}, {'below' if veto else 'at or above'} the veto threshold of {bound}."
         return RuleOutcome(rule=rule, measured=measured, limit=limit, veto=veto, text=text)
     if rule == "npv":
         limit = scenario.npv_floor
@@ -60,9 +61,20 @@ def _measured_outcome(rule: RuleName, numbers: Financials, scenario: Scenario) -
         return RuleOutcome(rule=rule, measured=None, limit=limit, veto=True, text=text)
     measured = numbers.loss_probability
     veto = measured > limit
-    text = f"{measured:.0%} of simulated outcomes lose money (NPV below zero); "
-    text += f"the limit is {limit:.0%}." if veto else f"that is within the limit of {limit:.0%}."
+    shown, bound = apart(measured, limit, 0)
+    text = f"{shown} of simulated outcomes lose money (NPV below zero); "
+    text += f"the limit is {bound}." if veto else f"that is within the limit of {bound}."
     return RuleOutcome(rule=rule, measured=measured, limit=limit, veto=veto, text=text)
+
+
+def apart(measured: float, limit: float, digits: int) -> tuple[str, str]:
+    """Both as percentages, with as many decimals as it takes to tell them apart when they differ: a veto
+    must never read "55% ...; the limit is 55%"."""
+    for places in range(digits, 5):
+        shown, bound = f"{measured:.{places}%}", f"{limit:.{places}%}"
+        if shown != bound or measured == limit:
+            return shown, bound
+    return shown, bound
 
 
 def describe(policy: VetoPolicy) -> str:
