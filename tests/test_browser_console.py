@@ -1,14 +1,9 @@
 """The operator console as a finance lead uses it, in Debian's Chromium against a real `vetoflow ui` process:
 the comment belongs to the run shown, overruling a veto asks for a reason and a confirmation naming the
-<<<<<<< HEAD
-amount, a link opens a run, a colleague's decision shows up without a reload, a run executing in another
-process shows its nodes as they go, the inbox sorts money as numbers with its currency. (A 390 px phone
-reading the inbox is in tests/test_screenshots.py, which photographs it for the README.)
-=======
 amount, a link opens a run (whose chart draws a segment named like a link as text), a colleague's decision
-shows up without a reload, the inbox sorts money as numbers with its currency. (A 390 px phone reading the
-inbox is in tests/test_screenshots.py, which photographs it for the README.)
->>>>>>> plain13
+shows up without a reload, a run executing in another process shows its nodes as they go, the inbox sorts
+money as numbers with its currency. (A 390 px phone reading the inbox is in tests/test_screenshots.py, which
+photographs it for the README.)
 """
 
 from __future__ import annotations
