@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import pytest
@@ -165,3 +166,26 @@ def test_the_api_refuses_to_start_with_a_malformed_policy(tmp_path: Path) -> Non
 def test_the_built_in_default_enforces_four_eyes_only_with_named_users() -> None:
     assert not load_policy(None).tiers[0].requester_may_approve
     assert load_policy(None, named_users=False).tiers[0].requester_may_approve, "demo mode: nobody is a named person"
+
+
+@pytest.mark.parametrize("figure", ["roi", "npv", "downside_roi"])
+def test_a_run_whose_figures_cannot_be_computed_goes_to_the_tier_needing_most_approvers(figure: str) -> None:
+    policy = parse_policy(
+        """
+tiers:
+  - name: fast_track
+    when: {roi_at_least: 0.5, npv_at_least: 0}
+    approvers: {roles: [approver]}
+  - name: risky
+    when: {roi_below: 0}
+    approvers: {roles: [approver], count: 3}
+  - name: board
+    approvers: {roles: [approver, admin], count: 2}
+""",
+        "policy.yaml",
+    )
+    figures: dict[str, float | None] = {"investment": 1.0, "roi": 0.9, "npv": 10.0, "downside_roi": 0.1}
+    assert match_tier(policy, figures).name == "fast_track"
+    assert match_tier(policy, figures | {figure: math.nan}).name == "risky", "never the lighter tier a NaN passes"
+    assert policy.tiers[0].when is not None
+    assert not policy.tiers[0].when.matches(figures | {"roi": math.inf, "npv": math.nan})

@@ -6,6 +6,7 @@ on each pause (`Policy.model_dump`), so editing the file never changes the rules
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping
 from pathlib import Path
@@ -47,7 +48,7 @@ class When(Strict):
         for field, bound in self.model_dump(exclude_none=True).items():
             figure, _, _kind = field.rpartition("_at_least" if field.endswith("_at_least") else "_below")
             value = figures.get(figure)
-            if value is None:
+            if value is None or not math.isfinite(value):  # NaN would pass every bound: it matches none
                 return False
             if (field.endswith("_at_least") and value < bound) or (field.endswith("_below") and value >= bound):
                 return False
@@ -153,7 +154,12 @@ tiers:
 
 
 def match_tier(policy: Policy, figures: Mapping[str, float | None]) -> Tier:
-    """The first tier whose `when` holds for the figures (investment, roi, downside_roi, npv)."""
+    """The first tier whose `when` holds for the figures (investment, roi, downside_roi, npv).
+
+    Figures that could not be computed cannot say how light a tier the run deserves: such a run goes to
+    the tier needing the most approvers (the first of them), whatever order the tiers are written in."""
+    if any(value is not None and not math.isfinite(value) for value in figures.values()):
+        return max(policy.tiers, key=lambda tier: tier.approvers.count)  # max keeps the first of equals
     for tier in policy.tiers:
         if tier.when is None or tier.when.matches(figures):
             return tier
