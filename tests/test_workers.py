@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -124,19 +125,25 @@ def test_a_worker_killed_mid_run_loses_nothing_its_run_finishes_on_another(
     assert "requeued job" in "".join(w.log() for w in queue_env.workers)
 
 
-def test_sigterm_drains_after_the_current_node_and_another_worker_finishes_the_run(
+def test_sigterm_drains_after_the_current_node_frees_the_lease_and_the_next_worker_starts_at_once(
     queue_env: QueueEnv, profitable: Scenario
 ) -> None:
+    long_lease = 60.0  # a hand-off that waited for the drained worker's lease to lapse would take this long
+    queue_env.env["VETOFLOW_LEASE_SECONDS"] = str(long_lease)
     draining = queue_env.worker("draining", slow=3)
     queue_env.wait_workers(1)
     run_id = queue_env.start(profitable)
     wait_for(lambda: forecaster_log(queue_env.settings.home), timeout=30, what="the forecaster to start")
     assert draining.terminate(timeout=30) == 0
     assert forecaster_log(queue_env.settings.home) == [f"start {profitable.name}", f"end {profitable.name}"]
-    assert queue_env.service.index.get(run_id).status == "queued"  # handed back, not lost, not failed
+    row = queue_env.service.index.get(run_id)
+    assert (row.status, row.lease_owner, row.lease_expires_at) == ("queued", None, None)  # handed back, lease free
     assert queue_env.bedrock.calls == 0
     queue_env.worker("next")
-    queue_env.wait_status([run_id], {"completed"})
+    queue_env.wait_workers(1)
+    ready = time.monotonic()
+    queue_env.wait_status([run_id], {"completed"}, timeout=long_lease / 2)
+    assert time.monotonic() - ready < long_lease / 2
     assert len(forecaster_log(queue_env.settings.home)) == 2  # the drained node was checkpointed, not re-run
     assert queue_env.bedrock.calls == 1
 
