@@ -16,8 +16,9 @@ from sqlalchemy import inspect
 from tests.api_support import wait_for
 from tests.conftest import ROOT, env_for
 from tests.worker_clients import forecaster_log, ticks
-from tests.worker_support import QueueEnv, queue_env
+from tests.worker_support import STALLED_AFTER, QueueEnv, queue_env
 from vetoflow.config import Settings
+from vetoflow.db.worker_beats import WorkerBeats
 from vetoflow.runs.store import open_service
 from vetoflow.scenario import Scenario
 
@@ -151,8 +152,37 @@ def test_sigterm_drains_after_the_current_node_frees_the_lease_and_the_next_work
 def test_healthcheck_fails_without_a_live_worker(queue_env: QueueEnv) -> None:
     result = vetoflow(queue_env.env, "worker", "--healthcheck")
     assert result.returncode == 1
-    assert "unhealthy: no live worker" in result.stderr
+    assert "unhealthy: no live worker on this host" in result.stderr
     assert json.loads(result.stdout)["workers_alive"] == 0
+
+
+def test_healthcheck_judges_the_worker_of_its_own_host_so_a_frozen_one_is_unhealthy_beside_a_live_one(
+    queue_env: QueueEnv,
+) -> None:
+    frozen = queue_env.worker("frozen", host="box-frozen")
+    queue_env.worker("alive", host="box-alive")
+    queue_env.wait_workers(2)
+
+    def healthcheck(host: str, *args: str) -> subprocess.CompletedProcess[str]:
+        return vetoflow(queue_env.env | {"VETOFLOW_WORKER_HOST": host}, "worker", "--healthcheck", *args)
+
+    beats = WorkerBeats(queue_env.service.database.engine)
+    wait_for(lambda: beats.alive("box-frozen", STALLED_AFTER) == 1, what="the frozen-to-be worker's host beat")
+    frozen.freeze()
+    try:
+        wait_for(lambda: beats.alive("box-frozen", STALLED_AFTER) == 0, what="the frozen worker to go silent")
+        sick = healthcheck("box-frozen")
+        assert sick.returncode == 1
+        assert "unhealthy: no live worker on this host (box-frozen)" in sick.stderr
+        figures = json.loads(sick.stdout)
+        assert (figures["host"], figures["workers_alive_here"], figures["workers_alive"]) == ("box-frozen", 0, 1)
+        assert healthcheck("box-frozen", "--cluster").returncode == 0  # the cluster view: some worker is alive
+        well = healthcheck("box-alive")
+        assert well.returncode == 0, well.stderr
+        assert json.loads(well.stdout)["workers_alive_here"] == 1
+        assert healthcheck("box-alive", "--name", "frozen").returncode == 1  # only the worker of that name
+    finally:
+        frozen.thaw()
 
 
 def test_a_registered_periodic_job_runs_once_per_period_across_workers(queue_env: QueueEnv) -> None:
