@@ -36,8 +36,8 @@ def vetoflow_json(queue_env: QueueEnv, *args: str, expect: int = 0) -> dict[str,
     return data
 
 
-def enqueue(queue_env: QueueEnv) -> dict[str, object]:
-    return vetoflow_json(queue_env, "replay", "--all", "--from", "synthesizer", "--queue")
+def enqueue(queue_env: QueueEnv, *args: str) -> dict[str, object]:
+    return vetoflow_json(queue_env, "replay", "--all", "--from", "synthesizer", "--queue", *args)
 
 
 def status(queue_env: QueueEnv, batch_id: str, expect: int = 0) -> dict[str, object]:

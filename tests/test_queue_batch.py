@@ -1,4 +1,5 @@
-"""Batch replays on the queue: workers drain a recorded batch once per source run; re-running resumes."""
+"""Batch replays on the queue: workers drain a recorded batch once per source run; re-running resumes,
+`--again` replays afresh."""
 
 from __future__ import annotations
 
@@ -62,9 +63,25 @@ def test_a_queued_batch_is_drained_by_two_workers_once_per_run_and_a_rerun_retri
     shown = subprocess.run(command, env=queue_env.env, cwd=ROOT, capture_output=True, text=True, check=False)
     assert shown.returncode == 0, shown.stderr
     assert f"Batch {batch_id}: 12 run(s)" in shown.stdout
+    assert "done before" not in shown.stdout  # nothing was resumed by `status`: it only reads the batch
     rows = load_report(out, BatchOptions(from_node="synthesizer")).rows
     assert sorted(rows) == sorted(sources)
     assert {row.replay_run_id for row in rows.values()} == {forks[0].replay_run_id for forks in replays.values()}
+
+    fresh = enqueue(queue_env, "--again")  # after a prompt or model change: every run replayed once more
+    assert (fresh["selected"], fresh["deferred"], fresh["already_done"]) == (12, 12, 0)
+    assert fresh["previous_batch_id"] == batch_id
+    fresh_id = str(fresh["batch_id"])
+    wait_for(lambda: batch_report(queue_env.service, fresh_id)[0].finished, timeout=120, what="the fresh batch")
+    assert batch_report(queue_env.service, fresh_id)[0].summary.by_status == {"completed": 12}
+    assert queue_env.bedrock.calls == 25
+
+
+def test_again_is_refused_without_queue(queue_env: QueueEnv) -> None:
+    command = [sys.executable, "-m", "vetoflow", "replay", "--all", "--from", "synthesizer", "--again"]
+    result = subprocess.run(command, env=queue_env.env, cwd=ROOT, capture_output=True, text=True, check=False)
+    assert result.returncode == 2
+    assert "--again starts a fresh --queue batch" in result.stderr
 
 
 def test_shard_is_refused_with_queue(queue_env: QueueEnv) -> None:

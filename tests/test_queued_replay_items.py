@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from vetoflow.replay.queued import Selection, enqueue_batch, replay_item
+from vetoflow.replay.queued import Enqueued, Selection, batch_report, enqueue_batch, replay_item
 from vetoflow.replay.report import BatchOptions
 from vetoflow.runs.service import RunService
 from vetoflow.scenario import Scenario
@@ -13,15 +13,16 @@ from vetoflow.scenario import Scenario
 OPTIONS = BatchOptions(from_node="synthesizer")
 
 
-def record(service: RunService, sources: Sequence[str]) -> str:
-    deferred: list[str] = []
-
+def enqueue(service: RunService, sources: Sequence[str], *, again: bool = False) -> Enqueued:
     def submit(_batch_id: str, todo: Sequence[str]) -> int:
-        deferred.extend(todo)  # the queue would hold one job per run; the test runs them itself
-        return len(todo)
+        return len(todo)  # the queue would hold one job per run; the test runs them itself
 
-    batch = enqueue_batch(service, submit, OPTIONS, Selection(ids=list(sources)), sources)
-    assert deferred == sorted(sources)
+    return enqueue_batch(service, submit, OPTIONS, Selection(ids=list(sources)), sources, again=again)
+
+
+def record(service: RunService, sources: Sequence[str]) -> str:
+    batch = enqueue(service, sources)
+    assert batch.deferred == len(sources)
     return batch.batch_id
 
 
@@ -53,3 +54,26 @@ def test_a_job_after_one_that_died_between_fork_and_report_carries_that_replay_o
     item = service.batches.item(batch_id, source)
     assert (item.status, item.attempts) == ("completed", 2)
     assert len(service.lineage.replays_of(source)) == 1, "forked once"
+
+
+def test_a_finished_batch_is_resumed_by_the_same_command_and_replayed_afresh_with_again(
+    service: RunService, profitable: Scenario
+) -> None:
+    sources = [service.start(profitable.model_copy(update={"name": f"src-{i}"})).run.run_id for i in range(2)]
+    first = record(service, sources)
+    rows = [replay_item(service, first, source) for source in sources]
+    status, _ = batch_report(service, first)
+    summary = status.summary
+    assert (status.pending, summary.replayed, summary.already_done, summary.by_status) == (0, 2, 0, {"completed": 2})
+    assert summary.wall_s >= max(row.seconds for row in rows) > 0  # first start to last finish, not 0
+    resumed = enqueue(service, sources)
+    assert (resumed.batch_id, resumed.deferred, resumed.already_done, resumed.previous_batch_id) == (first, 0, 2, None)
+
+    fresh = enqueue(service, sources, again=True)
+    assert (fresh.deferred, fresh.already_done, fresh.previous_batch_id) == (2, 0, first)
+    assert fresh.batch_id != first
+    for source in sources:
+        replay_item(service, fresh.batch_id, source)
+    assert all(len(service.lineage.replays_of(source)) == 2 for source in sources)  # each replayed once more
+    assert enqueue(service, sources).batch_id == fresh.batch_id  # the same command now resumes the fresh one
+    assert batch_report(service, first)[0].summary.by_status == {"completed": 2}  # the first batch stays

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -15,8 +16,9 @@ from sqlalchemy import inspect
 from tests.api_support import wait_for
 from tests.conftest import ROOT, env_for
 from tests.worker_clients import forecaster_log, ticks
-from tests.worker_support import QueueEnv, queue_env
+from tests.worker_support import STALLED_AFTER, QueueEnv, queue_env
 from vetoflow.config import Settings
+from vetoflow.db.worker_beats import WorkerBeats
 from vetoflow.runs.store import open_service
 from vetoflow.scenario import Scenario
 
@@ -124,19 +126,25 @@ def test_a_worker_killed_mid_run_loses_nothing_its_run_finishes_on_another(
     assert "requeued job" in "".join(w.log() for w in queue_env.workers)
 
 
-def test_sigterm_drains_after_the_current_node_and_another_worker_finishes_the_run(
+def test_sigterm_drains_after_the_current_node_frees_the_lease_and_the_next_worker_starts_at_once(
     queue_env: QueueEnv, profitable: Scenario
 ) -> None:
+    long_lease = 60.0  # a hand-off that waited for the drained worker's lease to lapse would take this long
+    queue_env.env["VETOFLOW_LEASE_SECONDS"] = str(long_lease)
     draining = queue_env.worker("draining", slow=3)
     queue_env.wait_workers(1)
     run_id = queue_env.start(profitable)
     wait_for(lambda: forecaster_log(queue_env.settings.home), timeout=30, what="the forecaster to start")
     assert draining.terminate(timeout=30) == 0
     assert forecaster_log(queue_env.settings.home) == [f"start {profitable.name}", f"end {profitable.name}"]
-    assert queue_env.service.index.get(run_id).status == "queued"  # handed back, not lost, not failed
+    row = queue_env.service.index.get(run_id)
+    assert (row.status, row.lease_owner, row.lease_expires_at) == ("queued", None, None)  # handed back, lease free
     assert queue_env.bedrock.calls == 0
     queue_env.worker("next")
-    queue_env.wait_status([run_id], {"completed"})
+    queue_env.wait_workers(1)
+    ready = time.monotonic()
+    queue_env.wait_status([run_id], {"completed"}, timeout=long_lease / 2)
+    assert time.monotonic() - ready < long_lease / 2
     assert len(forecaster_log(queue_env.settings.home)) == 2  # the drained node was checkpointed, not re-run
     assert queue_env.bedrock.calls == 1
 
@@ -144,8 +152,37 @@ def test_sigterm_drains_after_the_current_node_and_another_worker_finishes_the_r
 def test_healthcheck_fails_without_a_live_worker(queue_env: QueueEnv) -> None:
     result = vetoflow(queue_env.env, "worker", "--healthcheck")
     assert result.returncode == 1
-    assert "unhealthy: no live worker" in result.stderr
+    assert "unhealthy: no live worker on this host" in result.stderr
     assert json.loads(result.stdout)["workers_alive"] == 0
+
+
+def test_healthcheck_judges_the_worker_of_its_own_host_so_a_frozen_one_is_unhealthy_beside_a_live_one(
+    queue_env: QueueEnv,
+) -> None:
+    frozen = queue_env.worker("frozen", host="box-frozen")
+    queue_env.worker("alive", host="box-alive")
+    queue_env.wait_workers(2)
+
+    def healthcheck(host: str, *args: str) -> subprocess.CompletedProcess[str]:
+        return vetoflow(queue_env.env | {"VETOFLOW_WORKER_HOST": host}, "worker", "--healthcheck", *args)
+
+    beats = WorkerBeats(queue_env.service.database.engine)
+    wait_for(lambda: beats.alive("box-frozen", STALLED_AFTER) == 1, what="the frozen-to-be worker's host beat")
+    frozen.freeze()
+    try:
+        wait_for(lambda: beats.alive("box-frozen", STALLED_AFTER) == 0, what="the frozen worker to go silent")
+        sick = healthcheck("box-frozen")
+        assert sick.returncode == 1
+        assert "unhealthy: no live worker on this host (box-frozen)" in sick.stderr
+        figures = json.loads(sick.stdout)
+        assert (figures["host"], figures["workers_alive_here"], figures["workers_alive"]) == ("box-frozen", 0, 1)
+        assert healthcheck("box-frozen", "--cluster").returncode == 0  # the cluster view: some worker is alive
+        well = healthcheck("box-alive")
+        assert well.returncode == 0, well.stderr
+        assert json.loads(well.stdout)["workers_alive_here"] == 1
+        assert healthcheck("box-alive", "--name", "frozen").returncode == 1  # only the worker of that name
+    finally:
+        frozen.thaw()
 
 
 def test_a_registered_periodic_job_runs_once_per_period_across_workers(queue_env: QueueEnv) -> None:

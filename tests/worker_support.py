@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -50,6 +51,15 @@ class WorkerProcess:
         self.process.kill()
         self.process.wait(timeout=10)
 
+    def freeze(self) -> None:
+        """SIGSTOP: a hung worker, alive to the OS but doing nothing (no heartbeat, no job)."""
+        assert self.process is not None
+        self.process.send_signal(signal.SIGSTOP)
+
+    def thaw(self) -> None:
+        assert self.process is not None
+        self.process.send_signal(signal.SIGCONT)
+
     def terminate(self, timeout: float = 30) -> int:
         assert self.process is not None
         self.process.terminate()
@@ -71,8 +81,9 @@ class QueueEnv:
     env: dict[str, str]
     workers: list[WorkerProcess] = field(default_factory=list)
 
-    def worker(self, name: str, *, concurrency: int = 1, slow: float = 0.0) -> WorkerProcess:
-        env = self.env | {"VETOFLOW_TEST_SLOW_SECONDS": str(slow)}
+    def worker(self, name: str, *, concurrency: int = 1, slow: float = 0.0, host: str | None = None) -> WorkerProcess:
+        """`host`: the machine it claims to be (VETOFLOW_WORKER_HOST), as if in its own container."""
+        env = self.env | {"VETOFLOW_TEST_SLOW_SECONDS": str(slow)} | ({"VETOFLOW_WORKER_HOST": host} if host else {})
         process = WorkerProcess(env, self.settings.home, name, concurrency).start()
         self.workers.append(process)
         return process

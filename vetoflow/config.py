@@ -155,6 +155,12 @@ class Settings(BaseSettings):
     worker_stalled_after: float = Field(
         default=30.0, ge=1, le=3600, description="A worker silent this long is dead; its jobs are requeued."
     )
+    worker_host: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=64,
+        description="This machine's name in worker heartbeats and `worker --healthcheck`; unset: the hostname.",
+    )
     worker_sweep_every: int = Field(
         default=60, ge=0, le=3600, description="Seconds between governance sweeps run by the workers; 0: off."
     )

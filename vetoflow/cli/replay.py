@@ -52,6 +52,12 @@ from vetoflow.trace import render
 @click.option("--shard", help="i/n: inline batches only: replay this machine's share, e.g. 0/2 (see --queue).")
 @click.option("--queue", "on_queue", is_flag=True, help="Batch: defer one job per run to `vetoflow worker`s.")
 @click.option(
+    "--again",
+    is_flag=True,
+    help="With --queue: a fresh batch replaying every run again (e.g. after a prompt, knowledge or model change); "
+    "without it the same command resumes the newest batch.",
+)
+@click.option(
     "--out",
     "out_file",
     type=click.Path(path_type=Path, dir_okay=False),
@@ -77,6 +83,7 @@ def replay(
     concurrency: int,
     shard: str | None,
     on_queue: bool,
+    again: bool,
     out_file: Path,
     json_mode: bool,
 ) -> None:
@@ -86,6 +93,7 @@ def replay(
     One run:  vetoflow replay RUN_ID --set investment=800000
     A batch:  vetoflow replay --all --from synthesizer --llm-model ID --concurrency 16 --out report.json
     On workers: vetoflow replay --all --from synthesizer --queue   (then: vetoflow replay status BATCH_ID)
+    Once more:  vetoflow replay --all --from synthesizer --queue --again   (a fresh batch of every run)
     A replay that reaches the veto stays paused ("needs approval"); approve it like any run.
     """
     if run_id == "status":
@@ -146,8 +154,10 @@ def replay(
             since=aware(since),
             ids=batch.read_ids(ids_file) if ids_file else None,
         )
-        _enqueue(ctx, options, selection, json_mode)
+        _enqueue(ctx, options, selection, json_mode, again=again)
         return
+    if again:
+        raise click.UsageError("--again starts a fresh --queue batch; an inline batch starts over with a new --out")
     _batch(
         ctx,
         options,
@@ -212,7 +222,7 @@ def _batch(
     sys.exit(4 if summary.by_status.get("failed") else 0)
 
 
-def _enqueue(ctx: click.Context, options: BatchOptions, selection: Selection, json_mode: bool) -> None:
+def _enqueue(ctx: click.Context, options: BatchOptions, selection: Selection, json_mode: bool, *, again: bool) -> None:
     from vetoflow.db.job_queue import open_queue
     from vetoflow.replay.queued import enqueue_batch
 
@@ -220,7 +230,7 @@ def _enqueue(ctx: click.Context, options: BatchOptions, selection: Selection, js
     settings.check_queue()
     with service_for(ctx) as service, open_queue(settings, service) as queue:
         ids = service.select_for_replay(statuses=selection.statuses, since=selection.since, ids=selection.ids)
-        enqueued = enqueue_batch(service, queue.submit_replays, options, selection, ids)
+        enqueued = enqueue_batch(service, queue.submit_replays, options, selection, ids, again=again)
     if json_mode:
         click.echo(enqueued.model_dump_json(indent=2))
         return
@@ -229,6 +239,8 @@ def _enqueue(ctx: click.Context, options: BatchOptions, selection: Selection, js
         f"{enqueued.deferred} job(s) deferred to the workers",
         highlight=False,
     )
+    if enqueued.previous_batch_id:
+        out.print(f"a fresh batch: {enqueued.previous_batch_id} stays as it was", highlight=False)
     out.print(f"progress and report: vetoflow replay status {enqueued.batch_id}", highlight=False)
 
 
@@ -242,23 +254,31 @@ def _status(ctx: click.Context, batch_id: str, json_mode: bool, out_file: Path |
     if json_mode:
         click.echo(json.dumps(as_json(status), indent=2))
     else:
-        out.print(batch_table(status.summary, None, title=f"Batch {batch_id}"))
-        out.print(f"pending: {status.pending}" + (" (finished)" if status.finished else ""), highlight=False)
+        out.print(batch_table(status.summary, None, title=f"Batch {batch_id}", pending=status.pending))
+        out.print("finished" if status.finished else f"pending: {status.pending}", highlight=False)
     sys.exit(4 if status.summary.by_status.get("failed") else 0)
 
 
-def batch_table(summary: batch.BatchSummary, shard: str | None, title: str = "Batch replay") -> Table:
+def batch_table(
+    summary: batch.BatchSummary, shard: str | None, title: str = "Batch replay", *, pending: int | None = None
+) -> Table:
+    """An inline batch's summary (`pending` None), or a queued batch's as it stands (`replay status`)."""
     title = f"{title}{f' (shard {shard})' if shard else ''}: {summary.selected} run(s)"
     table = Table(title=title, title_justify="left")
     table.add_column("")
     table.add_column("runs", justify="right")
-    table.add_row("replayed now", str(summary.replayed))
-    table.add_row("done before (resumed)", str(summary.already_done))
+    if pending is None:
+        table.add_row("replayed now", str(summary.replayed))
+        table.add_row("done before (resumed)", str(summary.already_done))
+    else:
+        table.add_row("replayed", str(summary.replayed))
+        table.add_row("pending", str(pending))
     for status, count in sorted(summary.by_status.items()):
         table.add_row(f"  {status}", str(count), style="red" if status == "failed" else None)
     table.add_row("decision changed", str(summary.decision_changed))
     table.add_row("summary changed", str(summary.summary_changed))
     table.add_row("with grounding flags", str(summary.flagged))
     table.add_row("tokens", f"{summary.tokens:,}")
-    table.add_row("wall time", render.seconds(summary.wall_s))
+    wall = "wall time" if pending is None else "wall time (first start to last finish)"
+    table.add_row(wall, render.seconds(summary.wall_s))
     return table

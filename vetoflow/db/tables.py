@@ -232,3 +232,16 @@ replay_batch_items_table = Table(
     Column("attempts", Integer, nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
 )
+
+# -- worker heartbeats by host, for `vetoflow worker --healthcheck` (procrastinate's rows name no host) --
+worker_beats_table = Table(
+    "vetoflow_worker_beats",
+    metadata,
+    Column("worker_key", String(128), primary_key=True),  # host:pid:tag, one per worker process
+    Column("host", String(64), nullable=False),
+    Column("name", String(120), nullable=False),
+    Column("pid", Integer, nullable=False),
+    Column("started_at", DateTime(timezone=True), nullable=False),
+    Column("last_heartbeat", DateTime(timezone=True), nullable=False),
+    Index("ix_vetoflow_worker_beats_host", "host", "last_heartbeat"),
+)

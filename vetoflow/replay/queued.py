@@ -1,6 +1,8 @@
 """Batch replays on the job queue: record the batch, defer one job per source run, report from the database.
 
-Any number of `vetoflow worker` processes drain a batch, with no fixed shards. Each source run's replay
+Any number of `vetoflow worker` processes drain a batch, with no fixed shards. The same command resumes
+the newest batch of its selection and options; `again` starts a fresh one (after a prompt, knowledge or
+model change), which the same command then resumes. Each source run's replay
 id is fixed when the batch records it (runs.batches), and its jobs share one lock, so a job that runs
 twice (its worker died, the command was run again) resumes that replay instead of forking another.
 """
@@ -10,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -39,6 +41,7 @@ class Enqueued(BaseModel):
     selected: int
     deferred: int
     already_done: int
+    previous_batch_id: str | None = Field(default=None, description="The batch `again` started over from.")
 
 
 class BatchStatus(BaseModel):
@@ -57,14 +60,25 @@ def enqueue_batch(
     options: BatchOptions,
     selection: Selection,
     sources: Sequence[str],
+    *,
+    again: bool = False,
 ) -> Enqueued:
-    """Record the batch (or find it again) and defer a job for every run not replayed yet."""
-    batch_id = batch_id_for(selection.model_dump(mode="json"), options.identity())
-    service.batches.record(batch_id, selection.model_dump(mode="json"), options.model_dump(mode="json"), sources)
+    """Record the batch (or find the newest one again) and defer a job for every run not replayed yet.
+
+    `again`: a fresh batch of the same selection and options, replaying every run once more.
+    """
+    chosen, identity = selection.model_dump(mode="json"), options.identity()
+    newest = service.batches.newest_generation(chosen, identity)
+    generation = newest + 1 if again and newest >= 0 else max(newest, 0)
+    previous = batch_id_for(chosen, identity, newest) if generation > newest >= 0 else None
+    batch_id = batch_id_for(chosen, identity, generation)
+    service.batches.record(batch_id, chosen, options.model_dump(mode="json"), sources)
     todo = service.batches.retryable(batch_id)
     deferred = submit(batch_id, todo)
     total = service.batches.get(batch_id).selected
-    return Enqueued(batch_id=batch_id, selected=total, deferred=deferred, already_done=total - len(todo))
+    return Enqueued(
+        batch_id=batch_id, selected=total, deferred=deferred, already_done=total - len(todo), previous_batch_id=previous
+    )
 
 
 def batch_options(service: RunService, batch_id: str) -> BatchOptions:
@@ -145,7 +159,11 @@ def _replay_or_resume(
 
 
 def batch_report(service: RunService, batch_id: str) -> tuple[BatchStatus, Report]:
-    """The batch as it stands now, from the database alone: any machine, at any time."""
+    """The batch as it stands now, from the database alone: any machine, at any time.
+
+    `replayed` counts the runs the workers have finished, `already_done` is 0 (nothing was resumed from
+    an earlier report here) and the wall time runs from the first replay's start to the last one's end.
+    """
     batch = service.batches.get(batch_id)
     report = Report(options=BatchOptions.model_validate(batch.options))
     pending = 0
@@ -155,9 +173,20 @@ def batch_report(service: RunService, batch_id: str) -> tuple[BatchStatus, Repor
             continue
         report.rows[item.source_run_id] = ReportRow.model_validate(item.result)
     sources = list(report.rows)
-    summary = summarize(report, sources, already_done=len(sources), replayed=len(sources))
+    summary = summarize(report, sources, already_done=0, replayed=len(sources))
     summary.selected = batch.selected
+    summary.wall_s = wall_seconds(list(report.rows.values()))
     return BatchStatus(batch=batch, pending=pending, summary=summary), report
+
+
+def wall_seconds(rows: Sequence[ReportRow]) -> float:
+    """From the first replay's start (its finish less its duration) to the last one's finish."""
+    timed = [row for row in rows if row.finished_at is not None]
+    if not timed:
+        return 0.0
+    first = min(row.finished_at - timedelta(seconds=row.seconds) for row in timed if row.finished_at)
+    last = max(row.finished_at for row in timed if row.finished_at)
+    return round((last - first).total_seconds(), 3)
 
 
 def as_json(status: BatchStatus) -> dict[str, Any]:

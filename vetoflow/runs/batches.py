@@ -1,8 +1,9 @@
 """Batch replays on the queue: what a batch selected and, per source run, where its replay stands.
 
-A batch's id is derived from its selection and options, so running the same command again finds the
-same batch; each source run has exactly one row, with the replay's run id fixed when the row is made,
-so a job run twice (a worker died, the batch was re-run) resumes that replay instead of forking another.
+A batch's id is derived from its selection and options (and its generation: `--again` starts the next
+one), so running the same command again finds the newest batch of them; each source run has exactly
+one row, with the replay's run id fixed when the row is made, so a job run twice (a worker died, the
+batch was re-run) resumes that replay instead of forking another.
 """
 
 from __future__ import annotations
@@ -46,9 +47,13 @@ class BatchItem(BaseModel):
     updated_at: datetime
 
 
-def batch_id_for(selection: dict[str, Any], options: dict[str, Any]) -> str:
-    """The same selection and options always name the same batch (so re-running the command resumes it)."""
-    text = json.dumps({"selection": selection, "options": options}, sort_keys=True, default=str)
+def batch_id_for(selection: dict[str, Any], options: dict[str, Any], generation: int = 0) -> str:
+    """The same selection, options and generation always name the same batch (re-running resumes it).
+
+    Generation 0 hashes as batches did before generations existed, so their ids still resume them.
+    """
+    named: dict[str, Any] = {"selection": selection, "options": options}
+    text = json.dumps(named | ({"generation": generation} if generation else {}), sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
@@ -84,6 +89,16 @@ class BatchStore:
                 conn.execute(self._insert(items).values(rows[start : start + 500]).on_conflict_do_nothing())
             count = select(func.count()).select_from(items).where(items.c.batch_id == batch_id).scalar_subquery()
             conn.execute(update(batches).where(batches.c.batch_id == batch_id).values(selected=count))
+
+    def newest_generation(self, selection: dict[str, Any], options: dict[str, Any]) -> int:
+        """The newest generation recorded for this selection and options; -1 when there is none."""
+        generation = -1
+        with self.engine.connect() as conn:
+            while conn.execute(
+                select(batches.c.batch_id).where(batches.c.batch_id == batch_id_for(selection, options, generation + 1))
+            ).first():
+                generation += 1
+        return generation
 
     def get(self, batch_id: str) -> BatchRecord:
         with self.engine.connect() as conn:

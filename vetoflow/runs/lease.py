@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 
-from sqlalchemy import Engine, or_, select, update
+from sqlalchemy import Connection, Engine, or_, select, update
 
 from vetoflow.clock import aware, utcnow
 from vetoflow.db.tables import runs_table
@@ -75,6 +75,15 @@ class Leases:
         )
         with self.engine.begin() as conn:
             return conn.execute(query).rowcount == 1
+
+    def release_in(self, conn: Connection, run_id: str, owner: str) -> bool:
+        """Give the lease back now, in the caller's transaction, if `owner` still holds it (a hand-back)."""
+        query = (
+            update(runs_table)
+            .where(runs_table.c.run_id == run_id, runs_table.c.lease_owner == owner)
+            .values(lease_owner=None, lease_expires_at=None)
+        )
+        return conn.execute(query).rowcount == 1
 
     @contextmanager
     def held(self, run_id: str, owner: str, *, acquired: bool = False) -> Iterator[None]:

@@ -1,7 +1,7 @@
 """Queue mode's side of `RunService`: hand a run to the workers, mark it queued or failed, wait for it.
 
-Split from runs/service.py; `RunService` inherits it. Workers call `requeued` and `abandon`; the API's
-`?wait=true` calls `wait_settled`.
+Split from runs/service.py; `RunService` inherits it. Workers call `requeued` and `abandon`, and stop a
+run between two nodes by raising `HandBack`; the API's `?wait=true` calls `wait_settled`.
 """
 
 from __future__ import annotations
@@ -16,10 +16,19 @@ from vetoflow.state import RunStatus
 
 if TYPE_CHECKING:
     from vetoflow.db import Database
-    from vetoflow.runs.events import RunEvents
+    from vetoflow.runs.events import EventBatch, RunEvents
     from vetoflow.runs.index import RunIndex
+    from vetoflow.runs.lease import Leases
 
 UNSETTLED: frozenset[str] = frozenset({"queued", "running"})
+
+
+class HandBack(BaseException):  # not an Exception: the service must not record it as the run's failure
+    """Raised by an `on_step` callback (a draining worker) to stop the run between two nodes.
+
+    The service marks the run queued and gives its lease back at once, so the next worker starts it
+    without waiting for the lease to lapse; the caller's job must be run again (a worker's is).
+    """
 
 
 class JobDispatcher(Protocol):
@@ -34,6 +43,7 @@ class QueueSide:
     database: Database
     index: RunIndex
     events: RunEvents
+    leases: Leases
     dispatcher: JobDispatcher | None
 
     def view(self, run_id: str) -> RunView:
@@ -52,6 +62,18 @@ class QueueSide:
     def requeued(self, run_id: str, why: str) -> None:
         """A worker handed the run back (draining, or its worker died): it waits for the next one."""
         self._mark(run_id, "queued", status="queued", why=why)
+
+    def _hand_back(self, run_id: str, owner: str, why: str, events: EventBatch) -> None:
+        """The run stopped after a checkpointed node: queued again and its lease free, with the events held.
+
+        A lease lost meanwhile (it lapsed and someone took the run over) leaves the row to its new owner.
+        """
+        events.settle()
+        with self.database.engine.begin() as conn:
+            if self.leases.release_in(conn, run_id, owner):
+                self.index.update_in(conn, run_id, status="queued")
+                events.add("queued", why=why)
+            events.flush(conn)
 
     def abandon(self, run_id: str, error: str) -> None:
         """Workers keep dying on this run: stop retrying it; `retry` (by a human) still resumes it."""

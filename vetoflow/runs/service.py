@@ -37,7 +37,7 @@ from vetoflow.runs.idempotency import IdempotencyStore
 from vetoflow.runs.index import RunIndex, RunRow, already_decided, new_run_id
 from vetoflow.runs.lease import Leases, new_owner
 from vetoflow.runs.lineage import Lineage
-from vetoflow.runs.queueing import JobDispatcher, QueueSide
+from vetoflow.runs.queueing import HandBack, JobDispatcher, QueueSide
 from vetoflow.runs.records import RunRecords
 from vetoflow.runs.replaying import Replaying
 from vetoflow.runs.settling import Settling
@@ -264,7 +264,8 @@ class RunService(Settling, QueueSide, Replaying, RunRecords):
         announce: bool = True,
     ) -> RunView:
         """Drive the graph under the run's lease (taken here unless the caller's `owner` already holds it)."""
-        with self.leases.held(run_id, owner or new_owner(), acquired=owner is not None):
+        holder = owner or new_owner()
+        with self.leases.held(run_id, holder, acquired=owner is not None):
             try:
                 resume_with = graph_input()
             except VetoflowError:
@@ -277,6 +278,9 @@ class RunService(Settling, QueueSide, Replaying, RunRecords):
             error: str | None = None
             try:
                 stream_steps(self.graph, run_id, resume_with, context=self.context, events=events, on_step=on_step)
+            except HandBack as stop:
+                self._hand_back(run_id, holder, str(stop), events)
+                raise
             except Exception as exc:  # the node's error is kept in the index and the checkpoint; retry resumes
                 error = f"{type(exc).__name__}: {exc}"
                 log.error("run %s failed: %s", run_id, error, exc_info=exc)

@@ -2,9 +2,12 @@
 
 Shared by `vetoflow worker --healthcheck`, `GET /healthz?detail=1` and the console footer; the figures
 come from procrastinate's own tables (db.queue), so they hold across every API replica and worker.
+`workers_here` is the health check's own question: is a worker of this machine alive (db.worker_beats)?
 """
 
 from __future__ import annotations
+
+import socket
 
 from pydantic import BaseModel, Field
 
@@ -35,6 +38,30 @@ def queue_figures(settings: Settings) -> QueueFigures | None:
         workers_alive=health.workers_alive,
         schema_applied=health.schema_applied,
     )
+
+
+def this_host(settings: Settings) -> str:
+    """The name a worker beats under and its health check asks about: VETOFLOW_WORKER_HOST or the hostname."""
+    return settings.worker_host or socket.gethostname()[:64]
+
+
+def workers_here(settings: Settings, name: str | None = None) -> int:
+    """Live workers on this machine (named `name`, if given); DatabaseUnavailableError when unreachable."""
+    from sqlalchemy.exc import OperationalError, ProgrammingError
+
+    from vetoflow.db.engine import make_engine
+    from vetoflow.db.worker_beats import WorkerBeats
+    from vetoflow.errors import VetoflowError, database_unreachable
+
+    engine = make_engine(settings)
+    try:
+        return WorkerBeats(engine).alive(this_host(settings), settings.worker_stalled_after, name)
+    except OperationalError as exc:
+        raise database_unreachable(exc) from None
+    except ProgrammingError:
+        raise VetoflowError("no worker heartbeat table (run `vetoflow db upgrade`)") from None
+    finally:
+        engine.dispose()
 
 
 def footer_line(figures: QueueFigures | None) -> str:

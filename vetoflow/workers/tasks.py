@@ -17,6 +17,7 @@ from vetoflow.config import Settings
 from vetoflow.db.queue import MAINTENANCE_QUEUE, RUNS_QUEUE
 from vetoflow.errors import RunBusyError, VetoflowError
 from vetoflow.replay.report import BatchOptions
+from vetoflow.runs.queueing import HandBack
 from vetoflow.runs.service import RunService
 from vetoflow.runs.views import RunView
 
@@ -51,8 +52,8 @@ class WorkerRuntime:
         return self.by_model[llm_model]
 
 
-class Drained(BaseException):  # not an Exception: the service must not record it as a failure
-    """The worker is shutting down: stop between two nodes; the finished node is checkpointed."""
+class Drained(HandBack):
+    """The worker is shutting down: the service stops the run between two nodes and hands it back."""
 
 
 def execute_run(context: JobContext, run_id: str, kind: str) -> None:
@@ -61,14 +62,13 @@ def execute_run(context: JobContext, run_id: str, kind: str) -> None:
 
     def on_step(node: str, _update: dict[str, Any]) -> None:
         if context.should_abort():
-            raise Drained(node)
+            raise Drained(f"worker stopping after {node}")
 
     log.info("job %s: %s run %s", context.job.id, kind, run_id)
     try:
         view = _resume_when_free(runtime, context, run_id, on_step)
-    except Drained as drained:
-        log.info("run %s handed back to the queue after %s (worker stopping)", run_id, drained)
-        runtime.service.requeued(run_id, f"worker stopping after {drained}")
+    except Drained as drained:  # the service has queued the run again and freed its lease
+        log.info("run %s handed back to the queue: %s", run_id, drained)
         raise JobAborted(f"worker stopping; run {run_id} requeued") from None
     except VetoflowError as exc:  # unknown run, nothing stored: retrying cannot help
         log.warning("job %s: run %s: %s", context.job.id, run_id, exc)
@@ -102,7 +102,7 @@ def replay_item(context: JobContext, batch_id: str, source_run_id: str) -> None:
 
     def on_step(node: str, _update: dict[str, Any]) -> None:
         if context.should_abort():
-            raise Drained(node)
+            raise Drained(f"worker stopping after {node}")
 
     deadline = time.monotonic() + 2 * service.leases.ttl  # a dead worker's lease on the replay lapses first
     try:
@@ -114,9 +114,8 @@ def replay_item(context: JobContext, batch_id: str, source_run_id: str) -> None:
                 if context.should_abort() or time.monotonic() > deadline:
                     raise
                 time.sleep(min(1.0, service.leases.ttl / 4))
-    except Drained as drained:
-        replay_id = runtime.service.batches.item(batch_id, source_run_id).replay_run_id
-        runtime.service.requeued(replay_id, f"worker stopping after {drained}")
+    except Drained as drained:  # the service has queued the replay again and freed its lease
+        log.info("batch %s: replay of %s handed back to the queue: %s", batch_id, source_run_id, drained)
         raise JobAborted(f"worker stopping; replay of {source_run_id} requeued") from None
     log.info("batch %s: %s -> %s", batch_id, source_run_id, row.status)
 
