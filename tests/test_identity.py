@@ -221,3 +221,21 @@ def test_a_users_file_that_breaks_or_empties_lets_nobody_in_and_never_brings_bac
     assert directory.by_token("demo-token-0123456789") is None, "emptying the file is not demo mode"
     with pytest.raises(VetoflowError, match="--reviewer bo: no such user"):
         directory.reviewer("bo")  # nor does the CLI's reviewer get demo roles
+
+
+@pytest.mark.parametrize("token_id", ["4e512345", "12e45678", "1234e567", "00001234"])
+def test_a_token_whose_id_reads_as_a_number_still_names_its_user(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, token_id: str
+) -> None:
+    """Token ids are 8 random hex digits: about one in seventy is digits around an `e`, a float to YAML 1.2."""
+    home = tmp_path / "home"
+    assert run_cli(home, "add", "ana", "--role", "approver", "--no-password").exit_code == 0
+    monkeypatch.setattr("vetoflow.identity.users_file.secrets.token_hex", lambda _: token_id)
+    token = issued_token(home, "ana")
+    path = home / "users.yaml"
+    user = Directory.from_settings(Settings(home=home)).by_token(token)
+    assert user is not None, path.read_text()
+    assert user.name == "ana"
+    written = yaml.safe_load(path.read_text())  # as the previous release wrote it: unquoted where YAML 1.1 allows
+    path.write_text(yaml.safe_dump(written, sort_keys=False))
+    assert Directory.from_settings(Settings(home=home)).by_token(token) is not None, "files already written too"

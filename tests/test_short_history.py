@@ -21,6 +21,7 @@ from click.testing import CliRunner
 from numpy.typing import NDArray
 
 from tests.conftest import env_for
+from tests.governance_support import governed_settings, people
 from vetoflow.cli import cli
 from vetoflow.config import Settings
 from vetoflow.console import present
@@ -294,3 +295,23 @@ def test_the_llm_is_told_which_figures_could_not_be_computed_never_shown_nan(
 
 def refuse_constant(name: str) -> float:
     raise AssertionError(f"{name} in the figures the LLM is shown")
+
+
+ROUTED_ON_FIGURES = """\
+tiers:
+  - name: fast_track
+    when: {roi_at_least: 0.5, npv_at_least: 0}
+    approvers: {roles: [approver]}
+  - name: board
+    approvers: {roles: [approver], count: 2}
+"""
+
+
+def test_a_run_whose_figures_cannot_be_computed_is_never_fast_tracked(settings: Settings, tmp_path: Path) -> None:
+    governed = governed_settings(settings, tmp_path, ROUTED_ON_FIGURES)
+    people(governed)
+    with open_service(governed, Context(forecast=unfittable)) as service:
+        view = service.start(scenario_with(FLAT))
+    assert view.status == "paused"
+    assert view.approval is not None
+    assert (view.approval["tier"], view.approval["progress"]) == ("board", "0 of 2")

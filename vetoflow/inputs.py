@@ -77,6 +77,38 @@ for _tag, _pattern, _first in (
     _StrictYamlLoader.add_implicit_resolver(_tag, re.compile(_pattern), list(_first))
 
 
+class _TextYamlLoader(_StrictYamlLoader):
+    """The strict loader with every plain scalar read as the text written (an empty one as null): for files
+    holding only text, such as the users file, whose token id `4e512345` must not become a float."""
+
+
+_TextYamlLoader.yaml_implicit_resolvers = {}
+_TextYamlLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:null", re.compile(r"^(?:~|null|Null|NULL|)$"), ["~", "n", "N", ""]
+)
+
+
+class _QuotingDumper(yaml.SafeDumper):
+    """SafeDumper that also quotes what `load_yaml` would read as a number or boolean (YAML 1.2's plain
+    scalars: `4e512345` is a float there, while YAML 1.1, which SafeDumper follows, leaves it unquoted)."""
+
+
+for _tag, _regexp in (
+    (tag, regexp) for resolvers in _StrictYamlLoader.yaml_implicit_resolvers.values() for tag, regexp in resolvers
+):
+    _QuotingDumper.add_implicit_resolver(_tag, _regexp, None)
+
+
+def dump_yaml(data: Any) -> str:
+    """YAML that `load_yaml` reads back exactly as written (keys in the order given)."""
+    return yaml.dump(data, Dumper=_QuotingDumper, sort_keys=False)
+
+
+def load_yaml_text(text: str) -> Any:
+    """`load_yaml` for documents of text only: no scalar is turned into a number or boolean."""
+    return yaml.load(text, Loader=_TextYamlLoader)
+
+
 def _decimal_int(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> int:
     return int(str(loader.construct_scalar(node)), 10)  # "010" is ten, not YAML 1.1's octal eight
 

@@ -7,13 +7,13 @@ import sys
 from datetime import datetime, timedelta
 
 import click
-import yaml
 
 from vetoflow.cli.common import not_empty, service_for
 from vetoflow.clock import utcnow
 from vetoflow.config import Settings
 from vetoflow.errors import UsageError, VetoflowError
 from vetoflow.governance.policy import load_policy
+from vetoflow.inputs import dump_yaml
 from vetoflow.runs.audit import since_text
 
 CLOCK_SKEW = timedelta(minutes=5)  # how far ahead of this machine's clock `sweep --now` may be
@@ -99,7 +99,7 @@ def policy(ctx: click.Context) -> None:
     settings: Settings = ctx.obj
     loaded = load_policy(settings.policy)
     click.echo(f"# {settings.policy or 'built-in default policy'}", err=True)
-    click.echo(yaml.safe_dump(loaded.model_dump(mode="json"), sort_keys=False))
+    click.echo(dump_yaml(loaded.model_dump(mode="json")))
 
 
 @click.command()

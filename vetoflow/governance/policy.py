@@ -153,12 +153,17 @@ tiers:
 """
 
 
+ROUTING_FIGURES = ("investment", "roi", "downside_roi", "npv")
+"""What a tier's `when` may consult (`When`'s fields without their `_at_least` / `_below`)."""
+
+
 def match_tier(policy: Policy, figures: Mapping[str, float | None]) -> Tier:
     """The first tier whose `when` holds for the figures (investment, roi, downside_roi, npv).
 
     Figures that could not be computed cannot say how light a tier the run deserves: such a run goes to
     the tier needing the most approvers (the first of them), whatever order the tiers are written in."""
-    if any(value is not None and not math.isfinite(value) for value in figures.values()):
+    consulted = (figures.get(name) for name in ROUTING_FIGURES)
+    if any(isinstance(value, float) and not math.isfinite(value) for value in consulted):
         return max(policy.tiers, key=lambda tier: tier.approvers.count)  # max keeps the first of equals
     for tier in policy.tiers:
         if tier.when is None or tier.when.matches(figures):

@@ -24,7 +24,7 @@ import yaml
 
 from vetoflow.errors import VetoflowError
 from vetoflow.identity.roles import BUILTIN_ROLES, Action, check_name, parse_custom_roles
-from vetoflow.inputs import load_yaml
+from vetoflow.inputs import dump_yaml, load_yaml_text
 
 TOKEN_PREFIX = "vft_"
 MAX_TOKENS = 20
@@ -101,7 +101,7 @@ def load_users_file(path: Path) -> UsersFile:
     if path.stat().st_size > MAX_FILE_BYTES:
         raise VetoflowError(f"{path}: larger than {MAX_FILE_BYTES} bytes")
     try:
-        data = load_yaml(path.read_text(encoding="utf-8")) or {}
+        data = load_yaml_text(path.read_text(encoding="utf-8")) or {}
     except yaml.YAMLError as exc:
         raise VetoflowError(f"{path}: not valid YAML: {exc}") from None
     except VetoflowError as exc:  # nested too deep, a key that is not text, a key given twice
@@ -130,7 +130,7 @@ def _dump(users_file: UsersFile) -> str:
     if users_file.raw_roles:
         data["roles"] = users_file.raw_roles
     header = "# vetoflow users: written by `vetoflow users`; hashes only, keep it readable by vetoflow alone\n"
-    return header + yaml.safe_dump(data, sort_keys=False)
+    return header + dump_yaml(data)
 
 
 @contextlib.contextmanager
