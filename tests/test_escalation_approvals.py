@@ -10,8 +10,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from tests.cli_support import invoke
 from tests.governance_support import governed_service, governed_settings
 from vetoflow.config import Settings
+from vetoflow.console.run_controls import approval_line
 from vetoflow.db.tables import outbox_table
 from vetoflow.governance.messages import facts
 from vetoflow.governance.rules import ApprovalRefusedError
@@ -81,6 +83,10 @@ def test_an_escalation_sets_aside_approvals_from_people_without_the_new_tier_s_r
         [aside] = approval["set_aside"]
         assert aside["reviewer"] == "ana"
         assert "tier 'board' needs admin; ana held approver" in aside["reason"]
+        shown = invoke(settings, "show", run_id, VETOFLOW_POLICY=str(settings.policy))
+        assert "tier board: approvals 0 of 2 (nobody yet)" in shown.stdout
+        assert "ana's approval no longer counts: tier 'board' needs admin; ana held approver" in shown.stdout
+        assert "ana's approval no longer counts" in approval_line(service.view(run_id)), "the console says it too"
         [item] = [i for i in service.inbox() if i.run.run_id == run_id]
         assert (item.approved_by, item.set_aside, item.progress) == ([], ["ana"], "0 of 2 (ana no longer counted)")
 
