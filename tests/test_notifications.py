@@ -138,11 +138,14 @@ def test_the_last_failed_try_leaves_a_dead_letter(
     receiver.fail_first["/hook"] = 99
     receiver.slow["/slow"] = 1.0
     clock = Clock()
-    emit_paused(engine, policy, paused_state, settings.console_url)
+    queued = emit_paused(engine, policy, paused_state, settings.console_url)
     for _ in range(3):
         deliver_due(engine, settings, clock=clock, backoff_seconds=1)
         clock.now += timedelta(minutes=5)
-    rows = {row["target"].rsplit("/", 1)[1]: row for row in outbox.listing(engine)}
+    by_id = {row["id"]: row for row in outbox.listing(engine)}  # listings show no path: name rows by channel
+    rows = {
+        name: by_id[notification_id] for name, notification_id in zip(["hook", "slack", "slow"], queued, strict=True)
+    }
     assert (rows["hook"]["status"], rows["hook"]["attempts"]) == ("dead", 3)
     assert rows["hook"]["last_error"] == "HTTP 500 (gave up after 3 tries)"
     assert [t["outcome"] for t in rows["hook"]["tries"]] == ["retry", "retry", "dead"]

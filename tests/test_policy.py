@@ -9,7 +9,7 @@ import pytest
 
 from vetoflow.errors import VetoflowError
 from vetoflow.governance.policy import Escalate, load_policy, match_tier, parse_policy
-from vetoflow.governance.rules import ApprovalRefusedError, check_approval
+from vetoflow.governance.rules import Approval, ApprovalRefusedError, check_approval, tally
 from vetoflow.identity.roles import BUILTIN_ROLES, PermissionDeniedError, User
 
 SAMPLE = """\
@@ -149,6 +149,24 @@ def test_four_eyes_distinct_approvers_and_roles_are_enforced_by_name() -> None:
     with pytest.raises(ApprovalRefusedError, match=r"approvers\.roles is admin; bo holds approver"):
         check_approval(admin_only, "approve", bo, requester="ana")
     assert check_approval(large, "revise", ana, requester="ana").label == "0 of 2", "the requester may revise"
+
+
+def test_only_approvals_that_qualify_for_the_tier_count() -> None:
+    """After an escalation: a role outside the tier, or the requester under four-eyes, no longer counts."""
+    large = parse_policy(SAMPLE, "p").tiers[0]
+    recorded = [
+        Approval("ana", frozenset({"analyst", "approver"})),
+        Approval("bo", frozenset({"viewer"})),
+        Approval("cy", frozenset({"approver"})),
+    ]
+    progress = tally(large, recorded, requester="ana", needed=2)
+    assert (progress.label, progress.approvers, progress.complete) == ("1 of 2", ("cy",), False)
+    assert [s.reviewer for s in progress.set_aside] == ["ana", "bo"]
+    assert "four-eyes" in progress.set_aside[0].reason
+    assert "needs approver; bo held viewer" in progress.set_aside[1].reason
+    again = check_approval(large, "approve", user("bo", "approver"), requester="ana",
+                           approved_by=progress.approvers, set_aside=progress.set_aside)  # fmt: skip
+    assert (again.label, [s.reviewer for s in again.set_aside]) == ("2 of 2", ["ana"])
 
 
 def test_the_api_refuses_to_start_with_a_malformed_policy(tmp_path: Path) -> None:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Literal
-from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from vetoflow.db_url import redact_database_url
 from vetoflow.errors import ConfigurationError, VetoflowError
 from vetoflow.lambda_env import on_lambda
 from vetoflow.setting_rules import (
@@ -352,15 +352,10 @@ class Settings(BaseSettings):
         return texts
 
     def redacted_database(self) -> str:
-        """Where runs live, safe to print: passwords are masked."""
+        """Where runs live, safe to print: passwords are masked (userinfo and query string, `db_url`)."""
         if not self.database_url:
             return str(self.sqlite_path)
-        parts = urlsplit(self.database_url)
-        if parts.password is None:
-            return self.database_url
-        host = parts.hostname or ""
-        netloc = f"{parts.username or ''}:***@{host}" + (f":{parts.port}" if parts.port else "")
-        return urlunsplit(parts._replace(netloc=netloc))
+        return redact_database_url(self.database_url)
 
 
 def load_settings(**overrides: object) -> Settings:

@@ -101,7 +101,7 @@ for _tag, _regexp in (
 
 def dump_yaml(data: Any) -> str:
     """YAML that `load_yaml` reads back exactly as written (keys in the order given)."""
-    return yaml.dump(data, Dumper=_QuotingDumper, sort_keys=False)
+    return yaml.dump(data, Dumper=_QuotingDumper, sort_keys=False, allow_unicode=True)
 
 
 def load_yaml_text(text: str) -> Any:

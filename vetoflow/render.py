@@ -123,6 +123,10 @@ def run_panel(view: RunView) -> RenderableType:
             who = clean(", ".join(approval["approved_by"]) or "nobody yet")
             progress = f"approvals {approval['progress']} ({who})"
             parts.append(Text(f"  tier {clean(approval['tier'])}: {progress}; due {approval['due_at']}"))
+            for aside in approval.get("set_aside") or []:
+                parts.append(
+                    Text(f"  {clean(aside['reviewer'])}'s approval no longer counts: {clean(aside['reason'])}")
+                )
         if digest := view.pending.get("digest"):
             parts.append(Text(f"  digest {digest} (pass it with --digest to bind your decision to these figures)"))
         shown = set(state.decision.reasons) if state.decision else set()

@@ -7,6 +7,8 @@ the server was started open, in which case only loopback clients are let in, as 
 
 from __future__ import annotations
 
+import logging
+
 from fastapi import HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
@@ -15,6 +17,7 @@ from vetoflow.identity.jwt_bearer import InvalidBearerError, JwtBearer, looks_li
 from vetoflow.identity.roles import User, grants_for, require
 from vetoflow.netloc import is_loopback
 
+log = logging.getLogger(__name__)
 OPEN_REVIEWER = "local"
 bearer = HTTPBearer(
     auto_error=False,
@@ -30,15 +33,18 @@ def current_user(request: Request, credentials: HTTPAuthorizationCredentials | N
     """Who is asking, with their roles: from the bearer token (the OpenID provider's JWT, the users file,
     or the deprecated VETOFLOW_API_TOKENS), or `local` on an open, loopback-only server."""
     directory: Directory = request.app.state.directory
+    address = request.client.host if request.client else "unknown address"
     jwt_bearer: JwtBearer | None = getattr(request.app.state, "jwt_bearer", None)
     if credentials is not None and jwt_bearer is not None and looks_like_jwt(credentials.credentials):
         try:
             return jwt_bearer.user(credentials.credentials)
         except InvalidBearerError as exc:
+            log.warning("API login failed from %s: %s", address, exc)
             raise _refuse(str(exc)) from None
     if credentials is not None:
         user = directory.by_token(credentials.credentials)
         if user is None:
+            log.warning("API login failed from %s: %s", address, directory.token_hint(credentials.credentials))
             raise _refuse("invalid bearer token")
         return user
     if request.app.state.settings.api_open:

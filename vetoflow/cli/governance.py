@@ -13,6 +13,7 @@ from vetoflow.clock import utcnow
 from vetoflow.config import Settings
 from vetoflow.errors import UsageError, VetoflowError
 from vetoflow.governance.policy import load_policy
+from vetoflow.governance.targets import safe_target
 from vetoflow.inputs import dump_yaml
 from vetoflow.runs.audit import since_text
 
@@ -99,7 +100,10 @@ def policy(ctx: click.Context) -> None:
     settings: Settings = ctx.obj
     loaded = load_policy(settings.policy)
     click.echo(f"# {settings.policy or 'built-in default policy'}", err=True)
-    click.echo(dump_yaml(loaded.model_dump(mode="json")))
+    shown = loaded.model_dump(mode="json")
+    for channel in shown.get("notify", []):  # a webhook's URL is its secret: shown as in every listing
+        channel.update({k: safe_target(channel[k]) for k in ("webhook", "slack") if channel.get(k)})
+    click.echo(dump_yaml(shown))
 
 
 @click.command()

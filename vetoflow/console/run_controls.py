@@ -46,6 +46,8 @@ def approval_line(view: RunView | None) -> str:
         f"**Tier {md(str(approval.get('tier')))}**: {approvers.get('count', 1)} distinct approver(s) with the role "
         f"{md(roles)} · approved so far: {md(done)} ({approval.get('progress', '')})"
     )
+    for aside in approval.get("set_aside") or []:
+        text += f" · {md(str(aside['reviewer']))}'s approval no longer counts ({md(str(aside['reason']))})"
     if approval.get("due_at"):
         text += f" · due {md(str(approval['due_at']).replace('T', ' ').replace('+00:00', ' UTC'))}"
     if approval.get("requester"):

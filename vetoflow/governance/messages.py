@@ -54,9 +54,10 @@ def facts(payload: dict[str, Any]) -> list[tuple[str, str]]:
     for key, label in (("tier", "Tier"), ("approvals", "Approvals"), ("due_at", "Due")):
         if run.get(key):
             rows.append((label, str(run[key])))
-    for key in ("actor", "action", "reason", "comment", "escalated_to"):
+    for key in ("actor", "action", "reason", "comment", "escalated_to", "set_aside_note"):
         if details.get(key):
-            rows.append((key.replace("_", " ").capitalize(), str(details[key])))
+            label = "No longer counted" if key == "set_aside_note" else key.replace("_", " ").capitalize()
+            rows.append((label, str(details[key])))
     return rows
 
 

@@ -1,7 +1,9 @@
 """Who may decide a pause under its tier: pure checks that refuse with the rule they apply.
 
 approve: a role of the tier, not the requester unless `requester_may_approve`, and not someone who
-already approved this pause (approvals count distinct people). reject: a role of the tier (the requester
+already approved this pause (approvals count distinct people). An approval counts only while it qualifies
+for the tier in force (`tally`): after an escalation, approvals whose recorded roles (or four-eyes) do not
+fit the new tier are set aside, and those people may approve again under it. reject: a role of the tier (the requester
 may withdraw their own run: stopping spend needs no second pair of eyes). revise: anyone whose roles
 grant `revise` (analysts may rework their own run).
 """
@@ -24,19 +26,75 @@ class ApprovalRefusedError(VetoflowError):
 
 
 @dataclass(frozen=True)
+class Approval:
+    """One recorded approval: who, and the roles they held when they gave it."""
+
+    reviewer: str
+    roles: frozenset[str]
+
+
+@dataclass(frozen=True)
+class SetAside:
+    """An approval that no longer counts under the tier in force, and why."""
+
+    reviewer: str
+    reason: str
+
+
+@dataclass(frozen=True)
 class Progress:
-    """How far a pause is: the distinct approvers so far and how many the tier needs."""
+    """How far a pause is: the distinct approvers that count, how many the tier needs, and those set aside."""
 
     approvers: tuple[str, ...]
     needed: int
+    set_aside: tuple[SetAside, ...] = ()
 
     @property
     def label(self) -> str:
         return f"{len(self.approvers)} of {self.needed}"
 
     @property
+    def note(self) -> str:
+        """'ana's approval no longer counts (tier 'board' needs admin; ana held approver)', or ''."""
+        return "; ".join(f"{s.reviewer}'s approval no longer counts ({s.reason})" for s in self.set_aside)
+
+    def details(self) -> list[dict[str, str]]:
+        """The set-aside approvals as audit entries and notifications carry them."""
+        return [{"reviewer": s.reviewer, "reason": s.reason} for s in self.set_aside]
+
+    @property
     def complete(self) -> bool:
         return len(self.approvers) >= self.needed
+
+
+def recorded_roles(text: str) -> frozenset[str]:
+    """The roles an approval row recorded (comma-separated, as the gate writes them)."""
+    return frozenset(role for role in text.split(",") if role)
+
+
+def disqualified(tier: Tier, approval: Approval, requester: str | None) -> str | None:
+    """Why `approval` does not count under `tier` (None: it counts); the same rules `check_approval` applies."""
+    if not set(tier.approvers.roles) & approval.roles:
+        held = ", ".join(sorted(approval.roles)) or "no role"
+        return f"tier {tier.name!r} needs {' or '.join(tier.approvers.roles)}; {approval.reviewer} held {held}"
+    if approval.reviewer == requester and not tier.requester_may_approve:
+        return f"tier {tier.name!r} has requester_may_approve false (four-eyes); {approval.reviewer} started this run"
+    return None
+
+
+def tally(tier: Tier, approvals: Sequence[Approval], *, requester: str | None, needed: int) -> Progress:
+    """Count the approvals that qualify for `tier`, each person once; set the others aside with the reason."""
+    counted: list[str] = []
+    aside: list[SetAside] = []
+    for approval in approvals:
+        if approval.reviewer in counted:
+            continue
+        reason = disqualified(tier, approval, requester)
+        if reason is None:
+            counted.append(approval.reviewer)
+        else:
+            aside.append(SetAside(approval.reviewer, reason))
+    return Progress(tuple(counted), needed, tuple(aside))
 
 
 def check_approval(
@@ -46,11 +104,16 @@ def check_approval(
     *,
     requester: str | None,
     approved_by: Sequence[str] = (),
+    set_aside: Sequence[SetAside] = (),
 ) -> Progress:
-    """Refuse (ApprovalRefusedError naming the rule) or return the progress this decision would make."""
+    """Refuse (ApprovalRefusedError naming the rule) or return the progress this decision would make.
+
+    `approved_by` are the approvals that count under `tier`; someone whose approval was set aside may
+    approve again (their new approval replaces the old one)."""
+    aside = tuple(s for s in set_aside if s.reviewer != user.name) if action == "approve" else tuple(set_aside)
     if action == "revise":
         require(user, "revise")
-        return Progress(tuple(approved_by), tier.approvers.count)
+        return Progress(tuple(approved_by), tier.approvers.count, aside)
     require(user, "decide")
     rule = f"tier {tier.name!r}"
     if not set(tier.approvers.roles) & user.roles:
@@ -66,5 +129,5 @@ def check_approval(
                 f"{rule}: approvals must come from {tier.approvers.count} distinct people; "
                 f"{user.name} already approved ({len(approved_by)} of {tier.approvers.count})"
             )
-        return Progress((*approved_by, user.name), tier.approvers.count)
-    return Progress(tuple(approved_by), tier.approvers.count)
+        return Progress((*approved_by, user.name), tier.approvers.count, aside)
+    return Progress(tuple(approved_by), tier.approvers.count, aside)

@@ -164,9 +164,18 @@ class Directory:
             ok = expected is not None and hmac.compare_digest(expected.encode(), password.encode())
         if not ok:
             self.throttle.failed(name, address)
+            log.warning("login failed for user %r from %s", name, address or "unknown address")  # never the password
             return None
         self.throttle.succeeded(name)
         return self.user(name)
+
+    def token_hint(self, token: str) -> str:
+        """Whose token a refused request claims to hold, for the log (never the token's secret part)."""
+        found = self.users_file.token_owner(token) if self.users_file else None
+        if found is None:
+            return "a token that is not a users-file token" if self.users_file else "an unknown demo token"
+        token_id, owner = found
+        return f"token {token_id} of user {owner!r}" if owner else f"token {token_id} (no user holds it)"
 
     def by_token(self, token: str) -> User | None:
         self.refresh()

@@ -12,6 +12,7 @@ import fcntl
 import hashlib
 import hmac
 import os
+import re
 import secrets
 import tempfile
 from collections.abc import Iterator
@@ -53,6 +54,14 @@ class UsersFile:
     users: dict[str, UserRecord] = field(default_factory=dict)
     roles: dict[str, frozenset[Action]] = field(default_factory=dict)
     raw_roles: dict[str, list[str]] = field(default_factory=dict)
+
+    def token_owner(self, token: str) -> tuple[str, str | None] | None:
+        """(token id, owner or None) by the id part alone, for a refusal's log line; None: not a vft_ token."""
+        token_id = token[len(TOKEN_PREFIX) :].split("_", 1)[0] if token.startswith(TOKEN_PREFIX) else ""
+        if not re.fullmatch(r"[0-9a-f]{8}", token_id):
+            return None
+        owners = [u.name for u in self.users.values() if any(r.id == token_id for r in u.tokens)]
+        return token_id, owners[0] if owners else None
 
     def find_token(self, token: str) -> UserRecord | None:
         """The user owning `token` (looked up by its id part, compared in constant time), or None."""

@@ -1,6 +1,7 @@
 """Delivers due outbox rows: claim one (a lease, so parallel workers never send it at the same time),
 send it, record the try; 5xx, 408, 429, timeouts and connection errors are retried with exponential
 back-off, other refusals and the last failed try leave a dead-letter row (status `dead`) with the reason.
+What is logged or recorded about a try names the target only as `targets.safe_target` renders it.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from vetoflow.config import Settings
 from vetoflow.db.tables import attempts_table, outbox_table
 from vetoflow.governance import messages, webhook
 from vetoflow.governance.email import DeliveryError, send_email
+from vetoflow.governance.targets import safe_target, scrub
 
 log = logging.getLogger(__name__)
 RETRY_STATUSES = frozenset({408, 425, 429})
@@ -92,7 +94,7 @@ def _claim(engine: Engine, notification_id: str, now: datetime, lease: timedelta
 def _finish(
     engine: Engine, row: dict[str, Any], now: datetime, outcome: str, detail: str, *, retry_at: datetime | None = None
 ) -> None:
-    attempt = row["attempts"] + 1
+    attempt, detail = row["attempts"] + 1, scrub(detail)
     values: dict[str, Any] = {
         "attempts": attempt,
         "claimed_until": None,
@@ -148,7 +150,8 @@ def deliver_due(
                 why = str(exc) if not exc.retry else f"{exc} (gave up after {attempts} tries)"
                 _finish(engine, row, clock(), "dead", why)
                 report.dead.append(notification_id)
-                log.warning("notification %s to %s is dead: %s", notification_id, row["target"], why)
+                target = safe_target(row["target"])
+                log.warning("notification %s to %s is dead: %s", notification_id, target, scrub(why))
             continue
         _finish(engine, row, clock(), "sent", "ok")
         report.sent.append(notification_id)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, insert, select, update
+from sqlalchemy import Connection, Engine, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from vetoflow.clock import aware, utcnow
@@ -24,7 +24,7 @@ from vetoflow.db.tables import approvals_table, decisions_table, pauses_table
 from vetoflow.errors import DecisionConflictError, VetoflowError
 from vetoflow.governance.digest import run_digest
 from vetoflow.governance.policy import Policy, Tier, match_tier
-from vetoflow.governance.rules import Progress, check_approval
+from vetoflow.governance.rules import Approval, Progress, check_approval, recorded_roles, tally
 from vetoflow.identity.roles import User
 from vetoflow.runs import audit
 from vetoflow.runs.governance_events import emit, run_info
@@ -47,7 +47,7 @@ class Pause:
     tier: Tier
     policy: Policy
     needed: int
-    approved_by: tuple[str, ...]
+    approvals: tuple[Approval, ...]  # every approval recorded on this pause, in order
     requester: str | None
     digest: str
     opened_at: datetime
@@ -56,16 +56,23 @@ class Pause:
 
     @property
     def progress(self) -> Progress:
-        return Progress(self.approved_by, self.needed)
+        """Only approvals that qualify for the tier in force count (an escalation may set some aside)."""
+        return tally(self.tier, self.approvals, requester=self.requester, needed=self.needed)
+
+    @property
+    def approved_by(self) -> tuple[str, ...]:
+        return self.progress.approvers
 
     def summary(self) -> dict[str, Any]:
         """What the run's JSON shows under `approval`."""
+        progress = self.progress
         return {
             "tier": self.tier.name,
             "status": self.status,
             "approvers": {"roles": self.tier.approvers.roles, "count": self.needed},
-            "approved_by": list(self.approved_by),
-            "progress": self.progress.label,
+            "approved_by": list(progress.approvers),
+            "progress": progress.label,
+            "set_aside": progress.details(),
             "requester": self.requester,
             "requester_may_approve": self.tier.requester_may_approve,
             "due_at": self.due_at.isoformat(timespec="seconds"),
@@ -99,13 +106,14 @@ class Gate:
         if row is None:
             return None
         approved = conn.execute(
-            select(approvals_table.c.reviewer)
+            select(approvals_table.c.reviewer, approvals_table.c.roles)
             .where(approvals_table.c.run_id == run_id, approvals_table.c.pause_id == pause_id)
             .order_by(approvals_table.c.approved_at)
-        ).scalars()
+        )
+        approvals = tuple(Approval(reviewer, recorded_roles(roles)) for reviewer, roles in approved)
         policy = Policy.model_validate(json.loads(row["policy"]))
         return Pause(
-            run_id, pause_id, row["status"], policy.tier(row["tier"]), policy, row["needed"], tuple(approved),
+            run_id, pause_id, row["status"], policy.tier(row["tier"]), policy, row["needed"], approvals,
             row["requester"], row["digest"], aware(row["opened_at"]) or self.clock(),
             aware(row["due_at"]) or self.clock(), aware(row["next_reminder_at"]),
         )  # fmt: skip
@@ -198,6 +206,24 @@ class Gate:
         decision = RunIndex._decision(row) if row else None  # one row format for both
         return DecisionConflictError(already_decided(pause.run_id, decision))
 
+    @staticmethod
+    def _record_approval(
+        conn: Connection, pause: Pause, reviewer: str, roles: str, comment: str, *, via: str, at: datetime
+    ) -> None:
+        """Insert the approval; one set aside by an escalation (same person) is replaced, its entry stays audited."""
+        mine = (
+            approvals_table.c.run_id == pause.run_id,
+            approvals_table.c.pause_id == pause.pause_id,
+            approvals_table.c.reviewer == reviewer,
+        )
+        conn.execute(delete(approvals_table).where(*mine))
+        conn.execute(
+            insert(approvals_table).values(
+                run_id=pause.run_id, pause_id=pause.pause_id, reviewer=reviewer, roles=roles, digest=pause.digest,
+                comment=comment, via=via, approved_at=at,
+            )
+        )  # fmt: skip
+
     def decide(
         self,
         state: Mapping[str, Any],
@@ -219,23 +245,22 @@ class Gate:
                     f"{FIGURES_CHANGED} (you saw {digest[:19]}..., the run now shows {pause.digest[:19]}...); "
                     "reload it and decide again; nothing was recorded"
                 )
+            earlier = pause.progress
             progress = check_approval(
-                pause.tier, action, user, requester=pause.requester, approved_by=pause.approved_by
-            )
+                pause.tier, action, user, requester=pause.requester, approved_by=earlier.approvers,
+                set_aside=earlier.set_aside,
+            )  # fmt: skip
             payload = {**review, "digest": pause.digest}
             roles = ",".join(sorted(user.roles))
             details = {
                 "action": action, "reviewer": user.name, "roles": roles, "comment": review.get("comment", ""),
                 "approvals": progress.label, "approved_by": list(progress.approvers),
             }  # fmt: skip
+            if progress.set_aside:
+                details["set_aside"] = progress.details()
             where = (pauses_table.c.run_id == run_id, pauses_table.c.pause_id == pause_id)
             if action == "approve":
-                conn.execute(
-                    insert(approvals_table).values(
-                        run_id=run_id, pause_id=pause_id, reviewer=user.name, roles=roles, digest=pause.digest,
-                        comment=review.get("comment", ""), via=via, approved_at=now,
-                    )
-                )  # fmt: skip
+                self._record_approval(conn, pause, user.name, roles, review.get("comment", ""), via=via, at=now)
                 conn.execute(update(pauses_table).where(*where).values(approvals=len(progress.approvers)))
                 if not progress.complete:  # recorded and audited; the run stays paused
                     audit.append(

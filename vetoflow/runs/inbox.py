@@ -15,6 +15,7 @@ from vetoflow.clock import aware
 from vetoflow.db.tables import approvals_table, audit_head_table, events_table, pauses_table, runs_table
 from vetoflow.errors import VetoflowError
 from vetoflow.governance.policy import Policy
+from vetoflow.governance.rules import Approval, Progress, recorded_roles, tally
 from vetoflow.runs.index import RunRow
 
 
@@ -28,13 +29,19 @@ class InboxItem(BaseModel):
     approver_roles: list[str] = Field(default_factory=list, description="Roles that may approve under the tier.")
     requester_may_approve: bool = True
     needed: int | None = None
-    approved_by: list[str] = Field(default_factory=list)
+    approved_by: list[str] = Field(default_factory=list, description="Approvals that count under the tier.")
+    set_aside: list[str] = Field(
+        default_factory=list, description="Who approved under an earlier tier whose approval no longer counts."
+    )
     waiting_since: datetime = Field(description="When the run paused (its last update without a pause record).")
     due_at: datetime | None = None
 
     @property
     def progress(self) -> str | None:
-        return None if self.needed is None else f"{len(self.approved_by)} of {self.needed}"
+        if self.needed is None:
+            return None
+        aside = f" ({', '.join(self.set_aside)} no longer counted)" if self.set_aside else ""
+        return f"{len(self.approved_by)} of {self.needed}{aside}"
 
 
 def _currencies(engine: Engine, ids: Sequence[str]) -> dict[str, str]:
@@ -55,7 +62,9 @@ def inbox_items(engine: Engine, rows: Sequence[RunRow]) -> list[InboxItem]:
         return []
     pause_query = select(pauses_table).where(pauses_table.c.run_id.in_(ids), pauses_table.c.status == "open")
     approval_query = (
-        select(approvals_table.c.run_id, approvals_table.c.pause_id, approvals_table.c.reviewer)
+        select(
+            approvals_table.c.run_id, approvals_table.c.pause_id, approvals_table.c.reviewer, approvals_table.c.roles
+        )
         .where(approvals_table.c.run_id.in_(ids))
         .order_by(approvals_table.c.approved_at)
     )
@@ -68,11 +77,15 @@ def inbox_items(engine: Engine, rows: Sequence[RunRow]) -> list[InboxItem]:
         pause = pauses.get(row.run_id)
         item = InboxItem(run=row, currency=currencies.get(row.run_id, ""), waiting_since=row.updated_at)
         if pause is not None:
+            recorded = [Approval(r, recorded_roles(roles)) for run, p, r, roles in approvals
+                        if run == row.run_id and p == pause["pause_id"]]  # fmt: skip
             try:
                 tier = Policy.model_validate(json.loads(pause["policy"])).tier(pause["tier"])
                 roles, own = list(tier.approvers.roles), tier.requester_may_approve
+                progress = tally(tier, recorded, requester=pause["requester"], needed=pause["needed"])
             except (VetoflowError, ValueError):
                 roles, own = [], False
+                progress = Progress(tuple(a.reviewer for a in recorded), pause["needed"])
             item = item.model_copy(
                 update={
                     "requester": pause["requester"],
@@ -80,7 +93,8 @@ def inbox_items(engine: Engine, rows: Sequence[RunRow]) -> list[InboxItem]:
                     "approver_roles": roles,
                     "requester_may_approve": own,
                     "needed": pause["needed"],
-                    "approved_by": [r for run, p, r in approvals if run == row.run_id and p == pause["pause_id"]],
+                    "approved_by": list(progress.approvers),
+                    "set_aside": [s.reviewer for s in progress.set_aside],
                     "waiting_since": aware(pause["opened_at"]),
                     "due_at": aware(pause["due_at"]),
                 }

@@ -17,6 +17,7 @@ from sqlalchemy import Connection, Engine, insert, select
 from vetoflow.db.tables import attempts_table, outbox_table
 from vetoflow.governance.digest import json_safe
 from vetoflow.governance.policy import Channel
+from vetoflow.governance.targets import safe_target, scrub
 
 
 def build_payload(
@@ -56,7 +57,7 @@ def enqueue(
                 event=event,
                 run_id=run.get("id"),
                 kind=channel.kind,
-                target=channel.target,
+                target=safe_target(channel.target),  # for listings; `channel` keeps what delivery needs
                 channel=channel.model_dump(mode="json"),  # no secret: only the name of its variable
                 payload=json.dumps(json_safe(payload), ensure_ascii=False, sort_keys=True, allow_nan=False),
                 status="pending",
@@ -83,6 +84,8 @@ def listing(engine: Engine, run_id: str | None = None, limit: int = 100) -> list
         for attempt in tries:
             by_id.setdefault(attempt["outbox_id"], []).append(dict(attempt))
     for row in rows:
-        row.pop("channel", None)  # may name a secret variable; never shown
-        row["tries"] = by_id.get(row["id"], [])
+        row.pop("channel", None)  # the full URL and the secret's variable; never shown
+        row["target"] = safe_target(row["target"])  # rows queued by older releases hold the full URL
+        row["last_error"] = scrub(row["last_error"]) if row["last_error"] else row["last_error"]
+        row["tries"] = [{**t, "detail": scrub(t["detail"])} for t in by_id.get(row["id"], [])]
     return rows

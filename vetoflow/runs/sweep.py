@@ -3,7 +3,9 @@
 Every action re-checks its pause inside a transaction that first locks the row, then moves the row on
 (next reminder time, new tier, or status `expired`) and writes the audit entry and notifications with
 it; a second sweeper running at the same moment finds the row already moved and does nothing. Expired
-runs are resumed afterwards with the recorded rejection (reason "expired"), like any decision.
+runs are resumed afterwards with the recorded rejection (reason "expired"), like any decision. An
+escalation keeps the approvals given so far, but only those that qualify for the new tier count (the gate
+tallies them); the escalation's entry and notifications name the ones set aside.
 """
 
 from __future__ import annotations
@@ -104,7 +106,13 @@ def _act(gate: Gate, run_id: str, pause_id: str, state_of: Callable[[str], Mappi
             )  # fmt: skip
             moved = gate.load(conn, run_id, pause_id)
             assert moved is not None
-            details = {"from_tier": pause.tier.name, "escalated_to": target.name, "due_at": moved.due_at.isoformat()}
+            progress = moved.progress  # approvals that do not qualify for the new tier stop counting
+            conn.execute(update(pauses_table).where(*where).values(approvals=len(progress.approvers)))
+            details = {
+                "from_tier": pause.tier.name, "escalated_to": target.name, "due_at": moved.due_at.isoformat(),
+                "approvals": progress.label, "approved_by": list(progress.approvers),
+                "set_aside": progress.details(), "set_aside_note": progress.note,
+            }  # fmt: skip
             emit(
                 conn,
                 "run.escalated",

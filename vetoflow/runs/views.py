@@ -23,7 +23,11 @@ class RunView(BaseModel):
     next_nodes: list[str] = Field(default_factory=list)
     decisions: list[DecisionRow] = Field(default_factory=list)
     approval: dict[str, Any] | None = Field(
-        default=None, description="While paused: tier, approvers, approved_by, progress ('1 of 2'), due_at, digest."
+        default=None,
+        description=(
+            "While paused: tier, approvers, approved_by (approvals that count), progress ('1 of 2'), "
+            "set_aside (approvals an escalation stopped counting, with why), due_at, digest."
+        ),
     )
     comments: list[CommentRow] = Field(default_factory=list, description="The run's comment thread, oldest first.")
 
