@@ -134,6 +134,15 @@ class RunIndex:
             raise RunNotFoundError(f"no run with id {run_id!r} (list runs with: vetoflow runs)")
         return self._row(row)
 
+    def update_held(self, conn: Connection, run_id: str, owner: str | None, **fields: Any) -> RunRow | None:
+        """`update_in` only while `owner` holds the run's lease (owner None: while nobody holds a live one);
+        None otherwise, so a stale executor cannot overwrite the new holder's row or give back its lease."""
+        now = utcnow()
+        held = runs_table.c.lease_owner == owner if owner is not None else lease_is_free(now)
+        query = update(runs_table).where(runs_table.c.run_id == run_id, held).values(updated_at=now, **fields)
+        row = conn.execute(query.returning(*ROW_COLUMNS)).mappings().first()
+        return None if row is None else self._row(row)
+
     def get(self, run_id: str) -> RunRow:
         with self.engine.connect() as conn:
             row = conn.execute(select(*ROW_COLUMNS).where(runs_table.c.run_id == run_id)).mappings().first()

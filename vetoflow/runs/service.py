@@ -16,10 +16,17 @@ from typing import Any
 from langgraph.types import Command
 from pydantic import ValidationError
 
+from vetoflow import fencing
 from vetoflow.clock import utcnow
 from vetoflow.context import Context
 from vetoflow.db import Database
-from vetoflow.errors import DecisionConflictError, RunStateError, VetoflowError, describe_validation_error
+from vetoflow.errors import (
+    DecisionConflictError,
+    LeaseLostError,
+    RunStateError,
+    VetoflowError,
+    describe_validation_error,
+)
 from vetoflow.graph import Graph
 from vetoflow.identity.directory import DEMO_ROLES
 from vetoflow.identity.roles import User, grants_for
@@ -252,7 +259,10 @@ class RunService(Settling, QueueSide, Replaying, RunRecords):
         """Index rows out of line with their checkpoints (after an outage); `repair` refreshes them."""
         from vetoflow.runs.reconcile import reconcile
 
-        return reconcile(self.index, self.graph, self.refresh, repair=repair)
+        def repair_row(run_id: str, error: str | None) -> None:
+            self.refresh(run_id, error, owner=None)  # only while no executor holds a live lease
+
+        return reconcile(self.index, self.graph, repair_row, repair=repair)
 
     def _advance(
         self,
@@ -263,24 +273,32 @@ class RunService(Settling, QueueSide, Replaying, RunRecords):
         owner: str | None = None,
         announce: bool = True,
     ) -> RunView:
-        """Drive the graph under the run's lease (taken here unless the caller's `owner` already holds it)."""
-        with self.leases.held(run_id, owner or new_owner(), acquired=owner is not None):
+        """Drive the graph under the run's lease (taken here unless the caller's `owner` already holds it).
+
+        Fenced: if the lease is lost meanwhile (taken over after a pause or an outage), this executor stops
+        at the next check (a node boundary, a checkpoint write, the LLM call) and writes nothing more;
+        LeaseLostError tells its caller. The new holder records the run's end."""
+        acquired, owner = owner is not None, owner or new_owner()
+        with self.leases.held(run_id, owner, acquired=acquired) as fence, fencing.fenced(fence):
             try:
                 resume_with = graph_input()
             except VetoflowError:
-                self._give_back(run_id)
+                self._give_back(run_id, owner)
                 raise
             if resume_with is NOTHING:
-                return self.refresh(run_id, None, announce=announce)
-            events = self.events.batch(run_id)
+                return self.refresh(run_id, None, owner=owner, announce=announce)
+            events = self.events.batch(run_id, guard=fence.check)
             events.add("running")  # written with the first node's start
             error: str | None = None
             try:
                 stream_steps(self.graph, run_id, resume_with, context=self.context, events=events, on_step=on_step)
+            except LeaseLostError as lost:
+                log.warning("run %s: stopped, %s", run_id, lost)
+                raise
             except Exception as exc:  # the node's error is kept in the index and the checkpoint; retry resumes
                 error = f"{type(exc).__name__}: {exc}"
                 log.error("run %s failed: %s", run_id, error, exc_info=exc)
-            return self.refresh(run_id, error, events=events)
+            return self.refresh(run_id, error, owner=owner, events=events)
 
     def sweep(self) -> SweepReport:
         """Reminders, escalations and expiries that are due (governance.sweep); expired runs end rejected."""
