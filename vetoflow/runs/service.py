@@ -87,6 +87,12 @@ class RunService(Settling, QueueSide, Replaying, RunRecords):
             self.graph, self.database, context, self.dispatcher, gate=self.gate, lease_seconds=self.leases.ttl
         )
 
+    def with_dispatcher(self, dispatcher: JobDispatcher) -> RunService:
+        """The same runs, handing work to the workers (a worker's reconciler re-dispatching lost jobs)."""
+        return RunService(
+            self.graph, self.database, self.context, dispatcher, gate=self.gate, lease_seconds=self.leases.ttl
+        )
+
     @property
     def queued(self) -> bool:
         """Queue mode: commands record the run and defer a job; a worker executes it."""
@@ -256,13 +262,22 @@ class RunService(Settling, QueueSide, Replaying, RunRecords):
         return compare_states(self.view(run_a).state, self.view(run_b).state)
 
     def reconcile(self, *, repair: bool = False) -> builtins.list[Drift]:
-        """Index rows out of line with their checkpoints (after an outage); `repair` refreshes them."""
-        from vetoflow.runs.reconcile import reconcile
+        """Index rows out of line with their checkpoints (after an outage), and queued rows no job will run;
+        `repair` refreshes the rows (only where no executor holds a live lease) and re-dispatches or flags
+        the queued ones (runs/reconcile.py)."""
+        from vetoflow.runs.reconcile import Repairs, reconcile
 
-        def repair_row(run_id: str, error: str | None) -> None:
-            self.refresh(run_id, error, owner=None)  # only while no executor holds a live lease
+        def refresh(run_id: str, error: str | None) -> bool:
+            try:
+                self.refresh(run_id, error, owner=None)
+            except LeaseLostError:  # an executor took the run meanwhile: its refresh will settle the row
+                return False
+            return True
 
-        return reconcile(self.index, self.graph, repair_row, repair=repair)
+        repairs = Repairs(refresh=refresh, redispatch=lambda run_id: self._enqueue(run_id, "retry"))
+        return reconcile(
+            self.index, self.graph, repairs, dispatcher=self.dispatcher, grace=self.leases.ttl, repair=repair
+        )
 
     def _advance(
         self,
