@@ -190,6 +190,13 @@ class Settings(BaseSettings):
         le=3600,
         description="A run's execution lease; renewed every third of it. A run whose lease lapsed lists as stalled.",
     )
+    reconcile_every: int = Field(
+        default=30,
+        ge=0,
+        le=3600,
+        description="Seconds between reconciler passes (index rows against checkpoints, queued runs without a job) "
+        "in serve, ui and the workers; 0: only at start.",
+    )
 
     # -- composition ----------------------------------------------------------------------------
     context_factory: str | None = Field(

@@ -63,6 +63,13 @@ class RunBusyError(VetoflowError):
     http_status = 409
 
 
+class LeaseLostError(VetoflowError):
+    """This executor's lease was taken over or lapsed (a pause, an outage): it stops and writes nothing more."""
+
+    exit_code = 9
+    http_status = 409
+
+
 class ConfigurationError(VetoflowError):
     """A VETOFLOW_* setting is malformed: the message names the variable and what is allowed."""
 

@@ -38,3 +38,12 @@ def periods(value: float | None, unit: str, never: str) -> str:
 
 def when(moment: datetime | None) -> str:
     return moment.strftime("%Y-%m-%d %H:%M UTC") if moment else "-"
+
+
+def ago(seconds: float) -> str:
+    """A compact age for a status column: '45s', '3m', '2h', '4d' (whole units, rounded down)."""
+    seconds = max(0, int(seconds))
+    for unit, size in (("d", 86_400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"

@@ -12,7 +12,8 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from vetoflow.formatting import money, pct, periods
+from vetoflow.clock import utcnow
+from vetoflow.formatting import ago, money, pct, periods
 from vetoflow.plaintext import clean, plain
 from vetoflow.risk.words import DELTA_LABELS, delta_value, method_note, risk_rows, tornado_lines
 
@@ -41,6 +42,15 @@ def status_text(status: str) -> Text:
     return Text(status, style=STATUS_STYLE.get(status, ""))
 
 
+def run_status(row: RunRow) -> Text:
+    """The row's status; a stalled run says for how long ('stalled 3m'): since its lease lapsed, or since
+    its row last changed when it never had one (a queued run flagged by the reconciler)."""
+    if row.status != "stalled":
+        return status_text(row.status)
+    since = row.lease_expires_at or row.updated_at
+    return Text(f"stalled {ago((utcnow() - since).total_seconds())}", style=STATUS_STYLE["stalled"])
+
+
 def runs_table(rows: list[RunRow]) -> Table:
     table = Table(title=f"{len(rows)} run(s), newest first", title_justify="left")
     table.add_column("run id", no_wrap=True, min_width=12)
@@ -59,7 +69,7 @@ def runs_table(rows: list[RunRow]) -> Table:
             plain(row.run_id),
             row.created_at.strftime("%m-%d %H:%M"),
             plain(row.name),
-            status_text(row.status),
+            run_status(row),
             money(row.investment),
             pct(row.roi),
             pct(row.downside_roi),
@@ -79,14 +89,14 @@ def forecast_table(forecast: Forecast, currency: str) -> Table:
     return table
 
 
-def run_panel(view: RunView) -> RenderableType:
+def figures_grid(view: RunView) -> Table:
+    """Status, investment and the figures the decision rests on, label beside value."""
     state, run = view.state, view.run
     currency = state.scenario.currency
-    parts: list[RenderableType] = []
     figures = Table.grid(padding=(0, 2))
     figures.add_column(style="bold")
     figures.add_column()
-    figures.add_row("status", status_text(run.status))
+    figures.add_row("status", run_status(run))
     figures.add_row("investment", plain(f"{money(run.investment)} {currency}"))
     if fin := state.financials:
         figures.add_row("ROI (P50)", pct(fin.roi))
@@ -99,7 +109,13 @@ def run_panel(view: RunView) -> RenderableType:
         figures.add_row("figures", method_note(fin))
     if run.revision:
         figures.add_row("revision", str(run.revision))
-    parts.append(figures)
+    return figures
+
+
+def run_panel(view: RunView) -> RenderableType:
+    state, run = view.state, view.run
+    currency = state.scenario.currency
+    parts: list[RenderableType] = [figures_grid(view)]
     if state.forecast:
         parts.append(forecast_table(state.forecast, currency))
         parts.extend(plain(line) for line in tornado_lines(state.forecast.sensitivity, currency))

@@ -1,12 +1,19 @@
-"""Durable LangGraph checkpointers: SQLite under VETOFLOW_HOME by default, PostgreSQL when a URL is configured."""
+"""Durable LangGraph checkpointers: SQLite under VETOFLOW_HOME by default, PostgreSQL when a URL is configured.
+
+Their writes are fenced (vetoflow.fencing): an executor that lost its run's lease cannot checkpoint over
+the new holder's work.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import functools
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from langgraph.checkpoint.base import BaseCheckpointSaver
 
+from vetoflow import fencing
 from vetoflow.config import Settings
 from vetoflow.db.engine import connect_sqlite
 from vetoflow.errors import database_unreachable
@@ -17,7 +24,7 @@ def open_checkpointer(settings: Settings) -> Iterator[BaseCheckpointSaver[str]]:
     settings.check_durable_store()
     if settings.database_url:
         with _postgres(settings.database_url, settings.db_pool_size) as saver:
-            yield saver
+            yield fence_writes(saver)
         return
     from langgraph.checkpoint.sqlite import SqliteSaver
 
@@ -25,7 +32,7 @@ def open_checkpointer(settings: Settings) -> Iterator[BaseCheckpointSaver[str]]:
     try:
         saver = SqliteSaver(conn)
         saver.setup()
-        yield saver
+        yield fence_writes(saver)
     finally:
         conn.close()
 
@@ -53,3 +60,19 @@ def _postgres(url: str, pool_size: int) -> Iterator[BaseCheckpointSaver[str]]:
         yield saver
     finally:
         pool.close()
+
+
+def fence_writes(saver: BaseCheckpointSaver[str]) -> BaseCheckpointSaver[str]:
+    """Check the current execution's fence before each checkpoint write of its run (the thread id)."""
+    for name in ("put", "put_writes"):
+        setattr(saver, name, _fenced(getattr(saver, name)))
+    return saver
+
+
+def _fenced(write: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(write)  # LangGraph reads put_writes' signature: wraps keeps it
+    def fenced_write(config: Any, *args: Any, **kwargs: Any) -> Any:
+        fencing.check(config.get("configurable", {}).get("thread_id"))
+        return write(config, *args, **kwargs)
+
+    return fenced_write

@@ -10,6 +10,7 @@ import logging
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
+import psycopg
 from procrastinate import App, PsycopgConnector
 from procrastinate.exceptions import AlreadyEnqueued
 from procrastinate.jobs import JobDeferrer
@@ -20,6 +21,15 @@ from vetoflow.db.queue import EXECUTE_RUN, REPLAY_ITEM, RUNS_QUEUE, libpq_url
 
 log = logging.getLogger(__name__)
 DEFER_CHUNK = 500  # jobs per INSERT when a batch is deferred
+LIVE_RUNS = """
+SELECT j.args->>'run_id' FROM procrastinate_jobs j
+ WHERE j.status IN ('todo', 'doing') AND j.task_name = %(run)s AND j.args->>'run_id' = ANY(%(ids)s)
+UNION
+SELECT i.replay_run_id FROM procrastinate_jobs j
+  JOIN vetoflow_replay_batch_items i
+    ON i.batch_id = j.args->>'batch_id' AND i.source_run_id = j.args->>'source_run_id'
+ WHERE j.status IN ('todo', 'doing') AND j.task_name = %(item)s AND i.replay_run_id = ANY(%(ids)s)
+"""
 
 
 class JobQueue:
@@ -28,7 +38,8 @@ class JobQueue:
     def __init__(self, settings: Settings, *, pool_size: int = 4) -> None:
         settings.check_queue()
         assert settings.database_url is not None
-        connector = PsycopgConnector(conninfo=libpq_url(settings.database_url), min_size=1, max_size=pool_size)
+        self.url = libpq_url(settings.database_url)
+        connector = PsycopgConnector(conninfo=self.url, min_size=1, max_size=pool_size)
         self.app = App(connector=connector)
         self.app.open()
 
@@ -75,6 +86,14 @@ class JobQueue:
     def _replay_deferrer(self, batch_id: str, source_run_id: str) -> JobDeferrer:
         key = f"replay:{batch_id}:{source_run_id}"
         return self.app.configure_task(REPLAY_ITEM, queue=RUNS_QUEUE, lock=key, queueing_lock=key)
+
+    def live_runs(self, run_ids: Sequence[str]) -> set[str]:
+        """Which of these runs a waiting or running job will carry on: its own job, or its batch item's."""
+        if not run_ids:
+            return set()
+        with psycopg.connect(self.url, autocommit=True, connect_timeout=5) as conn:
+            rows = conn.execute(LIVE_RUNS, {"ids": list(run_ids), "run": EXECUTE_RUN, "item": REPLAY_ITEM})
+            return {str(run_id) for (run_id,) in rows.fetchall()}
 
     def close(self) -> None:
         self.app.close()

@@ -11,6 +11,7 @@ from typing import Any
 
 from langgraph.runtime import Runtime
 
+from vetoflow import fencing
 from vetoflow.context import Context
 from vetoflow.llm import grounding
 from vetoflow.state import RunState
@@ -22,6 +23,7 @@ def synthesizer(state: RunState, runtime: Runtime[Context]) -> dict[str, Any]:
     if retrieval is None and retriever is not None:
         retrieval = retriever.retrieve(state)
     informed = state.model_copy(update={"retrieval": retrieval})
+    fencing.check()  # an executor that lost the run's lease makes no LLM call: the new holder makes it
     summary = runtime.context.synthesizer.summarize(informed)
     summary = summary.model_copy(update={"grounding": grounding.check(summary.text, state)})
     return {

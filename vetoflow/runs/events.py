@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -47,8 +48,9 @@ class RunEvents:
         if values:
             conn.execute(insert(events_table), values)
 
-    def batch(self, run_id: str) -> EventBatch:
-        return EventBatch(self, run_id)
+    def batch(self, run_id: str, guard: Callable[[], None] | None = None) -> EventBatch:
+        """`guard` raises when the executor may no longer write (its lease is lost): checked before a timed write."""
+        return EventBatch(self, run_id, guard=guard)
 
     def since(self, run_id: str, after: int = 0, limit: int = MAX_BATCH) -> list[RunEvent]:
         """Events of `run_id` with an id above `after`, oldest first."""
@@ -87,9 +89,15 @@ class EventBatch:
     """
 
     def __init__(
-        self, events: RunEvents, run_id: str, ticker: Ticker | None = None, delay: float | None = None
+        self,
+        events: RunEvents,
+        run_id: str,
+        ticker: Ticker | None = None,
+        delay: float | None = None,
+        guard: Callable[[], None] | None = None,
     ) -> None:
         self.events = events
+        self.guard = guard
         self.run_id = run_id
         self.ticker = ticker or default_ticker()
         self.delay = FLUSH_DELAY if delay is None else delay
@@ -138,6 +146,8 @@ class EventBatch:
             self._soon = None
 
     def _write_own(self, pending: list[dict[str, Any]]) -> None:
+        if pending and self.guard is not None:
+            self.guard()
         if pending:
             with self.events.engine.begin() as own:
                 self.events.write(own, pending)

@@ -134,6 +134,23 @@ class RunIndex:
             raise RunNotFoundError(f"no run with id {run_id!r} (list runs with: vetoflow runs)")
         return self._row(row)
 
+    def update_held(self, conn: Connection, run_id: str, owner: str | None, **fields: Any) -> RunRow | None:
+        """`update_in` only while `owner` holds the run's lease (owner None: while nobody holds a live one);
+        None otherwise, so a stale executor cannot overwrite the new holder's row or give back its lease."""
+        now = utcnow()
+        held = runs_table.c.lease_owner == owner if owner is not None else lease_is_free(now)
+        query = update(runs_table).where(runs_table.c.run_id == run_id, held).values(updated_at=now, **fields)
+        row = conn.execute(query.returning(*ROW_COLUMNS)).mappings().first()
+        return None if row is None else self._row(row)
+
+    def flag_unqueued(self, run_id: str, before: datetime, note: str) -> bool:
+        """A row queued since before `before` with no job to run it becomes stalled (running, no lease):
+        what operators know to retry. False when it moved on meanwhile (a job or a retry took it)."""
+        where = (runs_table.c.run_id == run_id, runs_table.c.status == "queued", runs_table.c.updated_at < before)
+        values = {"status": "running", "lease_owner": None, "lease_expires_at": None, "error": note}
+        with self.engine.begin() as conn:
+            return conn.execute(update(runs_table).where(*where).values(updated_at=utcnow(), **values)).rowcount == 1
+
     def get(self, run_id: str) -> RunRow:
         with self.engine.connect() as conn:
             row = conn.execute(select(*ROW_COLUMNS).where(runs_table.c.run_id == run_id)).mappings().first()

@@ -5,13 +5,14 @@ live one) before driving the graph, renews it every third of its time to live fr
 ticker thread (runs/ticker.py), and gives it back with the index refresh that ends the step. A process
 killed with SIGKILL stops renewing: once the lease expires the run lists as `stalled`, and `retry` (or
 any executor) takes it over. Concurrent retries therefore run the graph once; the others are told the
-run is busy.
+run is busy. An executor whose renewal finds the lease gone stops (fencing.py).
 """
 
 from __future__ import annotations
 
 import os
 import socket
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -22,6 +23,7 @@ from sqlalchemy import Connection, Engine, or_, select, update
 from vetoflow.clock import aware, utcnow
 from vetoflow.db.tables import runs_table
 from vetoflow.errors import RunBusyError, RunNotFoundError
+from vetoflow.fencing import Fence
 from vetoflow.runs.index import lease_is_free
 from vetoflow.runs.ticker import Ticker, default_ticker
 
@@ -86,12 +88,23 @@ class Leases:
         return conn.execute(query).rowcount == 1
 
     @contextmanager
-    def held(self, run_id: str, owner: str, *, acquired: bool = False) -> Iterator[None]:
-        """Hold the lease for the block, renewing it in the background (released by the index refresh)."""
+    def held(self, run_id: str, owner: str, *, acquired: bool = False) -> Iterator[Fence]:
+        """Hold the lease for the block, renewing it in the background (released by the index refresh).
+
+        The fence yielded says whether it is still held: a renewal finding another owner (or none) marks
+        it lost and stops renewing."""
+        fence = Fence(run_id, owner, self.ttl)  # before taking it: the local expiry is never later than the row's
         if not acquired:
             self.acquire(run_id, owner)
-        beat = self.ticker.every(self.ttl / 3, lambda: self.renew(run_id, owner))
+
+        def renew() -> None:
+            started = time.monotonic()
+            fence.renewed(self.renew(run_id, owner), started)
+            if fence.lost:
+                beat.cancel()
+
+        beat = self.ticker.every(self.ttl / 3, renew)
         try:
-            yield
+            yield fence
         finally:
             beat.cancel()  # a beat already under way is harmless: it renews only while `owner` holds the lease

@@ -1,7 +1,10 @@
-"""A background thread in `vetoflow serve` / `vetoflow ui`: delivers due notifications every few seconds
-and sweeps deadlines every minute, so a paused run is announced within seconds without any cron.
+"""A background thread in `vetoflow serve` / `vetoflow ui`: delivers due notifications every few seconds,
+sweeps deadlines every minute and reconciles the run index every VETOFLOW_RECONCILE_EVERY seconds, so a
+paused run is announced within seconds and a row an outage left behind is repaired without any cron.
 
-It only drives the durable outbox and pause rows, so it is safe beside `vetoflow sweep` and other servers.
+It only drives the durable outbox, pause rows and conditional index refreshes, so it is safe beside
+`vetoflow sweep`, the workers and other servers. Its own thread, not the ticker's: a reconcile pass reads
+every unfinished run, and lease renewals must not wait behind it.
 """
 
 from __future__ import annotations
@@ -9,8 +12,10 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 
 from vetoflow.config import Settings
+from vetoflow.runs.reconcile import repaired_text
 from vetoflow.runs.service import RunService
 
 log = logging.getLogger(__name__)
@@ -22,10 +27,17 @@ class Pump:
         self.service, self.settings = service, settings
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        chores: list[tuple[str, float, Callable[[], object]]] = []
+        if settings.notify_every > 0:
+            chores.append(("notification pump", settings.notify_every, self._notify))
+        if settings.reconcile_every > 0:
+            chores.append(("reconciler", float(settings.reconcile_every), self._reconcile))
+        self.chores = chores
+        self._last_sweep = 0.0
 
     def start(self) -> Pump:
-        if self.settings.notify_every > 0 and self._thread is None:
-            self._thread = threading.Thread(target=self._loop, name="vetoflow-notify", daemon=True)
+        if self.chores and self._thread is None:
+            self._thread = threading.Thread(target=self._loop, name="vetoflow-pump", daemon=True)
             self._thread.start()
         return self
 
@@ -35,12 +47,23 @@ class Pump:
             self._thread.join(timeout=30)
 
     def _loop(self) -> None:
-        last_sweep = 0.0
-        while not self._stop.wait(self.settings.notify_every):
-            try:
-                if self.service.gate is not None and time.monotonic() - last_sweep >= SWEEP_SECONDS:
-                    last_sweep = time.monotonic()
-                    self.service.sweep()
-                self.service.deliver_notifications()
-            except Exception as exc:  # keep pumping; the outbox keeps what failed
-                log.warning("notification pump: %s: %s", type(exc).__name__, exc)
+        due = {name: time.monotonic() + every for name, every, _ in self.chores}
+        while not self._stop.wait(max(0.0, min(due.values()) - time.monotonic())):
+            for name, every, chore in self.chores:
+                if time.monotonic() < due[name]:
+                    continue
+                due[name] = time.monotonic() + every
+                try:
+                    chore()
+                except Exception as exc:  # keep pumping: the outbox keeps what failed, the next pass looks again
+                    log.warning("%s: %s: %s", name, type(exc).__name__, exc)
+
+    def _notify(self) -> None:
+        if self.service.gate is not None and time.monotonic() - self._last_sweep >= SWEEP_SECONDS:
+            self._last_sweep = time.monotonic()
+            self.service.sweep()
+        self.service.deliver_notifications()
+
+    def _reconcile(self) -> None:
+        if repaired := [d for d in self.service.reconcile(repair=True) if d.repaired]:
+            log.info("reconciler: %s", repaired_text(repaired))

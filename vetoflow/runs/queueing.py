@@ -7,6 +7,7 @@ run between two nodes by raising `HandBack`; the API's `?wait=true` calls `wait_
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 from vetoflow.runs.events import EventKind, event_values
@@ -35,6 +36,8 @@ class JobDispatcher(Protocol):
     """Queue mode: hands a run to the workers (vetoflow.db.job_queue.JobQueue)."""
 
     def submit(self, run_id: str, kind: str) -> int | None: ...
+
+    def live_runs(self, run_ids: Sequence[str]) -> set[str]: ...
 
 
 class QueueSide:

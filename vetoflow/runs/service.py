@@ -16,10 +16,17 @@ from typing import Any
 from langgraph.types import Command
 from pydantic import ValidationError
 
+from vetoflow import fencing
 from vetoflow.clock import utcnow
 from vetoflow.context import Context
 from vetoflow.db import Database
-from vetoflow.errors import DecisionConflictError, RunStateError, VetoflowError, describe_validation_error
+from vetoflow.errors import (
+    DecisionConflictError,
+    LeaseLostError,
+    RunStateError,
+    VetoflowError,
+    describe_validation_error,
+)
 from vetoflow.graph import Graph
 from vetoflow.identity.directory import DEMO_ROLES
 from vetoflow.identity.roles import User, grants_for
@@ -78,6 +85,12 @@ class RunService(Settling, QueueSide, Replaying, RunRecords):
         """The same runs, graph and database, with other clients (e.g. a batch replay's LLM model)."""
         return RunService(
             self.graph, self.database, context, self.dispatcher, gate=self.gate, lease_seconds=self.leases.ttl
+        )
+
+    def with_dispatcher(self, dispatcher: JobDispatcher) -> RunService:
+        """The same runs, handing work to the workers (a worker's reconciler re-dispatching lost jobs)."""
+        return RunService(
+            self.graph, self.database, self.context, dispatcher, gate=self.gate, lease_seconds=self.leases.ttl
         )
 
     @property
@@ -249,10 +262,22 @@ class RunService(Settling, QueueSide, Replaying, RunRecords):
         return compare_states(self.view(run_a).state, self.view(run_b).state)
 
     def reconcile(self, *, repair: bool = False) -> builtins.list[Drift]:
-        """Index rows out of line with their checkpoints (after an outage); `repair` refreshes them."""
-        from vetoflow.runs.reconcile import reconcile
+        """Index rows out of line with their checkpoints (after an outage), and queued rows no job will run;
+        `repair` refreshes the rows (only where no executor holds a live lease) and re-dispatches or flags
+        the queued ones (runs/reconcile.py)."""
+        from vetoflow.runs.reconcile import Repairs, reconcile
 
-        return reconcile(self.index, self.graph, self.refresh, repair=repair)
+        def refresh(run_id: str, error: str | None) -> bool:
+            try:
+                self.refresh(run_id, error, owner=None)
+            except LeaseLostError:  # an executor took the run meanwhile: its refresh will settle the row
+                return False
+            return True
+
+        repairs = Repairs(refresh=refresh, redispatch=lambda run_id: self._enqueue(run_id, "retry"))
+        return reconcile(
+            self.index, self.graph, repairs, dispatcher=self.dispatcher, grace=self.leases.ttl, repair=repair
+        )
 
     def _advance(
         self,
@@ -263,17 +288,21 @@ class RunService(Settling, QueueSide, Replaying, RunRecords):
         owner: str | None = None,
         announce: bool = True,
     ) -> RunView:
-        """Drive the graph under the run's lease (taken here unless the caller's `owner` already holds it)."""
-        holder = owner or new_owner()
-        with self.leases.held(run_id, holder, acquired=owner is not None):
+        """Drive the graph under the run's lease (taken here unless the caller's `owner` already holds it).
+
+        Fenced: if the lease is lost meanwhile (taken over after a pause or an outage), this executor stops
+        at the next check (a node boundary, a checkpoint write, the LLM call) and writes nothing more;
+        LeaseLostError tells its caller. The new holder records the run's end."""
+        acquired, holder = owner is not None, owner or new_owner()
+        with self.leases.held(run_id, holder, acquired=acquired) as fence, fencing.fenced(fence):
             try:
                 resume_with = graph_input()
             except VetoflowError:
-                self._give_back(run_id)
+                self._give_back(run_id, holder)
                 raise
             if resume_with is NOTHING:
-                return self.refresh(run_id, None, announce=announce)
-            events = self.events.batch(run_id)
+                return self.refresh(run_id, None, owner=holder, announce=announce)
+            events = self.events.batch(run_id, guard=fence.check)
             events.add("running")  # written with the first node's start
             error: str | None = None
             try:
@@ -281,10 +310,13 @@ class RunService(Settling, QueueSide, Replaying, RunRecords):
             except HandBack as stop:
                 self._hand_back(run_id, holder, str(stop), events)
                 raise
+            except LeaseLostError as lost:
+                log.warning("run %s: stopped, %s", run_id, lost)
+                raise
             except Exception as exc:  # the node's error is kept in the index and the checkpoint; retry resumes
                 error = f"{type(exc).__name__}: {exc}"
                 log.error("run %s failed: %s", run_id, error, exc_info=exc)
-            return self.refresh(run_id, error, events=events)
+            return self.refresh(run_id, error, owner=holder, events=events)
 
     def sweep(self) -> SweepReport:
         """Reminders, escalations and expiries that are due (governance.sweep); expired runs end rejected."""

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from langgraph.types import StateSnapshot
 
-from vetoflow.errors import VetoflowError
+from vetoflow.errors import LeaseLostError, VetoflowError
 from vetoflow.governance.digest import run_digest
 from vetoflow.nodes.approval import why_waiting
 from vetoflow.runs import comments as thread_store
@@ -75,17 +75,27 @@ class Settling:
             raise VetoflowError(f"run {run_id} has no checkpoint yet; start it again")
         return snapshot
 
-    def _give_back(self, run_id: str) -> None:
+    def _give_back(self, run_id: str, owner: str) -> None:
         """Release a lease taken for nothing (a refused resume); the row says what the checkpoint says."""
         snapshot = self.graph.get_state(thread_config(run_id))
         status: RunStatus = derive_status(snapshot) if has_state(snapshot) else "failed"
-        self.index.update(run_id, lease_owner=None, lease_expires_at=None, status=status)
+        with self.database.engine.begin() as conn:
+            self.index.update_held(conn, run_id, owner, lease_owner=None, lease_expires_at=None, status=status)
 
     def refresh(
-        self, run_id: str, error: str | None, *, announce: bool = True, events: EventBatch | None = None
+        self,
+        run_id: str,
+        error: str | None,
+        *,
+        owner: str | None,
+        announce: bool = True,
+        events: EventBatch | None = None,
     ) -> RunView:
-        """Rewrite the run's index row from its checkpoint and give back any lease, in one transaction with
-        the events still held (`events`, from the steps just run) and the settled event."""
+        """Rewrite the run's index row from its checkpoint and give back the lease, in one transaction with
+        the events still held (`events`, from the steps just run) and the settled event.
+
+        Only while `owner` holds the lease (None, a repair: while nobody does); otherwise nothing is written
+        and LeaseLostError says so: the run's end is recorded once, by whoever holds it."""
         snapshot = self.graph.get_state(thread_config(run_id))
         state = RunState.model_validate(snapshot.values)
         status: RunStatus = "failed" if error else derive_status(snapshot)
@@ -104,7 +114,10 @@ class Settling:
         batch = events or self.events.batch(run_id)
         batch.settle()  # before the transaction: a ticker write would wait on it
         with self.database.engine.begin() as conn:
-            row = self.index.update_in(conn, run_id, **fields)
+            row = self.index.update_held(conn, run_id, owner, **fields)
+            if row is None:
+                holder = f"{owner} no longer holds its lease" if owner else "an executor holds its lease now"
+                raise LeaseLostError(f"run {run_id}: {holder}; its row was left to the holder")
             if announce and status != "stalled" and status in SETTLED:
                 detail = {"error": error} if error else {"reason": row.veto_reason} if status == "paused" else {}
                 batch.add(status, **detail)

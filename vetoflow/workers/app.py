@@ -18,7 +18,7 @@ from procrastinate.jobs import Job
 from vetoflow.config import Settings
 from vetoflow.db.queue import EXECUTE_RUN, MAINTENANCE_QUEUE, REPLAY_ITEM, RUNS_QUEUE, libpq_url
 from vetoflow.errors import VetoflowError
-from vetoflow.workers import tasks
+from vetoflow.workers import reconciling, tasks
 
 RECOVER_STALLED = "vetoflow.recover_stalled"
 PRUNE_JOBS = "vetoflow.prune_jobs"
@@ -105,7 +105,8 @@ def cron_every(seconds: int) -> str:
 
 
 def _register_service_periodics(app: App, settings: Settings) -> None:
-    """The governance sweep, notification delivery and pruning: each once per period across all workers."""
+    """The governance sweep, notification delivery, pruning and the reconciler: each once per period across
+    all workers."""
     every = {
         tasks.GOVERNANCE_SWEEP: settings.worker_sweep_every,
         tasks.DELIVER_NOTIFICATIONS: settings.worker_deliver_every,
@@ -117,6 +118,12 @@ def _register_service_periodics(app: App, settings: Settings) -> None:
                 tasks.SERVICE_PERIODICS[name]
             )
             app.periodic(cron=cron_every(seconds))(task)
+    if settings.reconcile_every > 0:
+        name = reconciling.RECONCILE
+        task = app.task(name=name, queue=MAINTENANCE_QUEUE, pass_context=True, lock=name, queueing_lock=name)(
+            reconciling.periodic_reconcile
+        )
+        app.periodic(cron=cron_every(settings.reconcile_every))(task)
 
 
 def _periodic_runner(job: PeriodicJob) -> Callable[[JobContext, int], None]:

@@ -22,6 +22,7 @@ from vetoflow.db.worker_beats import WorkerBeats
 from vetoflow.runs.store import open_service
 from vetoflow.workers.app import make_app
 from vetoflow.workers.health import this_host
+from vetoflow.workers.reconciling import reconcile_runs
 from vetoflow.workers.tasks import WorkerRuntime
 
 log = logging.getLogger(__name__)
@@ -32,6 +33,7 @@ def run_worker(
 ) -> None:
     settings.check_queue()
     with open_service(settings, context, dispatch=False) as service:  # it executes; it never defers
+        reconcile_runs(service, settings)  # rows an outage left behind, queued runs that lost their job
         app = make_app(settings, pool_size=concurrency + 4)  # + listener, heartbeat, fetch, sweeps
         runtime = WorkerRuntime(settings=settings, service=service)
         asyncio.run(_work(app, runtime, concurrency=concurrency, queues=queues, name=name))
