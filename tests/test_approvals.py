@@ -168,3 +168,21 @@ def test_a_replay_is_requested_by_whoever_asked_for_it_and_they_cannot_approve_i
         seen = unnamed.pending["digest"]  # type: ignore[index]
         with pytest.raises(ApprovalRefusedError, match=r"four-eyes\): an started this run"):
             service.decide(unnamed.run.run_id, "approve", reviewer="an", user=users["an"], digest=seen)
+
+
+def test_whoever_revised_the_figures_cannot_approve_them_alone(
+    settings: Settings, tmp_path: Path, vetoed: Scenario
+) -> None:
+    """The audit's case: an approver rewrote a 2.5M run into a lighter tier, then approved it himself."""
+    settings = governed_settings(settings, tmp_path)
+    users = people(settings)
+    with governed_service(settings) as service:
+        run_id = service.start(big(vetoed), requester="an").run.run_id
+        revised = service.decide(run_id, "revise", reviewer="ap1", user=users["ap1"], overrides={"investment": 999_999})
+        assert revised.approval is not None
+        assert revised.approval["tier"] == "standard"
+        with pytest.raises(ApprovalRefusedError, match=r"four-eyes\): ap1 revised this run's figures"):
+            service.decide(run_id, "approve", reviewer="ap1", user=users["ap1"])
+        assert service.view(run_id).status == "paused"
+        done = service.decide(run_id, "approve", reviewer="ap2", user=users["ap2"], comment="checked the rework")
+        assert done.status == "completed"

@@ -1,6 +1,7 @@
 """Who may decide a pause under its tier: pure checks that refuse with the rule they apply.
 
-approve: a role of the tier, not the requester unless `requester_may_approve`, and not someone who
+approve: a role of the tier, not the requester nor anyone who revised the run's figures unless
+`requester_may_approve` (whoever wrote the figures does not approve them alone), and not someone who
 already approved this pause (approvals count distinct people). An approval counts only while it qualifies
 for the tier in force (`tally`): after an escalation, approvals whose recorded roles (or four-eyes) do not
 fit the new tier are set aside, and those people may approve again under it. reject: a role of the tier (the requester
@@ -10,7 +11,7 @@ grant `revise` (analysts may rework their own run).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 from vetoflow.errors import VetoflowError
@@ -105,6 +106,7 @@ def check_approval(
     requester: str | None,
     approved_by: Sequence[str] = (),
     set_aside: Sequence[SetAside] = (),
+    revisers: Collection[str] = (),
 ) -> Progress:
     """Refuse (ApprovalRefusedError naming the rule) or return the progress this decision would make.
 
@@ -123,6 +125,11 @@ def check_approval(
         )
     if action == "approve" and requester is not None and user.name == requester and not tier.requester_may_approve:
         raise ApprovalRefusedError(f"{rule}: requester_may_approve is false (four-eyes): {user.name} started this run")
+    if action == "approve" and user.name in revisers and not tier.requester_may_approve:
+        raise ApprovalRefusedError(
+            f"{rule}: requester_may_approve is false (four-eyes): {user.name} revised this run's figures, "
+            "so another approver must approve them"
+        )
     if action == "approve":
         if user.name in approved_by:
             raise ApprovalRefusedError(

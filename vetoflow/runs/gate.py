@@ -248,7 +248,7 @@ class Gate:
             earlier = pause.progress
             progress = check_approval(
                 pause.tier, action, user, requester=pause.requester, approved_by=earlier.approvers,
-                set_aside=earlier.set_aside,
+                set_aside=earlier.set_aside, revisers={str(r["reviewer"]) for r in state.get("revisions") or []},
             )  # fmt: skip
             payload = {**review, "digest": pause.digest}
             roles = ",".join(sorted(user.roles))
