@@ -7,6 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+from rich.console import Console
 from sqlalchemy import func, select
 
 from tests.governance_support import governed_service, governed_settings, people
@@ -17,6 +18,7 @@ from vetoflow.db.tables import approvals_table
 from vetoflow.errors import DecisionConflictError, VetoflowError
 from vetoflow.governance.rules import ApprovalRefusedError
 from vetoflow.identity.roles import PermissionDeniedError
+from vetoflow.render import run_panel
 from vetoflow.runs import audit
 from vetoflow.runs.gate import FIGURES_CHANGED, DigestMismatchError
 from vetoflow.scenario import Scenario
@@ -73,6 +75,14 @@ def test_two_distinct_approvers_four_eyes_and_roles(settings: Settings, tmp_path
         assert done.status == "completed"
         [decision] = done.decisions
         assert (decision.reviewer, decision.action, decision.payload["digest"]) == ("ap2", "approve", digest)
+        assert done.approval is not None, "a finished run keeps who approved it"
+        assert (done.approval["status"], done.approval["approved_by"]) == ("decided", ["ap1", "ap2"])
+        assert done.state.reviews[-1].approved_by == ["ap1", "ap2"]
+        assert done.state.summary is not None
+        assert "ap1 and ap2" in done.state.summary.text
+        shown = Console(width=200, record=True)
+        shown.print(run_panel(done))
+        assert "approvals that counted (tier large, 2 of 2): ap1, ap2" in shown.export_text()
         events = [(e["event"], e["actor"]) for e in audit.entries(service.index.engine, run_id=run_id)]
         assert events == [("run.paused", "system"), ("run.approved", "ap1"), ("run.decided", "ap2"),
                           ("run.completed", "system")]  # fmt: skip

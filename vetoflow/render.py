@@ -128,6 +128,9 @@ def run_panel(view: RunView) -> RenderableType:
         for d in view.decisions:
             comment = f' "{d.comment}"' if d.comment else ""
             parts.append(plain(f"  {d.decided_at:%Y-%m-%d %H:%M} {d.reviewer}: {d.action}{comment}"))
+        if (closed := view.approval) and not view.pending and len(closed["approved_by"]) > 1:
+            who = ", ".join(closed["approved_by"])
+            parts.append(plain(f"  approvals that counted (tier {closed['tier']}, {closed['progress']}): {who}"))
     if run.error:
         parts.append(Text.assemble(("\nError: ", "bold red"), clean(run.error, multiline=True)))
         parts.append(plain(f"Resume from the last checkpoint with: vetoflow retry {run.run_id}"))

@@ -163,6 +163,16 @@ class Review(BaseModel):
     overrides: dict[str, Any] = Field(default_factory=dict)
     decided_at: str | None = None
     digest: str | None = Field(default=None, description="What the approver was shown (governance.digest).")
+    approved_by: list[str] = Field(
+        default_factory=list,
+        max_length=10,
+        description="On an approval that completed a multi-approval tier: every approver who counted, in order.",
+    )
+
+    @property
+    def approvers(self) -> str:
+        """'bo and cy' for a two-person approval, else the reviewer."""
+        return " and ".join(self.approved_by or [self.reviewer])
 
 
 class Source(BaseModel):

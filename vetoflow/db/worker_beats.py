@@ -14,8 +14,12 @@ import uuid
 from datetime import timedelta
 
 from sqlalchemy import Engine, delete, func, insert, select, update
+from sqlalchemy.exc import OperationalError, ProgrammingError
 
+from vetoflow.config import Settings
+from vetoflow.db.engine import make_engine
 from vetoflow.db.tables import worker_beats_table as beats
+from vetoflow.errors import VetoflowError, database_unreachable
 
 FORGET_AFTER = timedelta(days=1)  # rows of workers killed without a goodbye are dropped after this
 
@@ -53,3 +57,16 @@ class WorkerBeats:
             query = query.where(beats.c.name == name)
         with self.engine.connect() as conn:
             return int(conn.execute(query).scalar_one())
+
+
+def alive_on(settings: Settings, host: str, name: str | None = None) -> int:
+    """`WorkerBeats.alive` on a short-lived engine, for a health check that runs as its own process."""
+    engine = make_engine(settings)
+    try:
+        return WorkerBeats(engine).alive(host, settings.worker_stalled_after, name)
+    except OperationalError as exc:
+        raise database_unreachable(exc) from None
+    except ProgrammingError:
+        raise VetoflowError("no worker heartbeat table (run `vetoflow db upgrade`)") from None
+    finally:
+        engine.dispose()

@@ -47,7 +47,7 @@ def verdict_line(state: RunState) -> str:
     decision = state.decision
     assert decision is not None
     review = state.reviews[-1] if state.reviews and state.reviews[-1].action == "approve" else None
-    who = f" by {review.reviewer}" if review else ""
+    who = f" by {review.approvers}" if review else ""
     why = f' ("{review.comment}")' if review and review.comment else ""
     revisers = ", ".join(dict.fromkeys(r.reviewer for r in state.reviews if r.action == "revise"))
     if decision.veto:

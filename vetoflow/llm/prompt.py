@@ -122,7 +122,8 @@ def human_part(state: RunState) -> str:
     """How a human took part, for the system prompt: a run vetoed at any revision is never "not vetoed"."""
     if not state.decision or not state.reviews:
         return ""
-    approver = next((r.reviewer for r in reversed(state.reviews) if r.action == "approve"), None)
+    last = next((r for r in reversed(state.reviews) if r.action == "approve"), None)
+    approver = last.approvers if last else None
     revisers = list(dict.fromkeys(r.reviewer for r in state.reviews if r.action == "revise"))
     approved = f"approved by {approver}" if approver else "approved by a human reviewer"
     revised = f"revised by {', '.join(revisers)}, then " if revisers else ""

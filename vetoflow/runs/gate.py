@@ -122,6 +122,17 @@ class Gate:
         with self.engine.connect() as conn:
             return self.load(conn, run_id, pause_id)
 
+    def last_pause(self, run_id: str) -> Pause | None:
+        """The run's most recent pause, decided or not: who approved a finished run, and under which tier."""
+        with self.engine.connect() as conn:
+            latest = conn.execute(
+                select(pauses_table.c.pause_id)
+                .where(pauses_table.c.run_id == run_id)
+                .order_by(pauses_table.c.opened_at.desc())
+                .limit(1)
+            ).scalar()
+            return self.load(conn, run_id, latest) if latest is not None else None
+
     def info(self, state: Mapping[str, Any], pause: Pause | None) -> dict[str, Any]:
         if pause is None:
             return run_info(state, self.console_url)
@@ -268,6 +279,8 @@ class Gate:
                         details={**details, "digest": pause.digest, "tier": pause.tier.name},
                     )  # fmt: skip
                     return Outcome(False, progress, payload)
+            if action == "approve" and len(progress.approvers) > 1:  # the record names every approver
+                payload["approved_by"] = list(progress.approvers)
             conn.execute(update(pauses_table).where(*where).values(status="decided", closed_at=now))
             conn.execute(
                 insert(decisions_table).values(

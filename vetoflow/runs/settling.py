@@ -55,6 +55,9 @@ class Settling:
             pause = self.gate.pause(row.run_id, interrupt.id) if self.gate else None
             approval = pause.summary() if pause else None
         state = state or RunState.model_validate(snapshot.values)
+        if interrupt is None and state.reviews and self.gate:  # finished: the approvals it was decided with
+            closed = self.gate.last_pause(row.run_id)
+            approval = closed.summary() if closed else None
         # a decision is claimed at a pause and lands in state.reviews: with neither, there is none to read
         decided = interrupt is not None or bool(state.reviews)
         return RunView(

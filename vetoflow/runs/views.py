@@ -25,7 +25,8 @@ class RunView(BaseModel):
     approval: dict[str, Any] | None = Field(
         default=None,
         description=(
-            "While paused: tier, approvers, approved_by (approvals that count), progress ('1 of 2'), "
+            "While paused (and, once decided, for the last pause, with its status): tier, approvers, approved_by "
+            "(approvals that count), progress ('1 of 2'), "
             "set_aside (approvals an escalation stopped counting, with why), due_at, digest."
         ),
     )

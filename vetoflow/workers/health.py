@@ -47,21 +47,9 @@ def this_host(settings: Settings) -> str:
 
 def workers_here(settings: Settings, name: str | None = None) -> int:
     """Live workers on this machine (named `name`, if given); DatabaseUnavailableError when unreachable."""
-    from sqlalchemy.exc import OperationalError, ProgrammingError
+    from vetoflow.db.worker_beats import alive_on
 
-    from vetoflow.db.engine import make_engine
-    from vetoflow.db.worker_beats import WorkerBeats
-    from vetoflow.errors import VetoflowError, database_unreachable
-
-    engine = make_engine(settings)
-    try:
-        return WorkerBeats(engine).alive(this_host(settings), settings.worker_stalled_after, name)
-    except OperationalError as exc:
-        raise database_unreachable(exc) from None
-    except ProgrammingError:
-        raise VetoflowError("no worker heartbeat table (run `vetoflow db upgrade`)") from None
-    finally:
-        engine.dispose()
+    return alive_on(settings, this_host(settings), name)
 
 
 def footer_line(figures: QueueFigures | None) -> str:
