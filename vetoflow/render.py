@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import os
-import sys
 from collections.abc import Collection
 from typing import TYPE_CHECKING
 
-from rich.console import Console, Group, RenderableType
+from rich.console import Console, ConsoleDimensions, Group, RenderableType
 from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
@@ -22,9 +21,27 @@ if TYPE_CHECKING:  # annotations only: `vetoflow runs` renders index rows withou
     from vetoflow.runs.views import RunView
     from vetoflow.state import Forecast, Retrieval, Summary
 
-# Piped output (logs, CI) gets a wide console instead of rich's 80-column default, so tables stay readable.
-_WIDTH = None if sys.stdout.isatty() or os.environ.get("COLUMNS") else 160
-out = Console(width=_WIDTH)
+PIPED_WIDTH = 160
+
+
+class CommandConsole(Console):
+    """Sized at each print, not once at import: $COLUMNS, else the terminal, else 160 columns for piped
+    output (logs, CI), so tables stay readable instead of rich's 80-column default."""
+
+    @property
+    def size(self) -> ConsoleDimensions:
+        measured = super().size
+        columns = os.environ.get("COLUMNS", "")
+        if columns.isdigit() and int(columns) > 0:
+            return ConsoleDimensions(int(columns), measured.height)
+        return measured if self.is_terminal else ConsoleDimensions(PIPED_WIDTH, measured.height)
+
+    @size.setter
+    def size(self, new_size: tuple[int, int]) -> None:
+        self._width, self._height = new_size
+
+
+out = CommandConsole()
 err = Console(stderr=True)
 
 STATUS_STYLE = {
