@@ -67,7 +67,13 @@ def main() -> None:
             pending = [service.start(vetoed).run.run_id for _ in range(2 * args.repeats)]
             direct_ids, console_ids = iter(pending[: args.repeats]), iter(pending[args.repeats :])
             base = median_ms(lambda: service.decide(next(direct_ids), "approve", reviewer="ana"), args.repeats)
-            full = median_ms(lambda: client.predict(next(console_ids), "", api_name="/approve"), args.repeats)
+            approve_times = []
+            for console_id in console_ids:  # a decision acts on the run shown: open it first (not timed)
+                client.predict(console_id, api_name="/open_run")
+                start = time.perf_counter()
+                client.predict(console_id, "", api_name="/approve")
+                approve_times.append((time.perf_counter() - start) * 1000)
+            full = statistics.median(approve_times)
             print(f"{'approve':16} {base:11.1f} {full:11.1f} {full / base:6.1f}x")
             demo.close()
 

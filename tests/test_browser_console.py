@@ -1,5 +1,6 @@
 """The operator console as a finance lead uses it, in Debian's Chromium against a real `vetoflow ui` process:
-the comment belongs to the run shown, overruling a veto asks for a reason and a confirmation naming the
+the comment belongs to the run shown, a decision goes to the run shown and never to an id typed but not opened,
+overruling a veto asks for a reason and a confirmation naming the
 amount, a link opens a run (whose chart draws a segment named like a link as text), a colleague's decision
 shows up without a reload, a run executing in another process shows its nodes as they go, the inbox sorts
 money as numbers with its currency. (A 390 px phone reading the inbox is in tests/test_screenshots.py, which
@@ -85,6 +86,42 @@ def test_the_comment_never_carries_over_to_the_next_run(home: Settings, browser:
         expect(page.locator("#run-message")).to_contain_text("reject recorded", timeout=TIMEOUT_MS)
     assert decisions(home, first) == [("ana", "reject", "margins too thin")]
     assert decisions(home, second) == [("ana", "reject", "")]
+
+
+def test_a_run_id_typed_but_not_opened_never_receives_the_decision(
+    home: Settings, browser: Browser, vetoed: Scenario
+) -> None:
+    shown = start(home, vetoed, name="Shown kiosks")
+    typed = start(home, vetoed, name="Typed kiosks")
+    with vetoflow_ui_process(home) as url:
+        page = signed_in(browser, url, ANA)
+        open_from_inbox(page, "Shown kiosks")
+        expect(page).to_have_url(re.compile(rf"\?run={shown}$"), timeout=TIMEOUT_MS)
+        page.locator("#run-comment textarea").fill("margins too thin")
+        page.locator("#run-thread-text textarea").fill("a note on the run shown")
+        page.locator("#run-id textarea, #run-id input").first.fill(typed)  # overwritten, Open not pressed
+        page.locator("#run-reject").click()
+        message = page.locator("#run-message")
+        expect(message).to_contain_text(
+            f"The Run id box names {typed} but the run shown is {shown}", timeout=TIMEOUT_MS
+        )
+        expect(message).to_contain_text("nothing was recorded")
+        page.locator("#run-thread-add").click()
+        expect(page.locator("#run-thread-message")).to_contain_text("nothing was recorded", timeout=TIMEOUT_MS)
+        expect(page.locator("#run-headline")).to_contain_text("Shown kiosks")
+        expect(page.locator("#run-headline")).to_contain_text("paused")
+        expect(page).to_have_url(re.compile(rf"\?run={shown}$"))  # typing an id never changes the link
+        expect(page.locator("#run-comment textarea")).to_have_value("margins too thin")  # kept to send again
+
+        page.locator("#run-open").click()
+        expect(page.locator("#run-headline")).to_contain_text("Typed kiosks", timeout=TIMEOUT_MS)
+        expect(page).to_have_url(re.compile(rf"\?run={typed}$"), timeout=TIMEOUT_MS)
+        expect(page.locator("#run-comment textarea")).to_have_value("")  # the other run's reason is not carried
+        expect(page.locator("#run-thread-text textarea")).to_have_value("")
+    assert decisions(home, typed) == []
+    assert decisions(home, shown) == []
+    with open_service(home) as service:
+        assert service.view(typed).comments == service.view(shown).comments == []
 
 
 def test_overruling_a_veto_needs_a_reason_and_a_confirmation_naming_the_amount(
@@ -220,6 +257,13 @@ def test_the_inbox_sorts_money_as_numbers_with_its_currency_and_keys_open_a_run(
         page.locator("body").click(position={"x": 5, "y": 5})
         page.keyboard.press("j")
         page.keyboard.press("j")
+        marker = page.locator("#inbox-table .vf-cursor")
+        expect(marker).to_contain_text("Middle EUR plan")
+        start(home, vetoed, name="Late USD plan", investment=1_000_000, currency="USD")  # as from the CLI
+        expect(page.locator("#inbox-count")).to_contain_text("2 runs · 1,950,000 USD", timeout=TIMEOUT_MS)
+        expect(amounts).to_have_count(4)
+        expect(marker).to_have_count(1)
+        expect(marker).to_contain_text("Middle EUR plan")  # the marker follows the run, not the row position
         page.keyboard.press("o")
         expect(page.locator("#run-headline")).to_contain_text("Middle EUR plan", timeout=TIMEOUT_MS)
 

@@ -112,6 +112,7 @@ def test_open_shows_figures_chart_reasons_and_payload(console: Console, ana: Cli
 
 def test_approve_records_the_logged_in_user_and_completes(console: Console, bo: Client) -> None:
     run_id = vetoed_run(console)
+    bo.predict(run_id, api_name="/open_run")  # a decision acts on the run shown in the caller's session
     out = bo.predict(run_id, "strategic bet", api_name="/approve")
     assert "approve recorded" in out[MESSAGE]
     assert "completed" in out[MESSAGE]
@@ -128,6 +129,7 @@ def test_approve_records_the_logged_in_user_and_completes(console: Console, bo: 
 def test_reject_ends_the_run_without_a_summary(console: Console, ana: Client, synthesizer: CountingSynthesizer) -> None:
     run_id = vetoed_run(console)
     calls = synthesizer.calls
+    ana.predict(run_id, api_name="/open_run")
     out = ana.predict(run_id, "margins too thin", api_name="/reject")
     assert "rejected" in out[HEADLINE]
     assert table(out[HISTORY])[0][1:4] == ["ana", "reject", "margins too thin"]
@@ -177,6 +179,8 @@ def test_revise_refuses_no_change_and_unknown_segments(console: Console, ana: Cl
 
 def test_deciding_a_finished_run_says_who_decided(console: Console, ana: Client, bo: Client) -> None:
     run_id = vetoed_run(console)
+    ana.predict(run_id, api_name="/open_run")
+    bo.predict(run_id, api_name="/open_run")
     refused = ana.predict(run_id, "  ", api_name="/approve")
     assert "Overruling a veto needs a reason" in refused[MESSAGE]
     assert console.service.view(run_id).status == "paused"
@@ -189,6 +193,7 @@ def test_deciding_a_finished_run_says_who_decided(console: Console, ana: Client,
 
 def test_comments_are_added_without_deciding_and_shown_as_plain_text(console: Console, ana: Client) -> None:
     run_id = vetoed_run(console)
+    ana.predict(run_id, api_name="/open_run")
     note, thread, box = ana.predict(run_id, "see <b>pilot</b> [review](http://x)", api_name="/comment")
     assert f"comment added to {run_id}" in note
     assert box == ""
@@ -196,6 +201,10 @@ def test_comments_are_added_without_deciding_and_shown_as_plain_text(console: Co
     assert console.service.view(run_id).status == "paused"
     opened = ana.predict(run_id, api_name="/open_run")
     assert opened[THREAD] == thread
+    other = vetoed_run(console, "Another kiosk rollout")
+    refused, _, _ = ana.predict(other, "meant for the run shown", api_name="/comment")
+    assert f"The Run id box names {other} but the run shown is {run_id}" in refused, "typed, never opened"
+    assert console.service.view(other).comments == []
     assert "Evidence from the knowledge base" in opened[EVIDENCE] or "No documents" in opened[EVIDENCE]
     refused, _, _ = ana.predict(run_id, "   ", api_name="/comment")
     assert "cannot be empty" in refused

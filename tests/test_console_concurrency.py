@@ -63,6 +63,8 @@ def test_two_operators_decide_at_once_exactly_one_wins(
     run_id = console.service.start(load_scenario(EXAMPLES / "vetoed.yaml")).run.run_id
     ana, bo = Client(console.url, auth=ANA, verbose=False), Client(console.url, auth=BO, verbose=False)
     calls = synthesizer.calls
+    for client in (ana, bo):  # each decides on the run shown in their own session
+        client.predict(run_id, api_name="/open_run")
     jobs = {
         "ana": ana.submit(run_id, "ana approves", api_name="/approve"),
         "bo": bo.submit(run_id, "bo rejects", api_name="/reject"),

@@ -134,6 +134,7 @@ def test_mounted_in_fastapi_the_login_is_the_reviewer(mounted: tuple[str, Settin
     with open_service(settings) as service:
         run_id = service.start(vetoed).run.run_id
     client = Client(url, auth=ANA, verbose=False)
+    client.predict(run_id, api_name="/open_run")  # decisions act on the run shown
     out = client.predict(run_id, "from the API host", api_name="/approve")
     assert "approve recorded" in out[0]
     assert "by ana" in out[0]
@@ -152,7 +153,9 @@ def test_open_console_says_so_and_records_the_local_operator(tmp_path: Path, vet
         demo = ui.build_console(service, settings, user_label="ops-desk")
         demo.launch(server_port=(port := free_port()), prevent_thread_lock=True, quiet=True)
         try:
-            out = Client(f"http://127.0.0.1:{port}/", verbose=False).predict(run_id, "", api_name="/reject")
+            client = Client(f"http://127.0.0.1:{port}/", verbose=False)
+            client.predict(run_id, api_name="/open_run")  # decisions act on the run shown
+            out = client.predict(run_id, "", api_name="/reject")
         finally:
             demo.close()
         assert "by ops-desk" in out[0]

@@ -57,7 +57,9 @@ def test_the_configured_client_writes_the_summary_from_every_front_end(
     assert result.exit_code == 0, result.output
     assert api.post(f"/runs/{from_api}/decision", json={"action": "approve"}).status_code == 200
     with serve_console(house) as console:
-        Client(console.url, auth=ANA, verbose=False).predict(from_console, "ok", api_name="/approve")
+        client = Client(console.url, auth=ANA, verbose=False)
+        client.predict(from_console, api_name="/open_run")  # decisions act on the run shown
+        client.predict(from_console, "ok", api_name="/approve")
 
     with open_service(house) as service:
         writers = {run_id: service.view(run_id).state.summary for run_id in (from_cli, from_api, from_console)}

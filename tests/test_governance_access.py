@@ -95,10 +95,12 @@ def test_console_refuses_a_viewer_with_the_reason(tmp_path: Path, vetoed: Scenar
     with serve_console(settings) as console:
         run_id = console.service.start(vetoed).run.run_id
         viewer = Client(console.url, auth=("vi", PASSWORD), verbose=False)
+        viewer.predict(run_id, api_name="/open_run")  # decisions act on the run shown
         out = viewer.predict(run_id, "looks fine", api_name="/approve")
         assert "vi (viewer) may not approve or reject runs" in out[0]
         assert console.service.view(run_id).status == "paused"
         approver = Client(console.url, auth=("ap", PASSWORD), verbose=False)
+        approver.predict(run_id, api_name="/open_run")
         assert "approve recorded" in approver.predict(run_id, "ok", api_name="/approve")[0]
         with pytest.raises(ValueError, match=r"(?i)could not login|incorrect"):
             Client(console.url, auth=("ana", "pw-ana"), verbose=False)  # plain-text demo logins are ignored now

@@ -48,7 +48,8 @@ CSS = (
 
 
 RUN_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
-# The address bar names the open run (so it can be copied and sent); no reload, no new history entry.
+# The address bar names the run shown (so it can be copied and sent), changed only when a run is opened (never
+# as an id is typed); no reload, no new history entry.
 LINK_JS = """(runId) => {
   const url = new URL(window.location.href);
   if (runId && runId.trim()) { url.searchParams.set("run", runId.trim()); } else { url.searchParams.delete("run"); }
@@ -169,9 +170,9 @@ def build_console(
             run.load, inputs=[run.run_id], outputs=run.outputs, **private
         )
         run.trace_button.click(
-            lambda run_id: (run_id, gr.Tabs(selected="trace")), [run.run_id], [trace.run_id, tabs], **private
+            lambda run_id: (run_id, gr.Tabs(selected="trace")), [run.shown_id], [trace.run_id, tabs], **private
         ).then(trace.show, inputs=[trace.run_id], outputs=trace.outputs, **private)
-        run.run_id.change(None, inputs=[run.run_id], js=LINK_JS, **private)  # the address bar names the run
+        run.shown_id.change(None, inputs=[run.shown_id], js=LINK_JS, **private)  # the address names the run shown
 
         lists = [inbox.table, inbox.count, runs.table, runs.count]
 

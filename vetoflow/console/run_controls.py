@@ -1,6 +1,10 @@
 """The run view's decision controls and its watch on the open run, as plain functions (tested without a browser).
 
-- The comment box belongs to the run shown: every open and every decision empties it.
+- Decisions, revises and comments act on the run shown, never on what is typed in the Run id box: the
+  view holds the shown run's id and the digest of the figures shown (`shown_record`), set only when a run
+  is opened or reloaded; `acting_on` refuses when the box names another run, and the digest sent makes the
+  service refuse a decision on figures that changed since.
+- The comment boxes belong to the run shown: every open empties both, every decision the decision's.
 - A button the operator may not use is disabled, with the reason beside it.
 - The change poll compares a cheap per-run marker; when a colleague decided (or approved) while the
   operator was looking, the view reloads and says so.
@@ -13,6 +17,7 @@ from typing import Any
 import gradio as gr
 
 from vetoflow.console.decisions import blocked_actions
+from vetoflow.errors import VetoflowError
 from vetoflow.identity.roles import User
 from vetoflow.plaintext import md
 from vetoflow.runs.queueing import UNSETTLED
@@ -22,16 +27,44 @@ ACTION_WORDS = {"approve": "approved", "reject": "rejected", "revise": "revised"
 BUTTONS = ("approve", "reject", "revise")
 
 
-def controls(view: RunView | None, user: User, *, clear_comment: bool = True) -> tuple[Any, ...]:
+def shown_record(view: RunView | None) -> dict[str, Any] | None:
+    """What the view remembers about the run it displays: its id and the digest of the figures displayed
+    (None when it waits for nothing). Decisions read it back instead of the Run id box."""
+    if view is None:
+        return None
+    return {"run": view.run.run_id, "digest": (view.pending or {}).get("digest")}
+
+
+def acting_on(typed: str | None, shown: dict[str, Any] | None) -> tuple[str, str | None]:
+    """The run a decision, revise or comment acts on (the one displayed) and the digest of its figures as
+    displayed. Refused when no run is displayed, or when the Run id box names another run than the one
+    displayed (typed but not opened): nothing is recorded, on either run."""
+    if not shown or not shown.get("run"):
+        raise VetoflowError("No run is open: open one (from the Inbox, Runs, or by its id); nothing was recorded.")
+    run, box = str(shown["run"]), (typed or "").strip()
+    if box != run:
+        said = f"names {md(box[:64])}" if box else "is empty"
+        raise VetoflowError(
+            f"The Run id box {said} but the run shown is {md(run)}: nothing was recorded. "
+            "Press Open to show the run you mean (or put back the id of the one shown)."
+        )
+    digest = shown.get("digest")
+    return run, str(digest) if digest else None
+
+
+def controls(
+    view: RunView | None, user: User, *, clear_comment: bool = True, clear_thread_text: bool = False
+) -> tuple[Any, ...]:
     """comment, approve, reject, revise buttons, the note saying why some are off, the (hidden) confirm box
-    and its text."""
+    and its text, the "add a comment" box (emptied when a run is opened, kept while it is reloaded)."""
     blocked = blocked_actions(view, user) if view is not None else dict.fromkeys(BUTTONS, "no run is open")
     buttons = tuple(gr.update(interactive=blocked[name] is None) for name in BUTTONS)
     notes = [f"- **{name.capitalize()}** is off: {md(why)}" for name, why in blocked.items() if why]
     paused = view is not None and view.status == "paused"
     note = "\n\n".join(filter(None, [approval_line(view), "\n".join(notes)])) if paused else ""
     comment = gr.update(value="") if clear_comment else gr.skip()
-    return (comment, *buttons, note, gr.update(visible=False), "")
+    thread_text = gr.update(value="") if clear_thread_text else gr.skip()
+    return (comment, *buttons, note, gr.update(visible=False), "", thread_text)
 
 
 def approval_line(view: RunView | None) -> str:
@@ -68,7 +101,18 @@ def watch_record(view: RunView | None, marker: str | None) -> dict[str, Any] | N
         "status": view.status,
         "decisions": len(view.decisions),
         "approved_by": list(approval.get("approved_by") or []),
+        "digest": (view.pending or {}).get("digest"),
+        "comments": len(view.comments),
     }
+
+
+def only_comments_changed(before: dict[str, Any], view: RunView) -> bool:
+    """The run's marker moved only because its thread grew (a colleague's note): the figures, decisions and
+    approvals shown are still current, so only the thread needs redrawing (what the operator is typing, the
+    revise form and an open confirmation stay as they are)."""
+    now = watch_record(view, None) or {}
+    same = ("status", "decisions", "approved_by", "digest")
+    return view.status not in UNSETTLED and all(now[key] == before.get(key) for key in same)
 
 
 def colleague_notice(before: dict[str, Any], view: RunView, me: str) -> str:

@@ -13,6 +13,7 @@ from typing import Any
 import gradio as gr
 
 from vetoflow.console.common import ConsoleDeps, ok, problem
+from vetoflow.console.run_controls import acting_on
 from vetoflow.console.words import changes_text
 from vetoflow.errors import VetoflowError
 from vetoflow.formatting import when
@@ -65,22 +66,29 @@ def thread(view: RunView | None) -> str:
     return "**Comments**\n" + "\n".join(lines)
 
 
-def render_comment_box(deps: ConsoleDeps, run_id: gr.Textbox) -> tuple[gr.Markdown, gr.Markdown]:
-    """The evidence and thread panels with an "add comment" box; returns (evidence, thread) for the loader."""
+def render_comment_box(
+    deps: ConsoleDeps, run_id: gr.Textbox, shown: gr.State
+) -> tuple[gr.Markdown, gr.Markdown, gr.Textbox]:
+    """The evidence and thread panels with an "add comment" box; returns (evidence, thread, the box) for the
+    loader, which empties the box whenever a run is opened. A comment goes to the run shown (`shown`)."""
     evidence_md = gr.Markdown(elem_id="run-evidence")
     thread_md = gr.Markdown(elem_id="run-thread")
     with gr.Row():
         text = gr.Textbox(label="Add a comment (no decision)", lines=2, scale=4, elem_id="run-thread-text")
         post = gr.Button("Add comment", scale=1, elem_id="run-thread-add")
     note = gr.Markdown(elem_id="run-thread-message")
-    post.click(comment_handler(deps), inputs=[run_id, text], outputs=[note, thread_md, text], api_name="comment")
-    return evidence_md, thread_md
+    inputs = [run_id, text, shown]
+    post.click(comment_handler(deps), inputs=inputs, outputs=[note, thread_md, text], api_name="comment")
+    return evidence_md, thread_md, text
 
 
-def comment_handler(deps: ConsoleDeps) -> Callable[[str, str, gr.Request], tuple[str, str, Any]]:
-    def add_comment(run: str, text: str, request: gr.Request) -> tuple[str, str, Any]:
-        run = (run or "").strip()
+def comment_handler(
+    deps: ConsoleDeps,
+) -> Callable[[str, str, dict[str, Any] | None, gr.Request], tuple[str, str, Any]]:
+    def add_comment(typed: str, text: str, shown: dict[str, Any] | None, request: gr.Request) -> tuple[str, str, Any]:
+        """Adds `text` to the thread of the run shown; refused (the text kept) when the Run id box names another."""
         try:
+            run, _digest = acting_on(typed, shown)
             user = deps.require(request, "comment")
             deps.service.comment(run, user, text or "", via="console")
             view = deps.service.view(run)

@@ -11,13 +11,15 @@ from vetoflow.console import present, run_evidence
 from vetoflow.console.charts import fan_chart, npv_histogram, run_fan_chart, tornado_chart
 from vetoflow.console.decisions import segment_table
 from vetoflow.console.request_text import approval_request_text
+from vetoflow.console.run_controls import shown_record
 from vetoflow.runs.views import RunView
 
 
 def view_outputs(view: RunView | None) -> tuple[Any, ...]:
     """headline, figures, chart, reasons, payload, decide box, investment, horizon, rate, segments, summary, history,
-    the request text, the NPV histogram and the tornado, the digest shown, the evidence, the comment thread and
-    the error as raised (for developers)."""
+    the request text, the NPV histogram and the tornado, the run and digest shown (`shown_record`, what decisions
+    act on), the evidence, the comment thread, the error as raised (for developers) and the id of the run shown
+    (the address bar follows it)."""
     if view is None:
         hidden = gr.update(visible=False)
         return (
@@ -40,6 +42,7 @@ def view_outputs(view: RunView | None) -> tuple[Any, ...]:
             run_evidence.evidence(None),
             run_evidence.thread(None),
             "",
+            "",
         )
     scenario = view.state.scenario
     paused = view.status == "paused"
@@ -59,8 +62,9 @@ def view_outputs(view: RunView | None) -> tuple[Any, ...]:
         approval_request_text(view),
         npv_histogram(view.state.forecast.outcomes if view.state.forecast else None, scenario.currency),
         tornado_chart(view.state.forecast.sensitivity if view.state.forecast else None, scenario.currency),
-        {"run": view.run.run_id, "digest": view.pending.get("digest")} if view.pending else None,  # sent back
+        shown_record(view),
         run_evidence.evidence(view),
         run_evidence.thread(view),
         present.error_details(view),
+        view.run.run_id,
     )

@@ -17,7 +17,7 @@ from vetoflow.console.decisions import (
     revise_overrides,
 )
 from vetoflow.console.follow import moving_progress, progress_panel
-from vetoflow.console.run_controls import colleague_notice, controls, watch_record
+from vetoflow.console.run_controls import acting_on, colleague_notice, controls, only_comments_changed, watch_record
 from vetoflow.console.run_outputs import view_outputs
 from vetoflow.console.words import SEGMENT_HEADERS
 from vetoflow.errors import VetoflowError
@@ -38,11 +38,9 @@ class RunViewPanel:
     unchanged: Callable[..., tuple[Any, ...]]  # the poll when nothing changed: only a live progress panel moves
     watched: gr.State
     trace_button: gr.Button
-
-
-def shown_for(run: str, shown: dict[str, Any] | None) -> str | None:
-    """The digest this session displayed for `run` (None if it never opened that run)."""
-    return str(shown["digest"]) if shown and shown.get("run") == (run or "").strip() else None
+    shown_id: gr.Textbox  # the id of the run displayed (hidden): set only when a run is opened or reloaded
+    shown_run: gr.State  # {"run", "digest"} of the run displayed: what decisions, revises and comments act on
+    handlers: dict[str, Callable[..., tuple[Any, ...]]]  # approve (asks first on a veto), confirm, reject, revise
 
 
 def render_run_view(deps: ConsoleDeps) -> RunViewPanel:
@@ -50,6 +48,7 @@ def render_run_view(deps: ConsoleDeps) -> RunViewPanel:
         run_id = gr.Textbox(label="Run id", scale=4, elem_id="run-id", placeholder="e.g. 1e3b83d13732")
         open_button = gr.Button("Open", scale=1, elem_id="run-open")
         trace_button = gr.Button("Trace of this run", scale=1, size="sm", elem_id="run-trace-link")
+    shown_id = gr.Textbox(visible="hidden", interactive=False, elem_id="run-shown-id")
     message = gr.Markdown(PICK_A_RUN, elem_id="run-message")
     headline = gr.Markdown(elem_id="run-headline")
     live = gr.Markdown(visible=False, elem_id="run-progress")
@@ -97,7 +96,8 @@ def render_run_view(deps: ConsoleDeps) -> RunViewPanel:
                 elem_id="revise-segments",
             )
             revise = gr.Button("Revise and re-run", elem_id="run-revise")
-    evidence, thread = run_evidence.render_comment_box(deps, run_id)
+    shown_run = gr.State(None)  # {"run", "digest"} of the run displayed: what decisions and comments act on
+    evidence, thread, thread_text = run_evidence.render_comment_box(deps, run_id, shown_run)
     summary = gr.Markdown(elem_id="run-summary")
     with gr.Accordion("Details for developers (the raw approval payload, the error as raised)", open=False):
         error_details = gr.Markdown(elem_id="run-error-details")
@@ -106,9 +106,8 @@ def render_run_view(deps: ConsoleDeps) -> RunViewPanel:
         headers=present.HISTORY_COLUMNS, type="array", interactive=False, label="Decisions", elem_id="run-history"
     )
     fields = [headline, figures, chart, reasons, payload, decide_box, investment, horizon, rate, segments, summary]
-    shown_digest = gr.State(None)
     watched = gr.State(None)
-    control_fields = [comment, approve, reject, revise, blocked_note, confirm_box, confirm_text]
+    control_fields = [comment, approve, reject, revise, blocked_note, confirm_box, confirm_text, thread_text]
     outputs: list[Any] = [
         message,
         *fields,
@@ -116,10 +115,11 @@ def render_run_view(deps: ConsoleDeps) -> RunViewPanel:
         request_text,
         histogram,
         tornado,
-        shown_digest,
+        shown_run,
         evidence,
         thread,
         error_details,
+        shown_id,
         *control_fields,
         watched,
         live,
@@ -127,14 +127,20 @@ def render_run_view(deps: ConsoleDeps) -> RunViewPanel:
     keep_rest = tuple(gr.skip() for _ in outputs[1:])
 
     def shown(
-        view: RunView | None, request: gr.Request | None, *, clear_comment: bool = True, watched_active: bool = False
+        view: RunView | None,
+        request: gr.Request | None,
+        *,
+        clear_comment: bool = True,
+        opened: bool = False,
+        watched_active: bool = False,
     ) -> tuple[Any, ...]:
-        """Everything after the message for `view` as this operator sees it."""
+        """Everything after the message for `view` as this operator sees it (`opened`: a run was opened, so
+        both comment boxes start empty)."""
         marker = deps.service.run_marker(view.run.run_id) if view is not None else None
         user = deps.user(request)
         return (
             *view_outputs(view),
-            *controls(view, user, clear_comment=clear_comment),
+            *controls(view, user, clear_comment=clear_comment or opened, clear_thread_text=opened),
             watch_record(view, marker),
             progress_panel(deps.service, view, watched_active=watched_active),
         )
@@ -142,35 +148,43 @@ def render_run_view(deps: ConsoleDeps) -> RunViewPanel:
     def load(run: str, request: gr.Request | None = None) -> tuple[Any, ...]:
         run = (run or "").strip()
         if not run:
-            return (PICK_A_RUN, *shown(None, request))
+            return (PICK_A_RUN, *shown(None, request, opened=True))
         try:
             view = deps.service.view(run)
         except VetoflowError as exc:
-            return (problem(str(exc)), *shown(None, request))
-        return ("", *shown(view, request))
+            return (problem(str(exc)), *shown(None, request, opened=True))
+        return ("", *shown(view, request, opened=True))
 
-    def unchanged(run: str, before: dict[str, Any] | None) -> tuple[Any, ...]:
+    def unchanged(_typed: str, before: dict[str, Any] | None) -> tuple[Any, ...]:
         """Nothing to reload; a queued or running run's progress panel still moves (its elapsed times)."""
+        run = str((before or {}).get("run") or "")
         return (gr.skip(), *keep_rest[:-1], moving_progress(deps.service, run, before))
 
-    def watch(run: str, before: dict[str, Any] | None, request: gr.Request | None = None) -> tuple[Any, ...]:
-        """The change poll's part for the open run: nothing unless it changed; then reload and say who did it."""
-        run = (run or "").strip()
-        if not run or not before or before.get("run") != run:
+    def watch(_typed: str, before: dict[str, Any] | None, request: gr.Request | None = None) -> tuple[Any, ...]:
+        """The change poll's part for the run displayed (whatever the Run id box says): nothing unless it
+        changed; a new comment redraws only the thread; anything else reloads the view and says who did it."""
+        run = str((before or {}).get("run") or "")
+        if not run or not before:
             return (gr.skip(), *keep_rest)
         try:
-            if deps.service.run_marker(run) == before.get("marker"):
+            marker = deps.service.run_marker(run)
+            if marker == before.get("marker"):
                 return unchanged(run, before)
             view = deps.service.view(run)
         except VetoflowError:
             return (gr.skip(), *keep_rest)
+        if only_comments_changed(before, view):
+            rest = list(keep_rest)
+            rest[outputs.index(thread) - 1] = run_evidence.thread(view)
+            rest[outputs.index(watched) - 1] = watch_record(view, marker)
+            return (gr.skip(), *rest)
         notice = colleague_notice(before, view, deps.reviewer(request))
         active = before.get("status") in UNSETTLED  # the operator watched it run: keep its progress in view
         keep_comment = view.status == "paused"
         return (notice or gr.skip(), *shown(view, request, clear_comment=not keep_comment, watched_active=active))
 
     def decide(run: str, action: str, request: gr.Request | None, progress: gr.Progress, **kw: Any) -> tuple[Any, ...]:
-        run = (run or "").strip()
+        """`run` is the run displayed (`acting_on`), `kw` carries the digest of its figures as displayed."""
         reviewer = deps.reviewer(request)
 
         def on_step(node: str, _update: dict[str, Any]) -> None:
@@ -191,15 +205,15 @@ def render_run_view(deps: ConsoleDeps) -> RunViewPanel:
         return (ok(f"{action} recorded for {run} by {reviewer}; the run is now {view.status}."), *shown(view, request))
 
     def ask_approve(
-        run: str, note: str, shown_figures: dict[str, Any] | None, request: gr.Request, progress: gr.Progress = PROGRESS
+        typed: str, note: str, shown_run: dict[str, Any] | None, request: gr.Request, progress: gr.Progress = PROGRESS
     ) -> tuple[Any, ...]:
         """Approve button: overruling a veto needs a reason, then a confirmation that repeats the amount."""
         try:
-            view = deps.service.view((run or "").strip())
+            view = deps.service.view(acting_on(typed, shown_run)[0])
         except VetoflowError as exc:
             return (problem(str(exc)), *keep_rest)
         if not overrules_veto(view):
-            return do_approve(run, note, shown_figures, request, progress)
+            return do_approve(typed, note, shown_run, request, progress)
         if not (note or "").strip():
             return (problem(OVERRULE_NEEDS_REASON), *keep_rest)
         confirm_at = outputs.index(confirm_box) - 1
@@ -208,40 +222,47 @@ def render_run_view(deps: ConsoleDeps) -> RunViewPanel:
         return ("", *rest)
 
     def do_approve(
-        run: str, note: str, shown_figures: dict[str, Any] | None, request: gr.Request, progress: gr.Progress = PROGRESS
+        typed: str, note: str, shown_run: dict[str, Any] | None, request: gr.Request, progress: gr.Progress = PROGRESS
     ) -> tuple[Any, ...]:
         try:
-            vetoed = overrules_veto(deps.service.view((run or "").strip()))
+            run, digest = acting_on(typed, shown_run)
+        except VetoflowError as exc:
+            return (problem(str(exc)), *keep_rest)
+        try:
+            vetoed = overrules_veto(deps.service.view(run))
         except VetoflowError:
-            vetoed = False  # decide() says what is wrong with the run id
+            vetoed = False  # decide() says what is wrong with the run
         if vetoed and not (note or "").strip():
             return (problem(OVERRULE_NEEDS_REASON), *keep_rest)
-        digest = shown_for(run, shown_figures)
         return decide(run, "approve", request, progress, comment=(note or "").strip(), digest=digest)
 
     def do_reject(
-        run: str, note: str, shown_figures: dict[str, Any] | None, request: gr.Request, progress: gr.Progress = PROGRESS
+        typed: str, note: str, shown_run: dict[str, Any] | None, request: gr.Request, progress: gr.Progress = PROGRESS
     ) -> tuple[Any, ...]:
-        return decide(run, "reject", request, progress, comment=note or "", digest=shown_for(run, shown_figures))
+        try:
+            run, digest = acting_on(typed, shown_run)
+        except VetoflowError as exc:
+            return (problem(str(exc)), *keep_rest)
+        return decide(run, "reject", request, progress, comment=note or "", digest=digest)
 
     def do_revise(
-        run: str,
+        typed: str,
         note: str,
         new_investment: float | None,
         new_horizon: float | None,
         new_rate: float | None,
         new_segments: list[list[Any]] | None,
-        shown_figures: dict[str, Any] | None,
+        shown_run: dict[str, Any] | None,
         request: gr.Request,
         progress: gr.Progress = PROGRESS,
     ) -> tuple[Any, ...]:
         try:
-            scenario = deps.service.view((run or "").strip()).state.scenario
+            run, digest = acting_on(typed, shown_run)
+            scenario = deps.service.view(run).state.scenario
             top = {"investment": new_investment, "horizon": new_horizon, "discount_rate": new_rate}
             overrides = revise_overrides(scenario, top, new_segments)
         except VetoflowError as exc:
             return (problem(str(exc)), *keep_rest)
-        digest = shown_for(run, shown_figures)
         return decide(run, "revise", request, progress, comment=note or "", overrides=overrides, digest=digest)
 
     def hide_confirm() -> tuple[Any, Any]:
@@ -251,12 +272,12 @@ def render_run_view(deps: ConsoleDeps) -> RunViewPanel:
     private: dict[str, Any] = {"api_visibility": "private"}
     open_button.click(load, inputs=[run_id], outputs=outputs, api_name="open_run")
     run_id.submit(load, inputs=[run_id], outputs=outputs, **private)
-    decision_inputs = [run_id, comment, shown_digest]
+    decision_inputs = [run_id, comment, shown_run]
     approve.click(ask_approve, inputs=decision_inputs, **private, **decide_options)
     confirm.click(do_approve, inputs=decision_inputs, api_name="approve", **decide_options)
     cancel.click(hide_confirm, outputs=[confirm_box, confirm_text], **private)
     reject.click(do_reject, inputs=decision_inputs, api_name="reject", **decide_options)
-    revise_inputs = [run_id, comment, investment, horizon, rate, segments, shown_digest]
+    revise_inputs = [run_id, comment, investment, horizon, rate, segments, shown_run]
     revise.click(do_revise, inputs=revise_inputs, api_name="revise", **decide_options)
     return RunViewPanel(
         run_id=run_id,
@@ -266,4 +287,7 @@ def render_run_view(deps: ConsoleDeps) -> RunViewPanel:
         unchanged=unchanged,
         watched=watched,
         trace_button=trace_button,
+        shown_id=shown_id,
+        shown_run=shown_run,
+        handlers={"approve": ask_approve, "confirm": do_approve, "reject": do_reject, "revise": do_revise},
     )

@@ -12,7 +12,14 @@ from pydantic import BaseModel, Field
 from sqlalchemy import Engine, func, select
 
 from vetoflow.clock import aware
-from vetoflow.db.tables import approvals_table, audit_head_table, events_table, pauses_table, runs_table
+from vetoflow.db.tables import (
+    approvals_table,
+    audit_head_table,
+    comments_table,
+    events_table,
+    pauses_table,
+    runs_table,
+)
 from vetoflow.errors import VetoflowError
 from vetoflow.governance.policy import Policy
 from vetoflow.governance.rules import Approval, Progress, recorded_roles, tally
@@ -113,11 +120,13 @@ def change_marker(engine: Engine) -> str:
 
 
 def run_marker(engine: Engine, run_id: str) -> str:
-    """Moves when this one run changes: its row, its newest event, or an approval recorded on it."""
+    """Moves when this one run changes: its row, its newest event, an approval recorded on it, or a comment
+    added to its thread (a colleague's note reaches a run view that is open; its index makes it a key read)."""
     with engine.connect() as conn:
         updated = conn.execute(select(runs_table.c.updated_at).where(runs_table.c.run_id == run_id)).scalar()
         event = conn.execute(select(func.max(events_table.c.id)).where(events_table.c.run_id == run_id)).scalar()
         approved = conn.execute(
             select(func.count()).select_from(approvals_table).where(approvals_table.c.run_id == run_id)
         ).scalar()
-    return f"{updated}:{event or 0}:{approved or 0}"
+        comment = conn.execute(select(func.max(comments_table.c.id)).where(comments_table.c.run_id == run_id)).scalar()
+    return f"{updated}:{event or 0}:{approved or 0}:{comment or 0}"

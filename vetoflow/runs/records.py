@@ -60,7 +60,7 @@ class RunRecords(ListingQueries):
         return change_marker(self.database.engine)
 
     def run_marker(self, run_id: str) -> str:
-        """An opaque token that changes whenever this run changes (a step, a decision, an approval)."""
+        """An opaque token that changes whenever this run changes (a step, a decision, an approval, a comment)."""
         return run_marker(self.database.engine, run_id)
 
     # -- retention ----------------------------------------------------------------------------

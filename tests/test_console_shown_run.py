@@ -1,0 +1,175 @@
+"""The run view acts on the run it shows, as plain functions over a real service (SQLite and PostgreSQL):
+decisions, revises and comments never go to an id typed in the Run id box but not opened, they carry the digest
+of the figures shown, opening a run empties both comment boxes, and a colleague's comment reaches the open view.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gradio as gr
+import pytest
+
+from vetoflow.config import Settings
+from vetoflow.console.common import ConsoleDeps
+from vetoflow.console.run_controls import acting_on
+from vetoflow.console.run_evidence import comment_handler
+from vetoflow.console.run_view import RunViewPanel, render_run_view
+from vetoflow.errors import VetoflowError
+from vetoflow.identity.roles import BUILTIN_ROLES, User
+from vetoflow.runs.gate import FIGURES_CHANGED
+from vetoflow.runs.service import RunService
+from vetoflow.scenario import Scenario
+
+BO = User("bo", frozenset({"approver"}), BUILTIN_ROLES["approver"])
+
+
+def deps_for(service: RunService, settings: Settings) -> ConsoleDeps:
+    return ConsoleDeps(service, settings, auth_enabled=False, open_reviewer="ana")
+
+
+def run_view(deps: ConsoleDeps) -> RunViewPanel:
+    with gr.Blocks():
+        return render_run_view(deps)
+
+
+def at(panel: RunViewPanel, outputs: tuple[Any, ...], component: Any) -> Any:
+    """The value `outputs` (a handler's answer) gives `component`."""
+    return outputs[panel.outputs.index(component)]
+
+
+def by_id(panel: RunViewPanel, elem_id: str) -> Any:
+    return next(c for c in panel.outputs if getattr(c, "elem_id", None) == elem_id)
+
+
+def digest_of(service: RunService, run_id: str) -> str:
+    pending = service.view(run_id).pending
+    assert pending is not None, "a paused run carries its approval payload"
+    return str(pending["digest"])
+
+
+def recorded(service: RunService, run_id: str) -> list[tuple[str, str, str]]:
+    view = service.view(run_id)
+    return [(d.reviewer, d.action, d.comment) for d in view.decisions] + [
+        (c.author, "comment", c.text) for c in view.comments
+    ]
+
+
+def test_decisions_and_comments_go_to_the_run_shown_never_to_an_id_typed_but_not_opened(
+    service: RunService, settings: Settings, vetoed: Scenario
+) -> None:
+    shown = service.start(vetoed.model_copy(update={"name": "Shown kiosks"})).run.run_id
+    typed = service.start(vetoed.model_copy(update={"name": "Typed kiosks"})).run.run_id
+    deps = deps_for(service, settings)
+    panel = run_view(deps)
+    opened = panel.load(shown, None)
+    state = at(panel, opened, panel.shown_run)
+    assert state == {"run": shown, "digest": digest_of(service, shown)}
+    assert at(panel, opened, panel.shown_id) == shown, "the address bar follows this, not the Run id box"
+
+    handlers = panel.handlers
+    refusals = [
+        handlers["reject"](typed, "margins too thin", state, None),
+        handlers["approve"](typed, "first mover", state, None),
+        handlers["confirm"](typed, "first mover", state, None),
+        handlers["revise"](typed, "cheaper", 1_000.0, None, None, None, state, None),
+        handlers["reject"]("", "margins too thin", state, None),
+    ]
+    for refused in refusals[:-1]:
+        assert refused[0].startswith(f"⚠️ **The Run id box names {typed} but the run shown is {shown}")
+    for refused in refusals:
+        assert "nothing was recorded" in refused[0]
+        assert all(value == gr.skip() for value in refused[1:]), "the view stays on the run shown"
+    assert refusals[-1][0].startswith(f"⚠️ **The Run id box is empty but the run shown is {shown}")
+    note, thread, text = comment_handler(deps)(typed, "A's note", state, None)  # type: ignore[arg-type]
+    assert note.startswith(f"⚠️ **The Run id box names {typed}")
+    assert (thread, text) == (gr.skip(), gr.skip()), "the note stays in the box to send where it belongs"
+    assert recorded(service, typed) == []
+    assert recorded(service, shown) == []
+
+    nothing_open = handlers["reject"](shown, "no", None, None)
+    assert nothing_open[0].startswith("⚠️ **No run is open")
+
+    note, thread, text = comment_handler(deps)(f"  {shown} ", "pilot said no", state, None)  # type: ignore[arg-type]
+    assert note == f"✅ comment added to {shown}"
+    assert "pilot said no" in thread
+    assert text == ""
+    done = handlers["reject"](shown, "margins too thin", state, None)
+    assert done[0] == f"✅ reject recorded for {shown} by ana; the run is now rejected."
+    assert recorded(service, shown) == [("ana", "reject", "margins too thin"), ("ana", "comment", "pilot said no")]
+    assert recorded(service, typed) == []
+    assert at(panel, done, panel.shown_run) == {"run": shown, "digest": None}, "settled: no figures to approve"
+
+
+def test_a_decision_on_figures_that_changed_since_they_were_shown_is_refused(
+    service: RunService, settings: Settings, vetoed: Scenario
+) -> None:
+    run_id = service.start(vetoed).run.run_id
+    panel = run_view(deps_for(service, settings))
+    state = at(panel, panel.load(run_id, None), panel.shown_run)
+    service.decide(run_id, "revise", reviewer="bo", user=BO, overrides={"investment": vetoed.investment * 2})
+    assert service.view(run_id).status == "paused"
+
+    refused = panel.handlers["reject"](run_id, "margins too thin", state, None)
+    assert FIGURES_CHANGED in refused[0]
+    assert [d.action for d in service.view(run_id).decisions] == ["revise"], "nothing recorded by ana"
+    fresh = at(panel, refused, panel.shown_run)
+    assert fresh == {"run": run_id, "digest": digest_of(service, run_id)}, "the new figures are shown"
+    assert at(panel, refused, by_id(panel, "run-comment")) == gr.skip(), "the reason stays to send again"
+
+    done = panel.handlers["reject"](run_id, "margins too thin", fresh, None)
+    assert done[0].startswith(f"✅ reject recorded for {run_id}")
+
+
+def test_acting_on_reads_the_run_shown_and_the_digest_of_its_figures() -> None:
+    shown = {"run": "run-a", "digest": "sha256:abc"}
+    assert acting_on(" run-a ", shown) == ("run-a", "sha256:abc")
+    assert acting_on("run-a", {"run": "run-a", "digest": None}) == ("run-a", None)
+    with pytest.raises(VetoflowError, match="names run-b but the run shown is run-a"):
+        acting_on("run-b", shown)
+    with pytest.raises(VetoflowError, match="No run is open"):
+        acting_on("run-a", None)
+
+
+def test_opening_another_run_empties_both_comment_boxes_and_a_reload_keeps_them(
+    service: RunService, settings: Settings, vetoed: Scenario
+) -> None:
+    first = service.start(vetoed).run.run_id
+    second = service.start(vetoed).run.run_id
+    panel = run_view(deps_for(service, settings))
+    decision_box, thread_box = by_id(panel, "run-comment"), by_id(panel, "run-thread-text")
+    panel.load(first, None)
+    opened = panel.load(second, None)
+    assert at(panel, opened, decision_box) == gr.update(value="")
+    assert at(panel, opened, thread_box) == gr.update(value="")
+    assert at(panel, opened, panel.shown_id) == second
+
+    watched = opened[-2]
+    service.decide(second, "approve", reviewer="bo", user=BO, comment="strategic")
+    reloaded = panel.watch(second, watched, None)
+    assert reloaded[0].startswith("🔔 **bo approved this run**")
+    assert at(panel, reloaded, thread_box) == gr.skip(), "a reload of the same run keeps a note being typed"
+
+
+def test_a_colleague_s_comment_reaches_the_open_run_view_and_leaves_the_rest_as_it_is(
+    service: RunService, settings: Settings, vetoed: Scenario
+) -> None:
+    run_id = service.start(vetoed).run.run_id
+    panel = run_view(deps_for(service, settings))
+    opened = panel.load(run_id, None)
+    watched = opened[-2]
+    assert panel.watch(run_id, watched, None)[1:-1] == tuple(gr.skip() for _ in panel.outputs[1:-1])
+
+    before = service.run_marker(run_id)
+    service.comment(run_id, BO, "the pilot review said no to a big rollout", via="cli")
+    assert service.run_marker(run_id) != before, "a comment moves the run's marker"
+
+    polled = panel.watch("another id being typed", watched, None)
+    thread = at(panel, polled, by_id(panel, "run-thread"))
+    assert "**bo**: the pilot review said no to a big rollout" in thread
+    record = at(panel, polled, panel.watched)
+    assert record["marker"] == service.run_marker(run_id)
+    assert record["comments"] == 1
+    untouched = [c for c in panel.outputs if c not in (by_id(panel, "run-thread"), panel.watched)]
+    assert all(at(panel, polled, c) == gr.skip() for c in untouched), "the comment, form and confirmation stay"
+    assert panel.watch(run_id, record, None)[1:-1] == tuple(gr.skip() for _ in panel.outputs[1:-1])
