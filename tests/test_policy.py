@@ -7,10 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from vetoflow.errors import VetoflowError
+from tests.cli_support import invoke, refused
+from vetoflow.config import Settings
+from vetoflow.errors import ConfigurationError, VetoflowError
 from vetoflow.governance.policy import Escalate, load_policy, match_tier, parse_policy
 from vetoflow.governance.rules import Approval, ApprovalRefusedError, check_approval, tally
 from vetoflow.identity.roles import BUILTIN_ROLES, PermissionDeniedError, User
+from vetoflow.runs.store import open_service
 
 SAMPLE = """\
 tiers:
@@ -207,3 +210,41 @@ tiers:
     assert match_tier(policy, figures | {figure: math.nan}).name == "risky", "never the lighter tier a NaN passes"
     assert policy.tiers[0].when is not None
     assert not policy.tiers[0].when.matches(figures | {"roi": math.inf, "npv": math.nan})
+
+
+BROKEN_HERE = """\
+tiers:
+  - name: standard
+    approvers: {roles: [aprover]}
+notify:
+  - webhook: https://hooks.example.test/vetoflow
+    secret: env:POLICY_TEST_SIGNING_SECRET
+  - email: [finance@example.test]
+"""
+
+
+def test_a_policy_that_cannot_work_here_is_refused_at_start_naming_each_field(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("POLICY_TEST_SIGNING_SECRET", raising=False)
+    path = tmp_path / "policy.yaml"
+    path.write_text(BROKEN_HERE)
+    settings = Settings(home=tmp_path / "home", database_url=None, policy=path)
+    result = invoke(settings, "policy", VETOFLOW_POLICY=str(path))
+    message = refused(result, 1, "cannot work here")
+    assert "tiers[0] (standard).approvers.roles: aprover is no role here" in message
+    assert "notify[0].secret: env:POLICY_TEST_SIGNING_SECRET names an unset environment variable" in message
+    assert "notify[1].email: set VETOFLOW_SMTP_HOST" in message
+    with pytest.raises(ConfigurationError, match="aprover is no role here"), open_service(settings):
+        pass
+    fixed = BROKEN_HERE.replace("aprover", "approver")
+    path.write_text(fixed)
+    monkeypatch.setenv("POLICY_TEST_SIGNING_SECRET", "s3cret-for-signing")
+    smtp = {"VETOFLOW_SMTP_HOST": "127.0.0.1"}
+    assert invoke(settings, "policy", VETOFLOW_POLICY=str(path), **smtp).exit_code == 0
+
+
+def test_an_empty_when_is_refused() -> None:
+    with pytest.raises(VetoflowError, match="an empty `when` matches every run"):
+        parse_policy("tiers:\n  - name: a\n    when: {}\n    approvers: {roles: [approver]}\n"
+                     "  - name: b\n    approvers: {roles: [admin]}\n", "policy.yaml")  # fmt: skip

@@ -98,7 +98,11 @@ def notifications(ctx: click.Context, run_id: str | None, limit: int, deliver: b
 def policy(ctx: click.Context) -> None:
     """Check and print the approval policy in force (VETOFLOW_POLICY, or the built-in default)."""
     settings: Settings = ctx.obj
+    from vetoflow.governance.policy_checks import check_policy
+    from vetoflow.identity.directory import Directory
+
     loaded = load_policy(settings.policy)
+    check_policy(loaded, settings, Directory.from_settings(settings, quiet=True).custom_roles())
     click.echo(f"# {settings.policy or 'built-in default policy'}", err=True)
     shown = loaded.model_dump(mode="json")
     for channel in shown.get("notify", []):  # a webhook's URL is its secret: shown as in every listing

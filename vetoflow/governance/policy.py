@@ -44,6 +44,12 @@ class When(Strict):
     npv_at_least: float | None = Field(default=None, ge=-1e13, le=1e13)
     npv_below: float | None = Field(default=None, ge=-1e13, le=1e13)
 
+    @model_validator(mode="after")
+    def _some_bound(self) -> When:
+        if not self.model_dump(exclude_none=True):
+            raise ValueError("an empty `when` matches every run and hides the tiers after it; leave `when` out")
+        return self
+
     def matches(self, figures: Mapping[str, float | None]) -> bool:
         for field, bound in self.model_dump(exclude_none=True).items():
             figure, _, _kind = field.rpartition("_at_least" if field.endswith("_at_least") else "_below")

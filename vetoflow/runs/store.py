@@ -8,6 +8,7 @@ from contextlib import ExitStack, contextmanager
 from vetoflow.config import Settings
 from vetoflow.db import open_database
 from vetoflow.governance.policy import load_policy
+from vetoflow.governance.policy_checks import check_policy
 from vetoflow.graph import Context, build_graph
 from vetoflow.identity.directory import Directory
 from vetoflow.runs.gate import Gate
@@ -37,6 +38,7 @@ def open_service(
             dispatcher = queue
         graph = build_graph().compile(checkpointer=database.checkpointer)
         clients = context if context is not None else make_context(settings)
-        named = Directory.from_settings(settings, quiet=True).users_file is not None
-        gate = Gate(database.engine, load_policy(settings.policy, named_users=named), settings)
+        directory = Directory.from_settings(settings, quiet=True)
+        policy = load_policy(settings.policy, named_users=directory.users_file is not None)
+        gate = Gate(database.engine, check_policy(policy, settings, directory.custom_roles()), settings)
         yield RunService(graph, database, clients, dispatcher, gate=gate, lease_seconds=settings.lease_seconds)
