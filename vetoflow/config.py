@@ -55,18 +55,24 @@ class Settings(BaseSettings):
     )
     allow_sqlite_on_lambda: bool = Field(default=False, description="Demo only: SQLite under /tmp on Lambda.")
     ui_users: SecretStr | None = Field(
-        default=None, description='Console logins "ana:pw,bo:pw2"; without any the console is open (localhost only).'
+        default=None,
+        description='Deprecated, demos only: plain-text console logins "ana:pw,bo:pw2" (use the users file).',
     )
-    ui_users_file: Path | None = Field(default=None, description="File of console logins, one user:password a line.")
+    ui_users_file: Path | None = Field(
+        default=None, description="Deprecated, demos only: plain-text console logins, one user:password a line."
+    )
     ui_poll_seconds: float = Field(
         default=3.0, ge=0.5, le=300, description="How often each open console page asks whether any run changed."
     )
 
     # HTTP API (`vetoflow serve`)
     api_tokens: SecretStr | None = Field(
-        default=None, description="Bearer tokens as 'token:reviewer,token:reviewer'; the token names the reviewer."
+        default=None,
+        description="Deprecated, demos only: plain-text bearer tokens 'token:reviewer,...' (use users tokens).",
     )
-    api_tokens_file: Path | None = Field(default=None, description="File with one 'token:reviewer' per line.")
+    api_tokens_file: Path | None = Field(
+        default=None, description="Deprecated, demos only: plain-text tokens, one 'token:reviewer' a line."
+    )
     api_open: bool = Field(default=False, description="Accept requests without a token, from localhost only.")
     api_max_body_bytes: int = Field(default=1_000_000, ge=1_000, description="Largest API request body.")
     max_cells: int = Field(
