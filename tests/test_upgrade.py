@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import psycopg
@@ -18,7 +19,9 @@ from vetoflow.config import Settings
 from vetoflow.db.engine import make_engine
 from vetoflow.db.migrate import MIGRATIONS, current_revision
 from vetoflow.db.migrations import HEAD
+from vetoflow.runs import sweep as sweep_module
 from vetoflow.runs.store import open_service
+from vetoflow.scenario import Scenario
 from vetoflow.trace import build_trace
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -127,3 +130,38 @@ def test_version_row_is_kept_apart_from_an_applications_own_alembic(settings: Se
     if settings.database_url:
         with psycopg.connect(settings.database_url) as conn:
             assert conn.execute("SELECT version_num FROM vetoflow_alembic_version").fetchone() == (HEAD,)
+
+
+def test_runs_paused_by_the_first_release_get_a_tier_and_a_deadline_at_the_first_sweep(tmp_path: Path) -> None:
+    settings = release1_sqlite(tmp_path)
+    with open_service(settings) as service:
+        assert service.view("c3810327a83a").approval is None  # paused before pauses were recorded
+        report = service.sweep()
+        assert set(report.adopted) == SQLITE_PAUSED
+        adopted = service.view("c3810327a83a")
+        assert adopted.approval is not None
+        assert (adopted.approval["tier"], adopted.approval["status"]) == ("default", "open")
+        assert adopted.approval["due_at"] > "2026-01-01"
+        assert {item.run.run_id for item in service.inbox()} >= SQLITE_PAUSED
+        assert service.sweep().adopted == [], "adopted once"
+        assert service.decide("c3810327a83a", "approve", reviewer="ana").status == "completed"
+
+
+def test_an_expiry_recorded_before_a_crash_is_finished_by_the_next_sweep(settings: Settings, vetoed: Scenario) -> None:
+    with open_service(settings) as service:
+        run_id = service.start(vetoed).run.run_id
+        gate = service.gate
+        assert gate is not None
+        late = gate.clock() + timedelta(days=8)  # past the built-in tier's 7 days
+        gate.clock = lambda: late
+        pause_id = service.view(run_id).pause_id
+        assert pause_id is not None
+        assert (
+            sweep_module._act(gate, run_id, pause_id, lambda r: dict(service.view(r).state.model_dump())) == "expired"
+        )
+        assert service.view(run_id).status == "paused", "the process died here: recorded, not resumed"
+        report = service.sweep()
+        assert run_id in report.resumed
+        finished = service.view(run_id)
+        assert finished.status == "rejected"
+        assert finished.state.reviews[-1].reviewer == "system"

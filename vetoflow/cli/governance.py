@@ -133,10 +133,13 @@ def sweep(ctx: click.Context, now_text: str | None, no_deliver: bool, json_mode:
         delivered = None if no_deliver else service.deliver_notifications()
     counts = None if delivered is None else (len(delivered.sent), len(delivered.retried), len(delivered.dead))
     if json_mode:
-        result = {"reminded": report.reminded, "escalated": report.escalated, "expired": report.expired}
+        result = {"reminded": report.reminded, "escalated": report.escalated, "expired": report.expired,
+                  "adopted": report.adopted, "resumed": report.resumed}  # fmt: skip
         click.echo(json.dumps(result | {"notifications": counts}, indent=2))
         return
     line = f"reminded {len(report.reminded)}, escalated {len(report.escalated)}, expired {len(report.expired)}"
+    if report.adopted:
+        line += f"; {len(report.adopted)} waiting run(s) of an earlier release given a tier and deadline"
     if counts is not None:
         line += f"; notifications sent {counts[0]}, retrying {counts[1]}, dead {counts[2]}"
     click.echo(line)

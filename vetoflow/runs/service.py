@@ -36,6 +36,7 @@ from vetoflow.risk.compare import RunComparison
 from vetoflow.risk.compare import compare as compare_states
 from vetoflow.runs import comments as thread_store
 from vetoflow.runs.batches import BatchStore
+from vetoflow.runs.catch_up import adopt_unrecorded, unfinished_expiries
 from vetoflow.runs.events import RunEvents
 from vetoflow.runs.execution import StepCallback, stream_steps
 from vetoflow.runs.gate import Gate
@@ -326,4 +327,15 @@ class RunService(Settling, QueueSide, Replaying, RunRecords):
         def resume(run_id: str, payload: dict[str, Any]) -> None:
             self._advance(run_id, lambda: Command(resume=payload), None)
 
-        return sweep(self.gate, lambda run_id: dict(self._snapshot(run_id).values), resume)
+        def pending(run_id: str) -> tuple[str, dict[str, Any]] | None:
+            snapshot = self.graph.get_state(thread_config(run_id))
+            return (snapshot.interrupts[0].id, dict(snapshot.values)) if snapshot.interrupts else None
+
+        adopted = adopt_unrecorded(self.gate, (r.run_id for r in self.index.list_runs(["paused"], 500)), pending)
+        finished = []
+        for run_id, payload in unfinished_expiries(self.gate, pending):
+            resume(run_id, payload)
+            finished.append(run_id)
+        report = sweep(self.gate, lambda run_id: dict(self._snapshot(run_id).values), resume)
+        report.adopted, report.resumed = adopted, [*finished, *report.resumed]
+        return report

@@ -32,6 +32,7 @@ class SweepReport:
     escalated: list[str] = field(default_factory=list)
     expired: list[str] = field(default_factory=list)
     resumed: list[str] = field(default_factory=list)
+    adopted: list[str] = field(default_factory=list)  # paused before pauses were recorded (an upgrade)
 
 
 def _next_reminder(pause: Pause, sent: int) -> timedelta | None:
@@ -67,7 +68,7 @@ def sweep(
         action = _act(gate, run_id, pause_id, state_of)
         if action == "expired":
             report.expired.append(run_id)
-            payload = _decision_payload(gate, run_id, pause_id)
+            payload = decision_payload(gate, run_id, pause_id)
             resume(run_id, payload)
             report.resumed.append(run_id)
         elif action is not None:
@@ -75,7 +76,7 @@ def sweep(
     return report
 
 
-def _decision_payload(gate: Gate, run_id: str, pause_id: str) -> dict[str, Any]:
+def decision_payload(gate: Gate, run_id: str, pause_id: str) -> dict[str, Any]:
     query = select(decisions_table.c.payload).where(
         decisions_table.c.run_id == run_id, decisions_table.c.pause_id == pause_id
     )
