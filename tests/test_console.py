@@ -14,10 +14,11 @@ from typing import Any
 import pytest
 from gradio_client import Client, handle_file
 
-from tests.console_helpers import ANA, BO, Console, serve_console
+from tests.console_helpers import ANA, BO, Console, overrule_veto, serve_console
 from tests.helpers import CountingSynthesizer
 from vetoflow.config import Settings
 from vetoflow.context import Context
+from vetoflow.plaintext import md
 from vetoflow.scenario import Scenario, load_scenario
 
 pytestmark = pytest.mark.slow  # servers, subprocesses or a browser: left out of make test-fast
@@ -112,7 +113,7 @@ def test_open_shows_figures_chart_reasons_and_payload(console: Console, ana: Cli
 
 def test_approve_records_the_logged_in_user_and_completes(console: Console, bo: Client) -> None:
     run_id = vetoed_run(console)
-    out = bo.predict(run_id, "strategic bet", api_name="/approve")
+    out = overrule_veto(bo, run_id, "strategic bet")
     assert "approve recorded" in out[MESSAGE]
     assert "completed" in out[MESSAGE]
     assert "completed" in out[HEADLINE]
@@ -180,9 +181,9 @@ def test_deciding_a_finished_run_says_who_decided(console: Console, ana: Client,
     refused = ana.predict(run_id, "  ", api_name="/approve")
     assert "Overruling a veto needs a reason" in refused[MESSAGE]
     assert console.service.view(run_id).status == "paused"
-    ana.predict(run_id, "worth the risk", api_name="/approve")
+    overrule_veto(ana, run_id, "worth the risk")
     late = bo.predict(run_id, "me too", api_name="/reject")
-    assert f"run {run_id} was already decided: approve by ana" in late[MESSAGE]
+    assert f"run {run_id} was already decided\\: approve by ana" in late[MESSAGE]
     assert "completed" in late[HEADLINE]
     assert "bo** (their reject came too late: someone decided first): me too" in late[THREAD]
 
@@ -238,7 +239,7 @@ def test_new_run_with_absurd_numbers_starts_nothing(console: Console, ana: Clien
     text, run_id = ana.predict(*values, api_name="/start_run")
     assert "the form is invalid" in text
     assert "No run was started" in text
-    assert "investment: Input should be less than or equal to 1000000000000" in text
+    assert md("investment: Input should be less than or equal to 1000000000000") in text
     assert "segment 1 margin" in text
     assert run_id == ""
     assert run_count(console) == before
@@ -287,7 +288,7 @@ def test_bad_uploads_are_refused_with_a_clear_message(
     path.write_bytes(content.encode("latin-1"))
     before = run_count(console)
     out = upload(ana, path)
-    assert expected in out[0], out[0]
+    assert md(expected) in out[0], out[0]  # shown as plain text
     assert "Nothing was changed and no run was started" in out[0]
     assert run_count(console) == before
 

@@ -117,3 +117,6 @@ def overrule_question(view: RunView) -> str:
 
 
 OVERRULE_NEEDS_REASON = "Overruling a veto needs a reason: write it in the comment box, then press Approve."
+OVERRULE_NOT_ASKED = (
+    "Nothing to confirm: press Approve on this run first; overruling a veto is confirmed after its question."
+)

@@ -23,15 +23,15 @@ BUTTONS = ("approve", "reject", "revise")
 
 
 def controls(view: RunView | None, user: User, *, clear_comment: bool = True) -> tuple[Any, ...]:
-    """comment, approve, reject, revise buttons, the note saying why some are off, the (hidden) confirm box
-    and its text."""
+    """comment, approve, reject, revise buttons, the note saying why some are off, the (hidden) confirm box,
+    its text and the pending confirmation (none: whatever was asked before is void once the view changes)."""
     blocked = blocked_actions(view, user) if view is not None else dict.fromkeys(BUTTONS, "no run is open")
     buttons = tuple(gr.update(interactive=blocked[name] is None) for name in BUTTONS)
     notes = [f"- **{name.capitalize()}** is off: {md(why)}" for name, why in blocked.items() if why]
     paused = view is not None and view.status == "paused"
     note = "\n\n".join(filter(None, [approval_line(view), "\n".join(notes)])) if paused else ""
     comment = gr.update(value="") if clear_comment else gr.skip()
-    return (comment, *buttons, note, gr.update(visible=False), "")
+    return (comment, *buttons, note, gr.update(visible=False), "", None)
 
 
 def approval_line(view: RunView | None) -> str:
