@@ -260,6 +260,29 @@ def test_uploads_fill_the_form(console: Console, ana: Client, tmp_path: Path) ->
     assert table(out[10])[0] == ["Online", 90000, 0.05, 0.12, 0.32]
 
 
+@pytest.mark.parametrize("typed", [(2, "horizon", 8.7), (6, "seed", 42.9), (7, "paths", 200.5)])
+def test_new_run_refuses_a_fraction_where_a_whole_number_goes(
+    console: Console, ana: Client, vetoed: Scenario, typed: tuple[int, str, float]
+) -> None:
+    """The form's number boxes pass what was typed: 8.7 periods is refused by name, never rounded to 9."""
+    position, field, value = typed
+    before = run_count(console)
+    values = form(vetoed)
+    values[position] = value
+    text, run_id = ana.predict(*values, api_name="/start_run")
+    assert md(f"{field}: Input should be a valid integer (got {value}: a whole number is needed)") in text
+    assert "No run was started" in text
+    assert (run_id, run_count(console)) == ("", before)
+
+
+def test_revise_refuses_a_fractional_horizon(console: Console, ana: Client) -> None:
+    run_id = vetoed_run(console)
+    opened = ana.predict(run_id, api_name="/open_run")
+    out = ana.predict(run_id, "", 2_500_000, 8.7, 0.03, opened[SEGMENTS], api_name="/revise")
+    assert md("horizon: must be a whole number of periods, got 8.7") in out[MESSAGE]
+    assert console.service.view(run_id).decisions == []
+
+
 @pytest.mark.parametrize(
     "case",
     [

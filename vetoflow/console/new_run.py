@@ -158,13 +158,13 @@ def render_new_run(deps: ConsoleDeps) -> NewRunPanel:
     with gr.Row():
         name = gr.Textbox(label="Name", value="New investment", elem_id="new-name")
         investment = gr.Number(label="Investment", value=1_000_000, elem_id="new-investment")
-        horizon = gr.Number(label="Horizon (periods)", value=12, precision=0, elem_id="new-horizon")
+        horizon = gr.Number(label="Horizon (periods)", value=12, elem_id="new-horizon")  # no precision: never rounded
         rate = gr.Number(label="Discount rate per period", value=0.02, elem_id="new-rate")
     with gr.Row():
         threshold = gr.Number(label="Veto threshold (0.1 = 10% ROI)", value=0.0, elem_id="new-threshold")
         policy = gr.Radio(POLICY_CHOICES, value="roi", label="Veto when", elem_id="new-policy")
-        seed = gr.Number(label="Seed", value=42, precision=0)
-        paths = gr.Number(label="Monte Carlo paths", value=5000, precision=0)
+        seed = gr.Number(label="Seed", value=42)  # a fraction is refused by the model, naming the field
+        paths = gr.Number(label="Monte Carlo paths", value=5000)
         currency = gr.Textbox(label="Currency", value="USD", max_length=3)
     segments = gr.Dataframe(
         value=DEFAULT_SEGMENTS,

@@ -86,7 +86,7 @@ def render_run_view(deps: ConsoleDeps) -> RunViewPanel:
         with gr.Accordion("Revise assumptions and re-run the Forecaster and Accountant", open=False):
             with gr.Row():
                 investment = gr.Number(label="Investment", elem_id="revise-investment")
-                horizon = gr.Number(label="Horizon (periods)", precision=0, elem_id="revise-horizon")
+                horizon = gr.Number(label="Horizon (periods)", elem_id="revise-horizon")  # 8.7 is refused, not rounded
                 rate = gr.Number(label="Discount rate per period", elem_id="revise-rate")
             segments = gr.Dataframe(
                 headers=list(SEGMENT_HEADERS),
