@@ -54,7 +54,7 @@ def main() -> None:
             with socket.socket() as sock:
                 sock.bind(("127.0.0.1", 0))
                 port = sock.getsockname()[1]
-            demo = ui.launch(service, settings, port=port, prevent_thread_lock=True, quiet=True)
+            demo = ui.launch(service, settings, port=port, prevent_thread_lock=True)
             client = Client(f"http://127.0.0.1:{port}/", auth=("ana", "pw"), verbose=False)
             inbox = (lambda: service.list(["paused"], limit=200), lambda: client.predict(api_name="/inbox"))
             opened = (lambda: service.view(run_id), lambda: client.predict(run_id, api_name="/open_run"))

@@ -11,7 +11,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+from gradio_client import Client
 from playwright.sync_api import Browser, Playwright
 from pydantic import SecretStr
 
@@ -46,11 +48,19 @@ def serve_console(settings: Settings, context: Context | None = None) -> Iterato
     settings = settings.model_copy(update={"ui_users": SecretStr(USERS)})
     with open_service(settings, context) as service:
         port = free_port()
-        demo = ui.launch(service, settings, port=port, prevent_thread_lock=True, quiet=True)
+        demo = ui.launch(service, settings, port=port, prevent_thread_lock=True)
         try:
             yield Console(f"http://127.0.0.1:{port}/", service, settings)
         finally:
             demo.close()
+
+
+def overrule_veto(client: Client, run_id: str, comment: str) -> tuple[Any, ...]:
+    """Approve a vetoed run as an operator does: open it, Approve (which asks), then the confirmation's Yes."""
+    client.predict(run_id, api_name="/open_run")  # decisions act on the run shown
+    asked = client.predict(run_id, comment, api_name="/approve")
+    assert "Overrule the veto?" in str(asked), asked
+    return tuple(client.predict(run_id, comment, api_name="/confirm_approve"))
 
 
 def ensure_chromium() -> Path:

@@ -14,10 +14,11 @@ from typing import Any
 import pytest
 from gradio_client import Client, handle_file
 
-from tests.console_helpers import ANA, BO, Console, serve_console
+from tests.console_helpers import ANA, BO, Console, overrule_veto, serve_console
 from tests.helpers import CountingSynthesizer
 from vetoflow.config import Settings
 from vetoflow.context import Context
+from vetoflow.plaintext import md
 from vetoflow.scenario import Scenario, load_scenario
 
 pytestmark = pytest.mark.slow  # servers, subprocesses or a browser: left out of make test-fast
@@ -112,8 +113,7 @@ def test_open_shows_figures_chart_reasons_and_payload(console: Console, ana: Cli
 
 def test_approve_records_the_logged_in_user_and_completes(console: Console, bo: Client) -> None:
     run_id = vetoed_run(console)
-    bo.predict(run_id, api_name="/open_run")  # a decision acts on the run shown in the caller's session
-    out = bo.predict(run_id, "strategic bet", api_name="/approve")
+    out = overrule_veto(bo, run_id, "strategic bet")
     assert "approve recorded" in out[MESSAGE]
     assert "completed" in out[MESSAGE]
     assert "completed" in out[HEADLINE]
@@ -184,9 +184,9 @@ def test_deciding_a_finished_run_says_who_decided(console: Console, ana: Client,
     refused = ana.predict(run_id, "  ", api_name="/approve")
     assert "Overruling a veto needs a reason" in refused[MESSAGE]
     assert console.service.view(run_id).status == "paused"
-    ana.predict(run_id, "worth the risk", api_name="/approve")
+    overrule_veto(ana, run_id, "worth the risk")
     late = bo.predict(run_id, "me too", api_name="/reject")
-    assert f"run {run_id} was already decided: approve by ana" in late[MESSAGE]
+    assert f"run {run_id} was already decided\\: approve by ana" in late[MESSAGE]
     assert "completed" in late[HEADLINE]
     assert "bo** (their reject came too late: someone decided first): me too" in late[THREAD]
 
@@ -247,7 +247,7 @@ def test_new_run_with_absurd_numbers_starts_nothing(console: Console, ana: Clien
     text, run_id = ana.predict(*values, api_name="/start_run")
     assert "the form is invalid" in text
     assert "No run was started" in text
-    assert "investment: Input should be less than or equal to 1000000000000" in text
+    assert md("investment: Input should be less than or equal to 1000000000000") in text
     assert "segment 1 margin" in text
     assert run_id == ""
     assert run_count(console) == before
@@ -266,6 +266,29 @@ def test_uploads_fill_the_form(console: Console, ana: Client, tmp_path: Path) ->
     out = upload(ana, EXAMPLES / "segments.csv")
     assert "3 segment(s) loaded" in out[0]
     assert table(out[10])[0] == ["Online", 90000, 0.05, 0.12, 0.32]
+
+
+@pytest.mark.parametrize("typed", [(2, "horizon", 8.7), (6, "seed", 42.9), (7, "paths", 200.5)])
+def test_new_run_refuses_a_fraction_where_a_whole_number_goes(
+    console: Console, ana: Client, vetoed: Scenario, typed: tuple[int, str, float]
+) -> None:
+    """The form's number boxes pass what was typed: 8.7 periods is refused by name, never rounded to 9."""
+    position, field, value = typed
+    before = run_count(console)
+    values = form(vetoed)
+    values[position] = value
+    text, run_id = ana.predict(*values, api_name="/start_run")
+    assert md(f"{field}: Input should be a valid integer (got {value}: a whole number is needed)") in text
+    assert "No run was started" in text
+    assert (run_id, run_count(console)) == ("", before)
+
+
+def test_revise_refuses_a_fractional_horizon(console: Console, ana: Client) -> None:
+    run_id = vetoed_run(console)
+    opened = ana.predict(run_id, api_name="/open_run")
+    out = ana.predict(run_id, "", 2_500_000, 8.7, 0.03, opened[SEGMENTS], api_name="/revise")
+    assert md("horizon: must be a whole number of periods, got 8.7") in out[MESSAGE]
+    assert console.service.view(run_id).decisions == []
 
 
 @pytest.mark.parametrize(
@@ -296,7 +319,7 @@ def test_bad_uploads_are_refused_with_a_clear_message(
     path.write_bytes(content.encode("latin-1"))
     before = run_count(console)
     out = upload(ana, path)
-    assert expected in out[0], out[0]
+    assert md(expected) in out[0], out[0]  # shown as plain text
     assert "Nothing was changed and no run was started" in out[0]
     assert run_count(console) == before
 

@@ -65,8 +65,9 @@ def test_two_operators_decide_at_once_exactly_one_wins(
     calls = synthesizer.calls
     for client in (ana, bo):  # each decides on the run shown in their own session
         client.predict(run_id, api_name="/open_run")
+    assert "Overrule the veto?" in str(ana.predict(run_id, "ana approves", api_name="/approve"))
     jobs = {
-        "ana": ana.submit(run_id, "ana approves", api_name="/approve"),
+        "ana": ana.submit(run_id, "ana approves", api_name="/confirm_approve"),
         "bo": bo.submit(run_id, "bo rejects", api_name="/reject"),
     }
     messages = {who: job.result(timeout=120)[MESSAGE] for who, job in jobs.items()}
@@ -75,7 +76,7 @@ def test_two_operators_decide_at_once_exactly_one_wins(
     [winner] = winners
     [loser] = {"ana", "bo"} - {winner}
     action = "approve" if winner == "ana" else "reject"
-    assert f"run {run_id} was already decided: {action} by {winner}" in messages[loser]
+    assert f"run {run_id} was already decided\\: {action} by {winner}" in messages[loser]
 
     view = console.service.view(run_id)
     assert [(d.reviewer, d.action) for d in view.decisions] == [(winner, action)]

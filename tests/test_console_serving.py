@@ -18,7 +18,7 @@ from gradio_client import Client
 from pydantic import SecretStr
 
 from tests.conftest import env_for
-from tests.console_helpers import ANA, USERS, free_port
+from tests.console_helpers import ANA, USERS, free_port, overrule_veto
 from vetoflow import ui
 from vetoflow.config import Settings
 from vetoflow.console.auth import check_bind
@@ -134,8 +134,7 @@ def test_mounted_in_fastapi_the_login_is_the_reviewer(mounted: tuple[str, Settin
     with open_service(settings) as service:
         run_id = service.start(vetoed).run.run_id
     client = Client(url, auth=ANA, verbose=False)
-    client.predict(run_id, api_name="/open_run")  # decisions act on the run shown
-    out = client.predict(run_id, "from the API host", api_name="/approve")
+    out = overrule_veto(client, run_id, "from the API host")
     assert "approve recorded" in out[0]
     assert "by ana" in out[0]
     assert httpx.get(url, timeout=10).status_code == 200

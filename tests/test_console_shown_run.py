@@ -71,7 +71,7 @@ def test_decisions_and_comments_go_to_the_run_shown_never_to_an_id_typed_but_not
     refusals = [
         handlers["reject"](typed, "margins too thin", state, None),
         handlers["approve"](typed, "first mover", state, None),
-        handlers["confirm"](typed, "first mover", state, None),
+        handlers["confirm"](typed, "first mover", state, typed, None),
         handlers["revise"](typed, "cheaper", 1_000.0, None, None, None, state, None),
         handlers["reject"]("", "margins too thin", state, None),
     ]

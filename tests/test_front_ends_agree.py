@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from gradio_client import Client
 
 from tests.conftest import env_for
-from tests.console_helpers import ANA, serve_console
+from tests.console_helpers import ANA, overrule_veto, serve_console
 from tests.custom_context import MODEL
 from vetoflow.api import create_app
 from vetoflow.cli import cli
@@ -57,9 +57,7 @@ def test_the_configured_client_writes_the_summary_from_every_front_end(
     assert result.exit_code == 0, result.output
     assert api.post(f"/runs/{from_api}/decision", json={"action": "approve"}).status_code == 200
     with serve_console(house) as console:
-        client = Client(console.url, auth=ANA, verbose=False)
-        client.predict(from_console, api_name="/open_run")  # decisions act on the run shown
-        client.predict(from_console, "ok", api_name="/approve")
+        overrule_veto(Client(console.url, auth=ANA, verbose=False), from_console, "ok")
 
     with open_service(house) as service:
         writers = {run_id: service.view(run_id).state.summary for run_id in (from_cli, from_api, from_console)}

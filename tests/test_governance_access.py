@@ -13,7 +13,7 @@ from gradio_client import Client
 from tests.api_support import client, live_server
 from tests.cli_support import issued_token
 from tests.conftest import env_for
-from tests.console_helpers import serve_console
+from tests.console_helpers import overrule_veto, serve_console
 from vetoflow.api import create_app
 from vetoflow.cli import cli
 from vetoflow.config import Settings
@@ -100,8 +100,7 @@ def test_console_refuses_a_viewer_with_the_reason(tmp_path: Path, vetoed: Scenar
         assert "vi (viewer) may not approve or reject runs" in out[0]
         assert console.service.view(run_id).status == "paused"
         approver = Client(console.url, auth=("ap", PASSWORD), verbose=False)
-        approver.predict(run_id, api_name="/open_run")
-        assert "approve recorded" in approver.predict(run_id, "ok", api_name="/approve")[0]
+        assert "approve recorded" in overrule_veto(approver, run_id, "ok")[0]
         with pytest.raises(ValueError, match=r"(?i)could not login|incorrect"):
             Client(console.url, auth=("ana", "pw-ana"), verbose=False)  # plain-text demo logins are ignored now
 

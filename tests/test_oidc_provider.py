@@ -266,7 +266,7 @@ def sign_in_over_http(http: httpx.Client, start: str, user: str) -> httpx.Respon
 def test_vetoflow_ui_alone_signs_in_through_the_provider_too(served: Served) -> None:
     from vetoflow import ui
 
-    demo = ui.launch(served.service, served.settings, port=served.ui_port, prevent_thread_lock=True, quiet=True)
+    demo = ui.launch(served.service, served.settings, port=served.ui_port, prevent_thread_lock=True)
     base = f"http://127.0.0.1:{served.ui_port}"
     try:
         with httpx.Client(follow_redirects=False, timeout=30) as http:

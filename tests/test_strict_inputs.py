@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -136,3 +137,74 @@ def test_api_refuses_booleans_and_text_for_numbers(api: ApiEnv) -> None:
             assert f"{key}: Input should be a valid" in bad.json()["error"]
     assert [r.status for r in api.service.list()] == ["paused"]
     assert api.service.view(paused).decisions == []
+
+
+HUGE = "9" * 5001  # Python's int() refuses over 4,300 digits with a ValueError
+
+
+def _plan_with(line: str) -> str:
+    key = line.split(":", 1)[0]
+    return "\n".join(line if old.startswith(f"{key}:") else old for old in PLAN.splitlines())
+
+
+@pytest.mark.parametrize(
+    ("written", "message"),
+    [
+        ('horizon: !!int "1_0"', "horizon (line 4): '1_0' is not a whole number written in plain decimal digits"),
+        ('investment: !!float "1_000_000"', "investment (line 3): '1_000_000' is not a number written in plain"),
+        ('investment: !!int "0x10"', "investment (line 3): '0x10' is not a whole number written in plain decimal"),
+        ('investment: !!float "١٢٣"', "investment (line 3): '١٢٣' is not a number written in plain decimal digits"),
+        (f"investment: {HUGE}", "investment (line 3): a number of 5,001 digits; numbers have at most 100 digits"),
+    ],
+)
+def test_yaml_numbers_are_plain_ascii_decimals_even_when_tagged(tmp_path: Path, written: str, message: str) -> None:
+    with pytest.raises(VetoflowError) as refused:
+        load_scenario(_write(tmp_path, "plan.yaml", _plan_with(written)))
+    assert str(refused.value).startswith(f"{tmp_path / 'plan.yaml'}: {message}")
+    assert len(str(refused.value).splitlines()) == 1
+
+
+def test_a_json_number_too_long_to_read_is_refused_by_field(tmp_path: Path) -> None:
+    text = load_scenario(EXAMPLES / "vetoed.yaml").model_dump_json(indent=1)
+    huge = re.sub(r'"base_revenue": [0-9.]+', f'"base_revenue": -{HUGE}', text, count=1)
+    with pytest.raises(VetoflowError) as refused:
+        load_scenario(_write(tmp_path, "plan.json", huge))
+    line = huge[: huge.index(HUGE)].count("\n") + 1
+    too_long = "a number of 5,001 digits; numbers have at most 100 digits"
+    assert str(refused.value) == f"{tmp_path / 'plan.json'}: base_revenue (line {line}): {too_long}"
+
+
+@pytest.mark.parametrize("cell", ["1_000", "١٢٣", "0x10", "1,000", "１２"])
+def test_csv_numbers_are_plain_ascii_decimals(cell: str) -> None:
+    with pytest.raises(VetoflowError) as refused:
+        parse_segments_csv(f'name,base_revenue,margin\nKiosks,"{cell}",0.2\n', "segments.csv")
+    assert str(refused.value) == (
+        f"segments.csv line 2, column base_revenue: {cell!r} is not a number written in plain decimal digits; "
+        "allowed: a decimal number such as 800000, 0.2 or 1.5e6"
+    )
+    assert parse_segments_csv("name,base_revenue,margin\nKiosks,1.5e3,-.2\n")[0] | {} == {
+        "name": "Kiosks",
+        "base_revenue": 1500.0,
+        "margin": -0.2,
+    }
+
+
+@pytest.mark.slow  # a whole `vetoflow` process
+def test_cli_refuses_a_hex_investment_in_one_line(settings: Settings, tmp_path: Path) -> None:
+    refused = vetoflow(settings, "run", _write(tmp_path, "plan.yaml", _plan_with('investment: !!int "0x10"')))
+    assert refused.returncode == 1
+    assert refused.stderr.strip().splitlines() == [
+        f"Error: {tmp_path / 'plan.yaml'}: investment (line 3): '0x10' is not a whole number written in plain "
+        "decimal digits; allowed: digits 0-9 only, such as 12 or 5000"
+    ]
+
+
+def test_api_upload_refuses_a_number_too_long_to_read(api: ApiEnv) -> None:
+    plan = _plan_with(f"horizon: {HUGE}").encode()
+    with client(api.url) as http:
+        refused = http.post("/runs/upload", files=[("scenario", ("plan.yaml", plan))])
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["error"].endswith(
+        "horizon (line 4): a number of 5,001 digits; numbers have at most 100 digits"
+    )
+    assert api.service.list() == []

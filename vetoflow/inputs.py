@@ -4,8 +4,10 @@ JSON and YAML documents refuse repeated keys, keys that are not text (YAML's `? 
 deeper than `MAX_DEPTH` (checked without recursion: 100,000 `[` are one clear error, not a crash). YAML
 is read with the YAML 1.2 core schema's plain scalars (`true`/`false`, decimal and `0o`/`0x`-free
 numbers): YAML 1.1's `yes`/`on`, sexagesimal `2:30:00`, `0x10` and `010` stay strings, which the typed
-models then refuse by name. `--set KEY=VALUE` values must be plain decimal numbers, since every
-revisable field is one, and name a revisable field.
+models then refuse by name. Numbers are plain ASCII decimal forms, tagged ones too (`!!int "1_0"`,
+`!!int "0x10"` are refused by field and line: Python's int() and float() take `_` and other scripts'
+digits, or raise), of at most `MAX_DIGITS` digits (int() raises over 4,300). `--set KEY=VALUE` values must
+be plain decimal numbers, since every revisable field is one, and name a revisable field.
 """
 
 from __future__ import annotations
@@ -23,6 +25,11 @@ from vetoflow.errors import UsageError, VetoflowError
 INTEGER = re.compile(r"[-+]?[0-9]+")
 DECIMAL = re.compile(r"[-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?")
 NUMBER_HINT = "a decimal number such as 800000, 0.2 or 1.5e6"
+WHOLE_HINT = "digits 0-9 only, such as 12 or 5000"
+NON_FINITE = ("nan", "inf", "infinity")
+MAX_DIGITS = 100  # no vetoflow number comes near; far below what int() refuses
+YAML_INT, YAML_FLOAT = "tag:yaml.org,2002:int", "tag:yaml.org,2002:float"
+YAML_SPECIAL_FLOAT = re.compile(r"[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN)")  # read, then refused as not finite
 MAX_DEPTH = 32  # as the HTTP API's request guard: no vetoflow document nests half as deep
 _JSON_NESTING = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]', re.DOTALL)  # strings skipped whole, then brackets
 
@@ -50,7 +57,7 @@ class _StrictYamlLoader(yaml.SafeLoader):
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         seen: set[str] = set()
-        for key_node, _ in node.value:
+        for key_node, value_node in node.value:
             line = key_node.start_mark.line + 1
             if not isinstance(key_node, yaml.ScalarNode):
                 raise VetoflowError(f"a key on line {line} is a list or mapping; keys are field names (text)")
@@ -60,6 +67,10 @@ class _StrictYamlLoader(yaml.SafeLoader):
             if key in seen:
                 raise VetoflowError(f"key {key!r} appears twice (line {line}); give each field once")
             seen.add(key)
+            items = value_node.value if isinstance(value_node, yaml.SequenceNode) else [value_node]
+            for item in items:  # numbers are checked here, where their field is known
+                if isinstance(item, yaml.ScalarNode):
+                    _plain_number(item, f"{key} (line {item.start_mark.line + 1})")
         return super().construct_mapping(node, deep=deep)
 
 
@@ -109,11 +120,50 @@ def load_yaml_text(text: str) -> Any:
     return yaml.load(text, Loader=_TextYamlLoader)
 
 
+def number_problem(text: str, *, whole: bool) -> str | None:
+    """Why `text` is not a plain ASCII decimal number (a whole one when `whole`), or None."""
+    if not (INTEGER if whole else DECIMAL).fullmatch(text):
+        kind, hint = ("whole number", WHOLE_HINT) if whole else ("number", NUMBER_HINT)
+        return f"{text[:40]!r} is not a {kind} written in plain decimal digits; allowed: {hint}"
+    digits = sum(char.isdigit() for char in text)
+    if digits > MAX_DIGITS:
+        return f"a number of {digits:,} digits; numbers have at most {MAX_DIGITS} digits"
+    return None
+
+
+def decimal_float(text: str, where: str) -> float:
+    """A number read as text (a CSV cell, a table cell): plain decimal and finite, else refused by `where`."""
+    if text.lower().lstrip("+-") in NON_FINITE:
+        raise VetoflowError(f"{where}: {text!r} must be a finite number")
+    if problem := number_problem(text, whole=False):
+        raise VetoflowError(f"{where}: {problem}")
+    number = float(text)
+    if not math.isfinite(number):  # 1e999
+        raise VetoflowError(f"{where}: {text!r} must be a finite number")
+    return number
+
+
+def _plain_number(node: yaml.ScalarNode, where: str) -> None:
+    """Refuses an int- or float-tagged scalar that is not a plain decimal number (the special floats pass)."""
+    text = str(node.value)
+    if node.tag == YAML_FLOAT and YAML_SPECIAL_FLOAT.fullmatch(text):
+        return
+    if node.tag in (YAML_INT, YAML_FLOAT) and (problem := number_problem(text, whole=node.tag == YAML_INT)):
+        raise VetoflowError(f"{where}: {problem}")
+
+
 def _decimal_int(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> int:
+    _plain_number(node, f"line {node.start_mark.line + 1}")
     return int(str(loader.construct_scalar(node)), 10)  # "010" is ten, not YAML 1.1's octal eight
 
 
-_StrictYamlLoader.add_constructor("tag:yaml.org,2002:int", _decimal_int)
+def _decimal_float(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> float:
+    _plain_number(node, f"line {node.start_mark.line + 1}")
+    return loader.construct_yaml_float(node)
+
+
+_StrictYamlLoader.add_constructor(YAML_INT, _decimal_int)
+_StrictYamlLoader.add_constructor(YAML_FLOAT, _decimal_float)
 
 
 def no_repeats(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -143,11 +193,35 @@ def json_depth(text: str) -> int:
     return deepest
 
 
+_JSON_TOKENS = re.compile(r'"((?:[^"\\]|\\.)*)"(\s*:)?|-?[0-9]+', re.DOTALL)  # strings (keys), digit runs
+
+
+def _json_int(text: str) -> int:
+    if len(text.lstrip("-")) > MAX_DIGITS:
+        raise OverflowError(text)  # the caller names the field
+    return int(text)
+
+
+def _long_number_field(text: str) -> str:
+    """Where the first over-long number of a JSON document is: its key and line."""
+    key = "a value"
+    for match in _JSON_TOKENS.finditer(text):
+        if match.group(2):
+            key = match.group(1)
+        elif match.group(1) is None and len(match.group().lstrip("-")) > MAX_DIGITS:
+            return f"{key} (line {text.count(chr(10), 0, match.start()) + 1})"
+    return key
+
+
 def load_json(text: str) -> Any:
-    """JSON with repeated keys, NaN/Infinity and deep nesting refused."""
+    """JSON with repeated keys, NaN/Infinity, numbers over `MAX_DIGITS` digits and deep nesting refused."""
     if json_depth(text) > MAX_DEPTH:
         raise too_deep()
-    return json.loads(text, object_pairs_hook=no_repeats, parse_constant=_finite_only)
+    try:
+        return json.loads(text, object_pairs_hook=no_repeats, parse_constant=_finite_only, parse_int=_json_int)
+    except OverflowError as exc:
+        problem = number_problem(str(exc), whole=True)
+        raise VetoflowError(f"{_long_number_field(text)}: {problem}") from None
 
 
 def load_yaml(text: str) -> Any:

@@ -8,7 +8,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import math
 import re
 from collections.abc import Collection
 from pathlib import Path
@@ -27,7 +26,7 @@ from pydantic import (
 )
 
 from vetoflow.errors import VetoflowError, describe_validation_error
-from vetoflow.inputs import check_columns, load_json, load_yaml
+from vetoflow.inputs import check_columns, decimal_float, load_json, load_yaml
 
 MAX_FILE_BYTES = 5_000_000
 MAX_SEGMENTS = 50
@@ -186,16 +185,6 @@ def _read_limited(path: Path, max_bytes: int) -> str:
         raise VetoflowError(f"{path}: not UTF-8 text") from None
 
 
-def _to_float(value: str, where: str) -> float:
-    try:
-        number = float(value)
-    except ValueError:
-        raise VetoflowError(f"{where}: {value!r} is not a number") from None
-    if not math.isfinite(number):
-        raise VetoflowError(f"{where}: {value!r} must be a finite number")
-    return number
-
-
 SEGMENT_COLUMNS = ("name", "base_revenue", "growth_mean", "volatility", "margin")
 
 
@@ -219,7 +208,7 @@ def parse_segments_csv(text: str, source: str = "segments.csv") -> list[dict[str
         for column in SEGMENT_COLUMNS[1:]:
             raw = (row.get(column) or "").strip()
             if raw:
-                item[column] = _to_float(raw, f"{source} line {line}, column {column}")
+                item[column] = decimal_float(raw, f"{source} line {line}, column {column}")
         rows.append(item)
     if not rows:
         raise VetoflowError(f"{source}: no segment rows")
@@ -237,7 +226,7 @@ def parse_history_csv(text: str, source: str) -> list[float]:
     for line, row in enumerate(reader, start=2):
         if len(values) >= MAX_HISTORY_POINTS:
             raise VetoflowError(f"{source}: at most {MAX_HISTORY_POINTS} periods of history are allowed")
-        values.append(_to_float((row.get("revenue") or "").strip(), f"{source} line {line}, column revenue"))
+        values.append(decimal_float((row.get("revenue") or "").strip(), f"{source} line {line}, column revenue"))
     return values
 
 
@@ -250,6 +239,8 @@ def _parse_document(text: str, path: Path) -> Any:
         raise VetoflowError(f"{path}: cannot parse: {exc}") from None
     except VetoflowError as exc:
         raise VetoflowError(f"{path}: {exc}") from None
+    except ValueError as exc:  # a reader's own refusal: still one line, never a traceback (or an HTTP 500)
+        raise VetoflowError(f"{path}: cannot read a value: {exc}") from None
 
 
 def _resolve_inside(base: Path, relative: str, field: str) -> Path:

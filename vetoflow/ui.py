@@ -10,7 +10,6 @@ import re
 from typing import Any
 
 import gradio as gr
-from starlette.middleware import Middleware
 
 from vetoflow.config import Settings, default_reviewer
 from vetoflow.console.auth import check_bind
@@ -25,9 +24,11 @@ from vetoflow.console.oidc_login import AUTH_PREFIX, OidcLogin, console_login, g
 from vetoflow.console.queue_footer import render_queue_footer
 from vetoflow.console.run_view import render_run_view
 from vetoflow.console.runs import find_runs, render_runs
+from vetoflow.console.server import ConsoleServer
 from vetoflow.console.trace_tab import render_trace_tab
 from vetoflow.identity.address import ClientAddressMiddleware
 from vetoflow.identity.directory import Directory
+from vetoflow.plaintext import md
 from vetoflow.runs.service import RunService
 
 TITLE = "vetoflow console"
@@ -97,14 +98,14 @@ def _banner(deps: ConsoleDeps, request: gr.Request | None) -> str:
         user = deps.user(request)
         roles = ", ".join(sorted(user.roles)) or "no role"
         return (
-            f"Signed in as **{user.name}** ({roles}): your decisions are recorded under this name. "
+            f"Signed in as **{md(user.name)}** ({md(roles)}): your decisions are recorded under this name. "
             f"[Sign out]({AUTH_PREFIX}/logout)"
         )
     if deps.auth_enabled:
-        return f"Signed in as **{deps.reviewer(request)}**: your decisions are recorded under this name."
+        return f"Signed in as **{md(deps.reviewer(request))}**: your decisions are recorded under this name."
     return (
         "⚠️ **Open console**: no logins are configured (`VETOFLOW_UI_USERS`), so it only listens on localhost. "
-        f"Decisions are recorded as **{deps.open_reviewer}**."
+        f"Decisions are recorded as **{md(deps.open_reviewer)}**."
     )
 
 
@@ -214,6 +215,35 @@ def build_console(
     return demo
 
 
+def console_app(service: RunService, settings: Settings, *, host: str, root_path: str = "") -> Any:
+    """The console alone, mounted at `/` in a parent app that carries the same Host, Origin and CORS guards as
+    `serve` (api.guards): a page on another site, or one reached by DNS rebinding, cannot drive it."""
+    from fastapi import FastAPI
+
+    from vetoflow.api import guards
+
+    oidc = console_login(settings)
+    demo = build_console(service, settings)
+    demo.queue(default_concurrency_limit=2)
+    app = FastAPI(openapi_url=None, docs_url=None, redoc_url=None)
+    app = gr.mount_gradio_app(
+        app,
+        demo,
+        path="",
+        root_path=root_path or None,
+        show_error=True,
+        max_file_size=settings.max_file_bytes * 4,
+        **mount_options(settings, oidc),
+    )
+    if oidc is not None:  # sign-in through the provider: the gate inside, its session cookie around it
+        for middleware in reversed(gate_middleware(oidc, settings, "/")):
+            app.add_middleware(middleware.cls, *middleware.args, **middleware.kwargs)
+    app.add_middleware(ClientAddressMiddleware)
+    hosts = guards.allowed_hosts((settings.allowed_hosts or "").split(","), host)
+    guards.protect(app, hosts, max_body_bytes=None, console_prefix="/")
+    return app
+
+
 def launch(
     service: RunService,
     settings: Settings,
@@ -222,25 +252,12 @@ def launch(
     port: int = 7860,
     root_path: str = "",
     prevent_thread_lock: bool = False,
-    quiet: bool = False,
-) -> gr.Blocks:
-    """Serve the console alone. Refuses a non-local host when no logins are configured."""
-    oidc = console_login(settings)
-    check_bind(host, oidc is not None or Directory.from_settings(settings).has_logins)
-    demo = build_console(service, settings)
-    middleware = [Middleware(ClientAddressMiddleware)]
-    if oidc is not None:
-        middleware += gate_middleware(oidc, settings, "/")
-    demo.queue(default_concurrency_limit=2)
-    demo.launch(
-        server_name=host,
-        server_port=port,
-        root_path=root_path or None,
-        prevent_thread_lock=prevent_thread_lock,
-        quiet=quiet,
-        show_error=True,
-        max_file_size=settings.max_file_bytes * 4,
-        app_kwargs={"middleware": middleware},
-        **mount_options(settings, oidc),
-    )
-    return demo
+) -> ConsoleServer:
+    """Serve the console alone (in the background with `prevent_thread_lock`). Refuses a non-local host when
+    no logins are configured."""
+    check_bind(host, console_login(settings) is not None or Directory.from_settings(settings).has_logins)
+    server = ConsoleServer(console_app(service, settings, host=host, root_path=root_path), host, port)
+    if prevent_thread_lock:
+        return server.start()
+    server.run()
+    return server

@@ -13,8 +13,6 @@ from vetoflow.api.compare import router as compare_router
 from vetoflow.api.deps import no_unknown_query
 from vetoflow.api.events import router as events_router
 from vetoflow.api.governance import router as governance_router
-from vetoflow.api.hosts import TrustedHosts
-from vetoflow.api.limits import BodyLimit
 from vetoflow.api.openapi import with_nullable_figures
 from vetoflow.api.routes import router
 from vetoflow.api.schemas import Health, SafeJSONResponse
@@ -136,7 +134,5 @@ def create_app(
             for middleware in reversed(gate_middleware(oidc, settings, "/console")):
                 app.add_middleware(middleware.cls, *middleware.args, **middleware.kwargs)
     hosts = guards.allowed_hosts((settings.allowed_hosts or "").split(","), bind_host or "")
-    guards.install(app, hosts)  # innermost: NUL, depth, repeated keys, cross-site Origin
-    app.add_middleware(BodyLimit, max_bytes=settings.api_max_body_bytes)  # before any body is buffered
-    app.add_middleware(TrustedHosts, allowed_hosts=hosts)  # outermost: DNS rebinding (400 as JSON)
+    guards.protect(app, hosts, max_body_bytes=settings.api_max_body_bytes, console_prefix="/console")
     return app

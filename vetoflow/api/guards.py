@@ -9,6 +9,11 @@
 * A state-changing request (POST, PUT, PATCH, DELETE) whose `Origin` names another site: 403. Browsers
   send `Origin` on such requests, so another page cannot drive the console (or an open API) from a
   visitor's browser; clients without a browser send none and are judged by their token or login.
+* No cross-origin grants: no answer carries `Access-Control-Allow-Origin`, so another site's page cannot
+  read one with the visitor's cookies (Gradio's own CORS would echo any Origin, with credentials, when
+  the Host is not a localhost name).
+
+`protect` installs all of them, in front of `serve` (api.app) and of `vetoflow ui` (ui.py) alike.
 """
 
 from __future__ import annotations
@@ -18,8 +23,11 @@ from collections.abc import Iterable
 from typing import Any
 from urllib.parse import unquote_to_bytes, urlsplit
 
+from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from vetoflow.api.hosts import TrustedHosts
+from vetoflow.api.limits import BodyLimit
 from vetoflow.errors import VetoflowError
 from vetoflow.inputs import no_repeats
 
@@ -178,6 +186,12 @@ def allowed_hosts(configured: Iterable[str], bind_host: str) -> list[str]:
     return ["*"]
 
 
-def install(app: Any, hosts: list[str]) -> None:
-    """Add the request guard; the caller adds the body limit and then the Host check (api.hosts) around it."""
-    app.add_middleware(RequestGuard, trusted=hosts)
+def protect(app: Any, hosts: list[str], *, max_body_bytes: int | None, console_prefix: str) -> None:
+    """Every guard above around `app`, innermost first; the console (paths under `console_prefix`) keeps its
+    own JSON bodies and upload sizes. Gradio stands its CORS aside when the parent app has Starlette's
+    `CORSMiddleware`, which here allows no origin at all (a same-site page needs no grant)."""
+    app.add_middleware(RequestGuard, trusted=hosts, json_prefix_skip=console_prefix)
+    app.add_middleware(CORSMiddleware, allow_origins=[])
+    if max_body_bytes is not None:
+        app.add_middleware(BodyLimit, max_bytes=max_body_bytes, skip_prefix=console_prefix)
+    app.add_middleware(TrustedHosts, allowed_hosts=hosts)  # outermost: DNS rebinding (400 as JSON)

@@ -49,6 +49,6 @@ def ui(ctx: click.Context, host: str, port: int, root_path: str) -> None:
                    f"{settings.redacted_database()}", err=True)  # fmt: skip
         pump = Pump(service, settings).start()  # notifications and deadlines while the console runs
         try:
-            console.launch(service, settings, host=host, port=port, root_path=root_path, quiet=True)
+            console.launch(service, settings, host=host, port=port, root_path=root_path)
         finally:
             pump.stop()

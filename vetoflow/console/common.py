@@ -13,6 +13,7 @@ from vetoflow.errors import VetoflowError
 from vetoflow.formatting import money, pct, when
 from vetoflow.identity.directory import Directory
 from vetoflow.identity.roles import Action, User, require
+from vetoflow.plaintext import md
 from vetoflow.runs.index import RunRow
 from vetoflow.runs.service import RunService
 
@@ -66,7 +67,8 @@ class ConsoleDeps:
 
 
 def ok(text: str) -> str:
-    return f"✅ {text}"
+    """A success shown in place; the text is plain (names, ids and files in it are user text)."""
+    return f"✅ {md(text)}"
 
 
 FIELD_PATH = re.compile(r"\b(segments|rows)\[(\d+)\]\.?")
@@ -83,10 +85,11 @@ def operator_words(line: str) -> str:
 
 
 def problem(text: str) -> str:
-    """A user error shown in place: the first line bold, the details (one per field) as a list."""
-    first, *rest = str(text).splitlines()
-    details = "".join(f"\n- `{operator_words(line.strip())}`" for line in rest if line.strip())
-    return f"⚠️ **{first}**{details}"
+    """A user error shown in place: the first line bold, the details (one per field) as a list, all plain text
+    (errors quote what was typed or uploaded; in a code span a backtick in it would end the span)."""
+    first, *rest = str(text).splitlines() or [""]
+    details = "".join(f"\n- {md(operator_words(line.strip()))}" for line in rest if line.strip())
+    return f"⚠️ **{md(first)}**{details}"
 
 
 def run_rows(rows: list[RunRow], columns: list[str]) -> list[list[Any]]:

@@ -10,6 +10,7 @@ from vetoflow.console.words import SEGMENT_FIELDS, input_label
 from vetoflow.errors import VetoflowError
 from vetoflow.formatting import money
 from vetoflow.identity.roles import User
+from vetoflow.inputs import decimal_float
 from vetoflow.plaintext import md
 from vetoflow.runs.views import RunView
 from vetoflow.scenario import SEGMENT_COLUMNS, Scenario
@@ -18,6 +19,10 @@ TOP_FIELDS = {"investment": float, "horizon": int, "discount_rate": float}
 
 
 def _number(value: Any, where: str) -> float:
+    if isinstance(value, bool):
+        raise VetoflowError(f"{where}: {str(value).lower()} is not a number")
+    if isinstance(value, str):
+        return decimal_float(value.strip(), where)
     try:
         number = float(value)
     except (TypeError, ValueError):
@@ -117,3 +122,6 @@ def overrule_question(view: RunView) -> str:
 
 
 OVERRULE_NEEDS_REASON = "Overruling a veto needs a reason: write it in the comment box, then press Approve."
+OVERRULE_NOT_ASKED = (
+    "Nothing to confirm: press Approve on this run first; overruling a veto is confirmed after its question."
+)

@@ -28,6 +28,7 @@ from vetoflow.runs.views import RunView
 from vetoflow.scenario import Scenario, validate_scenario
 
 DEFAULT_SEGMENTS = [["Retail", 120000, 0.03, 0.1, 0.25], ["Online", 80000, 0.05, 0.15, 0.3]]
+FORM_FIELDS = 9  # name, investment, horizon, discount rate, threshold, policy, seed, paths, currency; then segments
 FINISH_SECONDS = 30.0  # inline: how long to let `start` finish its bookkeeping after the run settled
 
 
@@ -128,6 +129,28 @@ def form_cannot_show(scenario: Scenario) -> str | None:
     )
 
 
+def load_upload(path: str | None, max_bytes: int) -> tuple[Any, ...]:
+    """The upload box: (message, the form's FORM_FIELDS values and segment rows, history series by segment), each
+    skipped when the file is refused. The message is plain text: the file names the scenario and its segments."""
+    keep = tuple(gr.skip() for _ in range(FORM_FIELDS + 1))
+    if not path:
+        return ("", *keep, gr.skip())
+    try:
+        scenario, parsed = read_upload(path, max_bytes)
+    except VetoflowError as exc:
+        return (problem(str(exc)) + "\n\nNothing was changed and no run was started.", *keep, gr.skip())
+    kept = {s.name: s.history for s in parsed if s.history}
+    rows = segment_rows(parsed)
+    if scenario is None:
+        text = ok(f"{len(rows)} segment(s) loaded from the CSV; check the form and press Start run.")
+        return (text, *keep[:-1], rows, kept)
+    if unshown := form_cannot_show(scenario):
+        return (problem(unshown) + "\n\nNothing was changed and no run was started.", *keep, gr.skip())
+    values: tuple[Any, ...] = (scenario.name, scenario.investment, scenario.horizon, scenario.discount_rate)
+    values += (scenario.veto_threshold, scenario.veto_policy, scenario.seed, scenario.paths, scenario.currency)
+    return (ok(f"Scenario {scenario.name!r} loaded; press Start run."), *values, rows, kept)
+
+
 def render_new_run(deps: ConsoleDeps) -> NewRunPanel:
     gr.Markdown("Fill in the scenario, or upload a scenario (YAML/JSON) or a segments table (CSV) to fill it.")
     upload = gr.File(label="Scenario .yaml/.yml/.json or segments .csv", type="filepath", elem_id="new-upload")
@@ -135,13 +158,13 @@ def render_new_run(deps: ConsoleDeps) -> NewRunPanel:
     with gr.Row():
         name = gr.Textbox(label="Name", value="New investment", elem_id="new-name")
         investment = gr.Number(label="Investment", value=1_000_000, elem_id="new-investment")
-        horizon = gr.Number(label="Horizon (periods)", value=12, precision=0, elem_id="new-horizon")
+        horizon = gr.Number(label="Horizon (periods)", value=12, elem_id="new-horizon")  # no precision: never rounded
         rate = gr.Number(label="Discount rate per period", value=0.02, elem_id="new-rate")
     with gr.Row():
         threshold = gr.Number(label="Veto threshold (0.1 = 10% ROI)", value=0.0, elem_id="new-threshold")
         policy = gr.Radio(POLICY_CHOICES, value="roi", label="Veto when", elem_id="new-policy")
-        seed = gr.Number(label="Seed", value=42, precision=0)
-        paths = gr.Number(label="Monte Carlo paths", value=5000, precision=0)
+        seed = gr.Number(label="Seed", value=42)  # a fraction is refused by the model, naming the field
+        paths = gr.Number(label="Monte Carlo paths", value=5000)
         currency = gr.Textbox(label="Currency", value="USD", max_length=3)
     segments = gr.Dataframe(
         value=DEFAULT_SEGMENTS,
@@ -160,24 +183,8 @@ def render_new_run(deps: ConsoleDeps) -> NewRunPanel:
     histories = gr.State({})  # history series of uploaded segments, by name: the form has no column for them
     form = [name, investment, horizon, rate, threshold, policy, seed, paths, currency, segments]
 
-    def load_upload(path: str | None) -> tuple[Any, ...]:
-        keep = tuple(gr.skip() for _ in form)
-        if not path:
-            return ("", *keep, gr.skip())
-        try:
-            scenario, parsed = read_upload(path, deps.settings.max_file_bytes)
-        except VetoflowError as exc:
-            return (problem(str(exc)) + "\n\nNothing was changed and no run was started.", *keep, gr.skip())
-        kept = {s.name: s.history for s in parsed if s.history}
-        rows = segment_rows(parsed)
-        if scenario is None:
-            text = ok(f"{len(rows)} segment(s) loaded from the CSV; check the form and press Start run.")
-            return (text, *keep[:-1], rows, kept)
-        if unshown := form_cannot_show(scenario):
-            return (problem(unshown) + "\n\nNothing was changed and no run was started.", *keep, gr.skip())
-        values: tuple[Any, ...] = (scenario.name, scenario.investment, scenario.horizon, scenario.discount_rate)
-        values += (scenario.veto_threshold, scenario.veto_policy, scenario.seed, scenario.paths, scenario.currency)
-        return (ok(f"Scenario {scenario.name!r} loaded; press Start run."), *values, rows, kept)
+    def on_upload(path: str | None) -> tuple[Any, ...]:
+        return load_upload(path, deps.settings.max_file_bytes)
 
     def start_run(
         run_name: str,
@@ -212,7 +219,7 @@ def render_new_run(deps: ConsoleDeps) -> NewRunPanel:
                 segment["history"] = history
         yield from start_new_run(deps, data, request, progress)
 
-    upload.upload(load_upload, inputs=[upload], outputs=[upload_message, *form, histories], api_name="load_upload")
+    upload.upload(on_upload, inputs=[upload], outputs=[upload_message, *form, histories], api_name="load_upload")
     # queue mode: the handler only polls the event log while a worker executes, so it needs no slot of its own
     limit = None if deps.service.queued else "default"
     outputs = [progress_box, run_id]

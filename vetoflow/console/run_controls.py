@@ -55,8 +55,9 @@ def acting_on(typed: str | None, shown: dict[str, Any] | None) -> tuple[str, str
 def controls(
     view: RunView | None, user: User, *, clear_comment: bool = True, clear_thread_text: bool = False
 ) -> tuple[Any, ...]:
-    """comment, approve, reject, revise buttons, the note saying why some are off, the (hidden) confirm box
-    and its text, the "add a comment" box (emptied when a run is opened, kept while it is reloaded)."""
+    """comment, approve, reject, revise buttons, the note saying why some are off, the (hidden) confirm box,
+    its text and the pending confirmation (none: whatever was asked before is void once the view changes),
+    the "add a comment" box (emptied when a run is opened, kept while it is reloaded)."""
     blocked = blocked_actions(view, user) if view is not None else dict.fromkeys(BUTTONS, "no run is open")
     buttons = tuple(gr.update(interactive=blocked[name] is None) for name in BUTTONS)
     notes = [f"- **{name.capitalize()}** is off: {md(why)}" for name, why in blocked.items() if why]
@@ -64,7 +65,7 @@ def controls(
     note = "\n\n".join(filter(None, [approval_line(view), "\n".join(notes)])) if paused else ""
     comment = gr.update(value="") if clear_comment else gr.skip()
     thread_text = gr.update(value="") if clear_thread_text else gr.skip()
-    return (comment, *buttons, note, gr.update(visible=False), "", thread_text)
+    return (comment, *buttons, note, gr.update(visible=False), "", None, thread_text)
 
 
 def approval_line(view: RunView | None) -> str:

@@ -12,6 +12,7 @@ from vetoflow.console import present, run_evidence
 from vetoflow.console.common import PROGRESS, ConsoleDeps, ok, problem
 from vetoflow.console.decisions import (
     OVERRULE_NEEDS_REASON,
+    OVERRULE_NOT_ASKED,
     overrule_question,
     overrules_veto,
     revise_overrides,
@@ -84,7 +85,7 @@ def render_run_view(deps: ConsoleDeps) -> RunViewPanel:
         with gr.Accordion("Revise assumptions and re-run the Forecaster and Accountant", open=False):
             with gr.Row():
                 investment = gr.Number(label="Investment", elem_id="revise-investment")
-                horizon = gr.Number(label="Horizon (periods)", precision=0, elem_id="revise-horizon")
+                horizon = gr.Number(label="Horizon (periods)", elem_id="revise-horizon")  # 8.7 is refused, not rounded
                 rate = gr.Number(label="Discount rate per period", elem_id="revise-rate")
             segments = gr.Dataframe(
                 headers=list(SEGMENT_HEADERS),
@@ -107,7 +108,8 @@ def render_run_view(deps: ConsoleDeps) -> RunViewPanel:
     )
     fields = [headline, figures, chart, reasons, payload, decide_box, investment, horizon, rate, segments, summary]
     watched = gr.State(None)
-    control_fields = [comment, approve, reject, revise, blocked_note, confirm_box, confirm_text, thread_text]
+    asked = gr.State(None)  # the run whose veto this session was asked to overrule (server-side, per session)
+    control_fields = [comment, approve, reject, revise, blocked_note, confirm_box, confirm_text, asked, thread_text]
     outputs: list[Any] = [
         message,
         *fields,
@@ -207,22 +209,42 @@ def render_run_view(deps: ConsoleDeps) -> RunViewPanel:
     def ask_approve(
         typed: str, note: str, shown_run: dict[str, Any] | None, request: gr.Request, progress: gr.Progress = PROGRESS
     ) -> tuple[Any, ...]:
-        """Approve button: overruling a veto needs a reason, then a confirmation that repeats the amount."""
+        """Approve button: overruling a veto needs a reason, then a confirmation that repeats the amount (this
+        session remembers it asked, server-side, so no call can skip the question)."""
         try:
-            view = deps.service.view(acting_on(typed, shown_run)[0])
+            deps.require(request, "decide")
+            run = acting_on(typed, shown_run)[0]
+            view = deps.service.view(run)
         except VetoflowError as exc:
             return (problem(str(exc)), *keep_rest)
         if not overrules_veto(view):
-            return do_approve(typed, note, shown_run, request, progress)
+            return approve_now(typed, note, shown_run, request, progress)
         if not (note or "").strip():
             return (problem(OVERRULE_NEEDS_REASON), *keep_rest)
         confirm_at = outputs.index(confirm_box) - 1
         rest = list(keep_rest)
-        rest[confirm_at], rest[confirm_at + 1] = gr.update(visible=True), overrule_question(view)
+        rest[confirm_at : confirm_at + 3] = gr.update(visible=True), overrule_question(view), run
         return ("", *rest)
 
-    def do_approve(
-        typed: str, note: str, shown_run: dict[str, Any] | None, request: gr.Request, progress: gr.Progress = PROGRESS
+    def confirm_approve(
+        typed: str,
+        note: str,
+        shown_run: dict[str, Any] | None,
+        asked_for: str | None,
+        request: gr.Request,
+        progress: gr.Progress = PROGRESS,
+    ) -> tuple[Any, ...]:
+        """The confirmation's Yes: approves only the run shown, and only if this session was just asked about it."""
+        try:
+            run = acting_on(typed, shown_run)[0]
+        except VetoflowError as exc:
+            return (problem(str(exc)), *keep_rest)
+        if asked_for != run:
+            return (problem(OVERRULE_NOT_ASKED), *keep_rest)
+        return approve_now(typed, note, shown_run, request, progress)
+
+    def approve_now(
+        typed: str, note: str, shown_run: dict[str, Any] | None, request: gr.Request, progress: gr.Progress
     ) -> tuple[Any, ...]:
         try:
             run, digest = acting_on(typed, shown_run)
@@ -265,17 +287,17 @@ def render_run_view(deps: ConsoleDeps) -> RunViewPanel:
             return (problem(str(exc)), *keep_rest)
         return decide(run, "revise", request, progress, comment=note or "", overrides=overrides, digest=digest)
 
-    def hide_confirm() -> tuple[Any, Any]:
-        return gr.update(visible=False), ""
+    def hide_confirm() -> tuple[Any, Any, None]:
+        return gr.update(visible=False), "", None
 
     decide_options: dict[str, Any] = {"concurrency_limit": 4, "concurrency_id": "decide", "outputs": outputs}
     private: dict[str, Any] = {"api_visibility": "private"}
     open_button.click(load, inputs=[run_id], outputs=outputs, api_name="open_run")
     run_id.submit(load, inputs=[run_id], outputs=outputs, **private)
     decision_inputs = [run_id, comment, shown_run]
-    approve.click(ask_approve, inputs=decision_inputs, **private, **decide_options)
-    confirm.click(do_approve, inputs=decision_inputs, api_name="approve", **decide_options)
-    cancel.click(hide_confirm, outputs=[confirm_box, confirm_text], **private)
+    approve.click(ask_approve, inputs=decision_inputs, api_name="approve", **decide_options)
+    confirm.click(confirm_approve, inputs=[*decision_inputs, asked], api_name="confirm_approve", **decide_options)
+    cancel.click(hide_confirm, outputs=[confirm_box, confirm_text, asked], **private)
     reject.click(do_reject, inputs=decision_inputs, api_name="reject", **decide_options)
     revise_inputs = [run_id, comment, investment, horizon, rate, segments, shown_run]
     revise.click(do_revise, inputs=revise_inputs, api_name="revise", **decide_options)
@@ -289,5 +311,5 @@ def render_run_view(deps: ConsoleDeps) -> RunViewPanel:
         trace_button=trace_button,
         shown_id=shown_id,
         shown_run=shown_run,
-        handlers={"approve": ask_approve, "confirm": do_approve, "reject": do_reject, "revise": do_revise},
+        handlers={"approve": ask_approve, "confirm": confirm_approve, "reject": do_reject, "revise": do_revise},
     )
