@@ -42,10 +42,14 @@ def console(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OpenConsole]:
             server.close()
 
 
-def call(url: str, endpoint: str, data: list[Any], headers: dict[str, str] | None = None) -> httpx.Response | str:
-    """One call through Gradio's HTTP API, as curl makes it: the refusal, or the text of the finished answer."""
+def call(
+    url: str, endpoint: str, data: list[Any], headers: dict[str, str] | None = None, session: str | None = None
+) -> httpx.Response | str:
+    """One call through Gradio's HTTP API, as curl makes it: the refusal, or the text of the finished answer.
+    Calls giving the same `session` share one browser session (decisions act on the run it opened)."""
+    body: dict[str, Any] = {"data": data} | ({"session_hash": session} if session else {})
     with httpx.Client(base_url=url, timeout=60) as http:
-        posted = http.post(f"/gradio_api/call/{endpoint}", json={"data": data}, headers=headers or {})
+        posted = http.post(f"/gradio_api/call/{endpoint}", json=body, headers=headers or {})
         if posted.status_code != 200:
             return posted
         streamed = http.get(f"/gradio_api/call/{endpoint}/{posted.json()['event_id']}", headers=headers or {})
@@ -91,11 +95,13 @@ def test_approve_over_http_only_asks_and_the_confirmation_needs_the_question(
     console: OpenConsole, vetoed: Scenario
 ) -> None:
     run_id = console.service.start(vetoed).run.run_id
-    asked = call(console.url, "approve", [run_id, "strategic bet"])
+    call(console.url, "open_run", [run_id], session="operator")
+    asked = call(console.url, "approve", [run_id, "strategic bet"], session="operator")
     assert isinstance(asked, str)
     assert "Overrule the veto?" in asked
     assert "2,500,000 USD" in asked
-    unasked = call(console.url, "confirm_approve", [run_id, "strategic bet"])  # a new session: never asked
+    call(console.url, "open_run", [run_id], session="another")
+    unasked = call(console.url, "confirm_approve", [run_id, "strategic bet"], session="another")  # never asked
     assert isinstance(unasked, str)
     assert "Nothing to confirm" in unasked
     assert console.service.view(run_id).status == "paused"
@@ -111,7 +117,8 @@ def test_the_consoles_own_page_still_decides(console: OpenConsole, vetoed: Scena
     run_id = console.service.start(vetoed).run.run_id
     own = {"Origin": console.url}
     rejected_id = console.service.start(vetoed).run.run_id
-    rejected = call(console.url, "reject", [rejected_id, "too thin"], own)
+    call(console.url, "open_run", [rejected_id], own, session="own-page")
+    rejected = call(console.url, "reject", [rejected_id, "too thin"], own, session="own-page")
     assert isinstance(rejected, str)
     assert "reject recorded" in rejected
     for host in (f"localhost:{console.port}", f"127.0.0.1:{console.port}"):
