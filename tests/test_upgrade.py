@@ -160,6 +160,9 @@ def test_an_expiry_recorded_before_a_crash_is_finished_by_the_next_sweep(setting
             sweep_module._act(gate, run_id, pause_id, lambda r: dict(service.view(r).state.model_dump())) == "expired"
         )
         assert service.view(run_id).status == "paused", "the process died here: recorded, not resumed"
+        assert run_id not in service.sweep().resumed, "within a lease of the expiry its own sweep may still resume it"
+        later = late + timedelta(minutes=5)
+        gate.clock = lambda: later
         report = service.sweep()
         assert run_id in report.resumed
         finished = service.view(run_id)

@@ -9,6 +9,7 @@ died in between, the run would stay paused with its rejection on file; the next 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -36,12 +37,17 @@ def adopt_unrecorded(gate: Gate, paused: Iterable[str], pending: Pending) -> lis
     return adopted
 
 
-def unfinished_expiries(gate: Gate, pending: Pending) -> list[tuple[str, dict[str, Any]]]:
-    """(run id, the recorded rejection) for expired pauses whose run still waits at them."""
+def unfinished_expiries(gate: Gate, pending: Pending, grace: timedelta) -> list[tuple[str, dict[str, Any]]]:
+    """(run id, the recorded rejection) for pauses that expired over `grace` ago (the sweep that recorded one
+    had that long to resume its run) and whose run still waits at them."""
     query = (
         select(pauses_table.c.run_id, pauses_table.c.pause_id)
         .join(runs_table, runs_table.c.run_id == pauses_table.c.run_id)
-        .where(pauses_table.c.status == "expired", runs_table.c.status.not_in(FINISHED))
+        .where(
+            pauses_table.c.status == "expired",
+            pauses_table.c.closed_at < gate.clock() - grace,
+            runs_table.c.status.not_in(FINISHED),
+        )
     )
     with gate.engine.connect() as conn:
         expired = [(row.run_id, row.pause_id) for row in conn.execute(query)]

@@ -8,9 +8,11 @@ the checkpoint, which stays the source of truth.
 from __future__ import annotations
 
 import builtins
+import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import replace as replace_dataclass
+from datetime import timedelta
 from typing import Any
 
 from langgraph.types import Command
@@ -23,6 +25,7 @@ from vetoflow.db import Database
 from vetoflow.errors import (
     DecisionConflictError,
     LeaseLostError,
+    RunBusyError,
     RunStateError,
     VetoflowError,
     describe_validation_error,
@@ -333,9 +336,10 @@ class RunService(Settling, QueueSide, Replaying, RunRecords):
 
         adopted = adopt_unrecorded(self.gate, (r.run_id for r in self.index.list_runs(["paused"], 500)), pending)
         finished = []
-        for run_id, payload in unfinished_expiries(self.gate, pending):
-            resume(run_id, payload)
-            finished.append(run_id)
+        for run_id, payload in unfinished_expiries(self.gate, pending, timedelta(seconds=self.leases.ttl)):
+            with contextlib.suppress(RunBusyError):  # another process is finishing it right now
+                resume(run_id, payload)
+                finished.append(run_id)
         report = sweep(self.gate, lambda run_id: dict(self._snapshot(run_id).values), resume)
         report.adopted, report.resumed = adopted, [*finished, *report.resumed]
         return report
