@@ -214,7 +214,8 @@ def form(scenario: Scenario) -> list[Any]:
     rows = [[s.name, s.base_revenue, s.growth_mean, s.volatility, s.margin] for s in scenario.segments]
     segments = {"headers": ["name", "base_revenue", "growth_mean", "volatility", "margin"], "data": rows}
     return [scenario.name, scenario.investment, scenario.horizon, scenario.discount_rate, scenario.veto_threshold,
-            scenario.veto_policy, scenario.seed, scenario.paths, scenario.currency, segments]  # fmt: skip
+            scenario.veto_policy, scenario.seed, scenario.paths, scenario.currency, segments,
+            scenario.period_unit or "period"]  # fmt: skip
 
 
 def test_new_run_streams_each_node_then_lands_in_the_inbox(console: Console, ana: Client, vetoed: Scenario) -> None:
@@ -237,6 +238,8 @@ def test_new_run_without_veto_ends_in_a_summary(console: Console, ana: Client, p
     assert "offline summary" in final_text
     assert "✓ Synthesizer" in final_text
     assert console.service.view(run_id).status == "completed"
+    assert profitable.period_unit == "quarter"
+    assert console.service.view(run_id).state.scenario.period_unit == "quarter", "the form keeps the period unit"
 
 
 def test_new_run_with_absurd_numbers_starts_nothing(console: Console, ana: Client, vetoed: Scenario) -> None:
@@ -263,6 +266,7 @@ def test_uploads_fill_the_form(console: Console, ana: Client, tmp_path: Path) ->
     assert out[1] == "Retail kiosk rollout"
     assert out[2] == 2_500_000
     assert [row[0] for row in table(out[10])] == ["Kiosks", "Accessories"]
+    assert out[11] == "quarter", "the period unit comes with the file"
     out = upload(ana, EXAMPLES / "segments.csv")
     assert "3 segment(s) loaded" in out[0]
     assert table(out[10])[0] == ["Online", 90000, 0.05, 0.12, 0.32]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, get_args
 
 import gradio as gr
 
@@ -25,9 +25,10 @@ from vetoflow.risk.words import policy_words
 from vetoflow.runs.events import SETTLED
 from vetoflow.runs.service import RunService
 from vetoflow.runs.views import RunView
-from vetoflow.scenario import Scenario, validate_scenario
+from vetoflow.scenario import PeriodUnit, Scenario, validate_scenario
 
 DEFAULT_SEGMENTS = [["Retail", 120000, 0.03, 0.1, 0.25], ["Online", 80000, 0.05, 0.15, 0.3]]
+GENERIC_PERIOD = "period"  # the unit list's "not said" choice: the scenario keeps no period_unit
 FORM_FIELDS = 9  # name, investment, horizon, discount rate, threshold, policy, seed, paths, currency; then segments
 FINISH_SECONDS = 30.0  # inline: how long to let `start` finish its bookkeeping after the run settled
 
@@ -132,7 +133,7 @@ def form_cannot_show(scenario: Scenario) -> str | None:
 def load_upload(path: str | None, max_bytes: int) -> tuple[Any, ...]:
     """The upload box: (message, the form's FORM_FIELDS values and segment rows, history series by segment), each
     skipped when the file is refused. The message is plain text: the file names the scenario and its segments."""
-    keep = tuple(gr.skip() for _ in range(FORM_FIELDS + 1))
+    keep = tuple(gr.skip() for _ in range(FORM_FIELDS + 2))  # the fields, the segment rows, the period unit
     if not path:
         return ("", *keep, gr.skip())
     try:
@@ -143,12 +144,13 @@ def load_upload(path: str | None, max_bytes: int) -> tuple[Any, ...]:
     rows = segment_rows(parsed)
     if scenario is None:
         text = ok(f"{len(rows)} segment(s) loaded from the CSV; check the form and press Start run.")
-        return (text, *keep[:-1], rows, kept)
+        return (text, *keep[:-2], rows, gr.skip(), kept)
     if unshown := form_cannot_show(scenario):
         return (problem(unshown) + "\n\nNothing was changed and no run was started.", *keep, gr.skip())
     values: tuple[Any, ...] = (scenario.name, scenario.investment, scenario.horizon, scenario.discount_rate)
     values += (scenario.veto_threshold, scenario.veto_policy, scenario.seed, scenario.paths, scenario.currency)
-    return (ok(f"Scenario {scenario.name!r} loaded; press Start run."), *values, rows, kept)
+    unit = scenario.period_unit or GENERIC_PERIOD
+    return (ok(f"Scenario {scenario.name!r} loaded; press Start run."), *values, rows, unit, kept)
 
 
 def render_new_run(deps: ConsoleDeps) -> NewRunPanel:
@@ -181,7 +183,10 @@ def render_new_run(deps: ConsoleDeps) -> NewRunPanel:
         run_id = gr.Textbox(label="Run id", interactive=False, elem_id="new-run-id", scale=4)
         open_button = gr.Button("Open this run", scale=1, elem_id="new-open")
     histories = gr.State({})  # history series of uploaded segments, by name: the form has no column for them
-    form = [name, investment, horizon, rate, threshold, policy, seed, paths, currency, segments]
+    period_unit = gr.Dropdown(
+        [GENERIC_PERIOD, *get_args(PeriodUnit)], value=GENERIC_PERIOD, label="One period is a", elem_id="new-unit"
+    )
+    form = [name, investment, horizon, rate, threshold, policy, seed, paths, currency, segments, period_unit]
 
     def on_upload(path: str | None) -> tuple[Any, ...]:
         return load_upload(path, deps.settings.max_file_bytes)
@@ -197,6 +202,7 @@ def render_new_run(deps: ConsoleDeps) -> NewRunPanel:
         run_paths: float | None,
         run_currency: str,
         run_segments: list[list[Any]] | None,
+        run_period_unit: str | None,
         run_histories: dict[str, list[float]] | None,
         request: gr.Request,
         progress: gr.Progress = PROGRESS,
@@ -212,6 +218,7 @@ def render_new_run(deps: ConsoleDeps) -> NewRunPanel:
             "paths": run_paths,
             "currency": run_currency,
             "segments": form_segments(run_segments),
+            "period_unit": None if run_period_unit in (None, "", GENERIC_PERIOD) else run_period_unit,
         }
         data = {k: v for k, v in data.items() if v is not None and v != ""}
         for segment in data.get("segments", []):
