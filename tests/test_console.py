@@ -17,6 +17,7 @@ from gradio_client import Client, handle_file
 from tests.console_helpers import ANA, BO, Console, overrule_veto, serve_console
 from tests.helpers import CountingSynthesizer
 from vetoflow.config import Settings
+from vetoflow.console.runs import RUNS_COLUMNS
 from vetoflow.context import Context
 from vetoflow.plaintext import md
 from vetoflow.scenario import Scenario, load_scenario
@@ -337,6 +338,21 @@ def test_runs_tab_filters_by_status_and_searches(console: Console, ana: Client) 
     assert table(rows) == []
     rows, _ = ana.predict([], run_id[:6], api_name="/list_runs")
     assert run_id in [row[0] for row in table(rows)]
+
+
+def test_runs_tab_sorts_money_and_ratios_as_numbers_and_shows_them_formatted(
+    console: Console, ana: Client, vetoed: Scenario
+) -> None:
+    for investment in (200_000.0, 2_500_000.0, 950_000.0):
+        console.service.start(vetoed.model_copy(update={"investment": investment, "name": "Sortable plan"}))
+    rows, _ = ana.predict([], "sortable", api_name="/list_runs")
+    at = RUNS_COLUMNS.index("investment")
+    raw = [row[at] for row in table(rows)]
+    assert all(isinstance(value, float) for value in raw), "sorting 2,500,000 before 200,000 as text is gone"
+    shown = [row[at] for row in rows["metadata"]["display_value"]]
+    assert {"200,000", "2,500,000", "950,000"} <= set(shown)
+    roi = RUNS_COLUMNS.index("ROI")
+    assert all(isinstance(row[roi], float) for row in table(rows))
 
 
 def test_wrong_password_is_refused(console: Console) -> None:

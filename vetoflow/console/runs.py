@@ -8,10 +8,14 @@ from typing import Any
 import gradio as gr
 
 from vetoflow.console.common import ConsoleDeps, run_rows
+from vetoflow.runs.index import RunRow
 from vetoflow.state import RUN_STATUSES
 
 RUNS_COLUMNS = ["run id", "name", "status", "created", "investment", "ROI", "downside ROI", "NPV"]
 RUNS_COLUMNS += ["decision", "reviewer"]
+NUMBERS = {"investment": "investment", "ROI": "roi", "downside ROI": "downside_roi", "NPV": "npv"}
+"""Columns sorted by their numbers (the table shows them formatted, "2,500,000" or "31.5%")."""
+RUNS_TYPES = ["number" if column in NUMBERS else "str" for column in RUNS_COLUMNS]
 SEARCH_WINDOW = 2000
 
 
@@ -23,7 +27,18 @@ class RunsPanel:
     search: gr.Textbox
 
 
-def find_runs(deps: ConsoleDeps, statuses: list[str] | None, search: str | None) -> tuple[list[list[Any]], str]:
+def sortable(rows: list[RunRow]) -> dict[str, Any]:
+    """The Dataframe value: raw numbers to sort by, and the formatted text each cell shows."""
+    shown = run_rows(rows, RUNS_COLUMNS)
+    raw = []
+    for row, cells in zip(rows, shown, strict=True):
+        named = zip(RUNS_COLUMNS, cells, strict=True)
+        raw.append([getattr(row, NUMBERS[name]) if name in NUMBERS else text for name, text in named])
+    metadata = {"display_value": shown, "styling": [[""] * len(RUNS_COLUMNS)] * len(rows)} if rows else None
+    return {"headers": RUNS_COLUMNS, "data": raw, "metadata": metadata}
+
+
+def find_runs(deps: ConsoleDeps, statuses: list[str] | None, search: str | None) -> tuple[dict[str, Any], str]:
     """Newest first. The search matches the name or the run id, case-insensitively, in the newest runs."""
     rows = deps.service.list(statuses or [], limit=SEARCH_WINDOW)
     needle = (search or "").strip().lower()
@@ -32,7 +47,7 @@ def find_runs(deps: ConsoleDeps, statuses: list[str] | None, search: str | None)
     shown = f"{len(rows)} run(s)" + (f" matching “{search}”" if needle else "")
     if statuses:
         shown += f" with status {', '.join(statuses)}"
-    return run_rows(rows, RUNS_COLUMNS), shown + ", newest first."
+    return sortable(rows), shown + ", newest first."
 
 
 def render_runs(deps: ConsoleDeps) -> RunsPanel:
@@ -42,10 +57,16 @@ def render_runs(deps: ConsoleDeps) -> RunsPanel:
         refresh = gr.Button("Search", scale=1, elem_id="runs-refresh")
     count = gr.Markdown(elem_id="runs-count")
     table = gr.Dataframe(
-        headers=RUNS_COLUMNS, type="array", interactive=False, wrap=True, label="Runs", elem_id="runs-table"
+        headers=RUNS_COLUMNS,
+        datatype=RUNS_TYPES,  # type: ignore[arg-type]
+        type="array",
+        interactive=False,
+        wrap=True,
+        label="Runs",
+        elem_id="runs-table",
     )
 
-    def load(selected: list[str] | None, text: str | None) -> tuple[list[list[Any]], str]:
+    def load(selected: list[str] | None, text: str | None) -> tuple[dict[str, Any], str]:
         return find_runs(deps, selected, text)
 
     refresh.click(load, inputs=[statuses, search], outputs=[table, count], api_name="list_runs")
