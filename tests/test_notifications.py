@@ -107,6 +107,7 @@ def test_webhooks_are_signed_retried_on_500_and_keep_their_id(
     assert body["event"] == "run.paused"
     assert body["run"]["id"] == paused_state["run_id"]
     assert body["run"]["figures"]["roi"] == paused_state["financials"]["roi"]
+    assert body["run"]["figures"]["loss_probability"] == paused_state["financials"]["loss_probability"]
     assert body["run"]["approvals"] == "0 of 2"
     assert body["run"]["digest"].startswith("sha256:")
     [slack] = [json.loads(r.body) for r in receiver.received if r.path == "/slack"]

@@ -24,6 +24,7 @@ FIGURE_LABELS = (
     ("roi", "ROI", "pct"),
     ("downside_roi", "Downside ROI", "pct"),
     ("npv", "NPV", "money"),
+    ("loss_probability", "P(loss)", "pct"),
 )
 
 

@@ -13,7 +13,7 @@ from vetoflow.governance.digest import run_digest
 from vetoflow.governance.policy import Policy
 from vetoflow.runs import audit, outbox
 
-FIGURE_KEYS = ("roi", "downside_roi", "npv", "profit_p50", "payback_period")
+FIGURE_KEYS = ("roi", "downside_roi", "npv", "loss_probability", "profit_p50", "payback_period")
 
 
 def run_info(
