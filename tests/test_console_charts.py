@@ -117,3 +117,24 @@ def test_money_carries_its_currency_and_periods_their_unit() -> None:
     assert len(ticks) <= 13
     assert texts[0] == "month 1"
     assert texts[-1] == "month 120"
+
+
+def test_a_narrow_spread_far_below_zero_stays_readable(runs: RunService, vetoed: Scenario) -> None:
+    """The audit's plan: 3M invested for 1,000 of revenue; every NPV sits in a band a few pounds wide."""
+    tiny = vetoed.model_copy(
+        update={
+            "currency": "GBP",
+            "investment": 3_000_000.0,
+            "segments": [s.model_copy(update={"base_revenue": 1_000.0}) for s in vetoed.segments],
+        }
+    )
+    state = run(runs, tiny)
+    assert state.forecast is not None
+    histogram = npv_histogram(state.forecast.outcomes, "GBP")
+    assert not histogram.layout.shapes, "no zero line squeezing the bars against it"
+    assert "zero is off the chart, right of every path" in histogram.layout.title.text
+    ticks = histogram.layout.xaxis.ticktext
+    assert len(set(ticks)) == len(ticks), ticks
+    tornado = tornado_chart(state.forecast.sensitivity, "GBP")
+    labels = tornado.layout.xaxis.ticktext
+    assert len(set(labels)) == len(labels), labels

@@ -13,27 +13,27 @@ SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥"}
 SCALES = ((1e12, "T"), (1e9, "B"), (1e6, "M"), (1e3, "k"))
 
 
-def compact(value: float) -> str:
-    """1_234_000 -> "1.23M", 950_000 -> "950k", -300_000 -> "-300k", 12.5 -> "12.5" (at most 3 significant)."""
+def compact(value: float, significant: int = 3) -> str:
+    """1_234_000 -> "1.23M", 950_000 -> "950k", -300_000 -> "-300k", 12.5 -> "12.5" (at most `significant`)."""
     if not math.isfinite(value):
         return "n/a"
     size = abs(value)
     for scale, suffix in SCALES:
         if size >= scale * 0.9995:
-            return f"{_short(value / scale)}{suffix}"
-    return _short(value)
+            return f"{_short(value / scale, significant)}{suffix}"
+    return _short(value, significant)
 
 
-def _short(number: float) -> str:
-    digits = max(0, 2 - math.floor(math.log10(abs(number)))) if number else 0
+def _short(number: float, significant: int = 3) -> str:
+    digits = max(0, significant - 1 - math.floor(math.log10(abs(number)))) if number else 0
     text = f"{number:.{digits}f}"
     return text.rstrip("0").rstrip(".") if "." in text else text
 
 
-def compact_money(value: float, currency: str) -> str:
+def compact_money(value: float, currency: str, significant: int = 3) -> str:
     """ "$1.2M" for currencies with a well-known symbol, "1.2M SEK" for the rest."""
     symbol = SYMBOLS.get(currency.upper())
-    text = compact(value)
+    text = compact(value, significant)
     if symbol is None:
         return f"{text} {currency}"
     return f"-{symbol}{text[1:]}" if text.startswith("-") else f"{symbol}{text}"
@@ -61,7 +61,11 @@ def money_ticks(
     step = nice_step(high - low, target)
     first, last = math.floor(low / step), math.ceil(high / step)
     ticks = [round(i * step, 6) for i in range(first, last + 1)]
-    return ticks, [compact_money(t, currency) for t in ticks]
+    for significant in range(3, 13):  # ticks close together far from zero need more digits to differ
+        texts = [compact_money(t, currency, significant) for t in ticks]
+        if len(set(texts)) == len(texts):
+            break
+    return ticks, texts
 
 
 def period_ticks(periods: int, unit: str) -> tuple[list[int], list[str]]:

@@ -179,8 +179,13 @@ def npv_histogram(outcomes: Outcomes | None, currency: str = "USD", other: Outco
             shares = [c / other.paths for c in counts]
             fig.add_trace(go.Scatter(x=mids, y=shares, mode="lines+markers", name="other run",
                                      line={"color": PALETTE[4], "width": 2}))  # fmt: skip
-        fig.add_vline(x=0, line={"color": "#111827", "width": 2, "dash": "dash"})
+        edges = outcomes.npv_histogram.edges
+        zero_in_view = zero_near(edges[0], edges[-1])
+        if zero_in_view:  # else the line would squeeze every bar into a sliver far from it
+            fig.add_vline(x=0, line={"color": "#111827", "width": 2, "dash": "dash"})
         title = f"NPV of the simulated paths: {figure(outcomes.loss_probability, '.0%')} lose money (NPV < 0)"
+        if not zero_in_view:
+            title += f"; zero is off the chart, {'right' if edges[-1] < 0 else 'left'} of every path"
     elif outcomes is not None:
         title = f"NPV distribution: {NOT_COMPUTABLE}"
     else:
@@ -189,10 +194,17 @@ def npv_histogram(outcomes: Outcomes | None, currency: str = "USD", other: Outco
         title=title, height=320, margin={"l": 60, "r": 20, "t": 60, "b": 40}, template="plotly_white",
         bargap=0.02, showlegend=other is not None,
     )  # fmt: skip
-    _money_axis(fig, "x", outcomes.npv_histogram.edges if outcomes else [], currency)
+    edges = outcomes.npv_histogram.edges if outcomes else []
+    _money_axis(fig, "x", edges, currency, with_zero=bool(edges) and zero_near(edges[0], edges[-1]))
     fig.update_xaxes(title_text=f"NPV ({currency})")
     fig.update_yaxes(title_text="share of paths", tickformat=".0%")
     return fig
+
+
+def zero_near(low: float, high: float) -> bool:
+    """Whether the zero line belongs on an axis spanning [low, high]: inside it, or within three spans."""
+    span = max(high - low, 1e-9)
+    return low - 3 * span <= 0 <= high + 3 * span
 
 
 def _money_axis(
