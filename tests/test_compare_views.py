@@ -123,3 +123,15 @@ def test_the_cli_comparison_prints_names_and_segment_keys_as_written(home: Setti
     for table in comparison_tables(result):
         wide.print(table)
     assert key in wide.export_text(), "the segment key as written, markup and all"
+
+
+def test_runs_in_two_currencies_are_compared_side_by_side_but_not_on_one_money_axis(
+    service: RunService, examples: Path
+) -> None:
+    usd = service.start(load_scenario(examples / "borderline.yaml")).run.run_id
+    eur = service.start(load_scenario(examples / "profitable.yaml")).run.run_id
+    shown = compare_outputs(service, usd, eur)
+    assert "different currencies (USD, EUR)" in shown.message
+    assert shown.figures, "the figures table is still there, each side in its own currency"
+    assert list(shown.chart.data) == []
+    assert "NPVs not overlaid: USD and EUR share no axis" in shown.chart.layout.title.text

@@ -64,8 +64,12 @@ def compare_outputs(service: RunService, run_a: str | None, run_b: str | None) -
     side_a, side_b = result.sides
     currency = side_a.currency
     note = f"**A** {md(side_a.name)} ({md(a)}) against **B** {md(side_b.name)} ({md(b)})"
-    if side_a.currency != side_b.currency:
+    if side_a.currency != side_b.currency:  # one money axis would read one currency's amounts as the other's
         note += f". ⚠️ The runs use different currencies ({md(side_a.currency)}, {md(side_b.currency)})."
+        chart = npv_overlay([])
+        chart.update_layout(title=f"NPVs not overlaid: {side_a.currency} and {side_b.currency} share no axis")
+        inputs, figures = _tables(result)
+        return CompareOutputs(note, inputs, figures, chart)
     chart = npv_overlay([(f"A {side_a.run_id}", side_a.outcomes), (f"B {side_b.run_id}", side_b.outcomes)], currency)
     inputs, figures = _tables(result)
     return CompareOutputs(note, inputs, figures, chart)
