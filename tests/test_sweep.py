@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from tests.conftest import env_for
-from tests.governance_support import governed_service, governed_settings
+from tests.governance_support import POLICY, governed_service, governed_settings
 from vetoflow.config import Settings
 from vetoflow.runs import audit
 from vetoflow.runs.service import RunService
@@ -113,3 +113,31 @@ def test_the_sweep_command_expires_with_a_given_time(settings: Settings, tmp_pat
     assert "expired 1" in done.stdout
     with governed_service(settings) as service:
         assert service.view(run_id).status == "rejected"
+
+
+TIER_SCOPED = (
+    POLICY
+    + """\
+notify:
+  - webhook: http://127.0.0.1:9/everyone
+  - webhook: http://127.0.0.1:9/board
+    tiers: [large]
+"""
+)
+
+
+def test_a_tier_scoped_channel_hears_of_a_run_once_it_escalates_into_its_tier(
+    settings: Settings, tmp_path: Path, vetoed: Scenario
+) -> None:
+    settings = governed_settings(settings, tmp_path, TIER_SCOPED)
+    with governed_service(settings) as service:
+        assert service.gate is not None
+        service.gate.clock = lambda: START
+        run_id = service.start(vetoed.model_copy(update={"investment": 480_000.0}), requester="an").run.run_id
+        later = START + timedelta(days=5, minutes=1)
+        service.gate.clock = lambda: later
+        assert service.sweep().escalated == [run_id]
+        escalated = [n for n in service.notifications(run_id) if n["event"] == "run.escalated"]
+        assert len(escalated) == 2, "everyone, and now the large tier's channel"
+        paused = [n for n in service.notifications(run_id) if n["event"] == "run.paused"]
+        assert len(paused) == 1, "the board was not told of a standard-tier run"

@@ -95,6 +95,9 @@ class Channel(Strict):
     email: list[str] | None = Field(default=None, min_length=1, max_length=50)
     secret: str | None = Field(default=None, pattern=r"^env:[A-Za-z_][A-Za-z0-9_]{0,127}$")
     events: list[Event] = Field(default_factory=lambda: list(EVENTS), min_length=1)
+    tiers: list[str] | None = Field(
+        default=None, min_length=1, max_length=20, description="Only runs in these tiers (an escalation's new one)."
+    )
 
     @model_validator(mode="after")
     def _one_kind(self) -> Channel:
@@ -126,6 +129,10 @@ class Policy(Strict):
         names = [t.name for t in self.tiers]
         if len(set(names)) != len(names):
             raise ValueError("tier names must be unique")
+        for position, channel in enumerate(self.notify):
+            unknown = [name for name in channel.tiers or [] if name not in names]
+            if unknown:
+                raise ValueError(f"notify[{position}].tiers: no tier named {', '.join(unknown)}")
         if self.tiers[-1].when is not None:
             raise ValueError(f"the last tier ({self.tiers[-1].name}) must have no `when`, so every run matches a tier")
         for tier in self.tiers:

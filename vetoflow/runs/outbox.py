@@ -46,8 +46,8 @@ def enqueue(
     now = at or datetime.now(UTC)
     ids = []
     for channel in channels:
-        if event not in channel.events:
-            continue
+        if event not in channel.events or (channel.tiers is not None and run.get("tier") not in channel.tiers):
+            continue  # tier-scoped channels (a board's) hear only of runs in their tiers
         notification_id = str(uuid.uuid4())
         payload = build_payload(event, notification_id, now, run, details or {})
         conn.execute(
