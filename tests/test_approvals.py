@@ -17,7 +17,9 @@ from vetoflow.context import Context
 from vetoflow.db.tables import approvals_table
 from vetoflow.errors import DecisionConflictError, VetoflowError
 from vetoflow.governance.rules import ApprovalRefusedError
+from vetoflow.identity.directory import Directory
 from vetoflow.identity.roles import PermissionDeniedError
+from vetoflow.identity.users_file import add_user
 from vetoflow.render import run_panel
 from vetoflow.runs import audit
 from vetoflow.runs.gate import FIGURES_CHANGED, DigestMismatchError
@@ -196,3 +198,38 @@ def test_whoever_revised_the_figures_cannot_approve_them_alone(
         assert service.view(run_id).status == "paused"
         done = service.decide(run_id, "approve", reviewer="ap2", user=users["ap2"], comment="checked the rework")
         assert done.status == "completed"
+
+
+FINANCE_LEAD_AND_ANOTHER = """\
+tiers:
+  - name: large
+    when: {investment_at_least: 1000000}
+    approvers: {roles: [finance_lead, approver], count: 2, including: {finance_lead: 1}}
+  - name: standard
+    approvers: {roles: [approver], count: 1}
+"""
+
+
+def test_a_large_run_needs_the_finance_lead_and_a_second_different_approver(
+    settings: Settings, tmp_path: Path, vetoed: Scenario
+) -> None:
+    """The issue's example: two plain approvers are not enough; the finance lead alone is not enough."""
+    settings = governed_settings(settings, tmp_path, FINANCE_LEAD_AND_ANOTHER)
+    path = settings.home / "users.yaml"
+    users = people(settings)
+    path.write_text(path.read_text() + "roles:\n  finance_lead: [read, comment, decide]\n")
+    add_user(path, "fl", ["finance_lead"], None)
+    lead = Directory.from_settings(settings).user("fl")
+    assert lead is not None
+    with governed_service(settings) as service:
+        run_id = service.start(big(vetoed), requester="an").run.run_id
+        first = service.decide(run_id, "approve", reviewer="ap1", user=users["ap1"])
+        assert first.approval is not None
+        assert first.approval["progress"] == "1 of 2 (still needs a finance_lead)"
+        with pytest.raises(ApprovalRefusedError, match=r"including needs a finance_lead among its 2 approvers; ap2"):
+            service.decide(run_id, "approve", reviewer="ap2", user=users["ap2"])
+        assert service.view(run_id).status == "paused"
+        done = service.decide(run_id, "approve", reviewer="fl", user=lead, comment="finance lead signs")
+        assert done.status == "completed"
+        assert done.approval is not None
+        assert done.approval["approved_by"] == ["ap1", "fl"]

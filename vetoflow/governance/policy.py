@@ -64,6 +64,23 @@ class When(Strict):
 class Approvers(Strict):
     roles: list[str] = Field(min_length=1, max_length=10)
     count: int = Field(default=1, ge=1, le=10, description="Distinct approvers needed.")
+    including: dict[str, int] = Field(
+        default_factory=dict,
+        max_length=10,
+        description="Of them, at least this many holding each role: {finance_lead: 1} with count 2 is the "
+        "finance lead and a second, different approver.",
+    )
+
+    @model_validator(mode="after")
+    def _including_fits(self) -> Approvers:
+        for role, needed in self.including.items():
+            if role not in self.roles:
+                raise ValueError(f"including: {role} is not one of roles ({', '.join(self.roles)})")
+            if not 1 <= needed <= self.count:
+                raise ValueError(f"including: {role}: {needed} must be 1 to count ({self.count})")
+        if sum(self.including.values()) > self.count:
+            raise ValueError(f"including: asks for more people ({sum(self.including.values())}) than count")
+        return self
 
 
 class Escalate(Strict):

@@ -49,10 +49,12 @@ class Progress:
     approvers: tuple[str, ...]
     needed: int
     set_aside: tuple[SetAside, ...] = ()
+    missing: tuple[str, ...] = ()  # roles `including` still asks for among the approvers
 
     @property
     def label(self) -> str:
-        return f"{len(self.approvers)} of {self.needed}"
+        wanted = f" (still needs a {' and a '.join(self.missing)})" if self.missing else ""
+        return f"{len(self.approvers)} of {self.needed}{wanted}"
 
     @property
     def note(self) -> str:
@@ -65,7 +67,7 @@ class Progress:
 
     @property
     def complete(self) -> bool:
-        return len(self.approvers) >= self.needed
+        return len(self.approvers) >= self.needed and not self.missing
 
 
 def recorded_roles(text: str) -> frozenset[str]:
@@ -85,17 +87,26 @@ def disqualified(tier: Tier, approval: Approval, requester: str | None) -> str |
 
 def tally(tier: Tier, approvals: Sequence[Approval], *, requester: str | None, needed: int) -> Progress:
     """Count the approvals that qualify for `tier`, each person once; set the others aside with the reason."""
-    counted: list[str] = []
+    counted: list[Approval] = []
     aside: list[SetAside] = []
     for approval in approvals:
-        if approval.reviewer in counted:
+        if approval.reviewer in {c.reviewer for c in counted}:
             continue
         reason = disqualified(tier, approval, requester)
         if reason is None:
-            counted.append(approval.reviewer)
+            counted.append(approval)
         else:
             aside.append(SetAside(approval.reviewer, reason))
-    return Progress(tuple(counted), needed, tuple(aside))
+    missing = still_missing(tier, [c.roles for c in counted])
+    return Progress(tuple(c.reviewer for c in counted), needed, tuple(aside), missing)
+
+
+def still_missing(tier: Tier, held: Sequence[frozenset[str]]) -> tuple[str, ...]:
+    """One role name per person `approvers.including` still asks for, given the approvers' roles so far."""
+    short: list[str] = []
+    for role, needed in tier.approvers.including.items():
+        short += [role] * max(0, needed - sum(role in roles for roles in held))
+    return tuple(short)
 
 
 def check_approval(
@@ -107,6 +118,7 @@ def check_approval(
     approved_by: Sequence[str] = (),
     set_aside: Sequence[SetAside] = (),
     revisers: Collection[str] = (),
+    approved_roles: Sequence[frozenset[str]] = (),
 ) -> Progress:
     """Refuse (ApprovalRefusedError naming the rule) or return the progress this decision would make.
 
@@ -136,5 +148,12 @@ def check_approval(
                 f"{rule}: approvals must come from {tier.approvers.count} distinct people; "
                 f"{user.name} already approved ({len(approved_by)} of {tier.approvers.count})"
             )
-        return Progress((*approved_by, user.name), tier.approvers.count, aside)
+        missing = still_missing(tier, [*approved_roles, user.roles])
+        free = tier.approvers.count - len(approved_by) - 1  # places left after this approval
+        if missing and free < len(missing):
+            raise ApprovalRefusedError(
+                f"{rule}: approvers.including needs a {' and a '.join(missing)} among its {tier.approvers.count} "
+                f"approvers; {user.name} holds {', '.join(sorted(user.roles))}, and the places left must go to them"
+            )
+        return Progress((*approved_by, user.name), tier.approvers.count, aside, missing)
     return Progress(tuple(approved_by), tier.approvers.count, aside)

@@ -260,6 +260,8 @@ class Gate:
             progress = check_approval(
                 pause.tier, action, user, requester=pause.requester, approved_by=earlier.approvers,
                 set_aside=earlier.set_aside, revisers={str(r["reviewer"]) for r in state.get("revisions") or []},
+                approved_roles=list({a.reviewer: a.roles for a in reversed(pause.approvals)
+                                     if a.reviewer in earlier.approvers}.values()),
             )  # fmt: skip
             payload = {**review, "digest": pause.digest}
             roles = ",".join(sorted(user.roles))
