@@ -75,6 +75,8 @@ class _StrictYamlLoader(yaml.SafeLoader):
 
 
 _StrictYamlLoader.yaml_implicit_resolvers = {}
+NULL_SCALAR = ("tag:yaml.org,2002:null", r"^(?:~|null|Null|NULL|)$", ["~", "n", "N", ""])
+
 for _tag, _pattern, _first in (
     ("tag:yaml.org,2002:bool", r"^(?:true|True|TRUE|false|False|FALSE)$", "tTfF"),
     ("tag:yaml.org,2002:int", r"^[-+]?[0-9]+$", "-+0123456789"),
@@ -83,7 +85,7 @@ for _tag, _pattern, _first in (
         r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$",
         "-+0123456789.",
     ),
-    ("tag:yaml.org,2002:null", r"^(?:~|null|Null|NULL|)$", ["~", "n", "N", ""]),
+    NULL_SCALAR,
 ):
     _StrictYamlLoader.add_implicit_resolver(_tag, re.compile(_pattern), list(_first))
 
@@ -94,9 +96,7 @@ class _TextYamlLoader(_StrictYamlLoader):
 
 
 _TextYamlLoader.yaml_implicit_resolvers = {}
-_TextYamlLoader.add_implicit_resolver(
-    "tag:yaml.org,2002:null", re.compile(r"^(?:~|null|Null|NULL|)$"), ["~", "n", "N", ""]
-)
+_TextYamlLoader.add_implicit_resolver(NULL_SCALAR[0], re.compile(NULL_SCALAR[1]), list(NULL_SCALAR[2]))
 
 
 class _QuotingDumper(yaml.SafeDumper):

@@ -92,6 +92,13 @@ def problem(text: str) -> str:
     return f"⚠️ **{md(first)}**{details}"
 
 
+def display_table(headers: list[str], raw: list[list[Any]], shown: list[list[str]]) -> dict[str, Any]:
+    """A Dataframe value that sorts by the raw values (numbers as numbers) and shows the formatted text."""
+    styling = [[""] * len(headers)] * len(raw)
+    metadata = {"display_value": shown, "styling": styling} if raw else None
+    return {"headers": headers, "data": raw, "metadata": metadata}
+
+
 def run_rows(rows: list[RunRow], columns: list[str]) -> list[list[Any]]:
     """Table rows with the given columns, formatted for people."""
     formatters: dict[str, Any] = {

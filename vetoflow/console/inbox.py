@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 import gradio as gr
 
-from vetoflow.console.common import RUNS_PAGE, ConsoleDeps
+from vetoflow.console.common import RUNS_PAGE, ConsoleDeps, display_table
 from vetoflow.formatting import money, pct
 from vetoflow.identity.roles import User
 from vetoflow.plaintext import clean
@@ -118,13 +118,7 @@ def inbox_table(
     now = now or datetime.now(UTC)
     chosen = pick(items, show, user, now)
     rows = [cells(item, now) for item in chosen]
-    value = {
-        "headers": INBOX_COLUMNS,
-        "data": [raw for raw, _ in rows],
-        "metadata": {"display_value": [shown for _, shown in rows], "styling": [[""] * len(INBOX_COLUMNS)] * len(rows)}
-        if rows
-        else None,
-    }
+    value = display_table(INBOX_COLUMNS, [raw for raw, _ in rows], [shown for _, shown in rows])
     if not items:
         return value, "Nothing waits for a decision. New runs that the Accountant vetoes appear here."
     late = sum(overdue(i, now) for i in items)

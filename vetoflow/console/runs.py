@@ -7,7 +7,7 @@ from typing import Any
 
 import gradio as gr
 
-from vetoflow.console.common import ConsoleDeps, run_rows
+from vetoflow.console.common import ConsoleDeps, display_table, run_rows
 from vetoflow.runs.index import RunRow
 from vetoflow.state import RUN_STATUSES
 
@@ -34,8 +34,7 @@ def sortable(rows: list[RunRow]) -> dict[str, Any]:
     for row, cells in zip(rows, shown, strict=True):
         named = zip(RUNS_COLUMNS, cells, strict=True)
         raw.append([getattr(row, NUMBERS[name]) if name in NUMBERS else text for name, text in named])
-    metadata = {"display_value": shown, "styling": [[""] * len(RUNS_COLUMNS)] * len(rows)} if rows else None
-    return {"headers": RUNS_COLUMNS, "data": raw, "metadata": metadata}
+    return display_table(RUNS_COLUMNS, raw, shown)
 
 
 def find_runs(deps: ConsoleDeps, statuses: list[str] | None, search: str | None) -> tuple[dict[str, Any], str]:
