@@ -85,9 +85,16 @@ def test_two_distinct_approvers_four_eyes_and_roles(settings: Settings, tmp_path
         shown = Console(width=200, record=True)
         shown.print(run_panel(done))
         assert "approvals that counted (tier large, 2 of 2): ap1, ap2" in shown.export_text()
-        events = [(e["event"], e["actor"]) for e in audit.entries(service.index.engine, run_id=run_id)]
-        assert events == [("run.paused", "system"), ("run.approved", "ap1"), ("run.decided", "ap2"),
-                          ("run.completed", "system")]  # fmt: skip
+        entries = list(audit.entries(service.index.engine, run_id=run_id))
+        events = [(e["event"], e["actor"]) for e in entries]
+        assert events == [("run.started", "an"), ("run.paused", "system"), ("run.approved", "ap1"),
+                          ("run.decided", "ap2"), ("run.completed", "system")]  # fmt: skip
+        figures = done.state.financials
+        assert figures is not None
+        for entry in entries[1:4]:  # each decision's entry holds the figures it was made on, the digest's content
+            assert entry["details"]["figures"]["npv"] == figures.npv
+            assert entry["details"]["figures"]["investment"] == 2_500_000
+            assert (entry["details"]["currency"], entry["details"]["digest"]) == ("USD", digest)
         decided = next(e for e in audit.entries(service.index.engine, run_id=run_id) if e["event"] == "run.decided")
         assert decided["details"]["approved_by"] == ["ap1", "ap2"]
         assert decided["details"]["digest"] == digest
@@ -172,7 +179,10 @@ def test_a_replay_is_requested_by_whoever_asked_for_it_and_they_cannot_approve_i
             service.decide(replay.run.run_id, "approve", reviewer="ap1", user=users["ap1"], digest=digest)
         done = service.decide(replay.run.run_id, "approve", reviewer="ap2", user=users["ap2"], digest=digest)
         assert done.status == "completed"
-        paused = next(e for e in audit.entries(service.index.engine, run_id=replay.run.run_id))
+        started, paused = list(audit.entries(service.index.engine, run_id=replay.run.run_id))[:2]
+        assert (started["event"], started["actor"], started["via"]) == ("run.started", "ap1", "api")
+        assert (started["details"]["replay_of"], started["details"]["overrides"]) == (source, {"investment": 450_000})
+        assert started["details"]["investment"] == 450_000
         assert (paused["event"], paused["details"]["requester"]) == ("run.paused", "ap1")
         assert service.view(source).state.requester == "an", "the source run is untouched"
         unnamed = service.replay(source).new  # a caller that names nobody: the source's requester stays

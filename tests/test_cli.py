@@ -83,6 +83,11 @@ def test_show_and_table_output(settings: Settings, examples: Path) -> None:
     table = vetoflow(settings, "runs")
     assert run_id in table.stdout
     assert "paused" in table.stdout
+    log = [json.loads(line) for line in vetoflow(settings, "audit", "export").stdout.splitlines()]
+    started_entry = next(e for e in log if e["run_id"] == run_id)
+    assert (started_entry["event"], started_entry["via"], started_entry["details"]["queued"]) == (
+        "run.started", "cli", False
+    )  # fmt: skip
 
 
 def test_user_errors_are_clean_with_documented_exit_codes(settings: Settings, tmp_path: Path) -> None:

@@ -20,7 +20,7 @@ from vetoflow.governance.rules import ApprovalRefusedError
 from vetoflow.identity.directory import Directory
 from vetoflow.identity.roles import User
 from vetoflow.identity.users_file import add_user, load_users_file, set_roles
-from vetoflow.runs import audit
+from vetoflow.runs import audit, audit_check
 from vetoflow.runs.service import RunService
 from vetoflow.scenario import Scenario
 
@@ -109,7 +109,7 @@ def test_an_escalation_sets_aside_approvals_from_people_without_the_new_tier_s_r
         decided = next(e for e in audit.entries(service.index.engine, run_id=run_id) if e["event"] == "run.decided")
         assert decided["details"]["approved_by"] == ["bob", "dee"]
         assert [s["reviewer"] for s in decided["details"]["set_aside"]] == ["ana"]
-        assert audit.verify(service.index.engine).ok
+        assert audit_check.verify(service.index.engine).ok
 
 
 def test_an_approval_from_someone_holding_the_new_tier_s_role_still_counts(

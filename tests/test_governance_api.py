@@ -4,6 +4,7 @@ within seconds by the server itself."""
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -82,6 +83,9 @@ def test_two_approvals_over_http_with_digest_audit_and_a_prompt_webhook(
             log = admin.get("/audit", params={"format": "jsonl"})
             assert log.status_code == 200
             events = [line for line in log.text.splitlines() if run_id in line]
-            assert len(events) == 4  # paused, approved (1 of 2), decided, completed
+            assert [json.loads(line)["event"] for line in events] == [
+                "run.started", "run.paused", "run.approved", "run.decided", "run.completed"
+            ]  # fmt: skip
+            assert json.loads(events[0])["via"] == "api"
             assert admin.get("/audit", params={"format": "csv"}).text.startswith("seq,at,event")
             assert admin.get("/audit", params={"since": "soon"}).status_code == 422

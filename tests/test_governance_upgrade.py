@@ -10,7 +10,7 @@ from sqlalchemy import inspect
 from tests.test_upgrade import SQLITE_PAUSED, release1_postgres, release1_sqlite
 from vetoflow.config import Settings
 from vetoflow.db.engine import make_engine
-from vetoflow.runs import audit
+from vetoflow.runs import audit, audit_check
 from vetoflow.runs.store import open_service
 
 GOVERNANCE_TABLES = {
@@ -31,7 +31,7 @@ def decide_an_old_pause(settings: Settings, run_id: str) -> None:
         assert done.decisions[-1].payload["digest"] == digest
         events = [e["event"] for e in audit.entries(service.database.engine, run_id=run_id)]
         assert events == ["run.paused", "run.decided", "run.completed"]
-        assert audit.verify(service.database.engine).ok
+        assert audit_check.verify(service.database.engine).ok
     engine = make_engine(settings)
     try:
         with engine.connect() as conn:

@@ -187,5 +187,5 @@ def test_carrying_a_finished_run_on_again_records_its_completion_once(
     assert again.status == "completed"
     events = [json.loads(line)["event"] for line in "".join(service.audit_export("jsonl")).splitlines()]
     runs = [json.loads(line)["run_id"] for line in "".join(service.audit_export("jsonl")).splitlines()]
-    assert [e for e, r in zip(events, runs, strict=True) if r == run_id] == ["run.completed"]
+    assert [e for e, r in zip(events, runs, strict=True) if r == run_id] == ["run.started", "run.completed"]
     assert service.audit_verify().ok

@@ -13,7 +13,7 @@ from pathlib import Path
 from tests.conftest import env_for
 from tests.governance_support import POLICY, governed_service, governed_settings
 from vetoflow.config import Settings
-from vetoflow.runs import audit
+from vetoflow.runs import audit, audit_check
 from vetoflow.runs.service import RunService
 from vetoflow.runs.sweep import SweepReport
 from vetoflow.scenario import Scenario
@@ -90,7 +90,7 @@ def test_reminders_escalation_and_expiry_happen_once_under_concurrent_sweeps(
         assert first.view(standard).status == "rejected"
         counts = events(first, standard)
         assert (counts["run.escalated"], counts["run.expired"], counts["run.decided"]) == (1, 1, 0)
-        assert audit.verify(first.index.engine).ok
+        assert audit_check.verify(first.index.engine).ok
 
 
 def test_the_sweep_command_expires_with_a_given_time(settings: Settings, tmp_path: Path, vetoed: Scenario) -> None:

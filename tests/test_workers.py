@@ -78,6 +78,12 @@ def test_workers_carry_queued_runs_to_their_end_and_each_llm_call_happens_once(
     view = queue_env.service.view(completed[0])
     assert view.state.summary is not None
     assert view.state.summary.text
+    log = [
+        json.loads(line)
+        for line in "".join(queue_env.service.audit_export("jsonl", run_id=completed[0])).split("\n")[:-1]
+    ]
+    events = [(e["event"], e["details"].get("queued")) for e in log]
+    assert events == [("run.started", True), ("run.completed", None)]  # started where queued, ended by a worker
 
     healthy = vetoflow(queue_env.env, "worker", "--healthcheck")
     assert healthy.returncode == 0, healthy.stderr

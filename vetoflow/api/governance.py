@@ -25,10 +25,13 @@ def get_audit(
     _who: Reviewer,
     since: Annotated[str | None, Query(max_length=40, description="ISO 8601 date or date-time (UTC).")] = None,
     format: Annotated[Literal["jsonl", "csv"], Query(description="jsonl (one entry a line) or csv.")] = "jsonl",
+    run: Annotated[
+        str | None, Query(pattern=r"^[A-Za-z0-9_-]{1,64}$", description="Only this run's entries (not a chain).")
+    ] = None,
 ) -> StreamingResponse:
     allow(request, "audit")
     start = _since(since)
-    return StreamingResponse(service_of(request).audit_export(format, start), media_type=MEDIA[format])
+    return StreamingResponse(service_of(request).audit_export(format, start, run), media_type=MEDIA[format])
 
 
 @router.get("/notifications", summary="The notification outbox, newest first, with each try")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import click
 
@@ -48,25 +49,49 @@ def audit() -> None:
 
 @audit.command("export")
 @click.option("--since", help="Only entries at or after this date (ISO 8601, UTC unless it says otherwise).")
+@click.option("--run", "run_id", callback=not_empty, help="Only this run's entries (to read; not a chain to verify).")
 @click.option("--format", "fmt", type=click.Choice(["jsonl", "csv"]), default="jsonl", show_default=True)
 @click.pass_context
-def export(ctx: click.Context, since: str | None, fmt: str) -> None:
+def export(ctx: click.Context, since: str | None, run_id: str | None, fmt: str) -> None:
     """Every entry, oldest first, to standard output."""
     start = _when("--since", since)
     with service_for(ctx) as service:
-        for chunk in service.audit_export(fmt, start):
+        for chunk in service.audit_export(fmt, start, run_id):
             sys.stdout.write(chunk)
 
 
 @audit.command("verify")
+@click.option(
+    "--file", "path", type=click.Path(dir_okay=False, path_type=Path),
+    help="Check an exported file (jsonl or csv, whole or --since) offline instead of the live log.",
+)  # fmt: skip
+@click.option(
+    "--anchor", "anchors", multiple=True, metavar="SEQ:HASH",
+    help="An entry noted down earlier (the 'last entry' a previous verify printed): it must still be there.",
+)  # fmt: skip
 @click.pass_context
-def verify(ctx: click.Context) -> None:
+def verify(ctx: click.Context, path: Path | None, anchors: tuple[str, ...]) -> None:
     """Recompute the hash chain; exit code 1 names every edited or deleted row."""
-    with service_for(ctx) as service:
-        verdict = service.audit_verify()
+    from vetoflow.runs import audit_check
+
+    expected = [audit_check.parse_anchor(text) for text in anchors]
+    if path is not None:
+        verdict = audit_check.verify_file(path, expected)
+    else:
+        with service_for(ctx) as service:
+            verdict = service.audit_verify(expected)
+    where = f"{path}" if path else "audit log"
     if not verdict.ok:
-        raise VetoflowError(f"audit log altered ({verdict.checked} rows checked):\n" + "\n".join(verdict.problems))
-    click.echo(f"audit log intact: {verdict.checked} rows, hash chain verified")
+        raise VetoflowError(f"{where} altered ({verdict.checked} rows checked):\n" + "\n".join(verdict.problems))
+    if verdict.last is None:
+        click.echo(f"{where}: no entries")
+        return
+    span = f"seq {verdict.first_seq}-{verdict.last.seq}" if path else f"{verdict.checked} rows"
+    met = f"; anchor(s) {', '.join(str(a.seq) for a in verdict.anchors_met)} found" if verdict.anchors_met else ""
+    click.echo(f"{where} intact: {span}, hash chain verified{met}")
+    click.echo(f"last entry (anchor a later check with --anchor): {verdict.last}")
+    if path:
+        click.echo("a file cannot show rows deleted after its end: compare its last entry with the live log's")
 
 
 @click.command()

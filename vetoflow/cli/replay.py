@@ -125,6 +125,7 @@ def replay(
                 llm_model=llm_model,
                 on_step=progress(json_mode),
                 requester=user.name,
+                via="cli",
             )
         new = replayed.new
         result = compare(replayed.old, new)

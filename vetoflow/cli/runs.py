@@ -39,7 +39,7 @@ def run(ctx: click.Context, scenario: Path, requester: str, json_mode: bool) -> 
     user = acting_user(ctx, requester, "start", "--requester")
     parsed = load_scenario(scenario, max_bytes=ctx.obj.max_file_bytes)
     with service_for(ctx) as service:
-        view = service.start(parsed, on_step=progress(json_mode), requester=user.name)
+        view = service.start(parsed, on_step=progress(json_mode), requester=user.name, via="cli")
     emit(view, json_mode)
 
 
@@ -170,7 +170,7 @@ def demo(ctx: click.Context, examples: Path | None, requester: str) -> None:
     with service_for(ctx) as service:
         for path, scenario in scenarios:
             err.print(plain(path.name, style="bold"))
-            views.append(service.start(scenario, on_step=progress(False), requester=user.name))
+            views.append(service.start(scenario, on_step=progress(False), requester=user.name, via="cli"))
         out.print(render.runs_table([v.run for v in reversed(views)]))  # newest first, as `vetoflow runs`
     for view in views:
         summary, retrieval = view.state.summary, view.state.retrieval

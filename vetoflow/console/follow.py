@@ -49,7 +49,7 @@ def launch(service: RunService, scenario: Scenario, requester: str) -> Launch:
 
     def work() -> None:
         try:
-            started.view = service.start(scenario, run_id=started.run_id, requester=requester)
+            started.view = service.start(scenario, run_id=started.run_id, requester=requester, via="console")
         except Exception as exc:  # shown to the operator; the service keeps failed runs resumable
             started.error = exc
         finally:

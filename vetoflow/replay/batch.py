@@ -74,6 +74,7 @@ def replay_one(service: RunService, source_id: str, options: BatchOptions, previ
             overrides=options.overrides,
             llm_model=options.llm_model,
             requester=options.requester,
+            via="batch",
         )
         return _row(replayed.old, replayed.new, time.perf_counter() - start)
     except NotReachedError as exc:

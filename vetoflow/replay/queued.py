@@ -149,6 +149,7 @@ def _replay_or_resume(
             on_step=on_step,
             replay_run_id=replay_run_id,
             requester=options.requester,
+            via="batch",
         )
         return _row(replayed.old, replayed.new, time.perf_counter() - start)
     if existing.status == "failed":

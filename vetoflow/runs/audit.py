@@ -1,4 +1,5 @@
-"""The audit log: every governance event, hash-chained so an edited or deleted row is detected.
+"""The audit log: every governance event, hash-chained so an edited or deleted row is detected
+(runs/audit_check.py walks the chain).
 
 Each row holds `hash = sha256(prev_hash + canonical row)`; a one-row head keeps the last seq and hash,
 so deleting the newest rows is caught too. Appending first touches the head (a row lock on PostgreSQL,
@@ -13,7 +14,6 @@ import hashlib
 import io
 import json
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -98,53 +98,18 @@ def since_text(value: str | None, refusal: str) -> str | None:
     return aware.astimezone(UTC).isoformat(timespec="microseconds")
 
 
-def export(engine: Engine, fmt: str, since: str | None = None) -> Iterator[str]:
+def export(engine: Engine, fmt: str, since: str | None = None, run_id: str | None = None) -> Iterator[str]:
     """The log as jsonl (one object a line) or csv (details as a JSON column), in chunks."""
     if fmt == "jsonl":
-        for entry in entries(engine, since):
+        for entry in entries(engine, since, run_id):
             yield json.dumps(entry, ensure_ascii=False) + "\n"
         return
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(COLUMNS)
-    for entry in entries(engine, since):
+    for entry in entries(engine, since, run_id):
         writer.writerow([canonical(entry[c]) if c == "details" else entry[c] for c in COLUMNS])
         yield buffer.getvalue()
         buffer.seek(0)
         buffer.truncate()
     yield buffer.getvalue()
-
-
-@dataclass(frozen=True)
-class Verdict:
-    ok: bool
-    checked: int
-    problems: list[str]
-
-
-def verify(engine: Engine) -> Verdict:
-    """Recompute the chain; name every row that was edited, and every gap where rows were deleted."""
-    problems: list[str] = []
-    prev, expected_seq, checked = GENESIS, 1, 0
-    with engine.connect() as conn:
-        rows = conn.execute(select(audit_table).order_by(audit_table.c.seq).execution_options(yield_per=500))
-        for row in rows.mappings():
-            checked += 1
-            seq = row["seq"]
-            if seq != expected_seq:
-                gone = f"seq {expected_seq}" if seq == expected_seq + 1 else f"seq {expected_seq}-{seq - 1}"
-                problems.append(f"row(s) {gone} deleted: seq {seq} follows seq {expected_seq - 1}")
-            elif row["prev_hash"] != prev:
-                problems.append(f"row seq {seq}: prev_hash does not match the hash of seq {seq - 1}")
-            fields = (row["at"], row["event"], row["run_id"], row["actor"], row["via"], row["details"])
-            if row_hash(row["prev_hash"], seq, fields) != row["hash"]:
-                problems.append(
-                    f"row seq {seq} ({row['event']}, run {row['run_id']}) was edited: it no longer matches its hash"
-                )
-            prev, expected_seq = row["hash"], seq + 1
-        head = conn.execute(select(audit_head_table).where(audit_head_table.c.id == 1)).mappings().first()
-    if head is not None and (head["seq"] != expected_seq - 1 or head["hash"] != prev):
-        problems.append(
-            f"the newest row(s) after seq {expected_seq - 1} were deleted (the head records seq {head['seq']})"
-        )
-    return Verdict(not problems, checked, problems)

@@ -27,7 +27,7 @@ from vetoflow.governance.policy import Policy, Tier, match_tier
 from vetoflow.governance.rules import Approval, Progress, check_approval, recorded_roles, tally
 from vetoflow.identity.roles import User
 from vetoflow.runs import audit
-from vetoflow.runs.governance_events import emit, run_info
+from vetoflow.runs.governance_events import emit, figures_of, run_info
 
 FIGURES_CHANGED = "the figures changed since you opened this run"
 
@@ -278,7 +278,8 @@ class Gate:
                 if not progress.complete:  # recorded and audited; the run stays paused
                     audit.append(
                         conn, "run.approved", run_id=run_id, actor=user.name, via=via, at=now,
-                        details={**details, "digest": pause.digest, "tier": pause.tier.name},
+                        details={**details, **figures_of(self.info(state, pause)), "digest": pause.digest,
+                                 "tier": pause.tier.name},
                     )  # fmt: skip
                     return Outcome(False, progress, payload)
             if action == "approve" and len(progress.approvers) > 1:  # the record names every approver

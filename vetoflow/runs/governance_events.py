@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
 from sqlalchemy import Connection
 
-from vetoflow.governance.digest import run_digest
+from vetoflow.governance.digest import digest_of, run_digest
 from vetoflow.governance.policy import Policy
 from vetoflow.runs import audit, outbox
 
@@ -56,6 +56,40 @@ def emit(
     ids = outbox.enqueue(conn, event, policy.notify, run=run, details={**details, "actor": actor}, at=at)
     audit.append(
         conn, event, run_id=run.get("id"), actor=actor, via=via, at=at,
-        details={**details, "digest": run.get("digest"), "tier": run.get("tier"), "notifications": ids},
+        details={
+            **details, **figures_of(run), "digest": run.get("digest"), "tier": run.get("tier"), "notifications": ids
+        },
     )  # fmt: skip
     return ids
+
+
+def figures_of(run: Mapping[str, Any]) -> dict[str, Any]:
+    """The figures an entry is about, in the entry itself: the log reads on its own, without the run."""
+    return {"figures": run.get("figures"), "currency": run.get("currency")}
+
+
+def started_entry(
+    run_id: str,
+    scenario: Mapping[str, Any],
+    *,
+    actor: str,
+    via: str,
+    queued: bool,
+    replay: Mapping[str, Any] | None = None,
+) -> Callable[[Connection], None]:
+    """The `run.started` entry, written in the transaction that creates the run's row: the log begins where
+    the run does. Audit only (nobody is notified of a start); `scenario_digest` pins the inputs the run was
+    given, and a replay says what it was forked from."""
+    details: dict[str, Any] = {
+        "name": scenario.get("name"),
+        "investment": scenario.get("investment"),
+        "currency": scenario.get("currency", "USD"),
+        "scenario_digest": digest_of(scenario),
+        "queued": queued,
+        **(replay or {}),
+    }
+
+    def write(conn: Connection) -> None:
+        audit.append(conn, "run.started", run_id=run_id, actor=actor, via=via, details=details)
+
+    return write

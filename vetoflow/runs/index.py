@@ -11,7 +11,7 @@ import binascii
 import json
 import re
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -109,13 +109,17 @@ class RunIndex:
         *,
         status: RunStatus = "running",
         lease: tuple[str, datetime] | None = None,
+        also: Callable[[Connection], None] | None = None,
     ) -> None:
-        """A new run's row, with the lease of the process about to execute it (none while queued)."""
+        """A new run's row, with the lease of the process about to execute it (none while queued);
+        `also` writes in the same transaction (the run's `run.started` audit entry)."""
         now = utcnow()
         values = {"name": name, "status": status, "created_at": now, "updated_at": now, "investment": investment}
         values |= lease_columns(lease)
         with self.engine.begin() as conn:
             conn.execute(insert(runs_table).values(run_id=run_id, scenario=scenario, **values))
+            if also is not None:
+                also(conn)
 
     def scenario_of(self, run_id: str) -> dict[str, Any] | None:
         with self.engine.connect() as conn:

@@ -6,11 +6,12 @@ checkpoint; this table remembers the source run, the checkpoint and what was cha
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import Engine, insert, select
+from sqlalchemy import Connection, Engine, insert, select
 
 from vetoflow.clock import utcnow
 from vetoflow.db.tables import replays_table, runs_table
@@ -39,6 +40,7 @@ class Lineage:
         scenario: dict[str, Any],
         *,
         lease: tuple[str, datetime] | None = None,
+        also: Callable[[Connection], None] | None = None,
     ) -> None:
         """The lineage row and the replay's run-index row in one transaction: neither exists without the other.
 
@@ -51,6 +53,8 @@ class Lineage:
         with self.engine.begin() as conn:
             conn.execute(insert(replays_table).values(**row.model_dump()))
             conn.execute(insert(runs_table).values(**run, created_at=now, updated_at=now, revision=0))
+            if also is not None:
+                also(conn)
 
     def get(self, replay_run_id: str) -> ReplayRow | None:
         query = select(replays_table).where(replays_table.c.replay_run_id == replay_run_id)

@@ -13,8 +13,9 @@ from typing import TYPE_CHECKING, Any
 
 from vetoflow.errors import VetoflowError
 from vetoflow.identity.roles import User, require
-from vetoflow.runs import audit, outbox
+from vetoflow.runs import audit, audit_check, outbox
 from vetoflow.runs import comments as thread_store
+from vetoflow.runs.audit_check import Anchor, Verdict
 from vetoflow.runs.comments import CommentRow
 from vetoflow.runs.delivery import DeliveryReport, deliver_due
 from vetoflow.runs.events import SETTLED, RunEvent
@@ -112,12 +113,13 @@ class RunRecords(ListingQueries):
             return list(dict.fromkeys(i for i in ids if i))
         return self.index.select_for_replay(statuses, since)
 
-    def audit_export(self, fmt: str, since: str | None = None) -> Iterator[str]:
-        """The hash-chained audit log, oldest first, as jsonl or csv chunks (`since`: ISO UTC text)."""
-        return audit.export(self.database.engine, fmt, since)
+    def audit_export(self, fmt: str, since: str | None = None, run_id: str | None = None) -> Iterator[str]:
+        """The hash-chained audit log, oldest first, as jsonl or csv chunks (`since`: ISO UTC text; `run_id`:
+        one run's entries, which read on their own but are not a chain to verify)."""
+        return audit.export(self.database.engine, fmt, since, run_id)
 
-    def audit_verify(self) -> audit.Verdict:
-        return audit.verify(self.database.engine)
+    def audit_verify(self, anchors: Sequence[Anchor] = ()) -> Verdict:
+        return audit_check.verify(self.database.engine, anchors)
 
     def comment(self, run_id: str, user: User, text: str, *, via: str = "api") -> CommentRow:
         """Add to the run's thread (anyone who may comment: viewer and up); recorded in the audit log."""

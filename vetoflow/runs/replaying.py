@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from vetoflow.errors import VetoflowError
 from vetoflow.runs.execution import StepCallback
 from vetoflow.runs.fork import copy_into_new_thread, find_checkpoint, refuse_late_checkpoint, start_node
+from vetoflow.runs.governance_events import started_entry
 from vetoflow.runs.history import thread_config
 from vetoflow.runs.index import new_run_id
 from vetoflow.runs.lineage import new_row
@@ -63,6 +64,7 @@ class Replaying:
         on_step: StepCallback | None = None,
         replay_run_id: str | None = None,
         requester: str | None = None,
+        via: str = "api",
     ) -> Replayed:
         """Fork a saved checkpoint into a new run and run it on; the source run is left untouched.
 
@@ -71,6 +73,7 @@ class Replaying:
         `replay_run_id` fixes the new run's id in advance (a queued batch, so a repeated job never forks twice).
         `requester`: who asked for the replay, recorded as the new run's requester (four-eyes: they cannot
         approve it); without one the source run's requester stays, so nobody gets around the rule by omission.
+        `via`: the front end asking, recorded in the new run's `run.started` audit entry.
         """
         source_row = self.index.get(run_id)  # RunNotFoundError for an unknown id
         from_node = start_node(from_node, checkpoint_id, overrides or {})  # never after what overrides change
@@ -101,7 +104,13 @@ class Replaying:
         name = f"{source_row.name[:150]} (replay of {run_id})"  # tells replays apart in `vetoflow runs`
         lineage = new_row(run_id, new_id, source_cp, node, overrides=overrides or {}, llm_model=llm_model)
         lease = None if self.dispatcher else self.leases.fresh()  # executed here: the row is born with our lease
-        self.lineage.record_with_run(lineage, name, scenario.investment, scenario.model_dump(mode="json"), lease=lease)
+        inputs = scenario.model_dump(mode="json")
+        forked = {"replay_of": run_id, "checkpoint": source_cp, "from_node": node, "overrides": overrides or {}}
+        entry = started_entry(
+            new_id, inputs, actor=requester or "system", via=via, queued=self.dispatcher is not None,
+            replay=forked | ({"llm_model": llm_model} if llm_model else {}),
+        )  # fmt: skip
+        self.lineage.record_with_run(lineage, name, scenario.investment, inputs, lease=lease, also=entry)
         old = RunView(run=source_row, state=latest_state, next_nodes=list(latest.next))
         if self.dispatcher:
             return Replayed(old=old, new=self._enqueue(new_id, "replay"))

@@ -43,6 +43,7 @@ from vetoflow.runs.catch_up import adopt_unrecorded, unfinished_expiries
 from vetoflow.runs.events import RunEvents
 from vetoflow.runs.execution import StepCallback, stream_steps
 from vetoflow.runs.gate import Gate
+from vetoflow.runs.governance_events import started_entry
 from vetoflow.runs.history import derive_status, has_state, thread_config
 from vetoflow.runs.idempotency import IdempotencyStore
 from vetoflow.runs.index import RunIndex, RunRow, already_decided, new_run_id
@@ -113,16 +114,20 @@ class RunService(Settling, QueueSide, Replaying, RunRecords):
         run_id: str | None = None,
         on_step: StepCallback | None = None,
         requester: str | None = None,
+        via: str = "api",
     ) -> RunView:
+        """`via`: the front end asking (cli, console, api), recorded in the run's `run.started` audit entry."""
         check_new_scenario(scenario)  # currency code and printable names, for new runs only
         self.context.budget.check(scenario)  # the one size budget: refused before anything is stored
         run_id = run_id or new_run_id()
         state = RunState(run_id=run_id, scenario=scenario, requester=requester).model_dump(mode="json")
+        inputs = state["scenario"]
+        entry = started_entry(run_id, inputs, actor=requester or "system", via=via, queued=self.queued)
         if self.dispatcher:
-            self.index.create(run_id, scenario.name, scenario.investment, state["scenario"], status="queued")
+            self.index.create(run_id, scenario.name, scenario.investment, inputs, status="queued", also=entry)
             return self._enqueue(run_id, "start")
         lease = self.leases.fresh()  # the row is born with this process's lease: nobody else executes it meanwhile
-        self.index.create(run_id, scenario.name, scenario.investment, state["scenario"], lease=lease)
+        self.index.create(run_id, scenario.name, scenario.investment, inputs, lease=lease, also=entry)
         return self._advance(run_id, lambda: state, on_step, owner=lease[0])
 
     def decide(

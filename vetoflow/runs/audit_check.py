@@ -1,0 +1,151 @@
+"""Checking the audit log's hash chain: the live table, or a file exported from it, offline.
+
+One walk serves both. Every row must match its own hash (an edited field is named); consecutive rows must
+link (a deleted row is named by the gap it leaves). The live table also has its head, which catches the
+newest rows deleted; an exported file has none, so the verdict reports the last entry's seq and hash for
+the auditor to compare with the live log's head. An anchor (`SEQ:HASH`, a head noted down earlier, e.g.
+in a report) catches what the chain alone cannot: someone with write access who rewrote and re-hashed
+every row from some point on.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, select
+
+from vetoflow.db.tables import audit_head_table, audit_table
+from vetoflow.errors import UsageError, VetoflowError
+from vetoflow.runs.audit import COLUMNS, GENESIS, canonical, row_hash
+
+ANCHOR = re.compile(r"^(?P<seq>[1-9][0-9]{0,17}):(?P<hash>sha256:[0-9a-f]{64})$")
+MAX_FILE_BYTES = 2 * 1024**3  # an export larger than this is refused, not read half-way
+
+
+@dataclass(frozen=True)
+class Anchor:
+    seq: int
+    hash: str
+
+    def __str__(self) -> str:
+        return f"{self.seq}:{self.hash}"
+
+
+def parse_anchor(text: str) -> Anchor:
+    match = ANCHOR.match(text.strip())
+    if match is None:
+        raise UsageError(f"--anchor {text[:80]!r}: expected SEQ:HASH, e.g. 57:sha256:<64 hex digits>")
+    return Anchor(int(match["seq"]), match["hash"])
+
+
+@dataclass
+class Verdict:
+    ok: bool
+    checked: int
+    problems: list[str]
+    first_seq: int | None = None
+    last: Anchor | None = None  # the newest entry checked: note it down to anchor a later check
+    anchors_met: list[Anchor] = field(default_factory=list)
+
+
+def walk(rows: Iterable[Mapping[Any, Any]], anchors: Iterable[Anchor] = (), *, from_genesis: bool) -> Verdict:
+    """`rows`: entries oldest first, `details` as stored (canonical JSON text). `from_genesis`: the rows
+    must begin at seq 1 (the live table); an export made with --since may begin anywhere."""
+    wanted = {a.seq: a for a in anchors}
+    problems: list[str] = []
+    verdict = Verdict(True, 0, problems)
+    prev, expected = (GENESIS, 1) if from_genesis else (None, None)
+    for row in rows:
+        verdict.checked += 1
+        seq = int(row["seq"])
+        verdict.first_seq = verdict.first_seq or seq
+        if expected is not None and seq != expected:
+            gone = f"seq {expected}" if seq == expected + 1 else f"seq {expected}-{seq - 1}"
+            problems.append(f"row(s) {gone} deleted: seq {seq} follows seq {expected - 1}")
+        elif prev is not None and row["prev_hash"] != prev:
+            problems.append(f"row seq {seq}: prev_hash does not match the hash of seq {seq - 1}")
+        fields = (row["at"], row["event"], row["run_id"], row["actor"], row["via"], row["details"])
+        if row_hash(row["prev_hash"], seq, fields) != row["hash"]:
+            problems.append(
+                f"row seq {seq} ({row['event']}, run {row['run_id']}) was edited: it no longer matches its hash"
+            )
+        anchor = wanted.pop(seq, None)
+        if anchor is not None and anchor.hash != row["hash"]:
+            problems.append(f"row seq {seq} is not the anchored entry {anchor}: the chain was rewritten from there on")
+        elif anchor is not None:
+            verdict.anchors_met.append(anchor)
+        prev, expected = row["hash"], seq + 1
+        verdict.last = Anchor(seq, str(row["hash"]))
+    for anchor in wanted.values():
+        problems.append(f"anchor {anchor}: no row seq {anchor.seq} among the entries checked")
+    verdict.ok = not problems
+    return verdict
+
+
+def verify(engine: Engine, anchors: Iterable[Anchor] = ()) -> Verdict:
+    """The live log: every row from seq 1, then the head (which names the newest rows if they were deleted)."""
+    with engine.connect() as conn:
+        query = select(audit_table).order_by(audit_table.c.seq).execution_options(yield_per=500)
+        verdict = walk(conn.execute(query).mappings(), anchors, from_genesis=True)
+        head = conn.execute(select(audit_head_table).where(audit_head_table.c.id == 1)).mappings().first()
+    last_seq, last_hash = (verdict.last.seq, verdict.last.hash) if verdict.last else (0, GENESIS)
+    if head is not None and (head["seq"] != last_seq or head["hash"] != last_hash):
+        verdict.problems.append(
+            f"the newest row(s) after seq {last_seq} were deleted (the head records seq {head['seq']})"
+        )
+        verdict.ok = False
+    return verdict
+
+
+def verify_file(path: Path, anchors: Iterable[Anchor] = ()) -> Verdict:
+    """An export (`vetoflow audit export` or `GET /audit`, jsonl or csv, whole or --since) checked offline.
+    A run-filtered export is not a chain (other runs' rows sit between), so its gaps are reported."""
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise UsageError(f"--file: cannot read {path}: {exc.strerror}") from None
+    if size > MAX_FILE_BYTES:
+        raise UsageError(f"--file: {path} is {size:,} bytes; at most {MAX_FILE_BYTES:,} are checked")
+    try:
+        with path.open(encoding="utf-8", newline="") as handle:
+            first = handle.readline()
+            handle.seek(0)
+            rows = _csv_rows(handle) if first.rstrip("\r\n") == ",".join(COLUMNS) else _jsonl_rows(handle)
+            return walk(rows, anchors, from_genesis=False)
+    except UnicodeDecodeError:
+        raise VetoflowError(f"--file: {path} is not UTF-8 text; give the file as exported") from None
+
+
+def _jsonl_rows(lines: Iterable[str]) -> Iterator[dict[str, Any]]:
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            entry = json.loads(line)
+            yield {**_columns(entry, number), "details": canonical(entry["details"])}
+        except (ValueError, TypeError, KeyError) as exc:
+            raise VetoflowError(f"--file line {number}: not an audit entry ({type(exc).__name__}: {exc})") from None
+
+
+def _csv_rows(handle: Iterable[str]) -> Iterator[dict[str, Any]]:
+    for number, entry in enumerate(csv.DictReader(handle), 2):
+        columns = _columns(entry, number)
+        # csv writes no null: an entry without a run (none is ever named "") reads back as one
+        yield {**columns, "run_id": columns["run_id"] or None}
+
+
+def _columns(entry: Mapping[str, Any], number: int) -> dict[str, Any]:
+    missing = [c for c in COLUMNS if c not in entry]
+    if missing:
+        raise VetoflowError(f"--file line {number}: not an audit entry (no {', '.join(missing)})")
+    try:
+        seq = int(entry["seq"])
+    except (TypeError, ValueError):
+        raise VetoflowError(f"--file line {number}: seq {str(entry['seq'])[:20]!r} is not a whole number") from None
+    return {**{c: entry[c] for c in COLUMNS}, "seq": seq}
