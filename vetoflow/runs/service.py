@@ -7,12 +7,9 @@ the checkpoint, which stays the source of truth.
 
 from __future__ import annotations
 
-import builtins
-import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import replace as replace_dataclass
-from datetime import timedelta
 from typing import Any
 
 from langgraph.types import Command
@@ -25,7 +22,6 @@ from vetoflow.db import Database
 from vetoflow.errors import (
     DecisionConflictError,
     LeaseLostError,
-    RunBusyError,
     RunStateError,
     VetoflowError,
     describe_validation_error,
@@ -39,7 +35,6 @@ from vetoflow.risk.compare import RunComparison
 from vetoflow.risk.compare import compare as compare_states
 from vetoflow.runs import comments as thread_store
 from vetoflow.runs.batches import BatchStore
-from vetoflow.runs.catch_up import adopt_unrecorded, unfinished_expiries
 from vetoflow.runs.events import RunEvents
 from vetoflow.runs.execution import StepCallback, stream_steps
 from vetoflow.runs.gate import Gate
@@ -53,8 +48,8 @@ from vetoflow.runs.queueing import HandBack, JobDispatcher, QueueSide
 from vetoflow.runs.records import RunRecords
 from vetoflow.runs.replaying import Replaying
 from vetoflow.runs.settling import Settling
-from vetoflow.runs.sweep import SweepReport, sweep
-from vetoflow.runs.views import Drift, RunView
+from vetoflow.runs.upkeep import Upkeep
+from vetoflow.runs.views import RunView
 from vetoflow.scenario import Scenario, check_new_scenario
 from vetoflow.state import Review, RunState
 
@@ -63,7 +58,7 @@ log = logging.getLogger(__name__)
 NOTHING = object()  # what `_resume_input` gives when there is nothing to run: paused for a human, or finished
 
 
-class RunService(Settling, QueueSide, Replaying, RunRecords):
+class RunService(Settling, QueueSide, Replaying, Upkeep, RunRecords):
     def __init__(
         self,
         graph: Graph,
@@ -270,24 +265,6 @@ class RunService(Settling, QueueSide, Replaying, RunRecords):
         """Two runs side by side (`vetoflow compare`, the API and the console's Compare tab)."""
         return compare_states(self.view(run_a).state, self.view(run_b).state)
 
-    def reconcile(self, *, repair: bool = False) -> builtins.list[Drift]:
-        """Index rows out of line with their checkpoints (after an outage), and queued rows no job will run;
-        `repair` refreshes the rows (only where no executor holds a live lease) and re-dispatches or flags
-        the queued ones (runs/reconcile.py)."""
-        from vetoflow.runs.reconcile import Repairs, reconcile
-
-        def refresh(run_id: str, error: str | None) -> bool:
-            try:
-                self.refresh(run_id, error, owner=None)
-            except LeaseLostError:  # an executor took the run meanwhile: its refresh will settle the row
-                return False
-            return True
-
-        repairs = Repairs(refresh=refresh, redispatch=lambda run_id: self._enqueue(run_id, "retry"))
-        return reconcile(
-            self.index, self.graph, repairs, dispatcher=self.dispatcher, grace=self.leases.ttl, repair=repair
-        )
-
     def _advance(
         self,
         run_id: str,
@@ -326,25 +303,3 @@ class RunService(Settling, QueueSide, Replaying, RunRecords):
                 error = f"{type(exc).__name__}: {exc}"
                 log.error("run %s failed: %s", run_id, error, exc_info=exc)
             return self.refresh(run_id, error, owner=holder, events=events)
-
-    def sweep(self) -> SweepReport:
-        """Reminders, escalations and expiries that are due (governance.sweep); expired runs end rejected."""
-        if self.gate is None:
-            raise VetoflowError("this service has no approval gate")
-
-        def resume(run_id: str, payload: dict[str, Any]) -> None:
-            self._advance(run_id, lambda: Command(resume=payload), None)
-
-        def pending(run_id: str) -> tuple[str, dict[str, Any]] | None:
-            snapshot = self.graph.get_state(thread_config(run_id))
-            return (snapshot.interrupts[0].id, dict(snapshot.values)) if snapshot.interrupts else None
-
-        adopted = adopt_unrecorded(self.gate, (r.run_id for r in self.index.list_runs(["paused"], 500)), pending)
-        finished = []
-        for run_id, payload in unfinished_expiries(self.gate, pending, timedelta(seconds=self.leases.ttl)):
-            with contextlib.suppress(RunBusyError):  # another process is finishing it right now
-                resume(run_id, payload)
-                finished.append(run_id)
-        report = sweep(self.gate, lambda run_id: dict(self._snapshot(run_id).values), resume)
-        report.adopted, report.resumed = adopted, [*finished, *report.resumed]
-        return report
