@@ -40,15 +40,30 @@ class InboxItem(BaseModel):
     set_aside: list[str] = Field(
         default_factory=list, description="Who approved under an earlier tier whose approval no longer counts."
     )
+    still_needs: list[str] = Field(
+        default_factory=list, description="Roles the tier's approvers.including still asks for, one per person."
+    )
     waiting_since: datetime = Field(description="When the run paused (its last update without a pause record).")
     due_at: datetime | None = None
 
     @property
     def progress(self) -> str | None:
+        """'1 of 2 (still needs a finance_lead)', as the gate's own progress label words it."""
         if self.needed is None:
             return None
+        wanted = f" (still needs a {' and a '.join(self.still_needs)})" if self.still_needs else ""
         aside = f" ({', '.join(self.set_aside)} no longer counted)" if self.set_aside else ""
-        return f"{len(self.approved_by)} of {self.needed}{aside}"
+        return f"{len(self.approved_by)} of {self.needed}{wanted}{aside}"
+
+    def leaves_room_for(self, roles: frozenset[str]) -> bool:
+        """Whether an approval by someone holding `roles` still leaves a place for every role the tier's
+        `including` asks for (the gate refuses one that would not: governance.rules.check_approval)."""
+        if self.needed is None:
+            return True
+        left = list(self.still_needs)
+        for role in set(left) & roles:  # one person counts once for each role they hold
+            left.remove(role)
+        return not left or self.needed - len(self.approved_by) - 1 >= len(left)
 
 
 def _currencies(engine: Engine, ids: Sequence[str]) -> dict[str, str]:
@@ -102,6 +117,7 @@ def inbox_items(engine: Engine, rows: Sequence[RunRow]) -> list[InboxItem]:
                     "needed": pause["needed"],
                     "approved_by": list(progress.approvers),
                     "set_aside": [s.reviewer for s in progress.set_aside],
+                    "still_needs": list(progress.missing),
                     "waiting_since": aware(pause["opened_at"]),
                     "due_at": aware(pause["due_at"]),
                 }
