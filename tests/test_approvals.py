@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from tests.governance_support import governed_service, governed_settings, people
 from tests.helpers import CountingSynthesizer
 from vetoflow.config import Settings
+from vetoflow.console.decisions import blocked_actions
 from vetoflow.console.inbox import assigned_to
 from vetoflow.context import Context
 from vetoflow.db.tables import approvals_table
@@ -241,6 +242,13 @@ def test_a_large_run_needs_the_finance_lead_and_a_second_different_approver(
         assert waiting.progress == "1 of 2 (still needs a finance_lead)"
         assignees = [name for name, user in {**users, "fl": lead}.items() if assigned_to(waiting, user)]
         assert assignees == ["fl"], "the one place left is the finance lead's: nobody else is assigned the run"
+        shown = service.view(run_id)
+        assert shown.approval is not None
+        assert shown.approval["still_needs"] == ["finance_lead"]
+        assert blocked_actions(shown, users["ap2"])["approve"] == (
+            "the places left are for a finance_lead; you hold approver"
+        ), "the console says so before ap2 presses Approve"
+        assert blocked_actions(shown, lead)["approve"] is None
         with pytest.raises(ApprovalRefusedError, match=r"including needs a finance_lead among its 2 approvers; ap2"):
             service.decide(run_id, "approve", reviewer="ap2", user=users["ap2"])
         assert service.view(run_id).status == "paused"

@@ -9,6 +9,7 @@ from typing import Any
 from vetoflow.console.words import SEGMENT_FIELDS, input_label
 from vetoflow.errors import VetoflowError
 from vetoflow.formatting import money
+from vetoflow.governance.rules import leaves_room
 from vetoflow.identity.roles import User
 from vetoflow.inputs import decimal_float
 from vetoflow.plaintext import md
@@ -102,6 +103,10 @@ def blocked_actions(view: RunView, user: User) -> dict[str, str | None]:
         blocked["approve"] = f"already approved by you ({len(approved_by)} of {needed}); needs {second}"
     elif approval.get("requester") == user.name and not approval.get("requester_may_approve", True):
         blocked["approve"] = "you started this run; someone else must approve it (four-eyes)"
+    elif (wanted := approval.get("still_needs") or []) and not leaves_room(
+        wanted, len(approved_by), (approval.get("approvers") or {}).get("count") or 0, user.roles
+    ):
+        blocked["approve"] = f"the places left are for a {' and a '.join(wanted)}; you hold {_roles(user)}"
     return blocked
 
 

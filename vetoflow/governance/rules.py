@@ -109,6 +109,16 @@ def still_missing(tier: Tier, held: Sequence[frozenset[str]]) -> tuple[str, ...]
     return tuple(short)
 
 
+def leaves_room(still_needs: Sequence[str], approved: int, needed: int, roles: Collection[str]) -> bool:
+    """Whether one more approval, by someone holding `roles`, leaves a place for every role `including`
+    still asks for (`still_needs`, one per person). `check_approval` refuses an approval that would not;
+    the console and the inbox ask this beforehand, from the pause's summary."""
+    left = list(still_needs)
+    for role in set(left) & set(roles):  # one person counts once for each role they hold
+        left.remove(role)
+    return not left or needed - approved - 1 >= len(left)
+
+
 def check_approval(
     tier: Tier,
     action: str,

@@ -72,6 +72,7 @@ class Pause:
             "approvers": {"roles": self.tier.approvers.roles, "count": self.needed},
             "approved_by": list(progress.approvers),
             "progress": progress.label,
+            "still_needs": list(progress.missing),
             "set_aside": progress.details(),
             "requester": self.requester,
             "requester_may_approve": self.tier.requester_may_approve,

@@ -22,7 +22,7 @@ from vetoflow.db.tables import (
 )
 from vetoflow.errors import VetoflowError
 from vetoflow.governance.policy import Policy
-from vetoflow.governance.rules import Approval, Progress, recorded_roles, tally
+from vetoflow.governance.rules import Approval, Progress, leaves_room, recorded_roles, tally
 from vetoflow.runs.index import RunRow
 
 
@@ -58,12 +58,7 @@ class InboxItem(BaseModel):
     def leaves_room_for(self, roles: frozenset[str]) -> bool:
         """Whether an approval by someone holding `roles` still leaves a place for every role the tier's
         `including` asks for (the gate refuses one that would not: governance.rules.check_approval)."""
-        if self.needed is None:
-            return True
-        left = list(self.still_needs)
-        for role in set(left) & roles:  # one person counts once for each role they hold
-            left.remove(role)
-        return not left or self.needed - len(self.approved_by) - 1 >= len(left)
+        return self.needed is None or leaves_room(self.still_needs, len(self.approved_by), self.needed, roles)
 
 
 def _currencies(engine: Engine, ids: Sequence[str]) -> dict[str, str]:
