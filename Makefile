@@ -37,6 +37,7 @@ browser:
 
 test: install browser
 	$(BIN)/hadolint --failure-threshold warning --no-color Dockerfile
+	$(BIN)/cfn-lint deploy/template.yaml
 	$(BIN)/ruff check vetoflow tests bench
 	$(BIN)/ruff format --check vetoflow tests bench
 	$(BIN)/mypy vetoflow tests
@@ -54,6 +55,7 @@ lint:
 # Warnings fail; each ignored rule carries its justification in the Dockerfile.
 lint-docker: install
 	$(BIN)/hadolint --failure-threshold warning --no-color Dockerfile
+	$(BIN)/cfn-lint deploy/template.yaml
 
 IMAGE ?= vetoflow:latest
 image:

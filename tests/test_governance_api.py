@@ -9,8 +9,10 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from click.testing import CliRunner
+from fastapi.testclient import TestClient
 
 from tests.api_support import client, live_server
 from tests.cli_support import issued_token
@@ -89,3 +91,53 @@ def test_two_approvals_over_http_with_digest_audit_and_a_prompt_webhook(
             assert json.loads(events[0])["via"] == "api"
             assert admin.get("/audit", params={"format": "csv"}).text.startswith("seq,at,event")
             assert admin.get("/audit", params={"since": "soon"}).status_code == 422
+
+
+def scheduled_event() -> dict[str, object]:
+    """What EventBridge sends for a `rate(1 minute)` rule (the Web Adapter POSTs it unchanged)."""
+    return {
+        "version": "0",
+        "id": "53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa",
+        "detail-type": "Scheduled Event",
+        "source": "aws.events",
+        "account": "123456789012",
+        "time": "2026-11-26T20:00:00Z",
+        "region": "eu-west-1",
+        "resources": ["arn:aws:events:eu-west-1:123456789012:rule/vetoflow-VetoflowFunctionClock"],
+        "detail": {},
+    }
+
+
+def test_on_lambda_the_schedule_delivers_what_a_frozen_instance_cannot(
+    settings: Settings, tmp_path: Path, receiver: HookReceiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Between requests a Lambda instance is frozen with its pump: the scheduled event announces the pause."""
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(
+        POLICY + f"notify:\n  - webhook: {receiver.url}/hook\n    secret: env:VETOFLOW_TEST_HOOK_SECRET\n"
+    )
+    frozen = {"policy": policy, "notify_every": 0, "reconcile_every": 0, "allow_sqlite_on_lambda": True}
+    settings = settings.model_copy(update=frozen)
+    keys = tokens(settings.home)
+    with open_service(settings) as service:
+        off_lambda = TestClient(create_app(settings, service=service))
+        assert off_lambda.post("/lambda/scheduled", json=scheduled_event()).status_code == 404, "mounted on Lambda only"
+        monkeypatch.setenv("LAMBDA_TASK_ROOT", "/var/task")
+        with live_server(create_app(settings, service=service)) as url:
+            with client(url, keys["an"]) as analyst:
+                assert analyst.post("/runs", json={"scenario_path": "vetoed.yaml"}).json()["run"]["status"] == "paused"
+            time.sleep(0.5)
+            assert receiver.ids("/hook") == [], "no pump thread runs here, as on a frozen instance"
+            with httpx.Client(base_url=url, timeout=30) as adapter:  # the Web Adapter: no token, loopback Host
+                first = adapter.post("/lambda/scheduled", json=scheduled_event())
+                assert first.status_code == 200, first.text
+                assert first.json()["ran"] is True
+                assert first.json()["done"]["notifications_sent"] == 1
+                assert len(receiver.ids("/hook")) == 1
+                again = adapter.post("/lambda/scheduled", json=scheduled_event())
+                assert again.json() == {
+                    "ran": False, "done": {}, "reason": "the last pass was 0 s ago (at most one per 20 s)"
+                }  # fmt: skip
+                other = adapter.post("/lambda/scheduled", json={**scheduled_event(), "detail-type": "Object Created"})
+                assert other.status_code == 422
+                assert "detail-type" in other.text

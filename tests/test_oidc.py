@@ -68,6 +68,21 @@ def test_malformed_oidc_settings_are_refused_at_start_in_one_line_naming_the_set
     assert result.output.startswith(f"Error: invalid setting: {names}")
 
 
+def test_the_console_sign_in_on_lambda_needs_one_session_secret_for_every_instance(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("LAMBDA_TASK_ROOT", "/var/task")
+    monkeypatch.setenv("VETOFLOW_OIDC_ISSUER", "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_Example")
+    monkeypatch.setenv("VETOFLOW_OIDC_CLIENT_ID", "console")
+    with pytest.raises(ConfigurationError, match=r"^invalid setting: VETOFLOW_OIDC_SESSION_SECRET: required for"):
+        load_settings()
+    monkeypatch.setenv("VETOFLOW_OIDC_SESSION_SECRET", "s" * 32)
+    assert load_settings().on_lambda
+    monkeypatch.delenv("VETOFLOW_OIDC_SESSION_SECRET")
+    monkeypatch.delenv("LAMBDA_TASK_ROOT")
+    assert load_settings().oidc_session_secret is None, "one process off Lambda may sign with a random key"
+
+
 def test_the_client_secret_never_shows_in_the_settings_repr() -> None:
     settings = Settings(
         oidc_issuer="https://idp.example.com", oidc_client_id="c", oidc_client_secret=SecretStr("hunter2-secret")

@@ -50,6 +50,10 @@ class OidcFields(Protocol):
     oidc_audience: str | None
     oidc_redirect_uri: str | None
     oidc_scopes: str
+    oidc_session_secret: SecretStr | None
+
+    @property
+    def on_lambda(self) -> bool: ...
 
 
 def check_database_url(value: str | None) -> str | None:
@@ -132,3 +136,9 @@ def check_oidc_settings(settings: OidcFields) -> None:
         raise ValueError("VETOFLOW_OIDC_CLIENT_ID: required when VETOFLOW_OIDC_CLIENT_SECRET is set")
     if "openid" not in settings.oidc_scopes.split():
         raise ValueError(f"VETOFLOW_OIDC_SCOPES: must include openid (got {settings.oidc_scopes[:80]!r})")
+    if settings.oidc_client_id is not None and settings.oidc_session_secret is None and settings.on_lambda:
+        raise ValueError(
+            "VETOFLOW_OIDC_SESSION_SECRET: required for the console's sign-in on AWS Lambda (32+ characters, the "
+            "same for every instance): without it each instance signs its own cookies, so a sign-in whose "
+            "callback reaches another instance fails and signed-in people are signed out at random"
+        )

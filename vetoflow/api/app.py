@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from fastapi import Depends, FastAPI, Query
 
-from vetoflow.api import errors, guards
+from vetoflow.api import errors, guards, lambda_schedule
 from vetoflow.api.compare import router as compare_router
 from vetoflow.api.deps import no_unknown_query
 from vetoflow.api.events import router as events_router
@@ -74,7 +74,8 @@ def create_app(
         with ExitStack() as stack:
             active = service or stack.enter_context(_own_service(settings))
             app.state.service = active
-            stack.callback(Pump(active, settings).start().stop)  # notifications and deadlines while serving
+            app.state.pump = Pump(active, settings)
+            stack.callback(app.state.pump.start().stop)  # notifications and deadlines while serving
             if warmup is not None:
                 warmup.start()
             yield
@@ -114,6 +115,9 @@ def create_app(
     app.include_router(events_router)
     app.include_router(governance_router)
     app.include_router(compare_router)
+    if settings.on_lambda:  # the deployment's clock: an EventBridge schedule (api.lambda_schedule)
+        app.state.schedule_clock = lambda_schedule.Clock()
+        app.include_router(lambda_schedule.router)
     if console is not None:
         import gradio as gr
         from fastapi.responses import RedirectResponse
@@ -134,5 +138,7 @@ def create_app(
             for middleware in reversed(gate_middleware(oidc, settings, "/console")):
                 app.add_middleware(middleware.cls, *middleware.args, **middleware.kwargs)
     hosts = guards.allowed_hosts((settings.allowed_hosts or "").split(","), bind_host or "")
+    if settings.on_lambda and "*" not in hosts:  # the Web Adapter's own requests (the schedule) come from loopback
+        hosts += [h for h in guards.LOOPBACK_HOSTS if h not in hosts]
     guards.protect(app, hosts, max_body_bytes=settings.api_max_body_bytes, console_prefix="/console")
     return app

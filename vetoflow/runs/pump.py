@@ -58,6 +58,22 @@ class Pump:
                 except Exception as exc:  # keep pumping: the outbox keeps what failed, the next pass looks again
                     log.warning("%s: %s: %s", name, type(exc).__name__, exc)
 
+    def once(self) -> dict[str, int]:
+        """Every chore at once, now: what a scheduled trigger asks for where no thread can keep time (an AWS
+        Lambda instance is frozen between requests, its thread with it). Counts of what was done."""
+        swept = self.service.sweep() if self.service.gate is not None else None
+        delivered = self.service.deliver_notifications() if self.service.gate is not None else None
+        repaired = [d for d in self.service.reconcile(repair=True) if d.repaired]
+        return {
+            "reminded": len(swept.reminded) if swept else 0,
+            "escalated": len(swept.escalated) if swept else 0,
+            "expired": len(swept.expired) if swept else 0,
+            "notifications_sent": len(delivered.sent) if delivered else 0,
+            "notifications_retrying": len(delivered.retried) if delivered else 0,
+            "notifications_dead": len(delivered.dead) if delivered else 0,
+            "runs_repaired": len(repaired),
+        }
+
     def _notify(self) -> None:
         if self.service.gate is not None and time.monotonic() - self._last_sweep >= SWEEP_SECONDS:
             self._last_sweep = time.monotonic()
