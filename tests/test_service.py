@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from typing import NoReturn
 
 import pytest
 
@@ -189,3 +190,27 @@ def test_carrying_a_finished_run_on_again_records_its_completion_once(
     runs = [json.loads(line)["run_id"] for line in "".join(service.audit_export("jsonl")).splitlines()]
     assert [e for e, r in zip(events, runs, strict=True) if r == run_id] == ["run.started", "run.completed"]
     assert service.audit_verify().ok
+
+
+def test_a_run_whose_executor_died_before_settling_it_is_announced_once_by_whoever_carries_it_on(
+    service: RunService, profitable: Scenario, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Killed between its last checkpoint and the index refresh, a run lists as stalled; the job that carries it
+    on must still write its `completed` event and audit entry (a stream waiting on the run ends only then)."""
+
+    def killed(*args: object, **kwargs: object) -> NoReturn:
+        raise RuntimeError("the executor died here")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(service, "refresh", killed)
+        with pytest.raises(RuntimeError, match="died"):
+            service.start(profitable)
+    [row] = service.list()
+    service.index.update(row.run_id, lease_owner=None, lease_expires_at=None)  # its lease lapses
+    assert service.row(row.run_id).status == "stalled"
+    for _ in range(2):  # the retried job, and that job run once more
+        assert service.resume_pending(row.run_id).status == "completed"
+    kinds = [event.kind for event in service.events_since(row.run_id)]
+    assert kinds.count("completed") == 1, kinds
+    log = [json.loads(line) for line in "".join(service.audit_export("jsonl", run_id=row.run_id)).splitlines()]
+    assert [entry["event"] for entry in log] == ["run.started", "run.completed"]

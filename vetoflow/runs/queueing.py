@@ -92,7 +92,9 @@ class QueueSide:
         return row
 
     def _was_unsettled(self, run_id: str) -> bool:
-        return self.index.get(run_id).status in UNSETTLED
+        """Whether carrying the run on must announce how it ends: it is queued or running, or stalled (its
+        executor died before writing the end, perhaps after the last checkpoint), not already settled."""
+        return self.index.get(run_id).status in (*UNSETTLED, "stalled")
 
     def _enqueue(self, run_id: str, kind: str) -> RunView:
         assert self.dispatcher is not None
