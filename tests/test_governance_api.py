@@ -89,6 +89,9 @@ def test_two_approvals_over_http_with_digest_audit_and_a_prompt_webhook(
                 "run.started", "run.paused", "run.approved", "run.decided", "run.completed"
             ]  # fmt: skip
             assert json.loads(events[0])["via"] == "api"
+            one_run = admin.get("/audit", params={"run": run_id, "format": "jsonl"}).text.splitlines()
+            assert one_run == events, "?run= gives that run's entries alone"
+            assert admin.get("/audit", params={"run": "no such run!"}).status_code == 422
             assert admin.get("/audit", params={"format": "csv"}).text.startswith("seq,at,event")
             assert admin.get("/audit", params={"since": "soon"}).status_code == 422
 
