@@ -9,10 +9,15 @@ import threading
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import delete
 
 from tests.conftest import env_for
 from tests.governance_support import POLICY, governed_service, governed_settings
 from vetoflow.config import Settings
+from vetoflow.db.tables import pauses_table
 from vetoflow.runs import audit, audit_check
 from vetoflow.runs.service import RunService
 from vetoflow.runs.sweep import SweepReport
@@ -141,3 +146,26 @@ def test_a_tier_scoped_channel_hears_of_a_run_once_it_escalates_into_its_tier(
         assert len(escalated) == 2, "everyone, and now the large tier's channel"
         paused = [n for n in service.notifications(run_id) if n["event"] == "run.paused"]
         assert len(paused) == 1, "the board was not told of a standard-tier run"
+
+
+def test_a_sweep_reads_no_checkpoint_of_runs_waiting_under_a_recorded_pause(
+    settings: Settings, tmp_path: Path, vetoed: Scenario, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Many runs may wait for days; a sweep every minute on every server must not load each one's state."""
+    settings = governed_settings(settings, tmp_path)
+    with governed_service(settings) as service:
+        waiting = [service.start(vetoed, requester="an").run.run_id for _ in range(3)]
+        read: list[str] = []
+        real = service.graph.get_state
+
+        def counting(config: Any, *args: Any, **kwargs: Any) -> Any:
+            read.append(config["configurable"]["thread_id"])
+            return real(config, *args, **kwargs)
+
+        monkeypatch.setattr(service.graph, "get_state", counting)
+        assert service.sweep() == SweepReport()
+        assert read == []
+        with service.database.engine.begin() as conn:  # what the previous release left: a pause never recorded
+            conn.execute(delete(pauses_table).where(pauses_table.c.run_id == waiting[0]))
+        assert service.sweep().adopted == [waiting[0]]
+        assert set(read) == {waiting[0]}, "only the unrecorded pause's state is read"

@@ -23,6 +23,22 @@ Pending = Callable[[str], tuple[str, dict[str, Any]] | None]
 """run id -> (the interrupt it waits at, its state values), or None when it does not wait."""
 
 
+def unrecorded_paused(gate: Gate, limit: int = 500) -> list[str]:
+    """Paused runs without an open pause record, oldest first, in one query: only these can need adopting,
+    so a sweep reads no checkpoint of the (many) runs that wait under a recorded pause."""
+    recorded = select(pauses_table.c.run_id).where(
+        pauses_table.c.run_id == runs_table.c.run_id, pauses_table.c.status == "open"
+    )
+    query = (
+        select(runs_table.c.run_id)
+        .where(runs_table.c.status == "paused", ~recorded.exists())
+        .order_by(runs_table.c.created_at, runs_table.c.run_id)
+        .limit(limit)
+    )
+    with gate.engine.connect() as conn:
+        return [row.run_id for row in conn.execute(query)]
+
+
 def adopt_unrecorded(gate: Gate, paused: Iterable[str], pending: Pending) -> list[str]:
     """Record a pause for each waiting run that has none; returns the runs adopted."""
     adopted = []

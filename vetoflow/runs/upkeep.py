@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from langgraph.types import Command
 
 from vetoflow.errors import LeaseLostError, RunBusyError, VetoflowError
-from vetoflow.runs.catch_up import adopt_unrecorded, unfinished_expiries
+from vetoflow.runs.catch_up import adopt_unrecorded, unfinished_expiries, unrecorded_paused
 from vetoflow.runs.execution import StepCallback
 from vetoflow.runs.history import thread_config
 from vetoflow.runs.sweep import SweepReport, sweep
@@ -98,7 +98,7 @@ class Upkeep:
             snapshot = self.graph.get_state(thread_config(run_id))
             return (snapshot.interrupts[0].id, dict(snapshot.values)) if snapshot.interrupts else None
 
-        adopted = adopt_unrecorded(self.gate, (r.run_id for r in self.index.list_runs(["paused"], 500)), pending)
+        adopted = adopt_unrecorded(self.gate, unrecorded_paused(self.gate), pending)
         finished = []
         for run_id, payload in unfinished_expiries(self.gate, pending, timedelta(seconds=self.leases.ttl)):
             with contextlib.suppress(RunBusyError):  # another process is finishing it right now
