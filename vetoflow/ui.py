@@ -28,6 +28,7 @@ from vetoflow.console.server import ConsoleServer
 from vetoflow.console.trace_tab import render_trace_tab
 from vetoflow.identity.address import ClientAddressMiddleware
 from vetoflow.identity.directory import Directory
+from vetoflow.identity.throttle import Throttle
 from vetoflow.plaintext import md
 from vetoflow.runs.service import RunService
 
@@ -70,15 +71,18 @@ def console_theme() -> gr.themes.Base:
     return gr.themes.Soft(primary_hue="indigo", neutral_hue="slate", font=system, font_mono=mono)
 
 
-def mount_options(settings: Settings, oidc: OidcLogin | None = None) -> dict[str, Any]:
+def mount_options(
+    settings: Settings, oidc: OidcLogin | None = None, *, throttle: Throttle | None = None
+) -> dict[str, Any]:
     """Keyword arguments for `Blocks.launch` and `gr.mount_gradio_app`: logins (if any), theme and CSS.
 
     With OpenID Connect (`oidc`), Gradio asks the signed session for the user instead of showing its form.
+    `throttle`: where failed sign-ins are counted (a server's: the database, shared by every instance).
     """
     options: dict[str, Any] = {"theme": console_theme(), "css": CSS, "head": KEYS_HEAD, "footer_links": []}
     if oidc is not None:
         return options | {"auth_dependency": oidc.auth_dependency}
-    check = Directory.from_settings(settings).password_checker()
+    check = Directory.from_settings(settings, throttle).password_checker()
     if check is not None:
         options |= {"auth": check, "auth_message": "vetoflow console: sign in; you are the reviewer of record."}
     return options
@@ -233,7 +237,7 @@ def console_app(service: RunService, settings: Settings, *, host: str, root_path
         root_path=root_path or None,
         show_error=True,
         max_file_size=settings.max_file_bytes * 4,
-        **mount_options(settings, oidc),
+        **mount_options(settings, oidc, throttle=service.login_throttle()),
     )
     if oidc is not None:  # sign-in through the provider: the gate inside, its session cookie around it
         for middleware in reversed(gate_middleware(oidc, settings, "/")):

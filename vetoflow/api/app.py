@@ -22,6 +22,7 @@ from vetoflow.identity.address import ClientAddressMiddleware
 from vetoflow.identity.directory import Directory
 from vetoflow.identity.jwt_bearer import JwtBearer
 from vetoflow.identity.oidc import OidcConfig
+from vetoflow.identity.throttle import Deferred, Throttle
 from vetoflow.identity.tokens import TokenTable
 from vetoflow.runs.pump import Pump
 from vetoflow.runs.service import RunService
@@ -129,11 +130,16 @@ def create_app(
         def root() -> RedirectResponse:
             return RedirectResponse("console/")
 
+        def shared_throttle() -> Throttle:  # the service opens with the server: asked at the first sign-in
+            active: RunService = app.state.service
+            return active.login_throttle()
+
         oidc = console_login(settings)
         console.queue(default_concurrency_limit=2)
         app = gr.mount_gradio_app(
-            app, console, path="/console", max_file_size=settings.max_file_bytes * 4, **mount_options(settings, oidc)
-        )
+            app, console, path="/console", max_file_size=settings.max_file_bytes * 4,
+            **mount_options(settings, oidc, throttle=Deferred(shared_throttle)),
+        )  # fmt: skip
         if oidc is not None:  # sign-in through the provider: the gate inside, its session cookie around it
             for middleware in reversed(gate_middleware(oidc, settings, "/console")):
                 app.add_middleware(middleware.cls, *middleware.args, **middleware.kwargs)

@@ -245,3 +245,13 @@ worker_beats_table = Table(
     Column("last_heartbeat", DateTime(timezone=True), nullable=False),
     Index("ix_vetoflow_worker_beats_host", "host", "last_heartbeat"),
 )
+
+# -- failed console sign-ins per user name and per client address: one throttle for every process/instance --
+login_failures_table = Table(
+    "vetoflow_login_failures",
+    metadata,
+    Column("key", String(200), primary_key=True),  # "user:NAME" or "addr:ADDRESS"
+    Column("failures", Integer, nullable=False),
+    Column("last_at", DateTime(timezone=True), nullable=False),
+    Index("ix_vetoflow_login_failures_last", "last_at"),
+)

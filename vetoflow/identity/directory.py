@@ -23,7 +23,7 @@ from vetoflow.config import Settings
 from vetoflow.errors import VetoflowError
 from vetoflow.identity.passwords import dummy_verify, verify_password
 from vetoflow.identity.roles import Action, User, grants_for
-from vetoflow.identity.throttle import LoginThrottle
+from vetoflow.identity.throttle import LoginThrottle, Throttle
 from vetoflow.identity.users_file import UsersFile, load_users_file
 
 log = logging.getLogger(__name__)
@@ -58,7 +58,7 @@ class Directory:
         users_file: UsersFile | None,
         demo_passwords: dict[str, str] | None = None,
         demo_tokens: dict[str, str] | None = None,
-        throttle: LoginThrottle | None = None,
+        throttle: Throttle | None = None,
         *,
         path: Path | None = None,
     ) -> None:
@@ -68,12 +68,10 @@ class Directory:
         self.users_file = users_file if users_file and users_file.users else None
         self.demo_passwords = {} if self.users_file else dict(demo_passwords or {})
         self.demo_tokens = {} if self.users_file else dict(demo_tokens or {})
-        self.throttle = throttle or LoginThrottle()
+        self.throttle: Throttle = throttle or LoginThrottle()
 
     @classmethod
-    def from_settings(
-        cls, settings: Settings, throttle: LoginThrottle | None = None, *, quiet: bool = False
-    ) -> Directory:
+    def from_settings(cls, settings: Settings, throttle: Throttle | None = None, *, quiet: bool = False) -> Directory:
         from vetoflow.identity.demo_logins import load_users
         from vetoflow.identity.tokens import TokenTable
 

@@ -11,6 +11,7 @@ from collections.abc import Iterator, Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from vetoflow.db.login_failures import SharedLoginThrottle
 from vetoflow.errors import VetoflowError
 from vetoflow.identity.roles import User, require
 from vetoflow.runs import audit, audit_check, outbox
@@ -112,6 +113,11 @@ class RunRecords(ListingQueries):
         if ids is not None:
             return list(dict.fromkeys(i for i in ids if i))
         return self.index.select_for_replay(statuses, since)
+
+    def login_throttle(self) -> SharedLoginThrottle:
+        """Failed console sign-ins counted in this database, so every server process and instance throttles
+        alike (db.login_failures)."""
+        return SharedLoginThrottle(self.database.engine)
 
     def audit_export(self, fmt: str, since: str | None = None, run_id: str | None = None) -> Iterator[str]:
         """The hash-chained audit log, oldest first, as jsonl or csv chunks (`since`: ISO UTC text; `run_id`:
