@@ -23,6 +23,7 @@ from vetoflow import ui
 from vetoflow.config import Settings
 from vetoflow.console.auth import check_bind
 from vetoflow.console.common import ConsoleDeps
+from vetoflow.console.mounting import mount_options
 from vetoflow.errors import VetoflowError
 from vetoflow.identity.demo_logins import load_users, parse_users
 from vetoflow.runs.store import open_service
@@ -115,7 +116,7 @@ def mounted(tmp_path: Path) -> Iterator[tuple[str, Settings]]:
     with open_service(settings) as service:
         app = FastAPI()
         console = ui.build_console(service, settings)
-        app = gr.mount_gradio_app(app, console, path="/console", **ui.mount_options(settings))
+        app = gr.mount_gradio_app(app, console, path="/console", **mount_options(settings))
         port = free_port()
         server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
         thread = threading.Thread(target=server.run, daemon=True)

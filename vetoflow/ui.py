@@ -16,11 +16,10 @@ from vetoflow.console.auth import check_bind
 from vetoflow.console.common import ConsoleDeps
 from vetoflow.console.compare import render_compare
 from vetoflow.console.inbox import render_inbox, selected_run_id
-from vetoflow.console.keys import CSS as KEYS_CSS
-from vetoflow.console.keys import KEYS_HEAD
 from vetoflow.console.knowledge import render_knowledge
+from vetoflow.console.mounting import mount_options
 from vetoflow.console.new_run import render_new_run
-from vetoflow.console.oidc_login import AUTH_PREFIX, OidcLogin, console_login, gate_middleware
+from vetoflow.console.oidc_login import AUTH_PREFIX, console_login, gate_middleware
 from vetoflow.console.queue_footer import render_queue_footer
 from vetoflow.console.run_view import render_run_view
 from vetoflow.console.runs import find_runs, render_runs
@@ -28,25 +27,10 @@ from vetoflow.console.server import ConsoleServer
 from vetoflow.console.trace_tab import render_trace_tab
 from vetoflow.identity.address import ClientAddressMiddleware
 from vetoflow.identity.directory import Directory
-from vetoflow.identity.throttle import Throttle
 from vetoflow.plaintext import md
 from vetoflow.runs.service import RunService
 
 TITLE = "vetoflow console"
-CSS = (
-    """
-.gradio-container { max-width: 1400px !important; }
-.gradio-container table, .gradio-container table *, .gradio-container .cell-wrap * {
-  font-family: ui-sans-serif, system-ui, "DejaVu Sans", sans-serif !important;
-}
-#inbox-table td, #runs-table td { font-size: 0.9rem; }
-#run-figures table { width: 100%; }
-#run-message p, #new-upload-message p { font-size: 1rem; }
-#run-approval { color: var(--body-text-color-subdued); }
-#run-confirm { border: 2px solid var(--color-accent); padding: 0.5rem; }
-"""
-    + KEYS_CSS
-)
 
 
 RUN_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
@@ -62,30 +46,6 @@ LINK_JS = """(runId) => {
 def console_oidc_enabled(settings: Settings) -> bool:
     """Console sign-in goes through the OpenID provider (issuer and client id set)."""
     return settings.oidc_issuer is not None and settings.oidc_client_id is not None
-
-
-def console_theme() -> gr.themes.Base:
-    """System fonts only: the console must render with no internet access (no web fonts)."""
-    system = ["ui-sans-serif", "system-ui", "DejaVu Sans", "sans-serif"]
-    mono = ["ui-monospace", "DejaVu Sans Mono", "monospace"]
-    return gr.themes.Soft(primary_hue="indigo", neutral_hue="slate", font=system, font_mono=mono)
-
-
-def mount_options(
-    settings: Settings, oidc: OidcLogin | None = None, *, throttle: Throttle | None = None
-) -> dict[str, Any]:
-    """Keyword arguments for `Blocks.launch` and `gr.mount_gradio_app`: logins (if any), theme and CSS.
-
-    With OpenID Connect (`oidc`), Gradio asks the signed session for the user instead of showing its form.
-    `throttle`: where failed sign-ins are counted (a server's: the database, shared by every instance).
-    """
-    options: dict[str, Any] = {"theme": console_theme(), "css": CSS, "head": KEYS_HEAD, "footer_links": []}
-    if oidc is not None:
-        return options | {"auth_dependency": oidc.auth_dependency}
-    check = Directory.from_settings(settings, throttle).password_checker()
-    if check is not None:
-        options |= {"auth": check, "auth_message": "vetoflow console: sign in; you are the reviewer of record."}
-    return options
 
 
 def deep_link(request: gr.Request | None) -> tuple[str, str] | None:

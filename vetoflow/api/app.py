@@ -123,8 +123,8 @@ def create_app(
         import gradio as gr
         from fastapi.responses import RedirectResponse
 
+        from vetoflow.console.mounting import mount_options
         from vetoflow.console.oidc_login import console_login, gate_middleware
-        from vetoflow.ui import mount_options
 
         @app.get("/", include_in_schema=False)
         def root() -> RedirectResponse:

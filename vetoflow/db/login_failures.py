@@ -31,9 +31,7 @@ SWEEP_EVERY = 100  # failures (per process) between deletions of forgotten rows
 
 
 class SharedLoginThrottle:
-    def __init__(
-        self, engine: Engine, policy: Backoff | None = None, clock: Callable[[], datetime] = utcnow
-    ) -> None:
+    def __init__(self, engine: Engine, policy: Backoff | None = None, clock: Callable[[], datetime] = utcnow) -> None:
         self.engine, self.policy, self.clock = engine, policy or Backoff(), clock
         self.local = LoginThrottle(  # this process's own counts: they apply whenever the database cannot answer
             free_per_user=self.policy.free_per_user,
