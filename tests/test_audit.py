@@ -157,11 +157,17 @@ def test_an_anchor_catches_a_chain_rewritten_and_rehashed_by_someone_with_write_
     assert audit_check.verify(engine, [beyond]).problems == [f"anchor {beyond}: no row seq 9 among the entries checked"]
 
 
-def test_a_file_that_is_not_an_export_is_refused_with_its_line(tmp_path: Path) -> None:
+def test_a_file_that_is_not_an_export_is_refused_with_its_line(engine: Engine, tmp_path: Path) -> None:
+    fill(engine, 1)
     path = tmp_path / "notes.jsonl"
     path.write_text('{"seq": 1, "event": "run.paused"}\n', encoding="utf-8")
     with pytest.raises(VetoflowError, match=r"--file line 1: not an audit entry \(no at, run_id, actor"):
         audit_check.verify_file(path, [])
+    entry = json.loads("".join(audit.export(engine, "jsonl")).splitlines()[0])
+    path.write_text(json.dumps({**entry, "prev_hash": None}) + "\n", encoding="utf-8")
+    assert audit_check.verify_file(path, []).problems == [
+        "row seq 1 (run.decided, run run0) was edited: its hashes are not text"
+    ]
     path.write_bytes(b"\xff\xfe binary")
     with pytest.raises(VetoflowError, match="is not UTF-8 text"):
         audit_check.verify_file(path, [])

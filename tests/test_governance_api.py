@@ -131,7 +131,18 @@ def test_on_lambda_the_schedule_delivers_what_a_frozen_instance_cannot(
                 assert analyst.post("/runs", json={"scenario_path": "vetoed.yaml"}).json()["run"]["status"] == "paused"
             time.sleep(0.5)
             assert receiver.ids("/hook") == [], "no pump thread runs here, as on a frozen instance"
-            with httpx.Client(base_url=url, timeout=30) as adapter:  # the Web Adapter: no token, loopback Host
+            function_url = {"x-amzn-request-context": '{"http": {"sourceIp": "203.0.113.7"}}'}
+            with httpx.Client(base_url=url, timeout=30) as outsider:  # through the Function URL: an HTTP event
+                for headers in (function_url, {"X-Forwarded-For": "203.0.113.7"}):
+                    refused = outsider.post("/lambda/scheduled", json=scheduled_event(), headers=headers)
+                    assert refused.status_code == 403, refused.text
+                    assert "only the function's scheduled event may call this path" in refused.text
+            assert receiver.ids("/hook") == [], "a refused call did nothing"
+            passed_through = {
+                "x-amzn-request-context": "null",
+                "x-amzn-lambda-context": '{"function_name": "vetoflow"}',
+            }
+            with httpx.Client(base_url=url, timeout=30, headers=passed_through) as adapter:  # no token, loopback Host
                 first = adapter.post("/lambda/scheduled", json=scheduled_event())
                 assert first.status_code == 200, first.text
                 assert first.json()["ran"] is True
@@ -139,7 +150,7 @@ def test_on_lambda_the_schedule_delivers_what_a_frozen_instance_cannot(
                 assert len(receiver.ids("/hook")) == 1
                 again = adapter.post("/lambda/scheduled", json=scheduled_event())
                 assert again.json() == {
-                    "ran": False, "done": {}, "reason": "the last pass was 0 s ago (at most one per 20 s)"
+                    "ran": False, "done": {}, "reason": "the last pass ended 0 s ago (at most one per 20 s)"
                 }  # fmt: skip
                 other = adapter.post("/lambda/scheduled", json={**scheduled_event(), "detail-type": "Object Created"})
                 assert other.status_code == 422

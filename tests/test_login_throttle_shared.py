@@ -52,6 +52,13 @@ def test_two_instances_throttle_one_user_together_and_a_restart_forgets_nothing(
         directory = Directory.from_settings(with_ana, third)
         assert directory.login("ana", STRONG_PASSWORD, "198.51.100.9") is not None
         assert third.wait_seconds("ana", None) == 0.0, "a success clears the user's count everywhere"
+    with open_service(with_ana) as one, open_service(with_ana) as two:
+        counting = SharedLoginThrottle(one.database.engine, clock=clock)
+        for _ in range(5):
+            counting.failed("ana", None)
+        assert counting.wait_seconds("ana", None) > 0
+        SharedLoginThrottle(two.database.engine, clock=clock).succeeded("ana")
+        assert counting.wait_seconds("ana", None) == 0.0, "a success on another instance counts here too"
 
 
 def test_an_address_spreading_guesses_over_names_and_instances_is_throttled(with_ana: Settings) -> None:
@@ -72,12 +79,15 @@ def test_a_key_silent_for_a_day_starts_over_and_its_row_goes(with_ana: Settings)
         for _ in range(7):
             throttle.failed("ana", None)
         clock.now += FORGET_AFTER + timedelta(seconds=1)
+        assert throttle.wait_seconds("ana", None) == 0.0, "the same process forgets too"
+        throttle.failed("ana", None)
+        assert throttle.wait_seconds("ana", None) == 0.0, "one typo a day later: counted from one again"
         fresh = SharedLoginThrottle(service.database.engine, clock=clock)  # a new process: no counts of its own
         assert fresh.wait_seconds("ana", None) == 0.0
         fresh.failed("ana", None)
         with service.database.engine.connect() as conn:
             failures = conn.execute(select(login_failures_table.c.failures)).scalar_one()
-        assert failures == 1, "counted from one again"
+        assert failures == 2, "counted from one again (the typo, then this)"
         for number in range(98):  # the 100th failure of a process also drops rows silent for a day
             fresh.failed(f"u{number}", None)
         clock.now += FORGET_AFTER + timedelta(seconds=1)

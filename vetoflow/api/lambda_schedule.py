@@ -5,21 +5,24 @@ reconciler) freezes with it: a paused run would be announced, reminded or expire
 opened the console. The SAM template therefore schedules an EventBridge event every minute; the Lambda
 Web Adapter POSTs such non-HTTP events to `AWS_LWA_PASS_THROUGH_PATH`, which the template points here.
 
-Mounted on Lambda only. It takes no credentials (EventBridge sends none, and with `FunctionUrlAuth=NONE`
-anyone can reach the path), so it can do nothing a caller chooses: it runs the chores that are due now,
-each of which is idempotent and fenced like every other sweep, at most once per `MIN_INTERVAL` seconds
-per instance, and answers only counts.
+Mounted on Lambda only, and only for the adapter's pass-through: EventBridge sends no credentials, so an
+HTTP request (through the Function URL: the adapter forwards its request context, and the caller's
+`X-Forwarded-For`) is refused with 403, whoever sends it. What a pass does is
+due anyway and idempotent (fenced like every other sweep), at most once per `MIN_INTERVAL` seconds per
+instance; each chore runs even if another fails, and the answer is counts and errors only.
 """
 
 from __future__ import annotations
 
+import json
 import threading
 import time
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Body, Request
 from pydantic import BaseModel, ConfigDict, Field
 
+from vetoflow.identity.roles import PermissionDeniedError
 from vetoflow.runs.pump import Pump
 
 MIN_INTERVAL = 20.0  # seconds between passes per instance, whoever asks
@@ -39,6 +42,7 @@ class ScheduledEvent(BaseModel):
 class Pass(BaseModel):
     ran: bool
     done: dict[str, int] = Field(default_factory=dict)
+    errors: list[str] | None = None  # chores that failed (the others still ran)
     reason: str | None = None
 
 
@@ -50,8 +54,28 @@ class Clock:
         self.last = float("-inf")
 
 
+NOT_AN_EVENT = "only the function's scheduled event may call this path (it came as an HTTP request)"
+
+
+def from_http(request: Request) -> bool:
+    """Whether the Web Adapter made this request from an HTTP event (a Function URL call). It forwards every
+    event's request context as `x-amzn-request-context`: an object for HTTP events (API Gateway, Function
+    URL, ALB), JSON `null` for a pass-through event; and HTTP events carry the caller's `X-Forwarded-For`."""
+    if "x-forwarded-for" in request.headers:
+        return True
+    context = request.headers.get("x-amzn-request-context")
+    if context is None:
+        return False
+    try:
+        return json.loads(context) is not None
+    except ValueError:
+        return True  # not what the adapter writes: refused
+
+
 @router.post(PATH, response_model=Pass, response_model_exclude_none=True)
 def scheduled(request: Request, event: Annotated[ScheduledEvent, Body()]) -> Pass:
+    if from_http(request):
+        raise PermissionDeniedError(NOT_AN_EVENT)
     clock: Clock = request.app.state.schedule_clock
     pump: Pump = request.app.state.pump
     if not clock.lock.acquire(blocking=False):
@@ -59,11 +83,10 @@ def scheduled(request: Request, event: Annotated[ScheduledEvent, Body()]) -> Pas
     try:
         waited = time.monotonic() - clock.last
         if waited < MIN_INTERVAL:
-            return Pass(
-                ran=False, reason=f"the last pass was {waited:.0f} s ago (at most one per {MIN_INTERVAL:.0f} s)"
-            )
-        clock.last = time.monotonic()
-        done: dict[str, Any] = pump.once()
-        return Pass(ran=True, done=done)
+            why = f"the last pass ended {waited:.0f} s ago (at most one per {MIN_INTERVAL:.0f} s)"
+            return Pass(ran=False, reason=why)
+        done, errors = pump.once()
+        clock.last = time.monotonic()  # from the end of a pass: a slow pass does not shorten the interval
+        return Pass(ran=True, done=done, errors=errors or None)
     finally:
         clock.lock.release()

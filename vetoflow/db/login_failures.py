@@ -6,8 +6,8 @@ instances (Lambda starts one per concurrent request). Counts are keyed as the in
 silent for `FORGET_AFTER` starts over, and its row is dropped by a later failure. Failed sign-ins are
 the only writes, and the back-off caps how fast one name or address can make them.
 
-If the database cannot be asked, the process's own counts still throttle (fail closed, never open),
-and the problem is logged.
+Every failure is also counted in the process; those counts apply only while the database cannot be asked
+(fail closed, never open), and the problem is logged.
 """
 
 from __future__ import annotations
@@ -26,13 +26,14 @@ from vetoflow.db.tables import login_failures_table as failures_table
 from vetoflow.identity.throttle import Backoff, LoginThrottle, keys
 
 log = logging.getLogger(__name__)
-FORGET_AFTER = timedelta(days=1)
+FORGET_AFTER = timedelta(seconds=Backoff().forget_after)  # a key silent this long starts over
 SWEEP_EVERY = 100  # failures (per process) between deletions of forgotten rows
 
 
 class SharedLoginThrottle:
     def __init__(self, engine: Engine, policy: Backoff | None = None, clock: Callable[[], datetime] = utcnow) -> None:
         self.engine, self.policy, self.clock = engine, policy or Backoff(), clock
+        self.forget_after = timedelta(seconds=self.policy.forget_after)
         self.local = LoginThrottle(  # this process's own counts: they apply whenever the database cannot answer
             free_per_user=self.policy.free_per_user,
             free_per_address=self.policy.free_per_address,
@@ -51,12 +52,8 @@ class SharedLoginThrottle:
         except SQLAlchemyError as exc:
             log.warning("login throttle: the database cannot be asked (%s); this process's counts apply", exc)
             return self.local.wait_seconds(user, address)
-        shared = [
-            self.policy.wait(row.key, row.failures, (now - aware(row.last_at)).total_seconds())
-            for row in rows
-            if now - aware(row.last_at) < FORGET_AFTER
-        ]
-        return max([self.local.wait_seconds(user, address), *shared])
+        waits = [self.policy.wait(row.key, row.failures, (now - aware(row.last_at)).total_seconds()) for row in rows]
+        return max([0.0, *waits])  # the database's counts: a success or a day's silence anywhere counts here too
 
     def failed(self, user: str, address: str | None) -> None:
         now = self.clock()
@@ -67,12 +64,12 @@ class SharedLoginThrottle:
             with self.engine.begin() as conn:
                 for key in keys(user, address):
                     fresh = dialect.insert(table).values(key=key, failures=1, last_at=now)
-                    counted = case((table.c.last_at < now - FORGET_AFTER, 1), else_=table.c.failures + 1)
+                    counted = case((table.c.last_at < now - self.forget_after, 1), else_=table.c.failures + 1)
                     conn.execute(fresh.on_conflict_do_update(index_elements=[table.c.key], set_={
                         "failures": counted, "last_at": now,
                     }))  # fmt: skip
                 if next(self._count) % SWEEP_EVERY == 0:
-                    conn.execute(delete(table).where(table.c.last_at < now - FORGET_AFTER))
+                    conn.execute(delete(table).where(table.c.last_at < now - self.forget_after))
         except SQLAlchemyError as exc:
             log.warning("login throttle: a failure could not be recorded (%s); this process's counts apply", exc)
 
@@ -80,6 +77,6 @@ class SharedLoginThrottle:
         self.local.succeeded(user)
         try:
             with self.engine.begin() as conn:
-                conn.execute(delete(failures_table).where(failures_table.c.key == f"user:{user}"))
+                conn.execute(delete(failures_table).where(failures_table.c.key == keys(user, None)[0]))
         except SQLAlchemyError as exc:
             log.warning("login throttle: a success could not be recorded (%s)", exc)

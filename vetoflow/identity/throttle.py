@@ -35,6 +35,7 @@ class Backoff:
     free_per_address: int = 20
     base_seconds: float = 1.0
     max_seconds: float = 900.0
+    forget_after: float = 86_400.0  # a key silent this long starts over
 
     def free(self, key: str) -> int:
         return self.free_per_user if key.startswith("user:") else self.free_per_address
@@ -42,13 +43,14 @@ class Backoff:
     def wait(self, key: str, failures: int, since_last: float) -> float:
         """Seconds `key` still waits, `since_last` seconds after its `failures`-th failure."""
         free = self.free(key)
-        if failures < free:
+        if failures < free or since_last >= self.forget_after:
             return 0.0
         return max(0.0, min(self.max_seconds, self.base_seconds * 2.0 ** (failures - free)) - since_last)
 
 
 def keys(user: str, address: str | None) -> list[str]:
-    return [f"user:{user}"] + ([f"addr:{address}"] if address else [])
+    """A user name is at most 64 characters by the time it is checked; an address is cut to 100."""
+    return [f"user:{user[:64]}"] + ([f"addr:{address[:100]}"] if address else [])
 
 
 @dataclass
@@ -87,6 +89,8 @@ class LoginThrottle:
         with self._lock:
             for key in keys(user, address):
                 entry = self._entries.pop(key, None) or _Entry(0, 0.0)
+                if self.clock() - entry.last >= self.policy.forget_after:
+                    entry.failures = 0  # silent long enough: counted from one again
                 entry.failures += 1
                 entry.last = self.clock()
                 self._entries[key] = entry
@@ -95,7 +99,7 @@ class LoginThrottle:
 
     def succeeded(self, user: str) -> None:
         with self._lock:
-            self._entries.pop(f"user:{user}", None)
+            self._entries.pop(keys(user, None)[0], None)
 
 
 class Deferred:

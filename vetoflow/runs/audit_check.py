@@ -71,7 +71,9 @@ def walk(rows: Iterable[Mapping[Any, Any]], anchors: Iterable[Anchor] = (), *, f
         elif prev is not None and row["prev_hash"] != prev:
             problems.append(f"row seq {seq}: prev_hash does not match the hash of seq {seq - 1}")
         fields = (row["at"], row["event"], row["run_id"], row["actor"], row["via"], row["details"])
-        if row_hash(row["prev_hash"], seq, fields) != row["hash"]:
+        if not isinstance(row["prev_hash"], str) or not isinstance(row["hash"], str):
+            problems.append(f"row seq {seq} ({row['event']}, run {row['run_id']}) was edited: its hashes are not text")
+        elif row_hash(row["prev_hash"], seq, fields) != row["hash"]:
             problems.append(
                 f"row seq {seq} ({row['event']}, run {row['run_id']}) was edited: it no longer matches its hash"
             )

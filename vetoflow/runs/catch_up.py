@@ -24,15 +24,17 @@ Pending = Callable[[str], tuple[str, dict[str, Any]] | None]
 
 
 def unrecorded_paused(gate: Gate, limit: int = 500) -> list[str]:
-    """Paused runs without an open pause record, oldest first, in one query: only these can need adopting,
-    so a sweep reads no checkpoint of the (many) runs that wait under a recorded pause."""
+    """Paused runs without an open pause record, newest first, in one query: only these can need adopting,
+    so a sweep reads no checkpoint of the (many) runs that wait under a recorded pause. (Decided runs whose
+    executor died before resuming also match until the reconciler's retry; newest first, they never keep a
+    newly unrecorded pause from being adopted.)"""
     recorded = select(pauses_table.c.run_id).where(
         pauses_table.c.run_id == runs_table.c.run_id, pauses_table.c.status == "open"
     )
     query = (
         select(runs_table.c.run_id)
         .where(runs_table.c.status == "paused", ~recorded.exists())
-        .order_by(runs_table.c.created_at, runs_table.c.run_id)
+        .order_by(runs_table.c.created_at.desc(), runs_table.c.run_id.desc())
         .limit(limit)
     )
     with gate.engine.connect() as conn:

@@ -58,21 +58,37 @@ class Pump:
                 except Exception as exc:  # keep pumping: the outbox keeps what failed, the next pass looks again
                     log.warning("%s: %s: %s", name, type(exc).__name__, exc)
 
-    def once(self) -> dict[str, int]:
+    def once(self) -> tuple[dict[str, int], list[str]]:
         """Every chore at once, now: what a scheduled trigger asks for where no thread can keep time (an AWS
-        Lambda instance is frozen between requests, its thread with it). Counts of what was done."""
-        swept = self.service.sweep() if self.service.gate is not None else None
-        delivered = self.service.deliver_notifications() if self.service.gate is not None else None
-        repaired = [d for d in self.service.reconcile(repair=True) if d.repaired]
-        return {
-            "reminded": len(swept.reminded) if swept else 0,
-            "escalated": len(swept.escalated) if swept else 0,
-            "expired": len(swept.expired) if swept else 0,
-            "notifications_sent": len(delivered.sent) if delivered else 0,
-            "notifications_retrying": len(delivered.retried) if delivered else 0,
-            "notifications_dead": len(delivered.dead) if delivered else 0,
-            "runs_repaired": len(repaired),
-        }
+        Lambda instance is frozen between requests, its thread with it). Counts of what was done, and what
+        failed: each chore runs even if one before it failed (the next pass looks again)."""
+        done: dict[str, int] = {}
+        errors: list[str] = []
+
+        def attempt(name: str, chore: Callable[[], dict[str, int]]) -> None:
+            try:
+                done.update(chore())
+            except Exception as exc:
+                log.warning("%s: %s: %s", name, type(exc).__name__, exc)
+                errors.append(f"{name}: {type(exc).__name__}: {exc}"[:300])
+
+        if self.service.gate is not None:
+            attempt("sweep", self._swept)
+            attempt("notification pump", self._delivered)
+        attempt("reconciler", self._repaired)
+        return done, errors
+
+    def _swept(self) -> dict[str, int]:
+        report = self.service.sweep()
+        return {"reminded": len(report.reminded), "escalated": len(report.escalated), "expired": len(report.expired)}
+
+    def _delivered(self) -> dict[str, int]:
+        report = self.service.deliver_notifications()
+        sent, retrying, dead = len(report.sent), len(report.retried), len(report.dead)
+        return {"notifications_sent": sent, "notifications_retrying": retrying, "notifications_dead": dead}
+
+    def _repaired(self) -> dict[str, int]:
+        return {"runs_repaired": len([d for d in self.service.reconcile(repair=True) if d.repaired])}
 
     def _notify(self) -> None:
         if self.service.gate is not None and time.monotonic() - self._last_sweep >= SWEEP_SECONDS:

@@ -10,7 +10,7 @@ import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
-from vetoflow.runs.events import EventKind, event_values
+from vetoflow.runs.events import SETTLED, EventKind, event_values
 from vetoflow.runs.index import RunRow
 from vetoflow.runs.views import RunView
 from vetoflow.state import RunStatus
@@ -91,10 +91,12 @@ class QueueSide:
             self.events.write(conn, [event_values(run_id, kind, None, detail)])
         return row
 
-    def _was_unsettled(self, run_id: str) -> bool:
-        """Whether carrying the run on must announce how it ends: it is queued or running, or stalled (its
-        executor died before writing the end, perhaps after the last checkpoint), not already settled."""
-        return self.index.get(run_id).status in (*UNSETTLED, "stalled")
+    def _unannounced(self, run_id: str) -> bool:
+        """Whether carrying the run on must announce how it ends: its newest event is not a settled one (it
+        was queued or running, or its executor died before writing the end, perhaps after the last
+        checkpoint). Asked under the run's lease, so of two jobs carrying one run on, one announces."""
+        latest = self.events.latest(run_id)
+        return latest is None or latest.kind not in SETTLED
 
     def _enqueue(self, run_id: str, kind: str) -> RunView:
         assert self.dispatcher is not None

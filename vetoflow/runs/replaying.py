@@ -50,7 +50,7 @@ class Replaying:
             on_step: StepCallback | None,
             *,
             owner: str | None = None,
-            announce: bool = True,
+            announce: bool | None = True,
         ) -> RunView: ...
 
     def replay(

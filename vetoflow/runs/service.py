@@ -232,8 +232,7 @@ class RunService(Settling, QueueSide, Replaying, Upkeep, RunRecords):
         dead worker left half done all come down to this, so running it twice never does anything twice.
         What to resume with is read only once the run's lease is held, so concurrent callers run it once.
         """
-        announce = self._was_unsettled(run_id)
-        return self._advance(run_id, lambda: self._resume_input(run_id), on_step, announce=announce)
+        return self._advance(run_id, lambda: self._resume_input(run_id), on_step, announce=None)
 
     def _resume_input(self, run_id: str) -> Any:
         if not has_state(self.graph.get_state(thread_config(run_id))):  # queued, or crashed before a checkpoint
@@ -272,15 +271,20 @@ class RunService(Settling, QueueSide, Replaying, Upkeep, RunRecords):
         on_step: StepCallback | None,
         *,
         owner: str | None = None,
-        announce: bool = True,
+        announce: bool | None = True,
     ) -> RunView:
         """Drive the graph under the run's lease (taken here unless the caller's `owner` already holds it).
+
+        `announce=None`: record how the run ends only if it had not settled, judged once the lease is held
+        (two jobs carrying on one stalled run: the second finds it settled and announces nothing).
 
         Fenced: if the lease is lost meanwhile (taken over after a pause or an outage), this executor stops
         at the next check (a node boundary, a checkpoint write, the LLM call) and writes nothing more;
         LeaseLostError tells its caller. The new holder records the run's end."""
         acquired, holder = owner is not None, owner or new_owner()
         with self.leases.held(run_id, holder, acquired=acquired) as fence, fencing.fenced(fence):
+            if announce is None:
+                announce = self._unannounced(run_id)
             try:
                 resume_with = graph_input()
             except VetoflowError:

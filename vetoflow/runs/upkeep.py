@@ -65,7 +65,7 @@ class Upkeep:
             on_step: StepCallback | None,
             *,
             owner: str | None = None,
-            announce: bool = True,
+            announce: bool | None = True,
         ) -> RunView: ...
 
     def reconcile(self, *, repair: bool = False) -> builtins.list[Drift]:
