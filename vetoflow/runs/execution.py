@@ -11,8 +11,28 @@ if TYPE_CHECKING:
     from vetoflow.context import Context
     from vetoflow.graph import Graph
     from vetoflow.runs.events import EventBatch
+    from vetoflow.runs.views import RunView
 
 StepCallback = Callable[[str, dict[str, Any]], None]
+
+
+class CarriesRuns:
+    """A part of `RunService` that carries runs on: it calls these, which `RunService` provides (declared
+    once here, for the type checker)."""
+
+    if TYPE_CHECKING:
+
+        def _enqueue(self, run_id: str, kind: str) -> RunView: ...
+
+        def _advance(
+            self,
+            run_id: str,
+            graph_input: Callable[[], Any],
+            on_step: StepCallback | None,
+            *,
+            owner: str | None = None,
+            announce: bool | None = True,
+        ) -> RunView: ...
 
 
 def stream_steps(

@@ -6,11 +6,10 @@ gets the same default checkpoint and the same veto inheritance from here.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from vetoflow.errors import VetoflowError
-from vetoflow.runs.execution import StepCallback
+from vetoflow.runs.execution import CarriesRuns, StepCallback
 from vetoflow.runs.fork import copy_into_new_thread, find_checkpoint, refuse_late_checkpoint, start_node
 from vetoflow.runs.governance_events import started_entry
 from vetoflow.runs.history import thread_config
@@ -29,8 +28,8 @@ if TYPE_CHECKING:
     from vetoflow.runs.queueing import JobDispatcher
 
 
-class Replaying:
-    """Mixed into `RunService`, which provides the attributes and the two methods declared here."""
+class Replaying(CarriesRuns):
+    """Mixed into `RunService`, which provides the attributes declared here."""
 
     graph: Graph
     context: Context
@@ -38,20 +37,6 @@ class Replaying:
     leases: Leases
     lineage: Lineage
     dispatcher: JobDispatcher | None
-
-    if TYPE_CHECKING:
-
-        def _enqueue(self, run_id: str, kind: str) -> RunView: ...
-
-        def _advance(
-            self,
-            run_id: str,
-            graph_input: Callable[[], Any],
-            on_step: StepCallback | None,
-            *,
-            owner: str | None = None,
-            announce: bool | None = True,
-        ) -> RunView: ...
 
     def replay(
         self,

@@ -47,7 +47,6 @@ from vetoflow.runs.lineage import Lineage
 from vetoflow.runs.queueing import HandBack, JobDispatcher, QueueSide
 from vetoflow.runs.records import RunRecords
 from vetoflow.runs.replaying import Replaying
-from vetoflow.runs.settling import Settling
 from vetoflow.runs.upkeep import Upkeep
 from vetoflow.runs.views import RunView
 from vetoflow.scenario import Scenario, check_new_scenario
@@ -58,7 +57,7 @@ log = logging.getLogger(__name__)
 NOTHING = object()  # what `_resume_input` gives when there is nothing to run: paused for a human, or finished
 
 
-class RunService(Settling, QueueSide, Replaying, Upkeep, RunRecords):
+class RunService(Upkeep, QueueSide, Replaying, RunRecords):  # Upkeep brings Settling
     def __init__(
         self,
         graph: Graph,

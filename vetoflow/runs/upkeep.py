@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import builtins
 import contextlib
-from collections.abc import Callable
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -17,56 +16,22 @@ from langgraph.types import Command
 
 from vetoflow.errors import LeaseLostError, RunBusyError, VetoflowError
 from vetoflow.runs.catch_up import adopt_unrecorded, unfinished_expiries, unrecorded_paused
-from vetoflow.runs.execution import StepCallback
+from vetoflow.runs.execution import CarriesRuns
 from vetoflow.runs.history import thread_config
+from vetoflow.runs.settling import Settling
 from vetoflow.runs.sweep import SweepReport, sweep
-from vetoflow.runs.views import Drift, RunView
+from vetoflow.runs.views import Drift
 
 if TYPE_CHECKING:
-    from langgraph.types import StateSnapshot
-
-    from vetoflow.graph import Graph
-    from vetoflow.runs.events import EventBatch
-    from vetoflow.runs.gate import Gate
-    from vetoflow.runs.index import RunIndex
     from vetoflow.runs.lease import Leases
     from vetoflow.runs.queueing import JobDispatcher
 
 
-class Upkeep:
-    """Mixed into `RunService`, which provides the attributes and the methods declared here."""
+class Upkeep(Settling, CarriesRuns):
+    """Mixed into `RunService`; repairs settle runs through `Settling.refresh`, as every command does."""
 
-    graph: Graph
-    gate: Gate | None
-    index: RunIndex
     leases: Leases
     dispatcher: JobDispatcher | None
-
-    if TYPE_CHECKING:
-
-        def _enqueue(self, run_id: str, kind: str) -> RunView: ...
-
-        def _snapshot(self, run_id: str) -> StateSnapshot: ...
-
-        def refresh(
-            self,
-            run_id: str,
-            error: str | None,
-            *,
-            owner: str | None,
-            announce: bool = True,
-            events: EventBatch | None = None,
-        ) -> RunView: ...
-
-        def _advance(
-            self,
-            run_id: str,
-            graph_input: Callable[[], Any],
-            on_step: StepCallback | None,
-            *,
-            owner: str | None = None,
-            announce: bool | None = True,
-        ) -> RunView: ...
 
     def reconcile(self, *, repair: bool = False) -> builtins.list[Drift]:
         """Index rows out of line with their checkpoints (after an outage), and queued rows no job will run;
