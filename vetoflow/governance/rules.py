@@ -116,7 +116,12 @@ def leaves_room(still_needs: Sequence[str], approved: int, needed: int, roles: C
     left = list(still_needs)
     for role in set(left) & set(roles):  # one person counts once for each role they hold
         left.remove(role)
-    return not left or needed - approved - 1 >= len(left)
+    return _room_for(left, approved, needed)
+
+
+def _room_for(owed: Sequence[str], approved: int, needed: int) -> bool:
+    """After one more approval (`approved` before it), the places left can still go to the roles `owed`."""
+    return not owed or needed - approved - 1 >= len(owed)
 
 
 def check_approval(
@@ -159,8 +164,7 @@ def check_approval(
                 f"{user.name} already approved ({len(approved_by)} of {tier.approvers.count})"
             )
         missing = still_missing(tier, [*approved_roles, user.roles])
-        free = tier.approvers.count - len(approved_by) - 1  # places left after this approval
-        if missing and free < len(missing):
+        if not _room_for(missing, len(approved_by), tier.approvers.count):
             raise ApprovalRefusedError(
                 f"{rule}: approvers.including needs a {' and a '.join(missing)} among its {tier.approvers.count} "
                 f"approvers; {user.name} holds {', '.join(sorted(user.roles))}, and the places left must go to them"

@@ -51,9 +51,9 @@ class InboxItem(BaseModel):
         """'1 of 2 (still needs a finance_lead)', as the gate's own progress label words it."""
         if self.needed is None:
             return None
-        wanted = f" (still needs a {' and a '.join(self.still_needs)})" if self.still_needs else ""
+        counted = Progress(tuple(self.approved_by), self.needed, missing=tuple(self.still_needs))
         aside = f" ({', '.join(self.set_aside)} no longer counted)" if self.set_aside else ""
-        return f"{len(self.approved_by)} of {self.needed}{wanted}{aside}"
+        return counted.label + aside
 
     def leaves_room_for(self, roles: frozenset[str]) -> bool:
         """Whether an approval by someone holding `roles` still leaves a place for every role the tier's
