@@ -20,7 +20,7 @@ from vetoflow.errors import VetoflowError
 from vetoflow.identity.directory import Directory
 from vetoflow.identity.passwords import check_strength
 from vetoflow.identity.roles import PermissionDeniedError, require
-from vetoflow.identity.throttle import LoginThrottle
+from vetoflow.identity.throttle import Backoff, LoginThrottle
 from vetoflow.identity.users_file import load_users_file
 
 STRONG = "Correct-Horse-42"
@@ -137,7 +137,8 @@ def test_login_back_off_doubles_per_user_and_per_address(tmp_path: Path) -> None
     path = tmp_path / "users.yaml"
     run_cli(tmp_path, "add", "ana", "--role", "approver", "--password-stdin", stdin=STRONG)
     now = [1000.0]
-    throttle = LoginThrottle(free_per_user=3, free_per_address=5, base_seconds=2.0, clock=lambda: now[0])
+    policy = Backoff(free_per_user=3, free_per_address=5, base_seconds=2.0)
+    throttle = LoginThrottle(policy, clock=lambda: now[0])
     directory = Directory(load_users_file(path), throttle=throttle)
     for _ in range(3):
         assert directory.login("ana", "wrong", "10.0.0.1") is None

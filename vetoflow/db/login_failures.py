@@ -34,13 +34,8 @@ class SharedLoginThrottle:
     def __init__(self, engine: Engine, policy: Backoff | None = None, clock: Callable[[], datetime] = utcnow) -> None:
         self.engine, self.policy, self.clock = engine, policy or Backoff(), clock
         self.forget_after = timedelta(seconds=self.policy.forget_after)
-        self.local = LoginThrottle(  # this process's own counts: they apply whenever the database cannot answer
-            free_per_user=self.policy.free_per_user,
-            free_per_address=self.policy.free_per_address,
-            base_seconds=self.policy.base_seconds,
-            max_seconds=self.policy.max_seconds,
-            clock=lambda: self.clock().timestamp(),
-        )
+        # this process's own counts, under the same policy: they apply whenever the database cannot answer
+        self.local = LoginThrottle(self.policy, clock=lambda: self.clock().timestamp())
         self._count = itertools.count(1)
 
     def wait_seconds(self, user: str, address: str | None) -> float:

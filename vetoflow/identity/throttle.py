@@ -62,17 +62,8 @@ class _Entry:
 class LoginThrottle:
     """In this process (a CLI, a test, or a server whose database cannot be asked)."""
 
-    def __init__(
-        self,
-        *,
-        free_per_user: int = 5,
-        free_per_address: int = 20,
-        base_seconds: float = 1.0,
-        max_seconds: float = 900.0,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self.policy = Backoff(free_per_user, free_per_address, base_seconds, max_seconds)
-        self.clock = clock
+    def __init__(self, policy: Backoff | None = None, *, clock: Callable[[], float] = time.monotonic) -> None:
+        self.policy, self.clock = policy or Backoff(), clock
         self._entries: OrderedDict[str, _Entry] = OrderedDict()
         self._lock = threading.Lock()
 
