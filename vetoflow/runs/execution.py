@@ -31,7 +31,6 @@ class CarriesRuns:
             on_step: StepCallback | None,
             *,
             owner: str | None = None,
-            announce: bool | None = True,
         ) -> RunView: ...
 
 

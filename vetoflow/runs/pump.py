@@ -17,6 +17,7 @@ from collections.abc import Callable
 from vetoflow.config import Settings
 from vetoflow.runs.reconcile import repaired_text
 from vetoflow.runs.service import RunService
+from vetoflow.runs.views import Drift
 
 log = logging.getLogger(__name__)
 SWEEP_SECONDS = 60.0
@@ -88,7 +89,10 @@ class Pump:
         return {"notifications_sent": sent, "notifications_retrying": retrying, "notifications_dead": dead}
 
     def _repaired(self) -> dict[str, int]:
-        return {"runs_repaired": len([d for d in self.service.reconcile(repair=True) if d.repaired])}
+        return {"runs_repaired": len(self._repairs())}
+
+    def _repairs(self) -> list[Drift]:
+        return [d for d in self.service.reconcile(repair=True) if d.repaired]
 
     def _notify(self) -> None:
         if self.service.gate is not None and time.monotonic() - self._last_sweep >= SWEEP_SECONDS:
@@ -97,5 +101,5 @@ class Pump:
         self.service.deliver_notifications()
 
     def _reconcile(self) -> None:
-        if repaired := [d for d in self.service.reconcile(repair=True) if d.repaired]:
+        if repaired := self._repairs():
             log.info("reconciler: %s", repaired_text(repaired))

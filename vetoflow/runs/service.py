@@ -231,7 +231,7 @@ class RunService(Upkeep, QueueSide, Replaying, RunRecords):  # Upkeep brings Set
         dead worker left half done all come down to this, so running it twice never does anything twice.
         What to resume with is read only once the run's lease is held, so concurrent callers run it once.
         """
-        return self._advance(run_id, lambda: self._resume_input(run_id), on_step, announce=None)
+        return self._advance(run_id, lambda: self._resume_input(run_id), on_step)
 
     def _resume_input(self, run_id: str) -> Any:
         if not has_state(self.graph.get_state(thread_config(run_id))):  # queued, or crashed before a checkpoint
@@ -270,27 +270,25 @@ class RunService(Upkeep, QueueSide, Replaying, RunRecords):  # Upkeep brings Set
         on_step: StepCallback | None,
         *,
         owner: str | None = None,
-        announce: bool | None = True,
     ) -> RunView:
         """Drive the graph under the run's lease (taken here unless the caller's `owner` already holds it).
 
-        `announce=None`: record how the run ends only if it had not settled, judged once the lease is held
-        (two jobs carrying on one stalled run: the second finds it settled and announces nothing).
+        With nothing left to run (paused for a human, or finished), the row is refreshed and how the run
+        ended is recorded only if it was not yet, judged once the lease is held (two jobs carrying on one
+        stalled run: the second finds it recorded and announces nothing).
 
         Fenced: if the lease is lost meanwhile (taken over after a pause or an outage), this executor stops
         at the next check (a node boundary, a checkpoint write, the LLM call) and writes nothing more;
         LeaseLostError tells its caller. The new holder records the run's end."""
         acquired, holder = owner is not None, owner or new_owner()
         with self.leases.held(run_id, holder, acquired=acquired) as fence, fencing.fenced(fence):
-            if announce is None:
-                announce = self._unannounced(run_id)
             try:
                 resume_with = graph_input()
             except VetoflowError:
                 self._give_back(run_id, holder)
                 raise
             if resume_with is NOTHING:
-                return self.refresh(run_id, None, owner=holder, announce=announce)
+                return self.refresh(run_id, None, owner=holder, announce=self._unannounced(run_id))
             events = self.events.batch(run_id, guard=fence.check)
             events.add("running")  # written with the first node's start
             error: str | None = None
