@@ -5,7 +5,9 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, Table, create_engine, event
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from vetoflow.config import Settings
 from vetoflow.setting_rules import ensure_home
@@ -21,6 +23,12 @@ def sqlalchemy_url(database_url: str) -> str:
         if database_url.startswith(prefix):
             return "postgresql+psycopg://" + database_url[len(prefix) :]
     return database_url
+
+
+def upsert_insert(engine: Engine, table: Table) -> Any:
+    """An INSERT that can say what to do on a conflict (`on_conflict_do_nothing` / `_do_update`), in the
+    engine's own dialect: PostgreSQL and SQLite spell it alike, but SQLAlchemy keeps a class for each."""
+    return (pg_insert if engine.dialect.name == "postgresql" else sqlite_insert)(table)
 
 
 def make_engine(settings: Settings) -> Engine:

@@ -18,10 +18,10 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from sqlalchemy import Engine, case, delete, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 
 from vetoflow.clock import aware, utcnow
+from vetoflow.db.engine import upsert_insert
 from vetoflow.db.tables import login_failures_table as failures_table
 from vetoflow.identity.throttle import Backoff, LoginThrottle, keys
 
@@ -54,11 +54,10 @@ class SharedLoginThrottle:
         now = self.clock()
         self.local.failed(user, address)
         table = failures_table
-        dialect = sqlite if self.engine.dialect.name == "sqlite" else postgresql
         try:
             with self.engine.begin() as conn:
                 for key in keys(user, address):
-                    fresh = dialect.insert(table).values(key=key, failures=1, last_at=now)
+                    fresh = upsert_insert(self.engine, table).values(key=key, failures=1, last_at=now)
                     counted = case((table.c.last_at < now - self.forget_after, 1), else_=table.c.failures + 1)
                     conn.execute(fresh.on_conflict_do_update(index_elements=[table.c.key], set_={
                         "failures": counted, "last_at": now,

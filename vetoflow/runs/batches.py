@@ -16,10 +16,9 @@ from typing import Any
 
 from pydantic import BaseModel
 from sqlalchemy import Engine, func, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from vetoflow.clock import utcnow
+from vetoflow.db.engine import upsert_insert
 from vetoflow.db.tables import replay_batch_items_table as items
 from vetoflow.db.tables import replay_batches_table as batches
 from vetoflow.errors import RunNotFoundError
@@ -66,7 +65,7 @@ class BatchStore:
         self.engine = engine
 
     def _insert(self, table: Any) -> Any:
-        return (pg_insert if self.engine.dialect.name == "postgresql" else sqlite_insert)(table)
+        return upsert_insert(self.engine, table)
 
     def record(self, batch_id: str, selection: dict[str, Any], options: dict[str, Any], sources: Sequence[str]) -> None:
         """Create the batch (or add runs newly matching its selection): existing rows are never touched."""
