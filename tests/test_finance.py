@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -41,18 +42,21 @@ def test_npv_falls_as_the_rate_rises_for_positive_flows(
 
 
 @given(cash=flows, investment=money)
-def test_payback_is_the_first_time_cumulative_profit_covers_the_investment(
-    cash: list[float], investment: float
-) -> None:
+def test_payback_is_when_cumulative_profit_covers_the_investment_for_good(cash: list[float], investment: float) -> None:
     period = payback_period(cash, investment)
     cumulative = [sum(cash[: t + 1]) for t in range(len(cash))]
     if period is None:
-        assert all(c < investment * (1 - 1e-12) for c in cumulative)
+        assert cumulative[-1] < investment * (1 + 1e-12)  # not covered at the horizon
         return
     whole = math.ceil(period - 1e-9)
     assert 0 < period <= len(cash)
-    assert cumulative[whole - 1] >= investment * (1 - 1e-9)
-    assert all(c < investment for c in cumulative[: whole - 1])
+    assert all(c >= investment * (1 - 1e-9) for c in cumulative[whole - 1 :])  # covered from then on
+    assert whole == 1 or cumulative[whole - 2] < investment * (1 + 1e-9)  # and not in the period before
+
+
+def test_a_plan_whose_later_losses_undo_its_payback_never_pays_back() -> None:
+    assert payback_period([130_000, 110_000, 70_000, -10_000, -170_000, -490_000], 100_000) is None
+    assert payback_period([60_000, 60_000, -30_000, 50_000], 100_000) == pytest.approx(3.2)  # the second crossing
 
 
 def _forecast(profits: list[float]) -> Forecast:

@@ -112,7 +112,7 @@ def test_paths_that_earn_nothing_have_no_irr_and_rank_below_every_rate() -> None
     assert np.isnan(outcomes.irr[0])
     summary = summarize(outcomes, 0.0, 100.0, 0.0)
     assert summary.irr is not None
-    ranked = sorted([-1.0, *outcomes.irr[1:]])  # the path earning nothing ranks as -100%, below every IRR
+    ranked = sorted([-1.0, *outcomes.irr[1:]])  # the losing path without an IRR ranks as -100%, below every IRR
     assert summary.irr.p50 == pytest.approx(ranked[1], abs=1e-6)
     assert summary.irr.p5 == pytest.approx(np.percentile(ranked, 5), abs=1e-6)
     assert summary.irr_missing_share == pytest.approx(1 / 3, abs=1e-6)
@@ -125,13 +125,24 @@ def extreme_irr_plan() -> Scenario:
     return validate_scenario(plan | {"segments": [segment]})
 
 
+def growing_costs_plan() -> Scenario:
+    """A steady business beside a cost line growing 15% a period: most paths change sign twice and have no
+    IRR agreeing with their NPV; they are mostly the losing ones (from an audit of the release)."""
+    sales = {"name": "Sales", "base_revenue": 10_000, "growth_mean": 0.0, "volatility": 0.0, "margin": 0.2}
+    costs = {"name": "Costs", "base_revenue": 6_000, "growth_mean": 0.15, "volatility": 0.3, "margin": -0.2}
+    plan = {"name": "costs", "investment": 1000, "horizon": 10, "discount_rate": 0.05, "seed": 1, "paths": 2000}
+    return validate_scenario(plan | {"segments": [sales, costs]})
+
+
 def plan(name: str, examples: Path) -> Scenario:
     if name == "extreme":
         return extreme_irr_plan()
+    if name == "growing costs":
+        return growing_costs_plan()
     return mixed(examples) if name == "mixed" else load_scenario(examples / name)
 
 
-@pytest.mark.parametrize("name", [*SCENARIOS, "extreme"])
+@pytest.mark.parametrize("name", [*SCENARIOS, "extreme", "growing costs"])
 def test_the_median_irr_tells_what_the_median_npv_tells(name: str, examples: Path) -> None:
     scenario = plan(name, examples)
     numbers = financials(run_forecast(scenario), scenario.investment, scenario.discount_rate)
@@ -198,3 +209,31 @@ def test_outcomes_made_for_another_investment_are_not_reused(profitable: Scenari
     assert moved.loss_probability is None
     assert moved.roi == pytest.approx(sum(forecast.profit.p50) / 100_000 - 1, abs=1e-6)
     assert rate.method == "per_period_bands"
+
+
+def test_paths_without_an_irr_rank_by_their_npv() -> None:
+    # flows -100, 300, -210: NPV at 0% is -10 (losing), two sign changes; -100, 300, -150: NPV +50 (winning)
+    # and -100, 150: one sign change, IRR 50%
+    profit = np.array([[300.0, -210.0], [300.0, -150.0], [150.0, 0.0]])
+    outcomes = path_outcomes(profit, 100.0, 0.0)
+    kept = outcomes.irr[np.isfinite(outcomes.irr)]
+    summary = summarize(outcomes, 0.0, 100.0, 0.0)
+    assert summary.irr is not None
+    missing = 1 - kept.size / 3
+    assert summary.irr_missing_share == pytest.approx(missing)
+    ranked = sorted(
+        [*kept, *([-1.0] if np.isnan(outcomes.irr[0]) else []), *([max(kept)] * int(np.isnan(outcomes.irr[1])))]
+    )
+    assert summary.irr.p50 == pytest.approx(float(np.median(ranked)))
+    assert summary.irr.p50 > 0, "two of three paths make money at 0%: the median IRR beats the rate"
+
+
+def test_a_plan_whose_later_losses_undo_its_payback_is_counted_as_never_paying_back() -> None:
+    sales = {"name": "Sales", "base_revenue": 150_000, "growth_mean": 0.0, "volatility": 0.0, "margin": 1.0}
+    costs = {"name": "Costs", "base_revenue": 10_000, "growth_mean": 1.0, "volatility": 0.0, "margin": -1.0}
+    plan = {"name": "undone", "investment": 100_000, "horizon": 6, "discount_rate": 0.0, "paths": 100}
+    scenario = validate_scenario(plan | {"segments": [sales, costs]})
+    numbers = financials(run_forecast(scenario), scenario.investment, scenario.discount_rate)
+    assert numbers.roi < 0
+    assert numbers.payback_period is None
+    assert numbers.never_payback_share == 1.0

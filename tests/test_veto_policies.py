@@ -135,3 +135,33 @@ def test_a_veto_by_a_hair_shows_the_measured_value_apart_from_the_limit(examples
     numbers = re.findall(r"\d+(?:\.\d+)?%", rule.text)
     assert len(numbers) == 2
     assert numbers[0] != numbers[1], rule.text
+
+
+def flat_plan(revenue: float, **changes: Any) -> Scenario:
+    """One period, no volatility: every path earns `revenue` on an investment of 100,000."""
+    segment = {"name": "Flat", "base_revenue": revenue, "growth_mean": 0.0, "volatility": 0.0, "margin": 1.0}
+    plan = {"name": "flat", "investment": 100_000, "horizon": 1, "discount_rate": 0.0, "paths": 100}
+    return validate_scenario(plan | {"segments": [segment]} | changes)
+
+
+def test_a_return_a_hair_below_the_threshold_vetoes_however_small_the_gap() -> None:
+    # ROI -0.0000004: rounded to six places it read -0.0 and passed a threshold of 0
+    state, route = run(flat_plan(99_999.96, veto_policy="roi", veto_threshold=0.0))
+    assert route == "approval"
+    assert state.decision is not None
+    assert state.decision.rules[0].text == "ROI (P50) is -0.00004%, below the veto threshold of 0%."
+
+
+@pytest.mark.parametrize(
+    ("revenue", "floor", "words"),
+    [
+        (100_999.6, 1000, "Median NPV is 999.6 USD, below the floor of 1,000 USD."),
+        (99_999.996, 0, "Median NPV is -0.004 USD, below the floor of 0 USD."),
+        (101_000.0, 1000, "Median NPV is 1,000 USD, at or above the floor of 1,000 USD."),
+    ],
+)
+def test_a_median_npv_at_the_floor_reads_apart_from_it_unless_equal(revenue: float, floor: float, words: str) -> None:
+    state, route = run(flat_plan(revenue, veto_policy="npv", npv_floor=floor))
+    assert route == ("synthesizer" if "at or above" in words else "approval")
+    assert state.decision is not None
+    assert state.decision.rules[0].text == words

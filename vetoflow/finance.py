@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from vetoflow.formatting import money, pct, share
 from vetoflow.risk import policy
 from vetoflow.scenario import Scenario
 from vetoflow.state import Decision, Financials, Forecast
@@ -19,13 +20,19 @@ def npv(cash_flows: Sequence[float], rate: float, investment: float) -> float:
 
 
 def payback_period(cash_flows: Sequence[float], investment: float) -> float | None:
-    """Fractional periods until cumulative profit covers the investment; None if it never does."""
-    cumulative = 0.0
-    for t, flow in enumerate(cash_flows, start=1):
-        if flow > 0 and cumulative + flow >= investment:
-            return t - 1 + (investment - cumulative) / flow
-        cumulative += flow
-    return None
+    """Fractional periods until cumulative profit covers the investment for good (to the horizon); None if
+    it never does, or falls back under it by the end (as `risk.outcomes.payback`, path by path)."""
+    cumulative = [0.0]
+    for flow in cash_flows:
+        cumulative.append(cumulative[-1] + flow)
+    if cumulative[-1] < investment:
+        return None
+    t = len(cash_flows)
+    while t > 0 and cumulative[t - 1] >= investment:
+        t -= 1
+    if t == 0:  # nothing to pay back
+        return 0.0
+    return t - 1 + (investment - cumulative[t - 1]) / cash_flows[t - 1]
 
 
 def financials(forecast: Forecast, investment: float, discount_rate: float) -> Financials:
@@ -65,12 +72,12 @@ def band_financials(forecast: Forecast, investment: float, discount_rate: float)
     return Financials(
         method="per_period_bands",
         investment=investment,
-        profit_p50=round(profit_p50, 2),
-        profit_p10=round(profit_p10, 2),
-        roi=round(roi(profit_p50, investment), 6),
-        downside_roi=round(roi(profit_p10, investment), 6),
-        npv=round(npv(forecast.profit.p50, discount_rate, investment), 2),
-        payback_period=None if payback is None else round(payback, 4),
+        profit_p50=profit_p50,
+        profit_p10=profit_p10,
+        roi=roi(profit_p50, investment),
+        downside_roi=roi(profit_p10, investment),
+        npv=npv(forecast.profit.p50, discount_rate, investment),
+        payback_period=payback,
     )
 
 
@@ -81,16 +88,15 @@ def decide(numbers: Financials, scenario: Scenario) -> Decision:
     if numbers.method == "path_wise":
         assert numbers.npv_p10 is not None
         assert numbers.npv_p90 is not None
-        reasons.append(
-            f"Median NPV is {numbers.npv:,.0f} {currency} (P10 {numbers.npv_p10:,.0f} to P90 {numbers.npv_p90:,.0f})."
-        )
+        spread = f"P10 {money(numbers.npv_p10)} to P90 {money(numbers.npv_p90)}"
+        reasons.append(f"Median NPV is {money(numbers.npv)} {currency} ({spread}).")
         if numbers.loss_probability is not None and "loss_probability" not in {r.rule for r in verdict.rules}:
-            reasons.append(f"{numbers.loss_probability:.0%} of simulated outcomes lose money (NPV below zero).")
+            reasons.append(f"{share(numbers.loss_probability)} of simulated outcomes lose money (NPV below zero).")
     elif numbers.npv < 0:
-        reasons.append(f"NPV is negative ({numbers.npv:,.0f} {currency}): the plan destroys value at this rate.")
+        reasons.append(f"NPV is negative ({money(numbers.npv)} {currency}): the plan destroys value at this rate.")
     else:
-        reasons.append(f"NPV is {numbers.npv:,.0f} {currency}.")
-    never = f"; {numbers.never_payback_share:.0%} of paths never pay back" if numbers.never_payback_share else ""
+        reasons.append(f"NPV is {money(numbers.npv)} {currency}.")
+    never = f"; {share(numbers.never_payback_share)} of paths never pay back" if numbers.never_payback_share else ""
     if numbers.payback_period is None:
         reasons.append(f"The investment is not paid back within the {horizon}-{unit} horizon{never}.")
     else:
@@ -99,5 +105,5 @@ def decide(numbers: Financials, scenario: Scenario) -> Decision:
     if numbers.method == "per_period_bands":
         reasons.append("Figures by the older per-period method: no simulated outcomes exist for these inputs.")
     if numbers.downside_roi < 0 <= numbers.roi:
-        reasons.append(f"Downside ROI (P10) is {numbers.downside_roi:.1%}: a bad outcome loses money.")
+        reasons.append(f"Downside ROI (P10) is {pct(numbers.downside_roi)}: a bad outcome loses money.")
     return verdict.model_copy(update={"reasons": reasons})

@@ -6,12 +6,19 @@ import math
 from datetime import datetime
 
 
+def unsigned_zero(text: str) -> str:
+    """ "-0.0%" -> "0.0%": a tiny negative figure rounded to zero for display reads as zero, not as "-0"."""
+    if text.startswith("-") and not any(c in "123456789" for c in text):
+        return text[1:]
+    return text
+
+
 def pct(value: float | None) -> str:
     if value is None:
         return "-"
     if not math.isfinite(value):
         return "n/a"
-    return f"{value * 100:.1f}%"
+    return unsigned_zero(f"{value * 100:.1f}%")
 
 
 def money(value: float | None) -> str:
@@ -19,7 +26,7 @@ def money(value: float | None) -> str:
         return "-"
     if not math.isfinite(value):
         return "n/a"
-    return f"{value:,.0f}"
+    return unsigned_zero(f"{value:,.0f}")
 
 
 def figure(value: float | None, spec: str) -> str:
@@ -28,7 +35,21 @@ def figure(value: float | None, spec: str) -> str:
         return "-"
     if not math.isfinite(value):
         return "n/a"
-    return format(value, spec)
+    return unsigned_zero(format(value, spec))
+
+
+def share(value: float | None, places: int = 0) -> str:
+    """A share of paths as a percentage, with the decimals it needs so that a share above zero never reads
+    "0%" and one below one never reads "100%" (0.004 -> "0.4%"; 0.9996 -> "99.96%")."""
+    if value is None:
+        return "-"
+    if not math.isfinite(value):
+        return "n/a"
+    text = f"{value:.{places}%}"
+    while places < 6 and ((text.strip("0.%") == "" and value != 0) or (text == f"{1:.{places}%}" and value != 1)):
+        places += 1
+        text = f"{value:.{places}%}"
+    return text
 
 
 def periods(value: float | None, unit: str, never: str) -> str:

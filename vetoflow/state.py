@@ -61,8 +61,9 @@ class Outcomes(BaseModel):
     total_profit: Distribution
     irr: Distribution | None = Field(
         default=None,
-        description="Over the paths with an IRR and those that never earn anything (ranked as -100%); paths "
-        "whose several sign changes give no IRR agreeing with their NPV are left out.",
+        description="Over every path: those without a single IRR rank by their NPV (a losing one as -100%, a "
+        "winning one with the best IRR), so the median beats the discount rate exactly when the median NPV is "
+        "positive.",
     )
     irr_missing_share: float = Field(description="Share of paths with no IRR (no profit at all, or several roots).")
     loss_probability: float = Field(description="P(NPV < 0).")

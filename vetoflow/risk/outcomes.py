@@ -19,7 +19,7 @@ Vector = NDArray[np.float64]
 @dataclass(frozen=True)
 class PathOutcomes:
     """One value per simulated path. `payback` and `irr` are NaN where a path has none; `never_earns` marks
-    the paths with no profit at all (no IRR, ranked as -100% in the IRR's percentiles)."""
+    the paths with no profit at all (they can have no IRR)."""
 
     total_profit: Vector
     npv: Vector
@@ -37,11 +37,16 @@ def npv(profit: Vector, rate: float, investment: float) -> Vector:
 
 
 def payback(profit: Vector, investment: float) -> Vector:
-    """Fractional periods until cumulative profit covers the investment (linear within the period)."""
+    """Fractional periods until cumulative profit covers the investment for good (linear within the period).
+
+    Paid back means covered from then on to the horizon: a path whose later losses take cumulative profit
+    back under the investment has not paid back (the first crossing would report it as paid back early).
+    """
     cumulative = np.cumsum(profit, axis=1)
     covered = cumulative >= investment
-    reached = covered.any(axis=1)
-    first = covered.argmax(axis=1)
+    for_good = np.logical_and.accumulate(covered[:, ::-1], axis=1)[:, ::-1]
+    reached = for_good[:, -1]
+    first = for_good.argmax(axis=1)
     rows = np.arange(profit.shape[0])
     flow = profit[rows, first]
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):  # overflowed paths: the guard reports them
@@ -107,8 +112,7 @@ def agreeing_irr(irr: Vector, npv: Vector, rate: float) -> Vector:
 
 
 def never_earns(profit: Vector) -> NDArray[np.bool_]:
-    """Paths with no profit in any period: their flows never change sign, so no rate makes the NPV zero;
-    they rank below every IRR (as -100%) rather than drop out of the IRR's percentiles."""
+    """Paths with no profit in any period: their flows never change sign, so no rate makes the NPV zero."""
     finite = np.all(np.isfinite(profit), axis=1)
     earns = np.any(profit > 0, axis=1)
     return np.asarray(finite & ~earns, dtype=np.bool_)

@@ -8,14 +8,12 @@ forecaster) vetoes the whole policy: unknown never passes.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
+from vetoflow.formatting import share, unsigned_zero
 from vetoflow.risk.words import RULE_WORDS, policy_words, sentence_start
 from vetoflow.scenario import PolicyCombination, RuleName, Scenario, VetoPolicy
 from vetoflow.state import Decision, Financials, RuleOutcome
-
-
-def _money(value: float, currency: str) -> str:
-    return f"{value:,.0f} {currency}"
 
 
 def rule_outcome(rule: RuleName, numbers: Financials, scenario: Scenario) -> RuleOutcome:
@@ -49,8 +47,9 @@ def _measured_outcome(rule: RuleName, numbers: Financials, scenario: Scenario) -
         veto = numbers.npv < limit
         median = "Median NPV" if numbers.method == "path_wise" else "NPV (of the P50 forecast)"
         relation = "below" if veto else "at or above"
-        text = f"{median} is {_money(numbers.npv, scenario.currency)}, {relation} the floor of "
-        text += f"{_money(limit, scenario.currency)}."
+        shown, bound = apart(numbers.npv, limit, 0, _money_places)
+        currency = scenario.currency
+        text = f"{median} is {shown} {currency}, {relation} the floor of {bound} {currency}."
         return RuleOutcome(rule=rule, measured=numbers.npv, limit=limit, veto=veto, text=text)
     limit = scenario.loss_limit
     if numbers.loss_probability is None:
@@ -61,20 +60,39 @@ def _measured_outcome(rule: RuleName, numbers: Financials, scenario: Scenario) -
         return RuleOutcome(rule=rule, measured=None, limit=limit, veto=True, text=text)
     measured = numbers.loss_probability
     veto = measured > limit
-    shown, bound = apart(measured, limit, 0)
+    shown, bound = apart(measured, limit, 0, share)
     text = f"{shown} of simulated outcomes lose money (NPV below zero); "
     text += f"the limit is {bound}." if veto else f"that is within the limit of {bound}."
     return RuleOutcome(rule=rule, measured=measured, limit=limit, veto=veto, text=text)
 
 
-def apart(measured: float, limit: float, digits: int) -> tuple[str, str]:
-    """Both as percentages, with as many decimals as it takes to tell them apart when they differ: a veto
-    must never read "55% ...; the limit is 55%"."""
-    for places in range(digits, 5):
-        shown, bound = f"{measured:.{places}%}", f"{limit:.{places}%}"
+def _percent_places(value: float, places: int) -> str:
+    return unsigned_zero(f"{value:.{places}%}")
+
+
+def _money_places(value: float, places: int) -> str:
+    return unsigned_zero(f"{value:,.{places}f}")
+
+
+def apart(
+    measured: float, limit: float, digits: int, render: Callable[[float, int], str] = _percent_places
+) -> tuple[str, str]:
+    """Both as `render` writes them (percentages by default), with as many decimals as it takes to tell them
+    apart when they differ: a veto must never read "55% ...; the limit is 55%" or "1,000 USD, below the floor
+    of 1,000 USD"."""
+    for places in range(digits, 10):
+        shown, bound = render(measured, places), render(limit, places)
         if shown != bound or measured == limit:
-            return shown, bound
-    return shown, bound
+            break
+    return shown, _trimmed(bound) if places > digits else bound
+
+
+def _trimmed(text: str) -> str:
+    """ "1,000.000" -> "1,000", "0.00000%" -> "0%", "30.50%" -> "30.5%": a limit is written as set."""
+    number, percent = (text[:-1], "%") if text.endswith("%") else (text, "")
+    if "." in number:
+        number = number.rstrip("0").rstrip(".")
+    return number + percent
 
 
 def describe(policy: VetoPolicy) -> str:

@@ -13,14 +13,16 @@ from vetoflow.state import Distribution, Histogram, Outcomes
 LEVELS = (5, 10, 25, 50, 75, 90, 95)
 HISTOGRAM_BINS = 30
 TOTAL_LOSS_IRR = -1.0
-"""Where a path that never earns anything ranks among the IRRs: below every rate a path can have."""
+"""Where a losing path without an IRR ranks among the IRRs: below every rate a path can have."""
 TAIL = 0.10
 """Expected shortfall is the mean NPV of this worst share of paths."""
 
 
-def distribution(values: Vector, digits: int) -> Distribution:
-    p5, p10, p25, p50, p75, p90, p95 = (round(float(v), digits) for v in np.percentile(values, LEVELS))
-    mean = round(float(np.mean(values)), digits)
+def distribution(values: Vector) -> Distribution:
+    """Unrounded: the veto compares these figures, and a rounded ROI of -0.0000004 would read 0 and pass a
+    threshold of 0. Rounding is for display only."""
+    p5, p10, p25, p50, p75, p90, p95 = (float(v) for v in np.percentile(values, LEVELS))
+    mean = float(np.mean(values))
     return Distribution(p5=p5, p10=p10, p25=p25, p50=p50, p75=p75, p90=p90, p95=p95, mean=mean)
 
 
@@ -54,6 +56,23 @@ def expected_shortfall(npv: Vector, tail: float = TAIL) -> float:
     return float(np.mean(worst))
 
 
+def ranked_irrs(outcomes: PathOutcomes, discount_rate: float) -> Vector:
+    """The IRRs the percentiles are taken over: every path whose NPV is known, so the median IRR beats the
+    discount rate exactly when the median NPV is positive. A path without a single IRR ranks by its NPV: a
+    losing one below every rate (-100%), a winning one with the best IRR any path has (at least the rate).
+    Leaving them out would let the paths that do have an IRR (often the winners) speak for all."""
+    has_irr = np.isfinite(outcomes.irr)
+    kept = outcomes.irr[has_irr]
+    with np.errstate(invalid="ignore"):
+        losing = ~has_irr & (outcomes.npv <= 0)
+        winning = ~has_irr & (outcomes.npv > 0)
+    best = max(float(kept.max()) if kept.size else discount_rate, discount_rate)
+    ranked: Vector = np.concatenate(
+        (kept, np.full(int(losing.sum()), TOTAL_LOSS_IRR), np.full(int(winning.sum()), best))
+    )
+    return ranked
+
+
 def summarize(outcomes: PathOutcomes, roi_threshold: float, investment: float, discount_rate: float) -> Outcomes:
     """Percentiles, shares and the histogram of the paths' outcomes.
 
@@ -67,10 +86,10 @@ def summarize(outcomes: PathOutcomes, roi_threshold: float, investment: float, d
     )
 
     def share(hits: NDArray[np.bool_]) -> float:
-        return round(float(hits.mean()), 6) if computable else math.nan
+        return float(hits.mean()) if computable else math.nan
 
     has_irr = np.isfinite(outcomes.irr)
-    ranked_irr = np.concatenate((outcomes.irr[has_irr], np.full(int(outcomes.never_earns.sum()), TOTAL_LOSS_IRR)))
+    ranked_irr = ranked_irrs(outcomes, discount_rate)
     never = np.isnan(outcomes.payback)
     with np.errstate(invalid="ignore"):  # the median between a finite and a never-paying path is inf
         payback_p50 = float(np.percentile(np.where(never, np.inf, outcomes.payback), 50))
@@ -78,16 +97,16 @@ def summarize(outcomes: PathOutcomes, roi_threshold: float, investment: float, d
         paths=paths,
         investment=investment,
         discount_rate=discount_rate,
-        npv=distribution(outcomes.npv, 2),
-        roi=distribution(outcomes.roi, 6),
-        total_profit=distribution(outcomes.total_profit, 2),
-        irr=distribution(ranked_irr, 6) if ranked_irr.size else None,
+        npv=distribution(outcomes.npv),
+        roi=distribution(outcomes.roi),
+        total_profit=distribution(outcomes.total_profit),
+        irr=distribution(ranked_irr) if ranked_irr.size else None,
         irr_missing_share=share(~has_irr),
         loss_probability=share(outcomes.npv < 0),
         roi_threshold=roi_threshold,
         roi_below_threshold=share(outcomes.roi < roi_threshold),
-        expected_shortfall=round(expected_shortfall(outcomes.npv), 2) if computable else math.nan,
-        payback_p50=(round(payback_p50, 4) if np.isfinite(payback_p50) else None) if computable else math.nan,
+        expected_shortfall=expected_shortfall(outcomes.npv) if computable else math.nan,
+        payback_p50=(payback_p50 if np.isfinite(payback_p50) else None) if computable else math.nan,
         never_payback_share=share(never),
         npv_histogram=histogram(outcomes.npv) if computable else Histogram(edges=[], counts=[]),
     )

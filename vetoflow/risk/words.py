@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import re
 
-from vetoflow.formatting import figure, money, pct
+from vetoflow.formatting import figure, money, pct, share
 from vetoflow.state import Financials, Sensitivity
 
 OLDER_METHOD = "older method: sums of per-period percentiles (no simulated paths kept)"
@@ -91,11 +91,13 @@ def risk_rows(fin: Financials, currency: str, unit: str = "period") -> list[tupl
         irr_text = f"{figure(fin.irr, '.1%')} per {unit} (median)"
         irr_text = "none (no path has a single IRR)" if fin.irr is None else irr_text
         irr_text += (
-            f"; {missing:.0%} of paths have no single IRR (those earning nothing rank as -100%)" if missing else ""
+            f"; {share(missing)} of paths have no single IRR (ranked by their NPV: losing ones as -100%)"
+            if missing
+            else ""
         )
     rows.append(("IRR", irr_text))
     rows.append(("expected shortfall", f"{money(fin.expected_shortfall)} {currency} (mean NPV, worst 10%)"))
-    rows.append(("never pay back", f"{figure(fin.never_payback_share or 0.0, '.0%')} of paths"))
+    rows.append(("never pay back", f"{share(fin.never_payback_share or 0.0)} of paths"))
     return rows
 
 
