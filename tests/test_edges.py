@@ -117,6 +117,7 @@ def test_an_unreachable_database_is_a_clear_error_and_503_over_http(tmp_path: Pa
         finally:
             service.index.get = original  # type: ignore[method-assign]
     assert answer.status_code == 503
+    assert answer.headers["retry-after"] == "5"  # every 503, however the outage was met
     assert answer.json() == {"error": "cannot reach the run database"}
 
 

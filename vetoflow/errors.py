@@ -70,6 +70,13 @@ class LeaseLostError(VetoflowError):
     http_status = 409
 
 
+class LeaseOutageError(LeaseLostError):
+    """The lease lapsed because the database could not be reached to renew it, not because another executor
+    holds it: the run stops, and asking again once the database is back is safe (HTTP 503, not a conflict)."""
+
+    http_status = 503
+
+
 class ConfigurationError(VetoflowError):
     """A VETOFLOW_* setting is malformed: the message names the variable and what is allowed."""
 

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 
-from vetoflow.errors import LeaseLostError
+from vetoflow.errors import LeaseLostError, LeaseOutageError
 
 MARGIN = 1 / 6  # of the lease: renewed every third, one missed renewal still leaves this for the write after a check
 
@@ -27,18 +27,30 @@ class Fence:
         self.run_id, self.owner, self.ttl, self.clock = run_id, owner, ttl, clock
         self.renewed_at = clock()
         self.lost = False
+        self.unreachable = False  # the latest renewal could not reach the database
 
     def renewed(self, held: bool, started: float) -> None:
         """A renewal issued at `started` (monotonic) found the lease `held` or not."""
+        self.unreachable = False
         if not held:
             self.lost = True
         elif started > self.renewed_at:
             self.renewed_at = started
 
+    def renewal_failed(self) -> None:
+        """A renewal could not reach the database: a lapse before the next one succeeds is the outage's doing."""
+        self.unreachable = True
+
     def check(self) -> None:
         if self.lost:
             raise LeaseLostError(f"run {self.run_id}: another executor took it over; {self.owner} stops here")
         idle = self.clock() - self.renewed_at
+        if idle > self.ttl * (1 - MARGIN) and self.unreachable:
+            raise LeaseOutageError(
+                f"run {self.run_id}: the run database could not be reached to renew its lease for {idle:.0f} s (it "
+                f"lapses after {self.ttl:.0f} s); {self.owner} stops here. Retry shortly: once the database is "
+                "back, `vetoflow retry` resumes it"
+            )
         if idle > self.ttl * (1 - MARGIN):
             raise LeaseLostError(
                 f"run {self.run_id}: its lease could not be renewed for {idle:.0f} s (it lapses after "

@@ -18,6 +18,7 @@ from vetoflow.errors import VetoflowError, shown_input
 log = logging.getLogger("vetoflow.api")
 
 DATABASE_DOWN = "the run database is unavailable; nothing was changed by this request. Retry shortly."
+RETRY_AFTER = {"Retry-After": "5"}  # seconds: SQLAlchemy's pre-ping and the checkpointer's pool heal by then
 
 
 def error_response(status: int, message: str, headers: Mapping[str, str] | None = None) -> JSONResponse:
@@ -55,7 +56,7 @@ def install(app: FastAPI) -> None:
     async def _user_error(_request: Request, exc: VetoflowError) -> JSONResponse:
         if exc.http_status >= 500:
             log.warning("%s during %s %s: %s", type(exc).__name__, _request.method, _request.url.path, exc)
-        return error_response(exc.http_status, str(exc))
+        return error_response(exc.http_status, str(exc), headers=RETRY_AFTER if exc.http_status == 503 else None)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -72,7 +73,7 @@ def install(app: FastAPI) -> None:
         @app.exception_handler(error_type)
         async def _database_down(request: Request, exc: Exception) -> JSONResponse:
             log.warning("database unavailable during %s %s: %s", request.method, request.url.path, type(exc).__name__)
-            return error_response(503, DATABASE_DOWN, headers={"Retry-After": "5"})
+            return error_response(503, DATABASE_DOWN, headers=RETRY_AFTER)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

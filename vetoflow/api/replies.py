@@ -31,6 +31,10 @@ def idempotent(
     try:
         result = StoredResponse(status, action().model_dump_json())
     except VetoflowError as exc:
+        if exc.http_status >= 500:  # an outage is no answer to keep: the repeat it invites must be tried anew
+            with contextlib.suppress(*DATABASE_ERRORS):  # still away: the claim goes stale instead
+                store.release(who, key)
+            raise
         result = StoredResponse(exc.http_status, ErrorOut(error=str(exc)).model_dump_json())
     except BaseException:
         store.release(who, key)

@@ -21,6 +21,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import Connection, Engine, or_, select, update
 
 from vetoflow.clock import aware, utcnow
+from vetoflow.db.errors import DATABASE_ERRORS
 from vetoflow.db.tables import runs_table
 from vetoflow.errors import RunBusyError, RunNotFoundError
 from vetoflow.fencing import Fence
@@ -99,7 +100,12 @@ class Leases:
 
         def renew() -> None:
             started = time.monotonic()
-            fence.renewed(self.renew(run_id, owner), started)
+            try:
+                held = self.renew(run_id, owner)
+            except DATABASE_ERRORS:
+                fence.renewal_failed()  # so a lapse reads as the outage it is (503), not as a takeover (409)
+                raise  # the ticker logs it and tries again at the next beat
+            fence.renewed(held, started)
             if fence.lost:
                 beat.cancel()
 
