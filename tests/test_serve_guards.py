@@ -125,6 +125,41 @@ def test_a_foreign_host_gets_a_json_400_on_every_route(local_api: LocalApi) -> N
         }
 
 
+@pytest.mark.parametrize(
+    ("origin", "allowed"),
+    [
+        ("http://127.0.0.1", True),  # the Host itself
+        ("HTTP://127.0.0.1", True),  # scheme and host are case-insensitive
+        ("http://localhost:7860", True),  # an allowed host name, on any port
+        ("https://127.0.0.1:65535", True),
+        ("http://[::1]:8000", True),
+        ("http://127.0.0.1:18712.evil.com", False),  # urlsplit's hostname would read 127.0.0.1
+        ("http://localhost:7860.evil.com", False),
+        ("http://127.0.0.1:+80", False),
+        ("http://127.0.0.1:\u0668\u0660", False),  # digits of another script
+        ("http://127.0.0.1:99999", False),
+        ("http://127.0.0.1:0", False),
+        ("http://127.0.0.1:", False),
+        ("http://127.0.0.1:080", False),
+        ("http://evil.com@127.0.0.1", False),  # userinfo
+        ("http://127.0.0.1/", False),  # a path
+        ("http://127.0.0.1/evil", False),
+        ("http://127.0.0.1?", False),
+        ("http://[evil.com]", False),  # a bracketed host that is no address
+        ("ftp://127.0.0.1", False),
+        ("null", False),
+    ],
+)
+def test_only_a_well_formed_same_site_origin_may_change_anything(
+    local_api: LocalApi, origin: str, allowed: bool
+) -> None:
+    """The Origin is parsed strictly: a junk port or a path is a refusal, never read past."""
+    answer = local_api.http.post("/runs", json={"scenario_path": 7}, headers={b"Origin": origin.encode()})
+    assert answer.status_code == (422 if allowed else 403), answer.text  # 422: it reached the route
+    if not allowed:
+        assert answer.json() == {"error": "cross-site request refused: the Origin header names another site"}
+
+
 def test_a_bare_host_name_is_still_redirected_to_its_allowed_www_name(home: Settings) -> None:
     settings = home.model_copy(update={"api_open": True, "allowed_hosts": "www.example.com"})
     with open_service(settings) as service, TestClient(create_app(settings, service=service)) as http:

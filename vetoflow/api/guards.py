@@ -6,9 +6,10 @@
   recurses (Python's json would raise RecursionError, a 500).
 * A `Host` header that is not one of the allowed hosts (DNS rebinding): 400, by Starlette's
   TrustedHostMiddleware (answering as JSON: api.hosts) around everything (see api.app), with `allowed_hosts` below.
-* A state-changing request (POST, PUT, PATCH, DELETE) whose `Origin` names another site: 403. Browsers
-  send `Origin` on such requests, so another page cannot drive the console (or an open API) from a
-  visitor's browser; clients without a browser send none and are judged by their token or login.
+* A state-changing request (POST, PUT, PATCH, DELETE) whose `Origin` names another site, or is not a
+  well-formed `scheme://host[:port]`: 403. Browsers send `Origin` on such requests, so another page cannot
+  drive the console (or an open API) from a visitor's browser; clients without a browser send none and are
+  judged by their token or login.
 * No cross-origin grants: no answer carries `Access-Control-Allow-Origin`, so another site's page cannot
   read one with the visitor's cookies (Gradio's own CORS would echo any Origin, with credentials, when
   the Host is not a localhost name).
@@ -19,6 +20,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable
 from typing import Any
 from urllib.parse import unquote_to_bytes, urlsplit
@@ -32,6 +34,7 @@ from vetoflow.errors import VetoflowError
 from vetoflow.inputs import no_repeats
 
 MAX_DEPTH = 32
+_HOST_NAME = re.compile(r"[a-z0-9_.-]+|[0-9a-f:.]*:[0-9a-f:.]*", re.ASCII)  # a DNS name or IPv4; an IPv6 address
 UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1", "[::1]")
 
@@ -107,6 +110,28 @@ def check_target(scope: Scope) -> str | None:
     return None
 
 
+def parse_origin(origin: str) -> tuple[str, str] | None:
+    """(host[:port], host name) of an origin exactly as browsers send one, `scheme://host[:port]`, else None.
+
+    Strict, because lenient parsing lets `http://127.0.0.1:18712.evil.com` pass as 127.0.0.1 (urlsplit's
+    `hostname` drops a port that is not a number): no path, userinfo, or port that is not 1-65535 in digits."""
+    text = origin.lower()
+    try:
+        parts = urlsplit(text)
+        port = parts.port
+    except ValueError:  # a port that is no number or out of range, or a bracketed host that is no IP address
+        return None
+    if parts.scheme not in ("http", "https") or text != f"{parts.scheme}://{parts.netloc}":
+        return None  # a path, a query or fragment (even empty), or no `//`
+    hostname = parts.hostname or ""
+    if port == 0 or not _HOST_NAME.fullmatch(hostname):
+        return None
+    bare = f"[{hostname}]" if ":" in hostname else hostname
+    if parts.netloc != (bare if port is None else f"{bare}:{port}"):
+        return None  # userinfo (`user@host`), an empty port, or one written as `:080`
+    return parts.netloc, hostname
+
+
 def _origin_ok(scope: Scope, trusted: list[str]) -> bool:
     """Same site as the Host header, or one of the explicitly trusted host names (behind a proxy)."""
     headers = dict(scope.get("headers") or [])
@@ -114,10 +139,11 @@ def _origin_ok(scope: Scope, trusted: list[str]) -> bool:
     if origin is None or scope.get("method") not in UNSAFE_METHODS:
         return True
     host = headers.get(b"host", b"").decode("latin-1").lower()
-    parts = urlsplit(origin.decode("latin-1").lower())
-    if parts.scheme not in ("http", "https"):
+    parsed = parse_origin(origin.decode("latin-1"))
+    if parsed is None:
         return False
-    return parts.netloc == host or (parts.hostname or "") in [t.lower() for t in trusted if t != "*"]
+    netloc, hostname = parsed
+    return netloc == host or hostname in [t.lower() for t in trusted if t != "*"]
 
 
 async def _answer(send: Send, status: int, message: str) -> None:
