@@ -237,6 +237,8 @@ def test_the_console_refuses_a_forged_callback_and_a_missing_session(served: Ser
         assert page.status_code == 303
         assert page.headers["location"].endswith("/console-auth/login")
         assert http.get("/console/config").status_code == 401  # Gradio's own endpoints: no session, no entry
+        with http.stream("GET", "/console/gradio_api/heartbeat/anything") as heartbeat:  # Gradio leaves it open
+            assert heartbeat.status_code == 401
         start = http.get("/console-auth/login")
         assert start.status_code == 302
         query = httpx.URL(start.headers["location"]).params

@@ -1,7 +1,7 @@
 """The operator console: a `gr.Blocks` app over one RunService, served alone or mounted into FastAPI.
 
-`build_console` only builds; `mount_options` gives the auth/theme/css that both `launch` and
-`gr.mount_gradio_app(app, blocks, path, **mount_options(settings))` need.
+`build_console` only builds; `mount_console` (console.mounting) mounts it with its sign-in, theme and CSS,
+for `launch` and for the API server alike.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from vetoflow.console.common import ConsoleDeps
 from vetoflow.console.compare import render_compare
 from vetoflow.console.inbox import render_inbox, selected_run_id
 from vetoflow.console.knowledge import render_knowledge
-from vetoflow.console.mounting import mount_options
+from vetoflow.console.mounting import mount_console
 from vetoflow.console.new_run import render_new_run
 from vetoflow.console.oidc_login import AUTH_PREFIX, console_login, gate_middleware
 from vetoflow.console.queue_footer import render_queue_footer
@@ -190,14 +190,16 @@ def console_app(service: RunService, settings: Settings, *, host: str, root_path
     demo = build_console(service, settings)
     demo.queue(default_concurrency_limit=2)
     app = FastAPI(openapi_url=None, docs_url=None, redoc_url=None)
-    app = gr.mount_gradio_app(
+    app = mount_console(
         app,
         demo,
-        path="",
+        "",
+        settings,
+        oidc,
+        throttle=service.login_throttle(),
         root_path=root_path or None,
         show_error=True,
         max_file_size=settings.max_file_bytes * 4,
-        **mount_options(settings, oidc, throttle=service.login_throttle()),
     )
     if oidc is not None:  # sign-in through the provider: the gate inside, its session cookie around it
         for middleware in reversed(gate_middleware(oidc, settings, "/")):

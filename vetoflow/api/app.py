@@ -120,10 +120,9 @@ def create_app(
         app.state.schedule_clock = lambda_schedule.Clock()
         app.include_router(lambda_schedule.router)
     if console is not None:
-        import gradio as gr
         from fastapi.responses import RedirectResponse
 
-        from vetoflow.console.mounting import mount_options
+        from vetoflow.console.mounting import mount_console
         from vetoflow.console.oidc_login import console_login, gate_middleware
 
         @app.get("/", include_in_schema=False)
@@ -136,9 +135,9 @@ def create_app(
 
         oidc = console_login(settings)
         console.queue(default_concurrency_limit=2)
-        app = gr.mount_gradio_app(
-            app, console, path="/console", max_file_size=settings.max_file_bytes * 4,
-            **mount_options(settings, oidc, throttle=Deferred(shared_throttle)),
+        app = mount_console(
+            app, console, "/console", settings, oidc,
+            throttle=Deferred(shared_throttle), max_file_size=settings.max_file_bytes * 4,
         )  # fmt: skip
         if oidc is not None:  # sign-in through the provider: the gate inside, its session cookie around it
             for middleware in reversed(gate_middleware(oidc, settings, "/console")):

@@ -5,9 +5,16 @@ Its own module, below both ui.py and the API, so the API's app builds the consol
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 import gradio as gr
+from fastapi import FastAPI
+from gradio.routes import App as GradioApp
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Mount
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from vetoflow.config import Settings
 from vetoflow.console.keys import CSS as KEYS_CSS
@@ -54,3 +61,57 @@ def mount_options(
     if check is not None:
         options |= {"auth": check, "auth_message": "vetoflow console: sign in; you are the reviewer of record."}
     return options
+
+
+def mount_console(
+    app: FastAPI,
+    console: gr.Blocks,
+    path: str,
+    settings: Settings,
+    oidc: OidcLogin | None = None,
+    *,
+    throttle: Throttle | None = None,
+    **extra: Any,
+) -> FastAPI:
+    """`gr.mount_gradio_app` with `mount_options`, and every `gradio_api` route behind the sign-in (see below)."""
+    app = gr.mount_gradio_app(app, console, path=path, **extra, **mount_options(settings, oidc, throttle=throttle))
+    for route in app.routes:
+        if isinstance(route, Mount) and isinstance(route.app, GradioApp) and route.app.get_blocks() is console:
+            route.app.add_middleware(ApiSignIn, gradio=route.app)
+    return app
+
+
+class ApiSignIn:
+    """ASGI middleware inside Gradio's app: with logins, no `gradio_api` route answers without a session.
+
+    Gradio checks the login on most of its API but not all of it: its heartbeat stream (`GET
+    gradio_api/heartbeat/<anything>`) answered 200 and held the connection open for anyone, as `reset`,
+    `cancel` or `startup-events` answer anyone. The sign-in page needs none of them, so all get Gradio's own
+    401, judged as Gradio judges a session (its login cookie, or `auth_dependency`)."""
+
+    def __init__(self, app: ASGIApp, gradio: GradioApp) -> None:
+        self.app, self.gradio = app, gradio
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and self._api(scope) and await self._user(Request(scope)) is None:
+            blocks = self.gradio.get_blocks()
+            detail = {"error": "Not authenticated", "auth_message": blocks.auth_message}
+            await JSONResponse({"detail": detail}, status_code=401)(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+    def _api(self, scope: Scope) -> bool:
+        if self.gradio.auth is None and self.gradio.auth_dependency is None:
+            return False  # an open console (loopback only): nothing to sign in to
+        path, root = str(scope["path"]), str(scope.get("root_path", ""))
+        relative = path[len(root) :] if root and path.startswith(root) else path
+        return relative.startswith("/gradio_api/")
+
+    async def _user(self, request: Request) -> str | None:
+        if self.gradio.auth_dependency is not None:
+            user = self.gradio.auth_dependency(request)
+            return await user if inspect.isawaitable(user) else user
+        cookie = self.gradio.cookie_id
+        token = request.cookies.get(f"access-token-{cookie}") or request.cookies.get(f"access-token-unsecure-{cookie}")
+        user = self.gradio.tokens.get(token) if token else None
+        return user if isinstance(user, str) else None
