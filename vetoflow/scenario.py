@@ -180,17 +180,18 @@ def _read_limited(path: Path, max_bytes: int) -> str:
     if size > max_bytes:
         raise VetoflowError(f"{path}: file is {size:,} bytes; the limit is {max_bytes:,}")
     try:
-        return path.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8-sig")  # a leading BOM (Excel's "CSV UTF-8", Notepad) is no content
     except UnicodeDecodeError:
         raise VetoflowError(f"{path}: not UTF-8 text") from None
 
 
 SEGMENT_COLUMNS = ("name", "base_revenue", "growth_mean", "volatility", "margin")
+BOM = "\ufeff"  # what Excel's "CSV UTF-8" starts with; left in, it glues itself to the first column's name
 
 
 def parse_segments_csv(text: str, source: str = "segments.csv") -> list[dict[str, Any]]:
     """Columns name, base_revenue, margin (required) and growth_mean, volatility (optional)."""
-    reader = csv.DictReader(io.StringIO(text))
+    reader = csv.DictReader(io.StringIO(text.removeprefix(BOM)))
     columns = [c.strip() for c in (reader.fieldnames or [])]
     check_columns(columns, source)
     missing = {"name", "base_revenue", "margin"} - set(columns)
@@ -217,7 +218,7 @@ def parse_segments_csv(text: str, source: str = "segments.csv") -> list[dict[str
 
 def parse_history_csv(text: str, source: str) -> list[float]:
     """A history CSV has a `revenue` column (other columns, such as `period`, are ignored)."""
-    reader = csv.DictReader(io.StringIO(text))
+    reader = csv.DictReader(io.StringIO(text.removeprefix(BOM)))
     columns = [c.strip() for c in (reader.fieldnames or [])]
     check_columns(columns, source)
     if "revenue" not in columns:

@@ -46,7 +46,7 @@ def read_upload(path: str | Path, max_bytes: int) -> tuple[Scenario | None, list
         scenario = load_scenario(path, max_bytes=max_bytes)
         return scenario, list(scenario.segments)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")  # Excel writes a BOM first
     except UnicodeDecodeError:
         raise VetoflowError(f"{name}: not a CSV text file (not UTF-8)") from None
     if "\x00" in text:
