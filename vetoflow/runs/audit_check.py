@@ -91,17 +91,27 @@ def walk(rows: Iterable[Mapping[Any, Any]], anchors: Iterable[Anchor] = (), *, f
 
 
 def verify(engine: Engine, anchors: Iterable[Anchor] = ()) -> Verdict:
-    """The live log: every row from seq 1, then the head (which names the newest rows if they were deleted)."""
+    """The live log: every row from seq 1, then the head, which must name the newest row: one that is gone
+    (deleted to hide deleted rows), ahead of the rows (they were deleted) or behind them (edited) is named."""
     with engine.connect() as conn:
         query = select(audit_table).order_by(audit_table.c.seq).execution_options(yield_per=500)
         verdict = walk(conn.execute(query).mappings(), anchors, from_genesis=True)
         head = conn.execute(select(audit_head_table).where(audit_head_table.c.id == 1)).mappings().first()
     last_seq, last_hash = (verdict.last.seq, verdict.last.hash) if verdict.last else (0, GENESIS)
-    if head is not None and (head["seq"] != last_seq or head["hash"] != last_hash):
+    if head is None and verdict.last is not None:
+        verdict.problems.append(
+            f"the head row is missing (deleted), so rows after seq {last_seq} may have been deleted with it"
+        )
+    elif head is not None and head["seq"] > last_seq:
         verdict.problems.append(
             f"the newest row(s) after seq {last_seq} were deleted (the head records seq {head['seq']})"
         )
-        verdict.ok = False
+    elif head is not None and (head["seq"] != last_seq or head["hash"] != last_hash):
+        verdict.problems.append(
+            f"the head (seq {head['seq']}) does not match the newest row (seq {last_seq}): the head or the rows "
+            "after it were edited"
+        )
+    verdict.ok = not verdict.problems
     return verdict
 
 
