@@ -1,7 +1,11 @@
-"""Tampering the chain alone cannot show: the head deleted or edited with the newest rows, named by verify
-and refused by the next write instead of re-seeded over."""
+"""Tampering the chain alone cannot show: the head deleted or edited with the newest rows (named by verify,
+and refused by the next write instead of re-seeded over), and an export's lines reordered or repeated
+(named as such, not as deletions)."""
 
 from __future__ import annotations
+
+import json
+from pathlib import Path
 
 import pytest
 from sqlalchemy import delete, func, select, text
@@ -10,7 +14,7 @@ from tests.cli_support import invoke, refused
 from vetoflow.config import Settings
 from vetoflow.db.tables import audit_head_table, audit_table
 from vetoflow.identity.roles import BUILTIN_ROLES, User
-from vetoflow.runs import audit_check
+from vetoflow.runs import audit, audit_check
 from vetoflow.runs.audit import AuditChainError
 from vetoflow.runs.service import RunService
 from vetoflow.runs.store import open_service
@@ -66,3 +70,30 @@ def test_the_cli_refuses_a_write_to_a_headless_log_in_one_line(home: Settings, v
     verified = invoke(home, "audit", "verify")
     assert verified.exit_code == 1
     assert "the head row is missing (deleted)" in verified.stderr
+
+
+def lines_of(service: RunService) -> list[str]:
+    return "".join(audit.export(service.database.engine, "jsonl")).splitlines(keepends=True)
+
+
+@pytest.mark.parametrize(
+    ("order", "problems"),
+    [
+        ([0, 1, 2, 3, 3, 4], ["row seq 4 repeated: a row with that seq came before"]),
+        ([0, 1, 3, 2, 4], ["row seq 3 out of order: it follows seq 4"]),
+        ([0, 1, 3, 5, 2], ["row(s) seq 5 deleted: seq 6 follows seq 4", "row seq 3 out of order: it follows seq 6"]),
+        ([0, 1, 4, 2], ["row(s) seq 4 deleted", "row seq 3 out of order: it follows seq 5"]),
+    ],
+    ids=["repeated", "swapped", "swapped-and-deleted", "partly-filled"],
+)
+def test_an_export_with_lines_moved_or_copied_names_them_so(
+    service: RunService, vetoed: Scenario, tmp_path: Path, order: list[int], problems: list[str]
+) -> None:
+    run_id = service.start(vetoed).run.run_id
+    for number in range(6):
+        service.comment(run_id, ANA, f"look {number}")
+    lines = lines_of(service)
+    assert [json.loads(line)["seq"] for line in lines[:5]] == [1, 2, 3, 4, 5], "line i holds seq i + 1"
+    path = tmp_path / "audit.jsonl"
+    path.write_text("".join(lines[i] for i in order), encoding="utf-8")
+    assert audit_check.verify_file(path, []).problems == problems
