@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Literal, get_args
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
 
 from vetoflow.errors import VetoflowError
 from vetoflow.governance.durations import Duration
@@ -140,6 +140,13 @@ class Channel(Strict):
 class Policy(Strict):
     tiers: list[Tier] = Field(min_length=1, max_length=20)
     notify: list[Channel] = Field(default_factory=list, max_length=20)
+    _source: str = PrivateAttr(default="the policy")  # where it was read, for `where`
+    _lines: dict[tuple[Any, ...], int] = PrivateAttr(default_factory=dict)
+
+    def where(self, *path: Any) -> str:
+        """`file:line` of a field (its nearest written ancestor), so later checks name it as parsing does."""
+        line = next((self._lines[path[:n]] for n in range(len(path), -1, -1) if path[:n] in self._lines), None)
+        return f"{self._source}:{line}" if line else self._source
 
     @model_validator(mode="after")
     def _consistent(self) -> Policy:
@@ -225,7 +232,9 @@ def parse_policy(text: str, source: str) -> Policy:
     if root is not None:
         _lines(root, (), lines)
     try:
-        return Policy.model_validate(data)
+        policy = Policy.model_validate(data)
+        policy._source, policy._lines = source, lines
+        return policy
     except ValidationError as exc:
         problems = []
         for item in exc.errors():
