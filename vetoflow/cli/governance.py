@@ -156,7 +156,9 @@ def sweep(ctx: click.Context, now_text: str | None, no_deliver: bool, json_mode:
             service.gate.clock = lambda: at
         report = service.sweep()
         delivered = None if no_deliver else service.deliver_notifications()
-    counts = None if delivered is None else (len(delivered.sent), len(delivered.retried), len(delivered.dead))
+    counts = None
+    if delivered is not None:  # named, as the text line names them (null: --no-deliver sent nothing)
+        counts = {"sent": len(delivered.sent), "retrying": len(delivered.retried), "dead": len(delivered.dead)}
     if json_mode:
         result = {"reminded": report.reminded, "escalated": report.escalated, "expired": report.expired,
                   "adopted": report.adopted, "resumed": report.resumed}  # fmt: skip
@@ -166,5 +168,5 @@ def sweep(ctx: click.Context, now_text: str | None, no_deliver: bool, json_mode:
     if report.adopted:
         line += f"; {len(report.adopted)} waiting run(s) of an earlier release given a tier and deadline"
     if counts is not None:
-        line += f"; notifications sent {counts[0]}, retrying {counts[1]}, dead {counts[2]}"
+        line += "; notifications " + ", ".join(f"{name} {count}" for name, count in counts.items())
     click.echo(line)
