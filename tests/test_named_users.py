@@ -116,3 +116,19 @@ def test_serve_open_refuses_an_operator_missing_from_the_users_file_and_openid_c
     oidc = open_with_users.model_copy(update={"oidc_issuer": "https://sso.example.test/realms/finance"})
     with pytest.raises(VetoflowError, match="--open: OpenID Connect is configured"):
         check_exposure(oidc, "127.0.0.1", console=False)
+
+
+def test_the_cli_asks_the_api_s_roles_for_audit_export_notifications_and_retry(home: Settings) -> None:
+    for name, role in (("ad", "admin"), ("an", "analyst"), ("vi", "viewer")):
+        add_user(home.home / "users.yaml", name, [role], None)
+    refused(invoke(home, "audit", "export", "--reviewer", "vi"), 7, "vi (viewer) may not read the audit log")
+    refused(invoke(home, "notifications", "--reviewer", "an"), 7, "an (analyst) may not read the audit log")
+    refused(invoke(home, "retry", "run1", "--reviewer", "vi"), 7, "vi (viewer) may not start runs")
+    refused(invoke(home, "audit", "export", "--reviewer", "ghost"), 1, "--reviewer ghost: no such user")
+    assert invoke(home, "audit", "export", "--reviewer", "ad").exit_code == 0
+    assert invoke(home, "notifications", "--json", VETOFLOW_REVIEWER="ad").exit_code == 0
+    refused(invoke(home, "retry", "run1", "--reviewer", "an"), 5, "no run with id 'run1'")  # let through
+
+
+def test_without_a_users_file_the_cli_like_the_api_lets_nobody_read_the_audit_log(home: Settings) -> None:
+    refused(invoke(home, "audit", "export", "--reviewer", "bo"), 7, "bo (analyst, approver) may not read the audit log")
