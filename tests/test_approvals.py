@@ -47,7 +47,7 @@ def test_the_tier_is_chosen_from_the_figures_and_recorded_on_the_pause(
         assert view.pending is not None
         assert view.approval["digest"] == view.pending["digest"]
     (tmp_path / "policy.yaml").write_text(
-        "tiers:\n  - name: relaxed\n    approvers: {roles: [viewer], count: 5}\n"
+        "tiers:\n  - name: relaxed\n    approvers: {roles: [admin], count: 5}\n"
     )  # the file changes while the run waits: its rules do not
     with governed_service(settings) as service:
         waiting = service.view(view.run.run_id)

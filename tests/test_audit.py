@@ -19,6 +19,7 @@ from vetoflow.config import Settings
 from vetoflow.db import open_database
 from vetoflow.db.tables import audit_table
 from vetoflow.errors import UsageError, VetoflowError
+from vetoflow.identity.users_file import add_user
 from vetoflow.runs import audit, audit_check
 from vetoflow.runs.audit import GENESIS
 
@@ -186,11 +187,12 @@ def vetoflow(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]
 @pytest.mark.slow  # whole `vetoflow` processes (or a browser): the full suite runs it
 def test_cli_exports_and_verify_catches_an_edit(settings: Settings, engine: Engine, tmp_path: Path) -> None:
     fill(engine, 3)
-    exported = vetoflow(settings, "audit", "export", "--format", "csv", "--since", "2000-01-01")
+    add_user(settings.home / "users.yaml", "ad", ["admin"], None)  # reading the log needs the audit role
+    exported = vetoflow(settings, "audit", "export", "--format", "csv", "--since", "2000-01-01", "--reviewer", "ad")
     assert exported.returncode == 0, exported.stderr
     assert exported.stdout.splitlines()[0] == "seq,at,event,run_id,actor,via,details,prev_hash,hash"
     assert len(exported.stdout.splitlines()) == 4
-    assert vetoflow(settings, "audit", "export", "--since", "2999-01-01").stdout == ""
+    assert vetoflow(settings, "audit", "export", "--since", "2999-01-01", "--reviewer", "ad").stdout == ""
     ok = vetoflow(settings, "audit", "verify")
     assert ok.returncode == 0
     assert "3 rows, hash chain verified" in ok.stdout
@@ -201,7 +203,7 @@ def test_cli_exports_and_verify_catches_an_edit(settings: Settings, engine: Engi
     offline = vetoflow(settings, "audit", "verify", "--file", str(export_file), "--anchor", last)
     assert offline.returncode == 0, offline.stderr
     assert f"{export_file} intact: seq 1-3, hash chain verified; anchor(s) 3 found" in offline.stdout
-    one_run = vetoflow(settings, "audit", "export", "--run", "run1").stdout.splitlines()
+    one_run = vetoflow(settings, "audit", "export", "--run", "run1", "--reviewer", "ad").stdout.splitlines()
     assert [json.loads(line)["run_id"] for line in one_run] == ["run1"]
     with engine.begin() as conn:
         conn.execute(text("UPDATE vetoflow_audit SET actor = 'mallory' WHERE seq = 2"))

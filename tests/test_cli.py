@@ -12,6 +12,7 @@ import pytest
 
 from tests.conftest import env_for
 from vetoflow.config import Settings
+from vetoflow.identity.users_file import add_user
 
 pytestmark = pytest.mark.slow  # servers, subprocesses or a browser: left out of make test-fast
 
@@ -83,7 +84,8 @@ def test_show_and_table_output(settings: Settings, examples: Path) -> None:
     table = vetoflow(settings, "runs")
     assert run_id in table.stdout
     assert "paused" in table.stdout
-    log = [json.loads(line) for line in vetoflow(settings, "audit", "export").stdout.splitlines()]
+    add_user(settings.home / "users.yaml", "ad", ["admin"], None)  # reading the log needs the audit role
+    log = [json.loads(line) for line in vetoflow(settings, "audit", "export", "--reviewer", "ad").stdout.splitlines()]
     started_entry = next(e for e in log if e["run_id"] == run_id)
     assert (started_entry["event"], started_entry["via"], started_entry["details"]["queued"]) == (
         "run.started", "cli", False

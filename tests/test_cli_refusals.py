@@ -12,7 +12,7 @@ from tests.cli_support import invoke, refused
 from tests.conftest import EXAMPLES
 from vetoflow.config import Settings
 from vetoflow.errors import VetoflowError
-from vetoflow.identity.users_file import load_users_file
+from vetoflow.identity.users_file import add_user, load_users_file
 from vetoflow.inputs import load_json, load_yaml
 
 DEEP = "[" * 100_000
@@ -133,4 +133,5 @@ def test_users_add_refuses_a_password_on_stdin_with_no_password(home: Settings) 
 
 
 def test_notifications_of_an_unknown_run_exits_5(home: Settings) -> None:
-    refused(invoke(home, "notifications", "--run", "nosuch"), 5, "no run with id 'nosuch'")
+    add_user(home.home / "users.yaml", "ad", ["admin"], None)
+    refused(invoke(home, "notifications", "--run", "nosuch", "--reviewer", "ad"), 5, "no run with id 'nosuch'")

@@ -79,7 +79,7 @@ def test_logs_listings_and_the_api_never_show_a_webhook_s_secret(
     add_user(users, "ad", ["admin"], None)
     with governed_service(settings) as service:
         run_id = service.start(vetoed).run.run_id
-    env = {"VETOFLOW_POLICY": str(settings.policy), "VETOFLOW_NOTIFY_MAX_ATTEMPTS": "1"}
+    env = {"VETOFLOW_POLICY": str(settings.policy), "VETOFLOW_NOTIFY_MAX_ATTEMPTS": "1", "VETOFLOW_REVIEWER": "ad"}
     host = receiver.url.removeprefix("http://")
 
     with caplog.at_level(logging.WARNING, logger="vetoflow"):

@@ -72,7 +72,7 @@ def test_the_issue_sample_loads_and_means_what_it_says(tmp_path: Path) -> None:
 )
 def test_tiers_route_on_the_investment(investment: float, tier: str) -> None:
     policy = parse_policy(SAMPLE, "sample")
-    assert match_tier(policy, {"investment": investment, "roi": -0.2}).name == tier
+    assert match_tier(policy, {"investment": investment, "roi": -0.2}, currency="USD").name == tier
 
 
 def test_conditions_on_roi_and_npv_all_must_hold() -> None:
@@ -87,10 +87,12 @@ tiers:
 """,
         "p",
     )
-    assert match_tier(policy, {"roi": -0.1, "npv": -200_000}).name == "risky"
-    assert match_tier(policy, {"roi": -0.1, "npv": -50_000}).name == "rest"
-    assert match_tier(policy, {"roi": 0.0, "npv": -200_000}).name == "rest"
-    assert match_tier(policy, {"roi": None, "npv": -200_000}).name == "rest", "a missing figure never matches"
+    assert match_tier(policy, {"roi": -0.1, "npv": -200_000}, currency="USD").name == "risky"
+    assert match_tier(policy, {"roi": -0.1, "npv": -50_000}, currency="USD").name == "rest"
+    assert match_tier(policy, {"roi": 0.0, "npv": -200_000}, currency="USD").name == "rest"
+    assert match_tier(policy, {"roi": None, "npv": -200_000}, currency="USD").name == "rest", (
+        "a missing figure never matches"
+    )
 
 
 @pytest.mark.parametrize(
@@ -206,8 +208,10 @@ tiers:
         "policy.yaml",
     )
     figures: dict[str, float | None] = {"investment": 1.0, "roi": 0.9, "npv": 10.0, "downside_roi": 0.1}
-    assert match_tier(policy, figures).name == "fast_track"
-    assert match_tier(policy, figures | {figure: math.nan}).name == "risky", "never the lighter tier a NaN passes"
+    assert match_tier(policy, figures, currency="USD").name == "fast_track"
+    assert match_tier(policy, figures | {figure: math.nan}, currency="USD").name == "risky", (
+        "never the lighter tier a NaN passes"
+    )
     assert policy.tiers[0].when is not None
     assert not policy.tiers[0].when.matches(figures | {"roi": math.inf, "npv": math.nan})
 

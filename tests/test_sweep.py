@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 import subprocess
 import sys
 import threading
@@ -14,6 +16,7 @@ from typing import Any
 import pytest
 from sqlalchemy import delete
 
+from tests.cli_support import invoke
 from tests.conftest import env_for
 from tests.governance_support import POLICY, governed_service, governed_settings
 from vetoflow.config import Settings
@@ -169,3 +172,16 @@ def test_a_sweep_reads_no_checkpoint_of_runs_waiting_under_a_recorded_pause(
             conn.execute(delete(pauses_table).where(pauses_table.c.run_id == waiting[0]))
         assert service.sweep().adopted == [waiting[0]]
         assert set(read) == {waiting[0]}, "only the unrecorded pause's state is read"
+
+
+def test_sweep_json_names_its_notification_counts(home: Settings, tmp_path: Path, vetoed: Scenario) -> None:
+    settings = governed_settings(home, tmp_path, POLICY + "notify:\n  - webhook: http://127.0.0.1:9/refused\n")
+    with governed_service(settings) as service:
+        service.start(vetoed, requester="an")
+    env = {"VETOFLOW_POLICY": str(settings.policy)}
+    swept = invoke(settings, "sweep", "--json", **env)
+    assert swept.exit_code == 0, swept.output
+    assert json.loads(swept.stdout)["notifications"] == {"sent": 0, "retrying": 1, "dead": 0}
+    queued_only = invoke(settings, "sweep", "--json", "--no-deliver", **env)
+    assert json.loads(queued_only.stdout)["notifications"] is None
+    assert re.search(r"; notifications sent \d+, retrying \d+, dead \d+$", invoke(settings, "sweep", **env).stdout)

@@ -2,16 +2,20 @@
 
 Demo tokens are compared with `hmac.compare_digest` against every configured token, no early exit
 (`identity/tokens.py`); no token is ever logged or echoed. Without a token a request is refused, unless
-the server was started open, in which case only loopback clients are let in, as the reviewer `local`.
+the server was started open, in which case only loopback clients are let in: as the local operator of
+the users file when there is one (like the open console, so named users and four-eyes still hold), else
+as the reviewer `local`.
 """
 
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 
 from fastapi import HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from vetoflow.config import Settings, default_reviewer
 from vetoflow.identity.directory import DEMO_ROLES, Directory
 from vetoflow.identity.jwt_bearer import InvalidBearerError, JwtBearer, looks_like_jwt
 from vetoflow.identity.roles import User, grants_for, require
@@ -50,9 +54,28 @@ def current_user(request: Request, credentials: HTTPAuthorizationCredentials | N
     if request.app.state.settings.api_open:
         client = request.client.host if request.client else None
         if is_loopback(client):
-            return User(OPEN_REVIEWER, DEMO_ROLES, grants_for(DEMO_ROLES, {}), "open")
+            return open_user(request.app.state.settings, directory)
         raise _refuse("this server is open to localhost only; send a bearer token")
     raise _refuse("missing bearer token: send 'Authorization: Bearer <token>'")
+
+
+def open_user(settings: Settings, directory: Directory) -> User:
+    """A loopback caller without a token on an open server. With named users (a users file, or OpenID
+    Connect) `local` would be a fictitious approver beside them: it is the local operator instead
+    ($VETOFLOW_REVIEWER or the login name), who must be a user of the file, with that user's roles."""
+    if settings.oidc_issuer:
+        raise _refuse("this server signs people in through OpenID Connect: send the provider's bearer token")
+    directory.refresh()
+    if directory.users_file is None:
+        return User(OPEN_REVIEWER, DEMO_ROLES, grants_for(DEMO_ROLES, {}), "open")
+    name = default_reviewer()
+    found = directory.user(name)
+    if found is None:
+        raise _refuse(
+            f"requests without a token act as the local operator {name!r}, who is not a user in "
+            f"{directory.users_file.path}; send a bearer token"
+        )
+    return replace(found, source="open")
 
 
 def current_reviewer(request: Request, credentials: HTTPAuthorizationCredentials | None) -> str:

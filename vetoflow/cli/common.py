@@ -81,14 +81,18 @@ def requester_option(help_text: str) -> Callable[[F], F]:
     )
 
 
-def reviewer_option(func: F) -> F:
+def acting_option(help_text: str) -> Callable[[F], F]:
+    """`--reviewer`: who acts, checked by `acting_user` (a user of the users file when one exists)."""
     return click.option(
         "--reviewer",
         default=default_reviewer,
         callback=not_empty,
         show_default="$VETOFLOW_REVIEWER or your login",
-        help="Who decides (recorded).",
-    )(func)
+        help=help_text,
+    )
+
+
+reviewer_option = acting_option("Who decides (recorded).")
 
 
 def acting_user(ctx: click.Context, name: str, action: Action, option: str = "--reviewer") -> User:

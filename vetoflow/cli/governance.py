@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from vetoflow.cli.common import not_empty, service_for
+from vetoflow.cli.common import acting_option, acting_user, not_empty, service_for
 from vetoflow.clock import utcnow
 from vetoflow.config import Settings
 from vetoflow.errors import UsageError, VetoflowError
@@ -18,6 +18,7 @@ from vetoflow.governance.targets import safe_target
 from vetoflow.inputs import dump_yaml
 from vetoflow.runs.audit import since_text
 
+AUDITOR = acting_option("Who asks: a role granting `audit` (admin), as for the API.")
 CLOCK_SKEW = timedelta(minutes=5)  # how far ahead of this machine's clock `sweep --now` may be
 
 
@@ -51,10 +52,12 @@ def audit() -> None:
 @click.option("--since", help="Only entries at or after this date (ISO 8601, UTC unless it says otherwise).")
 @click.option("--run", "run_id", callback=not_empty, help="Only this run's entries (to read; not a chain to verify).")
 @click.option("--format", "fmt", type=click.Choice(["jsonl", "csv"]), default="jsonl", show_default=True)
+@AUDITOR
 @click.pass_context
-def export(ctx: click.Context, since: str | None, run_id: str | None, fmt: str) -> None:
-    """Every entry, oldest first, to standard output."""
+def export(ctx: click.Context, since: str | None, run_id: str | None, fmt: str, reviewer: str) -> None:
+    """Every entry, oldest first, to standard output (exit code 7 without a role granting `audit`)."""
     start = _when("--since", since)
+    acting_user(ctx, reviewer, "audit")
     with service_for(ctx) as service:
         for chunk in service.audit_export(fmt, start, run_id):
             sys.stdout.write(chunk)
@@ -99,9 +102,15 @@ def verify(ctx: click.Context, path: Path | None, anchors: tuple[str, ...]) -> N
 @click.option("--limit", "-n", default=50, show_default=True, type=click.IntRange(1, 10_000))
 @click.option("--deliver", is_flag=True, help="First try every notification that is due.")
 @click.option("--json", "json_mode", is_flag=True, help="Print machine-readable JSON.")
+@AUDITOR
 @click.pass_context
-def notifications(ctx: click.Context, run_id: str | None, limit: int, deliver: bool, json_mode: bool) -> None:
-    """The notification outbox: what was sent, is waiting for a retry, or is dead (with each try)."""
+def notifications(
+    ctx: click.Context, run_id: str | None, limit: int, deliver: bool, json_mode: bool, reviewer: str
+) -> None:
+    """The notification outbox: what was sent, is waiting for a retry, or is dead (with each try).
+
+    Needs a role granting `audit` (admin), as `GET /notifications` does (exit code 7 otherwise)."""
+    acting_user(ctx, reviewer, "audit")
     with service_for(ctx) as service:
         if run_id is not None:
             service.index.get(run_id)  # an unknown run is exit 5, as for every other command naming one
@@ -156,7 +165,9 @@ def sweep(ctx: click.Context, now_text: str | None, no_deliver: bool, json_mode:
             service.gate.clock = lambda: at
         report = service.sweep()
         delivered = None if no_deliver else service.deliver_notifications()
-    counts = None if delivered is None else (len(delivered.sent), len(delivered.retried), len(delivered.dead))
+    counts = None
+    if delivered is not None:  # named, as the text line names them (null: --no-deliver sent nothing)
+        counts = {"sent": len(delivered.sent), "retrying": len(delivered.retried), "dead": len(delivered.dead)}
     if json_mode:
         result = {"reminded": report.reminded, "escalated": report.escalated, "expired": report.expired,
                   "adopted": report.adopted, "resumed": report.resumed}  # fmt: skip
@@ -166,5 +177,5 @@ def sweep(ctx: click.Context, now_text: str | None, no_deliver: bool, json_mode:
     if report.adopted:
         line += f"; {len(report.adopted)} waiting run(s) of an earlier release given a tier and deadline"
     if counts is not None:
-        line += f"; notifications sent {counts[0]}, retrying {counts[1]}, dead {counts[2]}"
+        line += "; notifications " + ", ".join(f"{name} {count}" for name, count in counts.items())
     click.echo(line)

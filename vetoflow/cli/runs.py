@@ -11,6 +11,7 @@ from rich.text import Text
 
 from vetoflow import render
 from vetoflow.cli.common import (
+    acting_option,
     acting_user,
     comment_option,
     digest_option,
@@ -143,10 +144,12 @@ def revise(
 
 @click.command()
 @click.argument("run_id")
+@acting_option("Who resumes it: a role granting `start` (analyst, admin), as for the API.")
 @json_option
 @click.pass_context
-def retry(ctx: click.Context, run_id: str, json_mode: bool) -> None:
+def retry(ctx: click.Context, run_id: str, reviewer: str, json_mode: bool) -> None:
     """Resume a failed or interrupted run from its last checkpoint."""
+    acting_user(ctx, reviewer, "start")
     with service_for(ctx) as service:
         view = service.retry(run_id, on_step=progress(json_mode))
     emit(view, json_mode)

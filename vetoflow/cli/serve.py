@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -11,9 +11,13 @@ from vetoflow.cli.common import url_prefix
 from vetoflow.config import Settings
 from vetoflow.errors import VetoflowError
 
+if TYPE_CHECKING:
+    from vetoflow.identity.directory import Directory
+
 
 def check_exposure(settings: Settings, host: str, *, console: bool = False) -> str | None:
-    """Refuse unsafe exposure; return a note when the JSON API will refuse every request.
+    """Refuse unsafe exposure; return a note when the JSON API will refuse every request, or who an open
+    server's callers act as.
 
     Without tokens the API alone is pointless, so it is refused; beside the console (which has its own
     logins, e.g. on Lambda) it is allowed, and every JSON request then answers 401.
@@ -25,6 +29,7 @@ def check_exposure(settings: Settings, host: str, *, console: bool = False) -> s
     if settings.api_open and not is_loopback(host):
         raise VetoflowError(f"--open serves without tokens and is only allowed on localhost, not on {host}")
     directory = Directory.from_settings(settings)
+    open_note = open_operator(settings, directory) if settings.api_open else None
     protected = bool(TokenTable.from_settings(settings).entries or directory.users_file or settings.oidc_audience)
     if console:
         from vetoflow.console.auth import check_bind
@@ -38,17 +43,46 @@ def check_exposure(settings: Settings, host: str, *, console: bool = False) -> s
                 "OpenID Connect (VETOFLOW_OIDC_CLIENT_ID), or serve with --no-console"
             )
     if settings.api_open or protected:
-        return None
+        return open_note
     hint = "set VETOFLOW_API_TOKENS='token:reviewer,...' or VETOFLOW_API_TOKENS_FILE, or start with --open on 127.0.0.1"
     if not console:
         raise VetoflowError(f"no API tokens configured: {hint}")
     return f"JSON API closed (no API tokens configured; every /runs request answers 401): {hint}"
 
 
+def open_operator(settings: Settings, directory: Directory) -> str | None:
+    """`--open` with named users: callers without a token act as the local operator, as in the open console
+    (api.auth.open_user), so that operator must be a user of the users file; with OpenID Connect it is refused."""
+    from vetoflow.config import default_reviewer
+
+    if settings.oidc_issuer:
+        raise VetoflowError(
+            "--open: OpenID Connect is configured (VETOFLOW_OIDC_ISSUER), so every caller is someone the provider "
+            "signed in; leave out --open and send its tokens"
+        )
+    if directory.users_file is None:
+        return None
+    name = default_reviewer()
+    user = directory.user(name)
+    if user is None:
+        raise VetoflowError(
+            f"--open: requests without a token would act as the local operator {name!r} ($VETOFLOW_REVIEWER or "
+            f"your login), who is not a user in {directory.users_file.path}: add them (`vetoflow users add`), set "
+            "VETOFLOW_REVIEWER to a user, or leave out --open and send tokens"
+        )
+    roles = ", ".join(sorted(user.roles))
+    return f"--open: requests from this machine without a token act as {name} ({roles}), from the users file"
+
+
 @click.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
-@click.option("--open", "open_", is_flag=True, help="Accept requests without a token (localhost only).")
+@click.option(
+    "--open",
+    "open_",
+    is_flag=True,
+    help="Accept requests without a token (localhost only; with a users file, as the local operator there).",
+)
 @click.option(
     "--context-factory",
     default=None,

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Literal, get_args
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
 
 from vetoflow.errors import VetoflowError
 from vetoflow.governance.durations import Duration
@@ -26,6 +26,7 @@ EVENTS: tuple[Event, ...] = get_args(Event)
 NAME = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"
 MAX_POLICY_BYTES = 200_000
 FIGURES = ("investment", "roi", "downside_roi", "npv")
+MONEY_FIGURES = ("investment", "npv")  # bounds in the policy's currency; ROI figures are fractions
 
 
 class Strict(BaseModel):
@@ -49,6 +50,12 @@ class When(Strict):
         if not self.model_dump(exclude_none=True):
             raise ValueError("an empty `when` matches every run and hides the tiers after it; leave `when` out")
         return self
+
+    def bounds_money(self) -> bool:
+        """Whether an investment or NPV bound is set: an amount, meaningful only in the policy's currency."""
+        return any(
+            getattr(self, f"{figure}_{kind}") is not None for figure in MONEY_FIGURES for kind in ("at_least", "below")
+        )
 
     def matches(self, figures: Mapping[str, float | None]) -> bool:
         for field, bound in self.model_dump(exclude_none=True).items():
@@ -138,8 +145,18 @@ class Channel(Strict):
 
 
 class Policy(Strict):
+    currency: str = Field(
+        default="USD", pattern=r"^[A-Z]{3}$", description="ISO 4217 code of the tiers' investment and NPV bounds."
+    )
     tiers: list[Tier] = Field(min_length=1, max_length=20)
     notify: list[Channel] = Field(default_factory=list, max_length=20)
+    _source: str = PrivateAttr(default="the policy")  # where it was read, for `where`
+    _lines: dict[tuple[Any, ...], int] = PrivateAttr(default_factory=dict)
+
+    def where(self, *path: Any) -> str:
+        """`file:line` of a field (its nearest written ancestor), so later checks name it as parsing does."""
+        line = next((self._lines[path[:n]] for n in range(len(path), -1, -1) if path[:n] in self._lines), None)
+        return f"{self._source}:{line}" if line else self._source
 
     @model_validator(mode="after")
     def _consistent(self) -> Policy:
@@ -187,13 +204,17 @@ ROUTING_FIGURES = ("investment", "roi", "downside_roi", "npv")
 """What a tier's `when` may consult (`When`'s fields without their `_at_least` / `_below`)."""
 
 
-def match_tier(policy: Policy, figures: Mapping[str, float | None]) -> Tier:
-    """The first tier whose `when` holds for the figures (investment, roi, downside_roi, npv).
+def match_tier(policy: Policy, figures: Mapping[str, float | None], *, currency: str) -> Tier:
+    """The first tier whose `when` holds for the figures (investment, roi, downside_roi, npv) of a run in
+    `currency`.
 
-    Figures that could not be computed cannot say how light a tier the run deserves: such a run goes to
-    the tier needing the most approvers (the first of them), whatever order the tiers are written in."""
+    Figures that could not be computed, or money in another currency than the policy's when a tier bounds
+    money (900,000 KWD is no less than 1,000,000 USD), cannot say how light a tier the run deserves: such a
+    run goes to the tier needing the most approvers (the first of them), whatever order the tiers are in."""
     consulted = (figures.get(name) for name in ROUTING_FIGURES)
-    if any(isinstance(value, float) and not math.isfinite(value) for value in consulted):
+    unknown = any(isinstance(value, float) and not math.isfinite(value) for value in consulted)
+    foreign = currency != policy.currency and any(t.when is not None and t.when.bounds_money() for t in policy.tiers)
+    if unknown or foreign:
         return max(policy.tiers, key=lambda tier: tier.approvers.count)  # max keeps the first of equals
     for tier in policy.tiers:
         if tier.when is None or tier.when.matches(figures):
@@ -225,7 +246,9 @@ def parse_policy(text: str, source: str) -> Policy:
     if root is not None:
         _lines(root, (), lines)
     try:
-        return Policy.model_validate(data)
+        policy = Policy.model_validate(data)
+        policy._source, policy._lines = source, lines
+        return policy
     except ValidationError as exc:
         problems = []
         for item in exc.errors():

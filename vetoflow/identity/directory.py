@@ -1,8 +1,9 @@
 """One identity model for CLI, console and API: the users file, or the deprecated plain-text demo mode.
 
-With a users file present, only it counts (plain-text variables are then ignored, with a warning). Without
-one, `VETOFLOW_UI_USERS` / `VETOFLOW_API_TOKENS` still work as a demo: loudly warned, every such user
-gets the analyst and approver roles (what any login could do before roles existed).
+With a users file present, only it counts (plain-text variables are then ignored, with a warning), even an
+empty one: it means named users, and nobody gets in until one is added. Without one, `VETOFLOW_UI_USERS` /
+`VETOFLOW_API_TOKENS` still work as a demo: loudly warned, every such user gets the analyst and approver
+roles (what any login could do before roles existed).
 
 A running server sees the file change at its next lookup (`vetoflow users ...` replaces it atomically):
 a revoked token, a removed user or a lost role counts at once, without a restart. Fail closed: a file
@@ -65,7 +66,7 @@ class Directory:
         self.path = path or (users_file.path if users_file else None)  # watched for changes
         self._stamp = file_stamp(self.path)
         self._reload_lock = threading.Lock()
-        self.users_file = users_file if users_file and users_file.users else None
+        self.users_file = users_file if users_file and (users_file.present or users_file.users) else None
         self.demo_passwords = {} if self.users_file else dict(demo_passwords or {})
         self.demo_tokens = {} if self.users_file else dict(demo_tokens or {})
         self.throttle: Throttle = throttle or LoginThrottle()
@@ -80,10 +81,13 @@ class Directory:
         tokens = {t.decode(): name for t, name in TokenTable.from_settings(settings).entries}
         if quiet:
             pass
-        elif users_file.users and (passwords or tokens):
+        elif users_file.present and (passwords or tokens):
             log.warning("users file %s is in use: VETOFLOW_UI_USERS / VETOFLOW_API_TOKENS are ignored", users_file.path)
         elif passwords or tokens:
             log.warning(DEMO_WARNING.format(source="VETOFLOW_UI_USERS / VETOFLOW_API_TOKENS"))
+        if users_file.present and not users_file.users and not quiet:
+            log.warning("users file %s has no users: nobody is let in until one is added (`vetoflow users add`)",
+                        users_file.path)  # fmt: skip
         return cls(users_file, passwords, tokens, throttle, path=users_file.path)
 
     def refresh(self) -> None:
@@ -100,7 +104,7 @@ class Directory:
             except VetoflowError as exc:  # fail closed: nobody until the file is fixed
                 log.error("users file changed and cannot be read; nobody is let in until it is fixed: %s", exc)
                 loaded, broken = UsersFile(self.path), True
-            if loaded.users or broken or self.users_file is not None:  # once a users file counts, it always does
+            if loaded.present or broken or self.users_file is not None:  # once a users file counts, it always does
                 self.users_file, self.demo_passwords, self.demo_tokens = loaded, {}, {}
                 log.info("users file %s reloaded: %d user(s)", self.path, len(loaded.users))
             self._stamp = stamp

@@ -54,6 +54,7 @@ class UsersFile:
     users: dict[str, UserRecord] = field(default_factory=dict)
     roles: dict[str, frozenset[Action]] = field(default_factory=dict)
     raw_roles: dict[str, list[str]] = field(default_factory=dict)
+    present: bool = True  # False: no file at that path (an empty file is present: named users, nobody yet)
 
     def token_owner(self, token: str) -> tuple[str, str | None] | None:
         """(token id, owner or None) by the id part alone, for a refusal's log line; None: not a vft_ token."""
@@ -106,7 +107,7 @@ def _user(path: Path, name: str, raw: Any) -> UserRecord:
 def load_users_file(path: Path) -> UsersFile:
     """Parse the file; a missing file is an empty one. Errors name the file and the field."""
     if not path.exists():
-        return UsersFile(path)
+        return UsersFile(path, present=False)
     if path.stat().st_size > MAX_FILE_BYTES:
         raise VetoflowError(f"{path}: larger than {MAX_FILE_BYTES} bytes")
     try:

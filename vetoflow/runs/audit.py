@@ -3,7 +3,8 @@
 
 Each row holds `hash = sha256(prev_hash + canonical row)`; a one-row head keeps the last seq and hash,
 so deleting the newest rows is caught too. Appending first touches the head (a row lock on PostgreSQL,
-the write lock on SQLite), so concurrent writers form one chain. `append` takes the caller's connection:
+the write lock on SQLite), so concurrent writers form one chain; a head that is gone or behind the rows is
+tampering, refused (AuditChainError) rather than re-seeded over. `append` takes the caller's connection:
 the event, its notifications and the change they describe commit together.
 """
 
@@ -18,6 +19,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection, Engine, insert, select, update
+from sqlalchemy.exc import IntegrityError
 
 from vetoflow.db.tables import audit_head_table, audit_table
 from vetoflow.errors import VetoflowError
@@ -25,6 +27,14 @@ from vetoflow.governance.digest import json_safe
 
 GENESIS = "sha256:" + "0" * 64  # the hash before the first entry (the migration seeds the head with it)
 COLUMNS = ("seq", "at", "event", "run_id", "actor", "via", "details", "prev_hash", "hash")
+CHECK_IT = "nothing was recorded; `vetoflow audit verify` names what was altered"
+
+
+class AuditChainError(VetoflowError):
+    """The chain cannot be extended as it stands (its head was deleted or edited): appending would re-seed
+    it and hide the tampering, so the whole change is refused instead (HTTP 500: the server's log is at fault)."""
+
+    http_status = 500
 
 
 def row_hash(prev_hash: str, seq: int, fields: tuple[Any, ...]) -> str:
@@ -53,6 +63,8 @@ def append(
     lock = update(audit_head_table).where(audit_head_table.c.id == 1).values(seq=audit_head_table.c.seq)
     head = conn.execute(lock.returning(audit_head_table.c.seq, audit_head_table.c.hash)).first()
     if head is None:
+        if conn.execute(select(audit_table.c.seq).limit(1)).first() is not None:
+            raise AuditChainError(f"the audit log's head row is missing but entries exist: {CHECK_IT}")
         conn.execute(insert(audit_head_table).values(id=1, seq=0, hash=GENESIS))
     seq: int = head.seq + 1 if head else 1
     prev: str = head.hash if head else GENESIS
@@ -60,7 +72,10 @@ def append(
     text = canonical(details)
     digest = row_hash(prev, seq, (stamp, event, run_id, actor[:120], via, text))
     values = {"seq": seq, "at": stamp, "event": event, "run_id": run_id, "actor": actor[:120], "via": via}
-    conn.execute(insert(audit_table).values(**values, details=text, prev_hash=prev, hash=digest))
+    try:
+        conn.execute(insert(audit_table).values(**values, details=text, prev_hash=prev, hash=digest))
+    except IntegrityError:  # the raise rolls the caller's transaction back: its change is not kept either
+        raise AuditChainError(f"the audit log has seq {seq} past its head (seq {seq - 1}): {CHECK_IT}") from None
     conn.execute(update(audit_head_table).where(audit_head_table.c.id == 1).values(seq=seq, hash=digest))
     return seq
 

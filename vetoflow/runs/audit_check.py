@@ -54,54 +54,105 @@ class Verdict:
     anchors_met: list[Anchor] = field(default_factory=list)
 
 
+@dataclass
+class _Gap:
+    """Seqs missing between two consecutive rows; in a file, rows found later out of order fill it in."""
+
+    low: int
+    high: int
+    before: int
+    after: int
+    filled: set[int] = field(default_factory=set)
+
+    def lines(self) -> list[str]:
+        if not self.filled:
+            return [f"row(s) {_span(self.low, self.high)} deleted: seq {self.after} follows seq {self.before}"]
+        lines, low = [], self.low
+        for seq in sorted(self.filled):
+            if seq > low:
+                lines.append(f"row(s) {_span(low, seq - 1)} deleted")
+            low = seq + 1
+        return lines + ([f"row(s) {_span(low, self.high)} deleted"] if low <= self.high else [])
+
+
+def _span(low: int, high: int) -> str:
+    return f"seq {low}" if low == high else f"seq {low}-{high}"
+
+
 def walk(rows: Iterable[Mapping[Any, Any]], anchors: Iterable[Anchor] = (), *, from_genesis: bool) -> Verdict:
     """`rows`: entries oldest first, `details` as stored (canonical JSON text). `from_genesis`: the rows
-    must begin at seq 1 (the live table); an export made with --since may begin anywhere."""
+    must begin at seq 1 (the live table); an export made with --since may begin anywhere.
+
+    A row whose seq is not above every earlier one is named as repeated or out of order (a file's lines
+    moved or copied), not as a deletion; a gap is reported as deleted only for seqs no later row fills."""
     wanted = {a.seq: a for a in anchors}
-    problems: list[str] = []
-    verdict = Verdict(True, 0, problems)
-    prev, expected = (GENESIS, 1) if from_genesis else (None, None)
+    found: list[str | _Gap] = []  # problems in the order met; a gap's wording is settled at the end
+    gaps: list[_Gap] = []
+    verdict = Verdict(True, 0, [])
+    prev, top = (GENESIS, 0) if from_genesis else (None, None)  # the newest row so far: its hash and seq
+    earlier: int | None = None
     for row in rows:
         verdict.checked += 1
         seq = int(row["seq"])
         verdict.first_seq = verdict.first_seq or seq
-        if expected is not None and seq != expected:
-            gone = f"seq {expected}" if seq == expected + 1 else f"seq {expected}-{seq - 1}"
-            problems.append(f"row(s) {gone} deleted: seq {seq} follows seq {expected - 1}")
+        advances = top is None or seq > top
+        if top is not None and not advances:
+            gap = next((g for g in gaps if g.low <= seq <= g.high and seq not in g.filled), None)
+            if gap is not None or seq < verdict.first_seq:
+                found.append(f"row seq {seq} out of order: it follows seq {earlier}")
+                if gap is not None:
+                    gap.filled.add(seq)
+            else:
+                found.append(f"row seq {seq} repeated: a row with that seq came before")
+        elif top is not None and seq > top + 1:
+            gaps.append(_Gap(top + 1, seq - 1, top, seq))
+            found.append(gaps[-1])
         elif prev is not None and row["prev_hash"] != prev:
-            problems.append(f"row seq {seq}: prev_hash does not match the hash of seq {seq - 1}")
+            found.append(f"row seq {seq}: prev_hash does not match the hash of seq {seq - 1}")
         fields = (row["at"], row["event"], row["run_id"], row["actor"], row["via"], row["details"])
+        edited = f"row seq {seq} ({row['event']}, run {row['run_id']}) was edited"
         if not isinstance(row["prev_hash"], str) or not isinstance(row["hash"], str):
-            problems.append(f"row seq {seq} ({row['event']}, run {row['run_id']}) was edited: its hashes are not text")
+            found.append(f"{edited}: its hashes are not text")
         elif row_hash(row["prev_hash"], seq, fields) != row["hash"]:
-            problems.append(
-                f"row seq {seq} ({row['event']}, run {row['run_id']}) was edited: it no longer matches its hash"
-            )
+            found.append(f"{edited}: it no longer matches its hash")
         anchor = wanted.pop(seq, None)
         if anchor is not None and anchor.hash != row["hash"]:
-            problems.append(f"row seq {seq} is not the anchored entry {anchor}: the chain was rewritten from there on")
+            found.append(f"row seq {seq} is not the anchored entry {anchor}: the chain was rewritten from there on")
         elif anchor is not None:
             verdict.anchors_met.append(anchor)
-        prev, expected = row["hash"], seq + 1
-        verdict.last = Anchor(seq, str(row["hash"]))
+        if advances:
+            prev, top = row["hash"], seq
+            verdict.last = Anchor(seq, str(row["hash"]))
+        earlier = seq
     for anchor in wanted.values():
-        problems.append(f"anchor {anchor}: no row seq {anchor.seq} among the entries checked")
-    verdict.ok = not problems
+        found.append(f"anchor {anchor}: no row seq {anchor.seq} among the entries checked")
+    verdict.problems = [line for item in found for line in ([item] if isinstance(item, str) else item.lines())]
+    verdict.ok = not verdict.problems
     return verdict
 
 
 def verify(engine: Engine, anchors: Iterable[Anchor] = ()) -> Verdict:
-    """The live log: every row from seq 1, then the head (which names the newest rows if they were deleted)."""
+    """The live log: every row from seq 1, then the head, which must name the newest row: one that is gone
+    (deleted to hide deleted rows), ahead of the rows (they were deleted) or behind them (edited) is named."""
     with engine.connect() as conn:
         query = select(audit_table).order_by(audit_table.c.seq).execution_options(yield_per=500)
         verdict = walk(conn.execute(query).mappings(), anchors, from_genesis=True)
         head = conn.execute(select(audit_head_table).where(audit_head_table.c.id == 1)).mappings().first()
     last_seq, last_hash = (verdict.last.seq, verdict.last.hash) if verdict.last else (0, GENESIS)
-    if head is not None and (head["seq"] != last_seq or head["hash"] != last_hash):
+    if head is None and verdict.last is not None:
+        verdict.problems.append(
+            f"the head row is missing (deleted), so rows after seq {last_seq} may have been deleted with it"
+        )
+    elif head is not None and head["seq"] > last_seq:
         verdict.problems.append(
             f"the newest row(s) after seq {last_seq} were deleted (the head records seq {head['seq']})"
         )
-        verdict.ok = False
+    elif head is not None and (head["seq"] != last_seq or head["hash"] != last_hash):
+        verdict.problems.append(
+            f"the head (seq {head['seq']}) does not match the newest row (seq {last_seq}): the head or the rows "
+            "after it were edited"
+        )
+    verdict.ok = not verdict.problems
     return verdict
 
 

@@ -148,7 +148,7 @@ class Gate:
         if existing is not None:
             return existing
         figures = {"investment": state["scenario"]["investment"], **(state.get("financials") or {})}
-        tier = match_tier(self.policy, figures)
+        tier = match_tier(self.policy, figures, currency=state["scenario"].get("currency", "USD"))
         now = self.clock()
         values = {
             "run_id": run_id, "pause_id": pause_id, "status": "open", "tier": tier.name,
