@@ -132,3 +132,26 @@ def test_the_cli_asks_the_api_s_roles_for_audit_export_notifications_and_retry(h
 
 def test_without_a_users_file_the_cli_like_the_api_lets_nobody_read_the_audit_log(home: Settings) -> None:
     refused(invoke(home, "audit", "export", "--reviewer", "bo"), 7, "bo (analyst, approver) may not read the audit log")
+
+
+def test_openid_connect_alone_keeps_four_eyes_in_the_built_in_policy(home: Settings) -> None:
+    # people sign in as themselves through the provider: nobody may approve her own run by default
+    settings = home.model_copy(update={"oidc_issuer": "https://sso.example.test/realms/finance"})
+    with open_service(settings) as service:
+        assert service.gate is not None
+        assert not service.gate.policy.tiers[0].requester_may_approve
+    with open_service(home) as service:
+        assert service.gate is not None
+        assert service.gate.policy.tiers[0].requester_may_approve, "an open demo has nobody signed in as a person"
+
+
+def test_a_users_file_named_but_missing_lets_nobody_in_rather_than_the_demo_logins(
+    home: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    missing = home.home / "typo" / "users.yaml"
+    settings = home.model_copy(update={"users_file": missing, "api_tokens": SecretStr(f"{DEMO_TOKEN}:bo")})
+    directory = Directory.from_settings(settings)
+    assert f"VETOFLOW_USERS_FILE: {missing} does not exist yet" in caplog.text
+    assert directory.by_token(DEMO_TOKEN) is None
+    with pytest.raises(VetoflowError, match="--reviewer bo: no such user"):
+        directory.reviewer("bo")

@@ -262,9 +262,9 @@ def parse_policy(text: str, source: str) -> Policy:
 def load_policy(path: Path | None, *, named_users: bool = True) -> Policy:
     """The file named by VETOFLOW_POLICY, or the built-in default (one tier, one approver, 7 days).
 
-    Without a users file (`named_users=False`: the deprecated plain-text demo or an open localhost server)
-    nobody is authenticated as a person, so the built-in default lets the requester approve; with one it
-    enforces four-eyes. A policy file always means exactly what it says.
+    Without a users file or OpenID Connect (`named_users=False`: the deprecated plain-text demo or an open
+    localhost server) nobody is authenticated as a person, so the built-in default lets the requester
+    approve; with either it enforces four-eyes. A policy file always means exactly what it says.
     """
     if path is None:
         policy = parse_policy(DEFAULT_POLICY_YAML, "<built-in policy>")

@@ -77,6 +77,12 @@ class Directory:
         from vetoflow.identity.tokens import TokenTable
 
         users_file = load_users_file(users_file_path(settings))
+        if settings.users_file is not None and not users_file.present:
+            # named explicitly, it means named users even before it exists: a typo in the path never opens
+            # the door the demo settings (or no logins at all) would
+            if not quiet:
+                log.warning("VETOFLOW_USERS_FILE: %s does not exist yet", users_file.path)
+            users_file = UsersFile(users_file.path)
         passwords = load_users(settings)
         tokens = {t.decode(): name for t, name in TokenTable.from_settings(settings).entries}
         if quiet:

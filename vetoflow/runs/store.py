@@ -39,6 +39,7 @@ def open_service(
         graph = build_graph().compile(checkpointer=database.checkpointer)
         clients = context if context is not None else make_context(settings)
         directory = Directory.from_settings(settings, quiet=True)
-        policy = load_policy(settings.policy, named_users=directory.users_file is not None)
+        named = directory.users_file is not None or settings.oidc_issuer is not None  # people sign in as themselves
+        policy = load_policy(settings.policy, named_users=named)
         gate = Gate(database.engine, check_policy(policy, settings, directory.custom_roles()), settings)
         yield RunService(graph, database, clients, dispatcher, gate=gate, lease_seconds=settings.lease_seconds)
