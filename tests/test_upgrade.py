@@ -19,7 +19,7 @@ from vetoflow.config import Settings
 from vetoflow.db.engine import make_engine
 from vetoflow.db.migrate import MIGRATIONS, current_revision
 from vetoflow.db.migrations import HEAD
-from vetoflow.runs import sweep as sweep_module
+from vetoflow.runs import deadlines
 from vetoflow.runs.store import open_service
 from vetoflow.scenario import Scenario
 from vetoflow.trace import build_trace
@@ -156,9 +156,7 @@ def test_an_expiry_recorded_before_a_crash_is_finished_by_the_next_sweep(setting
         gate.clock = lambda: late
         pause_id = service.view(run_id).pause_id
         assert pause_id is not None
-        assert (
-            sweep_module._act(gate, run_id, pause_id, lambda r: dict(service.view(r).state.model_dump())) == "expired"
-        )
+        assert deadlines.act(gate, run_id, pause_id, service.view(run_id).state.model_dump()) == "expired"
         assert service.view(run_id).status == "paused", "the process died here: recorded, not resumed"
         assert run_id not in service.sweep().resumed, "within a lease of the expiry its own sweep may still resume it"
         later = late + timedelta(minutes=5)

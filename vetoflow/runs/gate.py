@@ -18,16 +18,17 @@ from typing import Any
 from sqlalchemy import Connection, Engine, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from vetoflow.clock import aware, utcnow
+from vetoflow.clock import utcnow
 from vetoflow.config import Settings
 from vetoflow.db.tables import approvals_table, decisions_table, pauses_table
 from vetoflow.errors import DecisionConflictError, VetoflowError
 from vetoflow.governance.digest import run_digest
-from vetoflow.governance.policy import Policy, Tier, match_tier
-from vetoflow.governance.rules import Approval, Progress, check_approval, recorded_roles, tally
+from vetoflow.governance.policy import Policy, match_tier
+from vetoflow.governance.rules import Progress, check_approval
 from vetoflow.identity.roles import User
 from vetoflow.runs import audit
 from vetoflow.runs.governance_events import emit, figures_of, run_info
+from vetoflow.runs.pauses import Pause, close, load_pause
 
 FIGURES_CHANGED = "the figures changed since you opened this run"
 
@@ -37,48 +38,6 @@ class DigestMismatchError(VetoflowError):
 
     exit_code = 6
     http_status = 409
-
-
-@dataclass(frozen=True)
-class Pause:
-    run_id: str
-    pause_id: str
-    status: str
-    tier: Tier
-    policy: Policy
-    needed: int
-    approvals: tuple[Approval, ...]  # every approval recorded on this pause, in order
-    requester: str | None
-    digest: str
-    opened_at: datetime
-    due_at: datetime
-    next_reminder_at: datetime | None
-
-    @property
-    def progress(self) -> Progress:
-        """Only approvals that qualify for the tier in force count (an escalation may set some aside)."""
-        return tally(self.tier, self.approvals, requester=self.requester, needed=self.needed)
-
-    @property
-    def approved_by(self) -> tuple[str, ...]:
-        return self.progress.approvers
-
-    def summary(self) -> dict[str, Any]:
-        """What the run's JSON shows under `approval`."""
-        progress = self.progress
-        return {
-            "tier": self.tier.name,
-            "status": self.status,
-            "approvers": {"roles": self.tier.approvers.roles, "count": self.needed},
-            "approved_by": list(progress.approvers),
-            "progress": progress.label,
-            "still_needs": list(progress.missing),
-            "set_aside": progress.details(),
-            "requester": self.requester,
-            "requester_may_approve": self.tier.requester_may_approve,
-            "due_at": self.due_at.isoformat(timespec="seconds"),
-            "digest": self.digest,
-        }
 
 
 @dataclass(frozen=True)
@@ -97,27 +56,7 @@ class Gate:
 
     # -- reading ------------------------------------------------------------------------------
     def load(self, conn: Connection, run_id: str, pause_id: str) -> Pause | None:
-        row = (
-            conn.execute(
-                select(pauses_table).where(pauses_table.c.run_id == run_id, pauses_table.c.pause_id == pause_id)
-            )
-            .mappings()
-            .first()
-        )
-        if row is None:
-            return None
-        approved = conn.execute(
-            select(approvals_table.c.reviewer, approvals_table.c.roles)
-            .where(approvals_table.c.run_id == run_id, approvals_table.c.pause_id == pause_id)
-            .order_by(approvals_table.c.approved_at)
-        )
-        approvals = tuple(Approval(reviewer, recorded_roles(roles)) for reviewer, roles in approved)
-        policy = Policy.model_validate(json.loads(row["policy"]))
-        return Pause(
-            run_id, pause_id, row["status"], policy.tier(row["tier"]), policy, row["needed"], approvals,
-            row["requester"], row["digest"], aware(row["opened_at"]) or self.clock(),
-            aware(row["due_at"]) or self.clock(), aware(row["next_reminder_at"]),
-        )  # fmt: skip
+        return load_pause(conn, run_id, pause_id, self.clock())
 
     def pause(self, run_id: str, pause_id: str) -> Pause | None:
         with self.engine.connect() as conn:
@@ -285,13 +224,7 @@ class Gate:
                     return Outcome(False, progress, payload)
             if action == "approve" and len(progress.approvers) > 1:  # the record names every approver
                 payload["approved_by"] = list(progress.approvers)
-            conn.execute(update(pauses_table).where(*where).values(status="decided", closed_at=now))
-            conn.execute(
-                insert(decisions_table).values(
-                    run_id=run_id, pause_id=pause_id, action=action, reviewer=user.name,
-                    comment=review.get("comment", ""), payload=payload, decided_at=now,
-                )
-            )  # fmt: skip
+            close(conn, pause, payload, status="decided", at=now)
             info = self.info(state, pause) | {"approvals": progress.label}
             emit(conn, "run.decided", pause.policy, info, actor=user.name, via=via, at=now, details=details)
             return Outcome(True, progress, payload)
