@@ -24,13 +24,25 @@ from vetoflow.db.tables import approvals_table, decisions_table, pauses_table
 from vetoflow.errors import DecisionConflictError, VetoflowError
 from vetoflow.governance.digest import run_digest
 from vetoflow.governance.policy import Policy, match_tier
-from vetoflow.governance.rules import Progress, check_approval
+from vetoflow.governance.rules import ApprovalRefusedError, Progress, check_approval
 from vetoflow.identity.roles import User
-from vetoflow.runs import audit
+from vetoflow.runs import audit, deadlines
 from vetoflow.runs.governance_events import emit, figures_of, run_info
 from vetoflow.runs.pauses import Pause, close, load_pause
 
 FIGURES_CHANGED = "the figures changed since you opened this run"
+
+
+MAX_DEADLINES = 25  # a policy has at most 20 tiers and its escalations never loop
+
+
+class DeadlinePassedError(DecisionConflictError):
+    """The pause's deadline passed before this decision and closed it (expired): nothing of it was recorded."""
+
+
+class _Overdue(Exception):  # noqa: N818 - a signal within the gate, never seen outside it
+    def __init__(self, due_at: datetime) -> None:
+        self.due_at = due_at
 
 
 class DigestMismatchError(VetoflowError):
@@ -185,12 +197,51 @@ class Gate:
         digest: str | None,
         via: str,
     ) -> Outcome:
-        """Check the rules and the digest, record the approval or decision; `resume` says whether to resume."""
+        """Check the rules and the digest, record the approval or decision; `resume` says whether to resume.
+
+        A pause past its deadline gets its deadline action first, exactly once, as a sweep would have given it
+        (runs/deadlines.py), so no decision depends on when the last sweep ran: an expired pause refuses the
+        decision (DeadlinePassedError; its run is to be resumed with the expiry), an escalated one is decided
+        under its new tier, and a refusal there says the deadline moved it."""
+        run_id = str(state["run_id"])
+        moved = ""
+        for _ in range(MAX_DEADLINES):
+            try:
+                return self._decide_once(state, pause_id, user, review, digest=digest, via=via)
+            except _Overdue as overdue:
+                deadlines.act(self, run_id, pause_id, state, via=via)  # once: it re-checks under the lock
+                passed = f"the deadline passed at {overdue.due_at.isoformat(timespec='seconds')}"
+                with self.engine.connect() as conn:
+                    now = self.load(conn, run_id, pause_id)
+                    assert now is not None
+                    if now.status != "open" or self._decided(conn, now):
+                        raise DeadlinePassedError(f"{passed}: {self._closed(conn, now)}") from None
+                needs = f"{now.needed} approver(s) with the role {' or '.join(now.tier.approvers.roles)}"
+                moved = f"{passed}; the run was escalated to tier {now.tier.name!r}, which needs {needs}"
+                moved += f" ({now.progress.label} so far)"
+            except ApprovalRefusedError as refused:
+                if not moved:
+                    raise
+                raise ApprovalRefusedError(f"{moved}: {refused}") from None
+        raise VetoflowError(f"run {run_id}: pause {pause_id} is still past its deadline after {MAX_DEADLINES} steps")
+
+    def _decide_once(
+        self,
+        state: Mapping[str, Any],
+        pause_id: str,
+        user: User,
+        review: dict[str, Any],
+        *,
+        digest: str | None,
+        via: str,
+    ) -> Outcome:
         run_id, action, now = str(state["run_id"]), str(review["action"]), self.clock()
         with self.engine.begin() as conn:
             pause = self.lock(conn, run_id, pause_id)
             if pause.status != "open" or self._decided(conn, pause):
                 raise self._closed(conn, pause)
+            if pause.due_at <= now:  # nothing is written: the deadline's action goes first, in its own transaction
+                raise _Overdue(pause.due_at)
             if digest is not None and digest != pause.digest:
                 raise DigestMismatchError(
                     f"{FIGURES_CHANGED} (you saw {digest[:19]}..., the run now shows {pause.digest[:19]}...); "

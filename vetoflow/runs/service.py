@@ -13,35 +13,28 @@ from dataclasses import replace as replace_dataclass
 from typing import Any
 
 from langgraph.types import Command
-from pydantic import ValidationError
 
 from vetoflow import fencing
-from vetoflow.clock import utcnow
 from vetoflow.context import Context
 from vetoflow.db import Database
 from vetoflow.errors import (
-    DecisionConflictError,
     LeaseLostError,
     RunStateError,
     VetoflowError,
-    describe_validation_error,
 )
 from vetoflow.graph import Graph
-from vetoflow.identity.directory import DEMO_ROLES
-from vetoflow.identity.roles import User, grants_for
 from vetoflow.llm.base import SummaryClient
-from vetoflow.nodes.approval import parse_review
 from vetoflow.risk.compare import RunComparison
 from vetoflow.risk.compare import compare as compare_states
-from vetoflow.runs import comments as thread_store
 from vetoflow.runs.batches import BatchStore
+from vetoflow.runs.deciding import Deciding
 from vetoflow.runs.events import RunEvents
 from vetoflow.runs.execution import StepCallback, stream_steps
 from vetoflow.runs.gate import Gate
 from vetoflow.runs.governance_events import started_entry
 from vetoflow.runs.history import derive_status, has_state, thread_config
 from vetoflow.runs.idempotency import IdempotencyStore
-from vetoflow.runs.index import RunIndex, RunRow, already_decided, new_run_id
+from vetoflow.runs.index import RunIndex, RunRow, new_run_id
 from vetoflow.runs.lease import Leases, new_owner
 from vetoflow.runs.lineage import Lineage
 from vetoflow.runs.queueing import HandBack, JobDispatcher, QueueSide
@@ -50,14 +43,14 @@ from vetoflow.runs.replaying import Replaying
 from vetoflow.runs.upkeep import Upkeep
 from vetoflow.runs.views import RunView
 from vetoflow.scenario import Scenario, check_new_scenario
-from vetoflow.state import Review, RunState
+from vetoflow.state import RunState
 
 log = logging.getLogger(__name__)
 
 NOTHING = object()  # what `_resume_input` gives when there is nothing to run: paused for a human, or finished
 
 
-class RunService(Upkeep, QueueSide, Replaying, RunRecords):  # Upkeep brings Settling
+class RunService(Deciding, Upkeep, QueueSide, Replaying, RunRecords):  # Deciding and Upkeep bring Settling
     def __init__(
         self,
         graph: Graph,
@@ -123,87 +116,6 @@ class RunService(Upkeep, QueueSide, Replaying, RunRecords):  # Upkeep brings Set
         lease = self.leases.fresh()  # the row is born with this process's lease: nobody else executes it meanwhile
         self.index.create(run_id, scenario.name, scenario.investment, inputs, lease=lease, also=entry)
         return self._advance(run_id, lambda: state, on_step, owner=lease[0])
-
-    def decide(
-        self,
-        run_id: str,
-        action: str,
-        *,
-        reviewer: str,
-        comment: str = "",
-        overrides: dict[str, Any] | None = None,
-        on_step: StepCallback | None = None,
-        user: User | None = None,
-        digest: str | None = None,
-        via: str = "api",
-    ) -> RunView:
-        """Apply one human decision to a paused run. Invalid input, a broken policy rule, a digest that no
-        longer matches or a lost race changes nothing, except that a lost race keeps its comment in the
-        run's thread (marked as such). An approval short of the tier's count is recorded and the run stays
-        paused ("1 of 2"); the approval completing it resumes the run."""
-        try:
-            return self._decide(
-                run_id, action, reviewer=reviewer, comment=comment, overrides=overrides, on_step=on_step,
-                user=user, digest=digest, via=via,
-            )  # fmt: skip
-        except DecisionConflictError:
-            if comment.strip():
-                author = user.name if user else reviewer
-                thread_store.add(self.database.engine, run_id, author, comment, via=via, lost_race=True, action=action)
-            raise
-
-    def _decide(
-        self,
-        run_id: str,
-        action: str,
-        *,
-        reviewer: str,
-        comment: str,
-        overrides: dict[str, Any] | None,
-        on_step: StepCallback | None,
-        user: User | None,
-        digest: str | None,
-        via: str,
-    ) -> RunView:
-        try:
-            review = Review.model_validate(
-                {
-                    "action": action,
-                    "reviewer": reviewer,
-                    "comment": comment,
-                    "overrides": overrides or {},
-                    "decided_at": utcnow().isoformat(timespec="seconds"),
-                }
-            )
-        except ValidationError as exc:
-            raise VetoflowError(f"invalid decision:\n{describe_validation_error(exc)}") from None
-        snapshot = self._snapshot(run_id)
-        if not snapshot.interrupts:
-            decisions = self.index.decisions(run_id)
-            if decisions:
-                status = derive_status(snapshot)
-                raise DecisionConflictError(f"{already_decided(run_id, decisions[-1])}; the run is now {status}")
-            raise RunStateError(f"run {run_id} is not waiting for a decision (status: {derive_status(snapshot)})")
-        payload = review.model_dump(mode="json")
-        scenario = RunState.model_validate(snapshot.values).scenario
-        _, revised = parse_review(payload, scenario)  # bad overrides: refused before anything is recorded
-        if revised is not None:
-            self.context.budget.check(revised)
-        pause_id = snapshot.interrupts[0].id
-        if self.gate is None:
-            self.index.claim_decision(run_id, pause_id, payload)
-            resume = payload
-        else:
-            values = dict(snapshot.values)
-            self.gate.open_pause(values, pause_id)  # a run paused by the previous release gets its pause now
-            acting = user or User(reviewer, DEMO_ROLES, grants_for(DEMO_ROLES, {}), "cli")
-            outcome = self.gate.decide(values, pause_id, acting, payload, digest=digest, via=via)
-            if not outcome.resume:
-                return self.view(run_id)
-            resume = outcome.payload
-        if self.dispatcher:
-            return self._enqueue(run_id, "decide")
-        return self._advance(run_id, lambda: Command(resume=resume), on_step)
 
     def retry(self, run_id: str, on_step: StepCallback | None = None) -> RunView:
         """Resume from the last checkpoint: after a failed node, or after a crash mid-graph or mid-decision.
