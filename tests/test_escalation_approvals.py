@@ -1,5 +1,6 @@
 """Escalation and earlier approvals: after the sweep moves a pause to a tier with other roles, only
-approvals that qualify for that tier count. Real sweep, real users file, SQLite and PostgreSQL."""
+approvals that qualify for that tier count, and if they already satisfy it the escalation approves the run.
+Real sweep, real users file, SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from vetoflow.identity.directory import Directory
 from vetoflow.identity.roles import User
 from vetoflow.identity.users_file import add_user, load_users_file, set_roles
 from vetoflow.runs import audit, audit_check
+from vetoflow.runs.gate import DeadlinePassedError
 from vetoflow.runs.service import RunService
 from vetoflow.scenario import Scenario
 
@@ -149,3 +151,77 @@ def test_a_set_aside_approver_who_now_holds_the_role_may_approve_again(
         assert approval is not None
         assert (approval["progress"], approval["approved_by"], approval["set_aside"]) == ("1 of 2", ["cy"], [])
         assert approve(service, run_id, users["dee"]) == "completed"
+
+
+ESCALATES_TO_FEWER = """\
+tiers:
+  - name: standard
+    approvers: {roles: [approver], count: 2}
+    due: 1m
+    at_deadline: {escalate: urgent}
+  - name: urgent
+    approvers: {roles: [approver, admin], count: 1}
+    due: 1h
+    at_deadline: expire
+"""
+
+
+def test_an_escalation_to_a_tier_the_approvals_already_satisfy_approves_and_resumes_the_run(
+    settings: Settings, tmp_path: Path, vetoed: Scenario
+) -> None:
+    """The audit's case: one approval of two, then urgent needs one; the run was left paused to expire as rejected."""
+    settings = governed_settings(settings, tmp_path, ESCALATES_TO_FEWER)
+    users = users_file(settings)
+    with governed_service(settings) as service:
+        assert service.gate is not None
+        service.gate.clock = lambda: START
+        run_id = service.start(vetoed, requester="an").run.run_id
+        escalate(service, run_id, users, "ana")
+
+        done = service.view(run_id)
+        assert done.status == "completed"
+        [decision] = done.decisions
+        assert (decision.reviewer, decision.action) == ("system", "approve")
+        assert decision.comment == "escalated to tier 'urgent', which the approvals already given (ana) satisfy"
+        assert done.approval is not None
+        review = done.state.reviews[-1]
+        assert (review.approvers, review.digest) == ("ana", done.approval["digest"])
+        assert done.state.summary is not None
+        assert "ana" in done.state.summary.text, "the summary names who approved, not the system"
+        assert (done.approval["tier"], done.approval["status"], done.approval["progress"]) == (
+            "urgent",
+            "decided",
+            "1 of 1",
+        )
+        entries = list(audit.entries(service.index.engine, run_id=run_id))
+        assert [(e["event"], e["actor"]) for e in entries][-4:] == [
+            ("run.approved", "ana"), ("run.escalated", "system"),
+            ("run.decided", "system"), ("run.completed", "system"),
+        ]  # fmt: skip
+        decided = entries[-2]["details"]
+        assert (decided["caused_by"], decided["from_tier"], decided["tier"]) == ("run.escalated", "standard", "urgent")
+        assert decided["approved_by"] == ["ana"]
+        service.gate.clock = lambda: START + timedelta(hours=2)
+        assert service.sweep().expired == [], "nothing is left to expire"
+        assert audit_check.verify(service.index.engine).ok
+
+
+def test_a_late_decision_on_a_run_its_escalation_approved_is_told_so(
+    settings: Settings, tmp_path: Path, vetoed: Scenario
+) -> None:
+    """No sweep ran: cy's late approval applies the deadline first, which decides the run with ana's approval."""
+    settings = governed_settings(settings, tmp_path, ESCALATES_TO_FEWER)
+    users = users_file(settings)
+    with governed_service(settings) as service:
+        assert service.gate is not None
+        service.gate.clock = lambda: START
+        run_id = service.start(vetoed, requester="an").run.run_id
+        assert approve(service, run_id, users["ana"]) == "paused"
+        service.gate.clock = lambda: START + timedelta(minutes=4)
+        with pytest.raises(
+            DeadlinePassedError, match=r"the deadline passed at .*: run \w+ was already decided: approve"
+        ):
+            approve(service, run_id, users["cy"])
+        done = service.view(run_id)
+        assert done.status == "completed"
+        assert done.state.reviews[-1].approvers == "ana"

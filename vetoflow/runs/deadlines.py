@@ -5,16 +5,18 @@ Each action re-checks its pause inside a transaction that first locks the row, t
 whoever comes second (another sweep, or a decision that found the deadline passed) finds the row already
 moved and does nothing. The sweep calls this for every pause that is due, the gate for the pause it is
 about to decide. An escalation keeps the approvals given so far, but only those that qualify for the new
-tier count (the gate tallies them); the escalation's entry and notifications name the ones set aside.
+tier count (the gate tallies them); the escalation's entry and notifications name the ones set aside. If
+those already satisfy the new tier, the escalation decides the pause: approved, as the approval completing
+the count would have, and its run is resumed (a pause left open there could only expire).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
-from sqlalchemy import select, update
+from sqlalchemy import Connection, select, update
 
 from vetoflow.db.tables import pauses_table
 from vetoflow.governance.policy import Escalate
@@ -25,7 +27,7 @@ if TYPE_CHECKING:
     from vetoflow.runs.gate import Gate
 
 SYSTEM = "system"
-Acted = Literal["reminded", "escalated", "expired"]
+Acted = Literal["reminded", "escalated", "expired", "decided"]
 
 
 def _next_reminder(pause: Pause, sent: int) -> timedelta | None:
@@ -33,8 +35,27 @@ def _next_reminder(pause: Pause, sent: int) -> timedelta | None:
     return timedelta(seconds=intervals[min(sent, len(intervals) - 1)]) if intervals else None
 
 
+def _complete(
+    conn: Connection, gate: Gate, pause: Pause, state: Mapping[str, Any], *, from_tier: str, via: str, at: datetime
+) -> None:
+    """Decide an escalated pause whose new tier the recorded approvals already satisfy, as the approval completing
+    the count would: approved by those who count, resumed with their names, the escalation named as the cause."""
+    progress = pause.progress
+    who = ", ".join(progress.approvers)
+    comment = f"escalated to tier {pause.tier.name!r}, which the approvals already given ({who}) satisfy"
+    payload = {"action": "approve", "reviewer": SYSTEM, "comment": comment, "overrides": {}, "digest": pause.digest,
+               "decided_at": at.isoformat(timespec="seconds"), "approved_by": list(progress.approvers)}  # fmt: skip
+    close(conn, pause, payload, status="decided", at=at)
+    details = {
+        "action": "approve", "reviewer": SYSTEM, "comment": comment, "caused_by": "run.escalated",
+        "from_tier": from_tier, "approvals": progress.label, "approved_by": list(progress.approvers),
+    }  # fmt: skip
+    emit(conn, "run.decided", pause.policy, gate.info(state, pause), actor=SYSTEM, via=via, at=at, details=details)
+
+
 def act(gate: Gate, run_id: str, pause_id: str, state: Mapping[str, Any], *, via: str = "sweep") -> Acted | None:
     """Do what is due for one pause at `gate.clock()`, once; None when nothing is (or another got there first).
+    "decided": an escalation to a tier the approvals given so far already satisfy, which decides the pause.
 
     `via`: who noticed the deadline (`sweep`, or the front end of a decision), recorded in the entry."""
     now = gate.clock()
@@ -65,6 +86,9 @@ def act(gate: Gate, run_id: str, pause_id: str, state: Mapping[str, Any], *, via
             }  # fmt: skip
             emit(conn, "run.escalated", pause.policy, gate.info(state, moved), actor=SYSTEM, via=via, at=now,
                  details=details)  # fmt: skip
+            if progress.complete:  # the approvals already given satisfy the new tier: waiting on would only expire it
+                _complete(conn, gate, moved, state, from_tier=pause.tier.name, via=via, at=now)
+                return "decided"
             return "escalated"
         if pause.due_at <= now:
             review = {"action": "reject", "reviewer": SYSTEM, "comment": "expired", "overrides": {},

@@ -2,7 +2,8 @@
 
 The actions themselves (runs/deadlines.py) lock and re-check their pause, so a second sweeper running at
 the same moment finds the row already moved and does nothing. Expired runs are resumed afterwards with
-the recorded rejection (reason "expired"), like any decision.
+the recorded rejection (reason "expired"), like any decision, and so are runs an escalation decided (their
+new tier's approvals were already given).
 """
 
 from __future__ import annotations
@@ -54,8 +55,8 @@ def sweep(
         candidates = [(r.run_id, r.pause_id) for r in conn.execute(due)]
     for run_id, pause_id in candidates:
         action = act(gate, run_id, pause_id, state_of(run_id))
-        if action == "expired":
-            report.expired.append(run_id)
+        if action in ("expired", "decided"):  # closed: the run resumes with the recorded decision
+            (report.expired if action == "expired" else report.escalated).append(run_id)
             payload = decision_payload(gate, run_id, pause_id)
             resume(run_id, payload)
             report.resumed.append(run_id)
