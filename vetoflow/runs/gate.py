@@ -74,16 +74,18 @@ class Gate:
         with self.engine.connect() as conn:
             return self.load(conn, run_id, pause_id)
 
-    def last_pause(self, run_id: str) -> Pause | None:
+    def last_pause(self, run_id: str, conn: Connection | None = None) -> Pause | None:
         """The run's most recent pause, decided or not: who approved a finished run, and under which tier."""
-        with self.engine.connect() as conn:
-            latest = conn.execute(
-                select(pauses_table.c.pause_id)
-                .where(pauses_table.c.run_id == run_id)
-                .order_by(pauses_table.c.opened_at.desc())
-                .limit(1)
-            ).scalar()
-            return self.load(conn, run_id, latest) if latest is not None else None
+        if conn is None:
+            with self.engine.connect() as own:
+                return self.last_pause(run_id, own)
+        latest = conn.execute(
+            select(pauses_table.c.pause_id)
+            .where(pauses_table.c.run_id == run_id)
+            .order_by(pauses_table.c.opened_at.desc())
+            .limit(1)
+        ).scalar()
+        return self.load(conn, run_id, latest) if latest is not None else None
 
     def info(self, state: Mapping[str, Any], pause: Pause | None) -> dict[str, Any]:
         if pause is None:
@@ -134,8 +136,15 @@ class Gate:
         details: Mapping[str, Any],
         conn: Connection,
     ) -> None:
-        """Append the event (and queue its notifications) in `conn`'s transaction, with the row that says so."""
-        emit(conn, event, self.policy, self.info(state, None), actor=actor, via=via, details=details)
+        """Append the event (and queue its notifications) in `conn`'s transaction, with the row that says so.
+
+        A run that paused carries the tier (and approvals) of its last pause, so channels limited to that tier
+        hear how it ended; a run that never paused has no tier."""
+        pause = self.last_pause(str(state["run_id"]), conn)
+        info = self.info(state, None)
+        if pause is not None:
+            info |= {"tier": pause.tier.name, "approvals": pause.progress.label}
+        emit(conn, event, self.policy, info, actor=actor, via=via, details=details)
 
     # -- deciding -----------------------------------------------------------------------------
     def lock(self, conn: Connection, run_id: str, pause_id: str) -> Pause:
