@@ -11,7 +11,7 @@ from tests.cli_support import invoke, refused
 from vetoflow.config import Settings
 from vetoflow.errors import ConfigurationError, VetoflowError
 from vetoflow.governance.policy import Escalate, load_policy, match_tier, parse_policy
-from vetoflow.governance.rules import Approval, ApprovalRefusedError, check_approval, tally
+from vetoflow.governance.rules import Approval, ApprovalRefusedError, authors_of, check_approval, tally
 from vetoflow.identity.roles import BUILTIN_ROLES, PermissionDeniedError, User
 from vetoflow.runs.store import open_service
 
@@ -141,19 +141,19 @@ def test_four_eyes_distinct_approvers_and_roles_are_enforced_by_name() -> None:
     with pytest.raises(
         ApprovalRefusedError, match=r"tier 'large': requester_may_approve is false .four-eyes.: ana started"
     ):
-        check_approval(large, "approve", ana, requester="ana")
-    first = check_approval(large, "approve", bo, requester="ana")
+        check_approval(large, "approve", ana, authors=authors_of("ana"))
+    first = check_approval(large, "approve", bo, authors=authors_of("ana"))
     assert (first.label, first.complete) == ("1 of 2", False)
     with pytest.raises(ApprovalRefusedError, match=r"2 distinct people; bo already approved \(1 of 2\)"):
-        check_approval(large, "approve", bo, requester="ana", approved_by=first.approvers)
-    second = check_approval(large, "approve", cy, requester="ana", approved_by=first.approvers)
+        check_approval(large, "approve", bo, authors=authors_of("ana"), approved_by=first.approvers)
+    second = check_approval(large, "approve", cy, authors=authors_of("ana"), approved_by=first.approvers)
     assert (second.label, second.complete) == ("2 of 2", True)
     with pytest.raises(PermissionDeniedError, match="may not approve or reject"):
-        check_approval(large, "reject", user("vi", "viewer"), requester="ana")
+        check_approval(large, "reject", user("vi", "viewer"), authors=authors_of("ana"))
     admin_only = large.model_copy(update={"approvers": large.approvers.model_copy(update={"roles": ["admin"]})})
     with pytest.raises(ApprovalRefusedError, match=r"approvers\.roles is admin; bo holds approver"):
-        check_approval(admin_only, "approve", bo, requester="ana")
-    assert check_approval(large, "revise", ana, requester="ana").label == "0 of 2", "the requester may revise"
+        check_approval(admin_only, "approve", bo, authors=authors_of("ana"))
+    assert check_approval(large, "revise", ana, authors=authors_of("ana")).label == "0 of 2", "the requester may revise"
 
 
 def test_only_approvals_that_qualify_for_the_tier_count() -> None:
@@ -164,12 +164,12 @@ def test_only_approvals_that_qualify_for_the_tier_count() -> None:
         Approval("bo", frozenset({"viewer"})),
         Approval("cy", frozenset({"approver"})),
     ]
-    progress = tally(large, recorded, requester="ana", needed=2)
+    progress = tally(large, recorded, authors=authors_of("ana"), needed=2)
     assert (progress.label, progress.approvers, progress.complete) == ("1 of 2", ("cy",), False)
     assert [s.reviewer for s in progress.set_aside] == ["ana", "bo"]
     assert "four-eyes" in progress.set_aside[0].reason
     assert "needs approver; bo held viewer" in progress.set_aside[1].reason
-    again = check_approval(large, "approve", user("bo", "approver"), requester="ana",
+    again = check_approval(large, "approve", user("bo", "approver"), authors=authors_of("ana"),
                            approved_by=progress.approvers, set_aside=progress.set_aside)  # fmt: skip
     assert (again.label, [s.reviewer for s in again.set_aside]) == ("2 of 2", ["ana"])
 

@@ -252,6 +252,11 @@ class RunState(BaseModel):
         max_length=400,
         description="A replay with changed inputs of a vetoed run carries its veto: it waits for a human.",
     )
+    lineage_authors: dict[str, str] = Field(
+        default_factory=dict,
+        description="A replay's inherited authors: who started or revised the runs it replays (transitively), "
+        "and which run; four-eyes keeps them from approving it (governance.rules.replayed_authors).",
+    )
 
     @property
     def vetoed_once(self) -> bool:

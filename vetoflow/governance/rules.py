@@ -1,8 +1,9 @@
 """Who may decide a pause under its tier: pure checks that refuse with the rule they apply.
 
-approve: a role of the tier, not the requester nor anyone who revised the run's figures unless
-`requester_may_approve` (whoever wrote the figures does not approve them alone), and not someone who
-already approved this pause (approvals count distinct people). An approval counts only while it qualifies
+approve: a role of the tier, not one of the figures' authors unless `requester_may_approve` (whoever wrote
+the figures does not approve them alone: the requester, anyone who revised the run, and for a replay the
+requesters and revisers of the runs it replays), and not someone who already approved this pause (approvals
+count distinct people). An approval counts only while it qualifies
 for the tier in force (`tally`): after an escalation, approvals whose recorded roles (or four-eyes) do not
 fit the new tier are set aside, and those people may approve again under it. reject: a role of the tier (the requester
 may withdraw their own run: stopping spend needs no second pair of eyes). revise: anyone whose roles
@@ -11,7 +12,7 @@ grant `revise` (analysts may rework their own run).
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from vetoflow.errors import VetoflowError
@@ -75,24 +76,55 @@ def recorded_roles(text: str) -> frozenset[str]:
     return frozenset(role for role in text.split(",") if role)
 
 
-def disqualified(tier: Tier, approval: Approval, requester: str | None) -> str | None:
+STARTED = "started this run"
+REVISED = "revised this run's figures"
+
+
+def authors_of(
+    requester: str | None, revisers: Iterable[str] = (), lineage: Mapping[str, str] | None = None
+) -> dict[str, str]:
+    """Who wrote the figures a pause shows, each with how: the requester, whoever revised the run, and the
+    authors of the runs it replays (`lineage`, see `replayed_authors`). Four-eyes keeps them all from
+    approving it: nobody approves their own figures by replaying them, or by having someone else replay them."""
+    found = dict(lineage or {})
+    found |= dict.fromkeys(revisers, REVISED)
+    if requester:
+        found[requester] = STARTED
+    return found
+
+
+def replayed_authors(
+    source_run_id: str, requester: str | None, revisers: Iterable[str], lineage: Mapping[str, str]
+) -> dict[str, str]:
+    """The authors a replay of run `source_run_id` inherits: its requester and revisers, and the authors it
+    inherited itself (a replay of a replay), each saying which run they wrote (the earliest, for someone
+    who wrote more than one: a replay carries its source's revisions along)."""
+    found = dict.fromkeys(revisers, f"revised the figures of run {source_run_id}, which this run replays")
+    if requester:
+        found[requester] = f"started run {source_run_id}, whose figures this run replays"
+    return found | dict(lineage)
+
+
+def disqualified(tier: Tier, approval: Approval, authors: Mapping[str, str]) -> str | None:
     """Why `approval` does not count under `tier` (None: it counts); the same rules `check_approval` applies."""
     if not set(tier.approvers.roles) & approval.roles:
         held = ", ".join(sorted(approval.roles)) or "no role"
         return f"tier {tier.name!r} needs {' or '.join(tier.approvers.roles)}; {approval.reviewer} held {held}"
-    if approval.reviewer == requester and not tier.requester_may_approve:
-        return f"tier {tier.name!r} has requester_may_approve false (four-eyes); {approval.reviewer} started this run"
+    if approval.reviewer in authors and not tier.requester_may_approve:
+        why = authors[approval.reviewer]
+        return f"tier {tier.name!r} has requester_may_approve false (four-eyes); {approval.reviewer} {why}"
     return None
 
 
-def tally(tier: Tier, approvals: Sequence[Approval], *, requester: str | None, needed: int) -> Progress:
-    """Count the approvals that qualify for `tier`, each person once; set the others aside with the reason."""
+def tally(tier: Tier, approvals: Sequence[Approval], *, authors: Mapping[str, str], needed: int) -> Progress:
+    """Count the approvals that qualify for `tier`, each person once; set the others aside with the reason.
+    `authors`: who wrote the figures (`authors_of`)."""
     counted: list[Approval] = []
     aside: list[SetAside] = []
     for approval in approvals:
         if approval.reviewer in {c.reviewer for c in counted}:
             continue
-        reason = disqualified(tier, approval, requester)
+        reason = disqualified(tier, approval, authors)
         if reason is None:
             counted.append(approval)
         else:
@@ -129,16 +161,16 @@ def check_approval(
     action: str,
     user: User,
     *,
-    requester: str | None,
+    authors: Mapping[str, str],
     approved_by: Sequence[str] = (),
     set_aside: Sequence[SetAside] = (),
-    revisers: Collection[str] = (),
     approved_roles: Sequence[frozenset[str]] = (),
 ) -> Progress:
     """Refuse (ApprovalRefusedError naming the rule) or return the progress this decision would make.
 
-    `approved_by` are the approvals that count under `tier`; someone whose approval was set aside may
-    approve again (their new approval replaces the old one)."""
+    `authors`: who wrote the figures, and how (`authors_of`). `approved_by` are the approvals that count
+    under `tier`; someone whose approval was set aside may approve again (their new approval replaces the
+    old one)."""
     aside = tuple(s for s in set_aside if s.reviewer != user.name) if action == "approve" else tuple(set_aside)
     if action == "revise":
         require(user, "revise")
@@ -150,13 +182,10 @@ def check_approval(
         raise ApprovalRefusedError(
             f"{rule}: approvers.roles is {', '.join(tier.approvers.roles)}; {user.name} holds {held}"
         )
-    if action == "approve" and requester is not None and user.name == requester and not tier.requester_may_approve:
-        raise ApprovalRefusedError(f"{rule}: requester_may_approve is false (four-eyes): {user.name} started this run")
-    if action == "approve" and user.name in revisers and not tier.requester_may_approve:
-        raise ApprovalRefusedError(
-            f"{rule}: requester_may_approve is false (four-eyes): {user.name} revised this run's figures, "
-            "so another approver must approve them"
-        )
+    if action == "approve" and user.name in authors and not tier.requester_may_approve:
+        why = authors[user.name]
+        rest = "" if why == STARTED else ", so another approver must approve them"
+        raise ApprovalRefusedError(f"{rule}: requester_may_approve is false (four-eyes): {user.name} {why}{rest}")
     if action == "approve":
         if user.name in approved_by:
             raise ApprovalRefusedError(

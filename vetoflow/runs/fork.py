@@ -113,11 +113,13 @@ def copy_into_new_thread(
     *,
     inherited_veto: str | None = None,
     requester: str | None = None,
+    lineage_authors: dict[str, str] | None = None,
 ) -> str:
     """Write `source` as the first checkpoint of thread `new_id`; returns the source checkpoint id.
 
-    `inherited_veto` and `requester` (who asked for the replay: four-eyes applies to them) are written as
-    channels of their own, with a version, so every checkpointer stores them.
+    `inherited_veto`, `requester` (who asked for the replay) and `lineage_authors` (who wrote the figures
+    of the runs it replays; four-eyes applies to all of them) are written as channels of their own, with a
+    version, so every checkpointer stores them.
     """
     saved = saver.get_tuple(source.config)
     assert saved is not None
@@ -127,7 +129,8 @@ def copy_into_new_thread(
     checkpoint["channel_values"]["run_id"] = new_id  # the state names its own run (approval payloads show it)
     if scenario is not None:
         checkpoint["channel_values"]["scenario"] = scenario
-    for channel, value in (("inherited_veto", inherited_veto), ("requester", requester)):
+    channels = (("inherited_veto", inherited_veto), ("requester", requester), ("lineage_authors", lineage_authors))
+    for channel, value in channels:
         if value is not None:
             checkpoint["channel_values"][channel] = value
             checkpoint["channel_versions"][channel] = max(checkpoint["channel_versions"].values())

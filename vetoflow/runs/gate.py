@@ -24,7 +24,7 @@ from vetoflow.db.tables import approvals_table, decisions_table, pauses_table
 from vetoflow.errors import DecisionConflictError, VetoflowError
 from vetoflow.governance.digest import run_digest
 from vetoflow.governance.policy import Policy, match_tier
-from vetoflow.governance.rules import ApprovalRefusedError, Progress, check_approval
+from vetoflow.governance.rules import ApprovalRefusedError, Progress, authors_of, check_approval
 from vetoflow.identity.roles import User
 from vetoflow.runs import audit, deadlines
 from vetoflow.runs.governance_events import emit, figures_of, run_info
@@ -92,6 +92,14 @@ class Gate:
             return run_info(state, self.console_url)
         due = pause.due_at.isoformat(timespec="seconds")
         return run_info(state, self.console_url, tier=pause.tier.name, approvals=pause.progress.label, due_at=due)
+
+    @staticmethod
+    def authors(state: Mapping[str, Any], pause: Pause | None = None) -> dict[str, str]:
+        """Who wrote the run's figures (four-eyes): its requester and revisers, and a replay's inherited ones."""
+        revisers = [str(r["reviewer"]) for r in state.get("revisions") or []]
+        revisers += [str(r["reviewer"]) for r in state.get("reviews") or [] if r.get("action") == "revise"]
+        requester = pause.requester if pause is not None else state.get("requester")
+        return authors_of(requester, revisers, state.get("lineage_authors"))
 
     # -- pausing ------------------------------------------------------------------------------
     def open_pause(self, state: Mapping[str, Any], pause_id: str, *, via: str = "system") -> Pause:
@@ -258,8 +266,8 @@ class Gate:
                 )
             earlier = pause.progress
             progress = check_approval(
-                pause.tier, action, user, requester=pause.requester, approved_by=earlier.approvers,
-                set_aside=earlier.set_aside, revisers={str(r["reviewer"]) for r in state.get("revisions") or []},
+                pause.tier, action, user, authors=self.authors(state, pause), approved_by=earlier.approvers,
+                set_aside=earlier.set_aside,
                 approved_roles=list({a.reviewer: a.roles for a in reversed(pause.approvals)
                                      if a.reviewer in earlier.approvers}.values()),
             )  # fmt: skip

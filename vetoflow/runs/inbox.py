@@ -22,7 +22,7 @@ from vetoflow.db.tables import (
 )
 from vetoflow.errors import VetoflowError
 from vetoflow.governance.policy import Policy
-from vetoflow.governance.rules import Approval, Progress, leaves_room, recorded_roles, tally
+from vetoflow.governance.rules import Approval, Progress, authors_of, leaves_room, recorded_roles, tally
 from vetoflow.runs.index import RunRow
 
 
@@ -99,7 +99,7 @@ def inbox_items(engine: Engine, rows: Sequence[RunRow]) -> list[InboxItem]:
             try:
                 tier = Policy.model_validate(json.loads(pause["policy"])).tier(pause["tier"])
                 roles, own = list(tier.approvers.roles), tier.requester_may_approve
-                progress = tally(tier, recorded, requester=pause["requester"], needed=pause["needed"])
+                progress = tally(tier, recorded, authors=authors_of(pause["requester"]), needed=pause["needed"])
             except (VetoflowError, ValueError):
                 roles, own = [], False
                 progress = Progress(tuple(a.reviewer for a in recorded), pause["needed"])

@@ -16,7 +16,7 @@ from sqlalchemy import Connection, insert, select, update
 from vetoflow.clock import aware
 from vetoflow.db.tables import approvals_table, decisions_table, pauses_table
 from vetoflow.governance.policy import Policy, Tier
-from vetoflow.governance.rules import Approval, Progress, recorded_roles, tally
+from vetoflow.governance.rules import Approval, Progress, authors_of, recorded_roles, tally
 
 
 @dataclass(frozen=True)
@@ -37,7 +37,7 @@ class Pause:
     @property
     def progress(self) -> Progress:
         """Only approvals that qualify for the tier in force count (an escalation may set some aside)."""
-        return tally(self.tier, self.approvals, requester=self.requester, needed=self.needed)
+        return tally(self.tier, self.approvals, authors=authors_of(self.requester), needed=self.needed)
 
     @property
     def approved_by(self) -> tuple[str, ...]:

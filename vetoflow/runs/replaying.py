@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from vetoflow.errors import VetoflowError
+from vetoflow.governance.rules import replayed_authors
 from vetoflow.runs.execution import CarriesRuns, StepCallback
 from vetoflow.runs.fork import copy_into_new_thread, find_checkpoint, refuse_late_checkpoint, start_node
 from vetoflow.runs.governance_events import started_entry
@@ -58,6 +59,7 @@ class Replaying(CarriesRuns):
         `replay_run_id` fixes the new run's id in advance (a queued batch, so a repeated job never forks twice).
         `requester`: who asked for the replay, recorded as the new run's requester (four-eyes: they cannot
         approve it); without one the source run's requester stays, so nobody gets around the rule by omission.
+        Nor can the source's requester and revisers (and those of the runs it replays): they wrote its figures.
         `via`: the front end asking, recorded in the new run's `run.started` audit entry.
         """
         source_row = self.index.get(run_id)  # RunNotFoundError for an unknown id
@@ -82,9 +84,13 @@ class Replaying(CarriesRuns):
         inherited = None  # changed inputs must not launder a veto: the replay waits for a human like a revise
         if overrides and latest_state.vetoed_once:
             inherited = f"replay of vetoed run {run_id} with changed inputs: a human must approve its figures"
+        revisers = [r.reviewer for r in latest_state.revisions]
+        revisers += [r.reviewer for r in latest_state.reviews if r.action == "revise"]  # older releases' revises
+        authors = replayed_authors(run_id, latest_state.requester, revisers, latest_state.lineage_authors)
         source_cp = copy_into_new_thread(
-            saver, source, run_id, new_id, changed, inherited_veto=inherited, requester=requester
-        )
+            saver, source, run_id, new_id, changed, inherited_veto=inherited, requester=requester,
+            lineage_authors=authors,
+        )  # fmt: skip
         node = from_node or next(n for n in source.next if not n.startswith("__"))
         name = f"{source_row.name[:150]} (replay of {run_id})"  # tells replays apart in `vetoflow runs`
         lineage = new_row(run_id, new_id, source_cp, node, overrides=overrides or {}, llm_model=llm_model)
