@@ -10,7 +10,7 @@ from tests.governance_support import governed_settings, people
 from vetoflow.config import Settings
 from vetoflow.console.decisions import blocked_actions, overrule_question, overrules_veto
 from vetoflow.console.inbox import INBOX_COLUMNS, inbox_table
-from vetoflow.console.run_controls import approval_line, colleague_notice, watch_record
+from vetoflow.console.run_controls import approval_line, colleague_notice, controls, watch_record
 from vetoflow.runs.store import open_service
 from vetoflow.scenario import Scenario
 
@@ -95,6 +95,24 @@ def test_buttons_say_why_they_are_off_from_the_gate_s_records(
         rejected = service.view(run)
         assert colleague_notice(before, rejected, "ap3").startswith("🔔 **ap2 rejected this run**")
         assert set(blocked_actions(rejected, users["ap3"]).values()) == {"the run is rejected"}
+
+
+def test_a_reviser_finds_approve_off_with_the_reason_and_the_run_not_assigned_to_him(
+    settings: Settings, tmp_path: Path, vetoed: Scenario
+) -> None:
+    """The console asks the gate's rule (tests/test_who_may_approve.py): here only that it shows the answer."""
+    settings = governed_settings(settings, tmp_path)
+    users = people(settings)
+    with open_service(settings) as service:
+        run = service.start(vetoed, requester="an").run.run_id
+        view = service.decide(run, "revise", reviewer="ap1", user=users["ap1"], overrides={"investment": 480_000})
+        _, approve, reject, _, note, *_ = controls(view, users["ap1"])
+        assert (approve["interactive"], reject["interactive"]) == (False, True)
+        assert "**Approve** is off: you revised this run's figures; someone else must approve it (four-eyes)" in note
+        mine, _ = inbox_table(service.inbox(), "assigned to me", users["ap1"])
+        assert run not in [row[0] for row in mine["data"]]
+        theirs, _ = inbox_table(service.inbox(), "assigned to me", users["ap2"])
+        assert run in [row[0] for row in theirs["data"]]
 
 
 def test_overruling_names_the_amount_and_its_currency(settings: Settings, vetoed: Scenario) -> None:

@@ -9,7 +9,6 @@ from typing import Any
 from vetoflow.console.words import SEGMENT_FIELDS, input_label
 from vetoflow.errors import VetoflowError
 from vetoflow.formatting import money
-from vetoflow.governance.rules import leaves_room
 from vetoflow.identity.roles import User
 from vetoflow.inputs import decimal_float
 from vetoflow.plaintext import md
@@ -81,7 +80,7 @@ def _roles(user: User) -> str:
 def blocked_actions(view: RunView, user: User) -> dict[str, str | None]:
     """For approve, reject and revise: None when `user` may use it on this run now, else why not, in the
     words an operator reads next to a disabled button. The gate re-checks every decision; this only shows
-    beforehand what it would refuse (from the pause record the gate keeps: `RunView.approval`)."""
+    beforehand what it would refuse, by the gate's own rule (`RunView.approval_rule`)."""
     if view.status != "paused":
         closed = f"the run is {view.status}"
         return {"approve": closed, "reject": closed, "revise": closed}
@@ -91,22 +90,11 @@ def blocked_actions(view: RunView, user: User) -> dict[str, str | None]:
     if not user.may("decide"):
         why = f"your role ({_roles(user)}) cannot decide"
         return blocked | {"approve": why, "reject": why}
-    approval = view.approval or {}
-    roles = (approval.get("approvers") or {}).get("roles") or []
-    if roles and not set(roles) & user.roles:
-        why = f"tier {approval.get('tier')} needs the role {' or '.join(roles)}; you hold {_roles(user)}"
-        return blocked | {"approve": why, "reject": why}
-    approved_by = approval.get("approved_by") or []
-    if user.name in approved_by:
-        needed = (approval.get("approvers") or {}).get("count") or len(approved_by) + 1
-        second = "a second approver" if len(approved_by) == 1 else "another approver"
-        blocked["approve"] = f"already approved by you ({len(approved_by)} of {needed}); needs {second}"
-    elif approval.get("requester") == user.name and not approval.get("requester_may_approve", True):
-        blocked["approve"] = "you started this run; someone else must approve it (four-eyes)"
-    elif (wanted := approval.get("still_needs") or []) and not leaves_room(
-        wanted, len(approved_by), (approval.get("approvers") or {}).get("count") or 0, user.roles
-    ):
-        blocked["approve"] = f"the places left are for a {' and a '.join(wanted)}; you hold {_roles(user)}"
+    rule = view.approval_rule
+    if rule is not None and (refused := rule.refusal(user.name, user.roles, "reject")) is not None:
+        return blocked | {"approve": refused.reason, "reject": refused.reason}
+    if rule is not None and (refused := rule.refusal(user.name, user.roles)) is not None:
+        blocked["approve"] = refused.reason
     return blocked
 
 

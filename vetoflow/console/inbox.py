@@ -50,16 +50,12 @@ def duration(seconds: float) -> str:
 
 
 def assigned_to(item: InboxItem, user: User) -> bool:
-    """Whether `user` could approve this run now: a role of its tier, not already approved, four-eyes kept,
-    and a place left for each role the tier still asks for (a second plain approver of a run that still
-    needs its finance lead is not assigned it)."""
-    if not user.may("decide") or user.name in item.approved_by:
-        return False
-    if item.requester == user.name and not item.requester_may_approve:
-        return False
-    if not item.leaves_room_for(frozenset(user.roles)):
-        return False
-    return not item.approver_roles or bool(set(item.approver_roles) & user.roles)
+    """Whether `user` could approve this run now, by the gate's own rule (`InboxItem.rule`): a role of its
+    tier, not already approved, none of the figures' authors under four-eyes, and a place left for each role
+    the tier still asks for (a second plain approver of a run that still needs its finance lead is not
+    assigned it)."""
+    rule = item.rule
+    return user.may("decide") and (rule is None or rule.refusal(user.name, user.roles) is None)
 
 
 def overdue(item: InboxItem, now: datetime) -> bool:

@@ -151,6 +151,7 @@ pauses_table = Table(
     Column("needed", Integer, nullable=False),
     Column("approvals", Integer, nullable=False, default=0),
     Column("requester", String(120)),
+    Column("authors", Text),  # who wrote the figures, and how (JSON {name: how}); NULL on older rows
     Column("digest", String(80), nullable=False),
     Column("opened_at", DateTime(timezone=True), nullable=False),
     Column("due_at", DateTime(timezone=True), nullable=False),

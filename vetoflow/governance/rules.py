@@ -3,17 +3,20 @@
 approve: a role of the tier, not one of the figures' authors unless `requester_may_approve` (whoever wrote
 the figures does not approve them alone: the requester, anyone who revised the run, and for a replay the
 requesters and revisers of the runs it replays), and not someone who already approved this pause (approvals
-count distinct people). An approval counts only while it qualifies
-for the tier in force (`tally`): after an escalation, approvals whose recorded roles (or four-eyes) do not
-fit the new tier are set aside, and those people may approve again under it. reject: a role of the tier (the requester
-may withdraw their own run: stopping spend needs no second pair of eyes). revise: anyone whose roles
-grant `revise` (analysts may rework their own run).
+count distinct people), with a place left for every role `approvers.including` still asks for. One rule
+(`WhoMayApprove`) says it for the gate and, beforehand, for the console's buttons and the inbox. An approval
+counts only while it qualifies for the tier in force (`tally`): after an escalation, approvals whose recorded
+roles (or four-eyes) do not fit the new tier are set aside, and those people may approve again under it.
+reject: a role of the tier (the requester may withdraw their own run: stopping spend needs no second pair of
+eyes). revise: anyone whose roles grant `revise` (analysts may rework their own run).
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+
+from pydantic import BaseModel, ConfigDict, Field
 
 from vetoflow.errors import VetoflowError
 from vetoflow.governance.policy import Tier
@@ -141,19 +144,82 @@ def still_missing(tier: Tier, held: Sequence[frozenset[str]]) -> tuple[str, ...]
     return tuple(short)
 
 
-def leaves_room(still_needs: Sequence[str], approved: int, needed: int, roles: Collection[str]) -> bool:
-    """Whether one more approval, by someone holding `roles`, leaves a place for every role `including`
-    still asks for (`still_needs`, one per person). `check_approval` refuses an approval that would not;
-    the console and the inbox ask this beforehand, from the pause's summary."""
+def _left_after(still_needs: Sequence[str], roles: Collection[str]) -> list[str]:
+    """The roles `including` still asks for once someone holding `roles` approved (each counts once)."""
     left = list(still_needs)
-    for role in set(left) & set(roles):  # one person counts once for each role they hold
+    for role in set(left) & set(roles):
         left.remove(role)
-    return _room_for(left, approved, needed)
+    return left
 
 
-def _room_for(owed: Sequence[str], approved: int, needed: int) -> bool:
-    """After one more approval (`approved` before it), the places left can still go to the roles `owed`."""
-    return not owed or needed - approved - 1 >= len(owed)
+@dataclass(frozen=True)
+class Refusal:
+    """Why someone may not approve a pause: `rule` as the gate refuses it (naming them and the policy field),
+    `reason` as the console says it beside the disabled button."""
+
+    rule: str
+    reason: str
+
+
+class WhoMayApprove(BaseModel):
+    """Who may approve a pause now: the one rule the gate applies to every decision, and that the console's
+    buttons and the inbox's "assigned to me" ask beforehand (the service's views carry it). A role of the
+    tier; under four-eyes, none of the figures' authors; not someone whose approval already counts; and a
+    place left for every role `approvers.including` still asks for."""
+
+    model_config = ConfigDict(frozen=True)
+
+    tier: str
+    roles: list[str] = Field(description="The tier's roles (empty: not known, nobody is refused for their role).")
+    needed: int = Field(description="Distinct approvers the tier needs.")
+    requester_may_approve: bool = False
+    authors: dict[str, str] = Field(
+        default_factory=dict, description="Who wrote the figures, and how ('started this run'): four-eyes."
+    )
+    approved_by: list[str] = Field(default_factory=list, description="The approvals that count under the tier.")
+    still_needs: list[str] = Field(default_factory=list, description="Roles `including` still asks for.")
+
+    @classmethod
+    def of(cls, tier: Tier, progress: Progress, authors: Mapping[str, str]) -> WhoMayApprove:
+        return cls(
+            tier=tier.name, roles=list(tier.approvers.roles), needed=progress.needed,
+            requester_may_approve=tier.requester_may_approve, authors=dict(authors),
+            approved_by=list(progress.approvers), still_needs=list(progress.missing),
+        )  # fmt: skip
+
+    def refusal(self, name: str, roles: Collection[str], action: str = "approve") -> Refusal | None:
+        """Why `name`, holding `roles`, may not `action` (approve; reject asks the role alone) now; None: they may."""
+        rule, held = f"tier {self.tier!r}", ", ".join(sorted(roles)) or "no role"
+        if self.roles and not set(self.roles) & set(roles):
+            return Refusal(
+                f"{rule}: approvers.roles is {', '.join(self.roles)}; {name} holds {held}",
+                f"tier {self.tier} needs the role {' or '.join(self.roles)}; you hold {held}",
+            )
+        if action != "approve":
+            return None
+        if name in self.authors and not self.requester_may_approve:
+            why = self.authors[name]
+            rest = "" if why == STARTED else ", so another approver must approve them"
+            return Refusal(
+                f"{rule}: requester_may_approve is false (four-eyes): {name} {why}{rest}",
+                f"you {why}; someone else must approve it (four-eyes)",
+            )
+        count = len(self.approved_by)
+        if name in self.approved_by:
+            second = "a second approver" if count == 1 else "another approver"
+            return Refusal(
+                f"{rule}: approvals must come from {self.needed} distinct people; {name} already approved "
+                f"({count} of {self.needed})",
+                f"already approved by you ({count} of {self.needed}); needs {second}",
+            )
+        left = _left_after(self.still_needs, roles)
+        if left and self.needed - count - 1 < len(left):  # the places left after this one cannot all go to them
+            return Refusal(
+                f"{rule}: approvers.including needs a {' and a '.join(left)} among its {self.needed} approvers; "
+                f"{name} holds {held}, and the places left must go to them",
+                f"the places left are for a {' and a '.join(self.still_needs)}; you hold {held}",
+            )
+        return None
 
 
 def check_approval(
@@ -169,34 +235,20 @@ def check_approval(
     """Refuse (ApprovalRefusedError naming the rule) or return the progress this decision would make.
 
     `authors`: who wrote the figures, and how (`authors_of`). `approved_by` are the approvals that count
-    under `tier`; someone whose approval was set aside may approve again (their new approval replaces the
-    old one)."""
+    under `tier` (`approved_roles` their roles); someone whose approval was set aside may approve again
+    (their new approval replaces the old one)."""
     aside = tuple(s for s in set_aside if s.reviewer != user.name) if action == "approve" else tuple(set_aside)
+    unchanged = Progress(tuple(approved_by), tier.approvers.count, aside)
     if action == "revise":
         require(user, "revise")
-        return Progress(tuple(approved_by), tier.approvers.count, aside)
+        return unchanged
     require(user, "decide")
-    rule = f"tier {tier.name!r}"
-    if not set(tier.approvers.roles) & user.roles:
-        held = ", ".join(sorted(user.roles)) or "no role"
-        raise ApprovalRefusedError(
-            f"{rule}: approvers.roles is {', '.join(tier.approvers.roles)}; {user.name} holds {held}"
-        )
-    if action == "approve" and user.name in authors and not tier.requester_may_approve:
-        why = authors[user.name]
-        rest = "" if why == STARTED else ", so another approver must approve them"
-        raise ApprovalRefusedError(f"{rule}: requester_may_approve is false (four-eyes): {user.name} {why}{rest}")
+    owed = still_missing(tier, approved_roles)
+    rule = WhoMayApprove.of(tier, Progress(tuple(approved_by), tier.approvers.count, missing=owed), authors)
+    refused = rule.refusal(user.name, user.roles, action)
+    if refused is not None:
+        raise ApprovalRefusedError(refused.rule)
     if action == "approve":
-        if user.name in approved_by:
-            raise ApprovalRefusedError(
-                f"{rule}: approvals must come from {tier.approvers.count} distinct people; "
-                f"{user.name} already approved ({len(approved_by)} of {tier.approvers.count})"
-            )
-        missing = still_missing(tier, [*approved_roles, user.roles])
-        if not _room_for(missing, len(approved_by), tier.approvers.count):
-            raise ApprovalRefusedError(
-                f"{rule}: approvers.including needs a {' and a '.join(missing)} among its {tier.approvers.count} "
-                f"approvers; {user.name} holds {', '.join(sorted(user.roles))}, and the places left must go to them"
-            )
+        missing = tuple(_left_after(owed, user.roles))
         return Progress((*approved_by, user.name), tier.approvers.count, aside, missing)
-    return Progress(tuple(approved_by), tier.approvers.count, aside)
+    return unchanged

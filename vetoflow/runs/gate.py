@@ -15,12 +15,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, delete, insert, select, update
+from sqlalchemy import Connection, Engine, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from vetoflow.clock import utcnow
 from vetoflow.config import Settings
-from vetoflow.db.tables import approvals_table, decisions_table, pauses_table
+from vetoflow.db.tables import pauses_table
 from vetoflow.errors import DecisionConflictError, VetoflowError
 from vetoflow.governance.digest import run_digest
 from vetoflow.governance.policy import Policy, match_tier
@@ -28,7 +28,7 @@ from vetoflow.governance.rules import ApprovalRefusedError, Progress, authors_of
 from vetoflow.identity.roles import User
 from vetoflow.runs import audit, deadlines
 from vetoflow.runs.governance_events import emit, figures_of, run_info
-from vetoflow.runs.pauses import Pause, close, load_pause
+from vetoflow.runs.pauses import Pause, close, closed_error, decided, load_pause, record_approval
 
 FIGURES_CHANGED = "the figures changed since you opened this run"
 
@@ -106,6 +106,11 @@ class Gate:
         """Record the pause under the policy in force now (once; later calls return the same row)."""
         run_id = str(state["run_id"])
         existing = self.pause(run_id, pause_id)
+        if existing is not None and existing.recorded_authors is None:  # recorded by the previous release
+            with self.engine.begin() as conn:
+                where = (pauses_table.c.run_id == run_id, pauses_table.c.pause_id == pause_id)
+                conn.execute(update(pauses_table).where(*where).values(authors=json.dumps(self.authors(state))))
+            existing = self.pause(run_id, pause_id)
         if existing is not None:
             return existing
         figures = {"investment": state["scenario"]["investment"], **(state.get("financials") or {})}
@@ -115,6 +120,7 @@ class Gate:
             "run_id": run_id, "pause_id": pause_id, "status": "open", "tier": tier.name,
             "policy": json.dumps(self.policy.model_dump(mode="json")), "needed": tier.approvers.count,
             "approvals": 0, "requester": state.get("requester"), "digest": run_digest(state), "opened_at": now,
+            "authors": json.dumps(self.authors(state)),
             "due_at": now + timedelta(seconds=tier.due), "reminders_sent": 0, "escalations": 0,
             "next_reminder_at": now + timedelta(seconds=tier.remind_every[0]) if tier.remind_every else None,
         }  # fmt: skip
@@ -163,47 +169,6 @@ class Gate:
             raise VetoflowError(f"run {run_id} has no recorded pause {pause_id}")
         return pause
 
-    @staticmethod
-    def _decided(conn: Connection, pause: Pause) -> bool:
-        """A decision recorded outside the gate (by the previous release, just before a crash) closes it too."""
-        query = select(decisions_table.c.action).where(
-            decisions_table.c.run_id == pause.run_id, decisions_table.c.pause_id == pause.pause_id
-        )
-        return conn.execute(query).first() is not None
-
-    def _closed(self, conn: Connection, pause: Pause) -> DecisionConflictError:
-        from vetoflow.runs.index import RunIndex, already_decided
-
-        row = (
-            conn.execute(
-                select(decisions_table).where(
-                    decisions_table.c.run_id == pause.run_id, decisions_table.c.pause_id == pause.pause_id
-                )
-            )
-            .mappings()
-            .first()
-        )
-        decision = RunIndex._decision(row) if row else None  # one row format for both
-        return DecisionConflictError(already_decided(pause.run_id, decision))
-
-    @staticmethod
-    def _record_approval(
-        conn: Connection, pause: Pause, reviewer: str, roles: str, comment: str, *, via: str, at: datetime
-    ) -> None:
-        """Insert the approval; one set aside by an escalation (same person) is replaced, its entry stays audited."""
-        mine = (
-            approvals_table.c.run_id == pause.run_id,
-            approvals_table.c.pause_id == pause.pause_id,
-            approvals_table.c.reviewer == reviewer,
-        )
-        conn.execute(delete(approvals_table).where(*mine))
-        conn.execute(
-            insert(approvals_table).values(
-                run_id=pause.run_id, pause_id=pause.pause_id, reviewer=reviewer, roles=roles, digest=pause.digest,
-                comment=comment, via=via, approved_at=at,
-            )
-        )  # fmt: skip
-
     def decide(
         self,
         state: Mapping[str, Any],
@@ -231,8 +196,8 @@ class Gate:
                 with self.engine.connect() as conn:
                     now = self.load(conn, run_id, pause_id)
                     assert now is not None
-                    if now.status != "open" or self._decided(conn, now):
-                        raise DeadlinePassedError(f"{passed}: {self._closed(conn, now)}") from None
+                    if now.status != "open" or decided(conn, now):
+                        raise DeadlinePassedError(f"{passed}: {closed_error(conn, now)}") from None
                 needs = f"{now.needed} approver(s) with the role {' or '.join(now.tier.approvers.roles)}"
                 moved = f"{passed}; the run was escalated to tier {now.tier.name!r}, which needs {needs}"
                 moved += f" ({now.progress.label} so far)"
@@ -255,8 +220,8 @@ class Gate:
         run_id, action, now = str(state["run_id"]), str(review["action"]), self.clock()
         with self.engine.begin() as conn:
             pause = self.lock(conn, run_id, pause_id)
-            if pause.status != "open" or self._decided(conn, pause):
-                raise self._closed(conn, pause)
+            if pause.status != "open" or decided(conn, pause):
+                raise closed_error(conn, pause)
             if pause.due_at <= now:  # nothing is written: the deadline's action goes first, in its own transaction
                 raise _Overdue(pause.due_at)
             if digest is not None and digest != pause.digest:
@@ -266,7 +231,8 @@ class Gate:
                 )
             earlier = pause.progress
             progress = check_approval(
-                pause.tier, action, user, authors=self.authors(state, pause), approved_by=earlier.approvers,
+                pause.tier, action, user, authors=self.authors(state, pause) | pause.authors,
+                approved_by=earlier.approvers,
                 set_aside=earlier.set_aside,
                 approved_roles=list({a.reviewer: a.roles for a in reversed(pause.approvals)
                                      if a.reviewer in earlier.approvers}.values()),
@@ -281,7 +247,7 @@ class Gate:
                 details["set_aside"] = progress.details()
             where = (pauses_table.c.run_id == run_id, pauses_table.c.pause_id == pause_id)
             if action == "approve":
-                self._record_approval(conn, pause, user.name, roles, review.get("comment", ""), via=via, at=now)
+                record_approval(conn, pause, user.name, roles, review.get("comment", ""), via=via, at=now)
                 conn.execute(update(pauses_table).where(*where).values(approvals=len(progress.approvers)))
                 if not progress.complete:  # recorded and audited; the run stays paused
                     audit.append(

@@ -22,7 +22,7 @@ from vetoflow.db.tables import (
 )
 from vetoflow.errors import VetoflowError
 from vetoflow.governance.policy import Policy
-from vetoflow.governance.rules import Approval, Progress, authors_of, leaves_room, recorded_roles, tally
+from vetoflow.governance.rules import Approval, Progress, WhoMayApprove, authors_of, recorded_roles, tally
 from vetoflow.runs.index import RunRow
 
 
@@ -43,6 +43,9 @@ class InboxItem(BaseModel):
     still_needs: list[str] = Field(
         default_factory=list, description="Roles the tier's approvers.including still asks for, one per person."
     )
+    authors: dict[str, str] = Field(
+        default_factory=dict, description="Who wrote the figures, and how (four-eyes keeps them from approving)."
+    )
     waiting_since: datetime = Field(description="When the run paused (its last update without a pause record).")
     due_at: datetime | None = None
 
@@ -55,10 +58,16 @@ class InboxItem(BaseModel):
         aside = f" ({', '.join(self.set_aside)} no longer counted)" if self.set_aside else ""
         return counted.label + aside
 
-    def leaves_room_for(self, roles: frozenset[str]) -> bool:
-        """Whether an approval by someone holding `roles` still leaves a place for every role the tier's
-        `including` asks for (the gate refuses one that would not: governance.rules.check_approval)."""
-        return self.needed is None or leaves_room(self.still_needs, len(self.approved_by), self.needed, roles)
+    @property
+    def rule(self) -> WhoMayApprove | None:
+        """Who may approve it now, by the gate's own rule (None: no pause recorded, nothing to ask)."""
+        if self.needed is None:
+            return None
+        return WhoMayApprove(
+            tier=self.tier or "", roles=self.approver_roles, needed=self.needed,
+            requester_may_approve=self.requester_may_approve, authors=self.authors, approved_by=self.approved_by,
+            still_needs=self.still_needs,
+        )  # fmt: skip
 
 
 def _currencies(engine: Engine, ids: Sequence[str]) -> dict[str, str]:
@@ -96,10 +105,11 @@ def inbox_items(engine: Engine, rows: Sequence[RunRow]) -> list[InboxItem]:
         if pause is not None:
             recorded = [Approval(r, recorded_roles(roles)) for run, p, r, roles in approvals
                         if run == row.run_id and p == pause["pause_id"]]  # fmt: skip
+            authors = json.loads(pause["authors"]) if pause["authors"] else authors_of(pause["requester"])
             try:
                 tier = Policy.model_validate(json.loads(pause["policy"])).tier(pause["tier"])
                 roles, own = list(tier.approvers.roles), tier.requester_may_approve
-                progress = tally(tier, recorded, authors=authors_of(pause["requester"]), needed=pause["needed"])
+                progress = tally(tier, recorded, authors=authors, needed=pause["needed"])
             except (VetoflowError, ValueError):
                 roles, own = [], False
                 progress = Progress(tuple(a.reviewer for a in recorded), pause["needed"])
@@ -113,6 +123,7 @@ def inbox_items(engine: Engine, rows: Sequence[RunRow]) -> list[InboxItem]:
                     "approved_by": list(progress.approvers),
                     "set_aside": [s.reviewer for s in progress.set_aside],
                     "still_needs": list(progress.missing),
+                    "authors": authors,
                     "waiting_since": aware(pause["opened_at"]),
                     "due_at": aware(pause["due_at"]),
                 }

@@ -49,11 +49,12 @@ class Settling:
         """`state` and `comments`: the snapshot's values validated and the run's thread, when the caller has them."""
         interrupt = snapshot.interrupts[0] if snapshot.interrupts else None
         pending = dict(interrupt.value) if interrupt and isinstance(interrupt.value, dict) else None
-        approval = None
+        approval, rule = None, None
         if interrupt is not None and pending is not None:
             pending["digest"] = run_digest(snapshot.values)  # what a decision sends back (governance.digest)
             pause = self.gate.pause(row.run_id, interrupt.id) if self.gate else None
             approval = pause.summary() if pause else None
+            rule = pause.rule if pause is not None and pause.status == "open" else None
         state = state or RunState.model_validate(snapshot.values)
         if interrupt is None and state.reviews and self.gate:  # finished: the approvals it was decided with
             closed = self.gate.last_pause(row.run_id)
@@ -68,6 +69,7 @@ class Settling:
             next_nodes=list(snapshot.next),
             decisions=self.index.decisions(row.run_id) if decided else [],
             approval=approval,
+            approval_rule=rule,
             comments=thread_store.thread(self.database.engine, row.run_id) if comments is None else comments,
         )
 

@@ -6,6 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from vetoflow.governance.rules import WhoMayApprove
 from vetoflow.runs.comments import CommentRow
 from vetoflow.runs.history import CheckpointRecord
 from vetoflow.runs.index import DecisionRow, RunRow
@@ -29,6 +30,11 @@ class RunView(BaseModel):
             "(approvals that count), progress ('1 of 2'), "
             "set_aside (approvals an escalation stopped counting, with why), due_at, digest."
         ),
+    )
+    approval_rule: WhoMayApprove | None = Field(
+        default=None,
+        description="While paused under the gate: who may approve now (tier roles, four-eyes authors, approvals "
+        "that count, roles still owed), the rule the gate applies; ask it with `refusal(name, roles)`.",
     )
     comments: list[CommentRow] = Field(default_factory=list, description="The run's comment thread, oldest first.")
 

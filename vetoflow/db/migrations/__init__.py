@@ -1,4 +1,4 @@
 """Alembic migrations for vetoflow's own tables. `HEAD` must name the newest revision (a test checks it)."""
 
-HEAD = "0012_login_failures"
+HEAD = "0013_pause_authors"
 VERSION_TABLE = "vetoflow_alembic_version"  # its own name: never collides with an application's alembic_version
