@@ -4,7 +4,8 @@ decision record, the audit entry and the notifications.
 
 Each transaction first touches the pause row (a row lock on PostgreSQL, the write lock on SQLite), so
 concurrent approvers are counted one at a time: of 20 approvers on a two-approval pause exactly two are
-recorded, and only the one completing the count resumes the run.
+recorded, and only the one completing the count resumes the run. A pause past its deadline gets the
+deadline's action (runs/deadlines.py) before any decision on it.
 """
 
 from __future__ import annotations
@@ -31,13 +32,12 @@ from vetoflow.runs.governance_events import emit, figures_of, run_info
 from vetoflow.runs.pauses import Pause, close, closed_error, decided, load_pause, record_approval
 
 FIGURES_CHANGED = "the figures changed since you opened this run"
-
-
 MAX_DEADLINES = 25  # a policy has at most 20 tiers and its escalations never loop
 
 
 class DeadlinePassedError(DecisionConflictError):
-    """The pause's deadline passed before this decision and closed it (expired): nothing of it was recorded."""
+    """The pause's deadline passed before this decision and closed it (it expired, or its escalation decided it
+    with the approvals already given): nothing of this decision was recorded."""
 
 
 class _Overdue(Exception):  # noqa: N818 - a signal within the gate, never seen outside it
@@ -194,13 +194,14 @@ class Gate:
                 deadlines.act(self, run_id, pause_id, state, via=via)  # once: it re-checks under the lock
                 passed = f"the deadline passed at {overdue.due_at.isoformat(timespec='seconds')}"
                 with self.engine.connect() as conn:
-                    now = self.load(conn, run_id, pause_id)
-                    assert now is not None
-                    if now.status != "open" or decided(conn, now):
-                        raise DeadlinePassedError(f"{passed}: {closed_error(conn, now)}") from None
-                needs = f"{now.needed} approver(s) with the role {' or '.join(now.tier.approvers.roles)}"
-                moved = f"{passed}; the run was escalated to tier {now.tier.name!r}, which needs {needs}"
-                moved += f" ({now.progress.label} so far)"
+                    current = self.load(conn, run_id, pause_id)
+                    assert current is not None
+                    if current.status != "open" or decided(conn, current):
+                        raise DeadlinePassedError(f"{passed}: {closed_error(conn, current)}") from None
+                tier = current.tier
+                needs = f"{current.needed} approver(s) with the role {' or '.join(tier.approvers.roles)}"
+                moved = f"{passed}; the run was escalated to tier {tier.name!r}, which needs {needs}"
+                moved += f" ({current.progress.label} so far)"
             except ApprovalRefusedError as refused:
                 if not moved:
                     raise
