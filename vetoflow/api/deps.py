@@ -31,7 +31,11 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     }.items()
 }
 QUEUED: dict[int | str, dict[str, Any]] = {
-    202: {"model": RunOut, "description": "queue mode: recorded and queued for a worker; `Location` is the run"}
+    202: {
+        "model": RunOut,
+        "description": "queue mode: recorded and queued for a worker (with ?wait=true: not settled by the deadline); "
+        "`Location` is the run",
+    }
 }
 
 
@@ -43,7 +47,10 @@ Reviewer = Annotated[str, Depends(reviewer)]
 RunId = Annotated[str, PathParam(pattern=r"^[A-Za-z0-9_-]{1,64}$", description="The run's id.")]
 Wait = Annotated[
     bool,
-    Query(description="Queue mode: answer once a worker has paused, ended or failed the run (as inline mode)."),
+    Query(
+        description="Queue mode: answer once a worker has paused, ended or failed the run (as inline mode); "
+        "202 with `Location` if it has not by VETOFLOW_API_WAIT_SECONDS."
+    ),
 ]
 IdempotencyKey = Annotated[
     str | None,

@@ -15,21 +15,25 @@ from vetoflow.api.schemas import ErrorOut, SafeJSONResponse
 from vetoflow.db.errors import DATABASE_ERRORS
 from vetoflow.errors import VetoflowError
 from vetoflow.runs.idempotency import StoredResponse, fingerprint
+from vetoflow.runs.queueing import UNSETTLED
 from vetoflow.runs.views import RunView
 
 
 def idempotent(
-    request: Request, who: str, key: str | None, parts: Any, *, status: int, action: Callable[[], BaseModel]
+    request: Request, who: str, key: str | None, parts: Any, *, action: Callable[[], tuple[int, BaseModel]]
 ) -> SafeJSONResponse:
-    """Run `action` once per (reviewer, key); a repeat gets the stored first result, errors included."""
+    """Run `action` (its status and body) once per (reviewer, key); a repeat gets the stored first result,
+    errors and a 202 included."""
     if key is None:
-        return SafeJSONResponse(action().model_dump(mode="json"), status_code=status)
+        status, body = action()
+        return SafeJSONResponse(body.model_dump(mode="json"), status_code=status)
     store = service_of(request).idempotency
     first = store.claim(who, key, fingerprint(request.url.path, parts))
     if first is not None:
         return _replayed(first)
     try:
-        result = StoredResponse(status, action().model_dump_json())
+        status, body = action()
+        result = StoredResponse(status, body.model_dump_json())
     except VetoflowError as exc:
         if exc.http_status >= 500:  # an outage is no answer to keep: the repeat it invites must be tried anew
             with contextlib.suppress(*DATABASE_ERRORS):  # still away: the claim goes stale instead
@@ -66,5 +70,7 @@ def settled(request: Request, view: RunView, wait: bool) -> RunView:
     return view
 
 
-def queued_status(request: Request, wait: bool, inline: int) -> int:
-    return 202 if service_of(request).queued and not wait else inline
+def run_status(request: Request, view: RunView, done: int) -> int:
+    """`done` (201, 200) once the run has paused, ended or failed; 202 while it waits for a worker, which is
+    also what a `?wait=true` answers when the worker has not settled the run by the deadline."""
+    return 202 if service_of(request).queued and view.status in UNSETTLED else done

@@ -22,7 +22,7 @@ from vetoflow.api.deps import (
     service_of,
     settings_of,
 )
-from vetoflow.api.replies import accepted, idempotent, queued_status, settled
+from vetoflow.api.replies import accepted, idempotent, run_status, settled
 from vetoflow.api.schemas import (
     CommentIn,
     CommentsOut,
@@ -75,12 +75,12 @@ def create_run(
     settings = settings_of(request)
     allow(request, "start")
 
-    def start() -> RunOut:
+    def start() -> tuple[int, RunOut]:
         scenario = body.scenario or scenario_from_path(settings, body.scenario_path or "")
-        return RunOut.of(settled(request, service_of(request).start(scenario, requester=who), wait))
+        view = settled(request, service_of(request).start(scenario, requester=who), wait)
+        return run_status(request, view, 201), RunOut.of(view)
 
-    status = queued_status(request, wait, 201)
-    return accepted(request, idempotent(request, who, key, body.model_dump(mode="json"), status=status, action=start))
+    return accepted(request, idempotent(request, who, key, body.model_dump(mode="json"), action=start))
 
 
 @router.post(
@@ -112,7 +112,7 @@ def upload_run(
         except VetoflowError as exc:
             raise VetoflowError(without_folder(str(exc), folder)) from None
     view = settled(request, service_of(request).start(parsed, requester=who), wait)
-    response = SafeJSONResponse(RunOut.of(view).model_dump(mode="json"), status_code=queued_status(request, wait, 201))
+    response = SafeJSONResponse(RunOut.of(view).model_dump(mode="json"), status_code=run_status(request, view, 201))
     return accepted(request, response)
 
 
@@ -149,7 +149,7 @@ def decide(
     service = service_of(request)
     allow(request, "revise" if body.action == "revise" else "decide")
 
-    def apply() -> RunOut:
+    def apply() -> tuple[int, RunOut]:
         view = service.decide(
             run_id,
             body.action,
@@ -160,11 +160,11 @@ def decide(
             digest=body.digest,
             via="api",
         )
-        return RunOut.of(settled(request, view, wait))
+        view = settled(request, view, wait)
+        return run_status(request, view, 200), RunOut.of(view)
 
     parts = [run_id, body.model_dump(mode="json")]
-    status = queued_status(request, wait, 200)
-    return accepted(request, idempotent(request, who, key, parts, status=status, action=apply))
+    return accepted(request, idempotent(request, who, key, parts, action=apply))
 
 
 @router.post(
@@ -173,7 +173,7 @@ def decide(
 def retry(run_id: RunId, request: Request, _who: Reviewer, wait: Wait = False) -> SafeJSONResponse:
     allow(request, "start")
     view = settled(request, service_of(request).retry(run_id), wait)
-    response = SafeJSONResponse(RunOut.of(view).model_dump(mode="json"), status_code=queued_status(request, wait, 200))
+    response = SafeJSONResponse(RunOut.of(view).model_dump(mode="json"), status_code=run_status(request, view, 200))
     return accepted(request, response)
 
 
@@ -198,7 +198,7 @@ def replay(
         requester=who,  # the replay is theirs: four-eyes keeps them from approving it
     )
     view = settled(request, replayed.new, wait)
-    response = SafeJSONResponse(RunOut.of(view).model_dump(mode="json"), status_code=queued_status(request, wait, 201))
+    response = SafeJSONResponse(RunOut.of(view).model_dump(mode="json"), status_code=run_status(request, view, 201))
     return accepted(request, response)
 
 
