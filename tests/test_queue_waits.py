@@ -1,16 +1,18 @@
 """`?wait=true` in queue mode when no worker settles the run in time: the answer says the run is still
-queued (202 with `Location`), and a repeat of the request under its Idempotency-Key says so too."""
+queued (202 with `Location`), and a repeat of the request under its Idempotency-Key says so too; and
+however many requests are waiting, the server still answers the others."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 from pydantic import SecretStr
 
-from tests.api_support import TOKENS, client, live_server, scenario
+from tests.api_support import TOKENS, client, live_server, scenario, wait_for
 from vetoflow.api import create_app
 from vetoflow.config import Settings
 from vetoflow.runs.store import open_service
@@ -19,6 +21,7 @@ from vetoflow.scenario import Scenario
 pytestmark = pytest.mark.slow  # a live HTTP server
 
 WAIT = 0.5  # VETOFLOW_API_WAIT_SECONDS: no worker runs here, so every wait ends at this deadline
+WAITERS = 45  # more than the server's thread pool (40): a wait that held a thread would starve everyone else
 
 
 @pytest.fixture
@@ -63,3 +66,21 @@ def test_a_decision_whose_wait_outlasts_the_deadline_answers_202_with_location(
         retried = http.post(f"/runs/{run_id}/retry", params={"wait": "true"})
         assert retried.status_code == 202, retried.text
         assert retried.headers["Location"] == f"{url}/runs/{run_id}"
+
+
+def test_a_plain_read_is_answered_while_more_waits_than_the_thread_pool_are_pending(queued: Settings) -> None:
+    settings = queued.model_copy(update={"api_wait_seconds": 20.0})  # the waits outlive the read by far
+    with open_service(settings) as service, live_server(create_app(settings, service=service)) as url:
+
+        def start_and_wait(i: int) -> int:
+            with client(url) as own:
+                return own.post("/runs", params={"wait": "true"}, json={"scenario": scenario(f"w{i}")}).status_code
+
+        with ThreadPoolExecutor(WAITERS) as pool:
+            waits = [pool.submit(start_and_wait, i) for i in range(WAITERS)]
+            wait_for(lambda: len(service.page(("queued",), limit=100).runs) == WAITERS, timeout=60, what="every run")
+            with client(url, timeout=60) as http:
+                listed = http.get("/runs", params={"limit": 1})
+            assert listed.status_code == 200, listed.text
+            assert not any(w.done() for w in waits), "the read was answered only once the waits gave up"
+            assert [w.result() for w in waits] == [202] * WAITERS  # the deadline passed with no worker

@@ -1,4 +1,8 @@
-"""How a command's result becomes a response: idempotent repeats, 202 with `Location`, waiting in queue mode."""
+"""How a command's result becomes a response: idempotent repeats, 202 with `Location`, waiting in queue mode.
+
+The command (one service call) runs in a worker thread; a `?wait=true` then waits on the event loop
+(`RunService.wait_settled`), so waiting requests hold none of the threads every other request needs.
+"""
 
 from __future__ import annotations
 
@@ -7,45 +11,80 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+import anyio
 from fastapi import Request
-from pydantic import BaseModel
 
 from vetoflow.api.deps import service_of, settings_of
-from vetoflow.api.schemas import ErrorOut, SafeJSONResponse
+from vetoflow.api.schemas import ErrorOut, RunOut, SafeJSONResponse
 from vetoflow.db.errors import DATABASE_ERRORS
 from vetoflow.errors import VetoflowError
-from vetoflow.runs.idempotency import StoredResponse, fingerprint
+from vetoflow.runs.idempotency import IdempotencyStore, StoredResponse, fingerprint
 from vetoflow.runs.queueing import UNSETTLED
 from vetoflow.runs.views import RunView
 
+Command = Callable[[], RunView]
 
-def idempotent(
-    request: Request, who: str, key: str | None, parts: Any, *, action: Callable[[], tuple[int, BaseModel]]
+
+async def answer(
+    request: Request,
+    command: Command,
+    *,
+    wait: bool,
+    done: int,
+    idempotency: tuple[str, str | None, Any] | None = None,
 ) -> SafeJSONResponse:
-    """Run `action` (its status and body) once per (reviewer, key); a repeat gets the stored first result,
-    errors and a 202 included."""
+    """Run `command`, wait for its run if asked, and answer `done` (201, 200) or 202 with `Location`.
+
+    `idempotency` (reviewer, key, what the request said): a key runs the command once per reviewer; a
+    repeat gets the stored first answer, errors and a 202 included.
+    """
+    who, key, parts = idempotency or ("", None, None)
     if key is None:
-        status, body = action()
-        return SafeJSONResponse(body.model_dump(mode="json"), status_code=status)
+        view = await settled(request, await _run(command), wait)
+        body = RunOut.of(view).model_dump(mode="json")
+        return accepted(request, SafeJSONResponse(body, status_code=status_of(request, view, done)))
     store = service_of(request).idempotency
-    first = store.claim(who, key, fingerprint(request.url.path, parts))
+    first = await anyio.to_thread.run_sync(store.claim, who, key, fingerprint(request.url.path, parts))
     if first is not None:
-        return _replayed(first)
+        return accepted(request, _replayed(first))
     try:
-        status, body = action()
-        result = StoredResponse(status, body.model_dump_json())
+        view = await _run(command)
     except VetoflowError as exc:
         if exc.http_status >= 500:  # an outage is no answer to keep: the repeat it invites must be tried anew
-            with contextlib.suppress(*DATABASE_ERRORS):  # still away: the claim goes stale instead
-                store.release(who, key)
+            with anyio.CancelScope(shield=True), contextlib.suppress(*DATABASE_ERRORS):  # still away: it goes stale
+                await anyio.to_thread.run_sync(store.release, who, key)
             raise
         result = StoredResponse(exc.http_status, ErrorOut(error=str(exc)).model_dump_json())
     except BaseException:
-        store.release(who, key)
+        with anyio.CancelScope(shield=True):
+            await anyio.to_thread.run_sync(store.release, who, key)
         raise
-    with contextlib.suppress(*DATABASE_ERRORS):  # the command is done; only its replay record is missing
-        store.finish(who, key, result)
-    return _replayed(result, replayed=False)
+    else:
+        result = _stored(request, view, done)  # what a repeat gets if the wait goes no further
+        try:
+            result = _stored(request, await settled(request, view, wait), done)
+        except BaseException:  # the client left, or the database mid-wait: the command is done all the same
+            await _finish(store, who, key, result)
+            raise
+    await _finish(store, who, key, result)
+    return accepted(request, _replayed(result, replayed=False))
+
+
+async def _run(command: Command) -> RunView:
+    """In a worker thread, to its end even if the client leaves: what it did is then known and answered."""
+    with anyio.CancelScope(shield=True):
+        view = await anyio.to_thread.run_sync(command)
+    return view
+
+
+async def _finish(store: IdempotencyStore, who: str, key: str, result: StoredResponse) -> None:
+    """Store the answer for repeats; if the database refuses, only the replay record is missing."""
+    with anyio.CancelScope(shield=True), contextlib.suppress(*DATABASE_ERRORS):
+        await anyio.to_thread.run_sync(store.finish, who, key, result)
+
+
+def _stored(request: Request, view: RunView, done: int) -> StoredResponse:
+    return StoredResponse(status_of(request, view, done), RunOut.of(view).model_dump_json())
 
 
 def _replayed(stored: StoredResponse, *, replayed: bool = True) -> SafeJSONResponse:
@@ -63,14 +102,14 @@ def accepted(request: Request, response: SafeJSONResponse) -> SafeJSONResponse:
     return response
 
 
-def settled(request: Request, view: RunView, wait: bool) -> RunView:
+async def settled(request: Request, view: RunView, wait: bool) -> RunView:
     service = service_of(request)
-    if wait and service.queued:
-        return service.wait_settled(view.run.run_id, settings_of(request).api_wait_seconds)
+    if wait and service.queued and view.status in UNSETTLED:
+        return await service.wait_settled(view.run.run_id, settings_of(request).api_wait_seconds)
     return view
 
 
-def run_status(request: Request, view: RunView, done: int) -> int:
+def status_of(request: Request, view: RunView, done: int) -> int:
     """`done` (201, 200) once the run has paused, ended or failed; 202 while it waits for a worker, which is
     also what a `?wait=true` answers when the worker has not settled the run by the deadline."""
     return 202 if service_of(request).queued and view.status in UNSETTLED else done

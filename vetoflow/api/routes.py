@@ -22,7 +22,7 @@ from vetoflow.api.deps import (
     service_of,
     settings_of,
 )
-from vetoflow.api.replies import accepted, idempotent, run_status, settled
+from vetoflow.api.replies import answer
 from vetoflow.api.schemas import (
     CommentIn,
     CommentsOut,
@@ -38,6 +38,7 @@ from vetoflow.api.schemas import (
 from vetoflow.config import Settings
 from vetoflow.errors import VetoflowError
 from vetoflow.runs.comments import CommentRow
+from vetoflow.runs.views import RunView
 from vetoflow.scenario import Scenario, load_scenario
 from vetoflow.state import RunStatus
 
@@ -67,7 +68,7 @@ def without_folder(message: str, folder: str) -> str:
 
 
 @router.post("/runs", status_code=201, response_model=RunOut, summary="Start a run", responses=QUEUED)
-def create_run(
+async def create_run(
     body: CreateRunIn, request: Request, who: Reviewer, key: IdempotencyKey = None, wait: Wait = False
 ) -> SafeJSONResponse:
     """Runs the graph until it completes, fails or pauses for a human (status `paused`); in queue mode,
@@ -75,18 +76,18 @@ def create_run(
     settings = settings_of(request)
     allow(request, "start")
 
-    def start() -> tuple[int, RunOut]:
+    def start() -> RunView:
         scenario = body.scenario or scenario_from_path(settings, body.scenario_path or "")
-        view = settled(request, service_of(request).start(scenario, requester=who), wait)
-        return run_status(request, view, 201), RunOut.of(view)
+        return service_of(request).start(scenario, requester=who)
 
-    return accepted(request, idempotent(request, who, key, body.model_dump(mode="json"), action=start))
+    parts = body.model_dump(mode="json")
+    return await answer(request, start, wait=wait, done=201, idempotency=(who, key, parts))
 
 
 @router.post(
     "/runs/upload", status_code=201, response_model=RunOut, summary="Start a run from uploaded files", responses=QUEUED
 )
-def upload_run(
+async def upload_run(
     request: Request,
     who: Reviewer,
     scenario: Annotated[UploadFile, File(description="The scenario, .yaml/.yml/.json.")],
@@ -97,6 +98,16 @@ def upload_run(
     settings = settings_of(request)
     allow(request, "start")
     uploads = [scenario, *(attachments or [])]
+
+    def start() -> RunView:
+        parsed = uploaded_scenario(settings, uploads)
+        return service_of(request).start(parsed, requester=who)
+
+    return await answer(request, start, wait=wait, done=201)
+
+
+def uploaded_scenario(settings: Settings, uploads: list[UploadFile]) -> Scenario:
+    """The scenario (first upload) read beside its attachments in a folder of their own, then gone."""
     with tempfile.TemporaryDirectory(prefix="vetoflow-upload-") as folder:
         for index, upload in enumerate(uploads):
             name = upload.filename or ""
@@ -108,12 +119,9 @@ def upload_run(
                 raise VetoflowError(f"{field}: {name!r} must end with {', '.join(suffixes)}")
             (Path(folder) / name).write_bytes(upload.file.read(settings.max_file_bytes + 1))
         try:
-            parsed = load_scenario(Path(folder) / (scenario.filename or ""), max_bytes=settings.max_file_bytes)
+            return load_scenario(Path(folder) / (uploads[0].filename or ""), max_bytes=settings.max_file_bytes)
         except VetoflowError as exc:
             raise VetoflowError(without_folder(str(exc), folder)) from None
-    view = settled(request, service_of(request).start(parsed, requester=who), wait)
-    response = SafeJSONResponse(RunOut.of(view).model_dump(mode="json"), status_code=run_status(request, view, 201))
-    return accepted(request, response)
 
 
 @router.get("/runs", response_model=RunList, summary="List runs, newest first")
@@ -142,15 +150,15 @@ def get_run(run_id: RunId, request: Request, _who: Reviewer) -> RunOut:
     summary="Approve, reject or revise a paused run",
     responses=QUEUED,
 )
-def decide(
+async def decide(
     run_id: RunId, body: DecisionIn, request: Request, who: Reviewer, *, key: IdempotencyKey = None, wait: Wait = False
 ) -> SafeJSONResponse:
     """Exactly one decision wins each pause; a later one gets 409 naming who decided and when."""
     service = service_of(request)
     allow(request, "revise" if body.action == "revise" else "decide")
 
-    def apply() -> tuple[int, RunOut]:
-        view = service.decide(
+    def apply() -> RunView:
+        return service.decide(
             run_id,
             body.action,
             reviewer=who,
@@ -160,27 +168,23 @@ def decide(
             digest=body.digest,
             via="api",
         )
-        view = settled(request, view, wait)
-        return run_status(request, view, 200), RunOut.of(view)
 
     parts = [run_id, body.model_dump(mode="json")]
-    return accepted(request, idempotent(request, who, key, parts, action=apply))
+    return await answer(request, apply, wait=wait, done=200, idempotency=(who, key, parts))
 
 
 @router.post(
     "/runs/{run_id}/retry", response_model=RunOut, summary="Resume a failed or interrupted run", responses=QUEUED
 )
-def retry(run_id: RunId, request: Request, _who: Reviewer, wait: Wait = False) -> SafeJSONResponse:
+async def retry(run_id: RunId, request: Request, _who: Reviewer, wait: Wait = False) -> SafeJSONResponse:
     allow(request, "start")
-    view = settled(request, service_of(request).retry(run_id), wait)
-    response = SafeJSONResponse(RunOut.of(view).model_dump(mode="json"), status_code=run_status(request, view, 200))
-    return accepted(request, response)
+    return await answer(request, lambda: service_of(request).retry(run_id), wait=wait, done=200)
 
 
 @router.post(
     "/runs/{run_id}/replay", status_code=201, response_model=RunOut, summary="Replay as a new run", responses=QUEUED
 )
-def replay(
+async def replay(
     run_id: RunId, request: Request, who: Reviewer, body: ReplayIn | None = None, wait: Wait = False
 ) -> SafeJSONResponse:
     """Forks a checkpoint of the run into a new run and runs it on; the original run and its history stay.
@@ -189,17 +193,22 @@ def replay(
     (revisions included) that produced its current figures, as `vetoflow replay RUN_ID` does.
     """
     allow(request, "start")
-    body = body or ReplayIn()
-    replayed = service_of(request).replay(
-        run_id,
-        checkpoint_id=body.checkpoint_id,
-        from_node=body.from_node,
-        overrides=body.overrides or None,
-        requester=who,  # the replay is theirs: four-eyes keeps them from approving it
-    )
-    view = settled(request, replayed.new, wait)
-    response = SafeJSONResponse(RunOut.of(view).model_dump(mode="json"), status_code=run_status(request, view, 201))
-    return accepted(request, response)
+    given = body or ReplayIn()
+
+    def fork() -> RunView:
+        return (
+            service_of(request)
+            .replay(
+                run_id,
+                checkpoint_id=given.checkpoint_id,
+                from_node=given.from_node,
+                overrides=given.overrides or None,
+                requester=who,  # the replay is theirs: four-eyes keeps them from approving it
+            )
+            .new
+        )
+
+    return await answer(request, fork, wait=wait, done=201)
 
 
 @router.get("/runs/{run_id}/history", response_model=History, summary="The run's checkpoints, oldest first")

@@ -10,6 +10,8 @@ import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
+import anyio
+
 from vetoflow.runs.events import SETTLED, EventKind, event_values
 from vetoflow.runs.index import RunRow
 from vetoflow.runs.views import RunView
@@ -22,6 +24,7 @@ if TYPE_CHECKING:
     from vetoflow.runs.lease import Leases
 
 UNSETTLED: frozenset[str] = frozenset({"queued", "running"})
+FIRST_LOOK, LATEST_LOOK = 0.05, 0.5  # seconds between a waiter's looks at its run: soon at first, then calmer
 
 
 class HandBack(BaseException):  # not an Exception: the service must not record it as the run's failure
@@ -55,12 +58,19 @@ class QueueSide:
     def _queued_view(self, row: RunRow) -> RunView:
         raise NotImplementedError
 
-    def wait_settled(self, run_id: str, timeout: float) -> RunView:
-        """Queue mode, for scripts (`?wait=true`): poll until a worker has paused, ended or failed the run."""
+    async def wait_settled(self, run_id: str, timeout: float) -> RunView:
+        """Queue mode, for scripts (`?wait=true`): the run once a worker has paused, ended or failed it, or as
+        it stands after `timeout` seconds (then still queued or running). Each look at the run's row runs in
+        a worker thread and the time between looks is awaited, so a waiting request holds no thread: a
+        server full of waiters still answers everything else."""
         deadline = time.monotonic() + timeout
-        while self.index.get(run_id).status in UNSETTLED and time.monotonic() < deadline:
-            time.sleep(0.05)
-        return self.view(run_id)
+        pause = FIRST_LOOK
+        while (left := deadline - time.monotonic()) > 0:
+            await anyio.sleep(min(pause, left))
+            if (await anyio.to_thread.run_sync(self.index.get, run_id)).status not in UNSETTLED:
+                break
+            pause = min(pause * 1.5, LATEST_LOOK)
+        return await anyio.to_thread.run_sync(self.view, run_id)
 
     def requeued(self, run_id: str, why: str) -> None:
         """A worker handed the run back (draining, or its worker died): it waits for the next one."""
