@@ -48,26 +48,32 @@ class Settling:
     ) -> RunView:
         """`state` and `comments`: the snapshot's values validated and the run's thread, when the caller has them."""
         interrupt = snapshot.interrupts[0] if snapshot.interrupts else None
-        pending = dict(interrupt.value) if interrupt and isinstance(interrupt.value, dict) else None
+        state = state or RunState.model_validate(snapshot.values)
+        # a decision is claimed at a pause and lands in state.reviews: with neither, there is none to read
+        decisions = self.index.decisions(row.run_id) if interrupt is not None or state.reviews else []
+        # The one place that says whether a pause still waits for a human: the checkpoint keeps its interrupt
+        # until an executor resumes the run, but once a decision is recorded on it the pause is closed.
+        resumes_with = next((d for d in decisions if interrupt and d.pause_id == interrupt.id), None)
+        waiting = interrupt is not None and resumes_with is None and isinstance(interrupt.value, dict)
+        pending = dict(interrupt.value) if waiting and interrupt is not None else None
         approval, rule = None, None
         if interrupt is not None and pending is not None:
             pending["digest"] = run_digest(snapshot.values)  # what a decision sends back (governance.digest)
-            pause = self.gate.pause(row.run_id, interrupt.id) if self.gate else None
+        if interrupt is not None and self.gate:  # open, or decided and waiting to be carried on
+            pause = self.gate.pause(row.run_id, interrupt.id)
             approval = pause.summary() if pause else None
-            rule = pause.rule if pause is not None and pause.status == "open" else None
-        state = state or RunState.model_validate(snapshot.values)
+            rule = pause.rule if pause is not None and pause.status == "open" and waiting else None
         if interrupt is None and state.reviews and self.gate:  # finished: the approvals it was decided with
             closed = self.gate.last_pause(row.run_id)
             approval = closed.summary() if closed else None
-        # a decision is claimed at a pause and lands in state.reviews: with neither, there is none to read
-        decided = interrupt is not None or bool(state.reviews)
         return RunView(
             run=row,
             state=state,
             pending=pending,
             pause_id=interrupt.id if interrupt else None,
+            resumes_with=resumes_with,
             next_nodes=list(snapshot.next),
-            decisions=self.index.decisions(row.run_id) if decided else [],
+            decisions=decisions,
             approval=approval,
             approval_rule=rule,
             comments=thread_store.thread(self.database.engine, row.run_id) if comments is None else comments,

@@ -19,8 +19,17 @@ class RunView(BaseModel):
 
     run: RunRow
     state: RunState
-    pending: dict[str, Any] | None = Field(default=None, description="The approval payload while paused.")
+    pending: dict[str, Any] | None = Field(
+        default=None, description="The approval payload while the pause waits for a decision; null once decided."
+    )
     pause_id: str | None = None
+    resumes_with: DecisionRow | None = Field(
+        default=None,
+        description=(
+            "The decision recorded on the pause the run still stands at: nobody is asked to decide any more; "
+            "the run waits for a worker (or `retry`) to carry it on with this decision."
+        ),
+    )
     next_nodes: list[str] = Field(default_factory=list)
     decisions: list[DecisionRow] = Field(default_factory=list)
     approval: dict[str, Any] | None = Field(
