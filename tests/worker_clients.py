@@ -1,8 +1,9 @@
 """TEST-ONLY graph clients for worker processes, loaded by `vetoflow worker --context-factory`.
 
 The real clients from the settings (the Bedrock synthesizer pointed at the loopback server), with the
-Forecaster slowed by VETOFLOW_TEST_SLOW_SECONDS so a test can signal a worker mid-run; every Forecaster
-entry and exit is appended to $VETOFLOW_HOME/forecaster.log as `start NAME` / `end NAME`. With
+Forecaster slowed by VETOFLOW_TEST_SLOW_SECONDS (and the Evidence node's search by
+VETOFLOW_TEST_SLOW_EVIDENCE) so a test can signal a worker mid-run; every Forecaster entry and exit is
+appended to $VETOFLOW_HOME/forecaster.log as `start NAME` / `end NAME`. With
 VETOFLOW_TEST_PERIODIC set, a periodic job appends `PID SECOND` to ticks.log every second.
 """
 
@@ -10,15 +11,16 @@ from __future__ import annotations
 
 import os
 import time
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from vetoflow.config import Settings
 from vetoflow.context import Context
 from vetoflow.forecasting.montecarlo import run_forecast
+from vetoflow.rag.retrieval import RetrieverClient
 from vetoflow.runtime import make_context as real_context
 from vetoflow.scenario import Scenario
-from vetoflow.state import Forecast
+from vetoflow.state import Forecast, Retrieval, RunState
 from vetoflow.workers.app import register_periodic
 
 
@@ -56,4 +58,17 @@ def make_context(settings: Settings) -> Context:
         return forecast
 
     clients = real_context(settings.model_copy(update={"context_factory": None}))  # not this factory again
+    if float(os.environ.get("VETOFLOW_TEST_SLOW_EVIDENCE", "0")) > 0:
+        clients = replace(clients, retriever=SlowRetriever(clients.retriever))
     return replace(clients, forecast=slow_forecast)
+
+
+@dataclass(frozen=True)
+class SlowRetriever:
+    """The real retriever, after VETOFLOW_TEST_SLOW_EVIDENCE seconds (the Evidence node is where it is asked)."""
+
+    inner: RetrieverClient | None
+
+    def retrieve(self, state: RunState) -> Retrieval | None:
+        time.sleep(float(os.environ.get("VETOFLOW_TEST_SLOW_EVIDENCE", "0")))
+        return self.inner.retrieve(state) if self.inner else None

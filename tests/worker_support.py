@@ -33,6 +33,7 @@ class WorkerProcess:
     home: Path
     name: str
     concurrency: int = 1
+    queues: tuple[str, ...] = ()  # `--queue` (default: all)
     process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -41,7 +42,7 @@ class WorkerProcess:
 
     def start(self) -> WorkerProcess:
         command = [sys.executable, "-m", "vetoflow", "worker", "--concurrency", str(self.concurrency)]
-        command += ["--name", self.name]
+        command += ["--name", self.name, *(arg for queue in self.queues for arg in ("--queue", queue))]
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(command, env=self.env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
         return self
@@ -81,10 +82,21 @@ class QueueEnv:
     env: dict[str, str]
     workers: list[WorkerProcess] = field(default_factory=list)
 
-    def worker(self, name: str, *, concurrency: int = 1, slow: float = 0.0, host: str | None = None) -> WorkerProcess:
-        """`host`: the machine it claims to be (VETOFLOW_WORKER_HOST), as if in its own container."""
-        env = self.env | {"VETOFLOW_TEST_SLOW_SECONDS": str(slow)} | ({"VETOFLOW_WORKER_HOST": host} if host else {})
-        process = WorkerProcess(env, self.settings.home, name, concurrency).start()
+    def worker(
+        self,
+        name: str,
+        *,
+        concurrency: int = 1,
+        slow: float = 0.0,
+        slow_evidence: float = 0.0,
+        host: str | None = None,
+        queues: tuple[str, ...] = (),
+    ) -> WorkerProcess:
+        """`slow`/`slow_evidence`: seconds the Forecaster / the Evidence node take (tests.worker_clients);
+        `host`: the machine it claims to be (VETOFLOW_WORKER_HOST), as if in its own container."""
+        env = self.env | {"VETOFLOW_TEST_SLOW_SECONDS": str(slow), "VETOFLOW_TEST_SLOW_EVIDENCE": str(slow_evidence)}
+        env |= {"VETOFLOW_WORKER_HOST": host} if host else {}
+        process = WorkerProcess(env, self.settings.home, name, concurrency, queues).start()
         self.workers.append(process)
         return process
 

@@ -256,3 +256,13 @@ login_failures_table = Table(
     Column("last_at", DateTime(timezone=True), nullable=False),
     Index("ix_vetoflow_login_failures_last", "last_at"),
 )
+
+# -- per queued job: worker deaths and transient failures, which procrastinate's attempts lump with drains --
+job_tallies_table = Table(
+    "vetoflow_job_tallies",
+    metadata,
+    Column("job_id", BigInteger, primary_key=True, autoincrement=False),  # procrastinate_jobs.id
+    Column("crashes", Integer, nullable=False),
+    Column("failures", Integer, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)

@@ -52,16 +52,20 @@ def periodic_jobs() -> list[PeriodicJob]:
 
 
 class RequeueInterrupted(BaseRetryStrategy):
-    """A job stopped by a draining worker goes straight back to the queue; a crashed one is tried again.
+    """A job stopped by a draining worker goes straight back to the queue, however often; a job that failed
+    with an error a retry may not meet again (`tasks.TransientJobError`) is tried TRANSIENT_RETRIES times.
 
+    Drains are not failures, so the budget counts the job's failures (db.job_tallies), not procrastinate's
+    attempts; only when that count could not be kept (the database failed) do the attempts stand in.
     Running a run's job again is always safe: it resumes the run from its last checkpoint.
     """
 
     def get_retry_decision(self, *, exception: BaseException, job: Job) -> RetryDecision | None:
         if isinstance(exception, JobAborted):  # only shutdown aborts reach the retry strategy
             return RetryDecision()
-        if job.attempts < TRANSIENT_RETRIES:
-            return RetryDecision(retry_in={"seconds": 2 * (job.attempts + 1)})
+        failures = exception.failures if isinstance(exception, tasks.TransientJobError) else job.attempts + 1
+        if failures <= TRANSIENT_RETRIES:
+            return RetryDecision(retry_in={"seconds": 2 * failures})
         return None
 
 

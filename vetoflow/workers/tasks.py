@@ -14,6 +14,7 @@ from procrastinate.exceptions import JobAborted
 from procrastinate.jobs import Status
 
 from vetoflow.config import Settings
+from vetoflow.db.job_tallies import JobTallies
 from vetoflow.db.queue import MAINTENANCE_QUEUE, RUNS_QUEUE
 from vetoflow.errors import RunBusyError, VetoflowError
 from vetoflow.replay.report import BatchOptions
@@ -33,6 +34,10 @@ class WorkerRuntime:
     service: RunService
     by_model: dict[str, RunService] = field(default_factory=dict)  # batch replays with --llm-model
     batch_options: dict[str, BatchOptions] = field(default_factory=dict)  # a batch's id is its options' hash
+
+    @property
+    def tallies(self) -> JobTallies:
+        return JobTallies(self.service.database.engine)
 
     def options_of(self, batch_id: str) -> BatchOptions:
         """A batch's options, read once per worker process: they never change (they name the batch)."""
@@ -56,6 +61,27 @@ class Drained(HandBack):
     """The worker is shutting down: the service stops the run between two nodes and hands it back."""
 
 
+class TransientJobError(Exception):
+    """An error a retry may not meet again (the database lost, a run busy elsewhere) escaped a job, for the
+    `failures`-th time: the retry strategy's budget counts these, not drains or deaths (db.job_tallies)."""
+
+    def __init__(self, failures: int, error: BaseException) -> None:
+        super().__init__(f"{type(error).__name__}: {error} (failure {failures} of this job)")
+        self.failures = failures
+
+
+def counted(context: JobContext, error: Exception) -> Exception:
+    """`error` as a TransientJobError with this job's count; as it is if the count cannot be kept (the
+    database is what failed), and the strategy then falls back on procrastinate's attempts."""
+    runtime: WorkerRuntime = context.additional_context["runtime"]
+    try:
+        failures = runtime.tallies.count_failure(context.job.id or 0)
+    except Exception as exc:  # whatever broke the job may break this too
+        log.warning("job %s: its failure could not be counted: %s", context.job.id, exc)
+        return error
+    return TransientJobError(failures, error)
+
+
 def execute_run(context: JobContext, run_id: str, kind: str) -> None:
     """Resume the run from its last checkpoint until it pauses, ends or fails; idempotent."""
     runtime: WorkerRuntime = context.additional_context["runtime"]
@@ -73,6 +99,8 @@ def execute_run(context: JobContext, run_id: str, kind: str) -> None:
     except VetoflowError as exc:  # unknown run, nothing stored: retrying cannot help
         log.warning("job %s: run %s: %s", context.job.id, run_id, exc)
         return
+    except Exception as exc:  # tried again (RequeueInterrupted), within its own budget
+        raise counted(context, exc) from exc
     log.info("run %s is %s", run_id, view.status)
 
 
@@ -117,29 +145,38 @@ def replay_item(context: JobContext, batch_id: str, source_run_id: str) -> None:
     except Drained as drained:  # the service has queued the replay again and freed its lease
         log.info("batch %s: replay of %s handed back to the queue: %s", batch_id, source_run_id, drained)
         raise JobAborted(f"worker stopping; replay of {source_run_id} requeued") from None
+    except Exception as exc:  # a run busy past the deadline, the database lost: tried again later
+        raise counted(context, exc) from exc
     log.info("batch %s: %s -> %s", batch_id, source_run_id, row.status)
 
 
 async def recover_stalled(context: JobContext, timestamp: int) -> None:
-    """Jobs still 'doing' on a worker whose heartbeat stopped go back to the queue (or fail, if cursed)."""
+    """Jobs still 'doing' on a worker whose heartbeat stopped go back to the queue (or fail, if cursed).
+
+    Deaths are counted per job (db.job_tallies), not by procrastinate's attempts, which drains and
+    transient retries raise too. One sweep runs at a time (its lock), so reading then counting is safe.
+    """
     runtime: WorkerRuntime = context.additional_context["runtime"]
-    manager = context.app.job_manager
+    manager, tallies = context.app.job_manager, runtime.tallies
     stalled = await manager.get_stalled_jobs(seconds_since_heartbeat=runtime.settings.worker_stalled_after)
     for job in stalled:
-        if job.id == context.job.id:
+        if job.id == context.job.id or job.id is None:
             continue
         run_id = job.task_kwargs.get("run_id")
         try:
-            if job.attempts + 1 >= MAX_WORKER_DEATHS:
+            deaths = await asyncio.to_thread(tallies.crashes, job.id) + 1
+            if deaths >= MAX_WORKER_DEATHS:
                 await manager.finish_job(job=job, status=Status.FAILED, delete_job=False)
+                await asyncio.to_thread(tallies.count_crash, job.id)
                 if isinstance(run_id, str):
-                    error = f"WorkerLost: the worker running this run died {job.attempts + 1} times"
+                    error = f"WorkerLost: the worker running this run died {deaths} times"
                     await asyncio.to_thread(runtime.service.abandon, run_id, error)
                 continue
             await manager.retry_job(job)
+            await asyncio.to_thread(tallies.count_crash, job.id)
             if isinstance(run_id, str):
                 await asyncio.to_thread(runtime.service.requeued, run_id, "its worker stopped sending heartbeats")
-            log.warning("requeued job %s (%s) left by a dead worker", job.id, job.task_name)
+            log.warning("requeued job %s (%s) left by a dead worker (death %s)", job.id, job.task_name, deaths)
         except Exception as exc:  # another state change won the race; the next sweep looks again
             log.warning("could not requeue stalled job %s: %s", job.id, exc)
 
@@ -149,6 +186,7 @@ async def prune_jobs(context: JobContext, timestamp: int) -> None:
     manager = context.app.job_manager
     await manager.delete_old_jobs(nb_hours=24, queue=RUNS_QUEUE)
     await manager.delete_old_jobs(nb_hours=1, queue=MAINTENANCE_QUEUE)
+    await asyncio.to_thread(context.additional_context["runtime"].tallies.forget_pruned)
 
 
 GOVERNANCE_SWEEP = "vetoflow.governance_sweep"
