@@ -135,3 +135,11 @@ def test_users_add_refuses_a_password_on_stdin_with_no_password(home: Settings) 
 def test_notifications_of_an_unknown_run_exits_5(home: Settings) -> None:
     add_user(home.home / "users.yaml", "ad", ["admin"], None)
     refused(invoke(home, "notifications", "--run", "nosuch", "--reviewer", "ad"), 5, "no run with id 'nosuch'")
+
+
+def test_replay_queue_on_sqlite_names_what_was_asked_not_an_executor_nobody_set(home: Settings) -> None:
+    line = refused(
+        invoke(home, "replay", "--all", "--from", "synthesizer", "--queue"), 1, "`replay --queue` needs PostgreSQL"
+    )
+    assert "VETOFLOW_DATABASE_URL=postgresql://" in line
+    assert "VETOFLOW_EXECUTOR" not in line

@@ -19,6 +19,7 @@ from vetoflow.setting_rules import (
     check_home,
     check_oidc_settings,
     check_role_map,
+    queue_needs_postgres,
 )
 
 LAMBDA_HOME = Path("/tmp/vetoflow")  # the only writable place on Lambda
@@ -340,10 +341,11 @@ class Settings(BaseSettings):
         if self.executor == "queue":
             self.check_queue()
 
-    def check_queue(self) -> None:
-        """The job queue lives in PostgreSQL; SQLite has no workers to hand runs to."""
+    def check_queue(self, needs: str | None = None) -> None:
+        """The job queue lives in PostgreSQL; SQLite has no workers to hand runs to. `needs`: what the caller
+        asked for (e.g. "`replay --queue`"), named instead of VETOFLOW_EXECUTOR, which they may never have set."""
         if not self.database_url:
-            raise VetoflowError(QUEUE_NEEDS_POSTGRES)
+            raise VetoflowError(queue_needs_postgres(needs) if needs else QUEUE_NEEDS_POSTGRES)
 
     @property
     def sqlite_path(self) -> Path:

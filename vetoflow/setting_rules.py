@@ -30,6 +30,15 @@ QUEUE_NEEDS_POSTGRES = (
     "(default: inline) to run in this process with SQLite."
 )
 
+
+def queue_needs_postgres(needs: str) -> str:
+    """The refusal for a command that asked for the queue itself (`replay --queue`), whatever the executor."""
+    return (
+        f"{needs} needs PostgreSQL: the job queue lives in the same database as the runs. "
+        "Set VETOFLOW_DATABASE_URL=postgresql://USER:PASSWORD@HOST:5432/DBNAME."
+    )
+
+
 # libpq's schemes, and SQLAlchemy's spelling of the psycopg 3 driver (normalised to libpq's on load).
 DATABASE_SCHEMES = {"postgresql": "postgresql", "postgres": "postgres", "postgresql+psycopg": "postgresql",
                     "postgres+psycopg": "postgres"}  # fmt: skip

@@ -228,7 +228,7 @@ def _enqueue(ctx: click.Context, options: BatchOptions, selection: Selection, js
     from vetoflow.replay.queued import enqueue_batch
 
     settings = ctx.obj
-    settings.check_queue()
+    settings.check_queue("`replay --queue`")  # the user asked for the queue here, whatever VETOFLOW_EXECUTOR says
     with service_for(ctx) as service, open_queue(settings, service) as queue:
         ids = service.select_for_replay(statuses=selection.statuses, since=selection.since, ids=selection.ids)
         enqueued = enqueue_batch(service, queue.submit_replays, options, selection, ids, again=again)
