@@ -49,6 +49,31 @@ def test_health_answers_while_the_app_is_built_and_requests_wait_for_it() -> Non
         assert response.json() == {"started": True}  # the inner app's lifespan ran before it was served
 
 
+def test_detailed_health_says_starting_until_the_app_that_reads_the_queue_is_up() -> None:
+    release = threading.Event()
+
+    def build() -> FastAPI:
+        release.wait(30)
+        app = _inner()
+
+        @app.get("/healthz")
+        def healthz(detail: bool = False) -> dict[str, object]:
+            return {"status": "ok", "queue": {"queue_depth": 0}} if detail else {"status": "ok"}
+
+        return app
+
+    front = DeferredApp(build, health=lambda: {"status": "ok", "embeddings": "loading"})
+    with live_server(front) as url:  # type: ignore[arg-type]
+        for asked in ("1", "true"):
+            early = httpx.get(f"{url}/healthz", params={"detail": asked}, timeout=30)
+            assert (early.status_code, early.json()) == (503, {"status": "starting", "embeddings": "loading"})
+        assert httpx.get(f"{url}/healthz", params={"detail": "0"}, timeout=30).status_code == 200  # liveness
+        release.set()
+        httpx.get(f"{url}/hello", timeout=30)  # waits for the app
+        ready = httpx.get(f"{url}/healthz", params={"detail": "1"}, timeout=30)
+        assert (ready.status_code, ready.json()["queue"]) == (200, {"queue_depth": 0})
+
+
 def test_a_failed_build_is_reported_by_health_and_every_request() -> None:
     def build() -> FastAPI:
         raise VetoflowError("VETOFLOW_UI_USERS: bad line")

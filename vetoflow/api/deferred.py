@@ -12,6 +12,7 @@ import asyncio
 import json
 import logging
 from collections.abc import Callable
+from urllib.parse import parse_qs
 
 from asgi_lifespan import LifespanManager
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -36,7 +37,7 @@ class DeferredApp:
             return
         path = scope.get("path", "").removeprefix(scope.get("root_path", ""))
         if self.app is None and scope["type"] == "http" and path == self.path:
-            await self._health(send)
+            await self._health(send, detailed=_asks_detail(scope))
             return
         await self._ready.wait()
         if self.app is None:
@@ -70,11 +71,21 @@ class DeferredApp:
         finally:
             self._ready.set()
 
-    async def _health(self, send: Send) -> None:
+    async def _health(self, send: Send, *, detailed: bool) -> None:
+        """Liveness says ok at once; `?detail=1` promises the queue figures, which only the built app reads,
+        so until then it answers 503 `starting` rather than an "ok" without them."""
         if self.error is not None:
             await _json(send, 503, {"status": "error", "error": self.error})
+        elif detailed:
+            await _json(send, 503, self.health() | {"status": "starting"})
         else:
             await _json(send, 200, self.health())
+
+
+def _asks_detail(scope: Scope) -> bool:
+    """`?detail=...` read as FastAPI reads the app's own `detail: bool` (1, true, on, yes)."""
+    values = parse_qs(scope.get("query_string", b"").decode("latin-1")).get("detail", [])
+    return any(value.lower() in ("1", "true", "on", "yes") for value in values)
 
 
 async def _json(send: Send, status: int, body: dict[str, str]) -> None:
