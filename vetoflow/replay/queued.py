@@ -93,23 +93,29 @@ def replay_item(
     on_step: StepCallback | None = None,
     *,
     options: BatchOptions | None = None,
+    when_busy: Callable[[RunBusyError], None] | None = None,
 ) -> ReportRow:
     """What a worker does for one job: replay the source run once, or resume its replay; never forks twice.
 
     `options`: the batch's, when the caller has read them already. A failed replay is retried from its
-    own checkpoint. RunBusyError (a dead worker's lease has not lapsed yet) propagates, so the job is
-    tried again later; every other failure is a report row.
+    own checkpoint. RunBusyError (a dead worker's lease has not lapsed yet) goes to `when_busy`, which
+    waits (the replay is then tried again in this job, whose item counts one attempt however long it
+    waits) or raises it to give up; it propagates, so the job is tried again later. Every other failure
+    is a report row.
     """
-    item = service.batches.take(batch_id, source_run_id)
+    item = service.batches.take(batch_id, source_run_id)  # once per job: `attempts` counts jobs
     if item.status not in RETRYABLE and item.result is not None:
         return ReportRow.model_validate(item.result)
     options = options or batch_options(service, batch_id)
     start = time.perf_counter()
-    first = item.attempts == 1  # no job took it before: its replay cannot exist yet
-    try:
-        row = _replay_or_resume(
+
+    def attempt(first: bool) -> ReportRow:
+        return _replay_or_resume(
             service, source_run_id, item.replay_run_id, options, on_step=on_step, start=start, first=first
         )
+
+    try:
+        row = _until_free(attempt, item.attempts == 1, when_busy)  # first taker: its replay cannot exist yet
     except RunBusyError:
         raise
     except NotReachedError as exc:
@@ -124,6 +130,19 @@ def replay_item(
         )
     service.batches.finish(batch_id, source_run_id, row.status, row.model_dump(mode="json"))
     return row
+
+
+def _until_free(
+    attempt: Callable[[bool], ReportRow], first: bool, when_busy: Callable[[RunBusyError], None] | None
+) -> ReportRow:
+    while True:
+        try:
+            return attempt(first)
+        except RunBusyError as busy:
+            if when_busy is None:
+                raise
+            when_busy(busy)  # waited: try again, now looking for a replay forked meanwhile
+            first = False
 
 
 def _replay_or_resume(

@@ -133,15 +133,14 @@ def replay_item(context: JobContext, batch_id: str, source_run_id: str) -> None:
             raise Drained(f"worker stopping after {node}")
 
     deadline = time.monotonic() + 2 * service.leases.ttl  # a dead worker's lease on the replay lapses first
+
+    def when_busy(busy: RunBusyError) -> None:
+        if context.should_abort() or time.monotonic() > deadline:
+            raise busy
+        time.sleep(min(1.0, service.leases.ttl / 4))
+
     try:
-        while True:
-            try:
-                row = replay_one(service, batch_id, source_run_id, on_step, options=options)
-                break
-            except RunBusyError:
-                if context.should_abort() or time.monotonic() > deadline:
-                    raise
-                time.sleep(min(1.0, service.leases.ttl / 4))
+        row = replay_one(service, batch_id, source_run_id, on_step, options=options, when_busy=when_busy)
     except Drained as drained:  # the service has queued the replay again and freed its lease
         log.info("batch %s: replay of %s handed back to the queue: %s", batch_id, source_run_id, drained)
         raise JobAborted(f"worker stopping; replay of {source_run_id} requeued") from None
