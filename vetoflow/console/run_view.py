@@ -9,25 +9,17 @@ from typing import Any
 import gradio as gr
 
 from vetoflow.console import present, run_evidence
-from vetoflow.console.common import PROGRESS, ConsoleDeps, ok, problem
-from vetoflow.console.decisions import (
-    OVERRULE_NEEDS_REASON,
-    OVERRULE_NOT_ASKED,
-    overrule_question,
-    overrules_veto,
-    revise_overrides,
-)
+from vetoflow.console.common import ConsoleDeps, problem
 from vetoflow.console.follow import moving_progress, progress_panel
-from vetoflow.console.run_controls import acting_on, colleague_notice, controls, only_comments_changed, watch_record
+from vetoflow.console.run_controls import colleague_notice, controls, only_comments_changed, watch_record
+from vetoflow.console.run_decide import DecisionHandlers, Screen
 from vetoflow.console.run_outputs import view_outputs
 from vetoflow.console.words import SEGMENT_HEADERS
 from vetoflow.errors import VetoflowError
-from vetoflow.graph.names import NODE_NAMES
 from vetoflow.runs.queueing import UNSETTLED
 from vetoflow.runs.views import RunView
 
 PICK_A_RUN = "Pick a run in the **Inbox** or **Runs** tab (or paste its id and press Open)."
-NODE_LABELS = {name: name.capitalize() for name in NODE_NAMES}
 
 
 @dataclass
@@ -185,107 +177,8 @@ def render_run_view(deps: ConsoleDeps) -> RunViewPanel:
         keep_comment = view.status == "paused"
         return (notice or gr.skip(), *shown(view, request, clear_comment=not keep_comment, watched_active=active))
 
-    def decide(run: str, action: str, request: gr.Request | None, progress: gr.Progress, **kw: Any) -> tuple[Any, ...]:
-        """`run` is the run displayed (`acting_on`), `kw` carries the digest of its figures as displayed."""
-        reviewer = deps.reviewer(request)
-
-        def on_step(node: str, _update: dict[str, Any]) -> None:
-            progress(None, desc=f"{NODE_LABELS.get(node, node)} done")
-
-        try:
-            user = deps.require(request, "revise" if action == "revise" else "decide")
-            view = deps.service.decide(run, action, reviewer=reviewer, on_step=on_step, user=user, via="console", **kw)
-        except VetoflowError as exc:  # includes DecisionConflictError: says who decided, and when
-            try:
-                current = deps.service.view(run) if run else None
-            except VetoflowError:
-                current = None
-            return (problem(str(exc)), *shown(current, request, clear_comment=False))
-        if view.status == "paused" and action == "approve" and view.approval:
-            text = f"approval {view.approval['progress']} recorded for {run} by {reviewer}; more approvers needed."
-            return (ok(text), *shown(view, request))
-        return (ok(f"{action} recorded for {run} by {reviewer}; the run is now {view.status}."), *shown(view, request))
-
-    def ask_approve(
-        typed: str, note: str, shown_run: dict[str, Any] | None, request: gr.Request, progress: gr.Progress = PROGRESS
-    ) -> tuple[Any, ...]:
-        """Approve button: overruling a veto needs a reason, then a confirmation that repeats the amount (this
-        session remembers it asked, server-side, so no call can skip the question)."""
-        try:
-            deps.require(request, "decide")
-            run = acting_on(typed, shown_run)[0]
-            view = deps.service.view(run)
-        except VetoflowError as exc:
-            return (problem(str(exc)), *keep_rest)
-        if not overrules_veto(view):
-            return approve_now(typed, note, shown_run, request, progress)
-        if not (note or "").strip():
-            return (problem(OVERRULE_NEEDS_REASON), *keep_rest)
-        confirm_at = outputs.index(confirm_box) - 1
-        rest = list(keep_rest)
-        rest[confirm_at : confirm_at + 3] = gr.update(visible=True), overrule_question(view), run
-        return ("", *rest)
-
-    def confirm_approve(
-        typed: str,
-        note: str,
-        shown_run: dict[str, Any] | None,
-        asked_for: str | None,
-        request: gr.Request,
-        progress: gr.Progress = PROGRESS,
-    ) -> tuple[Any, ...]:
-        """The confirmation's Yes: approves only the run shown, and only if this session was just asked about it."""
-        try:
-            run = acting_on(typed, shown_run)[0]
-        except VetoflowError as exc:
-            return (problem(str(exc)), *keep_rest)
-        if asked_for != run:
-            return (problem(OVERRULE_NOT_ASKED), *keep_rest)
-        return approve_now(typed, note, shown_run, request, progress)
-
-    def approve_now(
-        typed: str, note: str, shown_run: dict[str, Any] | None, request: gr.Request, progress: gr.Progress
-    ) -> tuple[Any, ...]:
-        try:
-            run, digest = acting_on(typed, shown_run)
-        except VetoflowError as exc:
-            return (problem(str(exc)), *keep_rest)
-        try:
-            vetoed = overrules_veto(deps.service.view(run))
-        except VetoflowError:
-            vetoed = False  # decide() says what is wrong with the run
-        if vetoed and not (note or "").strip():
-            return (problem(OVERRULE_NEEDS_REASON), *keep_rest)
-        return decide(run, "approve", request, progress, comment=(note or "").strip(), digest=digest)
-
-    def do_reject(
-        typed: str, note: str, shown_run: dict[str, Any] | None, request: gr.Request, progress: gr.Progress = PROGRESS
-    ) -> tuple[Any, ...]:
-        try:
-            run, digest = acting_on(typed, shown_run)
-        except VetoflowError as exc:
-            return (problem(str(exc)), *keep_rest)
-        return decide(run, "reject", request, progress, comment=note or "", digest=digest)
-
-    def do_revise(
-        typed: str,
-        note: str,
-        new_investment: float | None,
-        new_horizon: float | None,
-        new_rate: float | None,
-        new_segments: list[list[Any]] | None,
-        shown_run: dict[str, Any] | None,
-        request: gr.Request,
-        progress: gr.Progress = PROGRESS,
-    ) -> tuple[Any, ...]:
-        try:
-            run, digest = acting_on(typed, shown_run)
-            scenario = deps.service.view(run).state.scenario
-            top = {"investment": new_investment, "horizon": new_horizon, "discount_rate": new_rate}
-            overrides = revise_overrides(scenario, top, new_segments)
-        except VetoflowError as exc:
-            return (problem(str(exc)), *keep_rest)
-        return decide(run, "revise", request, progress, comment=note or "", overrides=overrides, digest=digest)
+    screen = Screen(deps, outputs, shown)
+    handlers = DecisionHandlers(screen, (confirm_box, confirm_text, asked))
 
     def hide_confirm() -> tuple[Any, Any, None]:
         return gr.update(visible=False), "", None
@@ -295,12 +188,13 @@ def render_run_view(deps: ConsoleDeps) -> RunViewPanel:
     open_button.click(load, inputs=[run_id], outputs=outputs, api_name="open_run")
     run_id.submit(load, inputs=[run_id], outputs=outputs, **private)
     decision_inputs = [run_id, comment, shown_run]
-    approve.click(ask_approve, inputs=decision_inputs, api_name="approve", **decide_options)
-    confirm.click(confirm_approve, inputs=[*decision_inputs, asked], api_name="confirm_approve", **decide_options)
+    approve.click(handlers.ask_approve, inputs=decision_inputs, api_name="approve", **decide_options)
+    confirm_inputs = [*decision_inputs, asked]
+    confirm.click(handlers.confirm_approve, inputs=confirm_inputs, api_name="confirm_approve", **decide_options)
     cancel.click(hide_confirm, outputs=[confirm_box, confirm_text, asked], **private)
-    reject.click(do_reject, inputs=decision_inputs, api_name="reject", **decide_options)
+    reject.click(handlers.reject, inputs=decision_inputs, api_name="reject", **decide_options)
     revise_inputs = [run_id, comment, investment, horizon, rate, segments, shown_run]
-    revise.click(do_revise, inputs=revise_inputs, api_name="revise", **decide_options)
+    revise.click(handlers.revise, inputs=revise_inputs, api_name="revise", **decide_options)
     return RunViewPanel(
         run_id=run_id,
         outputs=outputs,
@@ -311,5 +205,5 @@ def render_run_view(deps: ConsoleDeps) -> RunViewPanel:
         trace_button=trace_button,
         shown_id=shown_id,
         shown_run=shown_run,
-        handlers={"approve": ask_approve, "confirm": confirm_approve, "reject": do_reject, "revise": do_revise},
+        handlers=handlers.as_dict(),
     )
