@@ -10,7 +10,7 @@ from tests.governance_support import governed_settings, people
 from vetoflow.config import Settings
 from vetoflow.console.decisions import blocked_actions, overrule_question, overrules_veto
 from vetoflow.console.inbox import INBOX_COLUMNS, inbox_table
-from vetoflow.console.run_controls import approval_line, colleague_notice, watch_record
+from vetoflow.console.run_controls import approval_line, colleague_notice, decision_header, watch_record
 from vetoflow.runs.store import open_service
 from vetoflow.scenario import Scenario
 
@@ -119,3 +119,19 @@ def test_the_run_view_states_the_pause_s_rule_and_progress(
     assert "approved so far: ap1 (1 of 2)" in line
     assert " · due 20" in line
     assert line.endswith("requested by an (who may not approve it)")
+
+
+def test_the_decision_header_says_approve_overrules_a_veto_only_when_there_is_one(
+    settings: Settings, vetoed: Scenario
+) -> None:
+    with open_service(settings) as service:
+        view = service.start(vetoed)
+        assert "Approve overrules the veto" in decision_header(view)
+        revised = service.decide(view.run.run_id, "revise", reviewer="bo", overrides={"investment": 30_000})
+        assert revised.status == "paused"
+        assert not overrules_veto(revised)
+        header = decision_header(revised)
+        assert "did not veto these figures: Approve lets the plan go ahead" in header
+        assert "overrule" not in header
+        rejected = service.decide(view.run.run_id, "reject", reviewer="bo")
+        assert decision_header(rejected) == "### Your decision"

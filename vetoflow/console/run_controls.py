@@ -16,7 +16,7 @@ from typing import Any
 
 import gradio as gr
 
-from vetoflow.console.decisions import blocked_actions
+from vetoflow.console.decisions import blocked_actions, overrules_veto
 from vetoflow.errors import VetoflowError
 from vetoflow.identity.roles import User
 from vetoflow.plaintext import md
@@ -57,7 +57,7 @@ def controls(
 ) -> tuple[Any, ...]:
     """comment, approve, reject, revise buttons, the note saying why some are off, the (hidden) confirm box,
     its text and the pending confirmation (none: whatever was asked before is void once the view changes),
-    the "add a comment" box (emptied when a run is opened, kept while it is reloaded)."""
+    the "add a comment" box (emptied when a run is opened, kept while it is reloaded), the decision's header."""
     blocked = blocked_actions(view, user) if view is not None else dict.fromkeys(BUTTONS, "no run is open")
     buttons = tuple(gr.update(interactive=blocked[name] is None) for name in BUTTONS)
     notes = [f"- **{name.capitalize()}** is off: {md(why)}" for name, why in blocked.items() if why]
@@ -65,7 +65,23 @@ def controls(
     note = "\n\n".join(filter(None, [approval_line(view), "\n".join(notes)])) if paused else ""
     comment = gr.update(value="") if clear_comment else gr.skip()
     thread_text = gr.update(value="") if clear_thread_text else gr.skip()
-    return (comment, *buttons, note, gr.update(visible=False), "", None, thread_text)
+    return (comment, *buttons, note, gr.update(visible=False), "", None, thread_text, decision_header(view))
+
+
+def decision_header(view: RunView | None) -> str:
+    """Above the buttons: what Approve means for this run. It overrules a veto only when the Accountant vetoed
+    the figures shown; a plan revised after a veto, or held for a flag, is approved without overruling anything."""
+    if view is None or view.status != "paused":
+        return "### Your decision"
+    if overrules_veto(view):
+        return (
+            "### Your decision\nThe Accountant **vetoed** these figures: Approve overrules the veto (with a reason), "
+            "Reject upholds it, Revise re-runs the numbers."
+        )
+    return (
+        "### Your decision\nThe Accountant did not veto these figures: Approve lets the plan go ahead, "
+        "Reject ends the run, Revise re-runs the numbers."
+    )
 
 
 def approval_line(view: RunView | None) -> str:

@@ -61,7 +61,7 @@ def render_run_view(deps: ConsoleDeps) -> RunViewPanel:
         label="The approval request", lines=4, max_lines=60, interactive=False, elem_id="run-request"
     )
     with gr.Group(visible=False, elem_id="run-decide") as decide_box:
-        gr.Markdown("### Your decision\nApprove overrules the veto; Reject upholds it; Revise re-runs the numbers.")
+        decide_head = gr.Markdown(elem_id="run-decide-head")  # whether Approve overrules a veto (`decision_header`)
         comment = gr.Textbox(
             label="Comment (kept in the run's history; required to overrule a veto)", lines=2, elem_id="run-comment"
         )
@@ -102,6 +102,7 @@ def render_run_view(deps: ConsoleDeps) -> RunViewPanel:
     watched = gr.State(None)
     asked = gr.State(None)  # the run whose veto this session was asked to overrule (server-side, per session)
     control_fields = [comment, approve, reject, revise, blocked_note, confirm_box, confirm_text, asked, thread_text]
+    control_fields += [decide_head]
     outputs: list[Any] = [
         message,
         *fields,
