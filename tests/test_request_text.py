@@ -75,8 +75,7 @@ def test_a_plan_revised_after_a_veto_says_why_it_waits_and_what_changed_above_th
     text = approval_request_text(view)
     lines = text.splitlines()
     assert lines[1] == (
-        "The Accountant did not veto the revised figures; it still needs a human approval. "
-        "Approving overrules no veto."
+        "The Accountant did not veto the revised figures; it still needs a human approval. Approving overrules no veto."
     )
     assert lines[3:6] == [
         "Why it waits for you",

@@ -7,7 +7,8 @@
 - The comment boxes belong to the run shown: every open empties both, every decision the decision's.
 - A button the operator may not use is disabled, with the reason beside it.
 - The change poll compares a cheap per-run marker; when a colleague decided (or approved) while the
-  operator was looking, the view reloads and says so.
+  operator was looking, the view reloads and says so, and keeps saying who did it while the run they set
+  going runs and settles; a comment being typed on a run still open (queued, running or paused) is kept.
 """
 
 from __future__ import annotations
@@ -107,8 +108,9 @@ def approval_line(view: RunView | None) -> str:
     return text
 
 
-def watch_record(view: RunView | None, marker: str | None) -> dict[str, Any] | None:
-    """What the poll remembers about the run on screen, to tell afterwards what changed and who did it."""
+def watch_record(view: RunView | None, marker: str | None, named: str = "") -> dict[str, Any] | None:
+    """What the poll remembers about the run on screen, to tell afterwards what changed and who did it (`named`:
+    the colleague's action last announced, while the run it set going has not settled)."""
     if view is None:
         return None
     approval = view.approval or {}
@@ -120,6 +122,7 @@ def watch_record(view: RunView | None, marker: str | None) -> dict[str, Any] | N
         "approved_by": list(approval.get("approved_by") or []),
         "digest": (view.pending or {}).get("digest"),
         "comments": len(view.comments),
+        "named": named,
     }
 
 
@@ -132,22 +135,44 @@ def only_comments_changed(before: dict[str, Any], view: RunView) -> bool:
     return view.status not in UNSETTLED and all(now[key] == before.get(key) for key in same)
 
 
-def colleague_notice(before: dict[str, Any], view: RunView, me: str) -> str:
-    """'bo approved this run while you were looking': only for what somebody else did."""
+def colleague_named(before: dict[str, Any], view: RunView, me: str) -> str:
+    """Who else did what since `before`: "🔔 **bo revised this run** while you were looking (12:03 UTC)"; empty
+    when nobody else decided or approved (my own decision, or the run only moved on by itself)."""
     fresh = view.decisions[before.get("decisions", 0) :]
     others = [d for d in fresh if d.reviewer != me]
-    if fresh and not others:
-        return ""  # my own decision, caught by the poll while it ran
     if others:
         last = others[-1]
         did = ACTION_WORDS.get(last.action, last.action)
-        text = f"🔔 **{md(last.reviewer)} {did} this run** while you were looking ({last.decided_at:%H:%M} UTC)"
-        return text + f"; it is now **{view.status}**. The view below is up to date."
+        return f"🔔 **{md(last.reviewer)} {did} this run** while you were looking ({last.decided_at:%H:%M} UTC)"
+    if fresh:
+        return ""  # my own decision, caught by the poll while it ran
     approved_now = list((view.approval or {}).get("approved_by") or [])
     new = [name for name in approved_now if name not in before.get("approved_by", []) and name != me]
     if new:
         progress = (view.approval or {}).get("progress", "")
-        return f"🔔 **{md(', '.join(new))} approved this run** while you were looking ({progress} approvals)."
+        return f"🔔 **{md(', '.join(new))} approved this run** while you were looking ({progress} approvals)"
+    return ""
+
+
+def colleague_notice(before: dict[str, Any], view: RunView, me: str) -> str:
+    """'bo approved this run while you were looking': only for what somebody else did. A change of status alone
+    (the colleague's revise settling into a pause) restates who set it going, never replaces it with a bare
+    status, so the operator still reads who did what."""
+    fresh = view.decisions[before.get("decisions", 0) :]
+    if fresh and all(d.reviewer == me for d in fresh):
+        return ""
+    if named := colleague_named(before, view, me):
+        if fresh:
+            return f"{named}; it is now **{view.status}**. The view below is up to date."
+        return f"{named}."
     if view.status != before.get("status") and not {view.status, before.get("status")} <= UNSETTLED:
+        if before.get("named"):
+            return f"{before['named']}; it is now **{view.status}**. The view below is up to date."
         return f"🔔 This run changed while you were looking: it is now **{view.status}**."
     return ""
+
+
+def still_named(before: dict[str, Any], view: RunView, me: str) -> str:
+    """The colleague's action to remember for the next poll: a new one, or the last one while the run it set
+    going (a revise, an approval resuming it) has not settled."""
+    return colleague_named(before, view, me) or (str(before.get("named") or "") if view.status in UNSETTLED else "")

@@ -21,6 +21,7 @@ from vetoflow.console.decisions import (
     overrules_veto,
     revise_overrides,
 )
+from vetoflow.console.refusals import FIGURES_CHANGED
 from vetoflow.console.run_controls import acting_on
 from vetoflow.errors import VetoflowError
 from vetoflow.graph.names import NODE_NAMES
@@ -84,13 +85,16 @@ class DecisionHandlers:
         progress: gr.Progress = PROGRESS,
     ) -> tuple[Any, ...]:
         """Approve button: overruling a veto needs a reason, then a confirmation that repeats the amount (this
-        session remembers it asked, server-side, so no call can skip the question)."""
+        session remembers it asked, server-side, so no call can skip the question). The question describes the
+        figures on screen: if the run's figures changed since they were shown, the view reloads instead."""
         try:
             self.deps.require(request, "decide")
-            run = acting_on(typed, shown_run)[0]
+            run, digest = acting_on(typed, shown_run)
             view = self.deps.service.view(run)
         except VetoflowError as exc:
             return self.screen.keep(problem(str(exc)))
+        if digest != (view.pending or {}).get("digest"):  # never ask about figures that are not on screen
+            return (problem(FIGURES_CHANGED), *self.screen.shown(view, request, clear_comment=False))
         if not overrules_veto(view):
             return self.approve_now(typed, note, shown_run, request, progress)
         if not (note or "").strip():

@@ -11,7 +11,13 @@ import gradio as gr
 from vetoflow.console import present, run_evidence
 from vetoflow.console.common import ConsoleDeps, problem
 from vetoflow.console.follow import moving_progress, progress_panel
-from vetoflow.console.run_controls import colleague_notice, controls, only_comments_changed, watch_record
+from vetoflow.console.run_controls import (
+    colleague_notice,
+    controls,
+    only_comments_changed,
+    still_named,
+    watch_record,
+)
 from vetoflow.console.run_decide import DecisionHandlers, Screen
 from vetoflow.console.run_outputs import view_outputs
 from vetoflow.console.words import SEGMENT_HEADERS
@@ -19,6 +25,8 @@ from vetoflow.errors import VetoflowError
 from vetoflow.runs.queueing import UNSETTLED
 from vetoflow.runs.views import RunView
 
+OPEN = UNSETTLED | {"paused"}
+"""A run still open for a decision: queued or running (a revise in progress), or paused."""
 PICK_A_RUN = "Pick a run in the **Inbox** or **Runs** tab (or paste its id and press Open)."
 
 
@@ -128,15 +136,16 @@ def render_run_view(deps: ConsoleDeps) -> RunViewPanel:
         clear_comment: bool = True,
         opened: bool = False,
         watched_active: bool = False,
+        named: str = "",
     ) -> tuple[Any, ...]:
         """Everything after the message for `view` as this operator sees it (`opened`: a run was opened, so
-        both comment boxes start empty)."""
+        both comment boxes start empty; `named`: the colleague's action the poll keeps announcing)."""
         marker = deps.service.run_marker(view.run.run_id) if view is not None else None
         user = deps.user(request)
         return (
             *view_outputs(view),
             *controls(view, user, clear_comment=clear_comment or opened, clear_thread_text=opened),
-            watch_record(view, marker),
+            watch_record(view, marker, named),
             progress_panel(deps.service, view, watched_active=watched_active),
         )
 
@@ -173,10 +182,13 @@ def render_run_view(deps: ConsoleDeps) -> RunViewPanel:
             rest[outputs.index(thread) - 1] = run_evidence.thread(view)
             rest[outputs.index(watched) - 1] = watch_record(view, marker)
             return (gr.skip(), *rest)
-        notice = colleague_notice(before, view, deps.reviewer(request))
+        me = deps.reviewer(request)
+        notice = colleague_notice(before, view, me)
         active = before.get("status") in UNSETTLED  # the operator watched it run: keep its progress in view
-        keep_comment = view.status == "paused"
-        return (notice or gr.skip(), *shown(view, request, clear_comment=not keep_comment, watched_active=active))
+        keep_comment = view.status in OPEN  # the README's promise: a comment on a still-open run is kept
+        named = still_named(before, view, me)
+        reloaded = shown(view, request, clear_comment=not keep_comment, watched_active=active, named=named)
+        return (notice or gr.skip(), *reloaded)
 
     screen = Screen(deps, outputs, shown)
     handlers = DecisionHandlers(screen, (confirm_box, confirm_text, asked))
