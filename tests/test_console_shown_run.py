@@ -251,3 +251,37 @@ def test_a_colleague_s_revise_keeps_my_comment_and_names_who_revised_until_it_pa
         assert paused[0].endswith("; it is now **paused**. The view below is up to date.")
         assert at(panel, paused, comment) == gr.skip()
         assert at(panel, paused, panel.watched)["named"] == "", "settled: a later change of status reads as such"
+
+
+def test_a_colleague_s_decision_moves_my_unsent_comment_to_the_thread_box_with_a_note_where_the_decision_was(
+    service: RunService, settings: Settings, vetoed: Scenario
+) -> None:
+    run_id = service.start(vetoed).run.run_id
+    other = service.start(vetoed).run.run_id
+    deps = deps_for(service, settings)
+    panel = run_view(deps)
+    opened = panel.load(run_id, None)
+    state, watched = at(panel, opened, panel.shown_run), at(panel, opened, panel.watched)
+    note, decision_box, thread_box = (by_id(panel, i) for i in ("run-draft-note", "run-comment", "run-thread-text"))
+    service.decide(run_id, "reject", reviewer="bo", user=BO, comment="too risky")
+
+    polled = panel.watch(run_id, watched, None, "  I was about to approve ", "a note already here")
+    assert polled[0].startswith("🔔 **bo rejected this run** while you were looking")
+    assert at(panel, polled, note) == (
+        "✋ **Your comment was not sent**: bo rejected this run first. It is now in **Add a comment** below; "
+        "press **Add comment** to keep it in the run's thread."
+    )
+    assert at(panel, polled, thread_box) == gr.update(value="a note already here\n\nI was about to approve")
+    assert at(panel, polled, decision_box) == gr.update(value=""), "the decision box, now hidden, holds nothing"
+    assert recorded(service, run_id) == [("bo", "reject", "too risky")], "nothing sent in ana's name"
+
+    posted = comment_handler(deps)(run_id, "I was about to approve", state, None)  # type: ignore[arg-type]
+    assert posted[0] == f"✅ comment added to {run_id}"
+    assert recorded(service, run_id)[-1] == ("ana", "comment", "I was about to approve")
+    assert at(panel, panel.load(other, None), note) == "", "the note belongs to the run it was about"
+
+    untyped = at(panel, panel.load(other, None), panel.watched)
+    service.decide(other, "reject", reviewer="bo", user=BO)
+    quiet = panel.watch(other, untyped, None, "", "")
+    assert at(panel, quiet, note) == gr.skip(), "nothing typed, nothing moved"
+    assert at(panel, quiet, thread_box) == gr.skip()

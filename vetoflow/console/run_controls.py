@@ -25,6 +25,8 @@ from vetoflow.runs.queueing import UNSETTLED
 from vetoflow.runs.views import RunView
 
 ACTION_WORDS = {"approve": "approved", "reject": "rejected", "revise": "revised"}
+OPEN = UNSETTLED | {"paused"}
+"""A run still open for a decision: paused, or queued or running (a revise re-running it): a comment stays."""
 BUTTONS = ("approve", "reject", "revise")
 
 
@@ -58,7 +60,8 @@ def controls(
 ) -> tuple[Any, ...]:
     """comment, approve, reject, revise buttons, the note saying why some are off, the (hidden) confirm box,
     its text and the pending confirmation (none: whatever was asked before is void once the view changes),
-    the "add a comment" box (emptied when a run is opened, kept while it is reloaded), the decision's header."""
+    the "add a comment" box (emptied when a run is opened, kept while it is reloaded), the decision's header
+    and the note saying an unsent comment was moved (cleared when a run is opened)."""
     blocked = blocked_actions(view, user) if view is not None else dict.fromkeys(BUTTONS, "no run is open")
     buttons = tuple(gr.update(interactive=blocked[name] is None) for name in BUTTONS)
     notes = [f"- **{name.capitalize()}** is off: {md(why)}" for name, why in blocked.items() if why]
@@ -66,7 +69,9 @@ def controls(
     note = "\n\n".join(filter(None, [approval_line(view), "\n".join(notes)])) if paused else ""
     comment = gr.update(value="") if clear_comment else gr.skip()
     thread_text = gr.update(value="") if clear_thread_text else gr.skip()
-    return (comment, *buttons, note, gr.update(visible=False), "", None, thread_text, decision_header(view))
+    moved_note = "" if clear_thread_text else gr.skip()  # "your comment was moved" stays until another run opens
+    header = decision_header(view)
+    return (comment, *buttons, note, gr.update(visible=False), "", None, thread_text, header, moved_note)
 
 
 def decision_header(view: RunView | None) -> str:
@@ -176,3 +181,25 @@ def still_named(before: dict[str, Any], view: RunView, me: str) -> str:
     """The colleague's action to remember for the next poll: a new one, or the last one while the run it set
     going (a revise, an approval resuming it) has not settled."""
     return colleague_named(before, view, me) or (str(before.get("named") or "") if view.status in UNSETTLED else "")
+
+
+def moved_draft(view: RunView, typed: str | None, draft: str | None) -> tuple[str, str] | None:
+    """A colleague's decision closed the run while a comment was being typed in the decision box (which the
+    view now hides): the text goes to the "Add a comment" box, after any note already there, so nothing typed is
+    lost. Returns (the note shown where the decision box was, the comment box's new text); None when nothing
+    was typed or the run is still open."""
+    text = (typed or "").strip()
+    if not text or view.status in OPEN:
+        return None
+    last = view.decisions[-1] if view.decisions else None
+    first = (
+        f"{md(last.reviewer)} {ACTION_WORDS.get(last.action, last.action)} this run first"
+        if last
+        else f"the run is now {view.status}"
+    )
+    note = (
+        f"✋ **Your comment was not sent**: {first}. It is now in **Add a comment** below; press **Add comment** "
+        "to keep it in the run's thread."
+    )
+    kept = (draft or "").rstrip()
+    return note, f"{kept}\n\n{text}" if kept else text

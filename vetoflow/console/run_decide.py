@@ -37,12 +37,16 @@ class Screen:
     outputs: list[Any]
     shown: Callable[..., tuple[Any, ...]]  # (view, request, *, clear_comment=True, ...) -> everything after the message
 
-    def keep(self, message: str, changed: dict[Any, Any] | None = None) -> tuple[Any, ...]:
+    def keep(self, message: Any, changed: dict[Any, Any] | None = None) -> tuple[Any, ...]:
         """`message`, and every other output left as it is but the components in `changed` (their new values)."""
-        rest = [gr.skip() for _ in self.outputs[1:]]
-        for component, value in (changed or {}).items():
-            rest[self.outputs.index(component) - 1] = value
-        return (message, *rest)
+        return self.replace((message, *(gr.skip() for _ in self.outputs[1:])), changed or {})
+
+    def replace(self, answer: tuple[Any, ...], changed: dict[Any, Any]) -> tuple[Any, ...]:
+        """`answer` (a value per output) with the components in `changed` given their new values instead."""
+        values = list(answer)
+        for component, value in changed.items():
+            values[self.outputs.index(component)] = value
+        return tuple(values)
 
 
 class DecisionHandlers:

@@ -12,8 +12,10 @@ from vetoflow.console import present, run_evidence
 from vetoflow.console.common import ConsoleDeps, problem
 from vetoflow.console.follow import moving_progress, progress_panel
 from vetoflow.console.run_controls import (
+    OPEN,
     colleague_notice,
     controls,
+    moved_draft,
     only_comments_changed,
     still_named,
     watch_record,
@@ -25,8 +27,6 @@ from vetoflow.errors import VetoflowError
 from vetoflow.runs.queueing import UNSETTLED
 from vetoflow.runs.views import RunView
 
-OPEN = UNSETTLED | {"paused"}
-"""A run still open for a decision: queued or running (a revise in progress), or paused."""
 PICK_A_RUN = "Pick a run in the **Inbox** or **Runs** tab (or paste its id and press Open)."
 
 
@@ -42,6 +42,7 @@ class RunViewPanel:
     shown_id: gr.Textbox  # the id of the run displayed (hidden): set only when a run is opened or reloaded
     shown_run: gr.State  # {"run", "digest"} of the run displayed: what decisions, revises and comments act on
     handlers: dict[str, Callable[..., tuple[Any, ...]]]  # approve (asks first on a veto), confirm, reject, revise
+    drafts: list[Any]  # the decision's comment box and "Add a comment": what the poll hands `watch`
 
 
 def render_run_view(deps: ConsoleDeps) -> RunViewPanel:
@@ -97,6 +98,7 @@ def render_run_view(deps: ConsoleDeps) -> RunViewPanel:
                 elem_id="revise-segments",
             )
             revise = gr.Button("Revise and re-run", elem_id="run-revise")
+    moved_note = gr.Markdown(elem_id="run-draft-note")  # where the decision box was: an unsent comment moved
     shown_run = gr.State(None)  # {"run", "digest"} of the run displayed: what decisions and comments act on
     evidence, thread, thread_text = run_evidence.render_comment_box(deps, run_id, shown_run)
     summary = gr.Markdown(elem_id="run-summary")
@@ -110,7 +112,7 @@ def render_run_view(deps: ConsoleDeps) -> RunViewPanel:
     watched = gr.State(None)
     asked = gr.State(None)  # the run whose veto this session was asked to overrule (server-side, per session)
     control_fields = [comment, approve, reject, revise, blocked_note, confirm_box, confirm_text, asked, thread_text]
-    control_fields += [decide_head]
+    control_fields += [decide_head, moved_note]
     outputs: list[Any] = [
         message,
         *fields,
@@ -149,6 +151,8 @@ def render_run_view(deps: ConsoleDeps) -> RunViewPanel:
             progress_panel(deps.service, view, watched_active=watched_active),
         )
 
+    screen = Screen(deps, outputs, shown)
+
     def load(run: str, request: gr.Request | None = None) -> tuple[Any, ...]:
         run = (run or "").strip()
         if not run:
@@ -164,9 +168,17 @@ def render_run_view(deps: ConsoleDeps) -> RunViewPanel:
         run = str((before or {}).get("run") or "")
         return (gr.skip(), *keep_rest[:-1], moving_progress(deps.service, run, before))
 
-    def watch(_typed: str, before: dict[str, Any] | None, request: gr.Request | None = None) -> tuple[Any, ...]:
+    def watch(
+        _typed: str,
+        before: dict[str, Any] | None,
+        request: gr.Request | None = None,
+        typed_comment: str | None = "",
+        draft: str | None = "",
+    ) -> tuple[Any, ...]:
         """The change poll's part for the run displayed (whatever the Run id box says): nothing unless it
-        changed; a new comment redraws only the thread; anything else reloads the view and says who did it."""
+        changed; a new comment redraws only the thread; anything else reloads the view and says who did it.
+        `typed_comment` and `draft`: what the decision's comment box and the "Add a comment" box hold now, so a
+        comment typed on a run a colleague just closed moves to the thread's box instead of vanishing."""
         run = str((before or {}).get("run") or "")
         if not run or not before:
             return (gr.skip(), *keep_rest)
@@ -178,19 +190,18 @@ def render_run_view(deps: ConsoleDeps) -> RunViewPanel:
         except VetoflowError:
             return (gr.skip(), *keep_rest)
         if only_comments_changed(before, view):
-            rest = list(keep_rest)
-            rest[outputs.index(thread) - 1] = run_evidence.thread(view)
-            rest[outputs.index(watched) - 1] = watch_record(view, marker)
-            return (gr.skip(), *rest)
+            return screen.keep(gr.skip(), {thread: run_evidence.thread(view), watched: watch_record(view, marker)})
         me = deps.reviewer(request)
         notice = colleague_notice(before, view, me)
         active = before.get("status") in UNSETTLED  # the operator watched it run: keep its progress in view
         keep_comment = view.status in OPEN  # the README's promise: a comment on a still-open run is kept
         named = still_named(before, view, me)
-        reloaded = shown(view, request, clear_comment=not keep_comment, watched_active=active, named=named)
-        return (notice or gr.skip(), *reloaded)
+        reloaded = (notice or gr.skip(), *shown(view, request, clear_comment=not keep_comment,
+                                                  watched_active=active, named=named))  # fmt: skip
+        if not keep_comment and (moved := moved_draft(view, typed_comment, draft)):
+            return screen.replace(reloaded, {moved_note: moved[0], thread_text: gr.update(value=moved[1])})
+        return reloaded
 
-    screen = Screen(deps, outputs, shown)
     handlers = DecisionHandlers(screen, (confirm_box, confirm_text, asked))
 
     def hide_confirm() -> tuple[Any, Any, None]:
@@ -219,4 +230,5 @@ def render_run_view(deps: ConsoleDeps) -> RunViewPanel:
         shown_id=shown_id,
         shown_run=shown_run,
         handlers=handlers.as_dict(),
+        drafts=[comment, thread_text],
     )
