@@ -29,6 +29,14 @@ def money(value: float | None) -> str:
     return unsigned_zero(f"{value:,.0f}")
 
 
+def amount(value: float | None, currency: str) -> str:
+    """Money with its currency, as the inbox and the runs list show it: "950,000 EUR" (a run of an older release
+    that kept no currency: "950,000"); never added up or shown across currencies without its code."""
+    if value is None:
+        return "-"
+    return f"{money(value)} {currency}".strip()
+
+
 def figure(value: float | None, spec: str) -> str:
     """`format(value, spec)` for a finite figure; "n/a" for one that could not be computed, "-" for none."""
     if value is None:

@@ -20,6 +20,12 @@ MAX_PLAUSIBLE_GROWTH = 1.0
 """Mean growth above 1.0 = 100% a period in any segment is flagged."""
 MIN_REVENUE_SHARE = 0.01
 """Total median (P50) revenue over the horizon under 1% of the investment is flagged."""
+SHORT_WORDS = {
+    "roi_above_1000pct": f"ROI above {MAX_PLAUSIBLE_ROI:,.0%}",
+    "growth_above_100pct": f"segment growth over {MAX_PLAUSIBLE_GROWTH:.0%}",
+    "revenue_below_1pct": f"revenue under {MIN_REVENUE_SHARE:.0%} of the investment",
+}
+"""Each flag in a few words, for a listing's column (the full message is on the run)."""
 
 
 def _short_pct(value: float) -> str:
