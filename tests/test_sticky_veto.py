@@ -100,7 +100,7 @@ def test_implausible_inputs_that_pass_the_veto_wait_for_a_human_with_the_flags(
     assert paused.pending["plausibility"] == [flag.model_dump() for flag in paused.state.plausibility]
     assert paused.run.veto_reason == paused.state.plausibility[0].message
     assert paused.run.veto_reason.startswith("ROI (P50) of ")
-    assert "is above 1000.0%" in paused.run.veto_reason
+    assert "is above 1,000.0%" in paused.run.veto_reason
     done = service.decide(paused.run.run_id, "approve", reviewer="ana")
     assert done.status == "completed"
     assert done.state.summary is not None

@@ -5,6 +5,9 @@ from __future__ import annotations
 import math
 from datetime import datetime
 
+HUGE_RATIO = 1e10
+"""From this ratio (a trillion percent) on, a percentage is written in powers of ten."""
+
 
 def unsigned_zero(text: str) -> str:
     """ "-0.0%" -> "0.0%": a tiny negative figure rounded to zero for display reads as zero, not as "-0"."""
@@ -14,11 +17,15 @@ def unsigned_zero(text: str) -> str:
 
 
 def pct(value: float | None) -> str:
+    """0.315 -> "31.5%"; 3064657.1 -> "306,465,710.9%" (separated, as money is); past a trillion percent, where
+    every digit would say nothing more, "1.23e+98%"."""
     if value is None:
         return "-"
     if not math.isfinite(value):
         return "n/a"
-    return unsigned_zero(f"{value * 100:.1f}%")
+    if abs(value) >= HUGE_RATIO:
+        return f"{value * 100:.3g}%"
+    return unsigned_zero(f"{value * 100:,.1f}%")
 
 
 def money(value: float | None) -> str:

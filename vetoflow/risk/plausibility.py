@@ -28,11 +28,6 @@ SHORT_WORDS = {
 """Each flag in a few words, for a listing's column (the full message is on the run)."""
 
 
-def _short_pct(value: float) -> str:
-    """A 100-digit ROI stays readable: 1.23e+98% rather than every digit."""
-    return pct(value) if abs(value) < 1e6 else f"{value * 100:.3g}%"
-
-
 def flags(scenario: Scenario, forecast: Forecast, numbers: Financials) -> list[PlausibilityFlag]:
     """Every flag that applies, in a fixed order (same input, same flags)."""
     found: list[PlausibilityFlag] = []
@@ -40,7 +35,7 @@ def flags(scenario: Scenario, forecast: Forecast, numbers: Financials) -> list[P
         found.append(
             PlausibilityFlag(
                 code="roi_above_1000pct",
-                message=f"ROI (P50) of {_short_pct(numbers.roi)} is above {pct(MAX_PLAUSIBLE_ROI)}: check the inputs",
+                message=f"ROI (P50) of {pct(numbers.roi)} is above {pct(MAX_PLAUSIBLE_ROI)}: check the inputs",
             )
         )
     for segment in scenario.segments:

@@ -101,7 +101,7 @@ def risk_rows(fin: Financials, currency: str, unit: str = "period") -> list[tupl
     if missing is not None and not math.isfinite(missing):
         irr_text = "n/a (the paths could not be computed)"
     else:
-        irr_text = f"{figure(fin.irr, '.1%')} per {unit} (median)"
+        irr_text = f"{pct(fin.irr)} per {unit} (median)"
         irr_text = "none (no path has a single IRR)" if fin.irr is None else irr_text
         irr_text += (
             f"; {share(missing)} of paths have no single IRR (ranked by their NPV: losing ones as -100%)"
