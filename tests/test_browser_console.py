@@ -176,6 +176,10 @@ def test_a_link_opens_the_run_and_the_address_names_the_open_run(
         expect(page.get_by_role("tab", name="Trace", exact=True)).to_have_attribute("aria-selected", "true")
         expect(page.get_by_role("heading", name=f"Other kiosks {other}")).to_be_visible(timeout=TIMEOUT_MS)
 
+        page.goto(f"{url}?run=doesnotexist")  # a stale or mistyped link: operator words, no CLI hint
+        expect(page.locator("#run-message")).to_have_text("⚠️ No run with that id; open one from the Inbox or Runs.",
+                                                          timeout=TIMEOUT_MS)  # fmt: skip
+
 
 def test_a_colleague_s_decision_appears_in_an_open_run_view_without_a_reload(
     home: Settings, browser: Browser, vetoed: Scenario

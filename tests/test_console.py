@@ -109,7 +109,7 @@ def test_open_shows_figures_chart_reasons_and_payload(console: Console, ana: Cli
     assert [row[0] for row in table(out[SEGMENTS])] == ["Kiosks", "Accessories"]
     assert table(out[HISTORY]) == []
     missing = ana.predict("nope", api_name="/open_run")
-    assert "no run with id 'nope'" in missing[MESSAGE]
+    assert missing[MESSAGE] == "⚠️ **No run with that id; open one from the Inbox or Runs.**"
 
 
 def test_approve_records_the_logged_in_user_and_completes(console: Console, bo: Client) -> None:

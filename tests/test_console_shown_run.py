@@ -12,7 +12,8 @@ import gradio as gr
 import pytest
 
 from vetoflow.config import Settings
-from vetoflow.console.common import ConsoleDeps
+from vetoflow.console.common import ConsoleDeps, problem
+from vetoflow.console.refusals import FIGURES_CHANGED, NO_SUCH_RUN
 from vetoflow.console.run_controls import acting_on
 from vetoflow.console.run_evidence import comment_handler
 from vetoflow.console.run_view import RunViewPanel, render_run_view
@@ -20,7 +21,6 @@ from vetoflow.context import Context
 from vetoflow.errors import VetoflowError
 from vetoflow.forecasting.montecarlo import run_forecast
 from vetoflow.identity.roles import BUILTIN_ROLES, User
-from vetoflow.runs.gate import FIGURES_CHANGED
 from vetoflow.runs.service import RunService
 from vetoflow.runs.store import open_service
 from vetoflow.scenario import Scenario
@@ -132,7 +132,12 @@ def test_a_decision_on_figures_that_changed_since_they_were_shown_is_refused(
     assert service.view(run_id).status == "paused"
 
     refused = panel.handlers["reject"](run_id, "margins too thin", state, None)
-    assert FIGURES_CHANGED in refused[0]
+    assert refused[0] == problem(FIGURES_CHANGED), "operator words, not the service's digests"
+    assert "sha256:" not in refused[0]
+    details = at(panel, refused, by_id(panel, "run-error-details"))
+    assert details.startswith(
+        "**The refusal, as raised:** the figures changed since you opened this run (you saw sha256"
+    )
     assert [d.action for d in service.view(run_id).decisions] == ["revise"], "nothing recorded by ana"
     fresh = at(panel, refused, panel.shown_run)
     assert fresh == {"run": run_id, "digest": digest_of(service, run_id)}, "the new figures are shown"
@@ -285,3 +290,15 @@ def test_a_colleague_s_decision_moves_my_unsent_comment_to_the_thread_box_with_a
     quiet = panel.watch(other, untyped, None, "", "")
     assert at(panel, quiet, note) == gr.skip(), "nothing typed, nothing moved"
     assert at(panel, quiet, thread_box) == gr.skip()
+
+
+def test_a_link_to_no_run_says_so_in_operator_words_with_the_cli_hint_behind_details(
+    service: RunService, settings: Settings
+) -> None:
+    panel = run_view(deps_for(service, settings))
+    opened = panel.load("doesnotexist", None)
+    assert opened[0] == problem(NO_SUCH_RUN)
+    assert opened[0] == "⚠️ **No run with that id; open one from the Inbox or Runs.**"
+    details = at(panel, opened, by_id(panel, "run-error-details"))
+    assert details == "**The refusal, as raised:** no run with id 'doesnotexist' (list runs with\\: vetoflow runs)"
+    assert at(panel, opened, panel.shown_run) is None

@@ -118,7 +118,9 @@ def test_plausibility_flags_growth_and_revenue_far_outside_sensible_ranges(
     view = service.start(wild)
     assert view.status == "paused"
     assert [flag.code for flag in view.state.plausibility][-1] == "growth_above_100pct"
-    assert "segment SMB grows 150.0% a period" in view.state.plausibility[-1].message
+    assert "segment SMB grows 150.0% a quarter on average" in view.state.plausibility[-1].message  # its period word
+    yearly = service.start(wild.model_copy(update={"period_unit": "year"}))
+    assert "segment SMB grows 150.0% a year on average" in yearly.state.plausibility[-1].message
     starved = Scenario.model_validate(
         {
             **profitable.model_dump(),

@@ -21,7 +21,7 @@ from vetoflow.console.decisions import (
     overrules_veto,
     revise_overrides,
 )
-from vetoflow.console.refusals import FIGURES_CHANGED
+from vetoflow.console.refusals import FIGURES_CHANGED, operator_words
 from vetoflow.console.run_controls import acting_on
 from vetoflow.errors import VetoflowError
 from vetoflow.graph.names import NODE_NAMES
@@ -36,6 +36,13 @@ class Screen:
     deps: ConsoleDeps
     outputs: list[Any]
     shown: Callable[..., tuple[Any, ...]]  # (view, request, *, clear_comment=True, ...) -> everything after the message
+    details: Any  # the "Details for developers" text: where a refusal's exact words go
+
+    def refused(self, exc: VetoflowError, answer: tuple[Any, ...]) -> tuple[Any, ...]:
+        """`answer` (a whole view's) with the refusal in operator words on top and, when those differ from the
+        refusal as raised (a digest, a CLI command), the raw text behind "Details for developers"."""
+        words, raw = operator_words(exc)
+        return self.replace((problem(words), *answer[1:]), {self.details: raw} if raw else {})
 
     def keep(self, message: Any, changed: dict[Any, Any] | None = None) -> tuple[Any, ...]:
         """`message`, and every other output left as it is but the components in `changed` (their new values)."""
@@ -74,7 +81,7 @@ class DecisionHandlers:
                 current = deps.service.view(run) if run else None
             except VetoflowError:
                 current = None
-            return (problem(str(exc)), *shown(current, request, clear_comment=False))
+            return self.screen.refused(exc, ("", *shown(current, request, clear_comment=False)))
         if view.status == "paused" and action == "approve" and view.approval:
             text = f"approval {view.approval['progress']} recorded for {run} by {reviewer}; more approvers needed."
             return (ok(text), *shown(view, request))

@@ -9,7 +9,7 @@ from typing import Any
 import gradio as gr
 
 from vetoflow.console import present, run_evidence
-from vetoflow.console.common import ConsoleDeps, problem
+from vetoflow.console.common import ConsoleDeps
 from vetoflow.console.follow import moving_progress, progress_panel
 from vetoflow.console.run_controls import (
     OPEN,
@@ -151,7 +151,7 @@ def render_run_view(deps: ConsoleDeps) -> RunViewPanel:
             progress_panel(deps.service, view, watched_active=watched_active),
         )
 
-    screen = Screen(deps, outputs, shown)
+    screen = Screen(deps, outputs, shown, error_details)
 
     def load(run: str, request: gr.Request | None = None) -> tuple[Any, ...]:
         run = (run or "").strip()
@@ -159,8 +159,8 @@ def render_run_view(deps: ConsoleDeps) -> RunViewPanel:
             return (PICK_A_RUN, *shown(None, request, opened=True))
         try:
             view = deps.service.view(run)
-        except VetoflowError as exc:
-            return (problem(str(exc)), *shown(None, request, opened=True))
+        except VetoflowError as exc:  # a bad link or id: operator words, the raw refusal behind Details
+            return screen.refused(exc, ("", *shown(None, request, opened=True)))
         return ("", *shown(view, request, opened=True))
 
     def unchanged(_typed: str, before: dict[str, Any] | None) -> tuple[Any, ...]:

@@ -17,7 +17,7 @@ from vetoflow.state import Financials, Forecast, PlausibilityFlag
 MAX_PLAUSIBLE_ROI = 10.0
 """ROI (P50) above 10.0 = 1,000% over the horizon is flagged."""
 MAX_PLAUSIBLE_GROWTH = 1.0
-"""Mean growth above 1.0 = 100% a period in any segment is flagged."""
+"""Mean growth above 1.0 = 100% a period (the scenario's: a year on a yearly plan) in any segment is flagged."""
 MIN_REVENUE_SHARE = 0.01
 """Total median (P50) revenue over the horizon under 1% of the investment is flagged."""
 SHORT_WORDS = {
@@ -43,8 +43,8 @@ def flags(scenario: Scenario, forecast: Forecast, numbers: Financials) -> list[P
             found.append(
                 PlausibilityFlag(
                     code="growth_above_100pct",
-                    message=f"segment {segment.name} grows {pct(segment.growth_mean)} a period on average, "
-                    f"above {pct(MAX_PLAUSIBLE_GROWTH)}",
+                    message=f"segment {segment.name} grows {pct(segment.growth_mean)} a {scenario.period_word} on "
+                    f"average, above {pct(MAX_PLAUSIBLE_GROWTH)}",
                 )
             )
     revenue = sum(forecast.revenue.p50)
