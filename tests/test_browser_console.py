@@ -3,7 +3,8 @@ the comment belongs to the run shown, a decision goes to the run shown and never
 overruling a veto asks for a reason and a confirmation naming the
 amount, a link opens a run (whose chart draws a segment named like a link as text), a colleague's decision
 shows up without a reload, a run executing in another process shows its nodes as they go, the inbox sorts
-money as numbers with its currency. (A 390 px phone reading the inbox is in tests/test_screenshots.py, which
+money as numbers with its currency, and a comment being typed survives a colleague's revise and decision.
+(A 390 px phone reading the inbox is in tests/test_screenshots.py, which
 photographs it for the README.)
 """
 
@@ -175,27 +176,46 @@ def test_a_link_opens_the_run_and_the_address_names_the_open_run(
         expect(page.get_by_role("tab", name="Trace", exact=True)).to_have_attribute("aria-selected", "true")
         expect(page.get_by_role("heading", name=f"Other kiosks {other}")).to_be_visible(timeout=TIMEOUT_MS)
 
+        page.goto(f"{url}?run=doesnotexist")  # a stale or mistyped link: operator words, no CLI hint
+        expect(page.locator("#run-message")).to_have_text("⚠️ No run with that id; open one from the Inbox or Runs.",
+                                                          timeout=TIMEOUT_MS)  # fmt: skip
+
 
 def test_a_colleague_s_decision_appears_in_an_open_run_view_without_a_reload(
     home: Settings, browser: Browser, vetoed: Scenario
 ) -> None:
+    """...and what I was typing survives it: kept through their revise, moved to "Add a comment" by their reject."""
     run_id = start(home, vetoed, name="Contested kiosks")
     with vetoflow_ui_process(home) as url:
         mine = signed_in(browser, url, ANA)
         mine.goto(f"{url}?run={run_id}")
         expect(mine.locator("#run-headline")).to_contain_text("paused", timeout=TIMEOUT_MS)
-        mine.locator("#run-comment textarea").fill("I was about to approve")
+        typed = mine.locator("#run-comment textarea")
+        typed.fill("I was about to approve")
+
+        with open_service(home) as service:  # bo revises from the CLI, say
+            service.decide(run_id, "revise", reviewer="bo", overrides={"investment": 2_000_000})
+        message = mine.locator("#run-message")
+        expect(message).to_contain_text("bo revised this run", timeout=20_000)
+        expect(mine.locator("#run-headline")).to_contain_text("revision 1", timeout=20_000)
+        expect(message).to_contain_text("it is now paused")  # still naming bo, not a bare change of status
+        expect(typed).to_have_value("I was about to approve")
 
         theirs = signed_in(browser, url, BO)
         theirs.goto(f"{url}?run={run_id}")
+        expect(theirs.locator("#run-headline")).to_contain_text("revision 1", timeout=TIMEOUT_MS)
         theirs.locator("#run-comment textarea").fill("too risky")
         theirs.locator("#run-reject").click()
         expect(theirs.locator("#run-message")).to_contain_text("reject recorded", timeout=TIMEOUT_MS)
 
-        expect(mine.locator("#run-message")).to_contain_text("bo rejected this run", timeout=20_000)
+        expect(message).to_contain_text("bo rejected this run", timeout=20_000)
         expect(mine.locator("#run-headline")).to_contain_text("rejected")
         expect(mine.locator("#run-history")).to_contain_text("too risky")
         expect(mine.locator("#run-decide")).to_be_hidden()
+        expect(mine.locator("#run-draft-note")).to_contain_text("Your comment was not sent: bo rejected this run first")
+        expect(mine.locator("#run-thread-text textarea")).to_have_value("I was about to approve")
+        mine.locator("#run-thread-add").click()
+        expect(mine.locator("#run-thread")).to_contain_text("ana: I was about to approve", timeout=TIMEOUT_MS)
 
 
 def test_a_run_started_in_another_process_shows_its_nodes_then_how_it_ended_without_a_reload(

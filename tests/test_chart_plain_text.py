@@ -18,8 +18,8 @@ import plotly.graph_objects as go
 import pytest
 
 from vetoflow.config import Settings
-from vetoflow.console.charts import npv_overlay
 from vetoflow.console.compare import compare_outputs
+from vetoflow.console.compare_chart import npv_overlay
 from vetoflow.console.run_outputs import view_outputs
 from vetoflow.plaintext import chart_text
 from vetoflow.runs.service import RunService
@@ -30,7 +30,7 @@ LINK = '<a href="https://evil.example">x</a>'
 BOLD = "<b>bold</b>"
 TEMPLATE = "%{x} of 100%"
 RUN_NAME = f'{LINK} <b>%{{y}}</b> <span style="color:red">run</span>'
-OUR_TAGS = {"<extra>", "</extra>"}
+OUR_TAGS = {"<extra>", "</extra>", "<br>"}  # hover names; a subtitle's line break
 """The only tags vetoflow itself puts in a chart: the hover box's secondary label."""
 OUR_FIELDS = {"customdata", "customdata:,.0f", "y", "x:,.0f", "y:.1%"}
 """The only `%{...}` fields vetoflow's hover templates fill."""
@@ -112,7 +112,7 @@ def test_run_names_in_the_overlaid_histograms_are_plain_text(service: RunService
     texts = assert_plain(sent(npv_overlay(runs)))
     assert any(text.startswith(f"{RUN_NAME}: ") and text.endswith("lose money") for text in texts)  # legend
     assert f"%{{y:.1%}} of paths<extra>{RUN_NAME}</extra>" in texts  # the hover's name, unescaped
-    assert any(f"(no distribution for {TEMPLATE}:" in text for text in texts)  # the title
+    assert any(f"no distribution for {TEMPLATE}:" in text for text in texts)  # the subtitle
 
     compared = compare_outputs(service, first.run.run_id, second.run.run_id)
     assert_plain(sent(compared.chart))

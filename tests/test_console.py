@@ -109,7 +109,7 @@ def test_open_shows_figures_chart_reasons_and_payload(console: Console, ana: Cli
     assert [row[0] for row in table(out[SEGMENTS])] == ["Kiosks", "Accessories"]
     assert table(out[HISTORY]) == []
     missing = ana.predict("nope", api_name="/open_run")
-    assert "no run with id 'nope'" in missing[MESSAGE]
+    assert missing[MESSAGE] == "⚠️ **No run with that id; open one from the Inbox or Runs.**"
 
 
 def test_approve_records_the_logged_in_user_and_completes(console: Console, bo: Client) -> None:
@@ -350,7 +350,7 @@ def test_runs_tab_sorts_money_and_ratios_as_numbers_and_shows_them_formatted(
     raw = [row[at] for row in table(rows)]
     assert all(isinstance(value, float) for value in raw), "sorting 2,500,000 before 200,000 as text is gone"
     shown = [row[at] for row in rows["metadata"]["display_value"]]
-    assert {"200,000", "2,500,000", "950,000"} <= set(shown)
+    assert {"200,000 USD", "2,500,000 USD", "950,000 USD"} <= set(shown), "money with its currency, as in the inbox"
     roi = RUNS_COLUMNS.index("ROI")
     assert all(isinstance(row[roi], float) for row in table(rows))
 

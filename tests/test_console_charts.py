@@ -132,9 +132,32 @@ def test_a_narrow_spread_far_below_zero_stays_readable(runs: RunService, vetoed:
     assert state.forecast is not None
     histogram = npv_histogram(state.forecast.outcomes, "GBP")
     assert not histogram.layout.shapes, "no zero line squeezing the bars against it"
-    assert "zero is off the chart, right of every path" in histogram.layout.title.text
+    assert "zero is off the chart, right of every path" in histogram.layout.title.subtitle.text
     ticks = histogram.layout.xaxis.ticktext
     assert len(set(ticks)) == len(ticks), ticks
     tornado = tornado_chart(state.forecast.sensitivity, "GBP")
     labels = tornado.layout.xaxis.ticktext
     assert len(set(labels)) == len(labels), labels
+
+
+def test_the_charts_leave_plotly_room_to_fit_a_phone(runs: RunService, examples: Path) -> None:
+    """What lets plotly lay them out on a 390 px screen (tests/test_screenshots.py measures the result):
+    short titles, margins that grow, the legend in the bottom margin, room above the break-even label."""
+    state = run(runs, load_scenario(examples / "borderline.yaml"))  # break-even late, in period 9.6
+    assert state.forecast is not None
+    figure = run_fan_chart(state)
+    titles = [note.text for note in figure.layout.annotations][:3]
+    assert titles == ["Cumulative profit vs investment", "Revenue and profit per period", "Revenue per segment"]
+    assert all(axis.automargin for axis in (figure.layout.xaxis3, figure.layout.yaxis, figure.layout.yaxis3))
+    assert (figure.layout.legend.yref, figure.layout.legend.y) == ("container", 0)
+    [marker] = by_name(figure, "break-even")
+    assert marker.textposition == "top left", "towards the middle of the panel"  # type: ignore[attr-defined]
+    investment = max(marker.y)  # type: ignore[attr-defined]
+    assert figure.layout.yaxis.range[1] > investment * 1.1, "room above the label, under the panel's title"
+    histogram = npv_histogram(state.forecast.outcomes)
+    assert histogram.layout.title.text == "55% lose money (NPV < 0)"
+    assert histogram.layout.title.subtitle.text == "NPV of the simulated paths"
+    assert histogram.layout.title.automargin
+    tornado = tornado_chart(state.forecast.sensitivity)
+    assert tornado.layout.margin.l == 20, "the input names make their own room"
+    assert tornado.layout.yaxis.automargin

@@ -8,9 +8,11 @@ from pathlib import Path
 
 from tests.governance_support import governed_settings, people
 from vetoflow.config import Settings
+from vetoflow.console.common import ConsoleDeps
 from vetoflow.console.decisions import blocked_actions, overrule_question, overrules_veto
 from vetoflow.console.inbox import INBOX_COLUMNS, inbox_table
-from vetoflow.console.run_controls import approval_line, colleague_notice, controls, watch_record
+from vetoflow.console.run_controls import approval_line, colleague_notice, controls, decision_header, watch_record
+from vetoflow.console.runs import RUNS_COLUMNS, find_runs
 from vetoflow.runs.store import open_service
 from vetoflow.scenario import Scenario
 
@@ -137,3 +139,45 @@ def test_the_run_view_states_the_pause_s_rule_and_progress(
     assert "approved so far: ap1 (1 of 2)" in line
     assert " · due 20" in line
     assert line.endswith("requested by an (who may not approve it)")
+
+
+def test_the_decision_header_says_approve_overrules_a_veto_only_when_there_is_one(
+    settings: Settings, vetoed: Scenario
+) -> None:
+    with open_service(settings) as service:
+        view = service.start(vetoed)
+        assert "Approve overrules the veto" in decision_header(view)
+        revised = service.decide(view.run.run_id, "revise", reviewer="bo", overrides={"investment": 30_000})
+        assert revised.status == "paused"
+        assert not overrules_veto(revised)
+        header = decision_header(revised)
+        assert "did not veto these figures: Approve lets the plan go ahead" in header
+        assert "overrule" not in header
+        rejected = service.decide(view.run.run_id, "reject", reviewer="bo")
+        assert decision_header(rejected) == "### Your decision"
+
+
+def test_the_runs_tab_shows_money_with_its_currency_absurd_ratios_readably_and_the_flags(
+    settings: Settings, vetoed: Scenario, profitable: Scenario
+) -> None:
+    with open_service(settings) as service:
+        euros = service.start(vetoed.model_copy(update={"investment": 4_800_000, "currency": "EUR"})).run.run_id
+        dollars = service.start(vetoed.model_copy(update={"investment": 950_000})).run.run_id
+        tiny = {"investment": 1, "name": "One dollar", "currency": "USD"}
+        one_dollar = service.start(profitable.model_copy(update=tiny)).run.run_id
+        deps = ConsoleDeps(service, settings, auth_enabled=False, open_reviewer="ana")
+        value, count = find_runs(deps, [], "")
+    assert count == "3 run(s), newest first."
+    shown = {row[0]: dict(zip(RUNS_COLUMNS, row, strict=True)) for row in value["metadata"]["display_value"]}
+    raw = {row[0]: dict(zip(RUNS_COLUMNS, row, strict=True)) for row in value["data"]}
+    assert shown[euros]["investment"] == "4,800,000 EUR"
+    assert shown[euros]["NPV"].endswith(" EUR")
+    assert shown[dollars]["investment"] == "950,000 USD"
+    assert shown[dollars]["NPV"].endswith(" USD")
+    assert shown[dollars]["flags"] == ""
+    assert shown[one_dollar]["investment"] == "1 USD"
+    assert shown[one_dollar]["ROI"] == "> 1,000% ⚠️"
+    assert shown[one_dollar]["downside ROI"] == "> 1,000% ⚠️"
+    assert shown[one_dollar]["flags"] == "⚠️ ROI above 1,000%"
+    assert raw[one_dollar]["ROI"] > 1_000_000, "sorted by the figure itself"
+    assert raw[euros]["investment"] == 4_800_000

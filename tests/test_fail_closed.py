@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from typing import Any
 
 import numpy as np
@@ -15,6 +16,7 @@ from tests.test_graph import compile_graph, start
 from vetoflow.errors import VetoflowError
 from vetoflow.forecasting.montecarlo import forecast_from_paths, run_forecast, simulate_assumptions, simulate_history
 from vetoflow.graph import Context
+from vetoflow.nodes.approval import why_waiting
 from vetoflow.risk import guard
 from vetoflow.scenario import Scenario, validate_scenario
 from vetoflow.state import Band, Financials, Forecast, RunState
@@ -81,8 +83,33 @@ def test_figures_beyond_the_credible_range_pause_even_from_valid_inputs() -> Non
     state, waiting = run(scenario, Context(synthesizer=CountingSynthesizer()))
     assert waiting == ("approval",)
     assert state.decision is not None
-    assert state.decision.reasons[0].startswith("The figures could not be computed")
-    assert "outside the credible range" in state.decision.reasons[1]
+    flags = [f"{flag.message}." for flag in state.plausibility]
+    assert flags, "a plan growing 500% a period is flagged"
+    assert state.decision.reasons[: len(flags)] == flags, "first what to check in the inputs"
+    head, *found = state.decision.reasons[len(flags) :]
+    assert head == (
+        "Some figures could not be computed and others are outside the credible range: "
+        "the veto cannot be decided on them, so a human must review."
+    )
+    assert "The NPV histogram could not be computed." in found
+    assert any(p.endswith(", outside the credible range of ±1,000,000,000,000,000.") for p in found)
+
+
+def test_a_one_dollar_plan_reads_as_outside_the_credible_range_not_as_not_computed(profitable: Scenario) -> None:
+    """Its figures were computed (and are displayed): they are not credible. The words say so, in numbers people
+    read, after the plausibility flag that says what to check."""
+    state, waiting = run(profitable.model_copy(update={"investment": 1}), Context(synthesizer=CountingSynthesizer()))
+    assert waiting == ("approval",)
+    assert state.decision is not None
+    flag, head, *found = state.decision.reasons
+    assert re.fullmatch(r"ROI \(P50\) of [1-9][\d,]+\.\d% is above 1,000\.0%: check the inputs\.", flag)
+    assert head == (
+        "Some figures are outside the credible range: the veto cannot be decided on them, so a human must review."
+    )
+    roi = r"[1-9]\d{0,2}(,\d{3})+\.\d%"
+    assert re.fullmatch(rf"ROI \(P50\) is {roi}, outside the credible range of ±100,000,000%\.", found[0])
+    assert not [reason for reason in state.decision.reasons if "could not be computed" in reason or "e+" in reason]
+    assert why_waiting(state) == state.decision.reasons, "the flag is named once"
 
 
 def poisoned(where: str, value: float) -> Any:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,6 +17,8 @@ from tests.custom_context import MODEL
 from vetoflow.api import create_app
 from vetoflow.cli import cli
 from vetoflow.config import Settings
+from vetoflow.console import present
+from vetoflow.plaintext import md
 from vetoflow.runs.store import open_service
 from vetoflow.scenario import Scenario
 
@@ -101,3 +104,23 @@ def test_a_bad_replay_names_the_input_as_each_front_end_spells_it(
     unreached = CliRunner().invoke(cli, ["replay", run_id, "--from", "synthesizer"], env=cli_env(house))
     assert f"Error: --from: run {run_id} never reached synthesizer" in unreached.stderr
     assert "vetoflow" not in api.post(f"/runs/{run_id}/replay", json={"from_node": "synthesizer"}).json()["error"]
+
+
+def test_a_one_dollar_plan_s_reasons_read_the_same_in_the_cli_the_api_and_the_console(
+    house: Settings, profitable: Scenario, api: TestClient
+) -> None:
+    with open_service(house) as service:
+        view = service.start(profitable.model_copy(update={"investment": 1, "name": "One dollar plan"}))
+    assert view.state.decision is not None
+    reasons = view.state.decision.reasons
+    assert reasons[1].startswith("Some figures are outside the credible range")
+
+    shown = CliRunner().invoke(cli, ["show", view.run.run_id], env=cli_env(house))
+    assert shown.exit_code == 0, shown.output
+    words = re.sub(r"[│╭╮╰╯─\s]+", " ", shown.output)  # the panel's borders and its line breaks
+    from_api = api.get(f"/runs/{view.run.run_id}").json()["state"]["decision"]["reasons"]
+    from_console = present.reasons(view)
+    for reason in reasons:
+        assert reason in words
+        assert md(reason) in from_console
+    assert from_api == reasons

@@ -61,3 +61,43 @@ def test_a_finished_run_asks_nothing(tmp_path: Path, profitable: Scenario) -> No
     assert approval_request_text(view) == (
         f"Nothing is asked: run {view.run.run_id} (Nordic SaaS expansion) is completed, not waiting for a decision."
     )
+
+
+def test_a_plan_revised_after_a_veto_says_why_it_waits_and_what_changed_above_the_figures(
+    tmp_path: Path, vetoed: Scenario
+) -> None:
+    with open_service(Settings(home=tmp_path / "home", database_url=None)) as service:
+        run_id = service.start(vetoed).run.run_id
+        view = service.decide(run_id, "revise", reviewer="bo", comment="pilot only", overrides={"investment": 30_000})
+    assert view.status == "paused"
+    assert view.state.decision is not None
+    assert not view.state.decision.veto, "the revised figures pass: only the revise after a veto holds the run"
+    text = approval_request_text(view)
+    lines = text.splitlines()
+    assert lines[1] == (
+        "The Accountant did not veto the revised figures; it still needs a human approval. Approving overrules no veto."
+    )
+    assert lines[3:6] == [
+        "Why it waits for you",
+        "  - revised after a veto: a human must approve the revised figures",
+        "",
+    ]
+    assert lines[6] == "Revision 1 by bo: investment → 30,000"
+    assert lines[7] == "  Investment             2,500,000 USD → 30,000 USD"
+    assert any(line.startswith("  ROI (P50)              -") and "% → " in line for line in lines[8:12])
+    assert "  Their comment          pilot only" in lines
+    assert text.index("Revision 1 by bo") < text.index("Figures (USD, 8 quarters)")
+    assert "(overruling the veto)" not in text
+
+
+def test_a_vetoed_revision_lists_the_veto_once_and_still_shows_what_changed(tmp_path: Path, vetoed: Scenario) -> None:
+    with open_service(Settings(home=tmp_path / "home", database_url=None)) as service:
+        run_id = service.start(vetoed).run.run_id
+        view = service.decide(run_id, "revise", reviewer="bo", overrides={"investment": 3_000_000})
+    assert view.state.decision is not None
+    assert view.state.decision.veto
+    text = approval_request_text(view)
+    assert "The Accountant VETOED this plan. Approving overrules the veto." in text
+    assert "Why it waits for you" not in text, "the veto's reasons are listed once, under 'Why it was vetoed'"
+    assert "Revision 1 by bo: investment → 3,000,000" in text
+    assert "  Investment             2,500,000 USD → 3,000,000 USD" in text

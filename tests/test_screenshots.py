@@ -17,6 +17,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -218,8 +219,43 @@ def compare_tab(page: Page, morning: Morning, folder: Path) -> None:
     snap(page, folder, "compare.png")
 
 
-def test_on_a_390_px_phone_every_inbox_column_is_readable_and_photographed(morning: Morning, tmp_path: Path) -> None:
-    """The inbox keeps every column readable at phone width (the table scrolls sideways instead of squeezing)."""
+CHART_GEOMETRY = """(chart) => {
+  const box = (el) => { const b = el.getBoundingClientRect();
+    return {text: el.textContent, left: b.left, right: b.right, top: b.top, bottom: b.bottom}; };
+  const all = (selector) => [...chart.querySelectorAll(selector)].map(box);
+  return {plot: box(chart.querySelector(".main-svg")), titles: all(".gtitle, .gtitle-subtitle, .annotation-text"),
+          ticks: all(".xtick text"), axis_titles: all(".xtitle, .x2title, .x3title"), legend: all(".legend"),
+          labels: all(".textpoint text")};
+}"""
+
+
+def overlap(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    return bool(a["left"] < b["right"] and b["left"] < a["right"] and a["top"] < b["bottom"] and b["top"] < a["bottom"])
+
+
+def assert_chart_fits(page: Page, selector: str) -> None:
+    """Nothing drawn outside the chart (a title wider than the plot is cut off, a rotated tick reads "perio"),
+    the legend clear of the axis, the break-even label clear of the titles: measured, not eyeballed."""
+    shape = page.locator(selector).evaluate(CHART_GEOMETRY)
+    plot = shape["plot"]
+    assert shape["titles"], f"{selector} has titles"
+    for part in (*shape["titles"], *shape["ticks"], *shape["axis_titles"], *shape["labels"]):
+        inside = plot["left"] - 1 <= part["left"] and part["right"] <= plot["right"] + 1
+        inside = inside and plot["top"] - 1 <= part["top"] and part["bottom"] <= plot["bottom"] + 1
+        assert inside, f"{selector}: {part['text']!r} is cut off ({part} outside {plot})"
+    for legend in shape["legend"]:
+        for part in (*shape["ticks"], *shape["axis_titles"]):
+            assert not overlap(legend, part), f"{selector}: the legend covers {part['text']!r}"
+    for label in shape["labels"]:
+        for title in shape["titles"]:
+            assert not overlap(label, title), f"{selector}: {label['text']!r} collides with {title['text']!r}"
+
+
+def test_on_a_390_px_phone_every_inbox_column_is_readable_the_charts_fit_and_both_are_photographed(
+    morning: Morning, tmp_path: Path
+) -> None:
+    """The inbox keeps every column readable at phone width (the table scrolls sideways instead of squeezing),
+    and a run's charts fit the screen: titles, ticks and labels inside the plot, nothing drawn over another."""
     with sync_playwright() as playwright, chromium_browser(playwright) as browser:
         page = browser.new_context(viewport=PHONE).new_page()
         login(page, morning.url)
@@ -235,6 +271,16 @@ def test_on_a_390_px_phone_every_inbox_column_is_readable_and_photographed(morni
         assert amount is not None
         assert amount["height"] < 60, "the amount reads on one line, not a character per line"
         snap(page, tmp_path, "inbox_phone.png")
+
+        page.goto(f"{morning.url}?run={morning.borderline}")  # 10 periods, break-even in period 9.6
+        chart = page.locator("#run-chart")
+        expect(chart.locator(".js-plotly-plot")).to_be_visible(timeout=TIMEOUT_MS)
+        expect(chart).to_contain_text("break-even: period 9.6")
+        expect(page.locator("#run-tornado")).to_contain_text("Sensitivity: median NPV")
+        page.wait_for_timeout(600)  # let plotly finish laying out
+        for selector in ("#run-chart", "#run-npv-histogram", "#run-tornado"):
+            assert_chart_fits(page, selector)
+        snap(page, tmp_path, "run_chart_phone.png", "#run-chart")
     assert (tmp_path / "inbox_phone.png").stat().st_size > 10_000
 
 

@@ -100,7 +100,7 @@ def test_implausible_inputs_that_pass_the_veto_wait_for_a_human_with_the_flags(
     assert paused.pending["plausibility"] == [flag.model_dump() for flag in paused.state.plausibility]
     assert paused.run.veto_reason == paused.state.plausibility[0].message
     assert paused.run.veto_reason.startswith("ROI (P50) of ")
-    assert "is above 1000.0%" in paused.run.veto_reason
+    assert "is above 1,000.0%" in paused.run.veto_reason
     done = service.decide(paused.run.run_id, "approve", reviewer="ana")
     assert done.status == "completed"
     assert done.state.summary is not None
@@ -118,7 +118,9 @@ def test_plausibility_flags_growth_and_revenue_far_outside_sensible_ranges(
     view = service.start(wild)
     assert view.status == "paused"
     assert [flag.code for flag in view.state.plausibility][-1] == "growth_above_100pct"
-    assert "segment SMB grows 150.0% a period" in view.state.plausibility[-1].message
+    assert "segment SMB grows 150.0% a quarter on average" in view.state.plausibility[-1].message  # its period word
+    yearly = service.start(wild.model_copy(update={"period_unit": "year"}))
+    assert "segment SMB grows 150.0% a year on average" in yearly.state.plausibility[-1].message
     starved = Scenario.model_validate(
         {
             **profitable.model_dump(),

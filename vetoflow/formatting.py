@@ -9,6 +9,9 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from vetoflow.runs.views import RunView
 
+HUGE_RATIO = 1e10
+"""From this ratio (a trillion percent) on, a percentage is written in powers of ten."""
+
 
 def unsigned_zero(text: str) -> str:
     """ "-0.0%" -> "0.0%": a tiny negative figure rounded to zero for display reads as zero, not as "-0"."""
@@ -18,11 +21,15 @@ def unsigned_zero(text: str) -> str:
 
 
 def pct(value: float | None) -> str:
+    """0.315 -> "31.5%"; 3064657.1 -> "306,465,710.9%" (separated, as money is); past a trillion percent, where
+    every digit would say nothing more, "1.23e+98%"."""
     if value is None:
         return "-"
     if not math.isfinite(value):
         return "n/a"
-    return unsigned_zero(f"{value * 100:.1f}%")
+    if abs(value) >= HUGE_RATIO:
+        return f"{value * 100:.3g}%"
+    return unsigned_zero(f"{value * 100:,.1f}%")
 
 
 def money(value: float | None) -> str:
@@ -31,6 +38,14 @@ def money(value: float | None) -> str:
     if not math.isfinite(value):
         return "n/a"
     return unsigned_zero(f"{value:,.0f}")
+
+
+def amount(value: float | None, currency: str) -> str:
+    """Money with its currency, as the inbox and the runs list show it: "950,000 EUR" (a run of an older release
+    that kept no currency: "950,000"); never added up or shown across currencies without its code."""
+    if value is None:
+        return "-"
+    return f"{money(value)} {currency}".strip()
 
 
 def figure(value: float | None, spec: str) -> str:

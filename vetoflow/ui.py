@@ -165,16 +165,20 @@ def build_console(
             search: str,
             run_id: str,
             watched: dict[str, Any] | None,
+            typed_comment: str,
+            draft: str,
             request: gr.Request,
         ) -> tuple[Any, ...]:
             """The change poll: nothing unless the service's marker moved since this page last looked (but the
-            progress panel of a queued or running run, whose elapsed times move)."""
+            progress panel of a queued or running run, whose elapsed times move). The comment boxes' text goes
+            along, so a comment typed on a run a colleague closes is moved, not lost."""
             marker = service.change_marker()
             if marker == before:
                 return (*(gr.skip() for _ in range(1 + len(lists))), *run.unchanged(run_id, watched))
-            return (marker, *refreshed_lists(show, statuses, search, request), *run.watch(run_id, watched, request))
+            reloaded = run.watch(run_id, watched, request, typed_comment, draft)
+            return (marker, *refreshed_lists(show, statuses, search, request), *reloaded)
 
-        poll_inputs = [seen, inbox.show, runs.statuses, runs.search, run.run_id, run.watched]
+        poll_inputs = [seen, inbox.show, runs.statuses, runs.search, run.run_id, run.watched, *run.drafts]
         poll.tick(tick, inputs=poll_inputs, outputs=[seen, *lists, *run.outputs], show_progress="hidden", **private)
     return demo
 

@@ -14,6 +14,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from vetoflow.console.chart_format import compact_money, money_ticks, period_ticks
+from vetoflow.console.chart_layout import BOTTOM_LEGEND, TITLE_FONT, responsive, titled
 from vetoflow.console.words import input_label
 from vetoflow.formatting import figure
 from vetoflow.plaintext import chart_text
@@ -26,10 +27,15 @@ SEGMENT_COLOURS = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#D55E00", "#56B4
 HATCHES = ("/", "\\", "x", ".", "-", "|", "+")
 INVESTMENT_COLOUR = "#111827"
 NOT_COMPUTABLE = "could not be computed (the figures are not finite numbers; the run waits for a human)"
-ROWS = ("Cumulative profit against the investment", "Revenue and profit per {unit}", "Revenue per segment")
+NOT_COMPUTABLE_WHY = "the figures are not finite numbers;<br>the run waits for a human"
+NOT_AVAILABLE_WHY = "band-only forecast, or a run from an older release"
+ROWS = ("Cumulative profit vs investment", "Revenue and profit per {unit}", "Revenue per segment")
+"""The fan chart's panel titles: short enough for a 390 px phone (a title wider than its panel is cut off)."""
+HEADROOM = 0.18
+"""Room above the top panel's highest value, so the break-even label never reaches the panel's title."""
 
 
-def _rgba(hex_colour: str, alpha: float) -> str:
+def rgba(hex_colour: str, alpha: float) -> str:
     red, green, blue = (int(hex_colour[i : i + 2], 16) for i in (1, 3, 5))
     return f"rgba({red},{green},{blue},{alpha})"
 
@@ -56,7 +62,7 @@ def _fan(fig: go.Figure, band: Band, label: str, colour: str, row: int, currency
     )  # fmt: skip
     pattern = {"shape": hatch, "fgcolor": colour, "solidity": 0.25} if hatch else None
     fig.add_trace(
-        go.Scatter(x=periods, y=band.p10, mode="lines", line=outline, fill="tonexty", fillcolor=_rgba(colour, 0.15),
+        go.Scatter(x=periods, y=band.p10, mode="lines", line=outline, fill="tonexty", fillcolor=rgba(colour, 0.15),
                    fillpattern=pattern, legendgroup=group, showlegend=False, name=f"{label} P10",
                    **hover("P10", band.p10)),
         row=row, col=1,
@@ -109,10 +115,11 @@ def _cumulative(fig: go.Figure, forecast: Forecast, investment: float, currency:
         )  # fmt: skip
     else:
         label = f"break-even: {unit} {crossing:.1f}"
+        side = "top left" if crossing > forecast.periods / 2 else "top right"  # towards the middle, never off the edge
         fig.add_trace(
-            go.Scatter(x=[crossing], y=[investment], mode="markers+text", text=[label], textposition="top left",
+            go.Scatter(x=[crossing], y=[investment], mode="markers+text", text=[label], textposition=side,
                        marker={"color": "#b91c1c", "size": 12, "symbol": "diamond"}, name=label,
-                       hoverinfo="skip"),
+                       hoverinfo="skip", cliponaxis=False),
             row=1, col=1,
         )  # fmt: skip
     return [*cumulative, investment]
@@ -143,14 +150,22 @@ def fan_chart(
             if values:
                 ticks, texts = money_ticks(values, currency)
                 fig.update_yaxes(tickvals=ticks, ticktext=texts, row=row, col=1)
+                if row == 1:  # room above the investment line for the break-even label, below the panel title
+                    low, high = min([*values, 0.0]), max(values)
+                    fig.update_yaxes(range=[low, high + HEADROOM * max(high - low, 1.0)], row=1, col=1)
         ticks_x, texts_x = period_ticks(forecast.periods, period_unit)
         fig.update_xaxes(tickvals=ticks_x, ticktext=texts_x)
+    fig.update_annotations(font_size=TITLE_FONT)
     fig.update_layout(
-        height=820, margin={"l": 70, "r": 20, "t": 60, "b": 40}, template="plotly_white",
-        legend={"orientation": "h", "y": -0.06}, hovermode="x unified",
-    )  # fmt: skip
+        height=820,
+        margin={"l": 60, "r": 20, "t": 50, "b": 20},
+        template="plotly_white",
+        legend=BOTTOM_LEGEND,
+        hovermode="x unified",
+    )  # fmt: skip  the legend sits in the bottom margin, under the axis title, never over it
     fig.update_yaxes(title_text=currency)
     fig.update_xaxes(title_text=period_unit, row=3, col=1)
+    responsive(fig)
     return fig
 
 
@@ -183,21 +198,23 @@ def npv_histogram(outcomes: Outcomes | None, currency: str = "USD", other: Outco
         zero_in_view = zero_near(edges[0], edges[-1])
         if zero_in_view:  # else the line would squeeze every bar into a sliver far from it
             fig.add_vline(x=0, line={"color": "#111827", "width": 2, "dash": "dash"})
-        title = f"NPV of the simulated paths: {figure(outcomes.loss_probability, '.0%')} lose money (NPV < 0)"
+        title = f"{figure(outcomes.loss_probability, '.0%')} lose money (NPV < 0)"
+        subtitle = "NPV of the simulated paths"
         if not zero_in_view:
-            title += f"; zero is off the chart, {'right' if edges[-1] < 0 else 'left'} of every path"
+            subtitle += f"<br>zero is off the chart, {'right' if edges[-1] < 0 else 'left'} of every path"
     elif outcomes is not None:
-        title = f"NPV distribution: {NOT_COMPUTABLE}"
+        title, subtitle = "NPV: could not be computed", NOT_COMPUTABLE_WHY
     else:
-        title = "NPV distribution: not available (band-only forecast, or a run from an older release)"
+        title, subtitle = "NPV: not available", NOT_AVAILABLE_WHY
     fig.update_layout(
-        title=title, height=320, margin={"l": 60, "r": 20, "t": 60, "b": 40}, template="plotly_white",
-        bargap=0.02, showlegend=other is not None,
+        title=titled(title, subtitle), height=340, margin={"l": 60, "r": 20, "t": 70, "b": 40},
+        template="plotly_white", bargap=0.02, showlegend=other is not None,
     )  # fmt: skip
     edges = outcomes.npv_histogram.edges if outcomes else []
-    _money_axis(fig, "x", edges, currency, with_zero=bool(edges) and zero_near(edges[0], edges[-1]))
+    money_axis(fig, "x", edges, currency, with_zero=bool(edges) and zero_near(edges[0], edges[-1]))
     fig.update_xaxes(title_text=f"NPV ({currency})")
     fig.update_yaxes(title_text="share of paths", tickformat=".0%")
+    responsive(fig)
     return fig
 
 
@@ -207,46 +224,12 @@ def zero_near(low: float, high: float) -> bool:
     return low - 3 * span <= 0 <= high + 3 * span
 
 
-def _money_axis(
+def money_axis(
     fig: go.Figure, axis: str, values: list[float], currency: str, *, with_zero: bool = True, target: int = 6
 ) -> None:
     if values:
         ticks, texts = money_ticks(values, currency, with_zero=with_zero, target=target)
         (fig.update_xaxes if axis == "x" else fig.update_yaxes)(tickvals=ticks, ticktext=texts)
-
-
-def npv_overlay(runs: list[tuple[str, Outcomes | None]], currency: str = "USD") -> go.Figure:
-    """Two (or more) runs' NPV distributions overlaid as outlined step areas, each named with its P(loss)."""
-    currency = chart_text(currency)
-    runs = [(chart_text(name), outcomes) for name, outcomes in runs]
-    fig = go.Figure()
-    edges: list[float] = []
-    missing = []
-    for index, (name, outcomes) in enumerate(runs):
-        if outcomes is None or not outcomes.npv_histogram.counts:
-            missing.append(name)
-            continue
-        colour = (PALETTE[0], PALETTE[3], PALETTE[1], PALETTE[2])[index % 4]
-        bins = outcomes.npv_histogram
-        mids = [(a + b) / 2 for a, b in pairwise(bins.edges)]
-        shares = [c / outcomes.paths for c in bins.counts]
-        label = f"{name}: {figure(outcomes.loss_probability, '.0%')} lose money"
-        fig.add_trace(go.Scatter(x=mids, y=shares, mode="lines", line={"color": colour, "width": 2, "shape": "hvh"},
-                                 fill="tozeroy", fillcolor=_rgba(colour, 0.2), name=label,
-                                 hovertemplate="%{y:.1%} of paths<extra>" + name + "</extra>"))  # fmt: skip
-        edges += bins.edges
-    fig.add_vline(x=0, line={"color": INVESTMENT_COLOUR, "width": 2, "dash": "dash"})
-    title = "NPV of the simulated paths, overlaid"
-    if missing:
-        title += f" (no distribution for {', '.join(missing)}: band-only, an older release, or not computable)"
-    fig.update_layout(
-        title=title, height=360, margin={"l": 60, "r": 20, "t": 60, "b": 40}, template="plotly_white",
-        legend={"orientation": "h", "y": -0.25},
-    )  # fmt: skip
-    _money_axis(fig, "x", edges, currency)
-    fig.update_xaxes(title_text=f"NPV ({currency})")
-    fig.update_yaxes(title_text="share of paths", tickformat=".0%")
-    return fig
 
 
 def _npv_bars(fig: go.Figure, outcomes: Outcomes, name: str) -> None:
@@ -263,8 +246,9 @@ def tornado_chart(sensitivity: Sensitivity | None, currency: str = "USD", top: i
     """Median NPV with each input moved down (left colour) and up (right colour), widest swing on top."""
     currency = chart_text(currency)
     fig = go.Figure()
+    subtitle = "each input moved down and up, widest swing on top"
     if sensitivity is not None and sensitivity.bars and not math.isfinite(sensitivity.npv_p50):
-        title = f"Sensitivity: {NOT_COMPUTABLE}"
+        title, subtitle = "Sensitivity: could not be computed", NOT_COMPUTABLE_WHY
     elif sensitivity is not None and sensitivity.bars:
         bars = list(reversed(sensitivity.bars[:top]))  # plotly draws the first category at the bottom
         names = [chart_text(input_label(bar.input)) for bar in bars]  # "Kiosks: margin", not the override key
@@ -275,15 +259,20 @@ def tornado_chart(sensitivity: Sensitivity | None, currency: str = "USD", top: i
             fig.add_trace(go.Bar(y=names, x=values, base=base, orientation="h", name=label, hovertemplate=hover,
                                  marker={"color": colour}, customdata=[getattr(b, key) for b in bars]))  # fmt: skip
         fig.add_vline(x=base, line={"color": "#111827", "width": 1})
-        title = f"Sensitivity: median NPV {compact_money(base, currency)}, each input moved down and up"
+        title = f"Sensitivity: median NPV {compact_money(base, currency)}"
     else:
-        title = "Sensitivity: not available (band-only forecast, or a run from an older release)"
+        title, subtitle = "Sensitivity: not available", NOT_AVAILABLE_WHY
     fig.update_layout(
-        title=title, barmode="overlay", height=80 + 28 * min(top, len(sensitivity.bars) if sensitivity else 1),
-        margin={"l": 240, "r": 20, "t": 60, "b": 40}, template="plotly_white",
-    )  # fmt: skip
+        title=titled(title, subtitle),
+        barmode="overlay",
+        height=110 + 28 * min(top, len(sensitivity.bars) if sensitivity else 1),
+        margin={"l": 20, "r": 20, "t": 70, "b": 40},
+        template="plotly_white",
+        legend=BOTTOM_LEGEND,
+    )  # fmt: skip  the input names make their own room (automargin), not a fixed 240 px
     if sensitivity is not None and sensitivity.bars:
         ends = [value for bar in sensitivity.bars[:top] for value in (bar.npv_low, bar.npv_high)]
-        _money_axis(fig, "x", ends, currency, with_zero=False, target=4)  # a narrow panel: few, unrotated labels
+        money_axis(fig, "x", ends, currency, with_zero=False, target=4)  # a narrow panel: few, unrotated labels
     fig.update_xaxes(title_text=f"median NPV ({currency})")
+    responsive(fig)
     return fig

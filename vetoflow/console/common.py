@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import math
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -10,12 +12,14 @@ import gradio as gr
 
 from vetoflow.config import Settings
 from vetoflow.errors import VetoflowError
-from vetoflow.formatting import money, pct, when
+from vetoflow.formatting import amount, pct, when
 from vetoflow.identity.directory import Directory
 from vetoflow.identity.roles import Action, User, require
 from vetoflow.plaintext import md
+from vetoflow.risk.plausibility import MAX_PLAUSIBLE_ROI, SHORT_WORDS
 from vetoflow.runs.index import RunRow
 from vetoflow.runs.service import RunService
+from vetoflow.state import PlausibilityFlag
 
 RUNS_PAGE = 200
 PROGRESS = gr.Progress()  # a default marks the handler parameter Gradio fills with a per-call tracker
@@ -99,19 +103,35 @@ def display_table(headers: list[str], raw: list[list[Any]], shown: list[list[str
     return {"headers": headers, "data": raw, "metadata": metadata}
 
 
-def run_rows(rows: list[RunRow], columns: list[str]) -> list[list[Any]]:
-    """Table rows with the given columns, formatted for people."""
+def ratio(value: float | None) -> str:
+    """A ratio in a listing: "31.5%", or "> 1,000% ⚠️" beyond the plausibility limit (a $1 plan's ROI of
+    306,465,711% says nothing more than that; the flags column says why, the run view has the figure)."""
+    if value is not None and math.isfinite(value) and abs(value) > MAX_PLAUSIBLE_ROI:
+        return f"{'>' if value > 0 else '<'} {'-' if value < 0 else ''}{MAX_PLAUSIBLE_ROI:,.0%} ⚠️"
+    return pct(value)
+
+
+def flag_words(flags: list[PlausibilityFlag]) -> str:
+    """A run's plausibility flags in a few words each ("⚠️ ROI above 1,000%"), empty without any."""
+    return "; ".join(f"⚠️ {SHORT_WORDS.get(flag.code, flag.message)}" for flag in flags)
+
+
+def run_rows(rows: list[RunRow], columns: list[str], currencies: Mapping[str, str] | None = None) -> list[list[Any]]:
+    """Table rows with the given columns, formatted for people: money with its run's currency (`currencies`:
+    run id to code, as `RunService.currencies` gives them), never a bare amount beside another currency's."""
+    codes = currencies or {}
     formatters: dict[str, Any] = {
         "run id": lambda r: r.run_id,
         "name": lambda r: r.name,
         "status": lambda r: r.status,
         "created": lambda r: when(r.created_at),
         "updated": lambda r: when(r.updated_at),
-        "investment": lambda r: money(r.investment),
-        "ROI": lambda r: pct(r.roi),
-        "downside ROI": lambda r: pct(r.downside_roi),
-        "NPV": lambda r: money(r.npv),
+        "investment": lambda r: amount(r.investment, codes.get(r.run_id, "")),
+        "ROI": lambda r: ratio(r.roi),
+        "downside ROI": lambda r: ratio(r.downside_roi),
+        "NPV": lambda r: amount(r.npv, codes.get(r.run_id, "")),
         "P(loss)": lambda r: pct(r.loss_probability),
+        "flags": lambda r: flag_words(r.plausibility),
         "why vetoed": lambda r: r.veto_reason or "",
         "decision": lambda r: (
             ("-" if r.veto is None else ("veto" if r.veto else "pass"))

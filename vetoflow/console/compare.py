@@ -12,8 +12,8 @@ from typing import Any
 import gradio as gr
 import plotly.graph_objects as go
 
-from vetoflow.console.charts import npv_overlay
 from vetoflow.console.common import problem
+from vetoflow.console.compare_chart import npv_overlay
 from vetoflow.console.words import input_label, shown_value
 from vetoflow.errors import VetoflowError
 from vetoflow.plaintext import clean, md

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from vetoflow.console.words import changes_text, plain_error
 from vetoflow.formatting import decided_note, pct, periods, when
 from vetoflow.plaintext import clean, md
@@ -65,7 +67,9 @@ def reasons(view: RunView) -> str:
     if not decision:
         return "_The Accountant has not judged this run yet._"
     verdict = "vetoed" if decision.veto else "did not veto"
-    if decision.policy in ("roi", "downside_roi"):
+    if decision.veto and not math.isfinite(decision.measured):  # the guard's veto: the rule was never applied
+        against = "its veto rule cannot be applied to these figures (why below)"
+    elif decision.policy in ("roi", "downside_roi"):
         rule = RULE_WORDS[decision.policy]
         against = f"{rule} {pct(decision.measured)} against a threshold of {pct(decision.threshold)}"
     else:

@@ -1,4 +1,5 @@
-"""The approval request as an operator reads it: what is asked, the figures, the reasons, what can be done.
+"""The approval request as an operator reads it: what is asked and why it waits (a revise after a veto with its
+figures before and after), the figures, the reasons, what can be done.
 
 Plain text, no markup (shown in a read-only text box): names, reasons and errors come from people and are
 cleaned of control characters. The raw payload stays available to developers behind "details".
@@ -11,9 +12,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from vetoflow.console.words import changes_text
 from vetoflow.formatting import periods, when
 from vetoflow.plaintext import clean
-from vetoflow.risk.words import figure_rows, method_note
+from vetoflow.risk.words import delta_rows, figure_rows, method_note
 from vetoflow.runs.views import RunView
 from vetoflow.state import RunState
 
@@ -53,13 +55,34 @@ def _figures(state: RunState) -> list[str]:
     return [*lines, f"  Figures computed: {method_note(fin)}."]
 
 
-def _verdict(state: RunState) -> str:
+def _verdict(state: RunState, revised: bool) -> str:
     decision = state.decision
     if decision is None:
         return "The Accountant has not judged this plan."
     if decision.veto:
         return "The Accountant VETOED this plan. Approving overrules the veto."
-    return "The Accountant did not veto this plan; it still needs a human approval."
+    judged = "the revised figures" if revised else "this plan"
+    return f"The Accountant did not veto {judged}; it still needs a human approval. Approving overrules no veto."
+
+
+def _why_waiting(state: RunState, pending: dict[str, Any]) -> list[str]:
+    """Why it waits, in the words the CLI, the notifications and the run view use (the payload's `why_waiting`),
+    leaving out the veto's reasons (listed under "Why it was vetoed")."""
+    vetoed = state.decision.reasons if state.decision and state.decision.veto else []
+    why = [reason for reason in pending.get("why_waiting") or [] if reason not in vetoed]
+    return ["", "Why it waits for you", *(f"  - {clean(reason)}" for reason in why)] if why else []
+
+
+def _revision(revised: dict[str, Any] | None, currency: str) -> list[str]:
+    """The latest revise: who changed what, and its figures before and after, right under the verdict."""
+    if not revised:
+        return []
+    changes = changes_text(revised.get("overrides") or {})
+    lines = ["", clean(f"Revision {revised.get('revision')} by {revised.get('reviewer')}: {changes}")]
+    lines += [_row(label, f"{old} → {new}") for label, old, new in delta_rows(revised, currency)]
+    if revised.get("comment"):
+        lines.append(_row("Their comment", clean(revised["comment"])))
+    return lines
 
 
 def _approvers(approval: dict[str, Any] | None) -> list[str]:
@@ -107,11 +130,14 @@ def approval_request_text(view: RunView) -> str:
         return f"Nothing is asked: run {clean(view.run.run_id)} ({name}) is {view.status}, not waiting for a decision."
     unit = state.scenario.period_word
     revision = f", revision {state.revision}" if state.revision else ""
+    currency = clean(state.scenario.currency)
     lines = [
         f"Decision asked: {name} (run {clean(view.run.run_id)}{revision})",
-        _verdict(state),
+        _verdict(state, bool(pending.get("revised"))),
+        *_why_waiting(state, pending),
+        *_revision(pending.get("revised"), currency),
         "",
-        f"Figures ({clean(state.scenario.currency)}, {state.scenario.horizon} {unit}s)",
+        f"Figures ({currency}, {state.scenario.horizon} {unit}s)",
         *_figures(state),
     ]
     if state.decision is not None and state.decision.reasons:

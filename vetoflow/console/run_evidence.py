@@ -18,7 +18,7 @@ from vetoflow.console.words import changes_text
 from vetoflow.errors import VetoflowError
 from vetoflow.formatting import when
 from vetoflow.plaintext import md
-from vetoflow.risk.words import DELTA_LABELS, delta_value
+from vetoflow.risk.words import delta_rows
 from vetoflow.runs.views import RunView
 
 
@@ -35,11 +35,7 @@ def evidence(view: RunView | None) -> str:
         parts.append("**Plausibility flags**\n" + "\n".join(f"- {md(f.message)}" for f in view.state.plausibility))
     if revised := pending.get("revised"):
         changes = changes_text(revised.get("overrides") or {})
-        cells = [
-            (DELTA_LABELS.get(name, name), delta_value(name, d["old"], safe), delta_value(name, d["new"], safe))
-            for name, d in (revised.get("deltas") or {}).items()
-        ]
-        rows = "\n".join(f"| {label} | {old} | {new} |" for label, old, new in cells)
+        rows = "\n".join(f"| {label} | {old} | {new} |" for label, old, new in delta_rows(revised, safe))
         head = f"**Revision {revised['revision']} by {md(revised['reviewer'])}**: {md(changes)}"
         parts.append(f"{head}\n\n| Figure | Before | After |\n|---|---|---|\n{rows}")
     sources = pending.get("sources") if view.pending else None

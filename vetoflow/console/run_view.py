@@ -9,25 +9,25 @@ from typing import Any
 import gradio as gr
 
 from vetoflow.console import present, run_evidence
-from vetoflow.console.common import PROGRESS, ConsoleDeps, ok, problem
-from vetoflow.console.decisions import (
-    OVERRULE_NEEDS_REASON,
-    OVERRULE_NOT_ASKED,
-    overrule_question,
-    overrules_veto,
-    revise_overrides,
-)
+from vetoflow.console.common import ConsoleDeps
 from vetoflow.console.follow import moving_progress, progress_panel
-from vetoflow.console.run_controls import acting_on, colleague_notice, controls, only_comments_changed, watch_record
+from vetoflow.console.run_controls import (
+    OPEN,
+    colleague_notice,
+    controls,
+    moved_draft,
+    only_comments_changed,
+    still_named,
+    watch_record,
+)
+from vetoflow.console.run_decide import DecisionHandlers, Screen
 from vetoflow.console.run_outputs import view_outputs
 from vetoflow.console.words import SEGMENT_HEADERS
 from vetoflow.errors import VetoflowError
-from vetoflow.graph.names import NODE_NAMES
 from vetoflow.runs.queueing import UNSETTLED
 from vetoflow.runs.views import RunView
 
 PICK_A_RUN = "Pick a run in the **Inbox** or **Runs** tab (or paste its id and press Open)."
-NODE_LABELS = {name: name.capitalize() for name in NODE_NAMES}
 
 
 @dataclass
@@ -42,6 +42,7 @@ class RunViewPanel:
     shown_id: gr.Textbox  # the id of the run displayed (hidden): set only when a run is opened or reloaded
     shown_run: gr.State  # {"run", "digest"} of the run displayed: what decisions, revises and comments act on
     handlers: dict[str, Callable[..., tuple[Any, ...]]]  # approve (asks first on a veto), confirm, reject, revise
+    drafts: list[Any]  # the decision's comment box and "Add a comment": what the poll hands `watch`
 
 
 def render_run_view(deps: ConsoleDeps) -> RunViewPanel:
@@ -69,7 +70,7 @@ def render_run_view(deps: ConsoleDeps) -> RunViewPanel:
         label="The approval request", lines=4, max_lines=60, interactive=False, elem_id="run-request"
     )
     with gr.Group(visible=False, elem_id="run-decide") as decide_box:
-        gr.Markdown("### Your decision\nApprove overrules the veto; Reject upholds it; Revise re-runs the numbers.")
+        decide_head = gr.Markdown(elem_id="run-decide-head")  # whether Approve overrules a veto (`decision_header`)
         comment = gr.Textbox(
             label="Comment (kept in the run's history; required to overrule a veto)", lines=2, elem_id="run-comment"
         )
@@ -97,6 +98,7 @@ def render_run_view(deps: ConsoleDeps) -> RunViewPanel:
                 elem_id="revise-segments",
             )
             revise = gr.Button("Revise and re-run", elem_id="run-revise")
+    moved_note = gr.Markdown(elem_id="run-draft-note")  # where the decision box was: an unsent comment moved
     shown_run = gr.State(None)  # {"run", "digest"} of the run displayed: what decisions and comments act on
     evidence, thread, thread_text = run_evidence.render_comment_box(deps, run_id, shown_run)
     summary = gr.Markdown(elem_id="run-summary")
@@ -110,6 +112,7 @@ def render_run_view(deps: ConsoleDeps) -> RunViewPanel:
     watched = gr.State(None)
     asked = gr.State(None)  # the run whose veto this session was asked to overrule (server-side, per session)
     control_fields = [comment, approve, reject, revise, blocked_note, confirm_box, confirm_text, asked, thread_text]
+    control_fields += [decide_head, moved_note]
     outputs: list[Any] = [
         message,
         *fields,
@@ -135,17 +138,20 @@ def render_run_view(deps: ConsoleDeps) -> RunViewPanel:
         clear_comment: bool = True,
         opened: bool = False,
         watched_active: bool = False,
+        named: str = "",
     ) -> tuple[Any, ...]:
         """Everything after the message for `view` as this operator sees it (`opened`: a run was opened, so
-        both comment boxes start empty)."""
+        both comment boxes start empty; `named`: the colleague's action the poll keeps announcing)."""
         marker = deps.service.run_marker(view.run.run_id) if view is not None else None
         user = deps.user(request)
         return (
             *view_outputs(view),
             *controls(view, user, clear_comment=clear_comment or opened, clear_thread_text=opened),
-            watch_record(view, marker),
+            watch_record(view, marker, named),
             progress_panel(deps.service, view, watched_active=watched_active),
         )
+
+    screen = Screen(deps, outputs, shown, error_details)
 
     def load(run: str, request: gr.Request | None = None) -> tuple[Any, ...]:
         run = (run or "").strip()
@@ -153,8 +159,8 @@ def render_run_view(deps: ConsoleDeps) -> RunViewPanel:
             return (PICK_A_RUN, *shown(None, request, opened=True))
         try:
             view = deps.service.view(run)
-        except VetoflowError as exc:
-            return (problem(str(exc)), *shown(None, request, opened=True))
+        except VetoflowError as exc:  # a bad link or id: operator words, the raw refusal behind Details
+            return screen.refused(exc, ("", *shown(None, request, opened=True)))
         return ("", *shown(view, request, opened=True))
 
     def unchanged(_typed: str, before: dict[str, Any] | None) -> tuple[Any, ...]:
@@ -162,9 +168,17 @@ def render_run_view(deps: ConsoleDeps) -> RunViewPanel:
         run = str((before or {}).get("run") or "")
         return (gr.skip(), *keep_rest[:-1], moving_progress(deps.service, run, before))
 
-    def watch(_typed: str, before: dict[str, Any] | None, request: gr.Request | None = None) -> tuple[Any, ...]:
+    def watch(
+        _typed: str,
+        before: dict[str, Any] | None,
+        request: gr.Request | None = None,
+        typed_comment: str | None = "",
+        draft: str | None = "",
+    ) -> tuple[Any, ...]:
         """The change poll's part for the run displayed (whatever the Run id box says): nothing unless it
-        changed; a new comment redraws only the thread; anything else reloads the view and says who did it."""
+        changed; a new comment redraws only the thread; anything else reloads the view and says who did it.
+        `typed_comment` and `draft`: what the decision's comment box and the "Add a comment" box hold now, so a
+        comment typed on a run a colleague just closed moves to the thread's box instead of vanishing."""
         run = str((before or {}).get("run") or "")
         if not run or not before:
             return (gr.skip(), *keep_rest)
@@ -176,116 +190,19 @@ def render_run_view(deps: ConsoleDeps) -> RunViewPanel:
         except VetoflowError:
             return (gr.skip(), *keep_rest)
         if only_comments_changed(before, view):
-            rest = list(keep_rest)
-            rest[outputs.index(thread) - 1] = run_evidence.thread(view)
-            rest[outputs.index(watched) - 1] = watch_record(view, marker)
-            return (gr.skip(), *rest)
-        notice = colleague_notice(before, view, deps.reviewer(request))
+            return screen.keep(gr.skip(), {thread: run_evidence.thread(view), watched: watch_record(view, marker)})
+        me = deps.reviewer(request)
+        notice = colleague_notice(before, view, me)
         active = before.get("status") in UNSETTLED  # the operator watched it run: keep its progress in view
-        keep_comment = view.status == "paused"
-        return (notice or gr.skip(), *shown(view, request, clear_comment=not keep_comment, watched_active=active))
+        keep_comment = view.status in OPEN  # the README's promise: a comment on a still-open run is kept
+        named = still_named(before, view, me)
+        reloaded = (notice or gr.skip(), *shown(view, request, clear_comment=not keep_comment,
+                                                  watched_active=active, named=named))  # fmt: skip
+        if not keep_comment and (moved := moved_draft(view, typed_comment, draft)):
+            return screen.replace(reloaded, {moved_note: moved[0], thread_text: gr.update(value=moved[1])})
+        return reloaded
 
-    def decide(run: str, action: str, request: gr.Request | None, progress: gr.Progress, **kw: Any) -> tuple[Any, ...]:
-        """`run` is the run displayed (`acting_on`), `kw` carries the digest of its figures as displayed."""
-        reviewer = deps.reviewer(request)
-
-        def on_step(node: str, _update: dict[str, Any]) -> None:
-            progress(None, desc=f"{NODE_LABELS.get(node, node)} done")
-
-        try:
-            user = deps.require(request, "revise" if action == "revise" else "decide")
-            view = deps.service.decide(run, action, reviewer=reviewer, on_step=on_step, user=user, via="console", **kw)
-        except VetoflowError as exc:  # includes DecisionConflictError: says who decided, and when
-            try:
-                current = deps.service.view(run) if run else None
-            except VetoflowError:
-                current = None
-            return (problem(str(exc)), *shown(current, request, clear_comment=False))
-        if view.status == "paused" and action == "approve" and view.approval:
-            text = f"approval {view.approval['progress']} recorded for {run} by {reviewer}; more approvers needed."
-            return (ok(text), *shown(view, request))
-        return (ok(f"{action} recorded for {run} by {reviewer}; the run is now {view.status}."), *shown(view, request))
-
-    def ask_approve(
-        typed: str, note: str, shown_run: dict[str, Any] | None, request: gr.Request, progress: gr.Progress = PROGRESS
-    ) -> tuple[Any, ...]:
-        """Approve button: overruling a veto needs a reason, then a confirmation that repeats the amount (this
-        session remembers it asked, server-side, so no call can skip the question)."""
-        try:
-            deps.require(request, "decide")
-            run = acting_on(typed, shown_run)[0]
-            view = deps.service.view(run)
-        except VetoflowError as exc:
-            return (problem(str(exc)), *keep_rest)
-        if not overrules_veto(view):
-            return approve_now(typed, note, shown_run, request, progress)
-        if not (note or "").strip():
-            return (problem(OVERRULE_NEEDS_REASON), *keep_rest)
-        confirm_at = outputs.index(confirm_box) - 1
-        rest = list(keep_rest)
-        rest[confirm_at : confirm_at + 3] = gr.update(visible=True), overrule_question(view), run
-        return ("", *rest)
-
-    def confirm_approve(
-        typed: str,
-        note: str,
-        shown_run: dict[str, Any] | None,
-        asked_for: str | None,
-        request: gr.Request,
-        progress: gr.Progress = PROGRESS,
-    ) -> tuple[Any, ...]:
-        """The confirmation's Yes: approves only the run shown, and only if this session was just asked about it."""
-        try:
-            run = acting_on(typed, shown_run)[0]
-        except VetoflowError as exc:
-            return (problem(str(exc)), *keep_rest)
-        if asked_for != run:
-            return (problem(OVERRULE_NOT_ASKED), *keep_rest)
-        return approve_now(typed, note, shown_run, request, progress)
-
-    def approve_now(
-        typed: str, note: str, shown_run: dict[str, Any] | None, request: gr.Request, progress: gr.Progress
-    ) -> tuple[Any, ...]:
-        try:
-            run, digest = acting_on(typed, shown_run)
-        except VetoflowError as exc:
-            return (problem(str(exc)), *keep_rest)
-        try:
-            vetoed = overrules_veto(deps.service.view(run))
-        except VetoflowError:
-            vetoed = False  # decide() says what is wrong with the run
-        if vetoed and not (note or "").strip():
-            return (problem(OVERRULE_NEEDS_REASON), *keep_rest)
-        return decide(run, "approve", request, progress, comment=(note or "").strip(), digest=digest)
-
-    def do_reject(
-        typed: str, note: str, shown_run: dict[str, Any] | None, request: gr.Request, progress: gr.Progress = PROGRESS
-    ) -> tuple[Any, ...]:
-        try:
-            run, digest = acting_on(typed, shown_run)
-        except VetoflowError as exc:
-            return (problem(str(exc)), *keep_rest)
-        return decide(run, "reject", request, progress, comment=note or "", digest=digest)
-
-    def do_revise(
-        typed: str,
-        note: str,
-        new_investment: float | None,
-        new_horizon: float | None,
-        new_rate: float | None,
-        new_segments: list[list[Any]] | None,
-        shown_run: dict[str, Any] | None,
-        request: gr.Request,
-        progress: gr.Progress = PROGRESS,
-    ) -> tuple[Any, ...]:
-        try:
-            run, digest = acting_on(typed, shown_run)
-            scenario = deps.service.view(run).state.scenario
-            top = {"investment": new_investment, "horizon": new_horizon, "discount_rate": new_rate}
-            overrides = revise_overrides(scenario, top, new_segments)
-        except VetoflowError as exc:
-            return (problem(str(exc)), *keep_rest)
-        return decide(run, "revise", request, progress, comment=note or "", overrides=overrides, digest=digest)
+    handlers = DecisionHandlers(screen, (confirm_box, confirm_text, asked))
 
     def hide_confirm() -> tuple[Any, Any, None]:
         return gr.update(visible=False), "", None
@@ -295,12 +212,13 @@ def render_run_view(deps: ConsoleDeps) -> RunViewPanel:
     open_button.click(load, inputs=[run_id], outputs=outputs, api_name="open_run")
     run_id.submit(load, inputs=[run_id], outputs=outputs, **private)
     decision_inputs = [run_id, comment, shown_run]
-    approve.click(ask_approve, inputs=decision_inputs, api_name="approve", **decide_options)
-    confirm.click(confirm_approve, inputs=[*decision_inputs, asked], api_name="confirm_approve", **decide_options)
+    approve.click(handlers.ask_approve, inputs=decision_inputs, api_name="approve", **decide_options)
+    confirm_inputs = [*decision_inputs, asked]
+    confirm.click(handlers.confirm_approve, inputs=confirm_inputs, api_name="confirm_approve", **decide_options)
     cancel.click(hide_confirm, outputs=[confirm_box, confirm_text, asked], **private)
-    reject.click(do_reject, inputs=decision_inputs, api_name="reject", **decide_options)
+    reject.click(handlers.reject, inputs=decision_inputs, api_name="reject", **decide_options)
     revise_inputs = [run_id, comment, investment, horizon, rate, segments, shown_run]
-    revise.click(do_revise, inputs=revise_inputs, api_name="revise", **decide_options)
+    revise.click(handlers.revise, inputs=revise_inputs, api_name="revise", **decide_options)
     return RunViewPanel(
         run_id=run_id,
         outputs=outputs,
@@ -311,5 +229,6 @@ def render_run_view(deps: ConsoleDeps) -> RunViewPanel:
         trace_button=trace_button,
         shown_id=shown_id,
         shown_run=shown_run,
-        handlers={"approve": ask_approve, "confirm": confirm_approve, "reject": do_reject, "revise": do_revise},
+        handlers=handlers.as_dict(),
+        drafts=[comment, thread_text],
     )

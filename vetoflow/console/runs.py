@@ -1,4 +1,6 @@
-"""Runs: every run, filtered by status and searched by name or id; a click opens one."""
+"""Runs: every run, filtered by status and searched by name or id; a click opens one. Money carries its run's
+currency (EUR and USD runs sit side by side), ratios past the plausibility limit read "> 1,000% ⚠️", and the
+flags column says which plausibility flags a run carries."""
 
 from __future__ import annotations
 
@@ -11,10 +13,10 @@ from vetoflow.console.common import ConsoleDeps, display_table, run_rows
 from vetoflow.runs.index import RunRow
 from vetoflow.state import RUN_STATUSES
 
-RUNS_COLUMNS = ["run id", "name", "status", "created", "investment", "ROI", "downside ROI", "NPV"]
+RUNS_COLUMNS = ["run id", "name", "status", "created", "investment", "ROI", "downside ROI", "NPV", "flags"]
 RUNS_COLUMNS += ["decision", "reviewer"]
 NUMBERS = {"investment": "investment", "ROI": "roi", "downside ROI": "downside_roi", "NPV": "npv"}
-"""Columns sorted by their numbers (the table shows them formatted, "2,500,000" or "31.5%")."""
+"""Columns sorted by their numbers (the table shows them formatted, "2,500,000 EUR" or "31.5%")."""
 RUNS_TYPES = ["number" if column in NUMBERS else "str" for column in RUNS_COLUMNS]
 SEARCH_WINDOW = 2000
 
@@ -27,9 +29,10 @@ class RunsPanel:
     search: gr.Textbox
 
 
-def sortable(rows: list[RunRow]) -> dict[str, Any]:
-    """The Dataframe value: raw numbers to sort by, and the formatted text each cell shows."""
-    shown = run_rows(rows, RUNS_COLUMNS)
+def sortable(rows: list[RunRow], currencies: dict[str, str]) -> dict[str, Any]:
+    """The Dataframe value: raw numbers to sort by, and the formatted text each cell shows (money with its run's
+    currency, from `currencies`)."""
+    shown = run_rows(rows, RUNS_COLUMNS, currencies)
     raw = []
     for row, cells in zip(rows, shown, strict=True):
         named = zip(RUNS_COLUMNS, cells, strict=True)
@@ -46,7 +49,7 @@ def find_runs(deps: ConsoleDeps, statuses: list[str] | None, search: str | None)
     shown = f"{len(rows)} run(s)" + (f" matching “{search}”" if needle else "")
     if statuses:
         shown += f" with status {', '.join(statuses)}"
-    return sortable(rows), shown + ", newest first."
+    return sortable(rows, deps.service.currencies([r.run_id for r in rows])), shown + ", newest first."
 
 
 def render_runs(deps: ConsoleDeps) -> RunsPanel:

@@ -15,11 +15,12 @@ def accountant(state: RunState) -> dict[str, Any]:
     scenario = state.scenario
     numbers = financials(state.forecast, scenario.investment, scenario.discount_rate)
     found = guard.problems(state.forecast, numbers, scenario.horizon)
+    flags = plausibility.flags(scenario, state.forecast, numbers)
     if found:  # fail closed: a figure that is not finite or not credible never passes the veto
-        decision = guard.unmeasurable(found, describe(scenario.veto_policy), scenario.veto_threshold)
+        messages = [flag.message for flag in flags]  # first: what to check in the inputs
+        decision = guard.unmeasurable(found, describe(scenario.veto_policy), scenario.veto_threshold, messages)
     else:
         decision = decide(numbers, scenario)
-    flags = plausibility.flags(scenario, state.forecast, numbers)
     return {
         "financials": numbers.model_dump(mode="json"),
         "decision": decision.model_dump(mode="json"),

@@ -44,7 +44,7 @@ def why_waiting(state: RunState) -> list[str]:
     """The plain reasons this run needs a human: the veto, the flags, a revise after a veto."""
     assert state.decision is not None
     reasons = list(state.decision.reasons) if state.decision.veto else []
-    reasons += [flag.message for flag in state.plausibility]
+    reasons += [flag.message for flag in state.plausibility if f"{flag.message}." not in reasons]  # named once
     if state.inherited_veto and not state.decision.veto:
         reasons.append(state.inherited_veto)
     if state.revised_at_pause and not state.decision.veto:

@@ -1,5 +1,8 @@
 """Fail-closed veto: a figure that is not finite or lies outside its credible range sends the run to a human.
 
+The words tell the two apart ("could not be computed (not a number)" against "is 306,465,710.9%, outside the
+credible range of ±100,000,000%") and read as the figures do elsewhere: money with separators, ratios in percent.
+
 A comparison such as `nan < threshold` is false, so without this guard an overflowed forecast would pass
 the veto. Every measured figure is checked here, before any policy looks at it.
 """
@@ -7,8 +10,9 @@ the veto. Every measured figure is checked here, before any policy looks at it.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 
+from vetoflow.formatting import money, pct
 from vetoflow.state import Decision, Distribution, Financials, Forecast, Outcomes
 
 MAX_MONEY = 1e15
@@ -29,17 +33,23 @@ def _not_finite(value: float) -> str:
     return "not a number" if math.isnan(value) else "infinite"
 
 
-def _why(value: float, bound: str) -> str:
-    """ "could not be computed (not a number)" for a value that is not finite, else how it is out of range."""
-    return (
-        f"could not be computed ({_not_finite(value)})"
-        if not math.isfinite(value)
-        else f"is {value:.3g}, outside {bound}"
-    )
+def _money(value: float) -> str:
+    """A money figure as read, with separators; past 1e18, where every digit would say nothing more, 3.2e+20."""
+    return money(value) if abs(value) < 1e18 else f"{value:.3g}"
 
 
-def _money_range() -> str:
-    return f"the credible range of ±{MAX_MONEY:.0e}"
+MONEY_RANGE = f"the credible range of ±{MAX_MONEY:,.0f}"
+RATIO_RANGE = f"the credible range of ±{MAX_RATIO:,.0%}"
+OUTSIDE = "outside"
+"""Every problem with a figure that was computed but is not credible says it is `outside` a range; every other
+problem says the figure could not be computed (not a number, infinite, missing)."""
+
+
+def _why(value: float, shown: str, bound: str) -> str:
+    """ "could not be computed (not a number)" for a value that is not finite, else "is `shown`, outside `bound`"."""
+    if not math.isfinite(value):
+        return f"could not be computed ({_not_finite(value)})"
+    return f"is {shown}, {OUTSIDE} {bound}"
 
 
 def _forecast_problems(forecast: Forecast) -> Iterator[str]:
@@ -50,25 +60,26 @@ def _forecast_problems(forecast: Forecast) -> Iterator[str]:
         if bad is not None and not math.isfinite(bad):
             yield f"the forecast of {label} could not be computed (a value is {_not_finite(bad)})"
         elif bad is not None:
-            yield f"the forecast of {label} holds {bad:.3g}, outside {_money_range()}"
+            yield f"the forecast of {label} holds {_money(bad)}, {OUTSIDE} {MONEY_RANGE}"
 
 
 def _outcome_problems(out: Outcomes) -> Iterator[str]:
-    dists: dict[str, tuple[Distribution | None, float]] = {
-        "simulated NPV": (out.npv, MAX_MONEY),
-        "simulated total profit": (out.total_profit, MAX_MONEY),
-        "simulated ROI": (out.roi, MAX_RATIO),
-        "simulated IRR": (out.irr, MAX_RATIO),
+    dists: dict[str, tuple[Distribution | None, bool]] = {  # (the distribution, whether it is money)
+        "simulated NPV": (out.npv, True),
+        "simulated total profit": (out.total_profit, True),
+        "simulated ROI": (out.roi, False),
+        "simulated IRR": (out.irr, False),
     }
-    for label, (dist, bound) in dists.items():
-        bad = None if dist is None else _first_bad(dist.model_dump().values(), bound)
+    for label, (dist, is_money) in dists.items():
+        bad = None if dist is None else _first_bad(dist.model_dump().values(), MAX_MONEY if is_money else MAX_RATIO)
         if bad is not None and not math.isfinite(bad):
             yield f"the {label} distribution could not be computed (a value is {_not_finite(bad)})"
         elif bad is not None:
-            yield f"the {label} distribution holds {bad:.3g}, outside the credible range of ±{bound:.0e}"
+            shown, bound = (_money(bad), MONEY_RANGE) if is_money else (pct(bad), RATIO_RANGE)
+            yield f"the {label} distribution holds {shown}, {OUTSIDE} {bound}"
     yield from _money_problems({"expected shortfall": out.expected_shortfall})
     if out.payback_p50 is not None and not math.isfinite(out.payback_p50):
-        yield f"the median payback {_why(out.payback_p50, '')}"
+        yield f"the median payback could not be computed ({_not_finite(out.payback_p50)})"
     bad = _first_bad(out.npv_histogram.edges, MAX_MONEY)
     if bad is not None or not out.npv_histogram.counts:
         yield "the NPV histogram could not be computed"
@@ -85,13 +96,13 @@ def _outcome_problems(out: Outcomes) -> Iterator[str]:
 def _money_problems(values: dict[str, float | None]) -> Iterator[str]:
     for label, value in values.items():
         if value is not None and _bad(value, MAX_MONEY):
-            yield f"{label} {_why(value, _money_range())}"
+            yield f"{label} {_why(value, _money(value), MONEY_RANGE)}"
 
 
 def _share_problems(values: dict[str, float | None]) -> Iterator[str]:
     for label, value in values.items():
         if value is not None and not (math.isfinite(value) and 0 <= value <= 1):
-            yield f"{label} {_why(value, '0-1')}"
+            yield f"{label} {_why(value, pct(value), 'the range of 0-100%')}"
 
 
 def _financial_problems(numbers: Financials, horizon: int) -> Iterator[str]:
@@ -109,7 +120,7 @@ def _financial_problems(numbers: Financials, horizon: int) -> Iterator[str]:
     ratios = {"ROI (P50)": numbers.roi, "downside ROI (P10)": numbers.downside_roi, "IRR (P50)": numbers.irr}
     for label, value in ratios.items():
         if value is not None and _bad(value, MAX_RATIO):
-            yield f"{label} {_why(value, f'the credible range of ±{MAX_RATIO:.0e}')}"
+            yield f"{label} {_why(value, pct(value), RATIO_RANGE)}"
     yield from _share_problems(
         {
             "the probability of loss": numbers.loss_probability,
@@ -119,7 +130,7 @@ def _financial_problems(numbers: Financials, horizon: int) -> Iterator[str]:
     )
     payback = numbers.payback_period
     if payback is not None and (not math.isfinite(payback) or not 0 <= payback <= horizon):
-        yield f"the payback period {_why(payback, f'0-{horizon} periods')}"
+        yield f"the payback period {_why(payback, f'{payback:,.1f} periods', f'the horizon of 0-{horizon} periods')}"
 
 
 def problems(forecast: Forecast | None, numbers: Financials | None, horizon: int) -> list[str]:
@@ -136,14 +147,24 @@ def problems(forecast: Forecast | None, numbers: Financials | None, horizon: int
         if bad is not None and not math.isfinite(bad):
             found.append(f"the sensitivity analysis (tornado) could not be computed ({_not_finite(bad)})")
         elif bad is not None:
-            found.append(f"the sensitivity analysis holds {bad:.3g}, outside {_money_range()}")
+            found.append(f"the sensitivity analysis holds {_money(bad)}, {OUTSIDE} {MONEY_RANGE}")
     return list(dict.fromkeys(found))  # a figure both Financials and Outcomes carry is named once
 
 
-def unmeasurable(found: list[str], policy: str, threshold: float) -> Decision:
-    """The veto when figures could not be computed: a human decides, told exactly what went wrong."""
+def unmeasurable(found: list[str], policy: str, threshold: float, flags: Sequence[str] = ()) -> Decision:
+    """The veto when figures could not be computed or are not credible: a human decides, told exactly what went
+    wrong, in words that tell the two apart (a $1 plan's ROI was computed: it is outside the credible range).
+    Plausibility flags (`flags`, their messages) come first: they say what to check in the inputs."""
+    outside = [p for p in found if f" {OUTSIDE} " in p]
+    if not outside:
+        head = "The figures could not be computed"
+    elif len(outside) == len(found):
+        head = "Some figures are outside the credible range"
+    else:
+        head = "Some figures could not be computed and others are outside the credible range"
     reasons = [
-        "The figures could not be computed: the veto cannot be decided on them, so a human must review.",
+        *(f"{flag}." for flag in flags),
+        f"{head}: the veto cannot be decided on them, so a human must review.",
         *(f"{p[0].upper()}{p[1:]}." for p in found),
     ]
     return Decision(veto=True, policy=policy, threshold=threshold, measured=math.nan, reasons=reasons)

@@ -17,14 +17,15 @@ from vetoflow.state import Financials, Forecast, PlausibilityFlag
 MAX_PLAUSIBLE_ROI = 10.0
 """ROI (P50) above 10.0 = 1,000% over the horizon is flagged."""
 MAX_PLAUSIBLE_GROWTH = 1.0
-"""Mean growth above 1.0 = 100% a period in any segment is flagged."""
+"""Mean growth above 1.0 = 100% a period (the scenario's: a year on a yearly plan) in any segment is flagged."""
 MIN_REVENUE_SHARE = 0.01
 """Total median (P50) revenue over the horizon under 1% of the investment is flagged."""
-
-
-def _short_pct(value: float) -> str:
-    """A 100-digit ROI stays readable: 1.23e+98% rather than every digit."""
-    return pct(value) if abs(value) < 1e6 else f"{value * 100:.3g}%"
+SHORT_WORDS = {
+    "roi_above_1000pct": f"ROI above {MAX_PLAUSIBLE_ROI:,.0%}",
+    "growth_above_100pct": f"segment growth over {MAX_PLAUSIBLE_GROWTH:.0%}",
+    "revenue_below_1pct": f"revenue under {MIN_REVENUE_SHARE:.0%} of the investment",
+}
+"""Each flag in a few words, for a listing's column (the full message is on the run)."""
 
 
 def flags(scenario: Scenario, forecast: Forecast, numbers: Financials) -> list[PlausibilityFlag]:
@@ -34,7 +35,7 @@ def flags(scenario: Scenario, forecast: Forecast, numbers: Financials) -> list[P
         found.append(
             PlausibilityFlag(
                 code="roi_above_1000pct",
-                message=f"ROI (P50) of {_short_pct(numbers.roi)} is above {pct(MAX_PLAUSIBLE_ROI)}: check the inputs",
+                message=f"ROI (P50) of {pct(numbers.roi)} is above {pct(MAX_PLAUSIBLE_ROI)}: check the inputs",
             )
         )
     for segment in scenario.segments:
@@ -42,8 +43,8 @@ def flags(scenario: Scenario, forecast: Forecast, numbers: Financials) -> list[P
             found.append(
                 PlausibilityFlag(
                     code="growth_above_100pct",
-                    message=f"segment {segment.name} grows {pct(segment.growth_mean)} a period on average, "
-                    f"above {pct(MAX_PLAUSIBLE_GROWTH)}",
+                    message=f"segment {segment.name} grows {pct(segment.growth_mean)} a {scenario.period_word} on "
+                    f"average, above {pct(MAX_PLAUSIBLE_GROWTH)}",
                 )
             )
     revenue = sum(forecast.revenue.p50)

@@ -61,6 +61,19 @@ def delta_value(name: str, value: object, currency: str) -> str:
     return f"{money(value)} {currency}" if name in ("investment", "npv") else pct(value)
 
 
+def delta_rows(revised: dict[str, object], currency: str) -> list[tuple[str, str, str]]:
+    """A revise's old-against-new figures (the pause payload's `revised`) as (label, before, after) rows: one list
+    for the console's evidence panel and its approval request, so both read the same."""
+    deltas = revised.get("deltas")
+    if not isinstance(deltas, dict):
+        return []
+    rows = []
+    for name, delta in deltas.items():
+        old, new = (delta_value(name, delta.get(side), currency) for side in ("old", "new"))
+        rows.append((DELTA_LABELS.get(str(name), str(name)), old, new))
+    return rows
+
+
 def figure_rows(fin: Financials, currency: str, payback: str, unit: str = "period") -> list[tuple[str, str]]:
     """The figures a decision is made on, as label/value rows: the headline four, payback, then the risk rows.
 
@@ -88,7 +101,7 @@ def risk_rows(fin: Financials, currency: str, unit: str = "period") -> list[tupl
     if missing is not None and not math.isfinite(missing):
         irr_text = "n/a (the paths could not be computed)"
     else:
-        irr_text = f"{figure(fin.irr, '.1%')} per {unit} (median)"
+        irr_text = f"{pct(fin.irr)} per {unit} (median)"
         irr_text = "none (no path has a single IRR)" if fin.irr is None else irr_text
         irr_text += (
             f"; {share(missing)} of paths have no single IRR (ranked by their NPV: losing ones as -100%)"

@@ -70,7 +70,8 @@ class InboxItem(BaseModel):
         )  # fmt: skip
 
 
-def _currencies(engine: Engine, ids: Sequence[str]) -> dict[str, str]:
+def currencies(engine: Engine, ids: Sequence[str]) -> dict[str, str]:
+    """Each run's currency code, from its stored scenario ("" when it kept none)."""
     query = select(runs_table.c.run_id, runs_table.c.scenario).where(runs_table.c.run_id.in_(list(ids)))
     with engine.connect() as conn:
         rows = conn.execute(query).all()
@@ -97,11 +98,11 @@ def inbox_items(engine: Engine, rows: Sequence[RunRow]) -> list[InboxItem]:
     with engine.connect() as conn:
         pauses = {row["run_id"]: row for row in conn.execute(pause_query).mappings().all()}
         approvals = conn.execute(approval_query).all()
-    currencies = _currencies(engine, ids)
+    codes = currencies(engine, ids)
     items = []
     for row in rows:
         pause = pauses.get(row.run_id)
-        item = InboxItem(run=row, currency=currencies.get(row.run_id, ""), waiting_since=row.updated_at)
+        item = InboxItem(run=row, currency=codes.get(row.run_id, ""), waiting_since=row.updated_at)
         if pause is not None:
             recorded = [Approval(r, recorded_roles(roles)) for run, p, r, roles in approvals
                         if run == row.run_id and p == pause["pause_id"]]  # fmt: skip

@@ -22,6 +22,7 @@ from vetoflow.runs.delivery import DeliveryReport, deliver_due
 from vetoflow.runs.events import SETTLED, RunEvent
 from vetoflow.runs.history import CheckpointRecord, records, thread_config
 from vetoflow.runs.inbox import InboxItem, change_marker, inbox_items, run_marker
+from vetoflow.runs.inbox import currencies as run_currencies
 from vetoflow.runs.index import DecisionRow, RunRow
 from vetoflow.runs.lineage import ReplayRow
 from vetoflow.runs.listing import ListingQueries
@@ -56,6 +57,11 @@ class RunRecords(ListingQueries):
     def inbox(self, limit: int = 200) -> builtins.list[InboxItem]:
         """The paused runs, newest first, each with its currency, requester, tier, approvals and due time."""
         return inbox_items(self.database.engine, self.index.list_runs(["paused"], limit=limit))
+
+    def currencies(self, run_ids: Sequence[str]) -> dict[str, str]:
+        """Each listed run's currency code (one query), so a listing shows money with its currency: runs in
+        EUR and USD side by side never read as one amount."""
+        return run_currencies(self.database.engine, run_ids) if run_ids else {}
 
     def change_marker(self) -> str:
         """An opaque token that changes whenever any run or governance record changes (for change polls)."""
