@@ -13,6 +13,7 @@ from tests.helpers import CountingSynthesizer
 from vetoflow.config import Settings
 from vetoflow.errors import DecisionConflictError, RunNotFoundError, VetoflowError
 from vetoflow.graph import Context
+from vetoflow.runs.events import FLUSH_DELAY
 from vetoflow.runs.history import thread_config
 from vetoflow.runs.service import RunService
 from vetoflow.runs.store import open_service
@@ -190,6 +191,25 @@ def test_carrying_a_finished_run_on_again_records_its_completion_once(
     runs = [json.loads(line)["run_id"] for line in "".join(service.audit_export("jsonl")).splitlines()]
     assert [e for e, r in zip(events, runs, strict=True) if r == run_id] == ["run.started", "run.completed"]
     assert service.audit_verify().ok
+
+
+def test_an_executor_that_failed_to_settle_a_run_writes_nothing_more_of_it(
+    service: RunService, profitable: Scenario, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Progress held for the refresh that failed is not written later by the process's ticker: landing after
+    the end another executor records, it would read as the run still going and be announced twice."""
+
+    def killed(*args: object, **kwargs: object) -> NoReturn:
+        raise RuntimeError("the refresh failed here")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(service, "refresh", killed)
+        with pytest.raises(RuntimeError, match="failed"):
+            service.start(profitable)
+    [row] = service.list()
+    written = service.events_since(row.run_id)
+    time.sleep(FLUSH_DELAY * 4)  # well past the ticker's delay for held events
+    assert service.events_since(row.run_id) == written
 
 
 def test_a_run_whose_executor_died_before_settling_it_is_announced_once_by_whoever_carries_it_on(

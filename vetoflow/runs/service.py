@@ -205,14 +205,19 @@ class RunService(Deciding, Upkeep, QueueSide, Replaying, RunRecords):  # Decidin
             events.add("running")  # written with the first node's start
             error: str | None = None
             try:
-                stream_steps(self.graph, run_id, resume_with, context=self.context, events=events, on_step=on_step)
-            except HandBack as stop:
-                self._hand_back(run_id, holder, str(stop), events)
-                raise
-            except LeaseLostError as lost:
-                log.warning("run %s: stopped, %s", run_id, lost)
-                raise
-            except Exception as exc:  # the node's error is kept in the index and the checkpoint; retry resumes
-                error = f"{type(exc).__name__}: {exc}"
-                log.error("run %s failed: %s", run_id, error, exc_info=exc)
-            return self.refresh(run_id, error, owner=holder, events=events)
+                try:
+                    stream_steps(self.graph, run_id, resume_with, context=self.context, events=events, on_step=on_step)
+                except HandBack as stop:
+                    self._hand_back(run_id, holder, str(stop), events)
+                    raise
+                except LeaseLostError as lost:
+                    log.warning("run %s: stopped, %s", run_id, lost)
+                    raise
+                except Exception as exc:  # the node's error is kept in the index and the checkpoint; retry resumes
+                    error = f"{type(exc).__name__}: {exc}"
+                    log.error("run %s failed: %s", run_id, error, exc_info=exc)
+                return self.refresh(run_id, error, owner=holder, events=events)
+            finally:
+                # whatever the refresh did not write goes with this executor: a ticker write landing later
+                # would follow the end its successor records and make that successor announce it again
+                events.settle()
