@@ -193,30 +193,8 @@ def test_carrying_a_finished_run_on_again_records_its_completion_once(
     assert service.audit_verify().ok
 
 
-def test_an_executor_that_failed_to_settle_a_run_writes_nothing_more_of_it(
-    service: RunService, profitable: Scenario, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Progress held for the refresh that failed is not written later by the process's ticker: landing after
-    the end another executor records, it would read as the run still going and be announced twice."""
-
-    def killed(*args: object, **kwargs: object) -> NoReturn:
-        raise RuntimeError("the refresh failed here")
-
-    with monkeypatch.context() as patch:
-        patch.setattr(service, "refresh", killed)
-        with pytest.raises(RuntimeError, match="failed"):
-            service.start(profitable)
-    [row] = service.list()
-    written = service.events_since(row.run_id)
-    time.sleep(FLUSH_DELAY * 4)  # well past the ticker's delay for held events
-    assert service.events_since(row.run_id) == written
-
-
-def test_a_run_whose_executor_died_before_settling_it_is_announced_once_by_whoever_carries_it_on(
-    service: RunService, profitable: Scenario, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Killed between its last checkpoint and the index refresh, a run lists as stalled; the job that carries it
-    on must still write its `completed` event and audit entry (a stream waiting on the run ends only then)."""
+def start_with_a_failed_refresh(service: RunService, scenario: Scenario, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Start a run whose executor fails between its last checkpoint and the index refresh; its id."""
 
     def killed(*args: object, **kwargs: object) -> NoReturn:
         raise RuntimeError("the executor died here")
@@ -224,8 +202,28 @@ def test_a_run_whose_executor_died_before_settling_it_is_announced_once_by_whoev
     with monkeypatch.context() as patch:
         patch.setattr(service, "refresh", killed)
         with pytest.raises(RuntimeError, match="died"):
-            service.start(profitable)
+            service.start(scenario)
     [row] = service.list()
+    return row.run_id
+
+
+def test_an_executor_that_failed_to_settle_a_run_writes_nothing_more_of_it(
+    service: RunService, profitable: Scenario, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Progress held for the refresh that failed is not written later by the process's ticker: landing after
+    the end another executor records, it would read as the run still going and be announced twice."""
+    run_id = start_with_a_failed_refresh(service, profitable, monkeypatch)
+    written = service.events_since(run_id)
+    time.sleep(FLUSH_DELAY * 4)  # well past the ticker's delay for held events
+    assert service.events_since(run_id) == written
+
+
+def test_a_run_whose_executor_died_before_settling_it_is_announced_once_by_whoever_carries_it_on(
+    service: RunService, profitable: Scenario, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Killed between its last checkpoint and the index refresh, a run lists as stalled; the job that carries it
+    on must still write its `completed` event and audit entry (a stream waiting on the run ends only then)."""
+    row = service.row(start_with_a_failed_refresh(service, profitable, monkeypatch))
     service.index.update(row.run_id, lease_owner=None, lease_expires_at=None)  # its lease lapses
     assert service.row(row.run_id).status == "stalled"
     for _ in range(2):  # the retried job, and that job run once more
