@@ -15,6 +15,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 
+import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
@@ -141,6 +142,7 @@ def test_overruling_a_veto_needs_a_reason_and_a_confirmation_naming_the_amount(
         confirm = page.locator("#run-confirm-text")
         expect(page.locator("#run-confirm-yes")).to_be_visible(timeout=TIMEOUT_MS)
         expect(confirm).to_contain_text("4,800,000 EUR")
+        assert repeated_ids(page) == [], "every element the console names is named once, the question's box too"
         page.locator("#run-confirm-cancel").click()
         expect(page.locator("#run-confirm-yes")).to_be_hidden(timeout=TIMEOUT_MS)
         assert decisions(home, run_id) == [], "nothing is recorded before the confirmation"
@@ -288,10 +290,26 @@ def test_the_inbox_sorts_money_as_numbers_with_its_currency_and_keys_open_a_run(
         expect(page.locator("#run-headline")).to_contain_text("Middle EUR plan", timeout=TIMEOUT_MS)
 
 
+def repeated_ids(page: Page) -> list[str]:
+    """The ids the console gives its elements (`elem_id`: run-..., inbox-...) that the page carries twice."""
+    script = """() => { const seen = {};
+        for (const e of document.querySelectorAll('[id]')) seen[e.id] = (seen[e.id] || 0) + 1;
+        return Object.keys(seen).filter(id => seen[id] > 1); }"""
+    ours = re.compile(r"^(run|inbox|runs|new|console|revise|trace|compare|knowledge|queue)-")
+    return [name for name in page.evaluate(script) if ours.match(name)]
+
+
 def test_serve_s_console_opens_a_linked_run_too(home: Settings, browser: Browser, vetoed: Scenario) -> None:
     linked = start(home, vetoed, name="Served kiosks")
     with vetoflow_ui_process(home, command="serve") as url:
+        page = browser.new_context(viewport={"width": 1440, "height": 900}).new_page()
+        complaints: list[str] = []
+        page.on("console", lambda message: complaints.append(message.text) if message.type == "error" else None)
+        page.goto(url)
+        expect(page.get_by_role("button", name="Login")).to_be_visible(timeout=TIMEOUT_MS)
+        assert httpx.get(url.split("/console")[0] + "/favicon.ico", follow_redirects=True).status_code == 200
         page = signed_in(browser, url, ANA)
         page.goto(f"{url.removesuffix('/')}?run={linked}")  # /console?run=ID, as a notification links it
         expect(page.locator("#run-headline")).to_contain_text("Served kiosks", timeout=TIMEOUT_MS)
         expect(page.get_by_role("tab", name="Run", exact=True)).to_have_attribute("aria-selected", "true")
+    assert complaints == [], "the sign-in page loads without an error (a missing /favicon.ico was one)"

@@ -190,6 +190,9 @@ def test_deciding_a_finished_run_says_who_decided(console: Console, ana: Client,
     assert f"run {run_id} was already decided\\: approve by ana" in late[MESSAGE]
     assert "completed" in late[HEADLINE]
     assert "bo** (their reject came too late: someone decided first): me too" in late[THREAD]
+    late_approve = bo.predict(run_id, "agreed", api_name="/approve")
+    assert f"run {run_id} was already decided\\: approve by ana" in late_approve[MESSAGE], late_approve[MESSAGE]
+    assert "figures changed" not in late_approve[MESSAGE]
 
 
 def test_comments_are_added_without_deciding_and_shown_as_plain_text(console: Console, ana: Client) -> None:

@@ -124,6 +124,7 @@ def test_overruling_names_the_amount_and_its_currency(settings: Settings, vetoed
         question = overrule_question(view)
         assert "**4,800,000 EUR**" in question
         assert "below the veto threshold" in question
+        assert ".." not in question, "the veto's reason ends the sentence it is quoted in, with one full stop"
 
 
 def test_the_run_view_states_the_pause_s_rule_and_progress(

@@ -107,7 +107,7 @@ def overrules_veto(view: RunView) -> bool:
 def overrule_question(view: RunView) -> str:
     """What the confirmation step asks: repeats the amount and its currency, and the reason for the veto."""
     scenario, decision = view.state.scenario, view.state.decision
-    why = md(decision.reasons[0]) if decision and decision.reasons else "the Accountant vetoed it"
+    why = md(decision.reasons[0].rstrip(".")) if decision and decision.reasons else "the Accountant vetoed it"
     return (
         f"### Overrule the veto?\nYou are about to approve **{money(scenario.investment)} {md(scenario.currency)}** "
         f"for **{md(view.run.name)}** although {why}.\n\nYour reason is recorded with your name."

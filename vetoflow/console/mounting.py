@@ -12,7 +12,7 @@ import gradio as gr
 from fastapi import FastAPI
 from gradio.routes import App as GradioApp
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, RedirectResponse
 from starlette.routing import Mount
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -75,6 +75,13 @@ def mount_console(
 ) -> FastAPI:
     """`gr.mount_gradio_app` with `mount_options`, and every `gradio_api` route behind the sign-in (see below)."""
     app = gr.mount_gradio_app(app, console, path=path, **extra, **mount_options(settings, oidc, throttle=throttle))
+    if path.strip("/") and not any(getattr(route, "path", None) == "/favicon.ico" for route in app.routes):
+        icon = path.rstrip("/") + "/favicon.ico"  # browsers ask the site's root; the console's own icon answers
+
+        @app.get("/favicon.ico", include_in_schema=False)
+        def favicon() -> RedirectResponse:
+            return RedirectResponse(icon, status_code=308)
+
     for route in app.routes:
         if isinstance(route, Mount) and isinstance(route.app, GradioApp) and route.app.get_blocks() is console:
             route.app.add_middleware(ApiSignIn, gradio=route.app)

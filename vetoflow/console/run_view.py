@@ -69,7 +69,7 @@ def render_run_view(deps: ConsoleDeps) -> RunViewPanel:
     request_text = gr.Textbox(
         label="The approval request", lines=4, max_lines=60, interactive=False, elem_id="run-request"
     )
-    with gr.Group(visible=False, elem_id="run-decide") as decide_box:
+    with gr.Column(visible=False, variant="panel", elem_id="run-decide") as decide_box:
         decide_head = gr.Markdown(elem_id="run-decide-head")  # whether Approve overrules a veto (`decision_header`)
         comment = gr.Textbox(
             label="Comment (kept in the run's history; required to overrule a veto)", lines=2, elem_id="run-comment"
@@ -78,7 +78,7 @@ def render_run_view(deps: ConsoleDeps) -> RunViewPanel:
             approve = gr.Button("Approve", variant="primary", elem_id="run-approve")
             reject = gr.Button("Reject", variant="stop", elem_id="run-reject")
         blocked_note = gr.Markdown(elem_id="run-approval")
-        with gr.Group(visible=False, elem_id="run-confirm") as confirm_box:
+        with gr.Column(visible=False, elem_id="run-confirm") as confirm_box:
             confirm_text = gr.Markdown(elem_id="run-confirm-text")
             with gr.Row():
                 confirm = gr.Button("Yes, overrule the veto and approve", variant="primary", elem_id="run-confirm-yes")
