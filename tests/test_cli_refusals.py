@@ -62,7 +62,7 @@ def test_an_unsupported_database_url_is_refused_at_settings_load(home: Settings)
 
 def test_runs_says_it_cannot_reach_postgresql_without_the_password(home: Settings) -> None:
     result = invoke(home, "runs", VETOFLOW_DATABASE_URL="postgresql://u:s3cret@127.0.0.1:1/db")
-    line = refused(result, 1, "cannot reach PostgreSQL at VETOFLOW_DATABASE_URL", "127.0.0.1")
+    line = refused(result, 10, "cannot reach PostgreSQL at VETOFLOW_DATABASE_URL", "127.0.0.1")
     assert "s3cret" not in result.output
     assert line == result.stderr.strip()  # libpq's hint joins the line
 

@@ -18,6 +18,8 @@ from vetoflow.errors import (
     ConfigurationError,
     DatabaseUnavailableError,
     DecisionConflictError,
+    LeaseLostError,
+    LeaseOutageError,
     RunNotFoundError,
     VetoflowError,
 )
@@ -75,7 +77,9 @@ def test_a_malformed_setting_is_one_line_naming_the_variable(monkeypatch: pytest
         (ConfigurationError, 1, 422),
         (RunNotFoundError, 5, 404),
         (DecisionConflictError, 6, 409),
-        (DatabaseUnavailableError, 1, 503),
+        (DatabaseUnavailableError, 10, 503),
+        (LeaseOutageError, 10, 503),
+        (LeaseLostError, 9, 409),
     ],
 )
 def test_every_error_carries_its_exit_code_and_http_status(

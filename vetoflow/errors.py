@@ -72,8 +72,10 @@ class LeaseLostError(VetoflowError):
 
 class LeaseOutageError(LeaseLostError):
     """The lease lapsed because the database could not be reached to renew it, not because another executor
-    holds it: the run stops, and asking again once the database is back is safe (HTTP 503, not a conflict)."""
+    holds it: the run stops, and asking again once the database is back is safe (HTTP 503, not a conflict; exit
+    code 10, not 9: nobody else is executing the run)."""
 
+    exit_code = 10
     http_status = 503
 
 
@@ -82,8 +84,9 @@ class ConfigurationError(VetoflowError):
 
 
 class DatabaseUnavailableError(VetoflowError):
-    """The run database cannot be reached: nothing was changed; retrying later is safe."""
+    """The run database cannot be reached: nothing was changed; retrying later is safe (exit code 10, HTTP 503)."""
 
+    exit_code = 10
     http_status = 503
 
 

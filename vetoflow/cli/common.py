@@ -27,7 +27,8 @@ Exit codes:
   6  the pause was already decided by someone else, or its figures changed since you saw them
   7  not allowed: your role or the approval policy does not permit this action
   8  queue mode: the run is queued for a worker
-  9  the run is being executed by another process right now (its lease is live)"""
+  9  the run is being executed by another process right now (its lease is live)
+ 10  the run database could not be reached: nothing was lost; try again once it is back"""
 
 STATUS_EXIT = {"completed": 0, "rejected": 0, "paused": 3, "failed": 4, "running": 4, "stalled": 4, "queued": 8}
 F = TypeVar("F", bound=Callable[..., Any])
