@@ -195,6 +195,19 @@ def test_selection_by_status_date_and_ids(service: RunService, vetoed: Scenario,
     assert service.select_for_replay() == [paused, done]  # the replay is not selected again
 
 
+def test_an_ids_file_saved_by_notepad_or_excel_is_read_with_its_bom_and_crlf(
+    service: RunService, vetoed: Scenario, tmp_path: Path
+) -> None:
+    first, second = (service.start(vetoed).run.run_id for _ in range(2))
+    listed = tmp_path / "ids.txt"
+    listed.write_bytes(f"{first}\r\n# kiosks\r\n{second}  # again\r\n".encode("utf-8-sig"))
+    assert batch.read_ids(listed) == [first, second]
+    assert service.select_for_replay(ids=batch.read_ids(listed)) == [first, second]
+    listed.write_bytes(f"{first}\n".encode("utf-16"))
+    with pytest.raises(VetoflowError, match=r"--ids: .*ids.txt is not UTF-8 text"):
+        batch.read_ids(listed)
+
+
 def test_interrupted_batch_keeps_finished_rows_and_resumes_without_duplicates(
     service: RunService, profitable: Scenario
 ) -> None:

@@ -53,11 +53,14 @@ def shard_of(run_id: str, count: int) -> int:
 
 
 def read_ids(path: Path) -> list[str]:
-    """One run id per line; blank lines and # comments ignored."""
+    """One run id per line; blank lines and # comments ignored. UTF-8, a leading BOM allowed (Notepad and Excel
+    write one: left in, it would glue itself to the first id, which then matches no run)."""
     try:
-        lines = path.read_text().splitlines()
+        lines = path.read_text(encoding="utf-8-sig").splitlines()
     except OSError as exc:
         raise VetoflowError(f"--ids: cannot read {path}: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise VetoflowError(f"--ids: {path} is not UTF-8 text (one run id per line)") from None
     return [line.split("#", 1)[0].strip() for line in lines if line.split("#", 1)[0].strip()]
 
 

@@ -77,7 +77,7 @@ def load_report(path: Path, options: BatchOptions) -> Report:
         return Report(options=options)
     try:
         if kind == "json":
-            data = json.loads(path.read_text())
+            data = json.loads(path.read_text(encoding="utf-8"))
             saved = BatchOptions.model_validate(data.get("options", {}))
             if saved.identity() != options.identity():
                 raise VetoflowError(
@@ -86,7 +86,8 @@ def load_report(path: Path, options: BatchOptions) -> Report:
                 )
             rows = [ReportRow.model_validate(r) for r in data.get("results", [])]
         else:
-            rows = [ReportRow.model_validate(_from_csv(r)) for r in csv.DictReader(io.StringIO(path.read_text()))]
+            text = path.read_text(encoding="utf-8-sig")  # a spreadsheet that saved it wrote a BOM first
+            rows = [ReportRow.model_validate(_from_csv(r)) for r in csv.DictReader(io.StringIO(text))]
     except (ValueError, ValidationError) as exc:
         raise VetoflowError(f"--out: cannot read report {path}: {str(exc).splitlines()[0]}") from None
     return Report(options=options, rows={r.source_run_id: r for r in rows})
