@@ -338,3 +338,23 @@ def test_serve_refuses_an_open_console_on_a_public_address(settings: Settings) -
     result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=60, check=False)
     assert result.returncode == 1
     assert "the console has no logins, so it only binds to localhost" in result.stderr
+
+
+def test_the_api_returns_the_risk_figures_the_run_view_shows(api: ApiEnv) -> None:
+    with client(api.url) as http:
+        run = http.post("/runs", json={"scenario": scenario("risk")}).json()
+        listed = http.get("/runs").json()["runs"]
+    state = api.service.view(run["run"]["run_id"]).state
+    assert state.financials is not None
+    assert state.forecast is not None
+    assert state.forecast.outcomes is not None
+    assert state.forecast.sensitivity is not None
+    figures = run["state"]["financials"]
+    assert figures == state.financials.model_dump(mode="json")
+    assert figures["method"] == "path_wise"
+    risk = ("loss_probability", "npv_p10", "npv_p90", "irr", "expected_shortfall", "never_payback_share")
+    assert all(isinstance(figures[key], float) for key in risk), {key: figures[key] for key in risk}
+    shown = run["state"]["forecast"]
+    assert shown["outcomes"]["npv_histogram"] == state.forecast.outcomes.npv_histogram.model_dump(mode="json")
+    assert shown["sensitivity"] == state.forecast.sensitivity.model_dump(mode="json")
+    assert [row["loss_probability"] for row in listed] == [figures["loss_probability"]]  # the inbox's P(loss)

@@ -13,6 +13,7 @@ from tests.test_cli import vetoflow
 from tests.test_upgrade import POSTGRES_PAUSED, release1_postgres, release1_sqlite
 from vetoflow.config import Settings
 from vetoflow.console.common import run_rows
+from vetoflow.console.run_outputs import view_outputs
 from vetoflow.render import run_panel
 from vetoflow.risk.compare import compare
 from vetoflow.risk.words import OLDER_METHOD, PATH_WISE
@@ -45,6 +46,20 @@ def test_old_runs_show_their_figures_marked_as_the_older_method(tmp_path: Path) 
         assert run_rows([row], ["P(loss)"])[0][0] == "-"
         approved = service.decide(OLD_PAUSED, "approve", reviewer="ana", comment="old run, new release")
         assert approved.status == "completed"
+
+
+def test_the_console_shows_an_old_run_s_figures_marked_as_the_older_method_and_no_charts_it_cannot_draw(
+    tmp_path: Path,
+) -> None:
+    with open_service(release1_sqlite(tmp_path)) as service:
+        old = service.view(OLD_PAUSED)
+    outputs = view_outputs(old)
+    figures, histogram, tornado = outputs[1], outputs[13], outputs[14]
+    assert f"| Figures | {OLDER_METHOD} |" in figures
+    assert "| ROI (P50) | -90.3% |" in figures  # its own figures, as the first release computed them
+    assert "P(loss)" not in figures
+    assert histogram.layout.title.text == "NPV: not available"  # no paths were kept: none invented
+    assert tornado.layout.title.text == "Sensitivity: not available"
 
 
 def test_replaying_an_old_run_from_the_forecaster_gives_path_wise_figures(tmp_path: Path) -> None:

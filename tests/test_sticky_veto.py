@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import pytest
 
+from vetoflow.console.common import flag_words
 from vetoflow.graph.routing import route_after_evidence
 from vetoflow.llm.prompt import build_messages
 from vetoflow.risk import plausibility
 from vetoflow.runs.service import RunService
-from vetoflow.scenario import Scenario
+from vetoflow.scenario import Scenario, validate_scenario
 
 PASSING_REVISE = {"investment": 900_000, "segments.Kiosks.margin": 0.95}
 
@@ -132,6 +133,39 @@ def test_plausibility_flags_growth_and_revenue_far_outside_sensible_ranges(
     assert view.status == "paused"
     assert route_after_evidence(view.state) == "approval"
     assert plausibility.MIN_REVENUE_SHARE == 0.01
+
+
+def fitted_plan(history: list[float]) -> Scenario:
+    """A plan whose one segment is forecast from its history (12 quarters): flat at 100, 8 quarters of 50 profit
+    do not earn back 500."""
+    segment = {"name": "Subscriptions", "base_revenue": 100, "margin": 0.5, "history": history}
+    plan = {"name": "fitted", "investment": 500, "horizon": 8, "discount_rate": 0.0, "paths": 500}
+    return validate_scenario({**plan, "period_unit": "quarter", "segments": [segment]})
+
+
+def test_a_history_with_one_spike_that_lifts_the_forecast_waits_for_a_human_with_the_spike_named(
+    service: RunService,
+) -> None:
+    flat = service.start(fitted_plan([100.0] * 12))
+    assert flat.state.decision is not None
+    assert flat.state.decision.veto is True, "a flat history does not earn back the investment"
+    assert flat.state.plausibility == []
+
+    spiked = service.start(fitted_plan([100.0] * 7 + [400.0] + [100.0] * 4))
+    assert spiked.state.financials is not None
+    assert spiked.state.financials.roi > 0, "the fit follows the one spike: the plan now seems to pay"
+    assert spiked.state.decision is not None
+    assert spiked.state.decision.veto is False
+    assert spiked.status == "paused", "so a human checks the history before it is approved"
+    assert [flag.code for flag in spiked.state.plausibility] == ["history_spike_over_3x"]
+    assert spiked.run.veto_reason == (
+        "segment Subscriptions's history has one value, 400 in quarter 8, over 3 times the median of the others "
+        "(100): its forecast follows that one value; check the history"
+    )
+    assert flag_words(spiked.run.plausibility) == "⚠️ one spike in a segment's history", "the listings' flags column"
+
+    rising = service.start(fitted_plan([100.0 * 1.1**quarter for quarter in range(12)]))
+    assert rising.state.plausibility == [], "a steady rise has many high values, not one spike"
 
 
 def test_a_replay_that_changes_a_vetoed_runs_inputs_waits_for_approval(service: RunService, vetoed: Scenario) -> None:

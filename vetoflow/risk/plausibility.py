@@ -20,10 +20,15 @@ MAX_PLAUSIBLE_GROWTH = 1.0
 """Mean growth above 1.0 = 100% a period (the scenario's: a year on a yearly plan) in any segment is flagged."""
 MIN_REVENUE_SHARE = 0.01
 """Total median (P50) revenue over the horizon under 1% of the investment is flagged."""
+SPIKE_RATIO = 3.0
+"""A history whose one value lies above 3 times the median of the others, every other value at or under it, is
+flagged: the fit (Holt's trend, or the drift on 4 rows) follows that one value, so a flat history with one
+spike forecasts growth it never showed (a 3x spike in 12 flat periods turned a 0% ROI into 38%)."""
 SHORT_WORDS = {
     "roi_above_1000pct": f"ROI above {MAX_PLAUSIBLE_ROI:,.0%}",
     "growth_above_100pct": f"segment growth over {MAX_PLAUSIBLE_GROWTH:.0%}",
     "revenue_below_1pct": f"revenue under {MIN_REVENUE_SHARE:.0%} of the investment",
+    "history_spike_over_3x": "one spike in a segment's history",
 }
 """Each flag in a few words, for a listing's column (the full message is on the run)."""
 
@@ -47,6 +52,18 @@ def flags(scenario: Scenario, forecast: Forecast, numbers: Financials) -> list[P
                     f"average, above {pct(MAX_PLAUSIBLE_GROWTH)}",
                 )
             )
+    for segment in scenario.segments:
+        spike = _single_spike(segment.history or [])
+        if spike is not None:
+            period, value, rest = spike
+            found.append(
+                PlausibilityFlag(
+                    code="history_spike_over_3x",
+                    message=f"segment {segment.name}'s history has one value, {money(value)} in {scenario.period_word} "
+                    f"{period}, over {SPIKE_RATIO:g} times the median of the others ({money(rest)}): its forecast "
+                    "follows that one value; check the history",
+                )
+            )
     revenue = sum(forecast.revenue.p50)
     if scenario.investment > 0 and math.isfinite(revenue) and revenue < MIN_REVENUE_SHARE * scenario.investment:
         found.append(
@@ -57,3 +74,18 @@ def flags(scenario: Scenario, forecast: Forecast, numbers: Financials) -> list[P
             )
         )
     return found
+
+
+def _single_spike(history: list[float]) -> tuple[int, float, float] | None:
+    """(period from 1, value, median of the others) of the one value above `SPIKE_RATIO` times the median of the
+    others when every other value is at or under that; None otherwise (a steady rise has several high values)."""
+    if len(history) < 2:
+        return None
+    top = max(range(len(history)), key=history.__getitem__)
+    others = sorted(history[:top] + history[top + 1 :])
+    middle = len(others) // 2
+    rest = others[middle] if len(others) % 2 else (others[middle - 1] + others[middle]) / 2
+    limit = SPIKE_RATIO * rest
+    if history[top] > limit and others[-1] <= limit:
+        return top + 1, history[top], rest
+    return None
