@@ -125,3 +125,25 @@ def test_the_event_stream_delivers_every_node_in_order_and_resumes_after_a_disco
             ("node_finished", "synthesizer"),
             ("completed", None),
         ]
+
+
+def test_a_replay_answers_202_with_its_location_and_a_worker_carries_it_to_its_end(queue_env: QueueEnv) -> None:
+    queue_env.worker("a")
+    with queue_api(queue_env) as url, client(url) as http:
+        source = http.post("/runs", params={"wait": "true"}, json={"scenario": scenario("source")})
+        assert source.json()["run"]["status"] == "completed", source.text
+        source_id = source.json()["run"]["run_id"]
+        replayed = http.post(f"/runs/{source_id}/replay", json={"overrides": {"investment": 400_000}})
+        assert replayed.status_code == 202, replayed.text
+        run_id = replayed.json()["run"]["run_id"]
+        assert run_id != source_id
+        assert replayed.json()["run"]["status"] == "queued"
+        assert replayed.headers["Location"] == f"{url}/runs/{run_id}"
+        wait_for(lambda: http.get(f"/runs/{run_id}").json()["run"]["status"] == "completed", timeout=60, what="end")
+        ended = http.get(f"/runs/{run_id}").json()
+        assert ended["run"]["investment"] == 400_000
+        assert ended["run"]["name"] == f"source (replay of {source_id})"
+        assert http.get(f"/runs/{source_id}").json()["run"]["investment"] == 500_000, "the source stays as it was"
+    assert queue_env.bedrock.calls == 2  # the source's summary and the replay's
+    kinds = [event.kind for event in queue_env.service.events_since(run_id, 0)]
+    assert (kinds[0], kinds.count("completed")) == ("queued", 1)
