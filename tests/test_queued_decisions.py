@@ -159,3 +159,29 @@ def test_a_queued_decision_after_an_expiring_deadline_is_refused_and_a_worker_en
     assert [e.kind for e in queue_env.service.events_since(run_id, 0)].count("rejected") == 1
     assert [(c.author, c.lost_race) for c in ended.comments] == [("ap1", True)], "the late comment is kept"
     assert queue_env.bedrock.calls == 0
+
+
+@pytest.mark.slow  # a real worker process
+def test_a_sweep_in_queue_mode_hands_an_expired_run_to_the_workers_instead_of_running_it_itself(
+    queue_env: QueueEnv, vetoed: Scenario
+) -> None:
+    """What an API replica's sweep (its pump, or the Lambda schedule) does: it records the expiry and defers
+    a job; the run's rejection is carried on by a worker, never in the server's own process."""
+    settings = governed_settings(queue_env.settings, queue_env.settings.home.parent, EXPIRES)
+    run_id = paused_run(settings, vetoed)
+    with open_service(settings) as service:
+        assert service.gate is not None
+        service.gate.clock = lambda: datetime.now(UTC) + timedelta(hours=49)
+        assert service.sweep().expired == [run_id]
+        assert service.view(run_id).status == "queued", "not run in the sweeping process"
+        assert queue_env.queue.live_runs([run_id]) == {run_id}, "a job is deferred for it"
+        service.gate.clock = lambda: datetime.now(UTC) + timedelta(hours=50)  # its expiry long unfinished
+        assert service.sweep().resumed == [], "its job still waits: nothing deferred again"
+    assert [e.kind for e in queue_env.service.events_since(run_id, 0)].count("queued") == 1
+    queue_env.env["VETOFLOW_POLICY"] = str(settings.policy)
+    queue_env.worker("a")
+    queue_env.wait_status([run_id], {"rejected"}, timeout=60)
+    assert [(d.reviewer, d.action, d.comment) for d in queue_env.service.view(run_id).decisions] == [
+        ("system", "reject", "expired")
+    ]
+    assert [e.kind for e in queue_env.service.events_since(run_id, 0)].count("rejected") == 1
