@@ -91,3 +91,18 @@ def test_shard_is_refused_with_queue(queue_env: QueueEnv) -> None:
     )
     assert result.returncode == 2
     assert "with --queue every worker drains it" in result.stderr
+
+
+def test_a_batch_without_queue_in_queue_mode_is_refused_with_what_to_add_and_replays_nothing(
+    queue_env: QueueEnv, profitable: Scenario, tmp_path: Path
+) -> None:
+    """Its replays would be deferred one by one, and its report would record them as final while still queued."""
+    (source,) = saved_sources(queue_env, profitable, 1)
+    out = tmp_path / "report.json"
+    command = [sys.executable, "-m", "vetoflow", "replay", "--all", "--from", "synthesizer", "--out", str(out)]
+    result = subprocess.run(command, env=queue_env.env, cwd=ROOT, capture_output=True, text=True, check=False)
+    assert result.returncode == 2, result.stderr
+    assert "VETOFLOW_EXECUTOR=queue: a batch replay runs on the workers; add --queue" in result.stderr
+    assert "VETOFLOW_EXECUTOR=inline" in result.stderr
+    assert queue_env.service.lineage.replays_of(source) == []
+    assert not out.exists()
