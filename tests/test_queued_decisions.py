@@ -185,3 +185,29 @@ def test_a_sweep_in_queue_mode_hands_an_expired_run_to_the_workers_instead_of_ru
         ("system", "reject", "expired")
     ]
     assert [e.kind for e in queue_env.service.events_since(run_id, 0)].count("rejected") == 1
+
+
+def test_the_cli_queues_a_retry_and_a_replay_for_the_workers_with_exit_code_8(
+    queued: Settings, vetoed: Scenario
+) -> None:
+    run_id = paused_run(queued, vetoed)
+    with open_service(queued, dispatch=False) as inline:
+        pause_id = inline.view(run_id).pause_id
+        assert pause_id is not None
+        inline.index.claim_decision(run_id, pause_id, {"action": "reject", "reviewer": "ana", "comment": ""})  # died
+    env = env_for(queued) | {"VETOFLOW_EXECUTOR": "queue"}
+
+    def vetoflow(*args: str) -> subprocess.CompletedProcess[str]:
+        command = [sys.executable, "-m", "vetoflow", *args, "--json"]
+        return subprocess.run(command, check=False, env=env, cwd=ROOT, capture_output=True, text=True, timeout=120)
+
+    retried = vetoflow("retry", run_id)
+    assert retried.returncode == 8, retried.stderr
+    replayed = vetoflow("replay", run_id, "--set", "investment=400000")
+    assert replayed.returncode == 8, replayed.stderr
+    with open_service(queued) as service:
+        assert service.row(run_id).status == "queued"
+        (fork,) = service.lineage.replays_of(run_id)
+        assert service.row(fork.replay_run_id).status == "queued"
+        assert service.dispatcher is not None
+        assert service.dispatcher.live_runs([run_id, fork.replay_run_id]) == {run_id, fork.replay_run_id}
