@@ -147,3 +147,27 @@ def test_a_replay_answers_202_with_its_location_and_a_worker_carries_it_to_its_e
     assert queue_env.bedrock.calls == 2  # the source's summary and the replay's
     kinds = [event.kind for event in queue_env.service.events_since(run_id, 0)]
     assert (kinds[0], kinds.count("completed")) == ("queued", 1)
+
+
+def test_a_queued_revise_is_rerun_by_a_worker_on_the_revised_figures_then_a_reject_ends_it(
+    queue_env: QueueEnv,
+) -> None:
+    queue_env.worker("a")
+    with queue_api(queue_env) as url, client(url) as http:
+        started = http.post("/runs", params={"wait": "true"}, json={"scenario": scenario("rev", vetoed=True)})
+        assert started.json()["run"]["status"] == "paused", started.text
+        run_id = started.json()["run"]["run_id"]
+        revise = {"action": "revise", "overrides": {"investment": 100000}}
+        revised = http.post(f"/runs/{run_id}/decision", json=revise)
+        assert revised.status_code == 202, revised.text
+        assert revised.json()["run"]["status"] == "queued"
+        wait_for(lambda: http.get(f"/runs/{run_id}").json()["run"]["status"] == "paused", timeout=60, what="re-run")
+        again = http.get(f"/runs/{run_id}").json()
+        assert (again["run"]["revision"], again["run"]["investment"]) == (1, 100000)  # the threshold is out of reach
+        assert again["pending"] is not None, "a new pause asks for a decision"
+        rejected = http.post(f"/runs/{run_id}/decision", params={"wait": "true"}, json={"action": "reject"})
+        assert rejected.status_code == 200, rejected.text
+        assert rejected.json()["run"]["status"] == "rejected"
+    assert queue_env.bedrock.calls == 0
+    kinds = [event.kind for event in queue_env.service.events_since(run_id, 0)]
+    assert (kinds.count("paused"), kinds.count("rejected"), kinds.count("queued")) == (2, 1, 3)
