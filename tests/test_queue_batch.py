@@ -106,3 +106,25 @@ def test_a_batch_without_queue_in_queue_mode_is_refused_with_what_to_add_and_rep
     assert "VETOFLOW_EXECUTOR=inline" in result.stderr
     assert queue_env.service.lineage.replays_of(source) == []
     assert not out.exists()
+
+
+def test_a_run_saved_after_the_batch_was_queued_joins_it_when_the_command_is_run_again(
+    queue_env: QueueEnv, profitable: Scenario
+) -> None:
+    first_sources = saved_sources(queue_env, profitable, 2)
+    first = enqueue(queue_env)
+    assert (first["selected"], first["deferred"]) == (2, 2)
+    (late,) = saved_sources(queue_env, profitable, 1)
+    again = enqueue(queue_env)  # the same selection (--all) now matches one more run
+    assert (again["batch_id"], again["selected"], again["deferred"], again["already_done"]) == (
+        first["batch_id"],
+        3,
+        1,
+        0,
+    )
+    queue_env.worker("a", concurrency=2)
+    batch_id = str(first["batch_id"])
+    wait_for(lambda: batch_report(queue_env.service, batch_id)[0].finished, timeout=120, what="the batch")
+    status_now, report = batch_report(queue_env.service, batch_id)
+    assert status_now.summary.by_status == {"completed": 3}
+    assert sorted(report.rows) == sorted([*first_sources, late])
