@@ -170,4 +170,4 @@ def test_a_queued_revise_is_rerun_by_a_worker_on_the_revised_figures_then_a_reje
         assert rejected.json()["run"]["status"] == "rejected"
     assert queue_env.bedrock.calls == 0
     kinds = [event.kind for event in queue_env.service.events_since(run_id, 0)]
-    assert (kinds.count("paused"), kinds.count("rejected"), kinds.count("queued")) == (2, 1, 3)
+    assert (kinds.count("paused"), kinds.count("rejected")) == (2, 1)
