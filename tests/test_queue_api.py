@@ -125,3 +125,49 @@ def test_the_event_stream_delivers_every_node_in_order_and_resumes_after_a_disco
             ("node_finished", "synthesizer"),
             ("completed", None),
         ]
+
+
+def test_a_replay_answers_202_with_its_location_and_a_worker_carries_it_to_its_end(queue_env: QueueEnv) -> None:
+    queue_env.worker("a")
+    with queue_api(queue_env) as url, client(url) as http:
+        source = http.post("/runs", params={"wait": "true"}, json={"scenario": scenario("source")})
+        assert source.json()["run"]["status"] == "completed", source.text
+        source_id = source.json()["run"]["run_id"]
+        replayed = http.post(f"/runs/{source_id}/replay", json={"overrides": {"investment": 400_000}})
+        assert replayed.status_code == 202, replayed.text
+        run_id = replayed.json()["run"]["run_id"]
+        assert run_id != source_id
+        assert replayed.json()["run"]["status"] == "queued"
+        assert replayed.headers["Location"] == f"{url}/runs/{run_id}"
+        wait_for(lambda: http.get(f"/runs/{run_id}").json()["run"]["status"] == "completed", timeout=60, what="end")
+        ended = http.get(f"/runs/{run_id}").json()
+        assert ended["run"]["investment"] == 400_000
+        assert ended["run"]["name"] == f"source (replay of {source_id})"
+        assert http.get(f"/runs/{source_id}").json()["run"]["investment"] == 500_000, "the source stays as it was"
+    assert queue_env.bedrock.calls == 2  # the source's summary and the replay's
+    kinds = [event.kind for event in queue_env.service.events_since(run_id, 0)]
+    assert (kinds[0], kinds.count("completed")) == ("queued", 1)
+
+
+def test_a_queued_revise_is_rerun_by_a_worker_on_the_revised_figures_then_a_reject_ends_it(
+    queue_env: QueueEnv,
+) -> None:
+    queue_env.worker("a")
+    with queue_api(queue_env) as url, client(url) as http:
+        started = http.post("/runs", params={"wait": "true"}, json={"scenario": scenario("rev", vetoed=True)})
+        assert started.json()["run"]["status"] == "paused", started.text
+        run_id = started.json()["run"]["run_id"]
+        revise = {"action": "revise", "overrides": {"investment": 100000}}
+        revised = http.post(f"/runs/{run_id}/decision", json=revise)
+        assert revised.status_code == 202, revised.text
+        assert revised.json()["run"]["status"] == "queued"
+        wait_for(lambda: http.get(f"/runs/{run_id}").json()["run"]["status"] == "paused", timeout=60, what="re-run")
+        again = http.get(f"/runs/{run_id}").json()
+        assert (again["run"]["revision"], again["run"]["investment"]) == (1, 100000)  # the threshold is out of reach
+        assert again["pending"] is not None, "a new pause asks for a decision"
+        rejected = http.post(f"/runs/{run_id}/decision", params={"wait": "true"}, json={"action": "reject"})
+        assert rejected.status_code == 200, rejected.text
+        assert rejected.json()["run"]["status"] == "rejected"
+    assert queue_env.bedrock.calls == 0
+    kinds = [event.kind for event in queue_env.service.events_since(run_id, 0)]
+    assert (kinds.count("paused"), kinds.count("rejected")) == (2, 1)

@@ -91,3 +91,40 @@ def test_shard_is_refused_with_queue(queue_env: QueueEnv) -> None:
     )
     assert result.returncode == 2
     assert "with --queue every worker drains it" in result.stderr
+
+
+def test_a_batch_without_queue_in_queue_mode_is_refused_with_what_to_add_and_replays_nothing(
+    queue_env: QueueEnv, profitable: Scenario, tmp_path: Path
+) -> None:
+    """Its replays would be deferred one by one, and its report would record them as final while still queued."""
+    (source,) = saved_sources(queue_env, profitable, 1)
+    out = tmp_path / "report.json"
+    command = [sys.executable, "-m", "vetoflow", "replay", "--all", "--from", "synthesizer", "--out", str(out)]
+    result = subprocess.run(command, env=queue_env.env, cwd=ROOT, capture_output=True, text=True, check=False)
+    assert result.returncode == 2, result.stderr
+    assert "VETOFLOW_EXECUTOR=queue: a batch replay runs on the workers; add --queue" in result.stderr
+    assert "VETOFLOW_EXECUTOR=inline" in result.stderr
+    assert queue_env.service.lineage.replays_of(source) == []
+    assert not out.exists()
+
+
+def test_a_run_saved_after_the_batch_was_queued_joins_it_when_the_command_is_run_again(
+    queue_env: QueueEnv, profitable: Scenario
+) -> None:
+    first_sources = saved_sources(queue_env, profitable, 2)
+    first = enqueue(queue_env)
+    assert (first["selected"], first["deferred"]) == (2, 2)
+    (late,) = saved_sources(queue_env, profitable, 1)
+    again = enqueue(queue_env)  # the same selection (--all) now matches one more run
+    assert (again["batch_id"], again["selected"], again["deferred"], again["already_done"]) == (
+        first["batch_id"],
+        3,
+        1,
+        0,
+    )
+    queue_env.worker("a", concurrency=2)
+    batch_id = str(first["batch_id"])
+    wait_for(lambda: batch_report(queue_env.service, batch_id)[0].finished, timeout=120, what="the batch")
+    status_now, report = batch_report(queue_env.service, batch_id)
+    assert status_now.summary.by_status == {"completed": 3}
+    assert sorted(report.rows) == sorted([*first_sources, late])

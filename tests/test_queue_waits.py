@@ -51,6 +51,8 @@ def test_a_wait_that_outlasts_the_deadline_answers_202_with_location_and_so_does
         assert again.headers["Location"] == f"{url}/runs/{run_id}"
         assert again.json()["run"]["run_id"] == run_id
         assert [run["run_id"] for run in http.get("/runs").json()["runs"]] == [run_id]  # started once
+        listed = {s: http.get("/runs", params={"status": s}).json()["runs"] for s in ("queued", "running")}
+        assert ([run["run_id"] for run in listed["queued"]], listed["running"]) == ([run_id], []), "queued: no worker"
 
 
 def test_a_decision_whose_wait_outlasts_the_deadline_answers_202_with_location(

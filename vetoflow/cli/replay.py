@@ -159,6 +159,11 @@ def replay(
         return
     if again:
         raise click.UsageError("--again starts a fresh --queue batch; an inline batch starts over with a new --out")
+    if ctx.obj.executor == "queue":  # its replays would be queued one by one and reported final while queued
+        raise click.UsageError(
+            "VETOFLOW_EXECUTOR=queue: a batch replay runs on the workers; add --queue (then: vetoflow replay "
+            "status BATCH_ID), or set VETOFLOW_EXECUTOR=inline to replay the batch in this process"
+        )
     _batch(
         ctx,
         options,

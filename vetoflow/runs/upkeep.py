@@ -52,11 +52,17 @@ class Upkeep(Settling, CarriesRuns):
         )
 
     def sweep(self) -> SweepReport:
-        """Reminders, escalations and expiries that are due (governance.sweep); expired runs end rejected."""
+        """Reminders, escalations and expiries that are due (governance.sweep); expired runs end rejected.
+
+        In queue mode (an API replica's pump, the Lambda schedule) a run the sweep closed is handed to the
+        workers, as a decision's is, instead of being carried on in the sweeping process."""
         if self.gate is None:
             raise VetoflowError("this service has no approval gate")
 
         def resume(run_id: str, payload: dict[str, Any]) -> None:
+            if self.dispatcher:  # queue mode: a worker carries the run on with the recorded decision
+                self._enqueue(run_id, "decide")
+                return
             self._advance(run_id, lambda: Command(resume=payload), None)
 
         def pending(run_id: str) -> tuple[str, dict[str, Any]] | None:
@@ -65,7 +71,11 @@ class Upkeep(Settling, CarriesRuns):
 
         adopted = adopt_unrecorded(self.gate, unrecorded_paused(self.gate), pending)
         finished = []
-        for run_id, payload in unfinished_expiries(self.gate, pending, timedelta(seconds=self.leases.ttl)):
+        expiries = unfinished_expiries(self.gate, pending, timedelta(seconds=self.leases.ttl))
+        if self.dispatcher and expiries:  # a run whose job still waits for a worker is not deferred again
+            waiting = self.dispatcher.live_runs([run_id for run_id, _ in expiries])
+            expiries = [(run_id, payload) for run_id, payload in expiries if run_id not in waiting]
+        for run_id, payload in expiries:
             with contextlib.suppress(RunBusyError):  # another process is finishing it right now
                 resume(run_id, payload)
                 finished.append(run_id)
