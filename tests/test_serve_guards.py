@@ -170,6 +170,19 @@ def test_a_bare_host_name_is_still_redirected_to_its_allowed_www_name(home: Sett
     assert served.json() == {"status": "ok"}
 
 
+@pytest.mark.parametrize("bind", ["LOCALHOST", "127.0.0.2"])
+def test_every_loopback_bind_still_refuses_foreign_hosts(home: Settings, bind: str) -> None:
+    """A bind `serve --open` accepts as loopback keeps the Host check (no DNS rebinding onto the open API)."""
+    settings = home.model_copy(update={"api_open": True})
+    app = create_app(settings, bind_host=bind)
+    with TestClient(app, client=("127.0.0.1", 5000)) as http:
+        foreign = http.get("http://attacker.example/healthz")
+        local = http.get(f"http://{bind.lower()}/healthz")
+        named = http.get("http://localhost/healthz")
+    assert foreign.status_code == 400
+    assert local.json() == named.json() == {"status": "ok"}
+
+
 def test_foreign_hosts_and_cross_site_origins_are_refused(served: ServeProcess) -> None:
     auth = {"Authorization": f"Bearer {ANA}"}
     with httpx.Client(base_url=served.url, timeout=60) as http:
