@@ -165,6 +165,19 @@ def test_a_home_that_cannot_be_a_directory_is_one_line_naming_the_variable(
     assert in_the_way.read_text() == "not a directory"
 
 
+def test_an_empty_vetoflow_home_is_refused_not_read_as_the_working_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("VETOFLOW_HOME", " ")
+    monkeypatch.delenv("VETOFLOW_DATABASE_URL", raising=False)
+    result = CliRunner().invoke(cli, ["runs"])
+    assert result.exit_code == 1
+    assert result.stderr.startswith("Error: invalid setting: VETOFLOW_HOME: cannot be empty"), result.output
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert list(tmp_path.iterdir()) == []  # no vetoflow.db beside the user's files
+
+
 def test_a_home_that_cannot_be_created_is_one_line_at_first_use() -> None:
     settings = Settings(home=Path("/proc/vetoflow-home"), database_url=None)  # nobody, root included, can
     with pytest.raises(ConfigurationError, match=r"^VETOFLOW_HOME: cannot create '/proc/vetoflow-home' \("):
