@@ -3,6 +3,7 @@ over real runs on SQLite: the renderer, the New run tab's handler, and the Run v
 
 from __future__ import annotations
 
+import logging
 import re
 import threading
 from collections.abc import Iterator
@@ -133,6 +134,25 @@ def test_new_run_refuses_a_bad_form_and_starts_nothing(home: Settings, vetoed: S
         assert "No run was started" in text
         assert run_id == ""
         assert service.list() == []
+
+
+def test_new_run_shows_an_infrastructure_fault_and_logs_its_traceback(
+    home: Settings, profitable: Scenario, caplog: pytest.LogCaptureFixture
+) -> None:
+    with open_service(home) as service:
+        deps = ConsoleDeps(service, home, auth_enabled=False, open_reviewer="ana")
+
+        def full_disk(*_args: Any, **_kwargs: Any) -> None:
+            raise OSError(28, "No space left on device")
+
+        service.index.create = full_disk  # type: ignore[method-assign]
+        with caplog.at_level(logging.ERROR, logger="vetoflow.console"):
+            *_, (text, run_id) = start_new_run(deps, profitable.model_dump(mode="json"), None)
+    assert "No space left on device" in text
+    assert run_id == ""
+    [record] = [r for r in caplog.records if r.name.startswith("vetoflow.console")]
+    assert record.exc_info is not None
+    assert "Traceback" in caplog.text
 
 
 def run_view(service: RunService, settings: Settings) -> RunViewPanel:

@@ -6,12 +6,15 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from vetoflow.config import Settings
 from vetoflow.governance.digest import run_digest
 from vetoflow.runs.store import open_service
 from vetoflow.scenario import Scenario
 
 
+@pytest.mark.slow  # starts a process: left out of make test-fast
 def test_digest_is_stable_across_processes_and_changes_on_revise(tmp_path: Path, vetoed: Scenario) -> None:
     settings = Settings(home=tmp_path / "home", database_url=None)
     with open_service(settings) as service:

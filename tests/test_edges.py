@@ -125,6 +125,35 @@ def test_an_unreachable_database_is_a_clear_error_and_503_over_http(tmp_path: Pa
     assert answer.json() == {"error": "cannot reach the run database"}
 
 
+def test_an_infrastructure_fault_is_a_500_over_http_with_its_traceback_in_the_log(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    settings = Settings(home=tmp_path / "home", database_url=None, api_open=True)
+    local = ("127.0.0.1", 5000)
+    with open_service(settings) as service:
+        app = create_app(settings, service=service)
+        original = service.index.get
+
+        def broken(run_id: str) -> RunRow:
+            raise OSError(28, "No space left on device")
+
+        service.index.get = broken  # type: ignore[method-assign]
+        try:
+            with (
+                TestClient(app, client=local, raise_server_exceptions=False) as http,
+                caplog.at_level(logging.ERROR, logger="vetoflow.api"),
+            ):
+                answer = http.get("/runs/abc")
+        finally:
+            service.index.get = original  # type: ignore[method-assign]
+    assert answer.status_code == 500
+    assert "invalid" not in answer.json()["error"]
+    assert "No space left on device" not in answer.json()["error"]  # the reason stays in the log
+    [record] = [r for r in caplog.records if r.name == "vetoflow.api"]
+    assert record.exc_info is not None
+    assert "No space left on device" in caplog.text
+
+
 @pytest.mark.parametrize("below", ["", "sub"], ids=["home-is-a-file", "a-file-above-home"])
 def test_a_home_that_cannot_be_a_directory_is_one_line_naming_the_variable(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, below: str
@@ -138,6 +167,19 @@ def test_a_home_that_cannot_be_a_directory_is_one_line_naming_the_variable(
     assert result.stderr.startswith("Error: invalid setting: VETOFLOW_HOME: "), result.output
     assert f"{in_the_way} is a file" in result.stderr or "(it is a file)" in result.stderr
     assert in_the_way.read_text() == "not a directory"
+
+
+def test_an_empty_vetoflow_home_is_refused_not_read_as_the_working_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("VETOFLOW_HOME", " ")
+    monkeypatch.delenv("VETOFLOW_DATABASE_URL", raising=False)
+    result = CliRunner().invoke(cli, ["runs"])
+    assert result.exit_code == 1
+    assert result.stderr.startswith("Error: invalid setting: VETOFLOW_HOME: cannot be empty"), result.output
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert list(tmp_path.iterdir()) == []  # no vetoflow.db beside the user's files
 
 
 def test_a_home_that_cannot_be_created_is_one_line_at_first_use() -> None:

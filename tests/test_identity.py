@@ -42,6 +42,7 @@ def run_cli(home: Path, *args: str, stdin: str | None = None) -> Result:
     return CliRunner().invoke(cli, ["--home", str(home), "users", *args], input=stdin)
 
 
+@pytest.mark.slow  # starts a process: left out of make test-fast
 def test_users_add_and_token_write_only_hashes(tmp_path: Path) -> None:
     home = tmp_path / "home"
     added = users(
@@ -74,6 +75,7 @@ def test_users_add_and_token_write_only_hashes(tmp_path: Path) -> None:
     assert directory.login("nobody", STRONG) is None
 
 
+@pytest.mark.slow  # starts a process: left out of make test-fast
 def test_weak_passwords_unknown_roles_and_duplicates_are_refused(tmp_path: Path) -> None:
     home = tmp_path / "home"
     weak = users(home, "add", "bo", "--role", "viewer", "--password-stdin", stdin="short\n")

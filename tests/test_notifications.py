@@ -228,6 +228,7 @@ time.sleep(120)  # killed here, before any delivery
 """
 
 
+@pytest.mark.slow  # starts a process: left out of make test-fast
 def test_a_notification_survives_kill_9_between_event_and_delivery(
     settings: Settings, engine: Engine, receiver: HookReceiver, paused_state: dict[str, Any]
 ) -> None:

@@ -237,6 +237,7 @@ def chroma_server(tmp_path: Path) -> Iterator[str]:
         process.wait(timeout=10)
 
 
+@pytest.mark.slow  # starts a process: left out of make test-fast
 def test_client_server_mode(chroma_server: str, tmp_path: Path, embeddings: LocalEmbeddings) -> None:
     settings, store = store_in(tmp_path / "home", embeddings, chroma_url=chroma_server)
     (tmp_path / "doc.md").write_text("# Roastery\n\nGreen coffee prices follow the harvests in Brazil.")

@@ -170,6 +170,20 @@ def test_a_bare_host_name_is_still_redirected_to_its_allowed_www_name(home: Sett
     assert served.json() == {"status": "ok"}
 
 
+@pytest.mark.parametrize("bind", ["LOCALHOST", "127.0.0.2"])
+def test_every_loopback_bind_still_refuses_foreign_hosts(home: Settings, bind: str) -> None:
+    """A bind `serve --open` accepts as loopback keeps the Host check (no DNS rebinding onto the open API)."""
+    settings = home.model_copy(update={"api_open": True})
+    app = create_app(settings, bind_host=bind)
+    with TestClient(app, client=("127.0.0.1", 5000)) as http:
+        foreign = http.get("http://attacker.example/healthz")
+        local = http.get(f"http://{bind.lower()}/healthz")
+        named = http.get("http://localhost/healthz")
+    assert foreign.status_code == 400
+    assert local.json() == named.json() == {"status": "ok"}
+
+
+@pytest.mark.slow  # starts a process: left out of make test-fast
 def test_foreign_hosts_and_cross_site_origins_are_refused(served: ServeProcess) -> None:
     auth = {"Authorization": f"Bearer {ANA}"}
     with httpx.Client(base_url=served.url, timeout=60) as http:
@@ -198,6 +212,7 @@ def _serve(settings: Settings, *args: str, env: dict[str, str]) -> subprocess.Co
     return subprocess.run(command, env=full, capture_output=True, text=True, timeout=120, check=False)
 
 
+@pytest.mark.slow  # starts a process: left out of make test-fast
 def test_the_console_is_never_open_beside_a_protected_api(tmp_path: Path) -> None:
     settings = Settings(home=tmp_path / "home", database_url=None)
     refused = _serve(settings, env={"VETOFLOW_API_TOKENS": TOKENS})
@@ -218,6 +233,7 @@ def _exchange(server: ServeProcess, sent: bytes) -> tuple[bytes, float]:
     return received, time.monotonic() - started
 
 
+@pytest.mark.slow  # starts a process: left out of make test-fast
 @pytest.mark.parametrize(
     "sent",
     [
@@ -239,6 +255,7 @@ def test_half_sent_requests_are_answered_408_and_closed(served: ServeProcess, se
     tally.record("hostile requests: half-sent (408 within the read deadline)", scenarios=1)
 
 
+@pytest.mark.slow  # starts a process: left out of make test-fast
 def test_a_slow_but_steady_client_is_not_cut_off_below_the_deadline(served: ServeProcess) -> None:
     body = json.dumps({"scenario_path": "vetoed.yaml"}).encode()
     head = (

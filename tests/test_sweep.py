@@ -101,6 +101,7 @@ def test_reminders_escalation_and_expiry_happen_once_under_concurrent_sweeps(
         assert audit_check.verify(first.index.engine).ok
 
 
+@pytest.mark.slow  # starts a process: left out of make test-fast
 def test_the_sweep_command_expires_with_a_given_time(settings: Settings, tmp_path: Path, vetoed: Scenario) -> None:
     """The pause opened three days ago (its 48h are over); `--now` may name the present, never the future."""
     settings = governed_settings(settings, tmp_path)

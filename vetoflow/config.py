@@ -304,6 +304,13 @@ class Settings(BaseSettings):
         """Lambda sets LAMBDA_TASK_ROOT in every function's environment."""
         return on_lambda()
 
+    @field_validator("home", mode="before")
+    @classmethod
+    def _home_given(cls, value: object) -> object:
+        if isinstance(value, str) and not value.strip():  # Path("") is the working directory, silently
+            raise ValueError("cannot be empty; unset it for ./.vetoflow")
+        return value
+
     @field_validator("home")
     @classmethod
     def _home(cls, value: Path) -> Path:

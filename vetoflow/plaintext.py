@@ -35,12 +35,6 @@ def plain(value: object, *, multiline: bool = False, style: str = "") -> Text:
     return Text(clean(value, multiline=multiline), style=style)
 
 
-def html_text(value: object, *, multiline: bool = True) -> str:
-    """Escaped HTML for the console: `<`, `&`, Markdown and link syntax have no effect; newlines become <br>."""
-    escaped = html.escape(clean(value, multiline=multiline), quote=True)
-    return escaped.replace("\n", "<br>\n") if multiline else escaped
-
-
 MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]<>#|~&:])")
 
 

@@ -32,6 +32,7 @@ from vetoflow.api.hosts import TrustedHosts
 from vetoflow.api.limits import BodyLimit
 from vetoflow.errors import VetoflowError
 from vetoflow.inputs import no_repeats
+from vetoflow.netloc import is_loopback
 
 MAX_DEPTH = 32
 _HOST_NAME = re.compile(r"[a-z0-9_.-]+|[0-9a-f:.]*:[0-9a-f:.]*", re.ASCII)  # a DNS name or IPv4; an IPv6 address
@@ -207,8 +208,9 @@ def allowed_hosts(configured: Iterable[str], bind_host: str) -> list[str]:
     hosts = [h.strip() for h in configured if h.strip()]
     if hosts:
         return hosts
-    if bind_host in LOOPBACK_HOSTS:
-        return list(LOOPBACK_HOSTS)
+    if is_loopback(bind_host):  # the same answer as `serve --open` gives: `LOCALHOST` and 127.0.0.2 too
+        bound = bind_host.strip().lower()
+        return [*LOOPBACK_HOSTS, *([] if bound in LOOPBACK_HOSTS else [bound])]
     return ["*"]
 
 

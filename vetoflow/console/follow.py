@@ -7,6 +7,7 @@ console's poll for a run that is queued or running wherever it was started. Only
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -23,6 +24,8 @@ from vetoflow.runs.queueing import UNSETTLED
 from vetoflow.runs.service import RunService
 from vetoflow.runs.views import RunView
 from vetoflow.scenario import Scenario
+
+log = logging.getLogger(__name__)
 
 POLL_SECONDS = 0.2
 TICK_SECONDS = 1.0  # an update at least this often while nothing happens, so the elapsed times move
@@ -51,6 +54,8 @@ def launch(service: RunService, scenario: Scenario, requester: str) -> Launch:
         try:
             started.view = service.start(scenario, run_id=started.run_id, requester=requester, via="console")
         except Exception as exc:  # shown to the operator; the service keeps failed runs resumable
+            if not isinstance(exc, VetoflowError):  # a fault, not a refusal: its traceback belongs in the log
+                log.error("console: starting run %s failed", started.run_id, exc_info=exc)
             started.error = exc
         finally:
             started.done.set()

@@ -20,20 +20,6 @@ def sign(secret: bytes, body: bytes, timestamp: int) -> str:
     return f"t={timestamp},v1={mac}"
 
 
-def verify_signature(
-    secret: bytes, body: bytes, header: str, *, now: float | None = None, tolerance: int = 300
-) -> bool:
-    """The receiver's side, as documented in the README."""
-    parts = dict(item.split("=", 1) for item in header.split(",") if "=" in item)
-    try:
-        timestamp = int(parts["t"])
-    except (KeyError, ValueError):
-        return False
-    if abs((now or time.time()) - timestamp) > tolerance:
-        return False
-    return hmac.compare_digest(sign(secret, body, timestamp), f"t={timestamp},v1={parts.get('v1', '')}")
-
-
 def post(url: str, body: bytes, *, notification_id: str, secret: bytes | None, timeout: float) -> httpx.Response:
     headers = {"Content-Type": "application/json", "X-Vetoflow-Id": notification_id, "User-Agent": "vetoflow"}
     if secret is not None:

@@ -6,7 +6,6 @@ Tokens are compared in constant time; the table never prints them.
 
 from __future__ import annotations
 
-import hmac
 from dataclasses import dataclass
 
 from vetoflow.config import Settings
@@ -41,11 +40,3 @@ class TokenTable:
         for text, source in texts:
             entries += cls.parse(text, source).entries
         return cls(entries)
-
-    def reviewer_for(self, token: str) -> str | None:
-        given = token.encode()
-        found: str | None = None
-        for secret, reviewer in self.entries:
-            if hmac.compare_digest(given, secret) and found is None:
-                found = reviewer
-        return found

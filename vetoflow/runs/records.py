@@ -98,9 +98,6 @@ class RunRecords(ListingQueries):
         """The run's progress events with an id above `after`, oldest first (what SSE streams)."""
         return self.events.since(run_id, after)
 
-    def latest_event(self, run_id: str) -> RunEvent | None:
-        return self.events.latest(run_id)
-
     def settled_after(self, run_id: str, after: int) -> bool:
         """Nothing more will come unless someone acts: the run has settled (paused, completed, rejected,
         failed) and its settling event is at or before event id `after`. The one test that ends the SSE
