@@ -16,7 +16,7 @@ from typing import Any, Literal
 import gradio as gr
 
 from vetoflow.console.common import RUNS_PAGE, ConsoleDeps, display_table
-from vetoflow.formatting import money, pct
+from vetoflow.formatting import amount, pct
 from vetoflow.identity.roles import User
 from vetoflow.plaintext import clean
 from vetoflow.runs.inbox import InboxItem
@@ -81,7 +81,6 @@ def cells(item: InboxItem, now: datetime) -> tuple[list[Any], list[str]]:
         due_text = f"⚠️ overdue {duration(due_in)}"
     else:
         due_text = f"in {duration(due_in)}"
-    amount = f"{money(run.investment)} {currency}".strip()
     raw: list[Any] = [
         run.run_id,
         clean(run.name),
@@ -95,7 +94,12 @@ def cells(item: InboxItem, now: datetime) -> tuple[list[Any], list[str]]:
         clean(run.veto_reason or ""),
     ]
     shown = [str(v) if v is not None else "-" for v in raw]
-    shown[2], shown[3], shown[4], shown[8] = amount, duration(waited), due_text, pct(run.loss_probability)
+    shown[2], shown[3], shown[4], shown[8] = (
+        amount(run.investment, currency),
+        duration(waited),
+        due_text,
+        pct(run.loss_probability),
+    )
     return raw, shown
 
 
@@ -106,9 +110,7 @@ def totals(items: list[InboxItem]) -> str:
     for item in items:
         sums[item.currency] += item.run.investment or 0.0
         counts[item.currency] += 1
-    return "; ".join(
-        f"{counts[c]} run{'s' if counts[c] != 1 else ''} · {money(sums[c])} {c}".strip() for c in sorted(sums)
-    )
+    return "; ".join(f"{counts[c]} run{'s' if counts[c] != 1 else ''} · {amount(sums[c], c)}" for c in sorted(sums))
 
 
 def inbox_table(
