@@ -139,7 +139,8 @@ def pick(page: Page, dropdown: str, run_id: str) -> None:
 
 
 def inbox_and_run_view(page: Page, morning: Morning, folder: Path) -> None:
-    """The inbox, then the vetoed run before the decision (request text, charts) and after it (summary, sources)."""
+    """The inbox, then the vetoed run before the decision (request text, sources with passages, charts) and after
+    it (summary, sources)."""
     inbox = page.locator("#inbox-table")
     expect(inbox).to_contain_text("Retail kiosk rollout", timeout=TIMEOUT_MS)
     expect(inbox).to_contain_text("Airport kiosks (pilot)")
@@ -151,6 +152,11 @@ def inbox_and_run_view(page: Page, morning: Morning, folder: Path) -> None:
     assert text.startswith(f"Decision asked: Retail kiosk rollout (run {morning.vetoed})")
     assert "Figures (USD, 8 quarters)" in text
     assert "The Accountant VETOED this plan" in text
+    evidence = page.locator("#run-evidence")  # the sources with their passages, while the run still waits
+    expect(evidence).to_contain_text("Evidence from the knowledge base", timeout=TIMEOUT_MS)
+    expect(evidence).to_contain_text("Past investment: the kiosk pilot (retail-kiosks-pilot.md)")
+    expect(evidence).to_contain_text("The pilot review recommended against a large rollout")
+    expect(page.locator("#run-summary")).to_contain_text("No summary yet")  # before any decision, no LLM call
     chart = page.locator("#run-chart")
     expect(chart.locator(".js-plotly-plot")).to_be_visible(timeout=TIMEOUT_MS)
     expect(chart).to_contain_text("investment $2.5M")
