@@ -287,6 +287,10 @@ def test_the_inbox_sorts_money_as_numbers_with_its_currency_and_keys_open_a_run(
         expect(amounts).to_have_count(4)
         expect(marker).to_have_count(1)
         expect(marker).to_contain_text("Middle EUR plan")  # the marker follows the run, not the row position
+        help_text = page.get_by_text("move down / up the inbox")
+        expect(help_text).to_be_hidden()
+        page.keyboard.press("?")  # the short help panel
+        expect(help_text).to_be_visible(timeout=TIMEOUT_MS)
         page.keyboard.press("o")
         expect(page.locator("#run-headline")).to_contain_text("Middle EUR plan", timeout=TIMEOUT_MS)
 
