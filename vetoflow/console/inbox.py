@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 import gradio as gr
 
-from vetoflow.console.common import RUNS_PAGE, ConsoleDeps, display_table
+from vetoflow.console.common import RUNS_PAGE, ConsoleDeps, display_table, flag_words
 from vetoflow.formatting import amount, pct
 from vetoflow.identity.roles import User
 from vetoflow.plaintext import clean
@@ -70,6 +70,15 @@ def pick(items: list[InboxItem], show: str, user: User, now: datetime) -> list[I
     return items
 
 
+def why_waiting(item: InboxItem) -> str:
+    """The run's first reason to wait, then each plausibility flag it does not already state in a few words
+    ("...below the veto threshold of 0.0%.; ⚠️ revenue under 1% of the investment"): a flagged input shows in
+    the inbox even when a veto is the reason given first."""
+    reason = item.run.veto_reason or ""
+    unstated = [flag for flag in item.run.plausibility if flag.message.rstrip(".") not in reason]
+    return clean("; ".join(part for part in (reason, flag_words(unstated)) if part))
+
+
 def cells(item: InboxItem, now: datetime) -> tuple[list[Any], list[str]]:
     """One row: the raw values (numbers sort as numbers) and what each cell shows."""
     run, currency = item.run, item.currency
@@ -91,7 +100,7 @@ def cells(item: InboxItem, now: datetime) -> tuple[list[Any], list[str]]:
         item.tier or "-",
         clean(item.requester or "-"),
         run.loss_probability,
-        clean(run.veto_reason or ""),
+        why_waiting(item),
     ]
     shown = [str(v) if v is not None else "-" for v in raw]
     shown[2], shown[3], shown[4], shown[8] = (
