@@ -3,7 +3,8 @@ the comment belongs to the run shown, a decision goes to the run shown and never
 overruling a veto asks for a reason and a confirmation naming the
 amount, a link opens a run (whose chart draws a segment named like a link as text), a colleague's decision
 shows up without a reload, a run executing in another process shows its nodes as they go, the inbox sorts
-money as numbers with its currency, and a comment being typed survives a colleague's revise and decision.
+money as numbers with its currency, the runs list follows runs started and decided elsewhere, and a comment
+being typed survives a colleague's revise and decision.
 (A 390 px phone reading the inbox is in tests/test_screenshots.py, which
 photographs it for the README.)
 """
@@ -286,8 +287,30 @@ def test_the_inbox_sorts_money_as_numbers_with_its_currency_and_keys_open_a_run(
         expect(amounts).to_have_count(4)
         expect(marker).to_have_count(1)
         expect(marker).to_contain_text("Middle EUR plan")  # the marker follows the run, not the row position
+        help_text = page.get_by_text("move down / up the inbox")
+        expect(help_text).to_be_hidden()
+        page.keyboard.press("?")  # the short help panel
+        expect(help_text).to_be_visible(timeout=TIMEOUT_MS)
         page.keyboard.press("o")
         expect(page.locator("#run-headline")).to_contain_text("Middle EUR plan", timeout=TIMEOUT_MS)
+
+
+def test_the_runs_list_shows_runs_started_and_decided_elsewhere_without_a_click(
+    home: Settings, browser: Browser, vetoed: Scenario
+) -> None:
+    decided = start(home, vetoed, name="Decided elsewhere")
+    with vetoflow_ui_process(home) as url:
+        page = signed_in(browser, url, ANA)
+        page.get_by_role("tab", name="Runs", exact=True).click()
+        runs = page.locator("#runs-table")
+        expect(runs).to_contain_text("Decided elsewhere", timeout=TIMEOUT_MS)
+        expect(runs).not_to_contain_text("rejected")
+        start(home, vetoed, name="Started elsewhere")  # as from the CLI
+        with open_service(home) as service:
+            service.decide(decided, "reject", reviewer="bo")
+        expect(runs).to_contain_text("Started elsewhere", timeout=20_000)  # Search was never pressed
+        expect(runs).to_contain_text("rejected", timeout=20_000)
+        expect(page.locator("#runs-count")).to_contain_text("2 run(s)")
 
 
 def repeated_ids(page: Page) -> list[str]:

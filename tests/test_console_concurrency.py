@@ -59,7 +59,7 @@ def console(
 def test_two_operators_decide_at_once_exactly_one_wins(
     console: Console, synthesizer: CountingSynthesizer, round_: int
 ) -> None:
-
+    """...and the one who lost the race finds the comment they sent with it in the run's thread."""
     run_id = console.service.start(load_scenario(EXAMPLES / "vetoed.yaml")).run.run_id
     ana, bo = Client(console.url, auth=ANA, verbose=False), Client(console.url, auth=BO, verbose=False)
     calls = synthesizer.calls
@@ -83,3 +83,5 @@ def test_two_operators_decide_at_once_exactly_one_wins(
     assert [r.reviewer for r in view.state.reviews] == [winner]
     assert view.status == ("completed" if action == "approve" else "rejected")
     assert synthesizer.calls == calls + (1 if action == "approve" else 0)
+    said = {"ana": "ana approves", "bo": "bo rejects"}
+    assert [(c.author, c.text, c.lost_race) for c in view.comments] == [(loser, said[loser], True)], "kept, not lost"

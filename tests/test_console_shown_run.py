@@ -177,6 +177,19 @@ def test_opening_another_run_empties_both_comment_boxes_and_a_reload_keeps_them(
     assert at(panel, reloaded, thread_box) == gr.skip(), "a reload of the same run keeps a note being typed"
 
 
+def test_my_own_revise_empties_the_comment_box_before_the_revised_figures_are_decided(
+    service: RunService, settings: Settings, vetoed: Scenario
+) -> None:
+    run_id = service.start(vetoed).run.run_id
+    panel = run_view(deps_for(service, settings))
+    state = at(panel, panel.load(run_id, None), panel.shown_run)
+    revised = panel.handlers["revise"](run_id, "cheaper kiosks", 900_000.0, None, None, None, state, None)
+    assert revised[0] == f"✅ revise recorded for {run_id} by ana; the run is now paused."
+    assert at(panel, revised, by_id(panel, "run-comment")) == gr.update(value=""), "the revise's reason is not reused"
+    assert at(panel, revised, panel.shown_run) == {"run": run_id, "digest": digest_of(service, run_id)}
+    assert recorded(service, run_id) == [("ana", "revise", "cheaper kiosks")]
+
+
 def test_a_colleague_s_comment_reaches_the_open_run_view_and_leaves_the_rest_as_it_is(
     service: RunService, settings: Settings, vetoed: Scenario
 ) -> None:

@@ -64,6 +64,21 @@ def test_the_inbox_carries_numbers_for_sorting_and_money_with_its_currency(
         assert "2 runs · 5,100,000 EUR" in head
 
 
+def test_the_inbox_names_a_plausibility_flag_beside_the_veto_it_waits_for(settings: Settings, vetoed: Scenario) -> None:
+    starved = [s.model_copy(update={"base_revenue": 10.0}) for s in vetoed.segments]
+    with open_service(settings) as service:
+        flagged = service.start(vetoed.model_copy(update={"segments": starved, "name": "Starved kiosks"}))
+        plain = service.start(vetoed)
+        assert [flag.code for flag in flagged.state.plausibility] == ["revenue_below_1pct"]
+        assert flagged.run.veto_reason is not None
+        assert "below the veto threshold" in flagged.run.veto_reason, "the veto is the reason given first"
+        deps = ConsoleDeps(service, settings, auth_enabled=False, open_reviewer="ana")
+        value, _ = inbox_table(service.inbox(), "all", deps.user(None))
+    why = {row[0]: row[-1] for row in value["metadata"]["display_value"]}
+    assert why[flagged.run.run_id] == f"{flagged.run.veto_reason}; ⚠️ revenue under 1% of the investment"
+    assert why[plain.run.run_id] == plain.run.veto_reason, "no flag, nothing added"
+
+
 def test_buttons_say_why_they_are_off_from_the_gate_s_records(
     settings: Settings, tmp_path: Path, vetoed: Scenario
 ) -> None:

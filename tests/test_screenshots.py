@@ -139,7 +139,8 @@ def pick(page: Page, dropdown: str, run_id: str) -> None:
 
 
 def inbox_and_run_view(page: Page, morning: Morning, folder: Path) -> None:
-    """The inbox, then the vetoed run before the decision (request text, charts) and after it (summary, sources)."""
+    """The inbox, then the vetoed run before the decision (request as text, its JSON behind the developers' toggle,
+    sources with passages, charts) and after it (summary, sources)."""
     inbox = page.locator("#inbox-table")
     expect(inbox).to_contain_text("Retail kiosk rollout", timeout=TIMEOUT_MS)
     expect(inbox).to_contain_text("Airport kiosks (pilot)")
@@ -151,6 +152,14 @@ def inbox_and_run_view(page: Page, morning: Morning, folder: Path) -> None:
     assert text.startswith(f"Decision asked: Retail kiosk rollout (run {morning.vetoed})")
     assert "Figures (USD, 8 quarters)" in text
     assert "The Accountant VETOED this plan" in text
+    payload = page.locator("#run-payload")  # the raw JSON waits behind the developers' toggle
+    expect(payload).to_be_hidden()
+    assert "{" not in text, "the request reads as text, not JSON"
+    evidence = page.locator("#run-evidence")  # the sources with their passages, while the run still waits
+    expect(evidence).to_contain_text("Evidence from the knowledge base", timeout=TIMEOUT_MS)
+    expect(evidence).to_contain_text("Past investment: the kiosk pilot (retail-kiosks-pilot.md)")
+    expect(evidence).to_contain_text("The pilot review recommended against a large rollout")
+    expect(page.locator("#run-summary")).to_contain_text("No summary yet")  # before any decision, no LLM call
     chart = page.locator("#run-chart")
     expect(chart.locator(".js-plotly-plot")).to_be_visible(timeout=TIMEOUT_MS)
     expect(chart).to_contain_text("investment $2.5M")
@@ -162,6 +171,11 @@ def inbox_and_run_view(page: Page, morning: Morning, folder: Path) -> None:
     snap(page, folder, "run_fan_chart.png", "#run-chart")
     snap(page, folder, "run_npv_histogram.png", "#run-npv-histogram")
     snap(page, folder, "run_tornado.png", "#run-tornado")
+    page.get_by_text("Details for developers").click()
+    expect(payload).to_be_visible(timeout=TIMEOUT_MS)
+    expect(payload).to_contain_text("digest")
+    page.get_by_text("Details for developers").click()  # closed again for the photograph after the decision
+    expect(payload).to_be_hidden(timeout=TIMEOUT_MS)
 
     page.locator("#run-comment textarea").fill("strategic bet: first-mover in kiosks")
     page.locator("#run-approve").click()  # overruling a veto: the console asks to confirm the amount first

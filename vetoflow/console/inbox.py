@@ -15,8 +15,8 @@ from typing import Any, Literal
 
 import gradio as gr
 
-from vetoflow.console.common import RUNS_PAGE, ConsoleDeps, display_table
-from vetoflow.formatting import money, pct
+from vetoflow.console.common import RUNS_PAGE, ConsoleDeps, display_table, flag_words
+from vetoflow.formatting import amount, pct
 from vetoflow.identity.roles import User
 from vetoflow.plaintext import clean
 from vetoflow.runs.inbox import InboxItem
@@ -70,6 +70,15 @@ def pick(items: list[InboxItem], show: str, user: User, now: datetime) -> list[I
     return items
 
 
+def why_waiting(item: InboxItem) -> str:
+    """The run's first reason to wait, then each plausibility flag it does not already state in a few words
+    ("...below the veto threshold of 0.0%.; ⚠️ revenue under 1% of the investment"): a flagged input shows in
+    the inbox even when a veto is the reason given first."""
+    reason = item.run.veto_reason or ""
+    unstated = [flag for flag in item.run.plausibility if flag.message.rstrip(".") not in reason]
+    return clean("; ".join(part for part in (reason, flag_words(unstated)) if part))
+
+
 def cells(item: InboxItem, now: datetime) -> tuple[list[Any], list[str]]:
     """One row: the raw values (numbers sort as numbers) and what each cell shows."""
     run, currency = item.run, item.currency
@@ -81,7 +90,6 @@ def cells(item: InboxItem, now: datetime) -> tuple[list[Any], list[str]]:
         due_text = f"⚠️ overdue {duration(due_in)}"
     else:
         due_text = f"in {duration(due_in)}"
-    amount = f"{money(run.investment)} {currency}".strip()
     raw: list[Any] = [
         run.run_id,
         clean(run.name),
@@ -92,10 +100,15 @@ def cells(item: InboxItem, now: datetime) -> tuple[list[Any], list[str]]:
         item.tier or "-",
         clean(item.requester or "-"),
         run.loss_probability,
-        clean(run.veto_reason or ""),
+        why_waiting(item),
     ]
     shown = [str(v) if v is not None else "-" for v in raw]
-    shown[2], shown[3], shown[4], shown[8] = amount, duration(waited), due_text, pct(run.loss_probability)
+    shown[2], shown[3], shown[4], shown[8] = (
+        amount(run.investment, currency),
+        duration(waited),
+        due_text,
+        pct(run.loss_probability),
+    )
     return raw, shown
 
 
@@ -106,9 +119,7 @@ def totals(items: list[InboxItem]) -> str:
     for item in items:
         sums[item.currency] += item.run.investment or 0.0
         counts[item.currency] += 1
-    return "; ".join(
-        f"{counts[c]} run{'s' if counts[c] != 1 else ''} · {money(sums[c])} {c}".strip() for c in sorted(sums)
-    )
+    return "; ".join(f"{counts[c]} run{'s' if counts[c] != 1 else ''} · {amount(sums[c], c)}" for c in sorted(sums))
 
 
 def inbox_table(
