@@ -85,6 +85,38 @@ def test_a_run_whose_database_went_away_mid_run_answers_503_with_retry_after(tmp
     assert "vetoflow retry` resumes it" in error
 
 
+@pytest.mark.slow  # a lease left to lapse
+def test_repeating_a_start_that_answered_503_under_its_idempotency_key_carries_on_the_same_run(
+    tmp_path: Path, postgres_url: str
+) -> None:
+    real = make_url(postgres_url)
+    with tcp_proxy(real.host or "127.0.0.1", real.port or 5432) as proxy:
+        through = real.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)
+        started = threading.Event()
+        with _api(Settings(home=tmp_path / "home", database_url=through), started) as (http, service):
+            service.idempotency.stale_after = 1.0  # the claim the outage kept from being released lapses soon
+
+            def outage_soon() -> None:
+                time.sleep(CUT_AFTER)
+                proxy.cut()
+
+            outage = _when(started, outage_soon)
+            key = {"Idempotency-Key": "start-once"}
+            first = http.post("/runs", json={"scenario": scenario("outage")}, headers=key)
+            outage.join(10)
+            assert first.status_code == 503, first.text
+            proxy.restore()
+            time.sleep(LEASE)  # the first executor's lease lapses: the repeat takes the run over
+            repeat = http.post("/runs", json={"scenario": scenario("outage")}, headers=key)
+            assert repeat.status_code == 201, repeat.text
+            assert repeat.json()["run"]["status"] == "completed"
+            runs = service.list()
+            synthesized = service.context.synthesizer
+    assert [run.run_id for run in runs] == [repeat.json()["run"]["run_id"]]
+    assert isinstance(synthesized, CountingSynthesizer)
+    assert synthesized.calls == 1
+
+
 def test_a_run_taken_over_by_another_executor_still_answers_409(settings: Settings) -> None:
     started = threading.Event()
     with _api(settings, started) as (http, service):
