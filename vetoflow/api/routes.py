@@ -163,7 +163,7 @@ async def decide(
     allow(request, "revise" if body.action == "revise" else "decide")
 
     def apply() -> RunView:
-        return service.decide(
+        return (service.decide if key is None else service.decide_once)(
             run_id,
             body.action,
             reviewer=who,
