@@ -60,6 +60,14 @@ class TcpProxy:
                     sock.shutdown(socket.SHUT_RDWR)
                 sock.close()
 
+    def restore(self) -> None:
+        """The database is back: the proxy listens again on its port; connections dropped at the cut stay gone."""
+        with self.lock:
+            self.listener = socket.create_server(("127.0.0.1", self.port))
+            self.sockets = []
+            self.down = False
+        threading.Thread(target=self._accept, name="tcp-proxy", daemon=True).start()
+
 
 @contextmanager
 def tcp_proxy(host: str, port: int) -> Iterator[TcpProxy]:

@@ -83,6 +83,20 @@ def test_cli_refuses_an_open_console_on_all_interfaces(tmp_path: Path) -> None:
     assert not (tmp_path / "home").exists(), "a refused start leaves nothing behind"
 
 
+def test_weak_demo_passwords_are_refused_where_other_machines_can_reach_the_console(tmp_path: Path) -> None:
+    settings = Settings(home=tmp_path / "home")
+    serve = [sys.executable, "-m", "vetoflow", "serve", "--host", "0.0.0.0", "--port", str(free_port())]
+    env = env_for(settings) | {"VETOFLOW_UI_USERS": "ana:a", "VETOFLOW_API_TOKENS": "a-long-enough-token-123:ana"}
+    served = subprocess.run(serve, env=env, capture_output=True, text=True, timeout=60, check=False)
+    proc = vetoflow_ui(settings, "--host", "0.0.0.0", users="ana:a")
+    _, err = proc.communicate(timeout=60)
+    for returncode, stderr in ((served.returncode, served.stderr), (proc.returncode, err)):
+        assert returncode == 1
+        assert "VETOFLOW_UI_USERS: user 'ana' served on 0.0.0.0: password: at least 12 characters" in stderr
+        assert "ana:a" not in stderr
+    assert not (tmp_path / "home").exists(), "a refused start leaves nothing behind"
+
+
 def test_cli_serves_the_console_behind_a_root_path(tmp_path: Path, vetoed: Scenario) -> None:
     settings = Settings(home=tmp_path / "home")
     with open_service(settings) as service:

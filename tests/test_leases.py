@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import signal
 import subprocess
@@ -9,9 +11,12 @@ import sys
 import threading
 import time
 from dataclasses import replace
+from pathlib import Path
 
+import httpx
 import pytest
 
+from tests.api_support import TOKENS, client, free_port, wait_for
 from tests.conftest import ROOT, env_for
 from tests.fakes.bedrock_server import BedrockServer, converse_reply
 from tests.helpers import CountingSynthesizer
@@ -102,13 +107,38 @@ def _vetoflow(env: dict[str, str], *args: str) -> subprocess.Popen[bytes]:
     return subprocess.Popen([sys.executable, "-m", "vetoflow", *args], env=env, cwd=ROOT)
 
 
+def _executing(executor: str, env: dict[str, str], scenario_file: Path) -> subprocess.Popen[bytes]:
+    """`vetoflow run` of the plan, or `vetoflow serve` asked for it by a client the kill leaves unanswered."""
+    if executor == "run":
+        return _vetoflow(env, "run", str(scenario_file))
+    port = free_port()
+    server = _vetoflow(env | {"VETOFLOW_API_TOKENS": TOKENS}, "serve", "--port", str(port), "--no-console")
+    url = f"http://127.0.0.1:{port}"
+
+    def healthy() -> bool:
+        with contextlib.suppress(httpx.TransportError):
+            return httpx.get(f"{url}/healthz", timeout=2).status_code == 200
+        return False
+
+    wait_for(healthy, what="vetoflow serve to start")
+
+    def ask() -> None:
+        with contextlib.suppress(httpx.TransportError), client(url) as http:
+            http.post("/runs", json={"scenario": json.loads(scenario_file.read_text())})
+
+    threading.Thread(target=ask, daemon=True).start()
+    return server
+
+
 @pytest.mark.slow
+@pytest.mark.parametrize("executor", ["run", "serve"])
 @pytest.mark.parametrize("killed_in", ["forecaster", "llm call"])
 def test_a_killed_run_shows_stalled_within_the_lease_and_one_retry_completes_it(
-    settings: Settings, profitable: Scenario, bedrock: BedrockServer, tally: Tally, killed_in: str
+    settings: Settings, profitable: Scenario, bedrock: BedrockServer, tally: Tally, *, killed_in: str, executor: str
 ) -> None:
-    """kill -9 of `vetoflow run` mid-Forecaster or while its LLM call is in flight; LLM calls are counted
-    at the loopback Bedrock server: one in all, or two when the kill caught the call in flight."""
+    """kill -9 of `vetoflow run` (or of `vetoflow serve` running the run a request started) mid-Forecaster or
+    while its LLM call is in flight; LLM calls are counted at the loopback Bedrock server: one in all, or two
+    when the kill caught the call in flight."""
     lease = 2.0
     env = env_for(settings) | {"VETOFLOW_LEASE_SECONDS": str(lease), "PYTHONPATH": str(ROOT)}
     env |= {"VETOFLOW_CONTEXT_FACTORY": "tests.worker_clients:make_context", "VETOFLOW_LLM": "bedrock"}
@@ -119,7 +149,7 @@ def test_a_killed_run_shows_stalled_within_the_lease_and_one_retry_completes_it(
     scenario_file = settings.home.parent / "plan.json"
     scenario_file.write_text(profitable.model_copy(update={"name": "killed"}).model_dump_json())
     slow = {"VETOFLOW_TEST_SLOW_SECONDS": "30" if killed_in == "forecaster" else "0"}
-    runner = _vetoflow(env | slow, "run", str(scenario_file))
+    runner = _executing(executor, env | slow, scenario_file)
     deadline = time.monotonic() + 60
     while not (forecaster_log(settings.home) if killed_in == "forecaster" else bedrock.calls):
         assert runner.poll() is None, "the run ended before the kill"

@@ -18,6 +18,8 @@ from tests.worker_support import STALLED_AFTER, QueueEnv, queue_env
 from vetoflow.cli import cli
 from vetoflow.clock import utcnow
 from vetoflow.config import Settings
+from vetoflow.console.common import ConsoleDeps
+from vetoflow.console.runs import RUNS_COLUMNS, find_runs
 from vetoflow.graph import Context
 from vetoflow.runs.store import open_service
 from vetoflow.scenario import Scenario
@@ -64,6 +66,10 @@ def test_in_process_a_queued_run_whose_dispatch_failed_is_flagged_stalled_and_re
     shown = CliRunner().invoke(cli, ["show", run_id], env=env | {"COLUMNS": "200"})
     assert re.search(r"stalled \d+s", shown.output), shown.output
     with open_service(settings, Context(synthesizer=llm)) as service:
+        deps = ConsoleDeps(service, settings, auth_enabled=False, open_reviewer="ana")
+        value, _ = find_runs(deps, ["stalled"], "")
+        [console_row] = value["metadata"]["display_value"]
+        assert re.fullmatch(r"stalled \d+s", console_row[RUNS_COLUMNS.index("status")]), console_row
         assert service.retry(run_id).status == "completed"  # the recorded decision is applied
         assert llm.calls == 1
         assert service.reconcile() == []

@@ -60,12 +60,16 @@ def status_text(status: str) -> Text:
 
 
 def run_status(row: RunRow) -> Text:
+    return Text(status_words(row), style=STATUS_STYLE.get(row.status, ""))
+
+
+def status_words(row: RunRow) -> str:
     """The row's status; a stalled run says for how long ('stalled 3m'): since its lease lapsed, or since
     its row last changed when it never had one (a queued run flagged by the reconciler)."""
     if row.status != "stalled":
-        return status_text(row.status)
+        return row.status
     since = row.lease_expires_at or row.updated_at
-    return Text(f"stalled {ago((utcnow() - since).total_seconds())}", style=STATUS_STYLE["stalled"])
+    return f"stalled {ago((utcnow() - since).total_seconds())}"
 
 
 def runs_table(rows: list[RunRow]) -> Table:

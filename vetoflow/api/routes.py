@@ -38,6 +38,7 @@ from vetoflow.api.schemas import (
 from vetoflow.config import Settings
 from vetoflow.errors import VetoflowError
 from vetoflow.runs.comments import CommentRow
+from vetoflow.runs.idempotency import fingerprint
 from vetoflow.runs.views import RunView
 from vetoflow.scenario import Scenario, load_scenario
 from vetoflow.state import RunStatus
@@ -76,11 +77,15 @@ async def create_run(
     settings = settings_of(request)
     allow(request, "start")
 
+    parts = body.model_dump(mode="json")
+    keyed = None if key is None else fingerprint("run", who, key, parts)[:12]  # a repeat names the same run
+
     def start() -> RunView:
         scenario = body.scenario or scenario_from_path(settings, body.scenario_path or "")
+        if keyed is not None:
+            return service_of(request).start_once(scenario, run_id=keyed, requester=who)
         return service_of(request).start(scenario, requester=who)
 
-    parts = body.model_dump(mode="json")
     return await answer(request, start, wait=wait, done=201, idempotency=(who, key, parts))
 
 
@@ -158,7 +163,7 @@ async def decide(
     allow(request, "revise" if body.action == "revise" else "decide")
 
     def apply() -> RunView:
-        return service.decide(
+        return (service.decide if key is None else service.decide_once)(
             run_id,
             body.action,
             reviewer=who,

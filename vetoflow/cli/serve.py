@@ -33,9 +33,11 @@ def check_exposure(settings: Settings, host: str, *, console: bool = False) -> s
     protected = bool(TokenTable.from_settings(settings).entries or directory.users_file or settings.oidc_audience)
     if console:
         from vetoflow.console.auth import check_bind
+        from vetoflow.identity.demo_logins import check_reachable_passwords
 
         has_logins = directory.has_logins or bool(settings.oidc_issuer and settings.oidc_client_id)
         check_bind(host, has_logins)
+        check_reachable_passwords(directory.demo_passwords, host, on_lambda=settings.on_lambda)
         if protected and not has_logins:
             raise VetoflowError(
                 "the API needs tokens but the console has no logins: it would be an open door beside it. "

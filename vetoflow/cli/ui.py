@@ -28,6 +28,7 @@ def ui(ctx: click.Context, host: str, port: int, root_path: str) -> None:
     """
     from vetoflow.console.auth import check_bind
     from vetoflow.governance.policy import load_policy
+    from vetoflow.identity.demo_logins import check_reachable_passwords
     from vetoflow.identity.directory import Directory
     from vetoflow.runs.pump import Pump
     from vetoflow.runs.store import open_service
@@ -37,6 +38,7 @@ def ui(ctx: click.Context, host: str, port: int, root_path: str) -> None:
     load_policy(settings.policy)  # a malformed policy refuses to start, naming line and field
     oidc = bool(settings.oidc_issuer and settings.oidc_client_id)
     check_bind(host, oidc or directory.has_logins)  # before opening anything: a refused bind leaves nothing behind
+    check_reachable_passwords(directory.demo_passwords, host, on_lambda=settings.on_lambda)
     from vetoflow import ui as console
 
     with open_service(settings) as service:

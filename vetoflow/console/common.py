@@ -16,6 +16,7 @@ from vetoflow.formatting import amount, pct, when
 from vetoflow.identity.directory import Directory
 from vetoflow.identity.roles import Action, User, require
 from vetoflow.plaintext import md
+from vetoflow.render import status_words
 from vetoflow.risk.plausibility import MAX_PLAUSIBLE_ROI, SHORT_WORDS
 from vetoflow.runs.index import RunRow
 from vetoflow.runs.service import RunService
@@ -123,7 +124,7 @@ def run_rows(rows: list[RunRow], columns: list[str], currencies: Mapping[str, st
     formatters: dict[str, Any] = {
         "run id": lambda r: r.run_id,
         "name": lambda r: r.name,
-        "status": lambda r: r.status,
+        "status": status_words,  # a stalled run says for how long, as `vetoflow runs` does
         "created": lambda r: when(r.created_at),
         "updated": lambda r: when(r.updated_at),
         "investment": lambda r: amount(r.investment, codes.get(r.run_id, "")),

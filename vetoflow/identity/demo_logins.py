@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from vetoflow.config import Settings
 from vetoflow.errors import VetoflowError
+from vetoflow.identity.passwords import check_strength
+from vetoflow.netloc import is_loopback
 
 
 def parse_users(text: str, source: str) -> dict[str, str]:
@@ -31,3 +33,15 @@ def load_users(settings: Settings) -> dict[str, str]:
     for text, source in settings.credential_texts(settings.ui_users, settings.ui_users_file, "VETOFLOW_UI_USERS"):
         users |= parse_users(text, source)
     return users
+
+
+def check_reachable_passwords(passwords: dict[str, str], host: str, *, on_lambda: bool) -> None:
+    """Demo logins other machines can reach (a non-loopback address, or Lambda behind its URL) need passwords
+    as strong as the users file's: `ana:a` falls to the first guesses whatever the throttle."""
+    if is_loopback(host) and not on_lambda:
+        return
+    for user, password in passwords.items():
+        try:
+            check_strength(password, user)
+        except VetoflowError as exc:
+            raise VetoflowError(f"VETOFLOW_UI_USERS: user {user!r} served on {host}: {exc}") from None

@@ -77,6 +77,42 @@ class Deciding(Settling, CarriesRuns):
                 thread_store.add(self.database.engine, run_id, author, comment, via=via, lost_race=True, action=action)
             raise
 
+    def decide_once(
+        self,
+        run_id: str,
+        action: str,
+        *,
+        reviewer: str,
+        comment: str = "",
+        overrides: dict[str, Any] | None = None,
+        user: User | None = None,
+        digest: str | None = None,
+        via: str = "api",
+    ) -> RunView:
+        """`decide` under an API Idempotency-Key: the repeat of a decision whose first try failed after it was
+        recorded (a 503: the database went away while the run carried on) finds it recorded for the same pause
+        and carries the run on, instead of a 409 and a lost-race comment from the very reviewer who decided."""
+        decisions = self.index.decisions(run_id)
+        last = decisions[-1] if decisions else None
+        same = last is not None and (last.reviewer, last.action, last.comment) == (reviewer, action, comment)
+        if last is None or not same or (last.payload.get("overrides") or {}) != (overrides or {}):
+            return self.decide(
+                run_id, action, reviewer=reviewer, comment=comment, overrides=overrides, user=user, digest=digest,
+                via=via,
+            )  # fmt: skip
+        snapshot = self._snapshot(run_id)
+        if snapshot.interrupts and snapshot.interrupts[0].id != last.pause_id:  # a later pause: a new decision
+            return self.decide(
+                run_id, action, reviewer=reviewer, comment=comment, overrides=overrides, user=user, digest=digest,
+                via=via,
+            )  # fmt: skip
+        if self.dispatcher:
+            return self.view(run_id)
+        try:
+            return self.resume_pending(run_id)
+        except RunBusyError:  # its first executor (or a retry) still carries it
+            return self.view(run_id)
+
     def _decide(
         self,
         run_id: str,

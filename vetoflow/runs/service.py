@@ -19,6 +19,8 @@ from vetoflow.context import Context
 from vetoflow.db import Database
 from vetoflow.errors import (
     LeaseLostError,
+    RunBusyError,
+    RunNotFoundError,
     RunStateError,
     VetoflowError,
 )
@@ -116,6 +118,21 @@ class RunService(Deciding, Upkeep, QueueSide, Replaying, RunRecords):  # Decidin
         lease = self.leases.fresh()  # the row is born with this process's lease: nobody else executes it meanwhile
         self.index.create(run_id, scenario.name, scenario.investment, inputs, lease=lease, also=entry)
         return self._advance(run_id, lambda: state, on_step, owner=lease[0])
+
+    def start_once(self, scenario: Scenario, *, run_id: str, requester: str | None = None) -> RunView:
+        """`start` under a run id derived from the request (an API Idempotency-Key): a repeat of a request
+        that failed midway (a 503: the database went away after the run began) never starts a second run;
+        it carries that run on as far as it goes (in queue mode: answers it as it stands)."""
+        try:
+            self.index.get(run_id)
+        except RunNotFoundError:
+            return self.start(scenario, run_id=run_id, requester=requester)
+        if self.dispatcher:
+            return self.view(run_id)
+        try:
+            return self.resume_pending(run_id)
+        except RunBusyError:  # its first executor (or a retry) still carries it
+            return self.view(run_id)
 
     def retry(self, run_id: str, on_step: StepCallback | None = None) -> RunView:
         """Resume from the last checkpoint: after a failed node, or after a crash mid-graph or mid-decision.
