@@ -17,6 +17,7 @@ from tests.console_helpers import overrule_veto, serve_console
 from vetoflow.api import create_app
 from vetoflow.cli import cli
 from vetoflow.config import Settings
+from vetoflow.runs import audit
 from vetoflow.runs.store import open_service
 from vetoflow.scenario import Scenario
 
@@ -66,6 +67,10 @@ def test_cli_refuses_a_viewer_and_an_unknown_reviewer(
         assert service.view(run_id).decisions == []
     done = cli_decide(settings, "approve", run_id, "--reviewer", "ap", "-m", "fine")
     assert done.returncode == 0, done.stderr
+    with open_service(settings) as service:
+        log = audit.entries(service.index.engine, run_id=run_id)
+    decided = [(e["actor"], e["via"]) for e in log if e["event"] == "run.decided"]
+    assert decided == [("ap", "cli")], "the audit log marks a CLI decision as such"
 
 
 def test_api_answers_403_to_a_viewer_and_lets_an_approver_decide(
