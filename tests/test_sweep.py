@@ -9,6 +9,7 @@ import subprocess
 import sys
 import threading
 from collections import Counter
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ from sqlalchemy import delete
 from tests.cli_support import invoke
 from tests.conftest import env_for
 from tests.governance_support import POLICY, governed_service, governed_settings
+from tests.receivers import HookReceiver, hook_receiver
 from vetoflow.config import Settings
 from vetoflow.db.tables import pauses_table
 from vetoflow.runs import audit, audit_check
@@ -27,6 +29,14 @@ from vetoflow.runs.sweep import SweepReport
 from vetoflow.scenario import Scenario
 
 START = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+HOOK_SECRET = "hook-secret-for-tests"
+
+
+@pytest.fixture
+def receiver(monkeypatch: pytest.MonkeyPatch) -> Iterator[HookReceiver]:
+    monkeypatch.setenv("VETOFLOW_TEST_HOOK_SECRET", HOOK_SECRET)
+    with hook_receiver(HOOK_SECRET.encode()) as hooks:
+        yield hooks
 
 
 def sweep_twice_at_once(services: list[RunService], at: datetime) -> list[SweepReport]:
@@ -41,6 +51,7 @@ def sweep_twice_at_once(services: list[RunService], at: datetime) -> list[SweepR
         barrier.wait()
         try:
             reports.append(service.sweep())
+            service.deliver_notifications()  # then delivery, as `vetoflow sweep` does: both at once too
         except BaseException as exc:
             errors.append(exc)
 
@@ -58,9 +69,13 @@ def events(service: RunService, run_id: str) -> Counter[str]:
 
 
 def test_reminders_escalation_and_expiry_happen_once_under_concurrent_sweeps(
-    settings: Settings, tmp_path: Path, vetoed: Scenario
+    settings: Settings, tmp_path: Path, vetoed: Scenario, receiver: HookReceiver
 ) -> None:
-    settings = governed_settings(settings, tmp_path)
+    notify = (
+        f"notify:\n  - webhook: {receiver.url}/hook\n    secret: env:VETOFLOW_TEST_HOOK_SECRET\n"
+        "    events: [run.reminder, run.escalated, run.expired]\n"
+    )
+    settings = governed_settings(settings, tmp_path, POLICY + notify)
     with governed_service(settings) as first, governed_service(settings) as second:
         assert first.gate is not None
         first.gate.clock = lambda: START
@@ -99,6 +114,14 @@ def test_reminders_escalation_and_expiry_happen_once_under_concurrent_sweeps(
         counts = events(first, standard)
         assert (counts["run.escalated"], counts["run.expired"], counts["run.decided"]) == (1, 1, 0)
         assert audit_check.verify(first.index.engine).ok
+    sent = [json.loads(r.body) for r in receiver.received]
+    assert all(r.signature_ok for r in receiver.received)
+    assert len({n["id"] for n in sent}) == len(sent), "no notification reached the receiver twice"
+    heard = Counter((n["event"], n["run"]["id"]) for n in sent)
+    assert heard == {
+        ("run.reminder", large): 2, ("run.expired", large): 1, ("run.escalated", standard): 1,
+        ("run.expired", standard): 1,
+    }, "each sent exactly once while two sweeps (and two deliveries) ran at once"  # fmt: skip
 
 
 def test_the_sweep_command_expires_with_a_given_time(settings: Settings, tmp_path: Path, vetoed: Scenario) -> None:
