@@ -9,7 +9,7 @@ import subprocess
 import sys
 import threading
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -172,6 +172,37 @@ def test_a_tier_scoped_channel_hears_of_a_run_once_it_escalates_into_its_tier(
         assert len(escalated) == 2, "everyone, and now the large tier's channel"
         paused = [n for n in service.notifications(run_id) if n["event"] == "run.paused"]
         assert len(paused) == 1, "the board was not told of a standard-tier run"
+
+
+def clock_at(moment: datetime) -> Callable[[], datetime]:
+    return lambda: moment
+
+
+REMINDER_LIST = """\
+tiers:
+  - name: standard
+    approvers: {roles: [approver], count: 1}
+    due: 2d
+    remind_every: [1h, 4h]
+    at_deadline: expire
+"""
+
+
+def test_a_list_of_reminder_intervals_is_followed_then_its_last_repeats(
+    settings: Settings, tmp_path: Path, vetoed: Scenario
+) -> None:
+    settings = governed_settings(settings, tmp_path, REMINDER_LIST)
+    with governed_service(settings) as service:
+        assert service.gate is not None
+        service.gate.clock = lambda: START
+        run_id = service.start(vetoed, requester="an").run.run_id
+        reminded_at = []
+        for minutes in range(0, 14 * 60, 15):  # a sweep every quarter of an hour for 14 hours
+            service.gate.clock = clock_at(START + timedelta(minutes=minutes))
+            if service.sweep().reminded == [run_id]:
+                reminded_at.append(minutes / 60)
+        assert reminded_at == [1.0, 5.0, 9.0, 13.0], "1h after the pause, then every 4h (the list's last)"
+        assert events(service, run_id)["run.reminder"] == 4
 
 
 def test_a_sweep_reads_no_checkpoint_of_runs_waiting_under_a_recorded_pause(
