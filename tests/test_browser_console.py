@@ -25,6 +25,8 @@ from tests.conftest import ROOT, env_for
 from tests.console_helpers import ANA, BO, chromium_browser, vetoflow_ui_process
 from tests.fakes.bedrock_server import BedrockServer
 from vetoflow.config import Settings
+from vetoflow.identity.passwords import hash_password
+from vetoflow.identity.users_file import add_user
 from vetoflow.runs.store import open_service
 from vetoflow.scenario import Scenario
 
@@ -336,3 +338,18 @@ def test_serve_s_console_opens_a_linked_run_too(home: Settings, browser: Browser
         expect(page.locator("#run-headline")).to_contain_text("Served kiosks", timeout=TIMEOUT_MS)
         expect(page.get_by_role("tab", name="Run", exact=True)).to_have_attribute("aria-selected", "true")
     assert complaints == [], "the sign-in page loads without an error (a missing /favicon.ico was one)"
+
+
+def test_a_signed_in_viewer_finds_start_run_and_knowledge_writes_off_with_the_reason(
+    home: Settings, browser: Browser
+) -> None:
+    add_user(home.home / "users.yaml", "vi", ["viewer"], hash_password("Viewer-Pass-2026"))
+    with vetoflow_ui_process(home) as url:
+        page = signed_in(browser, url, ("vi", "Viewer-Pass-2026"))
+        page.get_by_role("tab", name="New run", exact=True).click()
+        expect(page.locator("#new-start")).to_be_disabled(timeout=TIMEOUT_MS)
+        expect(page.locator("#new-start-note")).to_contain_text("vi (viewer) may not start runs")
+        page.get_by_role("tab", name="Knowledge", exact=True).click()
+        expect(page.get_by_role("button", name="Add to the knowledge base")).to_be_disabled(timeout=TIMEOUT_MS)
+        expect(page.get_by_role("button", name="Remove")).to_be_disabled()
+        expect(page.locator("#knowledge-message")).to_contain_text("vi (viewer) may not start runs")

@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import gradio as gr
 import pytest
 from click.testing import CliRunner
 from gradio_client import Client
@@ -17,6 +18,11 @@ from tests.console_helpers import overrule_veto, serve_console
 from vetoflow.api import create_app
 from vetoflow.cli import cli
 from vetoflow.config import Settings
+from vetoflow.console.common import ConsoleDeps
+from vetoflow.console.new_run import start_control
+from vetoflow.identity.directory import Directory
+from vetoflow.identity.users_file import add_user
+from vetoflow.runs import audit
 from vetoflow.runs.store import open_service
 from vetoflow.scenario import Scenario
 
@@ -66,6 +72,10 @@ def test_cli_refuses_a_viewer_and_an_unknown_reviewer(
         assert service.view(run_id).decisions == []
     done = cli_decide(settings, "approve", run_id, "--reviewer", "ap", "-m", "fine")
     assert done.returncode == 0, done.stderr
+    with open_service(settings) as service:
+        log = audit.entries(service.index.engine, run_id=run_id)
+    decided = [(e["actor"], e["via"]) for e in log if e["event"] == "run.decided"]
+    assert decided == [("ap", "cli")], "the audit log marks a CLI decision as such"
 
 
 def test_api_answers_403_to_a_viewer_and_lets_an_approver_decide(
@@ -103,6 +113,22 @@ def test_console_refuses_a_viewer_with_the_reason(tmp_path: Path, vetoed: Scenar
         assert "approve recorded" in overrule_veto(approver, run_id, "ok")[0]
         with pytest.raises(ValueError, match=r"(?i)could not login|incorrect"):
             Client(console.url, auth=("ana", "pw-ana"), verbose=False)  # plain-text demo logins are ignored now
+
+
+def test_the_start_run_button_is_off_for_a_signed_in_viewer_with_the_reason(tmp_path: Path) -> None:
+    settings = Settings(home=tmp_path / "home", database_url=None)
+    add_users(settings.home)
+    add_user(settings.home / "users.yaml", "an", ["analyst"], None)
+    with open_service(settings) as service:
+        deps = ConsoleDeps(service, settings, True, "nobody", Directory.from_settings(settings))
+        button, note = start_control(deps, gr.Request(username="vi"))
+        assert button["interactive"] is False
+        assert note.startswith("**Start run** is off: vi (viewer) may not start runs")
+        approver, why = start_control(deps, gr.Request(username="ap"))
+        assert approver["interactive"] is False
+        assert "ap (approver) may not start runs" in why
+        analyst, none = start_control(deps, gr.Request(username="an"))
+        assert (analyst["interactive"], none) == (True, "")
 
 
 def test_a_replay_is_requested_by_the_api_caller_or_the_cli_requester_who_then_cannot_approve_it(

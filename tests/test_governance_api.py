@@ -43,6 +43,24 @@ def receiver(monkeypatch: pytest.MonkeyPatch) -> Iterator[HookReceiver]:
         yield hooks
 
 
+def check_the_notifications_listing(url: str, keys: dict[str, str], run_id: str, receiver: HookReceiver) -> None:
+    """GET /notifications: admins see the run's notifications (newest first, targets masked), others get 403."""
+    deadline = time.monotonic() + 10
+    while len(receiver.ids("/hook", 200)) < 2 and time.monotonic() < deadline:  # run.decided, sent by the server
+        time.sleep(0.1)
+    with client(url, keys["ad"]) as admin:
+        listed = admin.get("/notifications", params={"run": run_id})
+        assert listed.status_code == 200
+        assert [(n["event"], n["kind"], n["target"]) for n in listed.json()] == [
+            ("run.decided", "webhook", f"{receiver.url}/…"), ("run.paused", "webhook", f"{receiver.url}/…")
+        ]  # fmt: skip
+        assert sorted(n["id"] for n in listed.json()) == sorted(receiver.ids("/hook", 200))
+        assert all("channel" not in n for n in listed.json()), "the full URL and secret's variable stay inside"
+        assert admin.get("/notifications", params={"run": "nosuch"}).status_code == 404
+    with client(url, keys["ap1"]) as approver:
+        assert approver.get("/notifications").status_code == 403
+
+
 def test_two_approvals_over_http_with_digest_audit_and_a_prompt_webhook(
     settings: Settings, tmp_path: Path, receiver: HookReceiver
 ) -> None:
@@ -94,6 +112,7 @@ def test_two_approvals_over_http_with_digest_audit_and_a_prompt_webhook(
             assert admin.get("/audit", params={"run": "no such run!"}).status_code == 422
             assert admin.get("/audit", params={"format": "csv"}).text.startswith("seq,at,event")
             assert admin.get("/audit", params={"since": "soon"}).status_code == 422
+        check_the_notifications_listing(url, keys, run_id, receiver)
 
 
 def scheduled_event() -> dict[str, object]:

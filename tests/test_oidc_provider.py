@@ -265,6 +265,17 @@ def sign_in_over_http(http: httpx.Client, start: str, user: str) -> httpx.Respon
     raise AssertionError("too many redirects")
 
 
+def test_a_notification_s_link_to_a_run_opens_that_run_after_signing_in_at_the_provider(served: Served) -> None:
+    run_id, _ = vetoed_run(served.service, "Linked before sign-in")
+    with httpx.Client(follow_redirects=False, timeout=30) as http:
+        landed = sign_in_over_http(http, f"{served.url}/console/?run={run_id}", "ana")
+        assert landed.status_code == 200
+        assert str(landed.url) == f"{served.url}/console/?run={run_id}", "the deep link survives the sign-in"
+    with httpx.Client(follow_redirects=False, timeout=30) as http:
+        landed = sign_in_over_http(http, f"{served.url}/console/?run=../elsewhere", "ana")
+        assert str(landed.url) == f"{served.url}/console/", "only a run id is carried through"
+
+
 def test_vetoflow_ui_alone_signs_in_through_the_provider_too(served: Served) -> None:
     from vetoflow import ui
 

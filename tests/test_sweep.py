@@ -9,6 +9,7 @@ import subprocess
 import sys
 import threading
 from collections import Counter
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ from sqlalchemy import delete
 from tests.cli_support import invoke
 from tests.conftest import env_for
 from tests.governance_support import POLICY, governed_service, governed_settings
+from tests.receivers import HookReceiver, hook_receiver
 from vetoflow.config import Settings
 from vetoflow.db.tables import pauses_table
 from vetoflow.runs import audit, audit_check
@@ -27,6 +29,14 @@ from vetoflow.runs.sweep import SweepReport
 from vetoflow.scenario import Scenario
 
 START = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+HOOK_SECRET = "hook-secret-for-tests"
+
+
+@pytest.fixture
+def receiver(monkeypatch: pytest.MonkeyPatch) -> Iterator[HookReceiver]:
+    monkeypatch.setenv("VETOFLOW_TEST_HOOK_SECRET", HOOK_SECRET)
+    with hook_receiver(HOOK_SECRET.encode()) as hooks:
+        yield hooks
 
 
 def sweep_twice_at_once(services: list[RunService], at: datetime) -> list[SweepReport]:
@@ -41,6 +51,7 @@ def sweep_twice_at_once(services: list[RunService], at: datetime) -> list[SweepR
         barrier.wait()
         try:
             reports.append(service.sweep())
+            service.deliver_notifications()  # then delivery, as `vetoflow sweep` does: both at once too
         except BaseException as exc:
             errors.append(exc)
 
@@ -58,9 +69,13 @@ def events(service: RunService, run_id: str) -> Counter[str]:
 
 
 def test_reminders_escalation_and_expiry_happen_once_under_concurrent_sweeps(
-    settings: Settings, tmp_path: Path, vetoed: Scenario
+    settings: Settings, tmp_path: Path, vetoed: Scenario, receiver: HookReceiver
 ) -> None:
-    settings = governed_settings(settings, tmp_path)
+    notify = (
+        f"notify:\n  - webhook: {receiver.url}/hook\n    secret: env:VETOFLOW_TEST_HOOK_SECRET\n"
+        "    events: [run.reminder, run.escalated, run.expired]\n"
+    )
+    settings = governed_settings(settings, tmp_path, POLICY + notify)
     with governed_service(settings) as first, governed_service(settings) as second:
         assert first.gate is not None
         first.gate.clock = lambda: START
@@ -99,6 +114,14 @@ def test_reminders_escalation_and_expiry_happen_once_under_concurrent_sweeps(
         counts = events(first, standard)
         assert (counts["run.escalated"], counts["run.expired"], counts["run.decided"]) == (1, 1, 0)
         assert audit_check.verify(first.index.engine).ok
+    sent = [json.loads(r.body) for r in receiver.received]
+    assert all(r.signature_ok for r in receiver.received)
+    assert len({n["id"] for n in sent}) == len(sent), "no notification reached the receiver twice"
+    heard = Counter((n["event"], n["run"]["id"]) for n in sent)
+    assert heard == {
+        ("run.reminder", large): 2, ("run.expired", large): 1, ("run.escalated", standard): 1,
+        ("run.expired", standard): 1,
+    }, "each sent exactly once while two sweeps (and two deliveries) ran at once"  # fmt: skip
 
 
 @pytest.mark.slow  # starts a process: left out of make test-fast
@@ -150,6 +173,37 @@ def test_a_tier_scoped_channel_hears_of_a_run_once_it_escalates_into_its_tier(
         assert len(escalated) == 2, "everyone, and now the large tier's channel"
         paused = [n for n in service.notifications(run_id) if n["event"] == "run.paused"]
         assert len(paused) == 1, "the board was not told of a standard-tier run"
+
+
+def clock_at(moment: datetime) -> Callable[[], datetime]:
+    return lambda: moment
+
+
+REMINDER_LIST = """\
+tiers:
+  - name: standard
+    approvers: {roles: [approver], count: 1}
+    due: 2d
+    remind_every: [1h, 4h]
+    at_deadline: expire
+"""
+
+
+def test_a_list_of_reminder_intervals_is_followed_then_its_last_repeats(
+    settings: Settings, tmp_path: Path, vetoed: Scenario
+) -> None:
+    settings = governed_settings(settings, tmp_path, REMINDER_LIST)
+    with governed_service(settings) as service:
+        assert service.gate is not None
+        service.gate.clock = lambda: START
+        run_id = service.start(vetoed, requester="an").run.run_id
+        reminded_at = []
+        for minutes in range(0, 14 * 60, 15):  # a sweep every quarter of an hour for 14 hours
+            service.gate.clock = clock_at(START + timedelta(minutes=minutes))
+            if service.sweep().reminded == [run_id]:
+                reminded_at.append(minutes / 60)
+        assert reminded_at == [1.0, 5.0, 9.0, 13.0], "1h after the pause, then every 4h (the list's last)"
+        assert events(service, run_id)["run.reminder"] == 4
 
 
 def test_a_sweep_reads_no_checkpoint_of_runs_waiting_under_a_recorded_pause(

@@ -19,6 +19,7 @@ from vetoflow.console.inbox import render_inbox, selected_run_id
 from vetoflow.console.knowledge import render_knowledge
 from vetoflow.console.mounting import mount_console
 from vetoflow.console.new_run import render_new_run
+from vetoflow.console.notifications import render_notifications
 from vetoflow.console.oidc_login import AUTH_PREFIX, console_login, gate_middleware
 from vetoflow.console.queue_footer import render_queue_footer
 from vetoflow.console.run_view import render_run_view
@@ -90,6 +91,8 @@ def _render_tabs(deps: ConsoleDeps) -> tuple[gr.Tabs, Any, Any, Any, Any, Any]:
             trace = render_trace_tab(deps.service)
         with gr.Tab("Compare", id="compare") as compare_tab:
             render_compare(deps.service, compare_tab)
+        with gr.Tab("Notifications", id="notifications") as notifications_tab:
+            render_notifications(deps, notifications_tab)
     return tabs, inbox, run, new, runs, trace
 
 

@@ -42,4 +42,7 @@ def get_notifications(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[dict[str, Any]]:
     allow(request, "audit")
-    return service_of(request).notifications(run, limit)
+    service = service_of(request)
+    if run is not None:
+        service.index.get(run)  # an unknown run is 404, as for every other route naming one (not an empty list)
+    return service.notifications(run, limit)

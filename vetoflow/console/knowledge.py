@@ -35,6 +35,7 @@ from vetoflow.console.knowledge_uploads import (
 )
 from vetoflow.db.ingest_jobs import IngestJobs
 from vetoflow.errors import VetoflowError
+from vetoflow.plaintext import md
 from vetoflow.rag.upload_jobs import UploadService
 
 INTRO = (
@@ -172,4 +173,15 @@ def render_knowledge(deps: ConsoleDeps, tab: gr.Tab | None = None) -> KnowledgeB
     question.submit(search, [question, k], answered, api_visibility="private")
     if tab is not None:
         tab.select(list_sources, None, listed, api_visibility="private")
+
+    def may_write(request: gr.Request) -> tuple[Any, Any, str]:
+        """Adding and removing documents is for roles that may start runs: off for others, saying why."""
+        try:
+            deps.require(request, "start")
+        except VetoflowError as exc:
+            off = gr.update(interactive=False)
+            return off, off, f"**Add to the knowledge base** and **Remove** are off: {md(str(exc))}"
+        return gr.update(interactive=True), gr.update(interactive=True), ""
+
+    gr.on(None, may_write, outputs=[upload, drop, message], api_visibility="private")  # when the page loads
     return kb

@@ -153,6 +153,15 @@ def load_upload(path: str | None, max_bytes: int) -> tuple[Any, ...]:
     return (ok(f"Scenario {scenario.name!r} loaded; press Start run."), *values, rows, unit, kept)
 
 
+def start_control(deps: ConsoleDeps, request: gr.Request | None) -> tuple[Any, str]:
+    """The Start run button as this user may use it: off, with the reason, without the `start` grant."""
+    try:
+        deps.require(request, "start")
+    except VetoflowError as exc:
+        return gr.update(interactive=False), f"**Start run** is off: {md(str(exc))}"
+    return gr.update(interactive=True), ""
+
+
 def render_new_run(deps: ConsoleDeps) -> NewRunPanel:
     gr.Markdown("Fill in the scenario, or upload a scenario (YAML/JSON) or a segments table (CSV) to fill it.")
     upload = gr.File(label="Scenario .yaml/.yml/.json or segments .csv", type="filepath", elem_id="new-upload")
@@ -178,6 +187,7 @@ def render_new_run(deps: ConsoleDeps) -> NewRunPanel:
         elem_id="new-segments",
     )
     start = gr.Button("Start run", variant="primary", elem_id="new-start")
+    start_note = gr.Markdown(elem_id="new-start-note")  # why Start run is off for this user, if it is
     progress_box = gr.Markdown(elem_id="new-progress")
     with gr.Row():
         run_id = gr.Textbox(label="Run id", interactive=False, elem_id="new-run-id", scale=4)
@@ -231,4 +241,9 @@ def render_new_run(deps: ConsoleDeps) -> NewRunPanel:
     limit = None if deps.service.queued else "default"
     outputs = [progress_box, run_id]
     start.click(start_run, inputs=[*form, histories], outputs=outputs, api_name="start_run", concurrency_limit=limit)
+
+    def may_start(request: gr.Request) -> tuple[Any, str]:
+        return start_control(deps, request)
+
+    gr.on(None, may_start, outputs=[start, start_note], api_visibility="private")  # when the page loads
     return NewRunPanel(run_id=run_id, open_button=open_button)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import html
 import logging
+import re
 import secrets
 import time
 from collections.abc import Callable, Mapping
@@ -31,6 +32,8 @@ from vetoflow.identity.roles import Action, User, grants_for
 log = logging.getLogger(__name__)
 AUTH_PREFIX = "/console-auth"
 SESSION_KEY = "vetoflow_user"
+LINKED_KEY = "vetoflow_linked_run"  # `/console?run=ID` asked for before signing in
+LINKED_RUN = re.compile(r"[A-Za-z0-9_-]{1,64}")  # a run id, as `ui.deep_link` accepts it
 COOKIE = "vetoflow_console"
 
 
@@ -120,6 +123,7 @@ class OidcLogin:
                 f"<p><a href='{AUTH_PREFIX}/logout'>Sign out</a></p>",
                 status=403,
             )
+        linked = request.session.get(LINKED_KEY)
         request.session.clear()
         request.session[SESSION_KEY] = {
             "name": user.name,
@@ -127,6 +131,8 @@ class OidcLogin:
             "exp": int(time.time()) + self.session_seconds,
         }
         log.info("console sign-in: %s (%s)", user.name, ", ".join(sorted(user.roles)))
+        if isinstance(linked, str) and LINKED_RUN.fullmatch(linked):  # a notification's link opens its run
+            console_path += f"?run={linked}"
         return RedirectResponse(console_path, status_code=303)
 
     async def logout(self, request: Request) -> Response:
@@ -191,6 +197,8 @@ class OidcGate:
         if relative.startswith(AUTH_PREFIX + "/"):
             response = await self._auth(request, relative[len(AUTH_PREFIX) :], root)
         elif relative in self.pages and request.method in ("GET", "HEAD") and self.login.session_user(request) is None:
+            if LINKED_RUN.fullmatch(linked := request.query_params.get("run", "")):
+                request.session[LINKED_KEY] = linked  # kept through the sign-in, then opened
             response = RedirectResponse(f"{root}{AUTH_PREFIX}/login", status_code=303)
         if response is None:
             await self.app(scope, receive, send)
