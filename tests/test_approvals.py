@@ -45,7 +45,7 @@ def test_the_tier_is_chosen_from_the_figures_and_recorded_on_the_pause(
         assert (view.approval["tier"], view.approval["progress"]) == (tier, f"0 of {needed}")
         assert view.approval["requester"] == "an"
         assert view.pending is not None
-        assert view.approval["digest"] == view.pending["digest"]
+        assert view.approval["digest"] == view.pending.digest
     (tmp_path / "policy.yaml").write_text(
         "tiers:\n  - name: relaxed\n    approvers: {roles: [admin], count: 5}\n"
     )  # the file changes while the run waits: its rules do not
@@ -60,7 +60,7 @@ def test_two_distinct_approvers_four_eyes_and_roles(settings: Settings, tmp_path
     users = people(settings)
     with governed_service(settings) as service:
         run_id = service.start(big(vetoed), requester="an").run.run_id
-        digest = service.view(run_id).pending["digest"]  # type: ignore[index]
+        digest = service.view(run_id).pending.digest
 
         def approve(who: str) -> object:
             return service.decide(run_id, "approve", reviewer=who, user=users[who], digest=digest, via="api")
@@ -110,7 +110,7 @@ def test_a_changed_digest_is_refused_and_nothing_is_recorded(
     users = people(settings)
     with governed_service(settings) as service:
         run_id = service.start(vetoed, requester="an").run.run_id
-        seen = service.view(run_id).pending["digest"]  # type: ignore[index]
+        seen = service.view(run_id).pending.digest
         revised = service.decide(
             run_id, "revise", reviewer="an", user=users["an"], overrides={"investment": 480_000}, digest=seen
         )
@@ -124,7 +124,7 @@ def test_a_changed_digest_is_refused_and_nothing_is_recorded(
         assert after.approval is not None
         assert after.approval["approved_by"] == []
         assert [e["event"] for e in audit.entries(service.index.engine, run_id=run_id)].count("run.decided") == 1
-        current = after.pending["digest"]  # type: ignore[index]
+        current = after.pending.digest
         assert current != seen
         final = service.decide(run_id, "approve", reviewer="ap1", user=users["ap1"], digest=current)
         assert final.status == "completed"
@@ -138,7 +138,7 @@ def test_twenty_concurrent_approvers_give_two_approvals_and_one_resume(
     synthesizer = CountingSynthesizer()
     with governed_service(settings, Context(synthesizer=synthesizer)) as service:
         run_id = service.start(big(vetoed), requester="an").run.run_id
-        digest = service.view(run_id).pending["digest"]  # type: ignore[index]
+        digest = service.view(run_id).pending.digest
 
         def approve(n: int) -> str:
             who = f"ap{n}"
@@ -176,7 +176,7 @@ def test_a_replay_is_requested_by_whoever_asked_for_it_and_they_cannot_approve_i
         assert replay.state.requester == "ap1"
         assert replay.approval is not None
         assert replay.approval["requester"] == "ap1"
-        digest = replay.pending["digest"]  # type: ignore[index]
+        digest = replay.pending.digest
         with pytest.raises(ApprovalRefusedError, match=r"four-eyes\): ap1 started this run"):
             service.decide(replay.run.run_id, "approve", reviewer="ap1", user=users["ap1"], digest=digest)
         done = service.decide(replay.run.run_id, "approve", reviewer="ap2", user=users["ap2"], digest=digest)
@@ -189,7 +189,7 @@ def test_a_replay_is_requested_by_whoever_asked_for_it_and_they_cannot_approve_i
         assert service.view(source).state.requester == "an", "the source run is untouched"
         unnamed = service.replay(source).new  # a caller that names nobody: the source's requester stays
         assert unnamed.state.requester == "an"
-        seen = unnamed.pending["digest"]  # type: ignore[index]
+        seen = unnamed.pending.digest
         with pytest.raises(ApprovalRefusedError, match=r"four-eyes\): an started this run"):
             service.decide(unnamed.run.run_id, "approve", reviewer="an", user=users["an"], digest=seen)
 

@@ -182,7 +182,7 @@ def test_a_run_whose_figures_cannot_be_computed_waits_for_a_human_naming_each_fi
         assert any(reason.startswith(figure) for reason in reasons), (figure, reasons)
     assert len(reasons) == len(set(reasons))
     assert view.pending is not None
-    assert view.pending["why_waiting"][0].startswith("The figures could not be computed")
+    assert view.pending.why_waiting[0].startswith("The figures could not be computed")
     row = service.row(run_id)
     assert row.loss_probability is None or math.isnan(row.loss_probability)  # not 0.0
     [item] = service.inbox()

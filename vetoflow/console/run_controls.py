@@ -35,7 +35,7 @@ def shown_record(view: RunView | None) -> dict[str, Any] | None:
     (None when it waits for nothing). Decisions read it back instead of the Run id box."""
     if view is None:
         return None
-    return {"run": view.run.run_id, "digest": (view.pending or {}).get("digest")}
+    return {"run": view.run.run_id, "digest": view.pending.digest if view.pending else None}
 
 
 def acting_on(typed: str | None, shown: dict[str, Any] | None) -> tuple[str, str | None]:
@@ -125,7 +125,7 @@ def watch_record(view: RunView | None, marker: str | None, named: str = "") -> d
         "status": view.status,
         "decisions": len(view.decisions),
         "approved_by": list(approval.get("approved_by") or []),
-        "digest": (view.pending or {}).get("digest"),
+        "digest": view.pending.digest if view.pending else None,
         "comments": len(view.comments),
         "named": named,
     }
