@@ -314,4 +314,4 @@ def test_a_run_whose_figures_cannot_be_computed_is_never_fast_tracked(settings: 
         view = service.start(scenario_with(FLAT))
     assert view.status == "paused"
     assert view.approval is not None
-    assert (view.approval["tier"], view.approval["progress"]) == ("board", "0 of 2")
+    assert (view.approval.tier, view.approval.progress) == ("board", "0 of 2")

@@ -71,3 +71,34 @@ class PauseRequest(_Read):
     def payload(self) -> dict[str, Any]:
         """The checkpoint's JSON form (the `interrupt()` value): the keys set, as the approval node writes them."""
         return self.model_dump(mode="json", exclude_unset=True)
+
+
+class ApproversNeeded(BaseModel):
+    """Who must approve under the tier in force: `count` distinct approvers holding one of `roles`."""
+
+    roles: list[str]
+    count: int
+
+
+class SetAsideApproval(BaseModel):
+    """An approval that no longer counts (an escalation raised the tier), and why."""
+
+    reviewer: str
+    reason: str
+
+
+class ApprovalStatus(BaseModel):
+    """How a pause's approvals stand (`RunView.approval`): while it waits, and once decided, for the last pause."""
+
+    tier: str
+    status: str = Field(description="open, decided or expired.")
+    approvers: ApproversNeeded
+    approved_by: list[str] = Field(description="Approvals that count, in order.")
+    progress: str = Field(description="'1 of 2', with the roles still owed.")
+    still_needs: list[str] = Field(default_factory=list, description="Roles still owed an approval.")
+    set_aside: list[SetAsideApproval] = Field(default_factory=list)
+    requester: str | None = None
+    authors: dict[str, str] = Field(default_factory=dict, description="Who wrote the figures, and how (four-eyes).")
+    requester_may_approve: bool = True
+    due_at: str = Field(description="The deadline, ISO 8601 to the second, UTC.")
+    digest: str = Field(description="The figures the pause shows (governance.digest).")

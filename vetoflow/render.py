@@ -146,9 +146,9 @@ def run_panel(view: RunView) -> RenderableType:
         for d in view.decisions:
             comment = f' "{d.comment}"' if d.comment else ""
             parts.append(plain(f"  {d.decided_at:%Y-%m-%d %H:%M} {d.reviewer}: {d.action}{comment}"))
-        if (closed := view.approval) and not view.pending and len(closed["approved_by"]) > 1:
-            who = ", ".join(closed["approved_by"])
-            parts.append(plain(f"  approvals that counted (tier {closed['tier']}, {closed['progress']}): {who}"))
+        if (closed := view.approval) and not view.pending and len(closed.approved_by) > 1:
+            who = ", ".join(closed.approved_by)
+            parts.append(plain(f"  approvals that counted (tier {closed.tier}, {closed.progress}): {who}"))
     if run.error:
         parts.append(Text.assemble(("\nError: ", "bold red"), clean(run.error, multiline=True)))
         parts.append(plain(f"Resume from the last checkpoint with: vetoflow retry {run.run_id}"))
@@ -159,13 +159,11 @@ def run_panel(view: RunView) -> RenderableType:
             parts.append(Text.assemble(("\nLast answer refused: ", "red"), clean(refused)))
         parts.append(Text.assemble(("\nWaiting for a decision. ", "bold yellow"), clean(decision_hint(run.run_id))))
         if approval := view.approval:
-            who = clean(", ".join(approval["approved_by"]) or "nobody yet")
-            progress = f"approvals {approval['progress']} ({who})"
-            parts.append(Text(f"  tier {clean(approval['tier'])}: {progress}; due {approval['due_at']}"))
-            for aside in approval.get("set_aside") or []:
-                parts.append(
-                    Text(f"  {clean(aside['reviewer'])}'s approval no longer counts: {clean(aside['reason'])}")
-                )
+            who = clean(", ".join(approval.approved_by) or "nobody yet")
+            progress = f"approvals {approval.progress} ({who})"
+            parts.append(Text(f"  tier {clean(approval.tier)}: {progress}; due {approval.due_at}"))
+            for aside in approval.set_aside:
+                parts.append(Text(f"  {clean(aside.reviewer)}'s approval no longer counts: {clean(aside.reason)}"))
         if digest := view.pending.digest:
             parts.append(Text(f"  digest {digest} (pass it with --digest to bind your decision to these figures)"))
         shown = set(state.decision.reasons) if state.decision else set()

@@ -10,11 +10,10 @@ the payload, so a run paused by an older release reads the same way.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from vetoflow.console.words import changes_text
 from vetoflow.formatting import periods, when
-from vetoflow.pause import PauseRequest, RevisedFigures
+from vetoflow.pause import ApprovalStatus, PauseRequest, RevisedFigures
 from vetoflow.plaintext import clean
 from vetoflow.risk.words import delta_rows, figure_rows, method_note
 from vetoflow.runs.views import RunView
@@ -86,28 +85,28 @@ def _revision(revised: RevisedFigures | None, currency: str) -> list[str]:
     return lines
 
 
-def _approvers(approval: dict[str, Any] | None) -> list[str]:
+def _approvers(approval: ApprovalStatus | None) -> list[str]:
     if not approval:
         return []
     lines = ["", "Who must approve"]
-    if approval.get("tier"):
-        lines.append(_row("Approval tier", clean(approval["tier"])))
-    needs = approval.get("approvers") or {}
-    if needs.get("count") and needs.get("roles"):
-        roles = " or ".join(clean(role) for role in needs["roles"])
-        lines.append(_row("Needs", f"{needs['count']} approver(s) with role {roles}"))
-    if approval.get("progress"):
-        lines.append(_row("Approvals so far", clean(approval["progress"])))
-    if approval.get("approved_by"):
-        lines.append(_row("Approved by", clean(", ".join(map(str, approval["approved_by"])))))
-    if approval.get("due_at"):
-        lines.append(_row("Decide by", _due(approval["due_at"])))
+    if approval.tier:
+        lines.append(_row("Approval tier", clean(approval.tier)))
+    needs = approval.approvers
+    if needs.count and needs.roles:
+        roles = " or ".join(clean(role) for role in needs.roles)
+        lines.append(_row("Needs", f"{needs.count} approver(s) with role {roles}"))
+    if approval.progress:
+        lines.append(_row("Approvals so far", clean(approval.progress)))
+    if approval.approved_by:
+        lines.append(_row("Approved by", clean(", ".join(approval.approved_by))))
+    if approval.due_at:
+        lines.append(_row("Decide by", _due(approval.due_at)))
     return lines if len(lines) > 2 else []
 
 
-def _due(value: Any) -> str:
+def _due(value: str) -> str:
     try:
-        return when(datetime.fromisoformat(str(value)))
+        return when(datetime.fromisoformat(value))
     except ValueError:
         return clean(value)
 

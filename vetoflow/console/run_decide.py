@@ -83,7 +83,7 @@ class DecisionHandlers:
                 current = None
             return self.screen.refused(exc, ("", *shown(current, request, clear_comment=False)))
         if view.status == "paused" and action == "approve" and view.approval:
-            text = f"approval {view.approval['progress']} recorded for {run} by {reviewer}; more approvers needed."
+            text = f"approval {view.approval.progress} recorded for {run} by {reviewer}; more approvers needed."
             return (ok(text), *shown(view, request))
         return (ok(f"{action} recorded for {run} by {reviewer}; the run is now {view.status}."), *shown(view, request))
 

@@ -7,7 +7,7 @@ from typing import Any
 from pydantic import BaseModel, Field, SerializationInfo, field_serializer
 
 from vetoflow.governance.rules import WhoMayApprove
-from vetoflow.pause import PauseRequest
+from vetoflow.pause import ApprovalStatus, PauseRequest
 from vetoflow.runs.comments import CommentRow
 from vetoflow.runs.history import CheckpointRecord
 from vetoflow.runs.index import DecisionRow, RunRow
@@ -33,7 +33,7 @@ class RunView(BaseModel):
     )
     next_nodes: list[str] = Field(default_factory=list)
     decisions: list[DecisionRow] = Field(default_factory=list)
-    approval: dict[str, Any] | None = Field(
+    approval: ApprovalStatus | None = Field(
         default=None,
         description=(
             "While paused (and, once decided, for the last pause, with its status): tier, approvers, approved_by "
