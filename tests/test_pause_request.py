@@ -3,6 +3,9 @@ approval node stored, with its digest, so API and `show --json` clients read wha
 
 from __future__ import annotations
 
+from langgraph.types import Command
+
+from vetoflow.console.request_text import approval_request_text
 from vetoflow.nodes.approval import why_waiting
 from vetoflow.pause import PauseRequest
 from vetoflow.runs.history import thread_config
@@ -50,3 +53,18 @@ def test_a_payload_that_does_not_read_is_shown_from_the_runs_state(service: RunS
     assert shown.why_waiting == why_waiting(paused.state)
     assert shown.digest == "sha256:" + "0" * 64
     assert shown.run_id == paused.run.run_id
+
+
+def test_a_refused_answer_is_shown_with_the_request_and_the_run_still_waits(
+    service: RunService, vetoed: Scenario
+) -> None:
+    run_id = service.start(vetoed).run.run_id
+    service._advance(run_id, lambda: Command(resume="yes please"), None)  # what no front end lets through
+    view = service.view(run_id)
+    assert view.status == "paused"
+    assert view.pending is not None
+    assert view.pending.error is not None
+    assert view.pending.error.startswith("resume value must be an object")
+    assert view.model_dump(mode="json")["pending"]["error"] == view.pending.error
+    assert "Your last answer was refused: resume value must be an object" in approval_request_text(view)
+    assert service.decide(run_id, "reject", reviewer="ana").status == "rejected"
