@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, Field, SerializationInfo, field_serializer
+from pydantic import BaseModel, Field, SerializationInfo, SerializeAsAny, field_serializer
 
 from vetoflow.governance.rules import WhoMayApprove
 from vetoflow.pause import ApprovalStatus, PauseRequest
@@ -48,7 +48,8 @@ class RunView(BaseModel):
     )
     comments: list[CommentRow] = Field(default_factory=list, description="The run's comment thread, oldest first.")
 
-    @field_serializer("pending", mode="wrap")
+    # documented as PauseRequest (OpenAPI); written as the dict below, which SerializeAsAny lets through as it is
+    @field_serializer("pending", mode="wrap", return_type=SerializeAsAny[PauseRequest] | None)
     def _pending_as_stored(
         self, pending: PauseRequest | None, handler: Any, info: SerializationInfo
     ) -> dict[str, Any] | None:
