@@ -42,17 +42,17 @@ def test_the_tier_is_chosen_from_the_figures_and_recorded_on_the_pause(
         view = service.start(big(vetoed, investment), requester="an")
         assert view.status == "paused"
         assert view.approval is not None
-        assert (view.approval["tier"], view.approval["progress"]) == (tier, f"0 of {needed}")
-        assert view.approval["requester"] == "an"
+        assert (view.approval.tier, view.approval.progress) == (tier, f"0 of {needed}")
+        assert view.approval.requester == "an"
         assert view.pending is not None
-        assert view.approval["digest"] == view.pending["digest"]
+        assert view.approval.digest == view.pending.digest
     (tmp_path / "policy.yaml").write_text(
         "tiers:\n  - name: relaxed\n    approvers: {roles: [admin], count: 5}\n"
     )  # the file changes while the run waits: its rules do not
     with governed_service(settings) as service:
         waiting = service.view(view.run.run_id)
         assert waiting.approval is not None
-        assert waiting.approval["tier"] == tier
+        assert waiting.approval.tier == tier
 
 
 def test_two_distinct_approvers_four_eyes_and_roles(settings: Settings, tmp_path: Path, vetoed: Scenario) -> None:
@@ -60,7 +60,7 @@ def test_two_distinct_approvers_four_eyes_and_roles(settings: Settings, tmp_path
     users = people(settings)
     with governed_service(settings) as service:
         run_id = service.start(big(vetoed), requester="an").run.run_id
-        digest = service.view(run_id).pending["digest"]  # type: ignore[index]
+        digest = service.view(run_id).pending.digest
 
         def approve(who: str) -> object:
             return service.decide(run_id, "approve", reviewer=who, user=users[who], digest=digest, via="api")
@@ -72,7 +72,7 @@ def test_two_distinct_approvers_four_eyes_and_roles(settings: Settings, tmp_path
         first = service.decide(run_id, "approve", reviewer="ap1", user=users["ap1"], digest=digest, comment="ok")
         assert first.status == "paused"
         assert first.approval is not None
-        assert (first.approval["progress"], first.approval["approved_by"]) == ("1 of 2", ["ap1"])
+        assert (first.approval.progress, first.approval.approved_by) == ("1 of 2", ["ap1"])
         with pytest.raises(ApprovalRefusedError, match=r"ap1 already approved \(1 of 2\)"):
             approve("ap1")
         done = service.decide(run_id, "approve", reviewer="ap2", user=users["ap2"], digest=digest)
@@ -80,7 +80,7 @@ def test_two_distinct_approvers_four_eyes_and_roles(settings: Settings, tmp_path
         [decision] = done.decisions
         assert (decision.reviewer, decision.action, decision.payload["digest"]) == ("ap2", "approve", digest)
         assert done.approval is not None, "a finished run keeps who approved it"
-        assert (done.approval["status"], done.approval["approved_by"]) == ("decided", ["ap1", "ap2"])
+        assert (done.approval.status, done.approval.approved_by) == ("decided", ["ap1", "ap2"])
         assert done.state.reviews[-1].approved_by == ["ap1", "ap2"]
         assert done.state.summary is not None
         assert "ap1 and ap2" in done.state.summary.text
@@ -110,7 +110,7 @@ def test_a_changed_digest_is_refused_and_nothing_is_recorded(
     users = people(settings)
     with governed_service(settings) as service:
         run_id = service.start(vetoed, requester="an").run.run_id
-        seen = service.view(run_id).pending["digest"]  # type: ignore[index]
+        seen = service.view(run_id).pending.digest
         revised = service.decide(
             run_id, "revise", reviewer="an", user=users["an"], overrides={"investment": 480_000}, digest=seen
         )
@@ -122,9 +122,9 @@ def test_a_changed_digest_is_refused_and_nothing_is_recorded(
         assert after.decisions == before.decisions
         assert after.approval == before.approval
         assert after.approval is not None
-        assert after.approval["approved_by"] == []
+        assert after.approval.approved_by == []
         assert [e["event"] for e in audit.entries(service.index.engine, run_id=run_id)].count("run.decided") == 1
-        current = after.pending["digest"]  # type: ignore[index]
+        current = after.pending.digest
         assert current != seen
         final = service.decide(run_id, "approve", reviewer="ap1", user=users["ap1"], digest=current)
         assert final.status == "completed"
@@ -138,7 +138,7 @@ def test_twenty_concurrent_approvers_give_two_approvals_and_one_resume(
     synthesizer = CountingSynthesizer()
     with governed_service(settings, Context(synthesizer=synthesizer)) as service:
         run_id = service.start(big(vetoed), requester="an").run.run_id
-        digest = service.view(run_id).pending["digest"]  # type: ignore[index]
+        digest = service.view(run_id).pending.digest
 
         def approve(n: int) -> str:
             who = f"ap{n}"
@@ -175,8 +175,8 @@ def test_a_replay_is_requested_by_whoever_asked_for_it_and_they_cannot_approve_i
         assert replay.status == "paused"
         assert replay.state.requester == "ap1"
         assert replay.approval is not None
-        assert replay.approval["requester"] == "ap1"
-        digest = replay.pending["digest"]  # type: ignore[index]
+        assert replay.approval.requester == "ap1"
+        digest = replay.pending.digest
         with pytest.raises(ApprovalRefusedError, match=r"four-eyes\): ap1 started this run"):
             service.decide(replay.run.run_id, "approve", reviewer="ap1", user=users["ap1"], digest=digest)
         done = service.decide(replay.run.run_id, "approve", reviewer="ap2", user=users["ap2"], digest=digest)
@@ -189,7 +189,7 @@ def test_a_replay_is_requested_by_whoever_asked_for_it_and_they_cannot_approve_i
         assert service.view(source).state.requester == "an", "the source run is untouched"
         unnamed = service.replay(source).new  # a caller that names nobody: the source's requester stays
         assert unnamed.state.requester == "an"
-        seen = unnamed.pending["digest"]  # type: ignore[index]
+        seen = unnamed.pending.digest
         with pytest.raises(ApprovalRefusedError, match=r"four-eyes\): an started this run"):
             service.decide(unnamed.run.run_id, "approve", reviewer="an", user=users["an"], digest=seen)
 
@@ -204,7 +204,7 @@ def test_whoever_revised_the_figures_cannot_approve_them_alone(
         run_id = service.start(big(vetoed), requester="an").run.run_id
         revised = service.decide(run_id, "revise", reviewer="ap1", user=users["ap1"], overrides={"investment": 999_999})
         assert revised.approval is not None
-        assert revised.approval["tier"] == "standard"
+        assert revised.approval.tier == "standard"
         with pytest.raises(ApprovalRefusedError, match=r"four-eyes\): ap1 revised this run's figures"):
             service.decide(run_id, "approve", reviewer="ap1", user=users["ap1"])
         assert service.view(run_id).status == "paused"
@@ -237,14 +237,14 @@ def test_a_large_run_needs_the_finance_lead_and_a_second_different_approver(
         run_id = service.start(big(vetoed), requester="an").run.run_id
         first = service.decide(run_id, "approve", reviewer="ap1", user=users["ap1"])
         assert first.approval is not None
-        assert first.approval["progress"] == "1 of 2 (still needs a finance_lead)"
+        assert first.approval.progress == "1 of 2 (still needs a finance_lead)"
         [waiting] = [item for item in service.inbox() if item.run.run_id == run_id]
         assert waiting.progress == "1 of 2 (still needs a finance_lead)"
         assignees = [name for name, user in {**users, "fl": lead}.items() if assigned_to(waiting, user)]
         assert assignees == ["fl"], "the one place left is the finance lead's: nobody else is assigned the run"
         shown = service.view(run_id)
         assert shown.approval is not None
-        assert shown.approval["still_needs"] == ["finance_lead"]
+        assert shown.approval.still_needs == ["finance_lead"]
         assert blocked_actions(shown, users["ap2"])["approve"] == (
             "the places left are for a finance_lead; you hold approver"
         ), "the console says so before ap2 presses Approve"
@@ -255,4 +255,4 @@ def test_a_large_run_needs_the_finance_lead_and_a_second_different_approver(
         done = service.decide(run_id, "approve", reviewer="fl", user=lead, comment="finance lead signs")
         assert done.status == "completed"
         assert done.approval is not None
-        assert done.approval["approved_by"] == ["ap1", "fl"]
+        assert done.approval.approved_by == ["ap1", "fl"]

@@ -66,7 +66,7 @@ def by_id(panel: RunViewPanel, elem_id: str) -> Any:
 def digest_of(service: RunService, run_id: str) -> str:
     pending = service.view(run_id).pending
     assert pending is not None, "a paused run carries its approval payload"
-    return str(pending["digest"])
+    return str(pending.digest)
 
 
 def recorded(service: RunService, run_id: str) -> list[tuple[str, str, str]]:

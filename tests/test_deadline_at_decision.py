@@ -63,7 +63,7 @@ def test_an_approval_after_the_deadline_counts_under_the_tier_it_escalated_to(
         assert approve(service, run_id, users["ap1"]) == "paused", "not 'standard 1 of 1': the deadline came first"
         approval = service.view(run_id).approval
         assert approval is not None
-        assert (approval["tier"], approval["progress"], approval["approved_by"]) == ("large", "1 of 2", ["ap1"])
+        assert (approval.tier, approval.progress, approval.approved_by) == ("large", "1 of 2", ["ap1"])
         assert [e["event"] for e in audit.entries(service.index.engine, run_id=run_id)][-2:] == [
             "run.escalated",
             "run.approved",
@@ -127,7 +127,7 @@ def test_a_refusal_under_the_escalated_tier_says_the_deadline_moved_the_run_and_
             approve(service, run_id, users["ap1"])
         approval = service.view(run_id).approval
         assert approval is not None
-        assert (approval["tier"], approval["approved_by"]) == ("board", [])
+        assert (approval.tier, approval.approved_by) == ("board", [])
         assert events(service, run_id)["run.escalated"] == 1, "the refusal undid the approval, not the escalation"
 
 
@@ -162,4 +162,4 @@ def test_a_late_approval_and_a_sweep_at_the_same_moment_escalate_once(
         assert len([n for n in deciding.notifications(run_id) if n["event"] == "run.escalated"]) == 1
         approval = deciding.view(run_id).approval
         assert approval is not None
-        assert (approval["tier"], approval["progress"]) == ("large", "1 of 2")
+        assert (approval.tier, approval.progress) == ("large", "1 of 2")

@@ -81,10 +81,10 @@ def test_an_escalation_sets_aside_approvals_from_people_without_the_new_tier_s_r
 
         approval = service.view(run_id).approval
         assert approval is not None
-        assert (approval["tier"], approval["progress"], approval["approved_by"]) == ("board", "0 of 2", [])
-        [aside] = approval["set_aside"]
-        assert aside["reviewer"] == "ana"
-        assert "tier 'board' needs admin; ana held approver" in aside["reason"]
+        assert (approval.tier, approval.progress, approval.approved_by) == ("board", "0 of 2", [])
+        [aside] = approval.set_aside
+        assert aside.reviewer == "ana"
+        assert "tier 'board' needs admin; ana held approver" in aside.reason
         shown = invoke(settings, "show", run_id, VETOFLOW_POLICY=str(settings.policy))
         assert "tier board: approvals 0 of 2 (nobody yet)" in shown.stdout
         assert "ana's approval no longer counts: tier 'board' needs admin; ana held approver" in shown.stdout
@@ -104,7 +104,7 @@ def test_an_escalation_sets_aside_approvals_from_people_without_the_new_tier_s_r
         )
 
         assert approve(service, run_id, users["bob"]) == "paused", "one admin is not two qualifying approvers"
-        assert service.view(run_id).approval["progress"] == "1 of 2"  # type: ignore[index]
+        assert service.view(run_id).approval.progress == "1 of 2"
         with pytest.raises(ApprovalRefusedError, match=r"approvers\.roles is admin; ana holds approver"):
             approve(service, run_id, users["ana"])
         assert approve(service, run_id, users["dee"]) == "completed"
@@ -126,7 +126,7 @@ def test_an_approval_from_someone_holding_the_new_tier_s_role_still_counts(
         escalate(service, run_id, users, "eve")
         approval = service.view(run_id).approval
         assert approval is not None
-        assert (approval["progress"], approval["approved_by"], approval["set_aside"]) == ("1 of 2", ["eve"], [])
+        assert (approval.progress, approval.approved_by, approval.set_aside) == ("1 of 2", ["eve"], [])
         with pytest.raises(ApprovalRefusedError, match="eve already approved"):
             approve(service, run_id, users["eve"])
         assert approve(service, run_id, users["bob"]) == "completed"
@@ -149,7 +149,7 @@ def test_a_set_aside_approver_who_now_holds_the_role_may_approve_again(
         assert approve(service, run_id, promoted) == "paused"
         approval = service.view(run_id).approval
         assert approval is not None
-        assert (approval["progress"], approval["approved_by"], approval["set_aside"]) == ("1 of 2", ["cy"], [])
+        assert (approval.progress, approval.approved_by, approval.set_aside) == ("1 of 2", ["cy"], [])
         assert approve(service, run_id, users["dee"]) == "completed"
 
 
@@ -185,10 +185,10 @@ def test_an_escalation_to_a_tier_the_approvals_already_satisfy_approves_and_resu
         assert decision.comment == "escalated to tier 'urgent', which the approvals already given (ana) satisfy"
         assert done.approval is not None
         review = done.state.reviews[-1]
-        assert (review.approvers, review.digest) == ("ana", done.approval["digest"])
+        assert (review.approvers, review.digest) == ("ana", done.approval.digest)
         assert done.state.summary is not None
         assert "ana" in done.state.summary.text, "the summary names who approved, not the system"
-        assert (done.approval["tier"], done.approval["status"], done.approval["progress"]) == (
+        assert (done.approval.tier, done.approval.status, done.approval.progress) == (
             "urgent",
             "decided",
             "1 of 1",

@@ -52,16 +52,16 @@ def test_a_paused_run_shows_its_sources_before_any_decision_and_the_summary_reus
         assert retrieval is not None
         assert retrieval.sources
         assert paused.pending is not None
-        sources = paused.pending["sources"]
-        assert [s["title"] for s in sources] == [s.title for s in retrieval.sources[:5]]
-        assert all(s["text"] for s in sources)
-        assert any("kiosk" in s["text"].lower() for s in sources)
+        sources = paused.pending.sources
+        assert [s.title for s in sources] == [s.title for s in retrieval.sources[:5]]
+        assert all(s.text for s in sources)
+        assert any("kiosk" in s.text.lower() for s in sources)
 
         api_json = RunOut.of(paused).model_dump(mode="json")
-        assert api_json["pending"]["sources"] == sources
+        assert api_json["pending"]["sources"] == [s.model_dump(mode="json") for s in sources]
         terminal = shown(render.run_panel(paused))
         assert "Evidence from the knowledge base" in terminal
-        assert sources[0]["title"] in terminal
+        assert sources[0].title in terminal
         console_text = run_evidence.evidence(paused)
         assert "Evidence from the knowledge base" in console_text
         assert "<" not in console_text.replace("\\<", "")
@@ -81,7 +81,7 @@ def test_without_a_knowledge_base_the_pause_says_so(tmp_path: Path, vetoed: Scen
     with open_service(settings, Context(retriever=StoreRetriever(settings))) as service:
         paused = service.start(vetoed)
     assert paused.pending is not None
-    assert paused.pending["sources"] == []
+    assert paused.pending.sources == []
     assert paused.state.retrieval is not None
     assert paused.state.retrieval.warning is not None
     assert "No documents from the knowledge base" in run_evidence.evidence(paused)

@@ -23,7 +23,16 @@ def decide_an_old_pause(settings: Settings, run_id: str) -> None:
     with open_service(settings) as service:
         view = service.view(run_id)
         assert view.pending is not None
-        digest = view.pending["digest"]
+        digest = view.pending.digest
+        assert digest is not None
+        # the first release's payload had no why_waiting, sources or revised: they read empty, and the wire
+        # still shows only the keys it stored (and the digest)
+        assert view.pending.decision.veto is True
+        assert view.pending.figures.npv == view.state.financials.npv
+        assert (view.pending.why_waiting, view.pending.sources, view.pending.revised) == ([], [], None)
+        assert set(view.model_dump(mode="json")["pending"]) == {
+            "run_id", "scenario", "revision", "figures", "decision", "allowed_actions", "revisable", "digest",
+        }  # fmt: skip
         assert digest.startswith("sha256:")
         assert view.approval is None, "no pause row yet: the first release never wrote one"
         done = service.decide(run_id, "approve", reviewer="ana", digest=digest, via="cli")

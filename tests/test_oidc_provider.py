@@ -89,7 +89,7 @@ def vetoed_run(service: RunService, name: str) -> tuple[str, str]:
     view = service.start(scenario, requester="someone-else")
     assert view.status == "paused"
     assert view.pending is not None
-    return view.run.run_id, str(view.pending["digest"])
+    return view.run.run_id, str(view.pending.digest)
 
 
 def decide(url: str, token: str, run_id: str, digest: str) -> httpx.Response:

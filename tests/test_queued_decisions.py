@@ -63,7 +63,7 @@ def test_a_decision_queued_for_a_worker_closes_the_pause_in_the_view(queued: Set
             assert view.resumes_with is not None
             assert (view.resumes_with.reviewer, view.resumes_with.action) == ("ana", "approve")
             assert view.approval is not None
-            assert view.approval["status"] == "decided"
+            assert view.approval.status == "decided"
             assert view.pause_id == view.resumes_with.pause_id
         shown = printed(run_panel(view))
         assert DECIDED in shown

@@ -77,7 +77,7 @@ def test_replay_hitting_the_veto_is_left_paused_and_can_be_approved(service: Run
     assert new.status == "paused"
     assert new.next_nodes == ["approval"]
     assert new.pending is not None
-    assert new.pending["run_id"] == new.run.run_id
+    assert new.pending.run_id == new.run.run_id
     assert new.decisions == []
     assert service.index.get(new.run.run_id).status == "paused"
     assert service.view(run_id).status == "completed"

@@ -35,7 +35,7 @@ def test_vetoed_pauses_then_approve_completes(service: RunService, vetoed: Scena
     view = service.start(vetoed)
     assert view.status == "paused"
     assert view.pending is not None
-    assert view.pending["allowed_actions"] == ["approve", "reject", "revise"]
+    assert view.pending.allowed_actions == ["approve", "reject", "revise"]
     assert view.run.veto_reason is not None
     assert view.run.veto_reason.startswith("ROI (P50) is")
     done = service.decide(view.run.run_id, "approve", reviewer="ana", comment="strategic bet")
@@ -66,7 +66,8 @@ def test_invalid_decisions_change_nothing(service: RunService, vetoed: Scenario)
     view = service.view(run_id)
     assert view.status == "paused"
     assert view.decisions == []
-    assert "error" not in (view.pending or {})
+    assert view.pending is not None
+    assert view.pending.error is None
 
 
 def test_unknown_run(service: RunService) -> None:

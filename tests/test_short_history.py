@@ -182,7 +182,7 @@ def test_a_run_whose_figures_cannot_be_computed_waits_for_a_human_naming_each_fi
         assert any(reason.startswith(figure) for reason in reasons), (figure, reasons)
     assert len(reasons) == len(set(reasons))
     assert view.pending is not None
-    assert view.pending["why_waiting"][0].startswith("The figures could not be computed")
+    assert view.pending.why_waiting[0].startswith("The figures could not be computed")
     row = service.row(run_id)
     assert row.loss_probability is None or math.isnan(row.loss_probability)  # not 0.0
     [item] = service.inbox()
@@ -314,4 +314,4 @@ def test_a_run_whose_figures_cannot_be_computed_is_never_fast_tracked(settings: 
         view = service.start(scenario_with(FLAT))
     assert view.status == "paused"
     assert view.approval is not None
-    assert (view.approval["tier"], view.approval["progress"]) == ("board", "0 of 2")
+    assert (view.approval.tier, view.approval.progress) == ("board", "0 of 2")

@@ -32,19 +32,21 @@ def test_a_revise_that_makes_a_vetoed_plan_pass_still_waits_for_approval(service
 
     pending = revised.pending
     assert pending is not None
-    assert pending["why_waiting"] == ["revised after a veto: a human must approve the revised figures"]
-    change = pending["revised"]
-    assert (change["revision"], change["reviewer"], change["comment"]) == (1, "cy", "cheaper")
-    assert change["overrides"] == PASSING_REVISE
-    assert change["was_vetoed"] is True
+    assert pending.why_waiting == ["revised after a veto: a human must approve the revised figures"]
+    change = pending.revised
+    assert change is not None
+    assert (change.revision, change.reviewer, change.comment) == (1, "cy", "cheaper")
+    assert change.overrides == PASSING_REVISE
+    assert change.was_vetoed is True
     after = revised.state.financials
     assert after is not None
-    deltas = change["deltas"]
+    deltas = change.deltas
     assert set(deltas) == {"investment", "roi", "downside_roi", "npv", "loss_probability"}
-    assert deltas["investment"] == {"old": 2_500_000, "new": 900_000, "change": -1_600_000}
-    assert deltas["roi"]["old"] == before.roi
-    assert deltas["roi"]["new"] == after.roi
-    assert deltas["npv"]["change"] == pytest.approx(after.npv - before.npv)
+    assert (deltas["investment"].old, deltas["investment"].new) == (2_500_000, 900_000)
+    assert deltas["investment"].change == -1_600_000
+    assert deltas["roi"].old == before.roi
+    assert deltas["roi"].new == after.roi
+    assert deltas["npv"].change == pytest.approx(after.npv - before.npv)
 
     done = service.decide(paused.run.run_id, "approve", reviewer="dee", comment="final figures checked")
     assert done.status == "completed"
@@ -69,8 +71,9 @@ def test_a_revise_that_still_fails_shows_old_and_new_and_can_be_rejected(service
     again = service.decide(run_id, "revise", reviewer="cy", overrides={"investment": 2_000_000})
     assert again.status == "paused"
     assert again.pending is not None
-    assert again.pending["revised"]["deltas"]["investment"]["old"] == 2_500_000
-    assert again.pending["why_waiting"][0].startswith("ROI (P50) is")
+    assert again.pending.revised is not None
+    assert again.pending.revised.deltas["investment"].old == 2_500_000
+    assert again.pending.why_waiting[0].startswith("ROI (P50) is")
     assert service.decide(run_id, "reject", reviewer="dee").status == "rejected"
 
 
@@ -98,7 +101,7 @@ def test_implausible_inputs_that_pass_the_veto_wait_for_a_human_with_the_flags(
     assert paused.run.plausibility == paused.state.plausibility, "stored on the index row for listings"
     assert [row.plausibility for row in service.list(["paused"])] == [paused.state.plausibility]
     assert paused.pending is not None
-    assert paused.pending["plausibility"] == [flag.model_dump() for flag in paused.state.plausibility]
+    assert paused.pending.plausibility == paused.state.plausibility
     assert paused.run.veto_reason == paused.state.plausibility[0].message
     assert paused.run.veto_reason.startswith("ROI (P50) of ")
     assert "is above 1,000.0%" in paused.run.veto_reason
@@ -177,7 +180,7 @@ def test_a_replay_that_changes_a_vetoed_runs_inputs_waits_for_approval(service: 
     reason = f"replay of vetoed run {source} with changed inputs: a human must approve its figures"
     assert replayed.run.veto_reason == reason
     assert replayed.pending is not None
-    assert replayed.pending["why_waiting"] == [reason]
+    assert replayed.pending.why_waiting == [reason]
     done = service.decide(replayed.run.run_id, "approve", reviewer="dee", comment="checked the new inputs")
     assert done.status == "completed"
     assert done.state.summary is not None

@@ -107,8 +107,8 @@ def test_reminders_escalation_and_expiry_happen_once_under_concurrent_sweeps(
         escalated = first.view(standard)
         assert escalated.status == "paused"
         assert escalated.approval is not None
-        assert (escalated.approval["tier"], escalated.approval["progress"]) == ("large", "0 of 2")
-        assert escalated.approval["due_at"] == (START + timedelta(days=7, minutes=1)).isoformat()
+        assert (escalated.approval.tier, escalated.approval.progress) == ("large", "0 of 2")
+        assert escalated.approval.due_at == (START + timedelta(days=7, minutes=1)).isoformat()
         sweep_twice_at_once(both, START + timedelta(days=7, minutes=2))
         assert first.view(standard).status == "rejected"
         counts = events(first, standard)

@@ -140,8 +140,8 @@ def test_runs_paused_by_the_first_release_get_a_tier_and_a_deadline_at_the_first
         assert set(report.adopted) == SQLITE_PAUSED
         adopted = service.view("c3810327a83a")
         assert adopted.approval is not None
-        assert (adopted.approval["tier"], adopted.approval["status"]) == ("default", "open")
-        assert adopted.approval["due_at"] > "2026-01-01"
+        assert (adopted.approval.tier, adopted.approval.status) == ("default", "open")
+        assert adopted.approval.due_at > "2026-01-01"
         assert {item.run.run_id for item in service.inbox()} >= SQLITE_PAUSED
         assert service.sweep().adopted == [], "adopted once"
         assert service.decide("c3810327a83a", "approve", reviewer="ana").status == "completed"

@@ -48,7 +48,7 @@ def test_a_reviser_is_refused_alike_by_the_gate_the_run_view_and_the_inbox(
         shown, listed = rules(service, run_id)
         assert shown == listed, "one record, one rule"
         assert shown.authors == {"an": STARTED, "ap1": REVISED}
-        assert service.view(run_id).approval["authors"] == shown.authors  # type: ignore[index]  # the API's JSON
+        assert service.view(run_id).approval.authors == shown.authors  # what the API shows
         ap1 = users["ap1"]
         refusal = shown.refusal(ap1.name, ap1.roles)
         assert refusal is not None

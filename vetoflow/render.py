@@ -17,6 +17,7 @@ from vetoflow.plaintext import clean, plain
 from vetoflow.risk.words import DELTA_LABELS, delta_value, method_note, risk_rows, tornado_lines
 
 if TYPE_CHECKING:  # annotations only: `vetoflow runs` renders index rows without loading LangGraph
+    from vetoflow.pause import PauseRequest
     from vetoflow.runs.index import RunRow
     from vetoflow.runs.views import RunView
     from vetoflow.state import Forecast, Retrieval, Summary
@@ -149,27 +150,25 @@ def run_panel(view: RunView) -> RenderableType:
         for d in view.decisions:
             comment = f' "{d.comment}"' if d.comment else ""
             parts.append(plain(f"  {d.decided_at:%Y-%m-%d %H:%M} {d.reviewer}: {d.action}{comment}"))
-        if (closed := view.approval) and not view.pending and len(closed["approved_by"]) > 1:
-            who = ", ".join(closed["approved_by"])
-            parts.append(plain(f"  approvals that counted (tier {closed['tier']}, {closed['progress']}): {who}"))
+        if (closed := view.approval) and not view.pending and len(closed.approved_by) > 1:
+            who = ", ".join(closed.approved_by)
+            parts.append(plain(f"  approvals that counted (tier {closed.tier}, {closed.progress}): {who}"))
     if run.error:
         parts.append(Text.assemble(("\nError: ", "bold red"), clean(run.error, multiline=True)))
         parts.append(plain(f"Resume from the last checkpoint with: vetoflow retry {run.run_id}"))
     if note := decided_note(view):
         parts.append(Text.assemble("\n", (clean(note), "bold")))
     if view.pending:
-        if refused := view.pending.get("error"):
+        if refused := view.pending.error:
             parts.append(Text.assemble(("\nLast answer refused: ", "red"), clean(refused)))
         parts.append(Text.assemble(("\nWaiting for a decision. ", "bold yellow"), clean(decision_hint(run.run_id))))
         if approval := view.approval:
-            who = clean(", ".join(approval["approved_by"]) or "nobody yet")
-            progress = f"approvals {approval['progress']} ({who})"
-            parts.append(Text(f"  tier {clean(approval['tier'])}: {progress}; due {approval['due_at']}"))
-            for aside in approval.get("set_aside") or []:
-                parts.append(
-                    Text(f"  {clean(aside['reviewer'])}'s approval no longer counts: {clean(aside['reason'])}")
-                )
-        if digest := view.pending.get("digest"):
+            who = clean(", ".join(approval.approved_by) or "nobody yet")
+            progress = f"approvals {approval.progress} ({who})"
+            parts.append(Text(f"  tier {clean(approval.tier)}: {progress}; due {approval.due_at}"))
+            for aside in approval.set_aside:
+                parts.append(Text(f"  {clean(aside.reviewer)}'s approval no longer counts: {clean(aside.reason)}"))
+        if digest := view.pending.digest:
             parts.append(Text(f"  digest {digest} (pass it with --digest to bind your decision to these figures)"))
         shown = set(state.decision.reasons) if state.decision else set()
         parts.extend(pause_parts(view.pending, currency, shown=shown))
@@ -195,39 +194,37 @@ def flags_and_comments(view: RunView) -> list[RenderableType]:
     return parts
 
 
-def pause_parts(pending: dict[str, object], currency: str, *, shown: Collection[str] = ()) -> list[RenderableType]:
+def pause_parts(pending: PauseRequest, currency: str, *, shown: Collection[str] = ()) -> list[RenderableType]:
     """What the approver decides on, besides the figures: why it waits, flags, old against new, the evidence.
 
     Reasons already printed under the Accountant's verdict (`shown`) are referred to, not printed twice.
     """
     parts: list[RenderableType] = []
-    why = pending.get("why_waiting")
-    if isinstance(why, list) and why:
+    why = pending.why_waiting
+    if why:
         fresh = [reason for reason in why if reason not in shown]
         head = "  Why it waits for you:"
         if len(fresh) < len(why):
             head += " the Accountant's reasons above" + ("; and" if fresh else ".")
         parts.append(Text(head, style="bold"))
         parts.extend(plain(f"    - {reason}") for reason in fresh)
-    revised = pending.get("revised")
-    if isinstance(revised, dict):
-        changes = ", ".join(f"{k}={v}" for k, v in dict(revised.get("overrides") or {}).items())
-        header = f"\nRevision {revised.get('revision')} by {revised.get('reviewer')}: {changes}"
+    if revised := pending.revised:
+        changes = ", ".join(f"{k}={v}" for k, v in revised.overrides.items())
+        header = f"\nRevision {revised.revision} by {revised.reviewer}: {changes}"
         parts.append(plain(header, style="bold"))
         table = Table("figure", "before", "after", title_justify="left")
-        for name, delta in dict(revised.get("deltas") or {}).items():
+        for name, delta in revised.deltas.items():
             table.add_row(
                 DELTA_LABELS.get(name, name),
-                plain(delta_value(name, delta["old"], currency)),
-                plain(delta_value(name, delta["new"], currency)),
+                plain(delta_value(name, delta.old, currency)),
+                plain(delta_value(name, delta.new, currency)),
             )
         parts.append(table)
-    sources = pending.get("sources")
-    if isinstance(sources, list) and sources:
+    if pending.sources:
         parts.append(Text("\nEvidence from the knowledge base", style="bold"))
-        for src in sources:
-            parts.append(plain(f"  [{src['ref']}] {src['title'] or src['source']} ({src['source']})", style="bold"))
-            parts.append(plain(f"      {src['text']}", multiline=True))
+        for src in pending.sources:
+            parts.append(plain(f"  [{src.ref}] {src.title or src.source} ({src.source})", style="bold"))
+            parts.append(plain(f"      {src.text}", multiline=True))
     return parts
 
 

@@ -76,8 +76,8 @@ def reasons(view: RunView) -> str:
         against = f"veto policy {policy_words(decision.policy)}"
     text = f"The Accountant **{verdict}**: {against}.\n\n"
     text += "\n".join(f"- {md(reason)}" for reason in decision.reasons)
-    if view.pending and view.pending.get("error"):
-        text += f"\n\n⚠️ The last answer was refused: {md(view.pending['error'])}"
+    if view.pending and view.pending.error:
+        text += f"\n\n⚠️ The last answer was refused: {md(view.pending.error)}"
     return text
 
 

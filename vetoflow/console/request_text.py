@@ -10,10 +10,10 @@ the payload, so a run paused by an older release reads the same way.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from vetoflow.console.words import changes_text
 from vetoflow.formatting import periods, when
+from vetoflow.pause import ApprovalStatus, PauseRequest, RevisedFigures
 from vetoflow.plaintext import clean
 from vetoflow.risk.words import delta_rows, figure_rows, method_note
 from vetoflow.runs.views import RunView
@@ -65,48 +65,48 @@ def _verdict(state: RunState, revised: bool) -> str:
     return f"The Accountant did not veto {judged}; it still needs a human approval. Approving overrules no veto."
 
 
-def _why_waiting(state: RunState, pending: dict[str, Any]) -> list[str]:
+def _why_waiting(state: RunState, pending: PauseRequest) -> list[str]:
     """Why it waits, in the words the CLI, the notifications and the run view use (the payload's `why_waiting`),
     leaving out the veto's reasons (listed under "Why it was vetoed")."""
     vetoed = state.decision.reasons if state.decision and state.decision.veto else []
-    why = [reason for reason in pending.get("why_waiting") or [] if reason not in vetoed]
+    why = [reason for reason in pending.why_waiting if reason not in vetoed]
     return ["", "Why it waits for you", *(f"  - {clean(reason)}" for reason in why)] if why else []
 
 
-def _revision(revised: dict[str, Any] | None, currency: str) -> list[str]:
+def _revision(revised: RevisedFigures | None, currency: str) -> list[str]:
     """The latest revise: who changed what, and its figures before and after, right under the verdict."""
     if not revised:
         return []
-    changes = changes_text(revised.get("overrides") or {})
-    lines = ["", clean(f"Revision {revised.get('revision')} by {revised.get('reviewer')}: {changes}")]
+    changes = changes_text(revised.overrides)
+    lines = ["", clean(f"Revision {revised.revision} by {revised.reviewer}: {changes}")]
     lines += [_row(label, f"{old} → {new}") for label, old, new in delta_rows(revised, currency)]
-    if revised.get("comment"):
-        lines.append(_row("Their comment", clean(revised["comment"])))
+    if revised.comment:
+        lines.append(_row("Their comment", clean(revised.comment)))
     return lines
 
 
-def _approvers(approval: dict[str, Any] | None) -> list[str]:
+def _approvers(approval: ApprovalStatus | None) -> list[str]:
     if not approval:
         return []
     lines = ["", "Who must approve"]
-    if approval.get("tier"):
-        lines.append(_row("Approval tier", clean(approval["tier"])))
-    needs = approval.get("approvers") or {}
-    if needs.get("count") and needs.get("roles"):
-        roles = " or ".join(clean(role) for role in needs["roles"])
-        lines.append(_row("Needs", f"{needs['count']} approver(s) with role {roles}"))
-    if approval.get("progress"):
-        lines.append(_row("Approvals so far", clean(approval["progress"])))
-    if approval.get("approved_by"):
-        lines.append(_row("Approved by", clean(", ".join(map(str, approval["approved_by"])))))
-    if approval.get("due_at"):
-        lines.append(_row("Decide by", _due(approval["due_at"])))
+    if approval.tier:
+        lines.append(_row("Approval tier", clean(approval.tier)))
+    needs = approval.approvers
+    if needs.count and needs.roles:
+        roles = " or ".join(clean(role) for role in needs.roles)
+        lines.append(_row("Needs", f"{needs.count} approver(s) with role {roles}"))
+    if approval.progress:
+        lines.append(_row("Approvals so far", clean(approval.progress)))
+    if approval.approved_by:
+        lines.append(_row("Approved by", clean(", ".join(approval.approved_by))))
+    if approval.due_at:
+        lines.append(_row("Decide by", _due(approval.due_at)))
     return lines if len(lines) > 2 else []
 
 
-def _due(value: Any) -> str:
+def _due(value: str) -> str:
     try:
-        return when(datetime.fromisoformat(str(value)))
+        return when(datetime.fromisoformat(value))
     except ValueError:
         return clean(value)
 
@@ -133,9 +133,9 @@ def approval_request_text(view: RunView) -> str:
     currency = clean(state.scenario.currency)
     lines = [
         f"Decision asked: {name} (run {clean(view.run.run_id)}{revision})",
-        _verdict(state, bool(pending.get("revised"))),
+        _verdict(state, pending.revised is not None),
         *_why_waiting(state, pending),
-        *_revision(pending.get("revised"), currency),
+        *_revision(pending.revised, currency),
         "",
         f"Figures ({currency}, {state.scenario.horizon} {unit}s)",
         *_figures(state),
@@ -147,13 +147,14 @@ def approval_request_text(view: RunView) -> str:
     lines += _approvers(view.approval)
     vetoed = bool(state.decision and state.decision.veto)
     lines += ["", "What you can do"]
-    for action in pending.get("allowed_actions") or list(ACTION_WORDS):
-        words = ACTION_WORDS.get(str(action), clean(action))
+    actions: list[str] = [*pending.allowed_actions] or list(ACTION_WORDS)
+    for action in actions:
+        words = ACTION_WORDS.get(action, clean(action))
         lines.append("  - " + words.format(overrule=" (overruling the veto)" if vetoed else "",
                                            uphold=" (upholding the veto)" if vetoed else ""))  # fmt: skip
-    revisable = [FIELD_WORDS.get(str(f), clean(f)).format(unit=unit) for f in pending.get("revisable") or []]
+    revisable = [FIELD_WORDS.get(f, clean(f)).format(unit=unit) for f in pending.revisable]
     if revisable:
         lines += ["", "What a revise can change", *(f"  - {field}" for field in revisable)]
-    if pending.get("error"):
-        lines += ["", f"Your last answer was refused: {clean(pending['error'])}"]
+    if pending.error:
+        lines += ["", f"Your last answer was refused: {clean(pending.error)}"]
     return "\n".join(lines)

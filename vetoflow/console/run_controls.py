@@ -35,7 +35,7 @@ def shown_record(view: RunView | None) -> dict[str, Any] | None:
     (None when it waits for nothing). Decisions read it back instead of the Run id box."""
     if view is None:
         return None
-    return {"run": view.run.run_id, "digest": (view.pending or {}).get("digest")}
+    return {"run": view.run.run_id, "digest": view.pending.digest if view.pending else None}
 
 
 def acting_on(typed: str | None, shown: dict[str, Any] | None) -> tuple[str, str | None]:
@@ -92,23 +92,22 @@ def decision_header(view: RunView | None) -> str:
 
 def approval_line(view: RunView | None) -> str:
     """The rule this pause is under, as the gate recorded it: tier, who may approve, how many, who did, due."""
-    approval = (view.approval if view is not None else None) or {}
-    if not approval:
+    approval = view.approval if view is not None else None
+    if approval is None:
         return ""
-    approvers = approval.get("approvers") or {}
-    roles = " or ".join(approvers.get("roles") or []) or "-"
-    done = ", ".join(approval.get("approved_by") or []) or "nobody yet"
+    roles = " or ".join(approval.approvers.roles) or "-"
+    done = ", ".join(approval.approved_by) or "nobody yet"
     text = (
-        f"**Tier {md(str(approval.get('tier')))}**: {approvers.get('count', 1)} distinct approver(s) with the role "
-        f"{md(roles)} · approved so far: {md(done)} ({approval.get('progress', '')})"
+        f"**Tier {md(approval.tier)}**: {approval.approvers.count} distinct approver(s) with the role "
+        f"{md(roles)} · approved so far: {md(done)} ({approval.progress})"
     )
-    for aside in approval.get("set_aside") or []:
-        text += f" · {md(str(aside['reviewer']))}'s approval no longer counts ({md(str(aside['reason']))})"
-    if approval.get("due_at"):
-        text += f" · due {md(str(approval['due_at']).replace('T', ' ').replace('+00:00', ' UTC'))}"
-    if approval.get("requester"):
-        text += f" · requested by {md(str(approval['requester']))}"
-        if not approval.get("requester_may_approve", True):
+    for aside in approval.set_aside:
+        text += f" · {md(aside.reviewer)}'s approval no longer counts ({md(aside.reason)})"
+    if approval.due_at:
+        text += f" · due {md(approval.due_at.replace('T', ' ').replace('+00:00', ' UTC'))}"
+    if approval.requester:
+        text += f" · requested by {md(approval.requester)}"
+        if not approval.requester_may_approve:
             text += " (who may not approve it)"
     return text
 
@@ -118,14 +117,13 @@ def watch_record(view: RunView | None, marker: str | None, named: str = "") -> d
     the colleague's action last announced, while the run it set going has not settled)."""
     if view is None:
         return None
-    approval = view.approval or {}
     return {
         "run": view.run.run_id,
         "marker": marker,
         "status": view.status,
         "decisions": len(view.decisions),
-        "approved_by": list(approval.get("approved_by") or []),
-        "digest": (view.pending or {}).get("digest"),
+        "approved_by": list(view.approval.approved_by) if view.approval else [],
+        "digest": view.pending.digest if view.pending else None,
         "comments": len(view.comments),
         "named": named,
     }
@@ -151,10 +149,10 @@ def colleague_named(before: dict[str, Any], view: RunView, me: str) -> str:
         return f"🔔 **{md(last.reviewer)} {did} this run** while you were looking ({last.decided_at:%H:%M} UTC)"
     if fresh:
         return ""  # my own decision, caught by the poll while it ran
-    approved_now = list((view.approval or {}).get("approved_by") or [])
+    approved_now = list(view.approval.approved_by) if view.approval else []
     new = [name for name in approved_now if name not in before.get("approved_by", []) and name != me]
     if new:
-        progress = (view.approval or {}).get("progress", "")
+        progress = view.approval.progress if view.approval else ""
         return f"🔔 **{md(', '.join(new))} approved this run** while you were looking ({progress} approvals)"
     return ""
 

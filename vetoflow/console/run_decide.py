@@ -83,7 +83,7 @@ class DecisionHandlers:
                 current = None
             return self.screen.refused(exc, ("", *shown(current, request, clear_comment=False)))
         if view.status == "paused" and action == "approve" and view.approval:
-            text = f"approval {view.approval['progress']} recorded for {run} by {reviewer}; more approvers needed."
+            text = f"approval {view.approval.progress} recorded for {run} by {reviewer}; more approvers needed."
             return (ok(text), *shown(view, request))
         return (ok(f"{action} recorded for {run} by {reviewer}; the run is now {view.status}."), *shown(view, request))
 
@@ -106,7 +106,7 @@ class DecisionHandlers:
             return self.screen.keep(problem(str(exc)))
         if view.pending is None:  # decided meanwhile (or never paused): the service's refusal says by whom and when
             return self.decide(run, "approve", request, progress, comment=(note or "").strip(), digest=digest)
-        if digest != view.pending.get("digest"):  # never ask about figures that are not on screen
+        if digest != view.pending.digest:  # never ask about figures that are not on screen
             return (problem(FIGURES_CHANGED), *self.screen.shown(view, request, clear_comment=False))
         if not overrules_veto(view):
             return self.approve_now(typed, note, shown_run, request, progress)

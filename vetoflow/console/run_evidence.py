@@ -7,7 +7,7 @@ after a revise, and the comment thread with its "add comment" box.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import gradio as gr
@@ -17,9 +17,11 @@ from vetoflow.console.run_controls import acting_on
 from vetoflow.console.words import changes_text
 from vetoflow.errors import VetoflowError
 from vetoflow.formatting import when
+from vetoflow.pause import PauseSource
 from vetoflow.plaintext import md
 from vetoflow.risk.words import delta_rows
 from vetoflow.runs.views import RunView
+from vetoflow.state import Source
 
 
 def evidence(view: RunView | None) -> str:
@@ -27,23 +29,25 @@ def evidence(view: RunView | None) -> str:
     if view is None:
         return ""
     safe = md(view.state.scenario.currency)
-    pending = view.pending or {}
+    pending = view.pending
     parts: list[str] = []
-    if why := pending.get("why_waiting"):
-        parts.append("**Why it waits for you**\n" + "\n".join(f"- {md(reason)}" for reason in why))
+    if pending and pending.why_waiting:
+        parts.append("**Why it waits for you**\n" + "\n".join(f"- {md(reason)}" for reason in pending.why_waiting))
     elif view.state.plausibility:
         parts.append("**Plausibility flags**\n" + "\n".join(f"- {md(f.message)}" for f in view.state.plausibility))
-    if revised := pending.get("revised"):
-        changes = changes_text(revised.get("overrides") or {})
+    if pending and (revised := pending.revised):
+        changes = changes_text(revised.overrides)
         rows = "\n".join(f"| {label} | {old} | {new} |" for label, old, new in delta_rows(revised, safe))
-        head = f"**Revision {revised['revision']} by {md(revised['reviewer'])}**: {md(changes)}"
+        head = f"**Revision {revised.revision} by {md(revised.reviewer)}**: {md(changes)}"
         parts.append(f"{head}\n\n| Figure | Before | After |\n|---|---|---|\n{rows}")
-    sources = pending.get("sources") if view.pending else None
-    if sources is None and view.state.retrieval:
-        sources = [s.model_dump() for s in view.state.retrieval.sources]
+    sources: Sequence[PauseSource | Source] = []
+    if pending is not None:
+        sources = pending.sources
+    elif view.state.retrieval:
+        sources = view.state.retrieval.sources
     if sources:
-        lines = [f"{s['ref']}. **{md(s['title'] or s['source'])}** ({md(s['source'])})" for s in sources]
-        lines = [f"{head}\n\n   {md(' '.join(s['text'].split()))}" for head, s in zip(lines, sources, strict=True)]
+        lines = [f"{s.ref}. **{md(s.title or s.source)}** ({md(s.source)})" for s in sources]
+        lines = [f"{head}\n\n   {md(' '.join(s.text.split()))}" for head, s in zip(lines, sources, strict=True)]
         parts.append("**Evidence from the knowledge base**\n\n" + "\n\n".join(lines))
     elif view.status == "paused":
         parts.append("_No documents from the knowledge base for this run._")

@@ -51,7 +51,7 @@ def view_outputs(view: RunView | None) -> tuple[Any, ...]:
         present.figures(view),
         run_fan_chart(view.state),
         present.reasons(view),
-        view.pending,
+        view.pending.payload() if view.pending else None,  # the JSON panel: as stored, with its digest
         gr.update(visible=paused),
         scenario.investment,
         scenario.horizon,

@@ -11,6 +11,7 @@ from langgraph.types import Command, interrupt
 from pydantic import ValidationError
 
 from vetoflow.errors import VetoflowError, describe_validation_error
+from vetoflow.pause import PauseRequest
 from vetoflow.scenario import REVISABLE_FIELDS, SEGMENT_COLUMNS, Scenario, apply_overrides
 from vetoflow.state import Review, Revision, RunState
 
@@ -20,10 +21,16 @@ COMPARED = ("investment", "roi", "downside_roi", "npv", "loss_probability")
 
 
 def approval_payload(state: RunState) -> dict[str, Any]:
+    """The `interrupt()` value, as JSON for the checkpoint; front ends read it as `PauseRequest`."""
+    return pause_request(state).payload()
+
+
+def pause_request(state: RunState) -> PauseRequest:
+    """What the approver is asked to decide on, built from the run's state."""
     assert state.financials is not None
     assert state.decision is not None
     sources = state.retrieval.sources[:PAYLOAD_SOURCES] if state.retrieval else []
-    return {
+    fields = {
         "run_id": state.run_id,
         "scenario": state.scenario.name,
         "revision": state.revision,
@@ -38,6 +45,7 @@ def approval_payload(state: RunState) -> dict[str, Any]:
         "allowed_actions": list(ALLOWED_ACTIONS),
         "revisable": [*REVISABLE_FIELDS, *(f"segments.<name>.{f}" for f in SEGMENT_COLUMNS[1:])],
     }
+    return PauseRequest.model_validate(fields)  # from JSON data, so every key given counts as set
 
 
 def why_waiting(state: RunState) -> list[str]:

@@ -11,6 +11,7 @@ import math
 import re
 
 from vetoflow.formatting import figure, money, pct, share
+from vetoflow.pause import RevisedFigures
 from vetoflow.state import Financials, Sensitivity
 
 OLDER_METHOD = "older method: sums of per-period percentiles (no simulated paths kept)"
@@ -61,17 +62,13 @@ def delta_value(name: str, value: object, currency: str) -> str:
     return f"{money(value)} {currency}" if name in ("investment", "npv") else pct(value)
 
 
-def delta_rows(revised: dict[str, object], currency: str) -> list[tuple[str, str, str]]:
-    """A revise's old-against-new figures (the pause payload's `revised`) as (label, before, after) rows: one list
+def delta_rows(revised: RevisedFigures, currency: str) -> list[tuple[str, str, str]]:
+    """A revise's old-against-new figures (the pause request's `revised`) as (label, before, after) rows: one list
     for the console's evidence panel and its approval request, so both read the same."""
-    deltas = revised.get("deltas")
-    if not isinstance(deltas, dict):
-        return []
-    rows = []
-    for name, delta in deltas.items():
-        old, new = (delta_value(name, delta.get(side), currency) for side in ("old", "new"))
-        rows.append((DELTA_LABELS.get(str(name), str(name)), old, new))
-    return rows
+    return [
+        (DELTA_LABELS.get(name, name), delta_value(name, delta.old, currency), delta_value(name, delta.new, currency))
+        for name, delta in revised.deltas.items()
+    ]
 
 
 def figure_rows(fin: Financials, currency: str, payback: str, unit: str = "period") -> list[tuple[str, str]]:

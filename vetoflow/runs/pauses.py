@@ -18,6 +18,7 @@ from vetoflow.db.tables import approvals_table, decisions_table, pauses_table
 from vetoflow.errors import DecisionConflictError
 from vetoflow.governance.policy import Policy, Tier
 from vetoflow.governance.rules import Approval, Progress, WhoMayApprove, authors_of, recorded_roles, tally
+from vetoflow.pause import ApprovalStatus, ApproversNeeded, SetAsideApproval
 
 
 @dataclass(frozen=True)
@@ -55,23 +56,23 @@ class Pause:
     def approved_by(self) -> tuple[str, ...]:
         return self.progress.approvers
 
-    def summary(self) -> dict[str, Any]:
-        """What the run's JSON shows under `approval`."""
+    def summary(self) -> ApprovalStatus:
+        """What the run's view shows under `approval`."""
         progress = self.progress
-        return {
-            "tier": self.tier.name,
-            "status": self.status,
-            "approvers": {"roles": self.tier.approvers.roles, "count": self.needed},
-            "approved_by": list(progress.approvers),
-            "progress": progress.label,
-            "still_needs": list(progress.missing),
-            "set_aside": progress.details(),
-            "requester": self.requester,
-            "authors": self.authors,
-            "requester_may_approve": self.tier.requester_may_approve,
-            "due_at": self.due_at.isoformat(timespec="seconds"),
-            "digest": self.digest,
-        }
+        return ApprovalStatus(
+            tier=self.tier.name,
+            status=self.status,
+            approvers=ApproversNeeded(roles=list(self.tier.approvers.roles), count=self.needed),
+            approved_by=list(progress.approvers),
+            progress=progress.label,
+            still_needs=list(progress.missing),
+            set_aside=[SetAsideApproval(reviewer=s.reviewer, reason=s.reason) for s in progress.set_aside],
+            requester=self.requester,
+            authors=dict(self.authors),
+            requester_may_approve=self.tier.requester_may_approve,
+            due_at=self.due_at.isoformat(timespec="seconds"),
+            digest=self.digest,
+        )
 
 
 def load_pause(conn: Connection, run_id: str, pause_id: str, now: datetime) -> Pause | None:

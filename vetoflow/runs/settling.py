@@ -7,13 +7,16 @@ the settled event and the pause's governance records are all derived from it her
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING, Any
 
 from langgraph.types import StateSnapshot
+from pydantic import ValidationError
 
 from vetoflow.errors import LeaseLostError, VetoflowError
 from vetoflow.governance.digest import run_digest
-from vetoflow.nodes.approval import why_waiting
+from vetoflow.nodes.approval import pause_request, why_waiting
+from vetoflow.pause import PauseRequest
 from vetoflow.runs import comments as thread_store
 from vetoflow.runs.comments import CommentRow
 from vetoflow.runs.events import SETTLED, EventBatch
@@ -28,6 +31,23 @@ if TYPE_CHECKING:
     from vetoflow.runs.events import RunEvents
     from vetoflow.runs.gate import Gate
     from vetoflow.runs.index import RunIndex
+
+log = logging.getLogger(__name__)
+
+
+def read_request(run_id: str, payload: dict[str, Any], state: RunState, digest: str) -> PauseRequest | None:
+    """The pause's stored payload as `PauseRequest`, with `digest`. A payload that does not read (written by a
+    release this one cannot parse) is built again from the run's state, so the run stays shown and decidable."""
+    try:
+        return PauseRequest.model_validate({**payload, "digest": digest})
+    except ValidationError as exc:
+        log.warning("run %s: its pause payload does not read (%s); shown from its state instead", run_id, exc)
+    if state.financials is None or state.decision is None:
+        return None
+    error = payload.get("error")
+    rebuilt = pause_request(state).model_dump(mode="json", exclude_unset=True)
+    extra = {"digest": digest} | ({"error": error} if isinstance(error, str) else {})
+    return PauseRequest.model_validate(rebuilt | extra)
 
 
 class Settling:
@@ -55,10 +75,10 @@ class Settling:
         # until an executor resumes the run, but once a decision is recorded on it the pause is closed.
         resumes_with = next((d for d in decisions if interrupt and d.pause_id == interrupt.id), None)
         waiting = interrupt is not None and resumes_with is None and isinstance(interrupt.value, dict)
-        pending = dict(interrupt.value) if waiting and interrupt is not None else None
+        pending = None
+        if waiting and interrupt is not None:  # with what a decision sends back (governance.digest)
+            pending = read_request(row.run_id, interrupt.value, state, run_digest(snapshot.values))
         approval, rule = None, None
-        if interrupt is not None and pending is not None:
-            pending["digest"] = run_digest(snapshot.values)  # what a decision sends back (governance.digest)
         if interrupt is not None and self.gate:  # open, or decided and waiting to be carried on
             pause = self.gate.pause(row.run_id, interrupt.id)
             approval = pause.summary() if pause else None

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, SerializationInfo, SerializeAsAny, field_serializer
 
 from vetoflow.governance.rules import WhoMayApprove
+from vetoflow.pause import ApprovalStatus, PauseRequest
 from vetoflow.runs.comments import CommentRow
 from vetoflow.runs.history import CheckpointRecord
 from vetoflow.runs.index import DecisionRow, RunRow
@@ -19,8 +20,8 @@ class RunView(BaseModel):
 
     run: RunRow
     state: RunState
-    pending: dict[str, Any] | None = Field(
-        default=None, description="The approval payload while the pause waits for a decision; null once decided."
+    pending: PauseRequest | None = Field(
+        default=None, description="The approval request while the pause waits for a decision; null once decided."
     )
     pause_id: str | None = None
     resumes_with: DecisionRow | None = Field(
@@ -32,7 +33,7 @@ class RunView(BaseModel):
     )
     next_nodes: list[str] = Field(default_factory=list)
     decisions: list[DecisionRow] = Field(default_factory=list)
-    approval: dict[str, Any] | None = Field(
+    approval: ApprovalStatus | None = Field(
         default=None,
         description=(
             "While paused (and, once decided, for the last pause, with its status): tier, approvers, approved_by "
@@ -46,6 +47,17 @@ class RunView(BaseModel):
         "that count, roles still owed), the rule the gate applies; ask it with `refusal(name, roles)`.",
     )
     comments: list[CommentRow] = Field(default_factory=list, description="The run's comment thread, oldest first.")
+
+    # documented as PauseRequest (OpenAPI); written as the dict below, which SerializeAsAny lets through as it is
+    @field_serializer("pending", mode="wrap", return_type=SerializeAsAny[PauseRequest] | None)
+    def _pending_as_stored(
+        self, pending: PauseRequest | None, handler: Any, info: SerializationInfo
+    ) -> dict[str, Any] | None:
+        """On the wire (API, `show --json`), the keys the pause's payload holds and its digest, as clients have
+        always read them: a payload of an older release gains no empty keys."""
+        if pending is None:
+            return None
+        return pending.model_dump(mode=info.mode, exclude_unset=True)
 
     @property
     def status(self) -> RunStatus:
