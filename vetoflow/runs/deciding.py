@@ -92,20 +92,31 @@ class Deciding(Settling, CarriesRuns):
         """`decide` under an API Idempotency-Key: the repeat of a decision whose first try failed after it was
         recorded (a 503: the database went away while the run carried on) finds it recorded for the same pause
         and carries the run on, instead of a 409 and a lost-race comment from the very reviewer who decided."""
+        if self._repeats_last_decision(run_id, action, reviewer, comment, overrides):
+            return self.carry_on(run_id)
+        return self.decide(
+            run_id, action, reviewer=reviewer, comment=comment, overrides=overrides, user=user, digest=digest, via=via
+        )
+
+    def _repeats_last_decision(
+        self, run_id: str, action: str, reviewer: str, comment: str, overrides: dict[str, Any] | None
+    ) -> bool:
+        """The run's last decision is this one (same reviewer, action, comment and overrides), made on the pause
+        the run still stands at or has left (a later pause would need a new decision)."""
         decisions = self.index.decisions(run_id)
-        last = decisions[-1] if decisions else None
-        same = last is not None and (last.reviewer, last.action, last.comment) == (reviewer, action, comment)
-        if last is None or not same or (last.payload.get("overrides") or {}) != (overrides or {}):
-            return self.decide(
-                run_id, action, reviewer=reviewer, comment=comment, overrides=overrides, user=user, digest=digest,
-                via=via,
-            )  # fmt: skip
+        if not decisions:
+            return False
+        last = decisions[-1]
+        if (last.reviewer, last.action, last.comment) != (reviewer, action, comment):
+            return False
+        if (last.payload.get("overrides") or {}) != (overrides or {}):
+            return False
         snapshot = self._snapshot(run_id)
-        if snapshot.interrupts and snapshot.interrupts[0].id != last.pause_id:  # a later pause: a new decision
-            return self.decide(
-                run_id, action, reviewer=reviewer, comment=comment, overrides=overrides, user=user, digest=digest,
-                via=via,
-            )  # fmt: skip
+        return not snapshot.interrupts or snapshot.interrupts[0].id == last.pause_id
+
+    def carry_on(self, run_id: str) -> RunView:
+        """A repeated request (an Idempotency-Key) for a run its first try began: carried on as far as it goes,
+        or, in queue mode or while its first executor still holds it, answered as it stands."""
         if self.dispatcher:
             return self.view(run_id)
         try:

@@ -19,7 +19,6 @@ from vetoflow.context import Context
 from vetoflow.db import Database
 from vetoflow.errors import (
     LeaseLostError,
-    RunBusyError,
     RunNotFoundError,
     RunStateError,
     VetoflowError,
@@ -127,12 +126,7 @@ class RunService(Deciding, Upkeep, QueueSide, Replaying, RunRecords):  # Decidin
             self.index.get(run_id)
         except RunNotFoundError:
             return self.start(scenario, run_id=run_id, requester=requester)
-        if self.dispatcher:
-            return self.view(run_id)
-        try:
-            return self.resume_pending(run_id)
-        except RunBusyError:  # its first executor (or a retry) still carries it
-            return self.view(run_id)
+        return self.carry_on(run_id)
 
     def retry(self, run_id: str, on_step: StepCallback | None = None) -> RunView:
         """Resume from the last checkpoint: after a failed node, or after a crash mid-graph or mid-decision.
