@@ -8,6 +8,8 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 
+from sqlalchemy import make_url
+
 
 class TcpProxy:
     def __init__(self, target: tuple[str, int]) -> None:
@@ -76,3 +78,11 @@ def tcp_proxy(host: str, port: int) -> Iterator[TcpProxy]:
         yield proxy
     finally:
         proxy.cut()
+
+
+@contextmanager
+def proxied_database(database_url: str) -> Iterator[tuple[TcpProxy, str]]:
+    """A proxy in front of the PostgreSQL at `database_url`, and the URL that reaches it through the proxy."""
+    real = make_url(database_url)
+    with tcp_proxy(real.host or "127.0.0.1", real.port or 5432) as proxy:
+        yield proxy, real.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)

@@ -16,11 +16,11 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
-from sqlalchemy import make_url, update
+from sqlalchemy import update
 
 from tests.api_support import ANA, BOB, TOKENS, scenario
 from tests.helpers import CountingSynthesizer
-from tests.tcp_proxy import tcp_proxy
+from tests.tcp_proxy import proxied_database
 from vetoflow.api import create_app
 from vetoflow.clock import utcnow
 from vetoflow.config import Settings
@@ -66,9 +66,7 @@ def _when(event: threading.Event, then: Callable[[], object]) -> threading.Threa
 
 @pytest.mark.slow  # a lease left to lapse
 def test_a_run_whose_database_went_away_mid_run_answers_503_with_retry_after(tmp_path: Path, postgres_url: str) -> None:
-    real = make_url(postgres_url)
-    with tcp_proxy(real.host or "127.0.0.1", real.port or 5432) as proxy:
-        through = real.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)
+    with proxied_database(postgres_url) as (proxy, through):
         started = threading.Event()
         with _api(Settings(home=tmp_path / "home", database_url=through), started) as (http, _service):
 
@@ -90,9 +88,7 @@ def test_a_run_whose_database_went_away_mid_run_answers_503_with_retry_after(tmp
 def test_repeating_a_start_that_answered_503_under_its_idempotency_key_carries_on_the_same_run(
     tmp_path: Path, postgres_url: str
 ) -> None:
-    real = make_url(postgres_url)
-    with tcp_proxy(real.host or "127.0.0.1", real.port or 5432) as proxy:
-        through = real.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)
+    with proxied_database(postgres_url) as (proxy, through):
         started = threading.Event()
         with _api(Settings(home=tmp_path / "home", database_url=through), started) as (http, service):
             service.idempotency.stale_after = 1.0  # the claim the outage kept from being released lapses soon
@@ -135,9 +131,7 @@ class _SlowSynthesizer(CountingSynthesizer):
 def test_repeating_a_decision_that_answered_503_under_its_idempotency_key_carries_on_the_run(
     tmp_path: Path, postgres_url: str
 ) -> None:
-    real = make_url(postgres_url)
-    with tcp_proxy(real.host or "127.0.0.1", real.port or 5432) as proxy:
-        through = real.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)
+    with proxied_database(postgres_url) as (proxy, through):
         tokens = SecretStr(TOKENS)
         settings = Settings(home=tmp_path / "home", database_url=through, lease_seconds=LEASE, api_tokens=tokens)
         started = threading.Event()
