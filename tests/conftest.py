@@ -10,6 +10,7 @@ import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import psycopg
 import pytest
@@ -20,6 +21,9 @@ from vetoflow.rag.embeddings import LocalEmbeddings, load_embeddings
 from vetoflow.runs.service import RunService
 from vetoflow.runs.store import open_service
 from vetoflow.scenario import Scenario, load_scenario
+
+if TYPE_CHECKING:
+    from tests.receivers import HookReceiver
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "vetoflow" / "examples"
@@ -122,3 +126,14 @@ def bedrock(aws_env: None) -> Iterator[BedrockServer]:
     server = bedrock_server()
     yield server
     server.stop()
+
+
+@pytest.fixture
+def receiver(monkeypatch: pytest.MonkeyPatch) -> Iterator[HookReceiver]:
+    """A real webhook receiver checking signatures made with the secret a policy names as
+    `env:VETOFLOW_TEST_HOOK_SECRET` (`tests.receivers.webhook_channel`)."""
+    from tests.receivers import HOOK_SECRET, hook_receiver  # imported here: tests.receivers imports this module
+
+    monkeypatch.setenv("VETOFLOW_TEST_HOOK_SECRET", HOOK_SECRET)
+    with hook_receiver(HOOK_SECRET.encode()) as hooks:
+        yield hooks

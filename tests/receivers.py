@@ -62,8 +62,17 @@ class HookReceiver:
         return [next(v for k, v in r.headers.items() if k.lower() == "x-vetoflow-id") for r in found]
 
 
+HOOK_SECRET = "hook-secret-for-tests"
+
+
+def webhook_channel(receiver: HookReceiver) -> str:
+    """A policy's `notify:` block with one channel: `receiver`'s /hook, signed with the secret the `receiver`
+    fixture (conftest) puts in VETOFLOW_TEST_HOOK_SECRET."""
+    return f"notify:\n  - webhook: {receiver.url}/hook\n    secret: env:VETOFLOW_TEST_HOOK_SECRET\n"
+
+
 @contextmanager
-def hook_receiver(secret: bytes = b"hook-secret-for-tests") -> Iterator[HookReceiver]:
+def hook_receiver(secret: bytes = HOOK_SECRET.encode()) -> Iterator[HookReceiver]:
     state = HookReceiver(secret)
 
     class Handler(BaseHTTPRequestHandler):

@@ -7,19 +7,17 @@ import time
 from pathlib import Path
 from typing import Any
 
-import pytest
 from gradio_client import Client
 
 from tests.console_helpers import serve_console
 from tests.governance_support import POLICY, governed_settings
-from tests.receivers import hook_receiver
+from tests.receivers import HookReceiver, webhook_channel
 from vetoflow.config import Settings
 from vetoflow.identity.passwords import hash_password
 from vetoflow.identity.users_file import add_user
 from vetoflow.scenario import Scenario
 
 PASSWORD = "Notify-Pass-2026"
-SECRET = "hook-secret-for-tests"
 
 
 def rows_of(table: Any) -> list[list[str]]:
@@ -27,48 +25,43 @@ def rows_of(table: Any) -> list[list[str]]:
 
 
 def test_an_admin_sees_each_notification_with_its_tries_and_a_viewer_is_refused(
-    home: Settings, tmp_path: Path, vetoed: Scenario, monkeypatch: pytest.MonkeyPatch
+    home: Settings, tmp_path: Path, vetoed: Scenario, receiver: HookReceiver
 ) -> None:
-    monkeypatch.setenv("VETOFLOW_TEST_HOOK_SECRET", SECRET)
-    with hook_receiver(SECRET.encode()) as receiver:
-        receiver.fail_first["/hook"] = 1  # the first try answers 500: the log shows the retry
-        policy = POLICY + (
-            f"notify:\n  - webhook: {receiver.url}/hook\n    secret: env:VETOFLOW_TEST_HOOK_SECRET\n"
-            "    events: [run.paused]\n"
-        )
-        settings = governed_settings(home, tmp_path, policy)
-        for name, role in (("ad", "admin"), ("vi", "viewer")):
-            add_user(settings.home / "users.yaml", name, [role], hash_password(PASSWORD))
-        with serve_console(settings) as console:
-            run_id = console.service.start(vetoed).run.run_id
-            deadline = time.monotonic() + 60
-            while [r["status"] for r in console.service.notifications(run_id)] != ["sent"]:
-                assert time.monotonic() < deadline, console.service.notifications(run_id)
-                console.service.deliver_notifications()  # beside the console's own delivery pass
-                time.sleep(0.5)
-            [notification] = console.service.notifications(run_id)
+    receiver.fail_first["/hook"] = 1  # the first try answers 500: the log shows the retry
+    policy = POLICY + webhook_channel(receiver) + "    events: [run.paused]\n"
+    settings = governed_settings(home, tmp_path, policy)
+    for name, role in (("ad", "admin"), ("vi", "viewer")):
+        add_user(settings.home / "users.yaml", name, [role], hash_password(PASSWORD))
+    with serve_console(settings) as console:
+        run_id = console.service.start(vetoed).run.run_id
+        deadline = time.monotonic() + 60
+        while [r["status"] for r in console.service.notifications(run_id)] != ["sent"]:
+            assert time.monotonic() < deadline, console.service.notifications(run_id)
+            console.service.deliver_notifications()  # beside the console's own delivery pass
+            time.sleep(0.5)
+        [notification] = console.service.notifications(run_id)
 
-            admin = Client(console.url, auth=("ad", PASSWORD), verbose=False)
-            message, table = admin.predict(run_id, api_name="/notifications")
-            assert message == f"1 notification(s) for run {run_id}, newest first."
-            [row] = rows_of(table)
-            assert row[1:7] == [
-                "run.paused",
-                run_id,
-                "webhook",
-                f"{receiver.url}/…",
-                "sent",
-                "retry (HTTP 500), sent",
-            ]
-            assert row[7] == notification["id"] == receiver.ids("/hook", 200)[0]
-            everything, all_rows = admin.predict("", api_name="/notifications")
-            assert everything.startswith("1 notification(s) for all runs")
-            assert rows_of(all_rows) == [row]
-            unknown, none = admin.predict("no-such-run", api_name="/notifications")
-            assert "no-such-run" in unknown
-            assert rows_of(none) == []
+        admin = Client(console.url, auth=("ad", PASSWORD), verbose=False)
+        message, table = admin.predict(run_id, api_name="/notifications")
+        assert message == f"1 notification(s) for run {run_id}, newest first."
+        [row] = rows_of(table)
+        assert row[1:7] == [
+            "run.paused",
+            run_id,
+            "webhook",
+            f"{receiver.url}/…",
+            "sent",
+            "retry (HTTP 500), sent",
+        ]
+        assert row[7] == notification["id"] == receiver.ids("/hook", 200)[0]
+        everything, all_rows = admin.predict("", api_name="/notifications")
+        assert everything.startswith("1 notification(s) for all runs")
+        assert rows_of(all_rows) == [row]
+        unknown, none = admin.predict("no-such-run", api_name="/notifications")
+        assert "no-such-run" in unknown
+        assert rows_of(none) == []
 
-            viewer = Client(console.url, auth=("vi", PASSWORD), verbose=False)
-            refused, nothing = viewer.predict(run_id, api_name="/notifications")
-            assert "vi (viewer) may not read the audit log" in refused
-            assert rows_of(nothing) == []
+        viewer = Client(console.url, auth=("vi", PASSWORD), verbose=False)
+        refused, nothing = viewer.predict(run_id, api_name="/notifications")
+        assert "vi (viewer) may not read the audit log" in refused
+        assert rows_of(nothing) == []

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -17,13 +16,11 @@ from fastapi.testclient import TestClient
 from tests.api_support import client, live_server
 from tests.cli_support import issued_token
 from tests.governance_support import POLICY
-from tests.receivers import HookReceiver, hook_receiver
+from tests.receivers import HookReceiver, webhook_channel
 from vetoflow.api import create_app
 from vetoflow.cli import cli
 from vetoflow.config import Settings
 from vetoflow.runs.store import open_service
-
-SECRET = "api-hook-secret"
 
 
 def tokens(home: Path) -> dict[str, str]:
@@ -34,13 +31,6 @@ def tokens(home: Path) -> dict[str, str]:
         assert added.exit_code == 0, added.output
         found[name] = issued_token(home, name)
     return found
-
-
-@pytest.fixture
-def receiver(monkeypatch: pytest.MonkeyPatch) -> Iterator[HookReceiver]:
-    monkeypatch.setenv("VETOFLOW_TEST_HOOK_SECRET", SECRET)
-    with hook_receiver(SECRET.encode()) as hooks:
-        yield hooks
 
 
 def check_the_notifications_listing(url: str, keys: dict[str, str], run_id: str, receiver: HookReceiver) -> None:
@@ -65,10 +55,7 @@ def test_two_approvals_over_http_with_digest_audit_and_a_prompt_webhook(
     settings: Settings, tmp_path: Path, receiver: HookReceiver
 ) -> None:
     policy = tmp_path / "policy.yaml"
-    policy.write_text(
-        POLICY + f"notify:\n  - webhook: {receiver.url}/hook\n    secret: env:VETOFLOW_TEST_HOOK_SECRET\n"
-        "    events: [run.paused, run.decided]\n"
-    )
+    policy.write_text(POLICY + webhook_channel(receiver) + "    events: [run.paused, run.decided]\n")
     settings = settings.model_copy(update={"policy": policy, "notify_every": 0.2})
     keys = tokens(settings.home)
     with open_service(settings) as service, live_server(create_app(settings, service=service)) as url:
@@ -135,9 +122,7 @@ def test_on_lambda_the_schedule_delivers_what_a_frozen_instance_cannot(
 ) -> None:
     """Between requests a Lambda instance is frozen with its pump: the scheduled event announces the pause."""
     policy = tmp_path / "policy.yaml"
-    policy.write_text(
-        POLICY + f"notify:\n  - webhook: {receiver.url}/hook\n    secret: env:VETOFLOW_TEST_HOOK_SECRET\n"
-    )
+    policy.write_text(POLICY + webhook_channel(receiver))
     frozen = {"policy": policy, "notify_every": 0, "reconcile_every": 0, "allow_sqlite_on_lambda": True}
     settings = settings.model_copy(update=frozen)
     keys = tokens(settings.home)

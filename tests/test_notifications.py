@@ -19,7 +19,7 @@ from pydantic import SecretStr
 from sqlalchemy import Engine
 
 from tests.conftest import env_for
-from tests.receivers import HookReceiver, hook_receiver, smtp_server
+from tests.receivers import HookReceiver, smtp_server, webhook_channel
 from vetoflow.config import Settings
 from vetoflow.db import open_database
 from vetoflow.governance.policy import Policy, parse_policy
@@ -28,15 +28,6 @@ from vetoflow.runs.delivery import deliver_due
 from vetoflow.runs.governance_events import emit, run_info
 from vetoflow.runs.store import open_service
 from vetoflow.scenario import Scenario
-
-SECRET = "hook-secret-for-tests"
-
-
-@pytest.fixture
-def receiver(monkeypatch: pytest.MonkeyPatch) -> Iterator[HookReceiver]:
-    monkeypatch.setenv("VETOFLOW_TEST_HOOK_SECRET", SECRET)
-    with hook_receiver(SECRET.encode()) as hooks:
-        yield hooks
 
 
 @pytest.fixture
@@ -232,10 +223,7 @@ time.sleep(120)  # killed here, before any delivery
 def test_a_notification_survives_kill_9_between_event_and_delivery(
     settings: Settings, engine: Engine, receiver: HookReceiver, paused_state: dict[str, Any]
 ) -> None:
-    policy_text = (
-        "tiers:\n  - name: t\n    approvers: {roles: [approver]}\n"
-        f"notify:\n  - webhook: {receiver.url}/hook\n    secret: env:VETOFLOW_TEST_HOOK_SECRET\n"
-    )
+    policy_text = "tiers:\n  - name: t\n    approvers: {roles: [approver]}\n" + webhook_channel(receiver)
     writer = subprocess.Popen(
         [sys.executable, "-c", KILLED_WRITER], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
         env={**env_for(settings), "PYTHONPATH": os.environ.get("PYTHONPATH", "")},

@@ -9,7 +9,7 @@ import subprocess
 import sys
 import threading
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -20,7 +20,7 @@ from sqlalchemy import delete
 from tests.cli_support import invoke
 from tests.conftest import env_for
 from tests.governance_support import POLICY, governed_service, governed_settings
-from tests.receivers import HookReceiver, hook_receiver
+from tests.receivers import HookReceiver, webhook_channel
 from vetoflow.config import Settings
 from vetoflow.db.tables import pauses_table
 from vetoflow.runs import audit, audit_check
@@ -29,14 +29,6 @@ from vetoflow.runs.sweep import SweepReport
 from vetoflow.scenario import Scenario
 
 START = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
-HOOK_SECRET = "hook-secret-for-tests"
-
-
-@pytest.fixture
-def receiver(monkeypatch: pytest.MonkeyPatch) -> Iterator[HookReceiver]:
-    monkeypatch.setenv("VETOFLOW_TEST_HOOK_SECRET", HOOK_SECRET)
-    with hook_receiver(HOOK_SECRET.encode()) as hooks:
-        yield hooks
 
 
 def sweep_twice_at_once(services: list[RunService], at: datetime) -> list[SweepReport]:
@@ -71,10 +63,7 @@ def events(service: RunService, run_id: str) -> Counter[str]:
 def test_reminders_escalation_and_expiry_happen_once_under_concurrent_sweeps(
     settings: Settings, tmp_path: Path, vetoed: Scenario, receiver: HookReceiver
 ) -> None:
-    notify = (
-        f"notify:\n  - webhook: {receiver.url}/hook\n    secret: env:VETOFLOW_TEST_HOOK_SECRET\n"
-        "    events: [run.reminder, run.escalated, run.expired]\n"
-    )
+    notify = webhook_channel(receiver) + "    events: [run.reminder, run.escalated, run.expired]\n"
     settings = governed_settings(settings, tmp_path, POLICY + notify)
     with governed_service(settings) as first, governed_service(settings) as second:
         assert first.gate is not None
