@@ -69,6 +69,16 @@ def digest_of(service: RunService, run_id: str) -> str:
     return str(pending.digest)
 
 
+def opened_paused(
+    service: RunService, settings: Settings, scenario: Scenario
+) -> tuple[str, RunViewPanel, dict[str, Any]]:
+    """A vetoed run started and opened in a fresh run view: its id, the view, and the run as shown (what the
+    decision handlers act on)."""
+    run_id = service.start(scenario).run.run_id
+    panel = run_view(deps_for(service, settings))
+    return run_id, panel, at(panel, panel.load(run_id, None), panel.shown_run)
+
+
 def recorded(service: RunService, run_id: str) -> list[tuple[str, str, str]]:
     view = service.view(run_id)
     return [(d.reviewer, d.action, d.comment) for d in view.decisions] + [
@@ -125,9 +135,7 @@ def test_decisions_and_comments_go_to_the_run_shown_never_to_an_id_typed_but_not
 def test_a_decision_on_figures_that_changed_since_they_were_shown_is_refused(
     service: RunService, settings: Settings, vetoed: Scenario
 ) -> None:
-    run_id = service.start(vetoed).run.run_id
-    panel = run_view(deps_for(service, settings))
-    state = at(panel, panel.load(run_id, None), panel.shown_run)
+    run_id, panel, state = opened_paused(service, settings, vetoed)
     service.decide(run_id, "revise", reviewer="bo", user=BO, overrides={"investment": vetoed.investment * 2})
     assert service.view(run_id).status == "paused"
 
@@ -180,9 +188,7 @@ def test_opening_another_run_empties_both_comment_boxes_and_a_reload_keeps_them(
 def test_my_own_revise_empties_the_comment_box_before_the_revised_figures_are_decided(
     service: RunService, settings: Settings, vetoed: Scenario
 ) -> None:
-    run_id = service.start(vetoed).run.run_id
-    panel = run_view(deps_for(service, settings))
-    state = at(panel, panel.load(run_id, None), panel.shown_run)
+    run_id, panel, state = opened_paused(service, settings, vetoed)
     revised = panel.handlers["revise"](run_id, "cheaper kiosks", 900_000.0, None, None, None, state, None)
     assert revised[0] == f"✅ revise recorded for {run_id} by ana; the run is now paused."
     assert at(panel, revised, by_id(panel, "run-comment")) == gr.update(value=""), "the revise's reason is not reused"
@@ -217,9 +223,7 @@ def test_a_colleague_s_comment_reaches_the_open_run_view_and_leaves_the_rest_as_
 def test_approve_on_figures_that_changed_since_they_were_shown_reloads_them_instead_of_asking(
     service: RunService, settings: Settings, vetoed: Scenario
 ) -> None:
-    run_id = service.start(vetoed).run.run_id
-    panel = run_view(deps_for(service, settings))
-    state = at(panel, panel.load(run_id, None), panel.shown_run)
+    run_id, panel, state = opened_paused(service, settings, vetoed)
     service.decide(run_id, "revise", reviewer="bo", user=BO, overrides={"investment": 3_000_000})
     decision = service.view(run_id).state.decision
     assert decision is not None
