@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.queue_throughput import DEFAULT_PG, WORKERS, drop, environment, fresh_database, plan, running_workers
 from tests.fakes.bedrock_server import bedrock_server
 from vetoflow.config import Settings
-from vetoflow.db.job_queue import JobQueue
+from vetoflow.db.job_queue import open_queue
 from vetoflow.llm.offline import OfflineSynthesizer
 from vetoflow.replay.queued import Selection, batch_report, enqueue_batch
 from vetoflow.replay.report import BatchOptions
@@ -48,13 +48,10 @@ def measure(settings: Settings, env: dict[str, str], workers: int, concurrency: 
     inline = settings.model_copy(update={"executor": "inline"})
     with open_service(inline) as service, running_workers(settings, env, workers, concurrency):
         start = time.perf_counter()  # all workers up before the batch is deferred
-        queue = JobQueue(settings)
-        try:
+        with open_queue(settings) as queue:
             ids = service.select_for_replay()
             options, selection = BatchOptions(from_node="synthesizer"), Selection(all_runs=True)
             batch = enqueue_batch(service, queue.submit_replays, options, selection, ids)
-        finally:
-            queue.close()
         while service.batches.counts(batch.batch_id).get(PENDING, 0):  # one COUNT, not the whole report
             time.sleep(0.05)
         elapsed = time.perf_counter() - start

@@ -73,7 +73,7 @@ def test_cli_refuses_a_viewer_and_an_unknown_reviewer(
     done = cli_decide(settings, "approve", run_id, "--reviewer", "ap", "-m", "fine")
     assert done.returncode == 0, done.stderr
     with open_service(settings) as service:
-        log = audit.entries(service.index.engine, run_id=run_id)
+        log = list(audit.entries(service.index.engine, run_id=run_id))
     decided = [(e["actor"], e["via"]) for e in log if e["event"] == "run.decided"]
     assert decided == [("ap", "cli")], "the audit log marks a CLI decision as such"
 

@@ -9,7 +9,7 @@ from sqlalchemy import inspect
 
 from tests.test_upgrade import SQLITE_PAUSED, release1_postgres, release1_sqlite
 from vetoflow.config import Settings
-from vetoflow.db.engine import make_engine
+from vetoflow.db.engine import open_engine
 from vetoflow.runs import audit, audit_check
 from vetoflow.runs.store import open_service
 
@@ -41,12 +41,8 @@ def decide_an_old_pause(settings: Settings, run_id: str) -> None:
         events = [e["event"] for e in audit.entries(service.database.engine, run_id=run_id)]
         assert events == ["run.paused", "run.decided", "run.completed"]
         assert audit_check.verify(service.database.engine).ok
-    engine = make_engine(settings)
-    try:
-        with engine.connect() as conn:
-            assert set(inspect(conn).get_table_names()) >= GOVERNANCE_TABLES
-    finally:
-        engine.dispose()
+    with open_engine(settings) as engine, engine.connect() as conn:
+        assert set(inspect(conn).get_table_names()) >= GOVERNANCE_TABLES
 
 
 def test_release1_sqlite_pauses_are_decided_through_the_gate(tmp_path: Path) -> None:

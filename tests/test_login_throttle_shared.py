@@ -5,13 +5,12 @@ a database that cannot be asked still leaves the process's own throttle in force
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import create_engine, func, select
 
 from vetoflow.config import Settings
-from vetoflow.db.engine import make_engine
+from vetoflow.db.engine import sqlalchemy_url
 from vetoflow.db.login_failures import FORGET_AFTER, SharedLoginThrottle
 from vetoflow.db.tables import login_failures_table
 from vetoflow.identity.directory import Directory
@@ -98,9 +97,9 @@ def test_a_key_silent_for_a_day_starts_over_and_its_row_goes(with_ana: Settings)
 
 
 def test_a_database_that_cannot_be_asked_leaves_the_process_throttle_in_force(
-    with_ana: Settings, tmp_path: Path, caplog: pytest.LogCaptureFixture
+    with_ana: Settings, caplog: pytest.LogCaptureFixture
 ) -> None:
-    unreachable = make_engine(Settings(home=tmp_path, database_url="postgresql://nobody@127.0.0.1:1/none"))
+    unreachable = create_engine(sqlalchemy_url("postgresql://nobody@127.0.0.1:1/none"))  # the server gone away
     clock = Clock()
     throttle = SharedLoginThrottle(unreachable, clock=clock)
     directory = Directory.from_settings(with_ana, throttle)

@@ -16,7 +16,7 @@ from sqlalchemy import inspect, text
 
 from tests.conftest import env_for
 from vetoflow.config import Settings
-from vetoflow.db.engine import make_engine
+from vetoflow.db.engine import open_engine
 from vetoflow.db.migrate import MIGRATIONS, current_revision
 from vetoflow.db.migrations import HEAD
 from vetoflow.runs import deadlines
@@ -48,12 +48,8 @@ def release1_postgres(tmp_path: Path, url: str) -> Settings:
 
 
 def version_of(settings: Settings) -> str | None:
-    engine = make_engine(settings)
-    try:
-        with engine.connect() as conn:
-            return current_revision(conn)
-    finally:
-        engine.dispose()
+    with open_engine(settings) as engine, engine.connect() as conn:
+        return current_revision(conn)
 
 
 def test_head_names_the_newest_migration() -> None:
@@ -107,26 +103,18 @@ def test_concurrent_starters_on_a_new_database_migrate_it_once(settings: Setting
     assert [p.returncode for p in starters] == [0, 0, 0], [err.decode() for _, err in outputs]
     assert sum(b"upgraded from" in out for out, _ in outputs) == 1
     assert version_of(settings) == HEAD
-    engine = make_engine(settings)
-    try:
-        with engine.connect() as conn:
-            assert {"vetoflow_runs", "vetoflow_decisions", "vetoflow_idempotency", "vetoflow_replays"} <= set(
-                inspect(conn).get_table_names()
-            )
-            assert conn.execute(text("SELECT count(*) FROM vetoflow_alembic_version")).scalar() == 1
-    finally:
-        engine.dispose()
+    with open_engine(settings) as engine, engine.connect() as conn:
+        assert {"vetoflow_runs", "vetoflow_decisions", "vetoflow_idempotency", "vetoflow_replays"} <= set(
+            inspect(conn).get_table_names()
+        )
+        assert conn.execute(text("SELECT count(*) FROM vetoflow_alembic_version")).scalar() == 1
 
 
 def test_version_row_is_kept_apart_from_an_applications_own_alembic(settings: Settings) -> None:
     with open_service(settings):
         pass
-    engine = make_engine(settings)
-    try:
-        with engine.connect() as conn:
-            assert not inspect(conn).has_table("alembic_version")
-    finally:
-        engine.dispose()
+    with open_engine(settings) as engine, engine.connect() as conn:
+        assert not inspect(conn).has_table("alembic_version")
     if settings.database_url:
         with psycopg.connect(settings.database_url) as conn:
             assert conn.execute("SELECT version_num FROM vetoflow_alembic_version").fetchone() == (HEAD,)

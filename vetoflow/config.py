@@ -46,7 +46,10 @@ class Settings(BaseSettings):
         description="postgresql://... to keep checkpoints and the run index in PostgreSQL.",
     )
     db_pool_size: int = Field(
-        default=20, ge=1, le=200, description="PostgreSQL connections per pool (checkpoints, run index)."
+        default=20,
+        ge=1,
+        le=200,
+        description="Most PostgreSQL connections a process holds (its one pool: run index, checkpoints, job queue).",
     )
     llm: Literal["auto", "offline", "bedrock"] = Field(
         default="auto", description="Summary writer: bedrock, offline, or auto (Bedrock when AWS credentials exist)."

@@ -14,18 +14,11 @@ def db() -> None:
 @click.pass_context
 def upgrade(ctx: click.Context) -> None:
     """Apply every pending migration (runs also do this when they open the database)."""
-    from vetoflow.db.checkpointer import open_checkpointer
-    from vetoflow.db.engine import make_engine
-    from vetoflow.db.migrate import schema_lock
-    from vetoflow.db.migrate import upgrade as run_upgrade
+    from vetoflow.db import open_database
     from vetoflow.db.migrations import HEAD
 
-    engine = make_engine(ctx.obj)
-    try:
-        with schema_lock(ctx.obj), open_checkpointer(ctx.obj):  # LangGraph's setup() migrates its own tables
-            before = run_upgrade(engine)
-    finally:
-        engine.dispose()
+    with open_database(ctx.obj) as database:  # migrates LangGraph's tables and vetoflow's, under the schema lock
+        before = database.migrated_from
     where = ctx.obj.redacted_database()
     if before == HEAD:
         click.echo(f"{where}: already at {HEAD}")

@@ -9,22 +9,27 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from langgraph.checkpoint.base import BaseCheckpointSaver
 
 from vetoflow import fencing
 from vetoflow.config import Settings
 from vetoflow.db.engine import connect_sqlite
-from vetoflow.errors import database_unreachable
+
+if TYPE_CHECKING:
+    from psycopg_pool import ConnectionPool
 
 
 @contextmanager
-def open_checkpointer(settings: Settings) -> Iterator[BaseCheckpointSaver[str]]:
+def open_checkpointer(
+    settings: Settings, pool: ConnectionPool[Any] | None = None
+) -> Iterator[BaseCheckpointSaver[str]]:
+    """On PostgreSQL the saver borrows from `pool`, the process's one pool for the database (db/pool.py)."""
     settings.check_durable_store()
     if settings.database_url:
-        with _postgres(settings.database_url, settings.db_pool_size) as saver:
-            yield fence_writes(saver)
+        assert pool is not None, "PostgreSQL checkpoints borrow from the database's one pool (open_pool)"
+        yield fence_writes(_postgres(pool))
         return
     from langgraph.checkpoint.sqlite import SqliteSaver
 
@@ -37,29 +42,16 @@ def open_checkpointer(settings: Settings) -> Iterator[BaseCheckpointSaver[str]]:
         conn.close()
 
 
-@contextmanager
-def _postgres(url: str, pool_size: int) -> Iterator[BaseCheckpointSaver[str]]:
+def _postgres(pool: ConnectionPool[Any]) -> BaseCheckpointSaver[str]:
     from langgraph.checkpoint.postgres import PostgresSaver
-    from psycopg.rows import dict_row
-    from psycopg_pool import ConnectionPool
 
-    kwargs = {"autocommit": True, "prepare_threshold": 0, "row_factory": dict_row}
-    # check_connection drops connections a PostgreSQL restart killed, so the pool heals without a process
-    # restart; timeout bounds how long a request waits for a connection while the server is down.
-    pool = ConnectionPool(
-        url, min_size=1, max_size=pool_size, kwargs=kwargs, open=False, check=ConnectionPool.check_connection, timeout=5
-    )
-    try:
-        pool.open(wait=True, timeout=10)
-    except Exception as exc:  # psycopg_pool raises PoolTimeout with the cause chained
-        pool.close()
-        raise database_unreachable(exc) from None
-    try:
-        saver = PostgresSaver(pool)  # type: ignore[arg-type]
-        saver.setup()
-        yield saver
-    finally:
-        pool.close()
+    from vetoflow.db.pool import autocommit
+
+    # The saver's own migrations build indexes CONCURRENTLY, which PostgreSQL refuses inside a transaction;
+    # its reads and writes run in the pool's ordinary commit-on-exit blocks.
+    with autocommit(pool) as conn:
+        PostgresSaver(conn).setup()
+    return PostgresSaver(pool)
 
 
 def fence_writes(saver: BaseCheckpointSaver[str]) -> BaseCheckpointSaver[str]:

@@ -1,4 +1,5 @@
-"""One `Database` per process per database: the engine (vetoflow's tables) and the checkpointer, shared.
+"""One `Database` per process per database: its one pool, the engine (vetoflow's tables) and the
+checkpointer, shared. On PostgreSQL the engine, the checkpointer and the job queue all borrow from that pool.
 
 Every front end in a process (the API, the console mounted beside it, a batch replay's threads) opens
 the same database through `open_database`; the first opener connects and migrates, the last one closes.
@@ -10,14 +11,17 @@ import threading
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
+from typing import Any
 
 from langgraph.checkpoint.base import BaseCheckpointSaver
+from psycopg_pool import ConnectionPool
 from sqlalchemy import Engine
 
 from vetoflow.config import Settings
 from vetoflow.db.checkpointer import open_checkpointer
 from vetoflow.db.engine import make_engine
 from vetoflow.db.migrate import schema_lock, upgrade
+from vetoflow.db.pool import open_pool
 
 
 @dataclass
@@ -25,6 +29,8 @@ class Database:
     engine: Engine
     checkpointer: BaseCheckpointSaver[str]
     backend: str
+    pool: ConnectionPool[Any] | None  # PostgreSQL's; None on SQLite
+    migrated_from: str | None  # the schema revision found when this process opened it (None: new or release 1)
     _stack: ExitStack = field(repr=False)
     _users: int = 0
 
@@ -62,11 +68,19 @@ def _connect(settings: Settings) -> Database:
     stack = ExitStack()
     try:
         with schema_lock(settings):
-            checkpointer = stack.enter_context(open_checkpointer(settings))
-            engine = make_engine(settings)
+            pool = stack.enter_context(open_pool(settings)) if settings.database_url else None
+            checkpointer = stack.enter_context(open_checkpointer(settings, pool))
+            engine = make_engine(settings, pool)
             stack.callback(engine.dispose)
-            upgrade(engine)
+            before = upgrade(engine)
     except BaseException:
         stack.close()
         raise
-    return Database(engine=engine, checkpointer=checkpointer, backend=settings.backend_name, _stack=stack)
+    return Database(
+        engine=engine,
+        checkpointer=checkpointer,
+        backend=settings.backend_name,
+        pool=pool,
+        migrated_from=before,
+        _stack=stack,
+    )

@@ -1,16 +1,21 @@
-"""SQLAlchemy engines and raw SQLite connections, configured in one place (URL, pool size, PRAGMAs)."""
+"""SQLAlchemy engines and raw SQLite connections, configured in one place (URL, the pool, PRAGMAs)."""
 
 from __future__ import annotations
 
 import sqlite3
-from typing import Any
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Engine, Table, create_engine, event
+from sqlalchemy import Engine, NullPool, Table, create_engine, event
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from vetoflow.config import Settings
 from vetoflow.setting_rules import ensure_home
+
+if TYPE_CHECKING:
+    from psycopg_pool import ConnectionPool
 
 # WAL lets a second process (the approver) read and write while another run is in flight;
 # synchronous=NORMAL in WAL mode survives a process crash, which is the failure we design for.
@@ -31,10 +36,12 @@ def upsert_insert(engine: Engine, table: Table) -> Any:
     return (pg_insert if engine.dialect.name == "postgresql" else sqlite_insert)(table)
 
 
-def make_engine(settings: Settings) -> Engine:
+def make_engine(settings: Settings, pool: ConnectionPool[Any] | None = None) -> Engine:
+    """The engine for vetoflow's tables: on PostgreSQL it borrows from `pool` (db/pool.py), the process's one
+    pool for that database, instead of keeping connections of its own; on SQLite it opens the file."""
     if settings.database_url:
-        url = sqlalchemy_url(settings.database_url)
-        return create_engine(url, pool_pre_ping=True, pool_size=settings.db_pool_size, max_overflow=10)
+        assert pool is not None, "PostgreSQL engines borrow from the database's one pool (open_pool)"
+        return create_engine(sqlalchemy_url(settings.database_url), creator=pool.getconn, poolclass=NullPool)
     ensure_home(settings.home)
     engine = create_engine(f"sqlite:///{settings.sqlite_path}", connect_args={"timeout": 30})
 
@@ -46,6 +53,27 @@ def make_engine(settings: Settings) -> Engine:
         cursor.close()
 
     return engine
+
+
+@contextmanager
+def open_engine(settings: Settings) -> Iterator[Engine]:
+    """An engine of its own, for a one-shot command that needs vetoflow's tables and nothing else (`vetoflow
+    runs`, `db upgrade`, a worker health check); disposed, with its pool, when the block ends."""
+    if not settings.database_url:
+        engine = make_engine(settings)
+        try:
+            yield engine
+        finally:
+            engine.dispose()
+        return
+    from vetoflow.db.pool import open_pool
+
+    with open_pool(settings) as pool:
+        engine = make_engine(settings, pool)
+        try:
+            yield engine
+        finally:
+            engine.dispose()
 
 
 def connect_sqlite(settings: Settings) -> sqlite3.Connection:

@@ -9,15 +9,16 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from typing import Any
 
-import psycopg
 from procrastinate import App, PsycopgConnector
 from procrastinate.exceptions import AlreadyEnqueued
 from procrastinate.jobs import JobDeferrer
 from procrastinate.types import JSONValue
+from psycopg_pool import ConnectionPool
 
 from vetoflow.config import Settings
-from vetoflow.db.queue import EXECUTE_RUN, REPLAY_ITEM, RUNS_QUEUE, libpq_url
+from vetoflow.db.queue import EXECUTE_RUN, REPLAY_ITEM, RUNS_QUEUE
 
 log = logging.getLogger(__name__)
 DEFER_CHUNK = 500  # jobs per INSERT when a batch is deferred
@@ -35,13 +36,12 @@ SELECT i.replay_run_id FROM procrastinate_jobs j
 class JobQueue:
     """Defers run jobs from a synchronous process (CLI, console, API replica); RunService's dispatcher."""
 
-    def __init__(self, settings: Settings, *, pool_size: int = 4) -> None:
+    def __init__(self, settings: Settings, pool: ConnectionPool[Any]) -> None:
+        """`pool`: the process's one pool for the database (its `Database.pool`); jobs are deferred on it."""
         settings.check_queue()
-        assert settings.database_url is not None
-        self.url = libpq_url(settings.database_url)
-        connector = PsycopgConnector(conninfo=self.url, min_size=1, max_size=pool_size)
-        self.app = App(connector=connector)
-        self.app.open()
+        self.pool = pool
+        self.app = App(connector=PsycopgConnector())
+        self.app.open(pool)  # procrastinate borrows the pool it is given and leaves closing it to its owner
 
     def submit(self, run_id: str, kind: str) -> int | None:
         """Defer `execute_run`; None when a job for this run already waits (it will do the same work).
@@ -91,7 +91,7 @@ class JobQueue:
         """Which of these runs a waiting or running job will carry on: its own job, or its batch item's."""
         if not run_ids:
             return set()
-        with psycopg.connect(self.url, autocommit=True, connect_timeout=5) as conn:
+        with self.pool.connection() as conn:
             rows = conn.execute(LIVE_RUNS, {"ids": list(run_ids), "run": EXECUTE_RUN, "item": REPLAY_ITEM})
             return {str(run_id) for (run_id,) in rows.fetchall()}
 
@@ -110,8 +110,13 @@ def open_queue(settings: Settings, service: object | None = None) -> Iterator[Jo
     if isinstance(dispatcher, JobQueue):
         yield dispatcher
         return
-    queue = JobQueue(settings)
-    try:
-        yield queue
-    finally:
-        queue.close()
+    from vetoflow.db import open_database
+
+    settings.check_queue()
+    with open_database(settings) as database:  # the process's own, when a service already opened it
+        assert database.pool is not None  # check_queue: queue mode is PostgreSQL only
+        queue = JobQueue(settings, database.pool)
+        try:
+            yield queue
+        finally:
+            queue.close()

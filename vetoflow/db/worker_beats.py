@@ -17,7 +17,7 @@ from sqlalchemy import Engine, delete, func, insert, select, update
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from vetoflow.config import Settings
-from vetoflow.db.engine import make_engine
+from vetoflow.db.engine import open_engine
 from vetoflow.db.tables import worker_beats_table as beats
 from vetoflow.errors import VetoflowError, database_unreachable
 
@@ -61,12 +61,10 @@ class WorkerBeats:
 
 def alive_on(settings: Settings, host: str, name: str | None = None) -> int:
     """`WorkerBeats.alive` on a short-lived engine, for a health check that runs as its own process."""
-    engine = make_engine(settings)
     try:
-        return WorkerBeats(engine).alive(host, settings.worker_stalled_after, name)
+        with open_engine(settings) as engine:
+            return WorkerBeats(engine).alive(host, settings.worker_stalled_after, name)
     except OperationalError as exc:
         raise database_unreachable(exc) from None
     except ProgrammingError:
         raise VetoflowError("no worker heartbeat table (run `vetoflow db upgrade`)") from None
-    finally:
-        engine.dispose()

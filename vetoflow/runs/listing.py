@@ -44,14 +44,13 @@ class RunListing(ListingQueries):
 def open_listing(settings: Settings) -> Iterator[RunListing]:
     from sqlalchemy.exc import OperationalError
 
-    from vetoflow.db.engine import make_engine
+    from vetoflow.db.engine import open_engine
     from vetoflow.db.migrate import current_revision
     from vetoflow.db.migrations import HEAD
     from vetoflow.errors import database_unreachable
 
     settings.check_durable_store()
-    engine = make_engine(settings)
-    try:
+    with open_engine(settings) as engine:
         try:
             with engine.connect() as conn:
                 current = current_revision(conn)
@@ -59,11 +58,11 @@ def open_listing(settings: Settings) -> Iterator[RunListing]:
             if not settings.database_url:
                 raise
             raise database_unreachable(exc.orig or exc) from None
-        if current != HEAD:  # new or behind: the full open creates and migrates it, under the schema lock
-            from vetoflow.db import open_database
+        if current == HEAD:
+            yield RunListing(RunIndex(engine))
+            return
+    from vetoflow.db import open_database
 
-            with open_database(settings):
-                pass
-        yield RunListing(RunIndex(engine))
-    finally:
-        engine.dispose()
+    # New or behind: the full open creates and migrates it, under the schema lock, as every start does.
+    with open_database(settings) as database:
+        yield RunListing(RunIndex(database.engine))

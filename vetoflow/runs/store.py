@@ -33,7 +33,8 @@ def open_service(
             from vetoflow.db.job_queue import JobQueue
 
             settings.check_queue()
-            queue = JobQueue(settings)
+            assert database.pool is not None  # check_queue: queue mode is PostgreSQL only
+            queue = JobQueue(settings, database.pool)
             stack.callback(queue.close)
             dispatcher = queue
         graph = build_graph().compile(checkpointer=database.checkpointer)
