@@ -49,7 +49,7 @@ class Settings(BaseSettings):
         default=20,
         ge=1,
         le=200,
-        description="Most PostgreSQL connections a process holds (its one pool: run index, checkpoints, job queue).",
+        description="Connections in each process's one database pool (run index, checkpoints, job queue).",
     )
     llm: Literal["auto", "offline", "bedrock"] = Field(
         default="auto", description="Summary writer: bedrock, offline, or auto (Bedrock when AWS credentials exist)."

@@ -7,6 +7,7 @@ the new holder's work.
 from __future__ import annotations
 
 import functools
+import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
@@ -15,17 +16,18 @@ from langgraph.checkpoint.base import BaseCheckpointSaver
 
 from vetoflow import fencing
 from vetoflow.config import Settings
-from vetoflow.db.engine import connect_sqlite
 
 if TYPE_CHECKING:
     from psycopg_pool import ConnectionPool
+    from sqlalchemy import Engine
 
 
 @contextmanager
 def open_checkpointer(
-    settings: Settings, pool: ConnectionPool[Any] | None = None
+    settings: Settings, engine: Engine, pool: ConnectionPool[Any] | None = None
 ) -> Iterator[BaseCheckpointSaver[str]]:
-    """On PostgreSQL the saver borrows from `pool`, the process's one pool for the database (db/pool.py)."""
+    """The saver borrows from the process's one pool for the database: on PostgreSQL from `pool`
+    (db/pool.py), on SQLite one connection of `engine`'s, held for as long as the saver is open."""
     settings.check_durable_store()
     if settings.database_url:
         assert pool is not None, "PostgreSQL checkpoints borrow from the database's one pool (open_pool)"
@@ -33,13 +35,14 @@ def open_checkpointer(
         return
     from langgraph.checkpoint.sqlite import SqliteSaver
 
-    conn = connect_sqlite(settings)
+    lent = engine.raw_connection()  # with the engine's PRAGMAs; SqliteSaver serialises its own use of it
     try:
-        saver = SqliteSaver(conn)
+        assert isinstance(lent.driver_connection, sqlite3.Connection)
+        saver = SqliteSaver(lent.driver_connection)
         saver.setup()
         yield fence_writes(saver)
     finally:
-        conn.close()
+        lent.close()  # back to the engine's pool
 
 
 def _postgres(pool: ConnectionPool[Any]) -> BaseCheckpointSaver[str]:

@@ -69,9 +69,9 @@ def _connect(settings: Settings) -> Database:
     try:
         with schema_lock(settings):
             pool = stack.enter_context(open_pool(settings)) if settings.database_url else None
-            checkpointer = stack.enter_context(open_checkpointer(settings, pool))
             engine = make_engine(settings, pool)
             stack.callback(engine.dispose)
+            checkpointer = stack.enter_context(open_checkpointer(settings, engine, pool))
             before = upgrade(engine)
     except BaseException:
         stack.close()

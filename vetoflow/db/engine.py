@@ -1,8 +1,7 @@
-"""SQLAlchemy engines and raw SQLite connections, configured in one place (URL, the pool, PRAGMAs)."""
+"""SQLAlchemy engines, configured in one place (URL, the pool, PRAGMAs)."""
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
@@ -43,7 +42,13 @@ def make_engine(settings: Settings, pool: ConnectionPool[Any] | None = None) -> 
         assert pool is not None, "PostgreSQL engines borrow from the database's one pool (open_pool)"
         return create_engine(sqlalchemy_url(settings.database_url), creator=pool.getconn, poolclass=NullPool)
     ensure_home(settings.home)
-    engine = create_engine(f"sqlite:///{settings.sqlite_path}", connect_args={"timeout": 30})
+    # One connection more than the setting: the checkpointer holds one for as long as the database is open.
+    engine = create_engine(
+        f"sqlite:///{settings.sqlite_path}",
+        connect_args={"timeout": 30},
+        pool_size=settings.db_pool_size,
+        max_overflow=1,
+    )
 
     @event.listens_for(engine, "connect")
     def _pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -74,12 +79,3 @@ def open_engine(settings: Settings) -> Iterator[Engine]:
             yield engine
         finally:
             engine.dispose()
-
-
-def connect_sqlite(settings: Settings) -> sqlite3.Connection:
-    """The checkpointer's own connection to the same file, with the same PRAGMAs."""
-    ensure_home(settings.home)
-    conn = sqlite3.connect(settings.sqlite_path, check_same_thread=False, timeout=30.0)
-    for pragma in SQLITE_PRAGMAS:
-        conn.execute(pragma)
-    return conn
