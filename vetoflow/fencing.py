@@ -19,19 +19,59 @@ MARGIN = 1 / 6  # of the lease: renewed every third, one missed renewal still le
 _current: ContextVar[Fence | None] = ContextVar("vetoflow_fence", default=None)
 
 
+class Reachability:
+    """What this process's latest lease renewal learned of the database, shared by its fences.
+
+    Renewals go one after another on the process's one ticker, so a renewal left waiting (the pool waits
+    seconds for a connection while the server is down) holds up every other lease's too: when one cannot
+    get through, none can, and each lapse is the outage's doing rather than a takeover."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self.clock = clock
+        self.failed = False  # the latest renewal could not reach the database
+        self.asking_since: float | None = None  # a renewal sent and not answered yet
+
+    def asking(self) -> float:
+        self.asking_since = self.clock()
+        return self.asking_since
+
+    def answered(self) -> None:
+        self.asking_since, self.failed = None, False
+
+    def unanswered(self) -> None:
+        self.asking_since, self.failed = None, True
+
+    def lost(self, patience: float) -> bool:
+        """The database failed the latest renewal, or has kept it waiting longer than `patience` seconds."""
+        asking = self.asking_since
+        return self.failed or (asking is not None and self.clock() - asking > patience)
+
+
 class Fence:
     """What this process knows of its lease: lost when a renewal found another owner (or none), expired when
     no renewal succeeded for the lease time less a margin (the process was paused, or the database away)."""
 
-    def __init__(self, run_id: str, owner: str, ttl: float, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        run_id: str,
+        owner: str,
+        ttl: float,
+        clock: Callable[[], float] = time.monotonic,
+        database: Reachability | None = None,
+    ) -> None:
         self.run_id, self.owner, self.ttl, self.clock = run_id, owner, ttl, clock
+        self.database = database if database is not None else Reachability(clock)
         self.renewed_at = clock()
         self.lost = False
-        self.unreachable = False  # the latest renewal could not reach the database
+
+    @property
+    def unreachable(self) -> bool:
+        """The renewals cannot reach the database: failed, or unanswered for the margin."""
+        return self.database.lost(self.ttl * MARGIN)
 
     def renewed(self, held: bool, started: float) -> None:
         """A renewal issued at `started` (monotonic) found the lease `held` or not."""
-        self.unreachable = False
+        self.database.answered()
         if not held:
             self.lost = True
         elif started > self.renewed_at:
@@ -39,7 +79,7 @@ class Fence:
 
     def renewal_failed(self) -> None:
         """A renewal could not reach the database: a lapse before the next one succeeds is the outage's doing."""
-        self.unreachable = True
+        self.database.unanswered()
 
     def check(self) -> None:
         if self.lost:

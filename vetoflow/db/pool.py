@@ -41,6 +41,7 @@ class SharedConnection(psycopg.Connection[Any]):
 def open_pool(settings: Settings) -> Iterator[ConnectionPool[SharedConnection]]:
     """The pool for VETOFLOW_DATABASE_URL, sized by VETOFLOW_DB_POOL_SIZE, open and holding one connection."""
     assert settings.database_url, "a pool is for PostgreSQL; SQLite has one file and its own connections"
+    _check_reachable(settings.database_url)
     pool = ConnectionPool(
         settings.database_url,
         connection_class=SharedConnection,
@@ -63,6 +64,15 @@ def open_pool(settings: Settings) -> Iterator[ConnectionPool[SharedConnection]]:
         yield pool
     finally:
         pool.close()
+
+
+def _check_reachable(url: str) -> None:
+    """Connect once before the pool does, for libpq's own reason at once (wrong password, no such host): the
+    pool would retry for OPEN_TIMEOUT and then say only that it timed out."""
+    try:
+        psycopg.connect(url, connect_timeout=int(OPEN_TIMEOUT)).close()
+    except psycopg.OperationalError as exc:
+        raise database_unreachable(exc) from None
 
 
 @contextmanager

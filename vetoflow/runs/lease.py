@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 import socket
-import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -24,7 +23,7 @@ from vetoflow.clock import aware, utcnow
 from vetoflow.db.errors import DATABASE_ERRORS
 from vetoflow.db.tables import runs_table
 from vetoflow.errors import RunBusyError, RunNotFoundError
-from vetoflow.fencing import Fence
+from vetoflow.fencing import Fence, Reachability
 from vetoflow.runs.index import lease_is_free
 from vetoflow.runs.ticker import Ticker, default_ticker
 
@@ -39,6 +38,7 @@ class Leases:
         self.engine = engine
         self.ttl = ttl
         self.ticker = ticker or default_ticker()
+        self.database = Reachability()  # what the renewals learn of the database, for every fence of this process
 
     def expiry(self) -> datetime:
         return utcnow() + timedelta(seconds=self.ttl)
@@ -94,12 +94,14 @@ class Leases:
 
         The fence yielded says whether it is still held: a renewal finding another owner (or none) marks
         it lost and stops renewing."""
-        fence = Fence(run_id, owner, self.ttl)  # before taking it: the local expiry is never later than the row's
+        fence = Fence(
+            run_id, owner, self.ttl, database=self.database
+        )  # before taking it: the local expiry is never later than the row's
         if not acquired:
             self.acquire(run_id, owner)
 
         def renew() -> None:
-            started = time.monotonic()
+            started = self.database.asking()
             try:
                 held = self.renew(run_id, owner)
             except DATABASE_ERRORS:
