@@ -84,6 +84,7 @@ def test_api_start_revise_and_replay_respect_the_budget(api: ApiEnv) -> None:
     assert [r.status for r in api.service.list()] == ["paused"]
 
 
+@pytest.mark.slow  # a launched console and its HTTP client: left out of make test-fast
 def test_console_new_run_respects_the_budget(tmp_path: Path) -> None:
     settings = Settings(home=tmp_path / "home", database_url=None)
     with serve_console(settings) as console:

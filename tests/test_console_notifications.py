@@ -7,14 +7,20 @@ import time
 from pathlib import Path
 from typing import Any
 
+import gradio as gr
+import pytest
 from gradio_client import Client
 
 from tests.console_helpers import serve_console
 from tests.governance_support import POLICY, governed_settings
 from tests.receivers import HookReceiver, webhook_channel
 from vetoflow.config import Settings
+from vetoflow.console.common import ConsoleDeps
+from vetoflow.console.notifications import delivery_log
+from vetoflow.identity.directory import Directory
 from vetoflow.identity.passwords import hash_password
 from vetoflow.identity.users_file import add_user
+from vetoflow.runs.store import open_service
 from vetoflow.scenario import Scenario
 
 PASSWORD = "Notify-Pass-2026"
@@ -24,6 +30,7 @@ def rows_of(table: Any) -> list[list[str]]:
     return [list(map(str, row)) for row in table["data"]]
 
 
+@pytest.mark.slow  # a launched console and its HTTP clients: left out of make test-fast
 def test_an_admin_sees_each_notification_with_its_tries_and_a_viewer_is_refused(
     home: Settings, tmp_path: Path, vetoed: Scenario, receiver: HookReceiver
 ) -> None:
@@ -65,3 +72,25 @@ def test_an_admin_sees_each_notification_with_its_tries_and_a_viewer_is_refused(
         refused, nothing = viewer.predict(run_id, api_name="/notifications")
         assert "vi (viewer) may not read the audit log" in refused
         assert rows_of(nothing) == []
+
+
+def test_the_notifications_handler_lists_a_sent_notification_to_an_admin_and_refuses_a_viewer(
+    home: Settings, tmp_path: Path, vetoed: Scenario, receiver: HookReceiver
+) -> None:
+    """The same tab as above, its handler called as a plain function (the fast lane's copy of the promise)."""
+    policy = POLICY + webhook_channel(receiver) + "    events: [run.paused]\n"
+    settings = governed_settings(home, tmp_path, policy)
+    for name, role in (("ad", "admin"), ("vi", "viewer")):
+        add_user(settings.home / "users.yaml", name, [role], None)
+    with open_service(settings) as service:
+        run_id = service.start(vetoed).run.run_id
+        service.deliver_notifications()
+        deps = ConsoleDeps(service, settings, True, "nobody", Directory.from_settings(settings))
+        message, rows = delivery_log(deps, run_id, gr.Request(username="ad"))
+        assert message == f"1 notification(s) for run {run_id}, newest first."
+        [row] = rows
+        assert row[1:7] == ["run.paused", run_id, "webhook", f"{receiver.url}/…", "sent", "sent"]
+        assert row[7] == receiver.ids("/hook", 200)[0]
+        refused, nothing = delivery_log(deps, run_id, gr.Request(username="vi"))
+        assert "vi (viewer) may not read the audit log" in refused
+        assert nothing == []

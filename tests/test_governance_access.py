@@ -99,6 +99,7 @@ def test_api_answers_403_to_a_viewer_and_lets_an_approver_decide(
             assert stranger.get("/runs").status_code == 401
 
 
+@pytest.mark.slow  # a launched console and its HTTP clients: left out of make test-fast
 def test_console_refuses_a_viewer_with_the_reason(tmp_path: Path, vetoed: Scenario) -> None:
     settings = Settings(home=tmp_path / "home", database_url=None)
     add_users(settings.home)
