@@ -67,7 +67,7 @@ def _connect(settings: Settings) -> Database:
     settings.check_durable_store()  # before anything is created, e.g. SQLite's folder on Lambda
     stack = ExitStack()
     try:
-        with schema_lock(settings):
+        with schema_lock(settings):  # its connection reports an unreachable server first (see open_pool)
             pool = stack.enter_context(open_pool(settings)) if settings.database_url else None
             engine = make_engine(settings, pool)
             stack.callback(engine.dispose)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine, NullPool, Table, create_engine, event
@@ -64,18 +64,13 @@ def make_engine(settings: Settings, pool: ConnectionPool[Any] | None = None) -> 
 def open_engine(settings: Settings) -> Iterator[Engine]:
     """An engine of its own, for a one-shot command that needs vetoflow's tables and nothing else (`vetoflow
     runs`, `db upgrade`, a worker health check); disposed, with its pool, when the block ends."""
-    if not settings.database_url:
-        engine = make_engine(settings)
-        try:
-            yield engine
-        finally:
-            engine.dispose()
-        return
-    from vetoflow.db.pool import open_pool
+    from vetoflow.db.pool import check_reachable, open_pool
 
-    with open_pool(settings) as pool:
+    with ExitStack() as stack:
+        pool = None
+        if settings.database_url:
+            check_reachable(settings.database_url)
+            pool = stack.enter_context(open_pool(settings))
         engine = make_engine(settings, pool)
-        try:
-            yield engine
-        finally:
-            engine.dispose()
+        stack.callback(engine.dispose)
+        yield engine

@@ -36,9 +36,8 @@ SELECT i.replay_run_id FROM procrastinate_jobs j
 class JobQueue:
     """Defers run jobs from a synchronous process (CLI, console, API replica); RunService's dispatcher."""
 
-    def __init__(self, settings: Settings, pool: ConnectionPool[Any]) -> None:
+    def __init__(self, pool: ConnectionPool[Any]) -> None:
         """`pool`: the process's one pool for the database (its `Database.pool`); jobs are deferred on it."""
-        settings.check_queue()
         self.pool = pool
         self.app = App(connector=PsycopgConnector())
         self.app.open(pool)  # procrastinate borrows the pool it is given and leaves closing it to its owner
@@ -115,7 +114,7 @@ def open_queue(settings: Settings, service: object | None = None) -> Iterator[Jo
     settings.check_queue()
     with open_database(settings) as database:  # the process's own, when a service already opened it
         assert database.pool is not None  # check_queue: queue mode is PostgreSQL only
-        queue = JobQueue(settings, database.pool)
+        queue = JobQueue(database.pool)
         try:
             yield queue
         finally:

@@ -39,9 +39,12 @@ class SharedConnection(psycopg.Connection[Any]):
 
 @contextmanager
 def open_pool(settings: Settings) -> Iterator[ConnectionPool[SharedConnection]]:
-    """The pool for VETOFLOW_DATABASE_URL, sized by VETOFLOW_DB_POOL_SIZE, open and holding one connection."""
+    """The pool for VETOFLOW_DATABASE_URL, sized by VETOFLOW_DB_POOL_SIZE, open and holding one connection.
+
+    Its caller connects first (`check_reachable`, or the schema lock's own connection), so that an unreachable
+    server is reported at once with libpq's reason: the pool would retry for OPEN_TIMEOUT and then say only
+    that it timed out."""
     assert settings.database_url, "a pool is for PostgreSQL; SQLite has one file and its own connections"
-    _check_reachable(settings.database_url)
     pool = ConnectionPool(
         settings.database_url,
         connection_class=SharedConnection,
@@ -66,9 +69,8 @@ def open_pool(settings: Settings) -> Iterator[ConnectionPool[SharedConnection]]:
         pool.close()
 
 
-def _check_reachable(url: str) -> None:
-    """Connect once before the pool does, for libpq's own reason at once (wrong password, no such host): the
-    pool would retry for OPEN_TIMEOUT and then say only that it timed out."""
+def check_reachable(url: str) -> None:
+    """Connect once before the pool does, for libpq's own reason at once (wrong password, no such host)."""
     try:
         psycopg.connect(url, connect_timeout=int(OPEN_TIMEOUT)).close()
     except psycopg.OperationalError as exc:

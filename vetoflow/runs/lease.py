@@ -94,9 +94,8 @@ class Leases:
 
         The fence yielded says whether it is still held: a renewal finding another owner (or none) marks
         it lost and stops renewing."""
-        fence = Fence(
-            run_id, owner, self.ttl, database=self.database
-        )  # before taking it: the local expiry is never later than the row's
+        # Made before taking the lease: the local expiry is never later than the row's.
+        fence = Fence(run_id, owner, self.ttl, database=self.database)
         if not acquired:
             self.acquire(run_id, owner)
 

@@ -34,7 +34,7 @@ def open_service(
 
             settings.check_queue()
             assert database.pool is not None  # check_queue: queue mode is PostgreSQL only
-            queue = JobQueue(settings, database.pool)
+            queue = JobQueue(database.pool)
             stack.callback(queue.close)
             dispatcher = queue
         graph = build_graph().compile(checkpointer=database.checkpointer)
