@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from pathlib import Path
 
 import psycopg
@@ -11,11 +12,16 @@ import pytest
 from sqlalchemy import text
 
 from tests.conftest import PG_ADMIN_URL
+from tests.tcp_proxy import proxied_database
 from vetoflow.config import Settings
 from vetoflow.db.engine import open_engine
+from vetoflow.db.errors import DATABASE_ERRORS
 from vetoflow.db.job_queue import JobQueue
+from vetoflow.graph import Context
 from vetoflow.runs.store import open_service
 from vetoflow.scenario import Scenario
+
+OUTAGE = 8.0  # seconds: past the pool's retries at 0, 1, 3 and 7 s, before the one at 15 s
 
 
 def connections_to(database_url: str) -> int:
@@ -71,3 +77,23 @@ def test_a_server_notice_is_logged_once_however_often_its_connection_was_lent(
     assert [r.getMessage() for r in caplog.records if "lent five times" in r.getMessage()] == [
         "NOTICE: lent five times"
     ]
+
+
+@pytest.mark.slow  # an outage outlasting the pool's first reconnection delays
+def test_the_first_request_after_an_outage_gets_a_connection_however_long_the_outage_lasted(
+    postgres_url: str, tmp_path: Path
+) -> None:
+    """A pool retries a lost connection with doubling delays: left to psycopg's defaults, an 8 s outage puts its
+    next try some 7 s after the server is back, and requests would keep answering 503 well after the outage."""
+    with (
+        proxied_database(postgres_url) as (proxy, through),
+        open_service(Settings(home=tmp_path / "home", database_url=through), Context()) as service,
+    ):
+        assert service.list() == []
+        proxy.cut()
+        back_at = time.monotonic() + OUTAGE
+        with pytest.raises(DATABASE_ERRORS):  # 503 at the API, after waiting out the checkout timeout
+            service.list()
+        time.sleep(back_at - time.monotonic())
+        proxy.restore()
+        assert service.list() == []

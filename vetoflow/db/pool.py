@@ -24,6 +24,10 @@ NoticeHandler = Callable[[psycopg.errors.Diagnostic], None]
 
 OPEN_TIMEOUT = 10.0  # seconds to reach the server at start: longer than a blip, shorter than a hung deploy
 CHECKOUT_TIMEOUT = 5.0  # seconds a request waits for a connection (the server down, the pool exhausted)
+# A lost connection is retried with doubling delays (1, 2, 4, 8 s...): left to psycopg's five minutes, the next
+# try after a long outage could come well after the server is back, and requests would answer 503 meanwhile.
+# Given up after as long as a request waits, the next request that finds no connection starts a fresh try.
+RECONNECT_TIMEOUT = CHECKOUT_TIMEOUT
 
 
 class SharedConnection(psycopg.Connection[Any]):
@@ -55,6 +59,7 @@ def open_pool(settings: Settings) -> Iterator[ConnectionPool[SharedConnection]]:
         # restart; timeout bounds how long a request waits for a connection while the server is down.
         check=ConnectionPool.check_connection,
         timeout=CHECKOUT_TIMEOUT,
+        reconnect_timeout=RECONNECT_TIMEOUT,
         open=False,
         name="vetoflow",
     )
