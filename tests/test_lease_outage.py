@@ -91,7 +91,6 @@ def test_repeating_a_start_that_answered_503_under_its_idempotency_key_carries_o
     with proxied_database(postgres_url) as (proxy, through):
         started = threading.Event()
         with _api(Settings(home=tmp_path / "home", database_url=through), started) as (http, service):
-            service.idempotency.stale_after = 1.0  # the claim the outage kept from being released lapses soon
 
             def outage_soon() -> None:
                 time.sleep(CUT_AFTER)
@@ -137,7 +136,6 @@ def test_repeating_a_decision_that_answered_503_under_its_idempotency_key_carrie
         started = threading.Event()
         with open_service(settings, Context(synthesizer=_SlowSynthesizer(started))) as service:
             app = create_app(settings, service=service, bind_host="127.0.0.1")
-            service.idempotency.stale_after = 1.0  # the claim the outage kept from being released lapses soon
             with TestClient(app, base_url="http://127.0.0.1", headers={"Authorization": f"Bearer {ANA}"}) as http:
                 run_id = http.post("/runs", json={"scenario": scenario("decided", vetoed=True)}).json()["run"]["run_id"]
 

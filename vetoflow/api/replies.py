@@ -51,8 +51,8 @@ async def answer(
         view = await _run(command)
     except VetoflowError as exc:
         if exc.http_status >= 500:  # an outage is no answer to keep: the repeat it invites must be tried anew
-            with anyio.CancelScope(shield=True), contextlib.suppress(*DATABASE_ERRORS):  # still away: it goes stale
-                await anyio.to_thread.run_sync(store.release, who, key)
+            with anyio.CancelScope(shield=True):  # the database still away: released once it is back
+                await anyio.to_thread.run_sync(store.release_soon, who, key)
             raise
         result = StoredResponse(exc.http_status, ErrorOut(error=str(exc)).model_dump_json())
     except BaseException:
