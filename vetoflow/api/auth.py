@@ -15,8 +15,8 @@ from dataclasses import replace
 from fastapi import HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from vetoflow.config import Settings, default_reviewer
-from vetoflow.identity.directory import DEMO_ROLES, Directory
+from vetoflow.config import Settings
+from vetoflow.identity.directory import DEMO_ROLES, Directory, UnknownOperatorError
 from vetoflow.identity.jwt_bearer import InvalidBearerError, JwtBearer, looks_like_jwt
 from vetoflow.identity.roles import User, grants_for, require
 from vetoflow.netloc import is_loopback
@@ -60,22 +60,20 @@ def current_user(request: Request, credentials: HTTPAuthorizationCredentials | N
 
 
 def open_user(settings: Settings, directory: Directory) -> User:
-    """A loopback caller without a token on an open server. With named users (a users file, or OpenID
-    Connect) `local` would be a fictitious approver beside them: it is the local operator instead
-    ($VETOFLOW_REVIEWER or the login name), who must be a user of the file, with that user's roles."""
+    """A loopback caller without a token on an open server: the local operator of the users file, with that
+    user's roles (`local`, a fictitious approver beside named users, only in demo mode)."""
     if settings.oidc_issuer:
         raise _refuse("this server signs people in through OpenID Connect: send the provider's bearer token")
-    directory.refresh()
-    if directory.users_file is None:
-        return User(OPEN_REVIEWER, DEMO_ROLES, grants_for(DEMO_ROLES, {}), "open")
-    name = default_reviewer()
-    found = directory.user(name)
-    if found is None:
+    try:
+        operator = directory.local_operator()
+    except UnknownOperatorError as exc:
         raise _refuse(
-            f"requests without a token act as the local operator {name!r}, who is not a user in "
-            f"{directory.users_file.path}; send a bearer token"
-        )
-    return replace(found, source="open")
+            f"requests without a token act as the local operator {exc.name!r}, who is not a user in {exc.path}; "
+            "send a bearer token"
+        ) from None
+    if operator is None:
+        return User(OPEN_REVIEWER, DEMO_ROLES, grants_for(DEMO_ROLES, {}), "open")
+    return replace(operator, source="open")
 
 
 def current_reviewer(request: Request, credentials: HTTPAuthorizationCredentials | None) -> str:

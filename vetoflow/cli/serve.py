@@ -53,27 +53,26 @@ def check_exposure(settings: Settings, host: str, *, console: bool = False) -> s
 
 
 def open_operator(settings: Settings, directory: Directory) -> str | None:
-    """`--open` with named users: callers without a token act as the local operator, as in the open console
-    (api.auth.open_user), so that operator must be a user of the users file; with OpenID Connect it is refused."""
-    from vetoflow.config import default_reviewer
+    """`--open`: who callers without a token act as (api.auth.open_user), checked before the server starts."""
+    from vetoflow.identity.directory import UnknownOperatorError
 
     if settings.oidc_issuer:
         raise VetoflowError(
             "--open: OpenID Connect is configured (VETOFLOW_OIDC_ISSUER), so every caller is someone the provider "
             "signed in; leave out --open and send its tokens"
         )
-    if directory.users_file is None:
-        return None
-    name = default_reviewer()
-    user = directory.user(name)
-    if user is None:
+    try:
+        operator = directory.local_operator()
+    except UnknownOperatorError as exc:
         raise VetoflowError(
-            f"--open: requests without a token would act as the local operator {name!r} ($VETOFLOW_REVIEWER or "
-            f"your login), who is not a user in {directory.users_file.path}: add them (`vetoflow users add`), set "
+            f"--open: requests without a token would act as the local operator {exc.name!r} ($VETOFLOW_REVIEWER or "
+            f"your login), who is not a user in {exc.path}: add them (`vetoflow users add`), set "
             "VETOFLOW_REVIEWER to a user, or leave out --open and send tokens"
-        )
-    roles = ", ".join(sorted(user.roles))
-    return f"--open: requests from this machine without a token act as {name} ({roles}), from the users file"
+        ) from None
+    if operator is None:
+        return None
+    roles = ", ".join(sorted(operator.roles))
+    return f"--open: requests from this machine without a token act as {operator.name} ({roles}), from the users file"
 
 
 @click.command()

@@ -20,7 +20,7 @@ from collections.abc import Callable
 from contextvars import ContextVar
 from pathlib import Path
 
-from vetoflow.config import Settings
+from vetoflow.config import Settings, default_reviewer
 from vetoflow.errors import VetoflowError
 from vetoflow.identity.passwords import dummy_verify, verify_password
 from vetoflow.identity.roles import Action, User, grants_for
@@ -33,6 +33,17 @@ DEMO_WARNING = (
     "DEPRECATED: plain-text passwords/tokens from {source} (demo mode). Anyone who can read the environment "
     "can sign in; create a users file with `vetoflow users add NAME --role approver --password-stdin` instead."
 )
+
+
+class UnknownOperatorError(VetoflowError):
+    """The local operator, who acts for callers without a token on an open server, is not in the users file."""
+
+    def __init__(self, name: str, path: Path) -> None:
+        super().__init__(f"the local operator {name!r} is not a user in {path}")
+        self.name = name
+        self.path = path
+
+
 client_address: ContextVar[str | None] = ContextVar("vetoflow_client_address", default=None)
 
 
@@ -201,6 +212,19 @@ class Directory:
         if not self.has_logins:
             return None
         return lambda name, password: self.login(name, password) is not None
+
+    def local_operator(self) -> User | None:
+        """Who acts without a token on an open server or console: with named users, the local operator
+        ($VETOFLOW_REVIEWER or the login name), who must be one of them (UnknownOperatorError), so named
+        users and four-eyes still hold; None in demo mode, where that is the fictitious `local`."""
+        self.refresh()
+        if self.users_file is None:
+            return None
+        name = default_reviewer()
+        user = self.user(name)
+        if user is None:
+            raise UnknownOperatorError(name, self.users_file.path)
+        return user
 
     def reviewer(self, name: str, option: str = "--reviewer") -> User:
         """The CLI's `--reviewer` (or `--requester`): must name a user of the users file when one exists."""
