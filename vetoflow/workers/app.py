@@ -16,6 +16,7 @@ from procrastinate.exceptions import JobAborted
 from procrastinate.jobs import Job
 
 from vetoflow.config import Settings
+from vetoflow.db.pool import CHECKOUT_TIMEOUT, RECONNECT_TIMEOUT
 from vetoflow.db.queue import EXECUTE_RUN, MAINTENANCE_QUEUE, REPLAY_ITEM, RUNS_QUEUE, libpq_url
 from vetoflow.errors import VetoflowError
 from vetoflow.workers import reconciling, tasks
@@ -73,7 +74,15 @@ def make_app(settings: Settings, *, pool_size: int = 4) -> App:
     """A fresh App (tests build several in one process); nothing connects until it is opened."""
     settings.check_queue()
     assert settings.database_url is not None
-    connector = PsycopgConnector(conninfo=libpq_url(settings.database_url), min_size=1, max_size=pool_size)
+    connector = PsycopgConnector(
+        conninfo=libpq_url(settings.database_url),
+        min_size=1,
+        max_size=pool_size,
+        # as the process's own pool: a worker whose database went away stops within seconds and starts again
+        # soon after it is back (workers/runner.py), not after psycopg's 30 s waits and 5 min retries
+        timeout=CHECKOUT_TIMEOUT,
+        reconnect_timeout=RECONNECT_TIMEOUT,
+    )
     app = App(connector=connector)
     app.task(name=EXECUTE_RUN, queue=RUNS_QUEUE, pass_context=True, retry=RequeueInterrupted())(tasks.execute_run)
     app.task(name=REPLAY_ITEM, queue=RUNS_QUEUE, pass_context=True, retry=RequeueInterrupted())(tasks.replay_item)
