@@ -14,6 +14,7 @@ from vetoflow.console.words import input_label
 from vetoflow.llm.grounding import check
 from vetoflow.llm.offline import OfflineSynthesizer
 from vetoflow.llm.prompt import figures_payload
+from vetoflow.risk import plausibility
 from vetoflow.risk.compare import compare
 from vetoflow.scenario import Scenario, apply_overrides, load_scenario
 
@@ -83,6 +84,21 @@ def test_prompt_carries_the_risk_figures_and_grounding_accepts_them(borderline: 
     written = f"Expected shortfall {state.financials.expected_shortfall:,.0f} USD; IRR {state.financials.irr:.1%}."
     assert check(written, state) == []
     assert check("The probability of loss is 35%; NPV ranges up to 950,000 USD.", state) == ["35%", "950,000 USD"]
+
+
+def test_grounding_accepts_the_numbers_a_plausibility_flag_states_and_no_other(profitable: Scenario) -> None:
+    """A summary that quotes the flag the prompt carries ("ROI (P50) of 2,920.1% is above 1,000.0%") is not
+    flagged for the bound; a bound the flag never stated still is."""
+    tiny = profitable.model_copy(update={"investment": 50_000.0, "name": "Tiny plan 2024"})
+    state = decided_state(tiny)
+    assert state.forecast is not None
+    assert state.financials is not None
+    state = state.model_copy(update={"plausibility": plausibility.flags(tiny, state.forecast, state.financials)})
+    [flag] = state.plausibility
+    assert "is above 1,000.0%" in flag.message
+    assert check(f"Note: {flag.message}.", state) == []
+    assert check("ROI well above 1,000% calls for a check of the inputs.", state) == []
+    assert check("ROI above 2,000% calls for a check of the inputs; see the 2024 plan.", state) == ["2,000%", "2024"]
 
 
 def test_compare_puts_inputs_changed_and_risk_figures_side_by_side(borderline: Scenario) -> None:

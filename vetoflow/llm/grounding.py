@@ -1,13 +1,13 @@
 """Grounding check: every number in a summary must be one of the run's computed figures, as written.
 
-The figures are the ones the LLM is shown (scenario inputs, financials, decision): never numbers inside
-names, review comments or documents. A written number matches a figure when it has the figure's sign,
-the figure lies within the written rounding ("1.2M", "35%", "576,000"), and it keeps at least two
-significant digits of it ("600,000" is not NPV 576,383). A percent matches ratios only, a currency or
-scale (M, million) matches money only. A label right before a number ("NPV", "downside ROI",
-"invested", "payback"; only connecting words such as "is", "of", "about" between) narrows it to that
-figure. Names, comments and document titles are masked out of the text first, and lines starting with
-"Sources:" or "No sources:" are not checked.
+The figures are the ones the LLM is shown (scenario inputs, financials, decision, and the numbers the
+plausibility flags state, such as a sensible bound): never numbers inside names, review comments or
+documents. A written number matches a figure when it has the figure's sign, the figure lies within the
+written rounding ("1.2M", "35%", "576,000"), and it keeps at least two significant digits of it
+("600,000" is not NPV 576,383). A percent matches ratios only, a currency or scale (M, million) matches
+money only. A label right before a number ("NPV", "downside ROI", "invested", "payback"; only connecting
+words such as "is", "of", "about" between) narrows it to that figure. Names, comments and document titles
+are masked out of the text first, and lines starting with "Sources:" or "No sources:" are not checked.
 """
 
 from __future__ import annotations
@@ -89,6 +89,7 @@ def figures(state: RunState) -> list[Figure]:
         if numbers.payback_period is not None:
             found.append(Figure("payback_period", "count", numbers.payback_period))
         found += _risk_figures(state)
+    found += _flag_figures(state)
     if state.decision:
         found += [Figure("threshold", "ratio", state.decision.threshold)]
         found += [Figure("measured", "ratio", state.decision.measured)]
@@ -112,6 +113,19 @@ def _risk_figures(state: RunState) -> list[Figure]:
         found += [Figure("limit", "ratio", r.limit) for r in state.decision.rules if r.rule == "loss_probability"]
         found += [Figure("npv_floor", "money", r.limit) for r in state.decision.rules if r.rule == "npv"]
     return found
+
+
+def _flag_figures(state: RunState) -> list[Figure]:
+    """The numbers the plausibility flags state ("above 1,000.0%", a history value, a spike's median): the
+    prompt carries the flags, so quoting them is grounded. One written plainly may be quoted as money or not."""
+    kinds: dict[str, tuple[FigureKind, ...]] = {"ratio": ("ratio",), "money": ("money",), "plain": ("money", "count")}
+    phrases = _masked_phrases(state)  # a segment named "Stores 2024" states no figure
+    return [
+        Figure("plausibility", kind, written.value)
+        for flag in state.plausibility
+        for written in read_numbers(_mask(flag.message, phrases))
+        for kind in kinds[written.kind]
+    ]
 
 
 def _masked_phrases(state: RunState) -> list[str]:
