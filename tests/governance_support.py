@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 
 from vetoflow.config import Settings
@@ -14,6 +15,7 @@ from vetoflow.identity.users_file import add_user, load_users_file
 from vetoflow.runs.service import RunService
 from vetoflow.runs.store import open_service
 
+START = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)  # the injected clock's first reading
 POLICY = """\
 tiers:
   - name: large
@@ -37,19 +39,31 @@ def governed_settings(settings: Settings, tmp_path: Path, policy: str = POLICY) 
     return settings.model_copy(update={"policy": path})
 
 
-def people(settings: Settings, approvers: int = 3) -> dict[str, User]:
-    """an (analyst and approver), vi (viewer), ap1..apN (approver), written to the users file by the real code."""
+def people(settings: Settings, roles: Mapping[str, Sequence[str]] | None = None, approvers: int = 3) -> dict[str, User]:
+    """Users written to the users file by the real code, by name. Default: an (analyst and approver), vi
+    (viewer), ap1..apN (approver)."""
     path = settings.home / "users.yaml"
-    wanted = {
+    wanted = roles or {
         "an": ["analyst", "approver"],
         "vi": ["viewer"],
         **{f"ap{n}": ["approver"] for n in range(1, approvers + 1)},
     }
-    for name, roles in wanted.items():
-        add_user(path, name, roles, None)
+    for name, held in wanted.items():
+        add_user(path, name, list(held), None)
     directory = Directory(load_users_file(path))
     found = {name: directory.user(name) for name in wanted}
     return {name: user for name, user in found.items() if user is not None}
+
+
+def at(service: RunService, when: datetime) -> None:
+    """The gate's clock (deadlines, reminders, escalations) reads `when` from now on."""
+    assert service.gate is not None
+    service.gate.clock = lambda: when
+
+
+def approve(service: RunService, run_id: str, user: User, via: str = "cli") -> str:
+    """`user` approves; the run's status after it ("paused" while the tier needs more approvers)."""
+    return service.decide(run_id, "approve", reviewer=user.name, user=user, via=via).status
 
 
 @contextmanager

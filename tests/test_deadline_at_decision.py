@@ -6,21 +6,19 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
-from tests.governance_support import governed_service, governed_settings, people
+from tests.governance_support import START, approve, at, governed_service, governed_settings, people
 from vetoflow.config import Settings
 from vetoflow.governance.rules import ApprovalRefusedError
-from vetoflow.identity.roles import User
 from vetoflow.runs import audit, audit_check
 from vetoflow.runs.gate import DeadlinePassedError
 from vetoflow.runs.service import RunService
 from vetoflow.scenario import Scenario
 
-START = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 POLICY = """\
 tiers:
   - name: large
@@ -39,15 +37,6 @@ notify:
 
 def events(service: RunService, run_id: str) -> Counter[str]:
     return Counter(e["event"] for e in audit.entries(service.index.engine, run_id=run_id))
-
-
-def at(service: RunService, when: datetime) -> None:
-    assert service.gate is not None
-    service.gate.clock = lambda: when
-
-
-def approve(service: RunService, run_id: str, user: User) -> str:
-    return service.decide(run_id, "approve", reviewer=user.name, user=user, via="cli").status
 
 
 def test_an_approval_after_the_deadline_counts_under_the_tier_it_escalated_to(

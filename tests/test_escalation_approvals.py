@@ -5,14 +5,14 @@ Real sweep, real users file, SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
 from tests.cli_support import invoke
-from tests.governance_support import governed_service, governed_settings
+from tests.governance_support import START, approve, at, governed_service, governed_settings, people
 from vetoflow.config import Settings
 from vetoflow.console.run_controls import approval_line
 from vetoflow.db.tables import outbox_table
@@ -20,13 +20,12 @@ from vetoflow.governance.messages import facts
 from vetoflow.governance.rules import ApprovalRefusedError
 from vetoflow.identity.directory import Directory
 from vetoflow.identity.roles import User
-from vetoflow.identity.users_file import add_user, load_users_file, set_roles
+from vetoflow.identity.users_file import load_users_file, set_roles
 from vetoflow.runs import audit, audit_check
 from vetoflow.runs.gate import DeadlinePassedError
 from vetoflow.runs.service import RunService
 from vetoflow.scenario import Scenario
 
-START = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 POLICY = """\
 tiers:
   - name: board
@@ -46,25 +45,14 @@ notify:
 
 def users_file(settings: Settings) -> dict[str, User]:
     """ana and cy approve, bob and dee are admins, eve holds both roles; an started the run."""
-    path = settings.home / "users.yaml"
-    wanted = {"an": ["analyst"], "ana": ["approver"], "cy": ["approver"], "bob": ["admin"], "dee": ["admin"]}
-    for name, roles in {**wanted, "eve": ["approver", "admin"]}.items():
-        add_user(path, name, roles, None)
-    directory = Directory(load_users_file(path))
-    found = {name: directory.user(name) for name in [*wanted, "eve"]}
-    return {name: user for name, user in found.items() if user is not None}
-
-
-def approve(service: RunService, run_id: str, user: User) -> str:
-    view = service.decide(run_id, "approve", reviewer=user.name, user=user, via="api")
-    return view.status
+    roles = {"an": ["analyst"], "ana": ["approver"], "cy": ["approver"], "bob": ["admin"], "dee": ["admin"]}
+    return people(settings, roles | {"eve": ["approver", "admin"]})
 
 
 def escalate(service: RunService, run_id: str, users: dict[str, User], first: str) -> None:
-    assert service.gate is not None
-    service.gate.clock = lambda: START
-    assert approve(service, run_id, users[first]) == "paused"
-    service.gate.clock = lambda: START + timedelta(minutes=4)
+    at(service, START)
+    assert approve(service, run_id, users[first], via="api") == "paused"
+    at(service, START + timedelta(minutes=4))
     assert service.sweep().escalated == [run_id]
 
 
@@ -74,8 +62,7 @@ def test_an_escalation_sets_aside_approvals_from_people_without_the_new_tier_s_r
     settings = governed_settings(settings, tmp_path, POLICY)
     users = users_file(settings)
     with governed_service(settings) as service:
-        assert service.gate is not None
-        service.gate.clock = lambda: START
+        at(service, START)
         run_id = service.start(vetoed, requester="an").run.run_id
         escalate(service, run_id, users, "ana")
 
@@ -103,11 +90,13 @@ def test_an_escalation_sets_aside_approvals_from_people_without_the_new_tier_s_r
             "ana's approval no longer counts",
         )
 
-        assert approve(service, run_id, users["bob"]) == "paused", "one admin is not two qualifying approvers"
+        assert approve(service, run_id, users["bob"], via="api") == "paused", (
+            "one admin is not two qualifying approvers"
+        )
         assert service.view(run_id).approval.progress == "1 of 2"
         with pytest.raises(ApprovalRefusedError, match=r"approvers\.roles is admin; ana holds approver"):
-            approve(service, run_id, users["ana"])
-        assert approve(service, run_id, users["dee"]) == "completed"
+            approve(service, run_id, users["ana"], via="api")
+        assert approve(service, run_id, users["dee"], via="api") == "completed"
         decided = next(e for e in audit.entries(service.index.engine, run_id=run_id) if e["event"] == "run.decided")
         assert decided["details"]["approved_by"] == ["bob", "dee"]
         assert [s["reviewer"] for s in decided["details"]["set_aside"]] == ["ana"]
@@ -120,16 +109,15 @@ def test_an_approval_from_someone_holding_the_new_tier_s_role_still_counts(
     settings = governed_settings(settings, tmp_path, POLICY)
     users = users_file(settings)
     with governed_service(settings) as service:
-        assert service.gate is not None
-        service.gate.clock = lambda: START
+        at(service, START)
         run_id = service.start(vetoed, requester="an").run.run_id
         escalate(service, run_id, users, "eve")
         approval = service.view(run_id).approval
         assert approval is not None
         assert (approval.progress, approval.approved_by, approval.set_aside) == ("1 of 2", ["eve"], [])
         with pytest.raises(ApprovalRefusedError, match="eve already approved"):
-            approve(service, run_id, users["eve"])
-        assert approve(service, run_id, users["bob"]) == "completed"
+            approve(service, run_id, users["eve"], via="api")
+        assert approve(service, run_id, users["bob"], via="api") == "completed"
 
 
 def test_a_set_aside_approver_who_now_holds_the_role_may_approve_again(
@@ -139,18 +127,17 @@ def test_a_set_aside_approver_who_now_holds_the_role_may_approve_again(
     settings = governed_settings(settings, tmp_path, POLICY)
     users = users_file(settings)
     with governed_service(settings) as service:
-        assert service.gate is not None
-        service.gate.clock = lambda: START
+        at(service, START)
         run_id = service.start(vetoed, requester="an").run.run_id
         escalate(service, run_id, users, "cy")
         set_roles(settings.home / "users.yaml", "cy", ["approver", "admin"])
         promoted = Directory(load_users_file(settings.home / "users.yaml")).user("cy")
         assert promoted is not None
-        assert approve(service, run_id, promoted) == "paused"
+        assert approve(service, run_id, promoted, via="api") == "paused"
         approval = service.view(run_id).approval
         assert approval is not None
         assert (approval.progress, approval.approved_by, approval.set_aside) == ("1 of 2", ["cy"], [])
-        assert approve(service, run_id, users["dee"]) == "completed"
+        assert approve(service, run_id, users["dee"], via="api") == "completed"
 
 
 ESCALATES_TO_FEWER = """\
@@ -173,8 +160,7 @@ def test_an_escalation_to_a_tier_the_approvals_already_satisfy_approves_and_resu
     settings = governed_settings(settings, tmp_path, ESCALATES_TO_FEWER)
     users = users_file(settings)
     with governed_service(settings) as service:
-        assert service.gate is not None
-        service.gate.clock = lambda: START
+        at(service, START)
         run_id = service.start(vetoed, requester="an").run.run_id
         escalate(service, run_id, users, "ana")
 
@@ -201,7 +187,7 @@ def test_an_escalation_to_a_tier_the_approvals_already_satisfy_approves_and_resu
         decided = entries[-2]["details"]
         assert (decided["caused_by"], decided["from_tier"], decided["tier"]) == ("run.escalated", "standard", "urgent")
         assert decided["approved_by"] == ["ana"]
-        service.gate.clock = lambda: START + timedelta(hours=2)
+        at(service, START + timedelta(hours=2))
         assert service.sweep().expired == [], "nothing is left to expire"
         assert audit_check.verify(service.index.engine).ok
 
@@ -213,15 +199,14 @@ def test_a_late_decision_on_a_run_its_escalation_approved_is_told_so(
     settings = governed_settings(settings, tmp_path, ESCALATES_TO_FEWER)
     users = users_file(settings)
     with governed_service(settings) as service:
-        assert service.gate is not None
-        service.gate.clock = lambda: START
+        at(service, START)
         run_id = service.start(vetoed, requester="an").run.run_id
-        assert approve(service, run_id, users["ana"]) == "paused"
-        service.gate.clock = lambda: START + timedelta(minutes=4)
+        assert approve(service, run_id, users["ana"], via="api") == "paused"
+        at(service, START + timedelta(minutes=4))
         with pytest.raises(
             DeadlinePassedError, match=r"the deadline passed at .*: run \w+ was already decided: approve"
         ):
-            approve(service, run_id, users["cy"])
+            approve(service, run_id, users["cy"], via="api")
         done = service.view(run_id)
         assert done.status == "completed"
         assert done.state.reviews[-1].approvers == "ana"

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.cli_support import invoke, refused
+from tests.governance_support import POLICY
 from vetoflow.config import Settings
 from vetoflow.errors import ConfigurationError, VetoflowError
 from vetoflow.governance.policy import Escalate, load_policy, match_tier, parse_policy
@@ -15,25 +16,15 @@ from vetoflow.governance.rules import Approval, ApprovalRefusedError, authors_of
 from vetoflow.identity.roles import BUILTIN_ROLES, PermissionDeniedError, User
 from vetoflow.runs.store import open_service
 
-SAMPLE = """\
-tiers:
-  - name: large
-    when: {investment_at_least: 1000000}
-    approvers: {roles: [approver], count: 2}
-    requester_may_approve: false
-    due: 48h
-    remind_every: 12h
-    at_deadline: expire
-  - name: standard
-    approvers: {roles: [approver], count: 1}
-    requester_may_approve: false
-    due: 5d
-    at_deadline: {escalate: large}
+SAMPLE = (
+    POLICY
+    + """\
 notify:
   - webhook: http://127.0.0.1:9000/hook
     secret: env:VETOFLOW_WEBHOOK_SECRET
     events: [run.paused, run.decided]
 """
+)
 
 
 def user(name: str, *roles: str) -> User:

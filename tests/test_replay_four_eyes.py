@@ -8,35 +8,20 @@ from pathlib import Path
 
 import pytest
 
-from tests.governance_support import governed_service, governed_settings, people
+from tests.governance_support import approve, governed_service, governed_settings, people
 from vetoflow.config import Settings
 from vetoflow.governance.rules import ApprovalRefusedError
-from vetoflow.identity.directory import Directory
 from vetoflow.identity.roles import User
-from vetoflow.identity.users_file import add_user
 from vetoflow.runs import audit
-from vetoflow.runs.service import RunService
 from vetoflow.scenario import Scenario
 
 FOUR_EYES = r"requester_may_approve is false \(four-eyes\): "
 
 
 def analysts_who_approve(settings: Settings) -> dict[str, User]:
-    """The audit's users: an2 (analyst and approver) and dan (analyst and, here, approver too)."""
-    found = people(settings)
-    path = settings.home / "users.yaml"
-    for name in ("an2", "dan"):
-        add_user(path, name, ["analyst", "approver"], None)
-    directory = Directory.from_settings(settings)
-    for name in ("an2", "dan"):
-        user = directory.user(name)
-        assert user is not None
-        found[name] = user
-    return found
-
-
-def approve(service: RunService, run_id: str, user: User) -> str:
-    return service.decide(run_id, "approve", reviewer=user.name, user=user, via="cli").status
+    """The audit's users: an2 (analyst and approver) and dan (analyst and, here, approver too), beside the
+    default ones."""
+    return people(settings) | people(settings, {"an2": ["analyst", "approver"], "dan": ["analyst", "approver"]})
 
 
 def test_the_author_of_a_plan_cannot_approve_it_through_someone_else_s_replay(

@@ -19,7 +19,7 @@ from sqlalchemy import delete
 
 from tests.cli_support import invoke
 from tests.conftest import env_for
-from tests.governance_support import POLICY, governed_service, governed_settings
+from tests.governance_support import POLICY, START, at, governed_service, governed_settings
 from tests.receivers import HookReceiver, webhook_channel
 from vetoflow.config import Settings
 from vetoflow.db.tables import pauses_table
@@ -28,13 +28,10 @@ from vetoflow.runs.service import RunService
 from vetoflow.runs.sweep import SweepReport
 from vetoflow.scenario import Scenario
 
-START = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 
-
-def sweep_twice_at_once(services: list[RunService], at: datetime) -> list[SweepReport]:
+def sweep_twice_at_once(services: list[RunService], moment: datetime) -> list[SweepReport]:
     for service in services:
-        assert service.gate is not None
-        service.gate.clock = lambda: at
+        at(service, moment)
     barrier = threading.Barrier(len(services))
     reports: list[SweepReport] = []
     errors: list[BaseException] = []
@@ -66,8 +63,7 @@ def test_reminders_escalation_and_expiry_happen_once_under_concurrent_sweeps(
     notify = webhook_channel(receiver) + "    events: [run.reminder, run.escalated, run.expired]\n"
     settings = governed_settings(settings, tmp_path, POLICY + notify)
     with governed_service(settings) as first, governed_service(settings) as second:
-        assert first.gate is not None
-        first.gate.clock = lambda: START
+        at(first, START)
         large = first.start(vetoed.model_copy(update={"investment": 2_000_000.0}), requester="an").run.run_id
         standard = first.start(vetoed.model_copy(update={"investment": 480_000.0}), requester="an").run.run_id
         both = [first, second]
@@ -118,8 +114,7 @@ def test_the_sweep_command_expires_with_a_given_time(settings: Settings, tmp_pat
     """The pause opened three days ago (its 48h are over); `--now` may name the present, never the future."""
     settings = governed_settings(settings, tmp_path)
     with governed_service(settings) as service:
-        assert service.gate is not None
-        service.gate.clock = lambda: datetime.now(UTC) - timedelta(days=3)
+        at(service, datetime.now(UTC) - timedelta(days=3))
         run_id = service.start(vetoed.model_copy(update={"investment": 2_000_000.0})).run.run_id
         assert service.view(run_id).approval is not None
     env = env_for(settings) | {"VETOFLOW_POLICY": str(settings.policy)}
@@ -152,11 +147,10 @@ def test_a_tier_scoped_channel_hears_of_a_run_once_it_escalates_into_its_tier(
 ) -> None:
     settings = governed_settings(settings, tmp_path, TIER_SCOPED)
     with governed_service(settings) as service:
-        assert service.gate is not None
-        service.gate.clock = lambda: START
+        at(service, START)
         run_id = service.start(vetoed.model_copy(update={"investment": 480_000.0}), requester="an").run.run_id
         later = START + timedelta(days=5, minutes=1)
-        service.gate.clock = lambda: later
+        at(service, later)
         assert service.sweep().escalated == [run_id]
         escalated = [n for n in service.notifications(run_id) if n["event"] == "run.escalated"]
         assert len(escalated) == 2, "everyone, and now the large tier's channel"
@@ -183,8 +177,7 @@ def test_a_list_of_reminder_intervals_is_followed_then_its_last_repeats(
 ) -> None:
     settings = governed_settings(settings, tmp_path, REMINDER_LIST)
     with governed_service(settings) as service:
-        assert service.gate is not None
-        service.gate.clock = lambda: START
+        at(service, START)
         run_id = service.start(vetoed, requester="an").run.run_id
         reminded_at = []
         for minutes in range(0, 14 * 60, 15):  # a sweep every quarter of an hour for 14 hours
