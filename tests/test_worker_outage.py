@@ -8,11 +8,13 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 
+import psycopg
 import pytest
 
 from tests.api_support import wait_for
 from tests.tcp_proxy import TcpProxy, proxied_database
 from tests.worker_support import QueueEnv, WorkerProcess, queue_env
+from vetoflow.db.job_tallies import JobTallies
 from vetoflow.scenario import Scenario
 
 __all__ = ["queue_env"]  # the fixture
@@ -29,6 +31,14 @@ def cut_off(queue_env: QueueEnv) -> Iterator[tuple[QueueEnv, TcpProxy]]:
     with proxied_database(queue_env.settings.database_url) as (proxy, through):
         queue_env.env["VETOFLOW_DATABASE_URL"] = through
         yield queue_env, proxy
+
+
+def _job_of(env: QueueEnv, run_id: str) -> int:
+    assert env.settings.database_url is not None
+    with psycopg.connect(env.settings.database_url) as conn:
+        query = "SELECT id FROM procrastinate_jobs WHERE args->>'run_id' = %s AND task_name = 'vetoflow.execute_run'"
+        [(job,)] = conn.execute(query, (run_id,)).fetchall()
+    return int(job)
 
 
 def _outage(proxy: TcpProxy, worker: WorkerProcess) -> None:
@@ -52,6 +62,9 @@ def test_a_worker_whose_database_went_away_finishes_its_run_and_takes_new_ones_o
     assert worker.process is not None
     assert worker.process.poll() is None, worker.log()[-3000:]
     assert "the database answers again; working" in worker.log()
+    job = _job_of(env, in_flight)
+    assert f"requeued job {job} (vetoflow.execute_run) its worker ran when the database went away" in worker.log()
+    assert JobTallies(env.service.database.engine).crashes(job) == 0, "an outage is not a worker's death"
 
 
 def test_a_worker_told_to_stop_while_its_database_is_away_exits_at_once(cut_off: tuple[QueueEnv, TcpProxy]) -> None:

@@ -30,7 +30,7 @@ from vetoflow.runs.store import open_service
 from vetoflow.workers.app import make_app
 from vetoflow.workers.health import this_host
 from vetoflow.workers.reconciling import reconcile_runs
-from vetoflow.workers.tasks import WorkerRuntime
+from vetoflow.workers.tasks import WorkerRuntime, hand_back_cut_off
 
 log = logging.getLogger(__name__)
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
@@ -91,6 +91,7 @@ async def _work(
     settings = runtime.settings
     try:
         async with app.open_async():
+            await hand_back_cut_off(app, runtime)  # what the last round ran when the database went away
             working = asyncio.create_task(
                 app.run_worker_async(
                     **options,

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from procrastinate import JobContext
+from procrastinate import App, JobContext
 from procrastinate.exceptions import JobAborted
 from procrastinate.jobs import Status
 
@@ -34,6 +34,12 @@ class WorkerRuntime:
     service: RunService
     by_model: dict[str, RunService] = field(default_factory=dict)  # batch replays with --llm-model
     batch_options: dict[str, BatchOptions] = field(default_factory=dict)  # a batch's id is its options' hash
+    worker_ids: set[int] = field(default_factory=set)  # procrastinate's ids for this process since it last lost them
+
+    def took(self, context: JobContext) -> None:
+        """Note the procrastinate worker this job runs under, to find its jobs again if the database goes away."""
+        if context.job.worker_id is not None:
+            self.worker_ids.add(context.job.worker_id)
 
     @property
     def tallies(self) -> JobTallies:
@@ -91,6 +97,7 @@ def execute_run(context: JobContext, run_id: str, kind: str) -> None:
             raise Drained(f"worker stopping after {node}")
 
     log.info("job %s: %s run %s", context.job.id, kind, run_id)
+    runtime.took(context)
     try:
         view = _resume_when_free(runtime, context, run_id, on_step)
     except Drained as drained:  # the service has queued the run again and freed its lease
@@ -125,6 +132,7 @@ def replay_item(context: JobContext, batch_id: str, source_run_id: str) -> None:
     from vetoflow.replay.queued import replay_item as replay_one
 
     runtime: WorkerRuntime = context.additional_context["runtime"]
+    runtime.took(context)
     options = runtime.options_of(batch_id)
     service = runtime.service_for_model(options.llm_model)
 
@@ -178,6 +186,24 @@ async def recover_stalled(context: JobContext, timestamp: int) -> None:
             log.warning("requeued job %s (%s) left by a dead worker (death %s)", job.id, job.task_name, deaths)
         except Exception as exc:  # another state change won the race; the next sweep looks again
             log.warning("could not requeue stalled job %s: %s", job.id, exc)
+
+
+async def hand_back_cut_off(app: App, runtime: WorkerRuntime) -> None:
+    """Jobs this process was running when its database went away are still 'doing' under the procrastinate
+    worker that stopped: back to the queue as a drain puts them, not counted as a death (nobody died)."""
+    manager = app.job_manager
+    for worker_id in sorted(runtime.worker_ids):
+        for job in await manager.list_jobs_async(status="doing", worker_id=worker_id):
+            try:
+                await manager.retry_job(job)
+            except Exception as exc:  # another worker's sweep requeued it meanwhile
+                log.warning("could not requeue job %s after the outage: %s", job.id, exc)
+                continue
+            run_id = job.task_kwargs.get("run_id")
+            if isinstance(run_id, str):
+                await asyncio.to_thread(runtime.service.requeued, run_id, "its worker lost the database")
+            log.warning("requeued job %s (%s) its worker ran when the database went away", job.id, job.task_name)
+    runtime.worker_ids.clear()
 
 
 async def prune_jobs(context: JobContext, timestamp: int) -> None:
