@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from vetoflow.runs.views import RunView
+    pass
 
 HUGE_RATIO = 1e10
 """From this ratio (a trillion percent) on, a percentage is written in powers of ten."""
@@ -87,16 +87,3 @@ def ago(seconds: float) -> str:
         if seconds >= size:
             return f"{seconds // size}{unit}"
     return f"{seconds}s"
-
-
-def decided_note(view: RunView) -> str | None:
-    """A decided pause the run still stands at: who decided, and who carries the run on (not a human)."""
-    if (decided := view.resumes_with) is None:
-        return None
-    if view.status == "queued":
-        after = "queued for a worker"
-    elif view.status == "running":
-        after = "resuming"
-    else:  # its executor stopped before resuming it
-        after = f"resume it with: vetoflow retry {view.run.run_id}"
-    return f"Decided by {decided.reviewer}; {after}"

@@ -12,7 +12,7 @@ from rich.table import Table
 from rich.text import Text
 
 from vetoflow.clock import utcnow
-from vetoflow.formatting import ago, decided_note, money, pct, periods
+from vetoflow.formatting import ago, money, pct, periods
 from vetoflow.plaintext import clean, plain
 from vetoflow.risk.words import DELTA_LABELS, delta_value, method_note, risk_rows, tornado_lines
 
@@ -156,7 +156,7 @@ def run_panel(view: RunView) -> RenderableType:
     if run.error:
         parts.append(Text.assemble(("\nError: ", "bold red"), clean(run.error, multiline=True)))
         parts.append(plain(f"Resume from the last checkpoint with: vetoflow retry {run.run_id}"))
-    if note := decided_note(view):
+    if note := view.decided_note():
         parts.append(Text.assemble("\n", (clean(note), "bold")))
     if view.pending:
         if refused := view.pending.error:

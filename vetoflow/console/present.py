@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 
 from vetoflow.console.words import changes_text, plain_error
-from vetoflow.formatting import decided_note, pct, periods, when
+from vetoflow.formatting import pct, periods, when
 from vetoflow.plaintext import clean, md
 from vetoflow.risk.words import RULE_WORDS, figure_rows, method_note, policy_words
 from vetoflow.runs.views import RunView
@@ -28,7 +28,7 @@ def headline(view: RunView) -> str:
     revision = f" · revision {run.revision}" if run.revision else ""
     text = f"## {md(run.name)}\n{md(run.run_id)} · {STATUS_BADGE.get(run.status, run.status)}{revision}"
     text += f" · created {when(run.created_at)}"
-    if note := decided_note(view):
+    if note := view.decided_note():
         text += f"\n\n✅ {md(note)}"
     if run.error:
         text += f"\n\n🔴 **It stopped with an error:** {md(plain_error(run.error))}. {RESUME_NOTE}"

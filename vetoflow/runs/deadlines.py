@@ -12,19 +12,30 @@ the count would have, and its run is resumed (a pause left open there could only
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal, Protocol
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, Engine, select, update
 
 from vetoflow.db.tables import pauses_table
 from vetoflow.governance.policy import Escalate
 from vetoflow.runs.governance_events import emit
 from vetoflow.runs.pauses import Pause, close
 
-if TYPE_CHECKING:
-    from vetoflow.runs.gate import Gate
+
+class DeadlineGate(Protocol):
+    """What a deadline's action needs of the approval gate (runs/gate.py), which calls it before a decision."""
+
+    engine: Engine
+    clock: Callable[[], datetime]
+
+    def lock(self, conn: Connection, run_id: str, pause_id: str) -> Pause: ...
+
+    def load(self, conn: Connection, run_id: str, pause_id: str) -> Pause | None: ...
+
+    def info(self, state: Mapping[str, Any], pause: Pause | None) -> dict[str, Any]: ...
+
 
 SYSTEM = "system"
 Acted = Literal["reminded", "escalated", "expired", "decided"]
@@ -36,7 +47,14 @@ def _next_reminder(pause: Pause, sent: int) -> timedelta | None:
 
 
 def _complete(
-    conn: Connection, gate: Gate, pause: Pause, state: Mapping[str, Any], *, from_tier: str, via: str, at: datetime
+    conn: Connection,
+    gate: DeadlineGate,
+    pause: Pause,
+    state: Mapping[str, Any],
+    *,
+    from_tier: str,
+    via: str,
+    at: datetime,
 ) -> None:
     """Decide an escalated pause whose new tier the recorded approvals already satisfy, as the approval completing
     the count would: approved by those who count, resumed with their names, the escalation named as the cause."""
@@ -53,7 +71,9 @@ def _complete(
     emit(conn, "run.decided", pause.policy, gate.info(state, pause), actor=SYSTEM, via=via, at=at, details=details)
 
 
-def act(gate: Gate, run_id: str, pause_id: str, state: Mapping[str, Any], *, via: str = "sweep") -> Acted | None:
+def act(
+    gate: DeadlineGate, run_id: str, pause_id: str, state: Mapping[str, Any], *, via: str = "sweep"
+) -> Acted | None:
     """Do what is due for one pause at `gate.clock()`, once; None when nothing is (or another got there first).
     "decided": an escalation to a tier the approvals given so far already satisfy, which decides the pause.
 

@@ -63,6 +63,18 @@ class RunView(BaseModel):
     def status(self) -> RunStatus:
         return self.run.status
 
+    def decided_note(self) -> str | None:
+        """A decided pause the run still stands at: who decided, and who carries the run on (not a human)."""
+        if (decided := self.resumes_with) is None:
+            return None
+        if self.status == "queued":
+            after = "queued for a worker"
+        elif self.status == "running":
+            after = "resuming"
+        else:  # its executor stopped before resuming it
+            after = f"resume it with: vetoflow retry {self.run.run_id}"
+        return f"Decided by {decided.reviewer}; {after}"
+
 
 class Replayed(BaseModel):
     """A replay: the source run as it stands, and the new run forked from it."""
