@@ -51,7 +51,7 @@ def test_a_key_its_request_could_not_release_is_free_at_another_process_once_the
         here.release_soon("ana", "start-once")  # the request answered 503; its claim could not be dropped
         assert here.unreleased == 1
         proxy.restore()
-        elsewhere.wait_seconds = 10.0  # well short of the ten minutes that make a claim stale
+        elsewhere.wait_seconds = 20.0  # well short of the ten minutes that make a claim stale
         assert elsewhere.claim("ana", "start-once", PRINT) is None, "the repeat owns the key"
         assert here.unreleased == 0
 
@@ -79,7 +79,7 @@ def test_a_claim_taken_over_while_its_first_owner_was_cut_off_is_not_released_by
         assert elsewhere.claim("ana", "start-once", PRINT) is None
         elsewhere.stale_after = 600.0
         proxy.restore()
-        _released(here, within=10.0)  # the late release ran, and left the new owner's claim alone
+        _released(here, within=20.0)  # the late release ran, and left the new owner's claim alone
         elsewhere.wait_seconds = 0.0
         with pytest.raises(DecisionConflictError, match="still in progress"):
             elsewhere.claim("ana", "start-once", PRINT)
