@@ -36,6 +36,7 @@ log = logging.getLogger(__name__)
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 RESTART_PAUSE = 1.0  # seconds before a stopped worker checks for its database, doubling while restarts come fast
 MAX_PAUSE = 30.0
+UNREACHABLE: tuple[type[Exception], ...] = (DatabaseUnavailableError, *DATABASE_ERRORS)
 STEADY_AFTER = 60.0  # a worker that ran this long before stopping starts again after RESTART_PAUSE
 
 
@@ -74,7 +75,10 @@ async def _serve(runtime: WorkerRuntime, *, concurrency: int, queues: Sequence[s
                 log.warning("worker %s stopped (%s); it starts again once the database answers", name, why)
                 if not await _database_back(settings, stopping, pause):
                     return
-                await asyncio.to_thread(reconcile_runs, runtime.service, settings)  # what the outage cut short
+                try:
+                    await asyncio.to_thread(reconcile_runs, runtime.service, settings)  # what the outage cut short
+                except UNREACHABLE as exc:  # gone again: the periodic pass catches up
+                    log.warning("worker %s: the reconciler's pass failed: %s", name, exc)
                 log.warning("worker %s: the database answers again; working", name)
     finally:
         beating.cancel()
