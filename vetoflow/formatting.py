@@ -4,10 +4,6 @@ from __future__ import annotations
 
 import math
 from datetime import datetime
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    pass
 
 HUGE_RATIO = 1e10
 """From this ratio (a trillion percent) on, a percentage is written in powers of ten."""
